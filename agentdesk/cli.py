@@ -1,0 +1,46 @@
+"""The ``agentdesk`` command: argument parsing and dispatch to ``agentdesk.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# Sub-command modules, in the order ``--help`` lists them. Each adds itself
+# through ``register``; a module is listed here only once its command works.
+COMMAND_MODULES: tuple[str, ...] = (
+    "agentdesk.commands.db",
+    "agentdesk.commands.seed",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentdesk",
+        description="Contact-center desktop for agents and supervisors.",
+    )
+    parser.add_argument("--config", help="path to a TOML settings file (default: platform config dir)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Typed settings: defaults, then a TOML file, then ``AGENTDESK_*`` environment overrides.
+
+No secrets live here. Passwords and keys are looked up in the OS keyring
+(see ``agentdesk.vault``) under names derived from these settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "agentdesk"
+
+
+class ConfigError(ValueError):
+    """A settings file or override that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    """Where the central store lives. ``url`` None means the embedded SQLite file."""
+
+    url: str | None = None
+    # Name of the keyring entry holding the PostgreSQL password, if the URL has none.
+    password_key: str = "central-db"
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The workstation's encrypted cache."""
+
+    path: Path | None = None  # default: <data_dir>/cache.db
+    encrypted: bool = True
+    full_replica: bool = False
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    """The AMI endpoint (a real Asterisk or the simulator)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "agentdesk"
+    secret_key: str = "ami"  # keyring entry name for the AMI secret
+    use_md5: bool = True
+    channelvars: tuple[str, ...] = ("IVR_SESSION", "IVR_INTENT", "IDV_RESULT", "IDV_METHOD",
+                                    "IDV_ATTEMPTS", "IVR_LANGUAGE")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the composition root needs to build the application."""
+
+    data_dir: Path
+    default_region: str = "GB"
+    workstation: str = "ws-1"
+    central: CentralSettings = field(default_factory=CentralSettings)
+    local: LocalSettings = field(default_factory=LocalSettings)
+    pbx: PbxSettings = field(default_factory=PbxSettings)
+
+    @property
+    def central_url(self) -> str:
+        """The SQLAlchemy URL of the central store (embedded SQLite if unset)."""
+        if self.central.url:
+            return self.central.url
+        return f"sqlite:///{self.data_dir / 'central.db'}"
+
+    @property
+    def local_path(self) -> Path:
+        return self.local.path or self.data_dir / "cache.db"
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "agentdesk.toml"
+
+
+def _merge_section(cls: type[Any], current: Any, values: Mapping[str, Any], where: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    updates: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {where}.{key}; known: {', '.join(sorted(known))}")
+        if isinstance(value, list):
+            value = tuple(value)
+        if key in ("path", "data_dir") and value is not None:
+            value = Path(str(value)).expanduser()
+        updates[key] = value
+    return dataclasses.replace(current, **updates)
+
+
+_ENV_OVERRIDES: dict[str, tuple[str | None, str, type]] = {
+    "AGENTDESK_DATA_DIR": (None, "data_dir", Path),
+    "AGENTDESK_DEFAULT_REGION": (None, "default_region", str),
+    "AGENTDESK_WORKSTATION": (None, "workstation", str),
+    "AGENTDESK_CENTRAL_URL": ("central", "url", str),
+    "AGENTDESK_LOCAL_PATH": ("local", "path", Path),
+    "AGENTDESK_PBX_HOST": ("pbx", "host", str),
+    "AGENTDESK_PBX_PORT": ("pbx", "port", int),
+    "AGENTDESK_PBX_USERNAME": ("pbx", "username", str),
+}
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from defaults, an optional TOML file and environment overrides."""
+    env = os.environ if env is None else env
+    settings = Settings(data_dir=Path(platformdirs.user_data_dir(APP_NAME)))
+    file_path = path or default_config_path()
+    if path is not None and not path.exists():
+        raise ConfigError(f"settings file {path} does not exist")
+    if file_path.exists():
+        try:
+            data = tomllib.loads(file_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {file_path}: {exc}") from exc
+        top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        settings = _merge_section(Settings, settings, top, "settings")
+        for name, cls in (("central", CentralSettings), ("local", LocalSettings), ("pbx", PbxSettings)):
+            if name in data:
+                section = _merge_section(cls, getattr(settings, name), data[name], name)
+                settings = dataclasses.replace(settings, **{name: section})
+    for var, (section_name, key, kind) in _ENV_OVERRIDES.items():
+        if var not in env:
+            continue
+        try:
+            value: Any = kind(env[var])
+        except ValueError as exc:
+            raise ConfigError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from exc
+        if section_name is None:
+            settings = dataclasses.replace(settings, **{key: value})
+        else:
+            section = dataclasses.replace(getattr(settings, section_name), **{key: value})
+            settings = dataclasses.replace(settings, **{section_name: section})
+    return settings

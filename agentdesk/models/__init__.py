@@ -1,0 +1,49 @@
+"""The agentdesk schema: SQLAlchemy 2.x typed ORM classes, no business rules, no Qt."""
+
+from agentdesk.models.audit import AuditEntry
+from agentdesk.models.base import Base, utcnow
+from agentdesk.models.customer import (
+    Customer,
+    CustomerAddress,
+    CustomerEmail,
+    CustomerHistory,
+    CustomerPhone,
+    IdentityDocument,
+    Product,
+)
+from agentdesk.models.enums import (
+    Channel,
+    ContactLabel,
+    CustomerKind,
+    Direction,
+    DocumentKind,
+    IdvResult,
+    OutboxState,
+    ProductKind,
+    Role,
+    Severity,
+    TicketPriority,
+    TicketStatus,
+)
+from agentdesk.models.interaction import CallRecord, Interaction
+from agentdesk.models.org import Agent, AgentSkill, Queue, Skill, Team, agent_team
+from agentdesk.models.reference import Disposition, KnowledgeArticle
+from agentdesk.models.sync import (
+    AppliedMutation,
+    ChangeLog,
+    ConflictReview,
+    OutboxEntry,
+    SyncClient,
+    SyncState,
+)
+from agentdesk.models.ticket import Ticket, TicketComment, TicketHistory
+
+__all__ = [
+    "Agent", "AgentSkill", "AppliedMutation", "AuditEntry", "Base", "CallRecord", "Channel",
+    "ChangeLog", "ConflictReview", "ContactLabel", "Customer", "CustomerAddress", "CustomerEmail",
+    "CustomerHistory", "CustomerKind", "CustomerPhone", "Direction", "Disposition", "DocumentKind",
+    "IdentityDocument", "IdvResult", "Interaction", "KnowledgeArticle", "OutboxEntry",
+    "OutboxState", "Product", "ProductKind", "Queue", "Role", "Severity", "Skill", "SyncClient",
+    "SyncState", "Team", "Ticket", "TicketComment", "TicketHistory", "TicketPriority",
+    "TicketStatus", "agent_team", "utcnow",
+]

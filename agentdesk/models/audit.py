@@ -1,0 +1,29 @@
+"""Audit trail: who did what, to which record, why. Append-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agentdesk.models.base import Base, utcnow, uuid_pk
+
+
+class AuditEntry(Base):
+    """One audited action (PII reveal, supervisor action, login, purge …)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str | None] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    workstation: Mapped[str | None] = mapped_column(String(80))
