@@ -1,0 +1,68 @@
+"""Shared fixtures: offscreen Qt, an in-memory keyring, real SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from sqlalchemy import Engine
+
+from agentdesk.store import migrate
+from agentdesk.store.engine import central_engine, sqlite_engine
+from agentdesk.vault import MemoryKeyring
+from tests.support.pgserver import PostgresServer, start_server
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Every test gets its own empty keyring; nothing touches the real OS keyring."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole run (started, never skipped)."""
+    server = start_server()
+    yield server
+    server.stop("immediate")
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    name = pg_server.create_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_central_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = sqlite_engine(tmp_path / "central.db")
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def central(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated central store, once on embedded SQLite and once on real PostgreSQL."""
+    if request.param == "sqlite":
+        engine = sqlite_engine(tmp_path / "central.db")
+    else:
+        pg_server: PostgresServer = request.getfixturevalue("pg_server")
+        name = pg_server.create_database()
+        request.addfinalizer(lambda: pg_server.drop_database(name))
+        engine = central_engine(pg_server.url(name))
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
