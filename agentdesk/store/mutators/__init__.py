@@ -1,0 +1,3 @@
+"""Built-in mutators, registered on import. One module per aggregate."""
+
+from agentdesk.store.mutators import audit, interactions  # noqa: F401

@@ -1,0 +1,85 @@
+"""Mutators for the customer timeline. Interactions are append-only: insert-or-ignore by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from agentdesk.models import Channel, Direction, IdvResult, Interaction
+from agentdesk.store.mutations import (
+    Changed,
+    MutationContext,
+    MutationOutcome,
+    MutationRejected,
+    arg_datetime,
+    arg_text,
+    arg_uuid,
+    mutator,
+)
+
+MAX_NOTES = 1_000_000  # characters; a 1 MB note is accepted, anything larger is refused
+
+
+def _enum(enum_cls: Any, args: dict[str, Any], key: str, *, required: bool) -> Any:
+    value = args.get(key)
+    if value is None:
+        if required:
+            raise MutationRejected(f"{key} is required", key)
+        return None
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise MutationRejected(f"{key} {value!r} is not one of: {allowed}", key) from None
+
+
+def _opt_int(args: dict[str, Any], key: str) -> int | None:
+    value = args.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MutationRejected(f"{key} must be a non-negative whole number", key)
+    return value
+
+
+@mutator("interaction.add", "interaction")
+def add_interaction(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
+    interaction_id = arg_uuid(args, "id")
+    assert interaction_id is not None
+    if session.get(Interaction, interaction_id) is not None:
+        # Append-only and idempotent: a replay of the same interaction changes nothing.
+        return MutationOutcome({"status": "exists", "id": str(interaction_id)})
+    started = arg_datetime(args, "started_at")
+    ended = arg_datetime(args, "ended_at", required=False)
+    if started and ended and ended < started:
+        raise MutationRejected("ended_at is before started_at", "ended_at")
+    row = Interaction(
+        id=interaction_id,
+        customer_id=arg_uuid(args, "customer_id", required=False),
+        channel=_enum(Channel, args, "channel", required=True),
+        direction=_enum(Direction, args, "direction", required=True),
+        started_at=started,
+        ended_at=ended,
+        agent_id=arg_uuid(args, "agent_id", required=False),
+        queue=arg_text(args, "queue", max_len=80),
+        linkedid=arg_text(args, "linkedid", max_len=64),
+        caller_id=arg_text(args, "caller_id", max_len=64),
+        ivr_session_id=arg_text(args, "ivr_session_id", max_len=64),
+        ivr_intent=arg_text(args, "ivr_intent", max_len=64),
+        idv_result=_enum(IdvResult, args, "idv_result", required=False),
+        idv_method=arg_text(args, "idv_method", max_len=32),
+        idv_attempts=_opt_int(args, "idv_attempts"),
+        disposition_code=arg_text(args, "disposition_code", max_len=32),
+        subject=arg_text(args, "subject", max_len=300),
+        notes=arg_text(args, "notes", max_len=MAX_NOTES),
+        talk_seconds=_opt_int(args, "talk_seconds"),
+        hold_seconds=_opt_int(args, "hold_seconds"),
+        wrapup_seconds=_opt_int(args, "wrapup_seconds"),
+        ticket_id=arg_uuid(args, "ticket_id", required=False),
+        created_at=ctx.now,
+    )
+    session.add(row)
+    session.flush()
+    return MutationOutcome({"status": "created", "id": str(interaction_id)},
+                           [Changed("interaction", interaction_id)])
