@@ -39,6 +39,8 @@ class OutboxEntry(Base):
     state: Mapped[OutboxState] = mapped_column(enum_type(OutboxState, "state"), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The argument the centre refused, so the UI can highlight it.
+    error_field: Mapped[str | None] = mapped_column(String(64))
     acked_at: Mapped[dt.datetime | None]
 
 
@@ -78,8 +80,9 @@ class AppliedMutation(Base):
 class ChangeLog(Base):
     """The change feed clients pull from.
 
-    ``xid`` holds ``pg_current_xact_id()`` on PostgreSQL (so the feed can
-    serve only rows below the oldest running transaction); on the SQLite
+    ``xid`` holds ``pg_current_xact_id()`` on PostgreSQL (a server default
+    added by migration 0002, so the feed can serve only rows below the
+    oldest running transaction); on the SQLite
     central it stays null and ``seq`` alone orders the feed, which is safe
     because SQLite serialises writers.
     """
@@ -88,6 +91,7 @@ class ChangeLog(Base):
     __table_args__ = (
         Index("ix_change_log_xid_seq", "xid", "seq"),
         Index("ix_change_log_entity", "entity_type", "entity_id"),
+        Index("ix_change_log_changed_at", "changed_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -98,6 +102,13 @@ class ChangeLog(Base):
     op: Mapped[str] = mapped_column(String(8))  # upsert | delete
     version: Mapped[int] = mapped_column(default=1)
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The row (or aggregate) as it stood after the change, so a pull page is self-contained.
+    data: Mapped[dict[str, Any] | None]
+    # Scope keys: which team's tickets and which customer the change belongs to.
+    team_id: Mapped[uuid.UUID | None]
+    customer_id: Mapped[uuid.UUID | None]
+    origin_client_id: Mapped[uuid.UUID | None]
+    mutation_id: Mapped[uuid.UUID | None]
 
 
 class ConflictReview(Base):
