@@ -16,6 +16,17 @@ from agentdesk.models import Base
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
+# Objects named search_* (the FTS5 / tsvector search index, its triggers and prefix
+# indexes, migration 0003) are maintained by raw SQL, not the ORM models, so the
+# drift check and autogenerate must not report them as missing from the models.
+UNMANAGED_PREFIX = "search_"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic filter: leave the raw-SQL search objects out of model comparisons."""
+    return not (name or "").startswith(UNMANAGED_PREFIX)
+
+
 class SchemaDriftError(RuntimeError):
     """The database schema differs from the models (a migration is missing)."""
 
@@ -54,7 +65,9 @@ def check(engine: Engine) -> None:
     if current != head:
         raise SchemaDriftError(f"database is at revision {current}, code expects {head}; run 'agentdesk db upgrade'")
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "render_as_batch": True, "include_name": include_name}
+        )
         diff = compare_metadata(ctx, Base.metadata)
     if diff:
         raise SchemaDriftError(f"schema differs from the models: {diff}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 from agentdesk.models import Base
+from agentdesk.store.migrate import include_name
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -20,6 +21,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()
