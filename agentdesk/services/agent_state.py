@@ -1,0 +1,239 @@
+"""The agent's state as the PBX reports it, with time in state.
+
+The desktop never decides an agent is Available: it asks the PBX
+(``QueuePause``/``QueueAdd``) and changes state only when the PBX says so
+(``QueueMemberPause``, ``QueueMemberStatus``, ``QueueMemberAdded``/``Removed``,
+``QueueMember`` rows of a resync). Call phases from the
+:class:`~agentdesk.services.screen_pop.CallTracker` sit on top: Ringing,
+On call, On hold. After-call work is a pause whose reason is the ACW reason,
+so the PBX routes no call to an agent who is still wrapping up, and the
+state survives a desktop restart.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from agentdesk.paths import resource
+from agentdesk.services.screen_pop import AmiEvent, CallInfo, CallPhase
+
+
+class AgentState(StrEnum):
+    OFFLINE = "offline"  # no PBX link: state unknown
+    LOGGED_OUT = "logged_out"  # member of no queue
+    AVAILABLE = "available"
+    NOT_READY = "not_ready"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    ON_HOLD = "on_hold"
+    WRAP_UP = "wrap_up"
+
+
+STATE_LABELS = {
+    AgentState.OFFLINE: "PBX offline",
+    AgentState.LOGGED_OUT: "Logged out",
+    AgentState.AVAILABLE: "Available",
+    AgentState.NOT_READY: "Not ready",
+    AgentState.RINGING: "Ringing",
+    AgentState.ON_CALL: "On call",
+    AgentState.ON_HOLD: "On hold",
+    AgentState.WRAP_UP: "After-call work",
+}
+
+
+@dataclass(frozen=True)
+class ReasonCode:
+    """A Not Ready reason; ``code`` is what goes to the PBX as the pause reason."""
+
+    code: str
+    label: str
+    productive: bool = False
+
+
+@dataclass(frozen=True)
+class StatePolicy:
+    """Reason codes and the after-call-work rules, from ``resources/reason_codes.toml``."""
+
+    reasons: tuple[ReasonCode, ...]
+    acw_reason: str = "ACW"
+    acw_limit_seconds: int = 120
+    acw_timeout_disposition: str = "acw_timeout"
+
+    def label_for(self, code: str | None) -> str:
+        for reason in self.reasons:
+            if reason.code == code:
+                return reason.label
+        return code or ""
+
+
+def load_policy(path: Path | None = None, *, acw_limit_seconds: int | None = None) -> StatePolicy:
+    """Read the policy file; ``acw_limit_seconds`` overrides the file (site or user setting)."""
+    data = tomllib.loads((path or resource("reason_codes.toml")).read_text(encoding="utf-8"))
+    reasons = tuple(
+        ReasonCode(str(r["code"]), str(r["label"]), bool(r.get("productive", False)))
+        for r in data.get("reason", [])
+    )
+    acw = data.get("acw", {})
+    limit = int(acw.get("limit_seconds", 120)) if acw_limit_seconds is None else acw_limit_seconds
+    if limit < 0:
+        raise ValueError("the after-call-work limit cannot be negative")
+    return StatePolicy(
+        reasons,
+        str(acw.get("reason", "ACW")),
+        limit,
+        str(acw.get("timeout_disposition", "acw_timeout")),
+    )
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """This agent's membership of one queue, as last reported."""
+
+    queue: str
+    paused: bool
+    reason: str
+    device_status: int
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """What the state bar shows. ``since`` is on the caller's monotonic clock."""
+
+    state: AgentState
+    reason: str | None
+    since: float
+    queues: tuple[MemberRow, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        base = STATE_LABELS[self.state]
+        return (
+            f"{base}: {self.reason}" if self.state is AgentState.NOT_READY and self.reason else base
+        )
+
+
+_MEMBER_EVENTS = {
+    "queuememberstatus",
+    "queuememberadded",
+    "queuememberpause",
+    "queuememberpenalty",
+    "queuememberringinuse",
+    "queuemember",
+}
+
+
+class AgentStateMachine:
+    """Folds member events and call phases into one :class:`StateSnapshot`."""
+
+    def __init__(self, interface: str, policy: StatePolicy, clock: Callable[[], float]) -> None:
+        self._interface = interface.lower()
+        self._policy = policy
+        self._clock = clock
+        self._members: dict[str, MemberRow] = {}
+        self._call_phase: CallPhase | None = None
+        self._wrapping_up = False
+        self._online = False
+        self._snapshot = StateSnapshot(AgentState.OFFLINE, None, clock())
+
+    @property
+    def snapshot(self) -> StateSnapshot:
+        return self._snapshot
+
+    @property
+    def policy(self) -> StatePolicy:
+        return self._policy
+
+    def in_wrap_up(self) -> bool:
+        return self._snapshot.state is AgentState.WRAP_UP
+
+    # ------------------------------------------------------------------ inputs
+    def set_online(self, online: bool) -> StateSnapshot | None:
+        self._online = online
+        return self._derive()
+
+    def resync(self, members: Iterable[AmiEvent]) -> StateSnapshot | None:
+        """Replace memberships with a ``QueueStatus`` answer (``QueueMember`` rows)."""
+        self._members.clear()
+        for row in members:
+            if (row.get("Event") or "").lower() == "queuemember":
+                self._apply_member(row, location_key="Location")
+        return self._derive()
+
+    def handle(self, event: AmiEvent) -> StateSnapshot | None:
+        """Apply a member event; return the new snapshot when the state changed."""
+        name = (event.get("Event") or "").lower()
+        if name == "queuememberremoved":
+            if (event.get("Interface") or "").lower() == self._interface:
+                self._members.pop(event.get("Queue") or "", None)
+                return self._derive()
+            return None
+        if name in _MEMBER_EVENTS:
+            key = "Location" if name == "queuemember" else "Interface"
+            if self._apply_member(event, location_key=key):
+                return self._derive()
+        return None
+
+    def on_call(self, call: CallInfo | None) -> StateSnapshot | None:
+        """The current call (or None) after a tracker change."""
+        self._call_phase = call.phase if call is not None else None
+        if call is not None and call.phase is CallPhase.ENDED:
+            self._wrapping_up = True
+        return self._derive()
+
+    def wrap_up_finished(self) -> StateSnapshot | None:
+        self._wrapping_up = False
+        self._call_phase = None
+        return self._derive()
+
+    # ------------------------------------------------------------------ derivation
+    def _apply_member(self, event: AmiEvent, *, location_key: str) -> bool:
+        if (event.get(location_key) or "").lower() != self._interface:
+            return False
+        queue = event.get("Queue")
+        if not queue:
+            return False
+        try:
+            status = int(event.get("Status") or 0)
+        except ValueError:
+            status = 0
+        self._members[queue] = MemberRow(
+            queue, (event.get("Paused") or "0") == "1", event.get("PausedReason") or "", status
+        )
+        return True
+
+    def _derive(self) -> StateSnapshot | None:
+        state, reason = self._compute()
+        old = self._snapshot
+        queues = tuple(sorted(self._members.values(), key=lambda m: m.queue))
+        if (state, reason) == (old.state, old.reason):
+            if queues != old.queues:
+                self._snapshot = StateSnapshot(old.state, old.reason, old.since, queues)
+                return self._snapshot
+            return None
+        self._snapshot = StateSnapshot(state, reason, self._clock(), queues)
+        return self._snapshot
+
+    def _compute(self) -> tuple[AgentState, str | None]:
+        if not self._online:
+            return AgentState.OFFLINE, None
+        phase = self._call_phase
+        if phase is CallPhase.RINGING:
+            return AgentState.RINGING, None
+        if phase is CallPhase.CONNECTED:
+            return AgentState.ON_CALL, None
+        if phase is CallPhase.ON_HOLD:
+            return AgentState.ON_HOLD, None
+        paused = [m for m in self._members.values() if m.paused]
+        if self._wrapping_up or any(m.reason == self._policy.acw_reason for m in paused):
+            return AgentState.WRAP_UP, None
+        if not self._members:
+            return AgentState.LOGGED_OUT, None
+        if paused and len(paused) == len(self._members):
+            reasons = {m.reason for m in paused}
+            code = reasons.pop() if len(reasons) == 1 else "mixed"
+            return AgentState.NOT_READY, self._policy.label_for(code) or "No reason"
+        return AgentState.AVAILABLE, None

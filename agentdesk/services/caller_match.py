@@ -1,0 +1,263 @@
+"""Who is calling? Caller ID → none, one or several customers, and the card a screen pop shows.
+
+Lookups are point queries on ``customer_phone.e164`` (indexed) followed by a
+handful of indexed reads for the chosen customer. The screen pop calls
+:meth:`CallerMatcher.match` on the local cache synchronously (microseconds)
+and, when the cache has no answer and the central store is reachable,
+:meth:`CallerMatcher.match` on the central engine from a worker thread.
+Both return the same frozen values, so the pop does not care where they came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal, Unpack
+
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.engine import Connection
+
+from agentdesk.models import Customer, CustomerPhone, Interaction, Product, Ticket, TicketStatus
+from agentdesk.services.phone import CallerNumber, normalise
+
+Source = Literal["local", "central", "none"]
+OPEN_TICKET_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+MAX_CANDIDATES = 25
+
+
+class MatchKind(StrEnum):
+    """Salesforce Open CTI's model: no match, single match, multiple matches."""
+
+    NONE = "none"
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    """One candidate caller: enough to tell namesakes apart in a chooser."""
+
+    id: uuid.UUID
+    display_name: str
+    kind: str
+    segment: str
+    preferred_language: str
+    vulnerable: bool
+    phone_label: str | None = None
+    date_of_birth: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ProductLine:
+    kind: str
+    name: str
+    last4: str
+    status: str
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    id: uuid.UUID
+    number: str
+    title: str
+    status: str
+    priority: str
+    resolution_due: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class InteractionLine:
+    id: uuid.UUID
+    started_at: dt.datetime
+    channel: str
+    direction: str
+    disposition_code: str | None
+    subject: str | None
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    """What the pop shows for one customer."""
+
+    summary: CustomerSummary
+    products: tuple[ProductLine, ...] = ()
+    product_count: int = 0
+    open_tickets: tuple[TicketLine, ...] = ()
+    recent: tuple[InteractionLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallerMatch:
+    """The outcome of matching one caller ID against one store."""
+
+    number: CallerNumber
+    kind: MatchKind
+    source: Source
+    candidates: tuple[CustomerSummary, ...] = ()
+    card: CustomerCard | None = None
+    truncated: bool = False
+    errors: tuple[str, ...] = field(default=())
+
+    @property
+    def customer_id(self) -> uuid.UUID | None:
+        return self.card.summary.id if self.card else None
+
+
+class CallerMatcher:
+    """Matches caller IDs against one store (the local cache or the central database)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        source: Source,
+        region: str = "GB",
+        products: int = 6,
+        tickets: int = 5,
+        recent: int = 5,
+    ) -> None:
+        self._engine = engine
+        self._source = source
+        self._region = region
+        self._limits = (products, tickets, recent)
+
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    def match(self, raw: str | None) -> CallerMatch:
+        """Match a caller ID as the PBX gave it; never raises for odd input."""
+        number = normalise(raw, self._region)
+        return self.match_number(number)
+
+    def match_number(self, number: CallerNumber) -> CallerMatch:
+        key = number.lookup_key
+        if key is None:
+            return CallerMatch(number, MatchKind.NONE, "none")
+        with self._engine.connect() as conn:
+            candidates = self._candidates(conn, key)
+            if not candidates:
+                return CallerMatch(number, MatchKind.NONE, self._source)
+            truncated = len(candidates) > MAX_CANDIDATES
+            candidates = candidates[:MAX_CANDIDATES]
+            if len(candidates) > 1:
+                return CallerMatch(
+                    number, MatchKind.MULTIPLE, self._source, tuple(candidates), truncated=truncated
+                )
+            card = self._card(conn, candidates[0])
+        return CallerMatch(number, MatchKind.SINGLE, self._source, tuple(candidates), card)
+
+    def card(self, customer_id: uuid.UUID) -> CustomerCard | None:
+        """The pop card of one customer (after the agent picked them in the chooser)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(self._summary_query().where(Customer.id == customer_id)).first()
+            if row is None:
+                return None
+            return self._card(conn, self._summary(row))
+
+    # ------------------------------------------------------------------ queries
+    @staticmethod
+    def _summary_query() -> Select[Unpack[tuple[Any, ...]]]:
+        return select(
+            Customer.id,
+            Customer.display_name,
+            Customer.kind,
+            Customer.segment,
+            Customer.preferred_language,
+            Customer.vulnerable,
+            Customer.date_of_birth,
+        )
+
+    @staticmethod
+    def _summary(row: object, label: str | None = None) -> CustomerSummary:
+        r = row._mapping  # type: ignore[attr-defined]
+        return CustomerSummary(
+            r["id"],
+            r["display_name"],
+            str(r["kind"]),
+            r["segment"],
+            r["preferred_language"],
+            bool(r["vulnerable"]),
+            label,
+            r["date_of_birth"],
+        )
+
+    def _candidates(self, conn: Connection, e164: str) -> list[CustomerSummary]:
+        query = (
+            self._summary_query()
+            .add_columns(CustomerPhone.label)
+            .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+            .where(CustomerPhone.e164 == e164, Customer.deleted_at.is_(None))
+            .order_by(Customer.display_name, Customer.id)
+            .limit(MAX_CANDIDATES + 1)
+        )
+        seen: dict[uuid.UUID, CustomerSummary] = {}
+        for row in conn.execute(query):
+            if row.id not in seen:  # one customer may list the same number twice
+                seen[row.id] = self._summary(row, str(row.label))
+        return list(seen.values())
+
+    def _card(self, conn: Connection, summary: CustomerSummary) -> CustomerCard:
+        n_products, n_tickets, n_recent = self._limits
+        products = conn.execute(
+            select(Product.kind, Product.name, Product.number_last4, Product.status)
+            .where(Product.customer_id == summary.id)
+            .order_by(Product.kind, Product.name)
+        ).all()
+        tickets = conn.execute(
+            select(
+                Ticket.id,
+                Ticket.number,
+                Ticket.title,
+                Ticket.status,
+                Ticket.priority,
+                Ticket.resolution_due,
+            )
+            .where(
+                Ticket.customer_id == summary.id,
+                Ticket.status.in_(OPEN_TICKET_STATES),
+                Ticket.deleted_at.is_(None),
+            )
+            .order_by(Ticket.created_at.desc())
+            .limit(n_tickets)
+        ).all()
+        recent = conn.execute(
+            select(
+                Interaction.id,
+                Interaction.started_at,
+                Interaction.channel,
+                Interaction.direction,
+                Interaction.disposition_code,
+                Interaction.subject,
+            )
+            .where(Interaction.customer_id == summary.id)
+            .order_by(Interaction.started_at.desc())
+            .limit(n_recent)
+        ).all()
+        return CustomerCard(
+            summary,
+            tuple(
+                ProductLine(str(p.kind), p.name, p.number_last4, p.status)
+                for p in products[:n_products]
+            ),
+            len(products),
+            tuple(
+                TicketLine(
+                    t.id, t.number, t.title, str(t.status), str(t.priority), t.resolution_due
+                )
+                for t in tickets
+            ),
+            tuple(
+                InteractionLine(
+                    i.id,
+                    i.started_at,
+                    str(i.channel),
+                    str(i.direction),
+                    i.disposition_code,
+                    i.subject,
+                )
+                for i in recent
+            ),
+        )

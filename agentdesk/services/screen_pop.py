@@ -1,0 +1,400 @@
+"""This agent's calls, as the PBX reports them: AMI events in, call changes out.
+
+:class:`CallTracker` follows the queue events the research notes describe
+(``AgentCalled`` → pop, ``AgentConnect`` → confirmed, ``AgentRingNoAnswer`` /
+``DialEnd`` ≠ ANSWER / abandon → dismissed, ``Hold``/``Unhold``,
+``AgentComplete`` → wrap-up, ``Hangup`` without ``AgentComplete`` → ended),
+correlated by ``Linkedid``. Events for other agents are ignored, duplicates
+change nothing, and malformed events are dropped with a count, never raised.
+
+IVR results reach the pop three ways; all are merged per ``Linkedid``:
+``ChanVariable`` lines on the event itself (manager.conf ``channelvars``),
+``VarSet`` events, and a ``UserEvent`` (``UserEvent: IVRResult``).
+
+The tracker has no I/O and no clock of its own; the caller passes ``now``
+(wall-clock seconds) so tests and replays are deterministic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from agentdesk.services.call_data import IVR_VARIABLES, IvrData, ivr_from_pairs
+
+
+class AmiEvent(Protocol):
+    """The part of an AMI message the tracker reads (``agentdesk.telephony.codec.AmiMessage``)."""
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...
+
+    def variables(self, key: str = "ChanVariable") -> dict[str, str]: ...
+
+
+class CallPhase(StrEnum):
+    RINGING = "ringing"
+    CONNECTED = "connected"
+    ON_HOLD = "on_hold"
+    ENDED = "ended"  # talk finished: wrap-up time
+    MISSED = "missed"  # never answered here (ring-no-answer, caller gave up, sent elsewhere)
+
+
+class ChangeKind(StrEnum):
+    OFFERED = "offered"
+    CONNECTED = "connected"
+    HELD = "held"
+    RESUMED = "resumed"
+    ENDED = "ended"
+    DISMISSED = "dismissed"
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """Everything known about one call offered to this agent. Times are wall-clock seconds."""
+
+    linkedid: str
+    uniqueid: str
+    queue: str | None
+    caller_raw: str
+    caller_name: str | None
+    agent_channel: str | None
+    phase: CallPhase
+    offered_at: float
+    ivr: IvrData
+    queued_at: float | None = None
+    connected_at: float | None = None
+    hold_started: float | None = None
+    hold_seconds: float = 0.0
+    ended_at: float | None = None
+    wait_seconds: float | None = None  # time in queue before this agent answered
+    talk_seconds: float | None = None
+    end_reason: str | None = None
+    direction: str = "inbound"
+
+    def held_for(self, now: float) -> float:
+        """Total hold time so far, including a hold still running."""
+        running = now - self.hold_started if self.hold_started is not None else 0.0
+        return self.hold_seconds + max(running, 0.0)
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """One thing that happened to one of this agent's calls."""
+
+    kind: ChangeKind
+    call: CallInfo
+    detail: str = ""
+
+
+_NO_NUMBER = ("", "<unknown>")
+_MAX_REMEMBERED = 2000  # bounded caches: a busy PBX must not grow the desktop's memory
+
+
+class CallTracker:
+    """Turns the PBX's event stream into this agent's call changes."""
+
+    def __init__(self, interface: str, member_name: str | None = None) -> None:
+        self._interface = interface.lower()
+        self._member = (member_name or "").lower()
+        self._calls: OrderedDict[str, CallInfo] = OrderedDict()
+        self._ivr: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._joined: OrderedDict[str, float] = OrderedDict()
+        self.ignored = 0  # events for other agents
+        self.malformed = 0  # events missing the headers they need
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def interface(self) -> str:
+        return self._interface
+
+    def current(self) -> CallInfo | None:
+        """The call that owns the agent now: connected/held first, else the newest ringing one."""
+        live = [
+            c for c in self._calls.values() if c.phase in (CallPhase.CONNECTED, CallPhase.ON_HOLD)
+        ]
+        if live:
+            return live[-1]
+        ringing = [c for c in self._calls.values() if c.phase is CallPhase.RINGING]
+        return ringing[-1] if ringing else None
+
+    def get(self, linkedid: str) -> CallInfo | None:
+        return self._calls.get(linkedid)
+
+    def forget(self, linkedid: str) -> None:
+        """Drop a finished call (after its wrap-up is saved)."""
+        self._calls.pop(linkedid, None)
+
+    # ------------------------------------------------------------------ input
+    def handle(self, event: AmiEvent, now: float) -> list[CallChange]:
+        """Apply one event; return what changed for this agent (usually nothing)."""
+        name = event.get("Event") or ""
+        handler = _HANDLERS.get(name.lower())
+        if handler is None:
+            return []
+        try:
+            return handler(self, event, now)
+        except (ValueError, KeyError):
+            self.malformed += 1
+            return []
+
+    def _mine(self, event: AmiEvent) -> bool:
+        interface = (event.get("Interface") or "").lower()
+        if interface:
+            return interface == self._interface
+        member = (event.get("MemberName") or "").lower()
+        return bool(self._member) and member == self._member
+
+    def _remember(self, cache: OrderedDict, key: str, value: object) -> None:  # type: ignore[type-arg]
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > _MAX_REMEMBERED:
+            cache.popitem(last=False)
+
+    def _ivr_for(self, linkedid: str) -> dict[str, str]:
+        return dict(self._ivr.get(linkedid, {}))
+
+    def _put(self, call: CallInfo) -> None:
+        self._remember(self._calls, call.linkedid, call)
+
+    # ------------------------------------------------------------------ IVR data
+    def _on_ivr_vars(self, event: AmiEvent, now: float) -> list[CallChange]:
+        linkedid = _required(event, "Linkedid")
+        pairs = self._ivr_for(linkedid)
+        name = (event.get("Event") or "").lower()
+        if name == "userevent":
+            extra = _user_event_pairs(event)
+            if not extra:
+                return []
+            pairs.update(extra)
+        elif name == "varset":
+            variable = (event.get("Variable") or "").lstrip("_")
+            if variable not in IVR_VARIABLES:
+                return []  # VarSet is the noisiest event class; keep only IVR results
+            pairs[variable] = event.get("Value") or ""
+        self._remember(self._ivr, linkedid, pairs)
+        call = self._calls.get(linkedid)
+        if call is None:
+            return []
+        ivr = ivr_from_pairs(pairs)
+        if ivr == call.ivr:
+            return []
+        updated = dataclasses.replace(call, ivr=ivr)
+        self._put(updated)
+        # Late IVR data refreshes a pop that is still ringing; re-offer carries it.
+        return (
+            [CallChange(ChangeKind.OFFERED, updated, "ivr")]
+            if call.phase is CallPhase.RINGING
+            else []
+        )
+
+    def _on_caller_join(self, event: AmiEvent, now: float) -> list[CallChange]:
+        linkedid = _required(event, "Linkedid")
+        if linkedid not in self._joined:
+            self._remember(self._joined, linkedid, now)
+        return []
+
+    # ------------------------------------------------------------------ offer / answer
+    def _on_agent_called(self, event: AmiEvent, now: float) -> list[CallChange]:
+        if not self._mine(event):
+            self.ignored += 1
+            return []
+        linkedid = _required(event, "Linkedid")
+        existing = self._calls.get(linkedid)
+        if existing is not None and existing.phase in (
+            CallPhase.RINGING,
+            CallPhase.CONNECTED,
+            CallPhase.ON_HOLD,
+        ):
+            return []  # duplicate (or a second queue ringing us for the same caller)
+        pairs = self._ivr_for(linkedid)
+        pairs.update(event.variables("ChanVariable"))
+        if event.get("Language"):
+            pairs.setdefault("CHANNEL_LANGUAGE", event.get("Language") or "")
+        self._remember(self._ivr, linkedid, pairs)
+        number = event.get("CallerIDNum") or ""
+        name = event.get("CallerIDName") or ""
+        queued = self._joined.get(linkedid)
+        call = CallInfo(
+            linkedid=linkedid,
+            uniqueid=event.get("Uniqueid") or linkedid,
+            queue=event.get("Queue"),
+            caller_raw="" if number in _NO_NUMBER else number,
+            caller_name=None if name in _NO_NUMBER else name,
+            agent_channel=event.get("DestChannel"),
+            phase=CallPhase.RINGING,
+            offered_at=now,
+            ivr=ivr_from_pairs(pairs),
+            queued_at=queued,
+            wait_seconds=(now - queued) if queued is not None else None,
+        )
+        self._put(call)
+        return [CallChange(ChangeKind.OFFERED, call)]
+
+    def _on_agent_connect(self, event: AmiEvent, now: float) -> list[CallChange]:
+        if not self._mine(event):
+            self.ignored += 1
+            return []
+        call = self._calls.get(_required(event, "Linkedid"))
+        if call is None or call.phase is not CallPhase.RINGING:
+            return []
+        wait = _seconds(event.get("HoldTime"), call.wait_seconds)
+        updated = dataclasses.replace(
+            call,
+            phase=CallPhase.CONNECTED,
+            connected_at=now,
+            wait_seconds=wait,
+            agent_channel=event.get("DestChannel") or call.agent_channel,
+        )
+        self._put(updated)
+        return [CallChange(ChangeKind.CONNECTED, updated)]
+
+    def _dismiss(self, linkedid: str, reason: str, now: float) -> list[CallChange]:
+        call = self._calls.get(linkedid)
+        if call is None or call.phase is not CallPhase.RINGING:
+            return []
+        updated = dataclasses.replace(call, phase=CallPhase.MISSED, ended_at=now, end_reason=reason)
+        self._put(updated)
+        return [CallChange(ChangeKind.DISMISSED, updated, reason)]
+
+    def _on_ring_no_answer(self, event: AmiEvent, now: float) -> list[CallChange]:
+        if not self._mine(event):
+            self.ignored += 1
+            return []
+        return self._dismiss(_required(event, "Linkedid"), "not answered", now)
+
+    def _on_dial_end(self, event: AmiEvent, now: float) -> list[CallChange]:
+        status = (event.get("DialStatus") or "").upper()
+        call = self._calls.get(event.get("Linkedid") or "")
+        if call is None or status == "ANSWER" or event.get("DestChannel") != call.agent_channel:
+            return []
+        reason = "caller hung up" if status == "CANCEL" else f"not answered ({status.lower()})"
+        return self._dismiss(call.linkedid, reason, now)
+
+    def _on_abandon(self, event: AmiEvent, now: float) -> list[CallChange]:
+        return self._dismiss(_required(event, "Linkedid"), "caller hung up", now)
+
+    # ------------------------------------------------------------------ hold / end
+    def _live_call_for_channel(self, event: AmiEvent) -> CallInfo | None:
+        call = self._calls.get(event.get("Linkedid") or "")
+        if call is None or call.phase not in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
+            return None
+        channel = event.get("Channel")
+        return (
+            call
+            if channel in (call.agent_channel, None) or event.get("Uniqueid") == call.uniqueid
+            else None
+        )
+
+    def _on_hold(self, event: AmiEvent, now: float) -> list[CallChange]:
+        call = self._live_call_for_channel(event)
+        if call is None or call.phase is CallPhase.ON_HOLD:
+            return []
+        updated = dataclasses.replace(call, phase=CallPhase.ON_HOLD, hold_started=now)
+        self._put(updated)
+        return [CallChange(ChangeKind.HELD, updated)]
+
+    def _on_unhold(self, event: AmiEvent, now: float) -> list[CallChange]:
+        call = self._live_call_for_channel(event)
+        if call is None or call.phase is not CallPhase.ON_HOLD:
+            return []
+        updated = dataclasses.replace(
+            call, phase=CallPhase.CONNECTED, hold_started=None, hold_seconds=call.held_for(now)
+        )
+        self._put(updated)
+        return [CallChange(ChangeKind.RESUMED, updated)]
+
+    def _end(self, call: CallInfo, reason: str, now: float, talk: float | None) -> list[CallChange]:
+        connected = call.connected_at if call.connected_at is not None else now
+        updated = dataclasses.replace(
+            call,
+            phase=CallPhase.ENDED,
+            ended_at=now,
+            end_reason=reason,
+            hold_started=None,
+            hold_seconds=call.held_for(now),
+            talk_seconds=talk if talk is not None else max(now - connected, 0.0),
+        )
+        self._put(updated)
+        return [CallChange(ChangeKind.ENDED, updated, reason)]
+
+    def _on_agent_complete(self, event: AmiEvent, now: float) -> list[CallChange]:
+        if not self._mine(event):
+            self.ignored += 1
+            return []
+        call = self._calls.get(_required(event, "Linkedid"))
+        if call is None or call.phase not in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
+            return []
+        reason = (event.get("Reason") or "caller").lower()
+        return self._end(call, reason, now, _seconds(event.get("TalkTime"), None))
+
+    def _on_hangup(self, event: AmiEvent, now: float) -> list[CallChange]:
+        linkedid = event.get("Linkedid") or ""
+        call = self._calls.get(linkedid)
+        if call is None or event.get("Channel") != call.agent_channel:
+            return []
+        if call.phase is CallPhase.RINGING:
+            return self._dismiss(linkedid, "call ended while ringing", now)
+        if call.phase in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
+            # No AgentComplete (a direct call, or the queue's event was lost): end here.
+            return self._end(call, "hangup", now, None)
+        return []
+
+    # ------------------------------------------------------------------ resync
+    def reconcile(
+        self, channels: list[Mapping[str, str]] | list[AmiEvent], now: float
+    ) -> list[CallChange]:
+        """After a (re)login: end calls whose agent channel the PBX no longer has."""
+        alive = {c.get("Channel") for c in channels}
+        changes: list[CallChange] = []
+        for call in list(self._calls.values()):
+            if call.agent_channel in alive:
+                continue
+            if call.phase is CallPhase.RINGING:
+                changes += self._dismiss(call.linkedid, "gone after PBX reconnect", now)
+            elif call.phase in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
+                changes += self._end(call, "gone after PBX reconnect", now, None)
+        return changes
+
+
+def _required(event: AmiEvent, key: str) -> str:
+    value = event.get(key)
+    if not value:
+        raise KeyError(key)
+    return value
+
+
+def _seconds(text: str | None, default: float | None) -> float | None:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if 0 <= value < 10**7 else default
+
+
+def _user_event_pairs(event: AmiEvent) -> dict[str, str]:
+    if (event.get("UserEvent") or "").lower() != "ivrresult":
+        return {}
+    keys = ("Session", "Intent", "Language", "IDV", "IDVMethod", "IDVAttempts", "Segment")
+    return {f"UE_{k.upper()}": v for k in keys if (v := event.get(k)) is not None}
+
+
+_HANDLERS = {
+    "agentcalled": CallTracker._on_agent_called,
+    "agentconnect": CallTracker._on_agent_connect,
+    "agentringnoanswer": CallTracker._on_ring_no_answer,
+    "agentcomplete": CallTracker._on_agent_complete,
+    "dialend": CallTracker._on_dial_end,
+    "queuecallerabandon": CallTracker._on_abandon,
+    "queuecallerjoin": CallTracker._on_caller_join,
+    "hold": CallTracker._on_hold,
+    "unhold": CallTracker._on_unhold,
+    "hangup": CallTracker._on_hangup,
+    "userevent": CallTracker._on_ivr_vars,
+    "varset": CallTracker._on_ivr_vars,
+}

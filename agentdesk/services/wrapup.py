@@ -1,0 +1,200 @@
+"""After-call work: pick a disposition, write notes, optionally open a follow-up ticket, save.
+
+Saving writes exactly one ``interaction.add`` mutation through the
+:class:`~agentdesk.store.writer.LocalWriter`: the row lands in the encrypted
+local cache and its outbox entry in the same transaction, and the sync
+engine carries it to the centre when it can. A central database that is
+down therefore never loses a wrap-up. The interaction id is fixed when the
+wrap-up opens, so a retried save cannot create a second row (the mutator is
+insert-or-ignore by id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentdesk.ids import uuid7
+from agentdesk.paths import resource
+from agentdesk.services.screen_pop import CallInfo
+from agentdesk.store.mutations import MutationRejected
+from agentdesk.store.mutators.interactions import MAX_NOTES
+from agentdesk.store.writer import LocalWriter, WriteResult
+
+
+@dataclass(frozen=True)
+class DispositionOption:
+    code: str
+    label: str
+    category: str = "general"
+    requires_notes: bool = False
+    suggests_ticket: bool = False
+
+
+def load_dispositions(path: Path | None = None) -> tuple[DispositionOption, ...]:
+    """Wrap-up codes from ``resources/dispositions.toml``, in file order."""
+    data = tomllib.loads((path or resource("dispositions.toml")).read_text(encoding="utf-8"))
+    return tuple(
+        DispositionOption(
+            str(d["code"]),
+            str(d["label"]),
+            str(d.get("category", "general")),
+            bool(d.get("requires_notes", False)),
+            bool(d.get("suggests_ticket", False)),
+        )
+        for d in data.get("disposition", [])
+    )
+
+
+@dataclass(frozen=True)
+class FollowUpRequest:
+    """A ticket the agent asked for while wrapping up."""
+
+    customer_id: uuid.UUID | None
+    title: str
+    description: str
+    linkedid: str
+
+
+#: Creates a follow-up ticket and returns its id (provided by the ticket service).
+TicketCreator = Callable[[FollowUpRequest], uuid.UUID]
+
+
+@dataclass(frozen=True)
+class WrapUpDraft:
+    """What the agent entered."""
+
+    disposition: str
+    notes: str = ""
+    follow_up_title: str | None = None
+    next_state: str | None = None  # None: Available; else a Not Ready reason code
+
+
+@dataclass(frozen=True)
+class WrapUpContext:
+    """The call being wrapped up and the ids it is filed under (fixed when ACW starts)."""
+
+    interaction_id: uuid.UUID
+    call: CallInfo
+    agent_id: uuid.UUID | None
+    customer_id: uuid.UUID | None
+    acw_started: dt.datetime
+
+
+@dataclass(frozen=True)
+class WrapUpSaved:
+    interaction_id: uuid.UUID
+    ticket_id: uuid.UUID | None
+    write: WriteResult
+
+
+class WrapUpError(ValueError):
+    """The draft cannot be saved as it stands; ``field`` names what to fix."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+class WrapUpService:
+    """Validates a wrap-up and writes it as one interaction on the customer's timeline."""
+
+    def __init__(
+        self,
+        writer: LocalWriter,
+        dispositions: tuple[DispositionOption, ...],
+        *,
+        ticket_creator: TicketCreator | None = None,
+        extra_codes: tuple[str, ...] = (),
+    ) -> None:
+        self._writer = writer
+        self._dispositions = {d.code: d for d in dispositions}
+        self._order = dispositions
+        self._ticket_creator = ticket_creator
+        self._extra_codes = frozenset(extra_codes)  # system codes such as the ACW timeout
+
+    @property
+    def dispositions(self) -> tuple[DispositionOption, ...]:
+        return self._order
+
+    @property
+    def can_open_tickets(self) -> bool:
+        return self._ticket_creator is not None
+
+    @staticmethod
+    def begin(
+        call: CallInfo, agent_id: uuid.UUID | None, customer_id: uuid.UUID | None, now: dt.datetime
+    ) -> WrapUpContext:
+        return WrapUpContext(uuid7(), call, agent_id, customer_id, now)
+
+    def validate(self, draft: WrapUpDraft) -> None:
+        option = self._dispositions.get(draft.disposition)
+        if option is None and draft.disposition not in self._extra_codes:
+            raise WrapUpError("Pick a disposition.", "disposition")
+        if option is not None and option.requires_notes and not draft.notes.strip():
+            raise WrapUpError(f"“{option.label}” needs notes.", "notes")
+        if len(draft.notes) > MAX_NOTES:
+            raise WrapUpError(
+                f"Notes are {len(draft.notes):,} characters; the limit is {MAX_NOTES:,}.", "notes"
+            )
+        if "\x00" in draft.notes:
+            raise WrapUpError("Notes contain a NUL character.", "notes")
+        if draft.follow_up_title is not None and not draft.follow_up_title.strip():
+            raise WrapUpError("Give the follow-up ticket a title.", "follow_up")
+
+    def save(self, ctx: WrapUpContext, draft: WrapUpDraft, now: dt.datetime) -> WrapUpSaved:
+        """Write the interaction (and follow-up ticket); safe to call again after a failure."""
+        self.validate(draft)
+        call = ctx.call
+        ticket_id = None
+        if draft.follow_up_title and self._ticket_creator is not None:
+            ticket_id = self._ticket_creator(
+                FollowUpRequest(
+                    ctx.customer_id, draft.follow_up_title.strip(), draft.notes, call.linkedid
+                )
+            )
+        started = _utc(call.connected_at if call.connected_at is not None else call.offered_at)
+        ended = _utc(call.ended_at) if call.ended_at is not None else now
+        args = {
+            "id": ctx.interaction_id,
+            "customer_id": ctx.customer_id,
+            "channel": "phone",
+            "direction": call.direction,
+            "started_at": started,
+            "ended_at": max(ended, started),
+            "agent_id": ctx.agent_id,
+            "queue": call.queue,
+            "linkedid": call.linkedid,
+            "caller_id": call.caller_raw[:64] or None,
+            "ivr_session_id": call.ivr.session_id,
+            "ivr_intent": call.ivr.intent,
+            "idv_result": call.ivr.idv_result,
+            "idv_method": call.ivr.idv_method,
+            "idv_attempts": call.ivr.idv_attempts,
+            "disposition_code": draft.disposition,
+            "subject": self._subject(call, draft),
+            "notes": draft.notes or None,
+            "talk_seconds": round(call.talk_seconds or 0),
+            "hold_seconds": round(call.hold_seconds),
+            "wrapup_seconds": max(round((now - ctx.acw_started).total_seconds()), 0),
+            "ticket_id": ticket_id,
+        }
+        try:
+            write = self._writer.write("interaction.add", args)
+        except MutationRejected as exc:
+            raise WrapUpError(str(exc), exc.field) from exc
+        return WrapUpSaved(ctx.interaction_id, ticket_id, write)
+
+    def _subject(self, call: CallInfo, draft: WrapUpDraft) -> str:
+        option = self._dispositions.get(draft.disposition)
+        label = option.label if option else draft.disposition.replace("_", " ")
+        intent = f" · {call.ivr.intent.replace('_', ' ')}" if call.ivr.intent else ""
+        return f"Call: {label}{intent}"[:300]
