@@ -1,0 +1,323 @@
+"""Reader for Asterisk's ``queue_log``: lines in, typed records out, problems counted, no crash.
+
+Line format (``/var/log/asterisk/queue_log``)::
+
+    epoch|callid|queuename|agent|event|data1|data2|...
+
+``callid`` is the caller channel's uniqueid (or ``NONE``/``REALTIME``),
+``agent`` the member name (``NONE`` when no member is involved). The number
+of data fields varies by event and by Asterisk version: 1.2-era files lack
+CONNECT's ringtime and TRANSFER's origposition, Asterisk 12+ added
+BLINDTRANSFER/ATTENDEDTRANSFER, realtime exports pad to ``data1..data5`` and
+may carry an ISO timestamp instead of epoch seconds. All of these parse:
+missing trailing fields read as ``None``, padding is dropped, unknown events
+are kept with their raw data.
+
+A line is *skipped* (and reported with its number and the reason) when it
+has fewer than five fields, no event name, an unreadable or absurd
+timestamp, a NUL byte, or is longer than the line limit. A kept record whose
+numeric field is not a number is *flagged* (reported, but kept; the field
+reads as ``None``). Reading a file streams it with bounded memory.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Meaning of the data fields per event (Asterisk's "Queue Logs" reference, app_queue.c).
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "ENTERQUEUE": ("url", "callerid", "position"),
+    "CONNECT": ("holdtime", "bridged_uniqueid", "ringtime"),
+    "COMPLETECALLER": ("holdtime", "calltime", "origposition"),
+    "COMPLETEAGENT": ("holdtime", "calltime", "origposition"),
+    "ABANDON": ("position", "origposition", "waittime"),
+    "EXITWITHTIMEOUT": ("position", "origposition", "waittime"),
+    "EXITWITHKEY": ("key", "position", "origposition", "waittime"),
+    "EXITEMPTY": ("position", "origposition", "waittime"),
+    "RINGNOANSWER": ("ringtime_ms",),
+    "RINGCANCELED": ("ringtime_ms",),
+    "TRANSFER": ("extension", "context", "holdtime", "calltime", "origposition"),
+    "BLINDTRANSFER": ("extension", "context", "holdtime", "calltime", "origposition"),
+    # method is BRIDGE, APP or LINK; LINK carries two channel names, so the
+    # last three fields are located from the end (see QueueLogRecord.field).
+    "ATTENDEDTRANSFER": ("method", "method_data", "holdtime", "calltime", "origposition"),
+    "ADDMEMBER": (),
+    "REMOVEMEMBER": (),
+    "PAUSE": ("reason",),
+    "UNPAUSE": ("reason",),
+    "PAUSEALL": ("reason",),
+    "UNPAUSEALL": ("reason",),
+    "AGENTLOGIN": ("channel",),
+    "AGENTLOGOFF": ("channel", "logintime"),
+    "QUEUESTART": (),
+    "CONFIGRELOAD": (),
+    "SYSCOMPAT": (),
+    "DID": ("did",),
+    "INFO": ("info",),
+}
+_TAIL_ANCHORED = {"ATTENDEDTRANSFER": ("holdtime", "calltime", "origposition")}
+INTEGER_FIELDS = frozenset(
+    {"holdtime", "ringtime", "calltime", "origposition", "position", "waittime", "ringtime_ms",
+     "logintime"}
+)  # fmt: skip
+
+# Timestamps outside [1970, 2200) are corruption, not calls.
+_MAX_EPOCH = 7_258_118_400.0
+_ISO_TS = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+DEFAULT_MAX_LINE_BYTES = 64 * 1024
+_EXCERPT = 80
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogRecord:
+    """One queue_log line: when, which call, queue and member, what happened, and its data."""
+
+    line_no: int
+    timestamp: float
+    call_id: str
+    queue: str
+    agent: str
+    event: str
+    data: tuple[str, ...]
+
+    @property
+    def known(self) -> bool:
+        return self.event in EVENT_FIELDS
+
+    def field(self, name: str) -> str | None:
+        """A data field by its Asterisk name (``holdtime``, ``reason`` …); None if absent."""
+        tail = _TAIL_ANCHORED.get(self.event)
+        if tail and name in tail:
+            index = len(self.data) - len(tail) + tail.index(name)
+            return self.data[index] if index >= 2 else None
+        names = EVENT_FIELDS.get(self.event, ())
+        if name not in names:
+            return None
+        index = names.index(name)
+        return self.data[index] if index < len(self.data) else None
+
+    def int_field(self, name: str) -> int | None:
+        """A numeric field as an int; None if absent or not a number."""
+        return _to_int(self.field(name))
+
+    @property
+    def has_member(self) -> bool:
+        return self.agent not in ("", "NONE")
+
+
+@dataclass(frozen=True, slots=True)
+class ParseIssue:
+    """A problem found in one line: its number, why, and the start of its text."""
+
+    line_no: int
+    reason: str
+    excerpt: str
+    skipped: bool
+
+
+@dataclass(frozen=True)
+class ParseSummary:
+    """What a read saw: line counts, skipped lines and the first issues with their reasons."""
+
+    lines: int
+    records: int
+    blank: int
+    skipped: int
+    flagged: int
+    unknown_events: tuple[tuple[str, int], ...]
+    issues: tuple[ParseIssue, ...]
+    issues_dropped: int
+
+    def describe(self) -> str:
+        text = f"{self.lines} lines, {self.records} records, {self.skipped} skipped"
+        if self.flagged:
+            text += f", {self.flagged} flagged"
+        if self.unknown_events:
+            names = ", ".join(f"{name}×{count}" for name, count in self.unknown_events)
+            text += f"; unknown events kept: {names}"
+        return text
+
+
+def _to_int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text or len(text) > 20:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:  # some exports write "12.0"
+            value = float(text)
+        except ValueError:
+            return None
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+
+
+def parse_timestamp(text: str) -> float | None:
+    """Epoch seconds from ``1366720340``, ``1366720340.25`` or an ISO date-time (naive = UTC)."""
+    text = text.strip()
+    if not text or len(text) > 40:
+        return None
+    if _ISO_TS.match(text):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        value = moment.timestamp()
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if not math.isfinite(value) or not 0.0 <= value < _MAX_EPOCH:
+        return None
+    return value
+
+
+class QueueLogReader:
+    """Turns queue_log lines into ``QueueLogRecord``s, counting and keeping what went wrong.
+
+    Use one reader per file: ``for record in reader.read_file(path): ...``,
+    then ``reader.summary()``. At most ``max_issues`` issues are kept (the
+    rest are counted), so a garbage file cannot exhaust memory.
+    """
+
+    def __init__(
+        self, *, max_issues: int = 1000, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    ) -> None:
+        self._max_issues = max_issues
+        self._max_line_bytes = max_line_bytes
+        self._issues: list[ParseIssue] = []
+        self._issues_dropped = 0
+        self._unknown: Counter[str] = Counter()
+        self.lines = 0
+        self.records = 0
+        self.blank = 0
+        self.skipped = 0
+        self.flagged = 0
+
+    def _report(self, line_no: int, reason: str, text: str, *, skipped: bool) -> None:
+        if skipped:
+            self.skipped += 1
+        else:
+            self.flagged += 1
+        if len(self._issues) < self._max_issues:
+            excerpt = text[:_EXCERPT].encode("unicode_escape").decode("ascii")
+            self._issues.append(ParseIssue(line_no, reason, excerpt, skipped))
+        else:
+            self._issues_dropped += 1
+
+    def parse_line(self, line: str | bytes, line_no: int) -> QueueLogRecord | None:
+        """Parse one line (with or without its newline); None for blank or skipped lines."""
+        self.lines += 1
+        if isinstance(line, bytes):
+            if len(line) > self._max_line_bytes:
+                self._report(
+                    line_no, f"line longer than {self._max_line_bytes} bytes", "", skipped=True
+                )
+                return None
+            line = line.decode("utf-8", errors="replace")
+        elif len(line) > self._max_line_bytes:
+            self._report(
+                line_no, f"line longer than {self._max_line_bytes} bytes", "", skipped=True
+            )
+            return None
+        text = line.rstrip("\r\n").lstrip("\ufeff")
+        if not text.strip():
+            self.blank += 1
+            return None
+        if "\x00" in text:
+            self._report(line_no, "contains a NUL byte", text, skipped=True)
+            return None
+        parts = text.split("|")
+        if len(parts) < 5:
+            self._report(line_no, f"{len(parts)} fields, need at least 5", text, skipped=True)
+            return None
+        timestamp = parse_timestamp(parts[0])
+        if timestamp is None:
+            self._report(line_no, f"bad timestamp {parts[0][:30]!r}", text, skipped=True)
+            return None
+        event = parts[4].strip().upper()
+        if not event:
+            self._report(line_no, "no event name", text, skipped=True)
+            return None
+        data = parts[5:]
+        while data and not data[-1].strip():  # realtime exports pad to data1..data5
+            data.pop()
+        record = QueueLogRecord(
+            line_no, timestamp, parts[1].strip(), parts[2].strip(), parts[3].strip(), event,
+            tuple(data),
+        )  # fmt: skip
+        self.records += 1
+        if record.known:
+            self._check_numbers(record, text)
+        else:
+            self._unknown[event] += 1
+        return record
+
+    def _check_numbers(self, record: QueueLogRecord, text: str) -> None:
+        for name in EVENT_FIELDS[record.event]:
+            if name not in INTEGER_FIELDS:
+                continue
+            value = record.field(name)
+            if value is not None and value.strip() and record.int_field(name) is None:
+                reason = f"{record.event}: {name} {value[:20]!r} is not an integer"
+                self._report(record.line_no, reason, text, skipped=False)
+                return
+
+    def read_lines(
+        self, lines: Iterable[str | bytes], first_line_no: int = 1
+    ) -> Iterator[QueueLogRecord]:
+        """Records from an iterable of lines (a list, a socket's lines, an open text file)."""
+        for line_no, line in enumerate(lines, start=first_line_no):
+            record = self.parse_line(line, line_no)
+            if record is not None:
+                yield record
+
+    def read_file(self, path: str | Path) -> Iterator[QueueLogRecord]:
+        """Stream records from a file; over-long lines are skipped without being held in memory."""
+        limit = self._max_line_bytes
+        with open(path, "rb") as handle:
+            line_no = 0
+            while True:
+                chunk = handle.readline(limit + 1)
+                if not chunk:
+                    return
+                line_no += 1
+                if len(chunk) > limit and not chunk.endswith(b"\n"):
+                    while chunk and not chunk.endswith(b"\n"):  # discard the rest of the line
+                        chunk = handle.readline(limit)
+                    self.lines += 1
+                    self._report(line_no, f"line longer than {limit} bytes", "", skipped=True)
+                    continue
+                record = self.parse_line(chunk, line_no)
+                if record is not None:
+                    yield record
+
+    def summary(self) -> ParseSummary:
+        return ParseSummary(
+            lines=self.lines,
+            records=self.records,
+            blank=self.blank,
+            skipped=self.skipped,
+            flagged=self.flagged,
+            unknown_events=tuple(sorted(self._unknown.items())),
+            issues=tuple(self._issues),
+            issues_dropped=self._issues_dropped,
+        )
+
+
+def read_queue_log(path: str | Path) -> tuple[list[QueueLogRecord], ParseSummary]:
+    """Read a whole (small) file into memory; prefer ``QueueLogReader.read_file`` for big ones."""
+    reader = QueueLogReader()
+    records = list(reader.read_file(path))
+    return records, reader.summary()

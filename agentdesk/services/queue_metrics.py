@@ -1,0 +1,821 @@
+"""Contact-center metrics from queue_log records: per interval, queue and agent, batch or live.
+
+Pure Python over ``QueueLogRecord``s (no Qt, no database), shared by
+``agentdesk report``, the supervisor wallboard and the tests.
+
+What queue_log can tell, and the rules used
+- **Attribution.** Everything about a call (offered, answered, abandoned,
+  wait, talk, transfers, ring-no-answers, wrap-up) counts in the interval in
+  which the call *entered the queue*, the industry norm: a call queued at
+  09:59:50 and answered at 10:00:30 is an answer of the 09:45 interval.
+  Agent state time (logged in, talking, wrap-up, idle, paused) is clock
+  time, split exactly at interval boundaries.
+- **Offered** = ENTERQUEUE. **Answered** = CONNECT (wait = its holdtime).
+  **Abandoned** = ABANDON (wait = waittime); a *short abandon* waited less
+  than ``ServiceLevelDefinition.short_abandon_s``. **Flowed out** =
+  EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY (left the queue unanswered without
+  hanging up). Calls whose ENTERQUEUE is older than the file are rebuilt
+  from the wait in their CONNECT/ABANDON line (and from holdtime + calltime
+  in a COMPLETE*/TRANSFER line), so a rotated log still counts them.
+- **AHT** = (talk + wrap-up) ÷ handled. Talk is the ``calltime`` of
+  COMPLETECALLER/COMPLETEAGENT/TRANSFER/BLINDTRANSFER/ATTENDEDTRANSFER; it
+  *includes hold* (queue_log has no hold events, Asterisk counts the whole
+  bridge). Wrap-up is not in queue_log: it is known only when configured,
+  either as Asterisk's per-queue ``wrapuptime`` (``MetricsConfig.wrapup_s``)
+  or as pauses with an after-call-work reason (``acw_pause_reasons``), and
+  is charged to the agent's last completed call.
+- **Agent states** come from ADDMEMBER/REMOVEMEMBER, PAUSE/UNPAUSE(ALL),
+  CONNECT…COMPLETE and AGENTLOGIN/AGENTLOGOFF. An agent is *talking* while
+  on a call, in *wrap-up* (ACW) during configured wrap-up or an ACW pause,
+  *paused* when paused in every queue they belong to, otherwise *idle*.
+  A member first seen in a CONNECT or PAUSE line (static members, or a log
+  that starts after login) is logged in from that line on. Occupancy =
+  (talk + ACW) ÷ (talk + ACW + idle). Per queue, each member's state time
+  counts for every queue they belong to (a shared agent counts in both).
+- QUEUESTART (Asterisk restarted) ends every call and conversation in
+  progress without counting an outcome; persistent members stay.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
+from typing import Protocol
+
+from agentdesk.services.queue_log import QueueLogRecord
+
+AGENT_LEVEL = ""  # queue key of agent-level state time
+NO_AGENT = ""  # agent key of queue-level call facts (offered, abandoned …)
+_NONE = "NONE"
+_COMPLETIONS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
+_TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
+_FLOWOUTS = frozenset({"EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY"})
+_STALE_CALL_S = 24 * 3600.0  # a call open this long lost its end line; forget it
+
+
+@dataclass(frozen=True)
+class ServiceLevelDefinition:
+    """Which calls count for "X % answered within T s", and how short abandons are treated.
+
+    SL = answered within ``threshold_s`` ÷ (answered
+    [+ abandoned if ``count_abandons``, minus short abandons if ``exclude_short_abandons``]
+    [+ flowed out if ``count_flowouts``]). Abandonment rate = abandoned ÷ offered,
+    both minus short abandons when they are excluded.
+    """
+
+    threshold_s: float = 20.0
+    short_abandon_s: float = 5.0
+    count_abandons: bool = True
+    exclude_short_abandons: bool = True
+    count_flowouts: bool = False
+    target: float = 0.8
+
+    def __post_init__(self) -> None:
+        for name in ("threshold_s", "short_abandon_s"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if not 0.0 <= self.target <= 1.0:
+            raise ValueError(f"target must be in [0, 1], got {self.target}")
+
+    def describe(self) -> str:
+        """One line for screens and report headers."""
+        parts = ["answered"]
+        if self.count_abandons:
+            abandons = "abandoned"
+            if self.exclude_short_abandons and self.short_abandon_s > 0:
+                abandons += f" (except under {self.short_abandon_s:g} s)"
+            parts.append(abandons)
+        if self.count_flowouts:
+            parts.append("timed out / left by key / exit empty")
+        return (
+            f"Service level {self.target:.0%}/{self.threshold_s:g} s: answered within "
+            f"{self.threshold_s:g} s ÷ ({' + '.join(parts)})"
+        )
+
+    def is_short_abandon(self, wait_s: float) -> bool:
+        return wait_s < self.short_abandon_s
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The service-level definition plus what queue_log cannot know (wrap-up, time zone)."""
+
+    service_level: ServiceLevelDefinition = field(default_factory=ServiceLevelDefinition)
+    wrapup_s: Mapping[str, float] = field(default_factory=dict)  # queue -> Asterisk wrapuptime
+    acw_pause_reasons: frozenset[str] = frozenset({"acw", "wrap-up", "wrapup", "after call work"})
+    tz: tzinfo = UTC
+
+    def is_acw_reason(self, reason: str) -> bool:
+        return reason.strip().lower() in self.acw_pause_reasons
+
+
+class AgentActivity(StrEnum):
+    """What a logged-in agent is doing at an instant (priority order)."""
+
+    TALK = "talk"
+    ACW = "acw"
+    PAUSED = "paused"
+    IDLE = "idle"
+
+
+CALL_FIELDS = (
+    "offered", "answered", "answered_within", "abandoned", "short_abandoned", "flowed_out",
+    "transfers", "ring_no_answers", "handled", "wait_answered_s", "wait_abandoned_s", "talk_s",
+    "wrapup_s",
+)  # fmt: skip
+TIME_FIELDS = ("busy_s", "acw_s", "idle_s", "paused_s")
+_ACTIVITY_FIELD = {
+    AgentActivity.TALK: "busy_s",
+    AgentActivity.ACW: "acw_s",
+    AgentActivity.PAUSED: "paused_s",
+    AgentActivity.IDLE: "idle_s",
+}
+
+
+@dataclass(slots=True)
+class Counters:
+    """Additive figures of one cell (bucket × queue × agent); cells combine by summing."""
+
+    offered: float = 0.0
+    answered: float = 0.0
+    answered_within: float = 0.0
+    abandoned: float = 0.0
+    short_abandoned: float = 0.0
+    flowed_out: float = 0.0
+    transfers: float = 0.0
+    ring_no_answers: float = 0.0
+    handled: float = 0.0
+    wait_answered_s: float = 0.0
+    wait_abandoned_s: float = 0.0
+    talk_s: float = 0.0
+    wrapup_s: float = 0.0
+    busy_s: float = 0.0
+    acw_s: float = 0.0
+    idle_s: float = 0.0
+    paused_s: float = 0.0
+    max_wait_s: float = 0.0
+    pause_reasons: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, value: float) -> None:
+        setattr(self, name, getattr(self, name) + value)
+
+    def add_values(self, values: Mapping[str, float]) -> None:
+        for name, value in values.items():
+            if name == "max_wait_s":
+                self.max_wait_s = max(self.max_wait_s, value)
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    def add_activity(self, activity: AgentActivity, reason: str, seconds: float) -> None:
+        self.add(_ACTIVITY_FIELD[activity], seconds)
+        if activity is AgentActivity.PAUSED:
+            self.pause_reasons[reason] = self.pause_reasons.get(reason, 0.0) + seconds
+
+    def merge_calls(self, other: Counters) -> None:
+        for name in CALL_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.max_wait_s = max(self.max_wait_s, other.max_wait_s)
+
+    def merge_time(self, other: Counters) -> None:
+        for name in TIME_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, seconds in other.pause_reasons.items():
+            self.pause_reasons[reason] = self.pause_reasons.get(reason, 0.0) + seconds
+
+
+@dataclass(frozen=True)
+class MetricsRow:
+    """Figures for one interval and one queue or agent ("" = all), ready to display."""
+
+    start: datetime | None
+    end: datetime | None
+    queue: str
+    agent: str
+    offered: int
+    answered: int
+    answered_within: int
+    abandoned: int
+    short_abandoned: int
+    flowed_out: int
+    transfers: int
+    ring_no_answers: int
+    handled: int
+    service_level: float | None
+    asa_s: float | None
+    aht_s: float | None
+    talk_s: float
+    wrapup_s: float
+    abandon_rate: float | None
+    max_wait_s: float
+    logged_in_s: float
+    busy_s: float
+    acw_s: float
+    idle_s: float
+    paused_s: float
+    occupancy: float | None
+    staffed_agents: float | None
+    pause_by_reason: tuple[tuple[str, float], ...]
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
+
+
+def make_row(
+    cell: Counters,
+    definition: ServiceLevelDefinition,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    queue: str = "",
+    agent: str = "",
+) -> MetricsRow:
+    """Turn summed counters into rates, ratios and averages under ``definition``."""
+    short = cell.short_abandoned if definition.exclude_short_abandons else 0.0
+    abandoned = cell.abandoned - short
+    denominator = cell.answered + (abandoned if definition.count_abandons else 0.0)
+    denominator += cell.flowed_out if definition.count_flowouts else 0.0
+    logged_in = cell.busy_s + cell.acw_s + cell.idle_s + cell.paused_s
+    span = (end - start).total_seconds() if start and end else 0.0
+    return MetricsRow(
+        start=start, end=end, queue=queue, agent=agent,
+        offered=int(cell.offered), answered=int(cell.answered),
+        answered_within=int(cell.answered_within), abandoned=int(cell.abandoned),
+        short_abandoned=int(cell.short_abandoned), flowed_out=int(cell.flowed_out),
+        transfers=int(cell.transfers), ring_no_answers=int(cell.ring_no_answers),
+        handled=int(cell.handled),
+        service_level=_ratio(cell.answered_within, denominator),
+        asa_s=_ratio(cell.wait_answered_s, cell.answered),
+        aht_s=_ratio(cell.talk_s + cell.wrapup_s, cell.handled),
+        talk_s=cell.talk_s, wrapup_s=cell.wrapup_s,
+        abandon_rate=_ratio(abandoned, cell.offered - short),
+        max_wait_s=cell.max_wait_s, logged_in_s=logged_in, busy_s=cell.busy_s,
+        acw_s=cell.acw_s, idle_s=cell.idle_s, paused_s=cell.paused_s,
+        occupancy=_ratio(cell.busy_s + cell.acw_s, cell.busy_s + cell.acw_s + cell.idle_s),
+        staffed_agents=_ratio(logged_in, span),
+        pause_by_reason=tuple(sorted(cell.pause_reasons.items())),
+    )  # fmt: skip
+
+
+def bucket_of(timestamp: float, bucket_s: int) -> int:
+    """Start (epoch seconds) of the bucket holding ``timestamp``."""
+    return int(timestamp // bucket_s) * bucket_s
+
+
+class CellStore:
+    """Counters keyed by (bucket start, queue, agent); the batch sink of ``QueueLogInterpreter``."""
+
+    def __init__(self, bucket_s: int = 900) -> None:
+        if bucket_s <= 0 or 900 % bucket_s:
+            raise ValueError("bucket_s must divide 900 so buckets align with local quarter hours")
+        self.bucket_s = bucket_s
+        self.cells: dict[tuple[int, str, str], Counters] = {}
+
+    def cell(self, bucket: int, queue: str, agent: str) -> Counters:
+        key = (bucket, queue, agent)
+        found = self.cells.get(key)
+        if found is None:
+            found = self.cells[key] = Counters()
+        return found
+
+    def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None:
+        self.cell(bucket_of(at, self.bucket_s), queue, agent).add_values(values)
+
+    def add_time(
+        self, start: float, end: float, queue: str, agent: str, activity: AgentActivity, reason: str
+    ) -> None:
+        """Add state time, split at bucket boundaries."""
+        t = start
+        while t < end:
+            bucket = bucket_of(t, self.bucket_s)
+            stop = min(end, bucket + self.bucket_s)
+            self.cell(bucket, queue, agent).add_activity(activity, reason, stop - t)
+            t = stop
+
+    def select(
+        self, keep: Callable[[int, str, str], bool] = lambda b, q, a: True
+    ) -> Iterable[tuple[tuple[int, str, str], Counters]]:
+        return ((key, cell) for key, cell in self.cells.items() if keep(*key))
+
+
+def rollup(
+    cells: Iterable[tuple[tuple[int, str, str], Counters]], *, queue: str | None, agent: str | None
+) -> Counters:
+    """Sum cells for one queue (call facts and member time) or one agent or everything.
+
+    ``queue`` and ``agent`` None mean "all". Call facts come from queue cells;
+    state time comes from queue cells for a queue view and from agent-level
+    cells otherwise, so a shared agent is never counted twice in a total.
+    """
+    total = Counters()
+    for (_, q, a), cell in cells:
+        if agent is not None and a != agent:
+            continue
+        if q != AGENT_LEVEL and (queue is None or q == queue):
+            total.merge_calls(cell)
+        if (queue is not None and q == queue) or (queue is None and q == AGENT_LEVEL):
+            total.merge_time(cell)
+    return total
+
+
+class MetricsSink(Protocol):
+    """Where ``QueueLogInterpreter`` puts call facts and agent state time (see ``CellStore``)."""
+
+    def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None: ...
+
+    def add_time(
+        self, start: float, end: float, queue: str, agent: str, activity: AgentActivity, reason: str
+    ) -> None: ...
+
+
+@dataclass(slots=True)
+class _Call:
+    enqueued: float
+    agent: str = ""
+    connected: float | None = None
+
+
+@dataclass(slots=True)
+class _Membership:
+    paused: bool = False
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class _Agent:
+    since: float  # start of the segment not yet written to the sink
+    memberships: dict[str, _Membership] = field(default_factory=dict)
+    calls: set[tuple[str, str]] = field(default_factory=set)
+    acw_until: float = 0.0
+    pause_reason: str = ""
+    last_call: tuple[float, str] | None = None  # (enqueue time, queue) of the last completed call
+    state: tuple[AgentActivity, str] | None = None
+    state_since: float = 0.0
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    """An agent's state now: activity (None = logged out), pause reason, since when, queues."""
+
+    agent: str
+    activity: AgentActivity | None
+    reason: str
+    since: float
+    queues: tuple[str, ...]
+    on_call_queue: str | None
+
+
+class QueueLogInterpreter:
+    """Reads records in time order and writes call facts and agent state time to a sink.
+
+    Holds only what is open: calls waiting or talking, and each agent's
+    memberships, pauses and current segment. ``close(until)`` writes the open
+    segments up to ``until``; ``emit_open(now, sink)`` writes them to another
+    sink without closing them (the live view's "up to now").
+    """
+
+    def __init__(self, config: MetricsConfig, sink: MetricsSink) -> None:
+        self.config = config
+        self._sink = sink
+        self._calls: dict[tuple[str, str], _Call] = {}
+        self._agents: dict[str, _Agent] = {}
+        self.last_timestamp: float | None = None
+        self._next_expiry = 0.0
+        self._handlers: dict[str, Callable[[QueueLogRecord], None]] = {
+            "ENTERQUEUE": self._on_enter,
+            "CONNECT": self._on_connect,
+            "ABANDON": self._on_leave,
+            "RINGNOANSWER": self._on_ring_no_answer,
+            "ADDMEMBER": self._on_membership,
+            "REMOVEMEMBER": self._on_membership,
+            "PAUSE": self._on_pause,
+            "UNPAUSE": self._on_pause,
+            "PAUSEALL": self._on_pause_all,
+            "UNPAUSEALL": self._on_pause_all,
+            "AGENTLOGIN": self._on_agent_login,
+            "AGENTLOGOFF": self._on_agent_login,
+            "QUEUESTART": self._on_queue_start,
+        }
+        for event in (*_COMPLETIONS, *_TRANSFERS):
+            self._handlers[event] = self._on_end
+        for event in _FLOWOUTS:
+            self._handlers[event] = self._on_leave
+
+    # -- feeding -------------------------------------------------------------------------
+
+    def feed(self, record: QueueLogRecord) -> None:
+        t = record.timestamp
+        if self.last_timestamp is None or t > self.last_timestamp:
+            self.last_timestamp = t
+        if t >= self._next_expiry:
+            self._expire_stale(t)
+        handler = self._handlers.get(record.event)
+        if handler is not None:
+            handler(record)
+
+    def feed_all(self, records: Iterable[QueueLogRecord]) -> None:
+        for record in records:
+            self.feed(record)
+
+    def close(self, until: float) -> None:
+        """Write every agent's open segment up to ``until`` (the end of a batch read)."""
+        for name, agent in self._agents.items():
+            self._emit(name, agent, agent.since, until, self._sink)
+            agent.since = max(agent.since, until)
+
+    def emit_open(self, now: float, sink: MetricsSink) -> None:
+        for name, agent in self._agents.items():
+            self._emit(name, agent, agent.since, now, sink)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _open_call(self, record: QueueLogRecord, wait: int | None) -> _Call:
+        """This line's call, rebuilt from the line's wait if its ENTERQUEUE is missing."""
+        key = (record.call_id, record.queue)
+        call = self._calls.get(key)
+        if call is None:
+            call = self._calls[key] = _Call(record.timestamp - max(0, wait or 0))
+            self._sink.add_call(call.enqueued, record.queue, NO_AGENT, {"offered": 1})
+        return call
+
+    def _on_enter(self, record: QueueLogRecord) -> None:
+        self._calls.pop((record.call_id, record.queue), None)
+        self._open_call(record, 0)
+
+    def _answer(self, record: QueueLogRecord, call: _Call, wait: float, at: float) -> None:
+        call.connected = at
+        call.agent = record.agent
+        within = 1 if wait <= self.config.service_level.threshold_s else 0
+        values = {
+            "answered": 1,
+            "answered_within": within,
+            "wait_answered_s": wait,
+            "max_wait_s": wait,
+        }
+        self._sink.add_call(call.enqueued, record.queue, record.agent, values)
+
+    def _on_connect(self, record: QueueLogRecord) -> None:
+        holdtime = record.int_field("holdtime")
+        call = self._open_call(record, holdtime)
+        if call.connected is not None:
+            return  # a repeated CONNECT for the same call adds nothing
+        wait = float(
+            max(0.0, holdtime if holdtime is not None else record.timestamp - call.enqueued)
+        )
+        self._answer(record, call, wait, record.timestamp)
+        agent = self._agent(record.agent, record.timestamp)
+        agent.memberships.setdefault(record.queue, _Membership())
+        agent.calls.add((record.call_id, record.queue))
+        self._after_change(agent, record.timestamp)
+
+    def _on_end(self, record: QueueLogRecord) -> None:
+        t = record.timestamp
+        holdtime, calltime = record.int_field("holdtime"), record.int_field("calltime")
+        key = (record.call_id, record.queue)
+        call = self._calls.get(key)
+        if call is None or call.connected is None:  # its CONNECT is older than the file
+            talk_start = t - max(0, calltime or 0)
+            wait = float(max(0, holdtime or 0))
+            if call is None:
+                call = self._calls[key] = _Call(talk_start - wait)
+                self._sink.add_call(call.enqueued, record.queue, NO_AGENT, {"offered": 1})
+            self._answer(record, call, wait, talk_start)
+        assert call.connected is not None
+        talk = float(calltime) if calltime is not None else t - call.connected
+        agent_name = record.agent if record.agent not in ("", _NONE) else call.agent
+        values = {"handled": 1, "talk_s": max(0.0, talk)}
+        if record.event in _TRANSFERS:
+            values["transfers"] = 1
+        self._sink.add_call(call.enqueued, record.queue, agent_name, values)
+        del self._calls[key]
+        agent = self._agent(agent_name, t)
+        agent.calls.discard(key)
+        agent.last_call = (call.enqueued, record.queue)
+        agent.acw_until = max(agent.acw_until, t + self.config.wrapup_s.get(record.queue, 0.0))
+        self._after_change(agent, t)
+
+    def _on_leave(self, record: QueueLogRecord) -> None:
+        waittime = record.int_field("waittime")
+        call = self._open_call(record, waittime)
+        if call.connected is not None:
+            return  # already answered: a stray exit line changes nothing
+        wait = float(
+            max(0.0, waittime if waittime is not None else record.timestamp - call.enqueued)
+        )
+        if record.event == "ABANDON":
+            short = 1 if self.config.service_level.is_short_abandon(wait) else 0
+            values = {"abandoned": 1, "short_abandoned": short, "wait_abandoned_s": wait}
+        else:
+            values = {"flowed_out": 1}
+        values["max_wait_s"] = wait
+        self._sink.add_call(call.enqueued, record.queue, NO_AGENT, values)
+        del self._calls[(record.call_id, record.queue)]
+
+    def _on_ring_no_answer(self, record: QueueLogRecord) -> None:
+        call = self._calls.get((record.call_id, record.queue))
+        at = call.enqueued if call is not None else record.timestamp
+        self._sink.add_call(at, record.queue, record.agent, {"ring_no_answers": 1})
+        if record.has_member:
+            agent = self._agent(record.agent, record.timestamp)
+            agent.memberships.setdefault(record.queue, _Membership())
+            self._after_change(agent, record.timestamp)
+
+    def _expire_stale(self, now: float) -> None:
+        horizon = now - _STALE_CALL_S
+        for key in [k for k, call in self._calls.items() if call.enqueued < horizon]:
+            del self._calls[key]
+            for agent in self._agents.values():
+                agent.calls.discard(key)
+        self._next_expiry = now + 3600.0
+
+    # -- agents --------------------------------------------------------------------------
+
+    def _agent(self, name: str, t: float) -> _Agent:
+        """The agent, with its open segment written up to ``t`` so a change can apply at t."""
+        agent = self._agents.get(name)
+        if agent is None:
+            agent = self._agents[name] = _Agent(since=t, state_since=t)
+        elif t > agent.since:
+            self._emit(name, agent, agent.since, t, self._sink)
+            agent.since = t
+        return agent
+
+    def _after_change(self, agent: _Agent, t: float) -> None:
+        state = self._classify(agent, t, None)
+        if state != agent.state:
+            agent.state, agent.state_since = state, t
+
+    def _on_membership(self, record: QueueLogRecord) -> None:
+        agent = self._agent(record.agent, record.timestamp)
+        if record.event == "ADDMEMBER":
+            agent.memberships.setdefault(record.queue, _Membership())
+        else:
+            agent.memberships.pop(record.queue, None)
+        self._after_change(agent, record.timestamp)
+
+    def _on_pause(self, record: QueueLogRecord) -> None:
+        if record.queue in ("", _NONE):
+            self._on_pause_all(record)
+            return
+        agent = self._agent(record.agent, record.timestamp)
+        membership = agent.memberships.setdefault(record.queue, _Membership())
+        self._set_paused(agent, membership, record)
+        self._after_change(agent, record.timestamp)
+
+    def _on_pause_all(self, record: QueueLogRecord) -> None:
+        agent = self._agent(record.agent, record.timestamp)
+        if not agent.memberships:
+            agent.memberships[_NONE] = _Membership()
+        for membership in agent.memberships.values():
+            self._set_paused(agent, membership, record)
+        self._after_change(agent, record.timestamp)
+
+    @staticmethod
+    def _set_paused(agent: _Agent, membership: _Membership, record: QueueLogRecord) -> None:
+        membership.paused = record.event.startswith("PAUSE")
+        membership.reason = (record.field("reason") or "").strip() if membership.paused else ""
+        if membership.paused:
+            agent.pause_reason = membership.reason
+
+    def _on_agent_login(self, record: QueueLogRecord) -> None:
+        agent = self._agent(record.agent, record.timestamp)
+        if record.event == "AGENTLOGIN":
+            agent.memberships.setdefault(_NONE, _Membership())
+        else:
+            agent.memberships.clear()
+        self._after_change(agent, record.timestamp)
+
+    def _on_queue_start(self, record: QueueLogRecord) -> None:
+        for name in list(self._agents):
+            agent = self._agent(name, record.timestamp)
+            agent.calls.clear()
+            self._after_change(agent, record.timestamp)
+        self._calls.clear()
+
+    def _classify(
+        self, agent: _Agent, at: float, queue: str | None
+    ) -> tuple[AgentActivity, str] | None:
+        if not agent.memberships and not agent.calls:
+            return None
+        if agent.calls:
+            return AgentActivity.TALK, ""
+        if at < agent.acw_until:
+            return AgentActivity.ACW, ""
+        if queue is None:
+            real = [m for q, m in agent.memberships.items() if q != _NONE] or list(
+                agent.memberships.values()
+            )
+            paused, reason = all(m.paused for m in real), agent.pause_reason
+        else:
+            membership = agent.memberships[queue]
+            paused, reason = membership.paused, membership.reason
+        if not paused:
+            return AgentActivity.IDLE, ""
+        if self.config.is_acw_reason(reason):
+            return AgentActivity.ACW, ""
+        return AgentActivity.PAUSED, reason
+
+    def _emit(self, name: str, agent: _Agent, start: float, end: float, sink: MetricsSink) -> None:
+        """Write state time over [start, end): agent level, each queue, and ACW to the last call."""
+        if end <= start:
+            return
+        cut = agent.acw_until
+        pieces = [(start, cut), (cut, end)] if start < cut < end else [(start, end)]
+        for t0, t1 in pieces:
+            state = self._classify(agent, t0, None)
+            if state is None:
+                continue
+            sink.add_time(t0, t1, AGENT_LEVEL, name, *state)
+            if state[0] is AgentActivity.ACW and agent.last_call is not None:
+                enqueued, queue = agent.last_call
+                sink.add_call(enqueued, queue, name, {"wrapup_s": t1 - t0})
+            for queue in agent.memberships:
+                if queue != _NONE:
+                    queue_state = self._classify(agent, t0, queue)
+                    assert queue_state is not None
+                    sink.add_time(t0, t1, queue, name, *queue_state)
+
+    # -- live views ----------------------------------------------------------------------
+
+    def waiting(self, now: float, queue: str | None = None) -> tuple[int, float]:
+        """Calls waiting (entered, not yet answered or gone) and the longest wait, in seconds."""
+        waits = [
+            now - call.enqueued
+            for (_, q), call in self._calls.items()
+            if call.connected is None and (queue is None or q == queue)
+        ]
+        return len(waits), max(waits, default=0.0)
+
+    def agent_snapshots(self, now: float) -> tuple[AgentSnapshot, ...]:
+        snapshots = []
+        for name, agent in sorted(self._agents.items()):
+            state = self._classify(agent, now, None)
+            since = agent.state_since
+            if (
+                agent.state is not None
+                and agent.state[0] is AgentActivity.ACW
+                and state != agent.state
+            ):
+                since = max(since, agent.acw_until)  # configured wrap-up ran out on its own
+            on_call = next(iter(agent.calls), None)
+            snapshots.append(
+                AgentSnapshot(
+                    agent=name,
+                    activity=state[0] if state else None,
+                    reason=state[1] if state else "",
+                    since=since,
+                    queues=tuple(sorted(q for q in agent.memberships if q != _NONE)),
+                    on_call_queue=on_call[1] if on_call else None,
+                )
+            )
+        return tuple(snapshots)
+
+
+def local_midnight(timestamp: float, tz: tzinfo) -> float:
+    """Epoch seconds of the local midnight starting the day that holds ``timestamp``."""
+    moment = datetime.fromtimestamp(timestamp, tz)
+    return datetime.combine(moment.date(), datetime.min.time(), tzinfo=tz).timestamp()
+
+
+class _WindowSink:
+    """Live sink: running totals for the current local day plus minute buckets for the last hour."""
+
+    def __init__(self, tz: tzinfo, bucket_s: int, window_s: int) -> None:
+        self.tz = tz
+        self.window_s = window_s
+        self.recent = CellStore(bucket_s)
+        self.day: dict[tuple[str, str], Counters] = {}
+        self.day_start = -math.inf
+        self.day_end = -math.inf
+        self.newest = -math.inf
+
+    def observe(self, t: float) -> None:
+        """Advance the clock: roll the day over at midnight, drop buckets older than the window."""
+        if t <= self.newest:
+            return
+        self.newest = t
+        if t >= self.day_end:
+            self.day_start = local_midnight(t, self.tz)
+            self.day_end = local_midnight(self.day_start + 26 * 3600, self.tz)
+            self.day.clear()
+        horizon = bucket_of(t - self.window_s, self.recent.bucket_s)
+        if any(key[0] < horizon for key in self.recent.cells):
+            self.recent.cells = {k: c for k, c in self.recent.cells.items() if k[0] >= horizon}
+
+    def _day_cell(self, queue: str, agent: str) -> Counters:
+        cell = self.day.get((queue, agent))
+        if cell is None:
+            cell = self.day[(queue, agent)] = Counters()
+        return cell
+
+    def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None:
+        if at >= self.day_start:
+            self._day_cell(queue, agent).add_values(values)
+        if at >= self.newest - self.window_s:
+            self.recent.add_call(at, queue, agent, values)
+
+    def add_time(
+        self, start: float, end: float, queue: str, agent: str, activity: AgentActivity, reason: str
+    ) -> None:
+        day_part = max(start, self.day_start)
+        if day_part < end:
+            self._day_cell(queue, agent).add_activity(activity, reason, end - day_part)
+        recent_part = max(start, self.newest - self.window_s)
+        if recent_part < end:
+            self.recent.add_time(recent_part, end, queue, agent, activity, reason)
+
+
+class LiveQueueMetrics:
+    """Incremental wallboard figures: feed records as they happen, read today / last N minutes.
+
+    ``feed`` costs O(1) per record (plus the agent's queues); ``today`` sums
+    one cell per queue and agent; ``last(minutes)`` sums at most
+    ``window_s / bucket_s`` minute buckets. Windows are exact to the minute
+    bucket. Agents' open state time is included up to ``now``.
+    """
+
+    def __init__(
+        self, config: MetricsConfig | None = None, *, window_s: int = 3600, bucket_s: int = 60
+    ) -> None:
+        self.config = config or MetricsConfig()
+        self._sink = _WindowSink(self.config.tz, bucket_s, window_s)
+        self._interpreter = QueueLogInterpreter(self.config, self._sink)
+
+    def feed(self, record: QueueLogRecord) -> None:
+        self._sink.observe(record.timestamp)
+        self._interpreter.feed(record)
+
+    def _now(self, now: float | None) -> float:
+        if now is None:
+            now = self._sink.newest if math.isfinite(self._sink.newest) else 0.0
+        self._sink.observe(now)
+        return now
+
+    def today(
+        self, queue: str | None = None, agent: str | None = None, now: float | None = None
+    ) -> MetricsRow:
+        now = self._now(now)
+        overlay = _WindowSink(self._sink.tz, self._sink.recent.bucket_s, self._sink.window_s)
+        overlay.day_start, overlay.day_end, overlay.newest = (
+            self._sink.day_start, self._sink.day_end, self._sink.newest,
+        )  # fmt: skip
+        self._interpreter.emit_open(now, overlay)
+        cells = [((0, q, a), c) for (q, a), c in (*self._sink.day.items(), *overlay.day.items())]
+        start = datetime.fromtimestamp(self._sink.day_start, self.config.tz)
+        end = datetime.fromtimestamp(now, self.config.tz)
+        return self._row(cells, queue, agent, start, end)
+
+    def last(
+        self,
+        minutes: int,
+        queue: str | None = None,
+        agent: str | None = None,
+        now: float | None = None,
+    ) -> MetricsRow:
+        now = self._now(now)
+        if minutes * 60 > self._sink.window_s:
+            raise ValueError(f"the live window holds {self._sink.window_s // 60} minutes")
+        overlay = CellStore(self._sink.recent.bucket_s)
+        self._interpreter.emit_open(now, overlay)
+        first = bucket_of(now - minutes * 60, overlay.bucket_s)
+        cells = [
+            (key, cell)
+            for store in (self._sink.recent, overlay)
+            for key, cell in store.cells.items()
+            if first <= key[0] <= now
+        ]
+        start = datetime.fromtimestamp(now - minutes * 60, self.config.tz)
+        return self._row(cells, queue, agent, start, datetime.fromtimestamp(now, self.config.tz))
+
+    def _row(
+        self,
+        cells: list[tuple[tuple[int, str, str], Counters]],
+        queue: str | None,
+        agent: str | None,
+        start: datetime,
+        end: datetime,
+    ) -> MetricsRow:
+        total = rollup(cells, queue=queue, agent=agent)
+        return make_row(
+            total,
+            self.config.service_level,
+            start=start,
+            end=end,
+            queue=queue or "",
+            agent=agent or "",
+        )
+
+    def waiting(self, queue: str | None = None, now: float | None = None) -> tuple[int, float]:
+        """Calls waiting now and the longest current wait in seconds."""
+        return self._interpreter.waiting(self._now(now), queue)
+
+    def agents(self, now: float | None = None) -> tuple[AgentSnapshot, ...]:
+        return self._interpreter.agent_snapshots(self._now(now))
+
+    def queues(self) -> tuple[str, ...]:
+        names = {q for q, _ in self._sink.day} | {q for _, q, _ in self._sink.recent.cells}
+        return tuple(sorted(names - {AGENT_LEVEL}))

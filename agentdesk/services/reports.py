@@ -1,0 +1,390 @@
+"""Historical report tables from a queue_log: per interval × queue or agent, as rows, CSV and text.
+
+The data structures are plain frozen values so any renderer (the CLI's text
+table, CSV, the desktop's QPdfWriter pages and charts) walks the same
+``Report``: ``report.columns`` says what to show and how to format it,
+``report.lines`` holds one ``ReportLine`` per interval and group, and
+``report.totals`` one per group over the whole range.
+
+Intervals are local wall-clock periods in ``MetricsConfig.tz`` (15, 30, 60
+minutes or a day); calls count in the interval they entered the queue (see
+``agentdesk.services.queue_metrics``). Beside the actual staffing, each
+queue line shows the agents Erlang C says the interval needed for its
+actual offered calls and AHT under the service-level target.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import IO
+
+from agentdesk.services.erlang import (
+    ErlangInputError,
+    StaffingInfeasibleError,
+    StaffingResult,
+    StaffingTarget,
+    required_agents,
+)
+from agentdesk.services.queue_log import ParseSummary, QueueLogReader, QueueLogRecord
+from agentdesk.services.queue_metrics import (
+    AGENT_LEVEL,
+    CellStore,
+    Counters,
+    MetricsConfig,
+    MetricsRow,
+    QueueLogInterpreter,
+    make_row,
+    rollup,
+)
+
+BASE_BUCKET_S = 900  # finest report interval; 30 min, 60 min and days are sums of these
+
+
+class Interval(StrEnum):
+    """Length of a report period."""
+
+    MIN15 = "15"
+    MIN30 = "30"
+    MIN60 = "60"
+    DAY = "day"
+
+
+class GroupBy(StrEnum):
+    """What each report line is about."""
+
+    QUEUE = "queue"
+    AGENT = "agent"
+    TOTAL = "total"
+
+
+class ColumnKind(StrEnum):
+    """How a column's value is formatted."""
+
+    TEXT = "text"
+    COUNT = "count"
+    PERCENT = "percent"
+    SECONDS = "seconds"
+    DECIMAL = "decimal"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One report column: key into ``ReportLine.value``, header, kind, shown in the summary?"""
+
+    key: str
+    header: str
+    kind: ColumnKind
+    in_summary: bool = True
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One interval for one group, plus the Erlang C staffing that interval needed."""
+
+    row: MetricsRow
+    required_agents: int | None
+
+    def value(self, key: str) -> str | float | int | None:
+        if key == "required_agents":
+            return self.required_agents
+        if key == "group":
+            return self.row.queue or self.row.agent or "all"
+        if key == "pause_by_reason":
+            return "; ".join(
+                f"{reason or '(none)'}={sec:.0f}" for reason, sec in self.row.pause_by_reason
+            )
+        value = getattr(self.row, key)
+        return value.isoformat() if isinstance(value, datetime) else value
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("start", "Interval start", ColumnKind.TEXT),
+    Column("end", "Interval end", ColumnKind.TEXT, in_summary=False),
+    Column("group", "Queue/agent", ColumnKind.TEXT),
+    Column("offered", "Offered", ColumnKind.COUNT),
+    Column("answered", "Answered", ColumnKind.COUNT),
+    Column("abandoned", "Abandoned", ColumnKind.COUNT),
+    Column("short_abandoned", "Short abandons", ColumnKind.COUNT),
+    Column("flowed_out", "Flowed out", ColumnKind.COUNT, in_summary=False),
+    Column("answered_within", "Answered in SL", ColumnKind.COUNT, in_summary=False),
+    Column("service_level", "SL %", ColumnKind.PERCENT),
+    Column("asa_s", "ASA s", ColumnKind.SECONDS),
+    Column("aht_s", "AHT s", ColumnKind.SECONDS),
+    Column("talk_s", "Talk s", ColumnKind.SECONDS, in_summary=False),
+    Column("wrapup_s", "Wrap-up s", ColumnKind.SECONDS, in_summary=False),
+    Column("abandon_rate", "Aband %", ColumnKind.PERCENT),
+    Column("max_wait_s", "Longest wait s", ColumnKind.SECONDS, in_summary=False),
+    Column("transfers", "Transfers", ColumnKind.COUNT, in_summary=False),
+    Column("ring_no_answers", "Ring no answer", ColumnKind.COUNT, in_summary=False),
+    Column("logged_in_s", "Logged in s", ColumnKind.SECONDS, in_summary=False),
+    Column("paused_s", "Paused s", ColumnKind.SECONDS, in_summary=False),
+    Column("occupancy", "Occ %", ColumnKind.PERCENT),
+    Column("staffed_agents", "Staffed", ColumnKind.DECIMAL),
+    Column("required_agents", "Needed", ColumnKind.COUNT),
+    Column("pause_by_reason", "Pause by reason s", ColumnKind.TEXT, in_summary=False),
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finished report: its setup, lines per interval and group, totals, the read's issues."""
+
+    title: str
+    interval: Interval
+    group_by: GroupBy
+    definition: str
+    start: datetime | None
+    end: datetime | None
+    columns: tuple[Column, ...]
+    lines: tuple[ReportLine, ...]
+    totals: tuple[ReportLine, ...]
+    grand_total: ReportLine
+    parse: ParseSummary | None
+
+
+def build_store(records: Iterable[QueueLogRecord], config: MetricsConfig) -> CellStore:
+    """Interpret records into quarter-hour cells; open agent time is closed at the last record."""
+    store = CellStore(BASE_BUCKET_S)
+    interpreter = QueueLogInterpreter(config, store)
+    interpreter.feed_all(records)
+    if interpreter.last_timestamp is not None:
+        interpreter.close(interpreter.last_timestamp)
+    return store
+
+
+def period_start(bucket: int, interval: Interval, config: MetricsConfig) -> datetime:
+    """Local start of the report period holding a quarter-hour bucket (DST-safe)."""
+    moment = datetime.fromtimestamp(bucket, config.tz)
+    if interval is Interval.DAY:
+        return datetime.combine(moment.date(), datetime.min.time(), tzinfo=config.tz)
+    minutes = int(interval.value)
+    back = (moment.minute % minutes) * 60 + moment.second
+    return datetime.fromtimestamp(bucket - back, config.tz)
+
+
+def period_end(start: datetime, interval: Interval, config: MetricsConfig) -> datetime:
+    if interval is Interval.DAY:
+        return datetime.combine(
+            start.date() + timedelta(days=1), datetime.min.time(), tzinfo=config.tz
+        )
+    return datetime.fromtimestamp(start.timestamp() + int(interval.value) * 60, config.tz)
+
+
+def _staffing(row: MetricsRow, config: MetricsConfig) -> int | None:
+    """Agents Erlang C needed for this row's actual calls and AHT, under the SL target."""
+    if not row.offered or not row.aht_s or row.start is None or row.end is None:
+        return None
+    definition = config.service_level
+    target = StaffingTarget(service_level=definition.target, threshold_s=definition.threshold_s)
+    span = (row.end - row.start).total_seconds()
+    try:
+        return required_agents(row.offered, span, row.aht_s, target).agents
+    except (ErlangInputError, StaffingInfeasibleError):
+        return None
+
+
+def _groups(store: CellStore, group_by: GroupBy, keep: set[int]) -> list[str]:
+    names: set[str] = set()
+    for bucket, queue, agent in store.cells:
+        if bucket not in keep:
+            continue
+        if group_by is GroupBy.QUEUE and queue != AGENT_LEVEL:
+            names.add(queue)
+        elif group_by is GroupBy.AGENT and agent:
+            names.add(agent)
+    return sorted(names) if group_by is not GroupBy.TOTAL else [""]
+
+
+def _line(
+    cells: list[tuple[tuple[int, str, str], Counters]],
+    group_by: GroupBy,
+    name: str,
+    config: MetricsConfig,
+    start: datetime | None,
+    end: datetime | None,
+    with_staffing: bool,
+) -> ReportLine:
+    queue = name if group_by is GroupBy.QUEUE else None
+    agent = name if group_by is GroupBy.AGENT else None
+    total = rollup(cells, queue=queue, agent=agent)
+    row = make_row(
+        total, config.service_level, start=start, end=end, queue=queue or "", agent=agent or ""
+    )
+    return ReportLine(row, _staffing(row, config) if with_staffing else None)
+
+
+def build_report(
+    store: CellStore,
+    config: MetricsConfig,
+    *,
+    interval: Interval = Interval.MIN30,
+    group_by: GroupBy = GroupBy.QUEUE,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    parse: ParseSummary | None = None,
+    title: str = "Queue report",
+) -> Report:
+    """Lines per period and group for buckets in [start, end); totals per group and overall."""
+    lo = start.timestamp() if start else float("-inf")
+    hi = end.timestamp() if end else float("inf")
+    buckets = {b for b, _, _ in store.cells if lo <= b < hi}
+    periods: dict[datetime, list[tuple[tuple[int, str, str], Counters]]] = {}
+    for key, cell in store.cells.items():
+        if key[0] in buckets:
+            periods.setdefault(period_start(key[0], interval, config), []).append((key, cell))
+    groups = _groups(store, group_by, buckets)
+    staffing = group_by is not GroupBy.AGENT
+    lines = []
+    for begin in sorted(periods):
+        finish = period_end(begin, interval, config)
+        for name in groups:
+            line = _line(periods[begin], group_by, name, config, begin, finish, staffing)
+            if line.row.offered or line.row.logged_in_s or line.row.handled:
+                lines.append(line)
+    everything = [(k, c) for k, c in store.cells.items() if k[0] in buckets]
+    first = min(periods, default=None)
+    last = period_end(max(periods), interval, config) if periods else None
+    totals = tuple(_line(everything, group_by, n, config, first, last, False) for n in groups)
+    grand = _line(everything, GroupBy.TOTAL, "", config, first, last, False)
+    return Report(
+        title=title,
+        interval=interval,
+        group_by=group_by,
+        definition=config.service_level.describe(),
+        start=start or first,
+        end=end or last,
+        columns=COLUMNS,
+        lines=tuple(lines),
+        totals=totals,
+        grand_total=grand,
+        parse=parse,
+    )
+
+
+def report_from_queue_log(
+    path: str | Path,
+    config: MetricsConfig,
+    *,
+    interval: Interval = Interval.MIN30,
+    group_by: GroupBy = GroupBy.QUEUE,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Report:
+    """Stream a queue_log file and build its report (raises OSError if it cannot be read)."""
+    reader = QueueLogReader()
+    store = build_store(reader.read_file(path), config)
+    return build_report(
+        store, config, interval=interval, group_by=group_by, start=start, end=end,
+        parse=reader.summary(), title=f"Queue report: {Path(path).name}",
+    )  # fmt: skip
+
+
+def format_value(value: str | float | int | None, kind: ColumnKind) -> str:
+    """Display text of one cell; empty when the figure is undefined (no calls, no time)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if kind is ColumnKind.PERCENT:
+        return f"{value * 100:.1f}"
+    if kind is ColumnKind.SECONDS:
+        return f"{value:.1f}"
+    if kind is ColumnKind.DECIMAL:
+        return f"{value:.2f}"
+    return f"{int(value)}"
+
+
+def write_csv(report: Report, out: str | Path | IO[str]) -> None:
+    """All columns, one line per interval and group, then per-group totals and a grand total."""
+    if isinstance(out, str | Path):
+        with open(out, "w", newline="", encoding="utf-8") as handle:
+            write_csv(report, handle)
+        return
+    writer = csv.writer(out)
+    writer.writerow(["Line", *(column.header for column in report.columns)])
+    labelled = [("interval", line) for line in report.lines]
+    labelled += [("total", line) for line in report.totals]
+    labelled.append(("grand total", report.grand_total))
+    for label, line in labelled:
+        cells = (format_value(line.value(c.key), c.kind) for c in report.columns)
+        writer.writerow([label, *cells])
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
+    """Fixed-width table: the first ``text_columns`` left-aligned, numbers right-aligned."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    out = io.StringIO()
+    for cells in (headers, *rows):
+        padded = [
+            c.ljust(w) if i < text_columns else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        out.write("  ".join(padded).rstrip() + "\n")
+    return out.getvalue()
+
+
+def format_text(report: Report) -> str:
+    """A fixed-width summary for a terminal: brief columns, per-group totals and the grand total."""
+    columns = [c for c in report.columns if c.in_summary]
+
+    def cells(line: ReportLine, label: str | None = None) -> list[str]:
+        values = [format_value(line.value(c.key), c.kind) for c in columns]
+        if label is not None:
+            values[0] = label
+        elif line.row.start is not None:
+            values[0] = line.row.start.strftime("%Y-%m-%d %H:%M")
+        return values
+
+    rows = [cells(line) for line in report.lines]
+    rows += [cells(line, "total") for line in report.totals]
+    rows.append(cells(report.grand_total, "grand total"))
+    head = [report.title, report.definition]
+    if report.parse is not None:
+        head.append(report.parse.describe())
+    return "\n".join(head) + "\n\n" + _table([c.header for c in columns], rows, text_columns=2)
+
+
+def format_staffing(results: Sequence[StaffingResult], target: StaffingTarget) -> str:
+    """The agents needed per forecast interval, with what that many agents achieve."""
+    headers = ["Interval", "Calls", "Erlangs", "Agents", "SL %", "ASA s", "Aband %", "Occ %"]
+    rows = [
+        [
+            str(index),
+            f"{r.calls:g}",
+            f"{r.traffic_erlangs:.2f}",
+            str(r.agents),
+            f"{r.service_level * 100:.1f}",
+            f"{r.asa_s:.1f}",
+            "" if r.p_abandon is None else f"{r.p_abandon * 100:.1f}",
+            f"{r.occupancy * 100:.1f}",
+        ]
+        for index, r in enumerate(results, start=1)
+    ]
+    model = results[0].model if results else "erlang-c"
+    return f"Staffing ({model}): {target.describe()}\n\n" + _table(headers, rows)
+
+
+_STAFFING_HEADER = (
+    "interval", "calls", "interval_s", "aht_s", "erlangs", "agents", "model", "service_level",
+    "asa_s", "p_abandon", "occupancy",
+)  # fmt: skip
+
+
+def write_staffing_csv(results: Sequence[StaffingResult], out: str | Path) -> None:
+    """One CSV line per forecast interval: inputs, agents needed, and what they achieve."""
+    with open(out, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_STAFFING_HEADER)
+        for index, r in enumerate(results, start=1):
+            abandon = "" if r.p_abandon is None else f"{r.p_abandon:.4f}"
+            writer.writerow(
+                (index, f"{r.calls:g}", f"{r.interval_s:g}", f"{r.aht_s:g}",
+                 f"{r.traffic_erlangs:.4f}", r.agents, r.model, f"{r.service_level:.4f}",
+                 f"{r.asa_s:.2f}", abandon, f"{r.occupancy:.4f}")
+            )  # fmt: skip
