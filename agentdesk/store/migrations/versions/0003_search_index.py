@@ -13,8 +13,9 @@ knowing it exists.
   an ordinary table with an INTEGER PRIMARY KEY (stable under VACUUM, unlike
   the implicit rowid of ``customer``) and ``search_fts`` an external-content
   FTS5 index over it with prefix indexes for as-you-type queries.
-* PostgreSQL: the same ``search_doc`` with a generated ``tsvector`` and a GIN
-  index (built in, no extension or superuser needed).
+* PostgreSQL: the same ``search_doc`` with a generated ``tsvector`` over the
+  text folded by ``unaccent`` (so "zoe" finds "Zoë", as FTS5's
+  remove_diacritics does) and a GIN index.
 * Both: B-tree indexes for prefix lookups of e-mail addresses and ticket
   numbers (``text_pattern_ops`` on PostgreSQL so ``LIKE 'x%'`` uses them under
   any collation) and for account last digits.
@@ -49,7 +50,8 @@ _SQLITE_UP = [
         INSERT INTO search_fts(search_fts, rowid, name, phone, email)
         VALUES ('delete', old.docid, old.name, old.phone, old.email); END""",
     """CREATE TRIGGER search_customer_ai AFTER INSERT ON customer WHEN new.deleted_at IS NULL BEGIN
-        INSERT INTO search_doc(source_id, customer_id, name) VALUES (new.id, new.id, new.display_name); END""",
+        INSERT INTO search_doc(source_id, customer_id, name)
+        VALUES (new.id, new.id, new.display_name); END""",
     """CREATE TRIGGER search_customer_au AFTER UPDATE OF display_name, deleted_at ON customer BEGIN
         DELETE FROM search_doc WHERE source_id = old.id;
         INSERT INTO search_doc(source_id, customer_id, name)
@@ -89,8 +91,17 @@ _SQLITE_DOWN = [
     *(
         f"DROP TRIGGER IF EXISTS search_{name}"
         for name in (
-            "doc_ai", "doc_ad", "customer_ai", "customer_au", "customer_ad", "phone_ai",
-            "phone_au", "phone_ad", "email_ai", "email_au", "email_ad",
+            "doc_ai",
+            "doc_ad",
+            "customer_ai",
+            "customer_au",
+            "customer_ad",
+            "phone_ai",
+            "phone_au",
+            "phone_ad",
+            "email_ai",
+            "email_au",
+            "email_ad",
         )
     ),
     "DROP TABLE IF EXISTS search_fts",
@@ -98,12 +109,19 @@ _SQLITE_DOWN = [
 ]
 
 _PG_UP = [
+    # unaccent is a trusted extension (PostgreSQL 13+): a database owner may create it.
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    # unaccent() is only STABLE (its dictionary could change); pinning the dictionary
+    # makes this wrapper safe to declare IMMUTABLE for the generated column.
+    """CREATE FUNCTION search_fold(value text) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURNS NULL ON NULL INPUT
+        AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, value)) $$""",
     """CREATE TABLE search_doc (
         source_id uuid PRIMARY KEY,
         customer_id uuid NOT NULL,
         kind varchar(8) NOT NULL,
         body text NOT NULL,
-        tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED)""",
+        tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', search_fold(body))) STORED)""",
     "CREATE INDEX search_ix_doc_tsv ON search_doc USING gin (tsv)",
     "CREATE INDEX search_ix_doc_customer ON search_doc (customer_id)",
     """CREATE FUNCTION search_doc_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -129,8 +147,8 @@ _PG_UP = [
         END IF;
         RETURN NULL;
     END $$""",
-    """CREATE TRIGGER search_customer_trg AFTER INSERT OR DELETE OR UPDATE OF display_name, deleted_at
-        ON customer FOR EACH ROW EXECUTE FUNCTION search_doc_refresh()""",
+    """CREATE TRIGGER search_customer_trg
+        AFTER INSERT OR DELETE OR UPDATE OF display_name, deleted_at ON customer FOR EACH ROW EXECUTE FUNCTION search_doc_refresh()""",
     """CREATE TRIGGER search_phone_trg AFTER INSERT OR UPDATE OR DELETE
         ON customer_phone FOR EACH ROW EXECUTE FUNCTION search_doc_refresh()""",
     """CREATE TRIGGER search_email_trg AFTER INSERT OR UPDATE OR DELETE
@@ -138,7 +156,8 @@ _PG_UP = [
     """INSERT INTO search_doc
         SELECT id, id, 'name', display_name FROM customer WHERE deleted_at IS NULL""",
     """INSERT INTO search_doc
-        SELECT id, customer_id, 'phone', coalesce(ltrim(e164, '+'), number_raw) FROM customer_phone""",
+        SELECT id, customer_id, 'phone', coalesce(ltrim(e164, '+'), number_raw)
+        FROM customer_phone""",
     "INSERT INTO search_doc SELECT id, customer_id, 'email', address_norm FROM customer_email",
     "CREATE INDEX search_ix_email_prefix ON customer_email (address_norm text_pattern_ops)",
     "CREATE INDEX search_ix_ticket_number_prefix ON ticket (number text_pattern_ops)",
@@ -154,6 +173,7 @@ _PG_DOWN = [
     "DROP TRIGGER IF EXISTS search_customer_trg ON customer",
     "DROP FUNCTION IF EXISTS search_doc_refresh()",
     "DROP TABLE IF EXISTS search_doc",
+    "DROP FUNCTION IF EXISTS search_fold(text)",
 ]
 
 
