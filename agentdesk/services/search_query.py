@@ -24,7 +24,10 @@ FULL_PHONE_DIGITS = 9  # enough digits to be a whole number even when words surr
 MAX_NAME_TOKENS = 6
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_TICKET = re.compile(r"^T-?(\d[\d-]*)$", re.IGNORECASE)
+# Ticket numbers are "T-" + Crockford base32 groups ("T-06F8-1A2B-…"); typed with or
+# without the dashes, in any case. "T" + digit also counts so "t06f8" works.
+_TICKET = re.compile(r"^T(?:-[0-9A-Z-]*|\d[0-9A-Z-]*)$", re.IGNORECASE)
+_CROCKFORD_ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
 # A run of digits with the separators people type or paste: "+44 (0)7700-900 123".
 _PHONE_SPAN = re.compile(r"\+?\(?\d[\d\s().\-/]*\d")
 _ACCOUNT = re.compile(r"^(?:[*•xX.…#\s-]*)(\d{4})$")
@@ -87,6 +90,13 @@ def _phone_text(text: str) -> str | None:
     return None
 
 
+def ticket_prefix(text: str) -> str:
+    """Canonical ``T-XXXX-XXXX…`` prefix of a typed ticket number."""
+    body = re.sub(r"[\s-]", "", text.upper())[1:].translate(_CROCKFORD_ALIASES)
+    groups = [body[i : i + 4] for i in range(0, len(body), 4)]
+    return "T-" + "-".join(groups)
+
+
 def parse_query(raw: str, region: str = "GB") -> ParsedQuery:
     """Classify ``raw``. Never raises; odd input gives an EMPTY query with a message."""
     if not isinstance(raw, str):
@@ -98,9 +108,8 @@ def parse_query(raw: str, region: str = "GB") -> ParsedQuery:
     text = clean(raw)[:MAX_QUERY_CHARS]
     if len(text) < MIN_QUERY_CHARS:
         return ParsedQuery(QueryKind.EMPTY, message=f"type at least {MIN_QUERY_CHARS} characters")
-    ticket = _TICKET.match(text.replace(" ", ""))
-    if ticket:
-        return ParsedQuery(QueryKind.TICKET, ("T-" + ticket.group(1),))
+    if _TICKET.match(text.replace(" ", "")):
+        return ParsedQuery(QueryKind.TICKET, (ticket_prefix(text),))
     if "@" in text:
         return ParsedQuery(QueryKind.EMAIL, (text.lower().replace(" ", ""),))
     account = _ACCOUNT.match(text)
