@@ -1,0 +1,131 @@
+"""Frozen views of a customer for the 360 workspace, and the masking rules for PII.
+
+Identity-document numbers, account and card numbers and dates of birth leave
+the service masked; only ``CustomerService.reveal`` hands out a clear value,
+after writing an audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+MASK = "•"
+
+
+def mask_number(value: str, visible: int = 4) -> str:
+    """``••••1234``: only the last ``visible`` characters of an identifier are shown."""
+    clean = "".join(ch for ch in value if not ch.isspace())
+    if len(clean) <= visible:
+        return MASK * len(clean)
+    return MASK * 4 + clean[-visible:]
+
+
+def mask_date(value: dt.date | None) -> str:
+    """Dates of birth show the year only."""
+    return "" if value is None else f"{MASK}{MASK}/{MASK}{MASK}/{value.year}"
+
+
+@dataclass(frozen=True)
+class ContactPoint:
+    """A phone, e-mail or postal address with its label; ``dial`` is set for callable numbers."""
+
+    id: uuid.UUID
+    kind: str  # phone | email | address
+    label: str
+    value: str
+    dial: str | None = None
+    is_primary: bool = False
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """An identity document with its number masked."""
+
+    id: uuid.UUID
+    kind: str
+    masked_number: str
+    issuing_country: str
+    expires_on: dt.date | None
+    verified: bool
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """An account, card or loan as the integrated system last reported it, number masked."""
+
+    id: uuid.UUID
+    kind: str
+    name: str
+    masked_number: str
+    status: str
+    balance: Decimal | None
+    currency: str
+    as_of: dt.datetime
+    source_system: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One retained change of a customer field."""
+
+    field: str
+    old_value: str | None
+    new_value: str | None
+    changed_by: str
+    changed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    """Everything the workspace shows about one customer, PII masked."""
+
+    id: uuid.UUID
+    kind: str
+    display_name: str
+    given_name: str | None
+    middle_name: str | None
+    family_name: str | None
+    organisation_name: str | None
+    segment: str
+    preferred_language: str
+    preferred_channel: str
+    date_of_birth_masked: str
+    home_region: str
+    marketing_opt_out: bool
+    vulnerable: bool
+    legal_hold: bool
+    verification: str  # verified | partial | unverified
+    last_idv: str | None
+    version: int
+    updated_at: dt.datetime
+    deleted: bool
+    contacts: tuple[ContactPoint, ...]
+    documents: tuple[DocumentView, ...]
+    products: tuple[ProductView, ...]
+    history: tuple[HistoryEntry, ...]
+
+    def editable_values(self) -> dict[str, object]:
+        """The patchable field values as loaded (the ``base`` of an edit)."""
+        return {
+            "given_name": self.given_name,
+            "middle_name": self.middle_name,
+            "family_name": self.family_name,
+            "organisation_name": self.organisation_name,
+            "segment": self.segment,
+            "preferred_language": self.preferred_language,
+            "preferred_channel": self.preferred_channel,
+            "marketing_opt_out": self.marketing_opt_out,
+            "vulnerable": self.vulnerable,
+            "home_region": self.home_region,
+        }
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """What an edit did: fields applied, and identity fields kept for review."""
+
+    applied: tuple[str, ...]
+    kept: dict[str, object]
