@@ -1,0 +1,403 @@
+"""A customer's timeline: interactions on every channel and ticket events, newest first, by page.
+
+Pages are keyset queries on ``(started_at, id)`` using the
+``(customer_id, started_at)`` index, so page 1 of a customer with 100 000
+interactions costs what page 1 of a customer with ten does, and so does page
+1 000. Ticket events (creation, field changes, comments) are few per customer
+and are merged in. Entries carry a notes *preview*; the full text (up to
+1 MB) is loaded only when an entry is expanded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from agentdesk.ids import uuid7
+from agentdesk.models import (
+    Agent,
+    Channel,
+    Direction,
+    Interaction,
+    Ticket,
+    TicketComment,
+    TicketHistory,
+)
+from agentdesk.store.engine import read_session
+from agentdesk.store.writer import LocalWriter
+
+PREVIEW_CHARS = 240
+TICKET_CHANNEL = "ticket"
+CHANNELS = (*[c.value for c in Channel], TICKET_CHANNEL)
+MANUAL_CHANNELS = ("email", "branch", "chat", "sms", "social", "web", "phone")
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    """Which entries to show: channels (empty = all), a date range, and text in notes/subject."""
+
+    channels: frozenset[str] = frozenset()
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    text: str = ""
+
+    def wants(self, channel: str) -> bool:
+        return not self.channels or channel in self.channels
+
+
+@dataclass(frozen=True, order=True)
+class TimelineCursor:
+    """Where the next page starts: strictly older than ``(at, source, key)``."""
+
+    at: dt.datetime
+    source: int  # 1 = ticket event, 0 = interaction (ticket events sort first on ties)
+    key: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One row of the timeline, ready to paint."""
+
+    key: str
+    kind: str  # interaction | ticket_event
+    at: dt.datetime
+    channel: str
+    direction: str | None
+    agent: str | None
+    duration_seconds: int | None
+    disposition: str | None
+    summary: str
+    notes_preview: str
+    notes_length: int
+    ticket_number: str | None = None
+    source_id: uuid.UUID | None = None
+
+    @property
+    def cursor(self) -> TimelineCursor:
+        return TimelineCursor(self.at, 1 if self.kind == "ticket_event" else 0, self.key)
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """A page of entries and the cursor for the next one (None at the end)."""
+
+    entries: tuple[TimelineEntry, ...]
+    next_cursor: TimelineCursor | None
+
+
+@dataclass(frozen=True)
+class InteractionDetail:
+    """Everything about one interaction, with the full notes."""
+
+    id: uuid.UUID
+    fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    notes: str = ""
+
+
+def _preview(text: str | None) -> str:
+    return " ".join((text or "")[: PREVIEW_CHARS * 2].split())[:PREVIEW_CHARS]
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class TimelineService:
+    """Pages through one customer's history and records notes and manual contacts."""
+
+    def __init__(self, engine: Engine, writer: LocalWriter | None = None) -> None:
+        self._engine = engine
+        self._writer = writer
+
+    def page(
+        self,
+        customer_id: uuid.UUID,
+        flt: TimelineFilter = TimelineFilter(),
+        cursor: TimelineCursor | None = None,
+        limit: int = 100,
+    ) -> TimelinePage:
+        """Up to ``limit`` entries older than ``cursor`` (newest first)."""
+        limit = max(1, min(limit, 2000))
+        with read_session(self._engine) as session:
+            entries = self._interactions(session, customer_id, flt, cursor, limit)
+            if flt.wants(TICKET_CHANNEL):
+                entries += self._ticket_events(session, customer_id, flt, cursor, limit)
+        entries.sort(key=lambda e: e.cursor, reverse=True)
+        page = tuple(entries[:limit])
+        more = len(entries) > limit or len(page) == limit
+        return TimelinePage(page, page[-1].cursor if page and more else None)
+
+    # --- interactions ---------------------------------------------------------------------------
+
+    def _interactions(
+        self,
+        session: Session,
+        cid: uuid.UUID,
+        flt: TimelineFilter,
+        cursor: TimelineCursor | None,
+        limit: int,
+    ) -> list[TimelineEntry]:
+        wanted = [c for c in Channel if flt.wants(c.value)]
+        if not wanted:
+            return []
+        i = Interaction
+        stmt = (
+            select(
+                i.id,
+                i.started_at,
+                i.ended_at,
+                i.channel,
+                i.direction,
+                Agent.display_name,
+                i.talk_seconds,
+                i.disposition_code,
+                i.subject,
+                func.substr(i.notes, 1, PREVIEW_CHARS * 2),
+                func.length(i.notes),
+            )
+            .outerjoin(Agent, Agent.id == i.agent_id)
+            .where(i.customer_id == cid)
+            .order_by(i.started_at.desc(), i.id.desc())
+            .limit(limit + 1)
+        )
+        if len(wanted) < len(Channel):
+            stmt = stmt.where(i.channel.in_(wanted))
+        stmt = self._range(stmt, i.started_at, flt)
+        if flt.text.strip():
+            pattern = _like(flt.text.strip())
+            stmt = stmt.where(
+                or_(
+                    i.notes.ilike(pattern, escape="\\"),
+                    i.subject.ilike(pattern, escape="\\"),
+                    i.disposition_code.ilike(pattern, escape="\\"),
+                )
+            )
+        if cursor is not None:
+            if cursor.source == 0:
+                last_id = uuid.UUID(cursor.key)
+                stmt = stmt.where(
+                    or_(i.started_at < cursor.at, and_(i.started_at == cursor.at, i.id < last_id))
+                )
+            else:
+                stmt = stmt.where(i.started_at <= cursor.at)
+        return [self._interaction_entry(row) for row in session.execute(stmt)]
+
+    @staticmethod
+    def _range(stmt: Any, column: Any, flt: TimelineFilter) -> Any:
+        if flt.since is not None:
+            stmt = stmt.where(column >= flt.since)
+        if flt.until is not None:
+            stmt = stmt.where(column < flt.until)
+        return stmt
+
+    @staticmethod
+    def _interaction_entry(row: Any) -> TimelineEntry:
+        iid, started, ended, channel, direction, agent, talk, dispo, subject, notes, length = row
+        duration = (
+            talk
+            if talk is not None
+            else (int((ended - started).total_seconds()) if ended else None)
+        )
+        summary = subject or (
+            "Note" if direction == Direction.INTERNAL else f"{channel.value.title()} contact"
+        )
+        return TimelineEntry(
+            key=iid.hex,
+            kind="interaction",
+            at=started,
+            channel=channel.value,
+            direction=direction.value,
+            agent=agent,
+            duration_seconds=duration,
+            disposition=dispo,
+            summary=summary,
+            notes_preview=_preview(notes),
+            notes_length=int(length or 0),
+            source_id=iid,
+        )
+
+    # --- ticket events ----------------------------------------------------------------------------
+
+    def _ticket_events(
+        self,
+        session: Session,
+        cid: uuid.UUID,
+        flt: TimelineFilter,
+        cursor: TimelineCursor | None,
+        limit: int,
+    ) -> list[TimelineEntry]:
+        """Field changes and comments of this customer's tickets (few per customer)."""
+        t = aliased(Ticket)
+        history = (
+            select(
+                TicketHistory.id,
+                TicketHistory.changed_at,
+                TicketHistory.field,
+                TicketHistory.old_value,
+                TicketHistory.new_value,
+                TicketHistory.changed_by,
+                t.number,
+                t.title,
+                t.id,
+            )
+            .join(t, t.id == TicketHistory.ticket_id)
+            .where(t.customer_id == cid)
+        )
+        comments = (
+            select(
+                TicketComment.id,
+                TicketComment.created_at,
+                TicketComment.body,
+                Agent.display_name,
+                t.number,
+                t.title,
+                t.id,
+                func.length(TicketComment.body),
+            )
+            .join(t, t.id == TicketComment.ticket_id)
+            .outerjoin(Agent, Agent.id == TicketComment.author_id)
+            .where(t.customer_id == cid)
+        )
+        history = self._event_window(
+            history, TicketHistory.changed_at, TicketHistory.id, flt, cursor, limit
+        )
+        comments = self._event_window(
+            comments, TicketComment.created_at, TicketComment.id, flt, cursor, limit
+        )
+        text = flt.text.strip().lower()
+        entries = [self._history_entry(r) for r in session.execute(history)]
+        entries += [self._comment_entry(r) for r in session.execute(comments)]
+        if text:
+            entries = [
+                e
+                for e in entries
+                if text in f"{e.summary} {e.notes_preview} {e.ticket_number}".lower()
+            ]
+        return entries
+
+    def _event_window(
+        self,
+        stmt: Any,
+        at: Any,
+        key: Any,
+        flt: TimelineFilter,
+        cursor: TimelineCursor | None,
+        limit: int,
+    ) -> Any:
+        stmt = self._range(stmt, at, flt).order_by(at.desc(), key.desc()).limit(limit + 1)
+        if cursor is None:
+            return stmt
+        if cursor.source == 1:
+            return stmt.where(
+                or_(at < cursor.at, and_(at == cursor.at, key < uuid.UUID(cursor.key)))
+            )
+        return stmt.where(at < cursor.at)
+
+    @staticmethod
+    def _history_entry(row: Any) -> TimelineEntry:
+        hid, at, field_name, old, new, by, number, title, tid = row
+        if field_name == "created":
+            summary = f"Ticket {number} opened: {title}"
+        else:
+            summary = f"Ticket {number}: {field_name.replace('_', ' ')} {old or '—'} → {new or '—'}"
+        return TimelineEntry(
+            key=hid.hex,
+            kind="ticket_event",
+            at=at,
+            channel=TICKET_CHANNEL,
+            direction=None,
+            agent=by,
+            duration_seconds=None,
+            disposition=None,
+            summary=summary,
+            notes_preview="",
+            notes_length=0,
+            ticket_number=number,
+            source_id=tid,
+        )
+
+    @staticmethod
+    def _comment_entry(row: Any) -> TimelineEntry:
+        cid, at, body, author, number, title, tid, length = row
+        return TimelineEntry(
+            key=cid.hex,
+            kind="ticket_event",
+            at=at,
+            channel=TICKET_CHANNEL,
+            direction=None,
+            agent=author,
+            duration_seconds=None,
+            disposition=None,
+            summary=f"Comment on {number}: {title}",
+            notes_preview=_preview(body),
+            notes_length=int(length or 0),
+            ticket_number=number,
+            source_id=tid,
+        )
+
+    # --- detail and writes --------------------------------------------------------------------
+
+    def detail(self, interaction_id: uuid.UUID) -> InteractionDetail:
+        """The full interaction, including notes of any length."""
+        with read_session(self._engine) as session:
+            row = session.get(Interaction, interaction_id)
+            if row is None:
+                raise LookupError(f"interaction {interaction_id} is not in this store")
+            pairs = [
+                ("Queue", row.queue),
+                ("Caller ID", row.caller_id),
+                ("IVR intent", row.ivr_intent),
+                ("ID&V", row.idv_result.value if row.idv_result else None),
+                ("Hold", f"{row.hold_seconds}s" if row.hold_seconds else None),
+                ("Wrap-up", f"{row.wrapup_seconds}s" if row.wrapup_seconds else None),
+                ("Linked call", row.linkedid),
+            ]
+            fields = tuple((k, str(v)) for k, v in pairs if v)
+            return InteractionDetail(row.id, fields, row.notes or "")
+
+    def add_note(self, customer_id: uuid.UUID, text: str, agent_id: uuid.UUID | None) -> uuid.UUID:
+        """An internal note on the timeline (direction ``internal``)."""
+        if not text.strip():
+            raise ValueError("a note needs some text")
+        return self.log_contact(
+            customer_id, "phone", "internal", text, subject="Note", agent_id=agent_id
+        )
+
+    def log_contact(
+        self,
+        customer_id: uuid.UUID,
+        channel: str,
+        direction: str,
+        notes: str,
+        subject: str = "",
+        agent_id: uuid.UUID | None = None,
+        started_at: dt.datetime | None = None,
+        duration_seconds: int | None = None,
+    ) -> uuid.UUID:
+        """Record a contact that did not come through the PBX (branch visit, e-mail …)."""
+        if self._writer is None:
+            raise RuntimeError("this timeline service was built read-only")
+        started = started_at or dt.datetime.now(dt.UTC)
+        ended = started + dt.timedelta(seconds=duration_seconds) if duration_seconds else None
+        interaction_id = uuid7()
+        self._writer.write(
+            "interaction.add",
+            {
+                "id": interaction_id,
+                "customer_id": customer_id,
+                "channel": channel,
+                "direction": direction,
+                "started_at": started,
+                "ended_at": ended,
+                "agent_id": agent_id,
+                "subject": subject.strip()[:300] or None,
+                "notes": notes,
+                "talk_seconds": duration_seconds,
+            },
+        )
+        return interaction_id
