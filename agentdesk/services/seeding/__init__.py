@@ -1,0 +1,1 @@
+"""Deterministic, realistic demo data for a bank contact center (``agentdesk seed``)."""
