@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentdesk.commands.db",
     "agentdesk.commands.seed",
     "agentdesk.commands.report",
+    "agentdesk.commands.pbx",
 )
 
 
