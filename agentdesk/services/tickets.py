@@ -1,0 +1,365 @@
+"""Tickets: lists (mine, my teams', a customer's), detail, and the create/assign/status/comment flow.
+
+Writes go through ``LocalWriter`` as ``ticket.*`` mutations. SLA due times
+come from the policy (``sla.py``) at creation and again when the reason or
+priority changes. Concurrent edits are caught before writing: an update
+carries the row the agent loaded, and if someone else has since changed a
+field this agent is also changing, ``TicketConflict`` is raised and nothing
+is written, so no one's change is silently lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.orm import Session, aliased
+
+from agentdesk.ids import uuid7
+from agentdesk.models import (
+    Agent,
+    Customer,
+    Interaction,
+    Team,
+    Ticket,
+    TicketComment,
+    TicketHistory,
+    agent_team,
+    utcnow,
+)
+from agentdesk.services.sla import SlaPolicy, SlaPolicyError
+from agentdesk.services.ticket_views import (
+    EDITABLE,
+    OPEN_STATUSES,
+    WORKFLOW,
+    ChangeView,
+    CommentView,
+    FieldConflict,
+    LinkedInteraction,
+    TicketConflict,
+    TicketDetail,
+    TicketRow,
+    TicketValidationError,
+)
+from agentdesk.store.engine import read_session
+from agentdesk.store.mutations import MutationRejected
+from agentdesk.store.writer import LocalWriter
+
+LIST_LIMIT = 2000
+_Assignee = aliased(Agent)
+
+
+class TicketService:
+    """Ticket use cases for one signed-in agent."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        writer: LocalWriter,
+        policy: SlaPolicy,
+        agent_id: uuid.UUID | None = None,
+    ) -> None:
+        self._engine = engine
+        self._writer = writer
+        self._policy = policy
+        self._agent_id = agent_id
+
+    @property
+    def policy(self) -> SlaPolicy:
+        return self._policy
+
+    # --- lists ----------------------------------------------------------------------------
+
+    def _base(self) -> Select[Any]:
+        return (
+            select(Ticket, Customer.display_name, Team.name, _Assignee.display_name)
+            .outerjoin(Customer, Customer.id == Ticket.customer_id)
+            .outerjoin(Team, Team.id == Ticket.team_id)
+            .outerjoin(_Assignee, _Assignee.id == Ticket.assignee_id)
+            .where(Ticket.deleted_at.is_(None))
+            .order_by(Ticket.created_at.desc())
+            .limit(LIST_LIMIT)
+        )
+
+    def _rows(self, stmt: Select[Any]) -> list[TicketRow]:
+        with read_session(self._engine) as session:
+            return [self._row(t, c, team, a) for t, c, team, a in session.execute(stmt)]
+
+    def my_tickets(self, agent_id: uuid.UUID | None = None) -> list[TicketRow]:
+        """Open tickets assigned to the agent."""
+        agent = agent_id or self._agent_id
+        return self._rows(
+            self._base().where(Ticket.assignee_id == agent, Ticket.status.in_(OPEN_STATUSES))
+        )
+
+    def team_tickets(self, agent_id: uuid.UUID | None = None) -> list[TicketRow]:
+        """Open tickets of every team the agent belongs to."""
+        agent = agent_id or self._agent_id
+        teams = select(agent_team.c.team_id).where(agent_team.c.agent_id == agent)
+        return self._rows(
+            self._base().where(Ticket.team_id.in_(teams), Ticket.status.in_(OPEN_STATUSES))
+        )
+
+    def customer_tickets(self, customer_id: uuid.UUID) -> list[TicketRow]:
+        """All of a customer's tickets, open and closed."""
+        return self._rows(self._base().where(Ticket.customer_id == customer_id))
+
+    def get(self, ticket_id: uuid.UUID) -> TicketRow:
+        rows = self._rows(self._base().where(Ticket.id == ticket_id))
+        if not rows:
+            raise TicketValidationError("id", "this ticket no longer exists")
+        return rows[0]
+
+    def teams(self) -> list[tuple[uuid.UUID, str]]:
+        with read_session(self._engine) as session:
+            return [
+                (i, n) for i, n in session.execute(select(Team.id, Team.name).order_by(Team.name))
+            ]
+
+    def agents(self) -> list[tuple[uuid.UUID, str]]:
+        with read_session(self._engine) as session:
+            stmt = (
+                select(Agent.id, Agent.display_name)
+                .where(Agent.active)
+                .order_by(Agent.display_name)
+            )
+            return [(i, n) for i, n in session.execute(stmt)]
+
+    def detail(self, ticket_id: uuid.UUID) -> TicketDetail:
+        row = self.get(ticket_id)
+        with read_session(self._engine) as session:
+            return TicketDetail(
+                row,
+                self._comments(session, ticket_id),
+                self._history(session, ticket_id),
+                self._interactions(session, ticket_id),
+            )
+
+    @staticmethod
+    def _comments(session: Session, ticket_id: uuid.UUID) -> tuple[CommentView, ...]:
+        stmt = (
+            select(TicketComment, Agent.display_name)
+            .outerjoin(Agent, Agent.id == TicketComment.author_id)
+            .where(TicketComment.ticket_id == ticket_id)
+            .order_by(TicketComment.created_at, TicketComment.id)
+        )
+        return tuple(
+            CommentView(c.id, name or "—", c.body, c.internal, c.created_at)
+            for c, name in session.execute(stmt)
+        )
+
+    @staticmethod
+    def _history(session: Session, ticket_id: uuid.UUID) -> tuple[ChangeView, ...]:
+        stmt = (
+            select(TicketHistory)
+            .where(TicketHistory.ticket_id == ticket_id)
+            .order_by(TicketHistory.changed_at.desc(), TicketHistory.id.desc())
+        )
+        return tuple(
+            ChangeView(h.field, h.old_value, h.new_value, h.changed_by, h.changed_at)
+            for h in session.scalars(stmt)
+        )
+
+    @staticmethod
+    def _interactions(session: Session, ticket_id: uuid.UUID) -> tuple[LinkedInteraction, ...]:
+        stmt = (
+            select(Interaction.id, Interaction.started_at, Interaction.channel, Interaction.subject)
+            .where(Interaction.ticket_id == ticket_id)
+            .order_by(Interaction.started_at.desc())
+            .limit(200)
+        )
+        return tuple(
+            LinkedInteraction(i, at, ch.value, subject or f"{ch.value.title()} contact")
+            for i, at, ch, subject in session.execute(stmt)
+        )
+
+    def _row(
+        self, t: Ticket, customer: str | None, team: str | None, assignee: str | None
+    ) -> TicketRow:
+        try:
+            label = self._policy.reason(t.reason).label
+        except SlaPolicyError:
+            label = t.reason
+        return TicketRow(
+            id=t.id,
+            number=t.number,
+            customer_id=t.customer_id,
+            customer_name=customer or "",
+            reason=t.reason,
+            reason_label=label,
+            title=t.title,
+            description=t.description or "",
+            priority=t.priority.value,
+            severity=t.severity.value,
+            status=t.status.value,
+            team_id=t.team_id,
+            team=team or "",
+            assignee_id=t.assignee_id,
+            assignee=assignee or "",
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+            first_response_due=t.first_response_due,
+            resolution_due=t.resolution_due,
+            first_responded_at=t.first_responded_at,
+            version=t.version,
+        )
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def team_for_reason(self, reason: str) -> uuid.UUID | None:
+        """The default team of a reason, as named in the SLA policy."""
+        name = self._policy.reason(reason).team
+        with read_session(self._engine) as session:
+            return session.scalar(select(Team.id).where(Team.name == name))
+
+    def create(
+        self,
+        *,
+        reason: str,
+        title: str,
+        customer_id: uuid.UUID | None = None,
+        description: str = "",
+        priority: str = "normal",
+        severity: str = "minor",
+        team_id: uuid.UUID | None = None,
+        assignee_id: uuid.UUID | None = None,
+        now: dt.datetime | None = None,
+    ) -> TicketRow:
+        """Open a ticket with SLA due times from the policy; returns it as stored."""
+        if not title.strip():
+            raise TicketValidationError("title", "a ticket needs a title")
+        try:
+            due = self._policy.due(reason, priority, now or utcnow())
+        except (SlaPolicyError, ValueError) as exc:
+            raise TicketValidationError("reason", str(exc)) from exc
+        ticket_id = uuid7()
+        self._write(
+            "ticket.create",
+            {
+                "id": ticket_id,
+                "reason": reason,
+                "title": title.strip(),
+                "description": description,
+                "customer_id": customer_id,
+                "priority": priority,
+                "severity": severity,
+                "team_id": team_id or self.team_for_reason(reason),
+                "assignee_id": assignee_id,
+                "created_by": self._agent_id,
+                "first_response_due": due.first_response_due,
+                "resolution_due": due.resolution_due,
+                "status": "open" if assignee_id else "new",
+            },
+        )
+        return self.get(ticket_id)
+
+    def update(
+        self, loaded: TicketRow, changes: dict[str, Any], *, force: bool = False
+    ) -> TicketRow:
+        """Apply ``changes`` to the ticket the agent loaded as ``loaded``.
+
+        Raises ``TicketConflict`` (nothing written) when another agent changed a field that this
+        edit also changes; with ``force`` the agent's values are applied on top of theirs (the
+        history keeps both).
+        """
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise TicketValidationError(
+                sorted(unknown)[0], f"{sorted(unknown)[0]} cannot be edited"
+            )
+        current = self.get(loaded.id)
+        wanted = {k: v for k, v in changes.items() if _plain(current.value(k)) != _plain(v)}
+        if not force:
+            self._check_conflicts(loaded, current, wanted)
+        if not wanted:
+            return current
+        status = wanted.pop("status", None)
+        if status is not None:
+            self._move_status(current, str(status))
+        wanted.update(self._sla_changes(current, wanted))
+        if status is not None or wanted:
+            if current.first_responded_at is None and status not in (None, "new"):
+                wanted["first_responded_at"] = utcnow()
+        if wanted:
+            self._write(
+                "ticket.update",
+                {"id": loaded.id, "changes": wanted, "base_version": current.version},
+            )
+        return self.get(loaded.id)
+
+    @staticmethod
+    def _check_conflicts(loaded: TicketRow, current: TicketRow, wanted: dict[str, Any]) -> None:
+        clashes = tuple(
+            FieldConflict(name, loaded.value(name), current.value(name), value)
+            for name, value in wanted.items()
+            if _plain(current.value(name)) != _plain(loaded.value(name))
+        )
+        if clashes:
+            raise TicketConflict(clashes, current)
+
+    def _move_status(self, current: TicketRow, status: str) -> None:
+        if status not in WORKFLOW.get(current.status, ()):
+            allowed = ", ".join(WORKFLOW.get(current.status, ())) or "nothing"
+            raise TicketValidationError(
+                "status", f"a {current.status} ticket can move to {allowed}, not {status}"
+            )
+        if status == "open" and current.status != "new":
+            self._write("ticket.reopen", {"id": current.id, "reason": "reopened by agent"})
+        else:
+            self._write(
+                "ticket.update",
+                {"id": current.id, "changes": {"status": status}, "base_version": current.version},
+            )
+
+    def _sla_changes(self, current: TicketRow, wanted: dict[str, Any]) -> dict[str, Any]:
+        if "reason" not in wanted and "priority" not in wanted:
+            return {}
+        try:
+            due = self._policy.due(
+                str(wanted.get("reason", current.reason)),
+                str(wanted.get("priority", current.priority)),
+                current.created_at,
+            )
+        except (SlaPolicyError, ValueError) as exc:
+            raise TicketValidationError("reason", str(exc)) from exc
+        return {"first_response_due": due.first_response_due, "resolution_due": due.resolution_due}
+
+    def assign(
+        self, loaded: TicketRow, assignee_id: uuid.UUID | None, team_id: uuid.UUID | None = None
+    ) -> TicketRow:
+        changes: dict[str, Any] = {"assignee_id": assignee_id}
+        if team_id is not None:
+            changes["team_id"] = team_id
+        return self.update(loaded, changes)
+
+    def comment(self, ticket_id: uuid.UUID, body: str, internal: bool = True) -> uuid.UUID:
+        """Append a comment (append-only; up to 100 000 characters)."""
+        if not body.strip():
+            raise TicketValidationError("body", "a comment needs some text")
+        comment_id = uuid7()
+        self._write(
+            "ticket.comment",
+            {
+                "id": comment_id,
+                "ticket_id": ticket_id,
+                "body": body,
+                "internal": internal,
+                "author_id": self._agent_id,
+            },
+        )
+        return comment_id
+
+    def _write(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._writer.write(name, args).result
+        except MutationRejected as exc:
+            raise TicketValidationError(exc.field or "", str(exc)) from exc
+
+
+def _plain(value: Any) -> Any:
+    """Compare ids and enums by their text so a form's strings match loaded values."""
+    if value is None or value == "":
+        return None
+    return str(value)
