@@ -1,4 +1,4 @@
-"""Tickets: lists (mine, my teams', a customer's), detail, and the create/assign/status/comment flow.
+"""Tickets: lists (mine, my teams', a customer's), detail, create/assign/status/comment.
 
 Writes go through ``LocalWriter`` as ``ticket.*`` mutations. SLA due times
 come from the policy (``sla.py``) at creation and again when the reason or
@@ -279,9 +279,8 @@ class TicketService:
         if status is not None:
             self._move_status(current, str(status))
         wanted.update(self._sla_changes(current, wanted))
-        if status is not None or wanted:
-            if current.first_responded_at is None and status not in (None, "new"):
-                wanted["first_responded_at"] = utcnow()
+        if current.first_responded_at is None and status not in (None, "new"):
+            wanted["first_responded_at"] = utcnow()  # leaving "new" is the first response
         if wanted:
             self._write(
                 "ticket.update",
