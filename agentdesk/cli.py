@@ -13,6 +13,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "agentdesk.commands.db",
     "agentdesk.commands.seed",
+    "agentdesk.commands.retention",
     "agentdesk.commands.report",
     "agentdesk.commands.pbx",
 )
