@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentdesk.services.seeding.generator import SeedOptions, seed  # noqa: E402
-from agentdesk.store import migrate  # noqa: E402
-from agentdesk.store.engine import central_engine, sqlite_engine  # noqa: E402
+from agentdesk.services.seeding.generator import SeedOptions, seed
+from agentdesk.store import migrate
+from agentdesk.store.engine import central_engine, sqlite_engine
 
 
 def main() -> int:
