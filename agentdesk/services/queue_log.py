@@ -22,7 +22,6 @@ reads as ``None``). Reading a file streams it with bounded memory.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -69,7 +68,9 @@ INTEGER_FIELDS = frozenset(
 
 # Timestamps outside [1970, 2200) are corruption, not calls.
 _MAX_EPOCH = 7_258_118_400.0
-_ISO_TS = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+_ISO_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}")
+_EPOCH = re.compile(r"[0-9]{1,11}(\.[0-9]{1,9})?")
+_INTEGER = re.compile(r"(-?[0-9]{1,18})(\.0+)?")
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
 _EXCERPT = 80
 
@@ -145,27 +146,19 @@ class ParseSummary:
 
 
 def _to_int(text: str | None) -> int | None:
+    """ASCII digits only: int() alone would take "1_000" or Arabic-Indic digits."""
     if text is None:
         return None
-    text = text.strip()
-    if not text or len(text) > 20:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        try:  # some exports write "12.0"
-            value = float(text)
-        except ValueError:
-            return None
-        return int(value) if math.isfinite(value) and value.is_integer() else None
+    match = _INTEGER.fullmatch(text.strip())
+    return int(match.group(1)) if match else None
 
 
 def parse_timestamp(text: str) -> float | None:
     """Epoch seconds from ``1366720340``, ``1366720340.25`` or an ISO date-time (naive = UTC)."""
     text = text.strip()
-    if not text or len(text) > 40:
-        return None
-    if _ISO_TS.match(text):
+    if _EPOCH.fullmatch(text):
+        value = float(text)
+    elif _ISO_TS.match(text) and len(text) <= 40:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
@@ -174,13 +167,8 @@ def parse_timestamp(text: str) -> float | None:
             moment = moment.replace(tzinfo=UTC)
         value = moment.timestamp()
     else:
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-    if not math.isfinite(value) or not 0.0 <= value < _MAX_EPOCH:
         return None
-    return value
+    return value if 0.0 <= value < _MAX_EPOCH else None
 
 
 class QueueLogReader:

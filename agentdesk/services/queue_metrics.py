@@ -54,6 +54,7 @@ _COMPLETIONS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
 _TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
 _FLOWOUTS = frozenset({"EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY"})
 _STALE_CALL_S = 24 * 3600.0  # a call open this long lost its end line; forget it
+_MAX_CLOSED = 100_000  # ended calls remembered to ignore repeated lines about them
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,9 @@ def make_row(
     denominator = cell.answered + (abandoned if definition.count_abandons else 0.0)
     denominator += cell.flowed_out if definition.count_flowouts else 0.0
     logged_in = cell.busy_s + cell.acw_s + cell.idle_s + cell.paused_s
-    span = (end - start).total_seconds() if start and end else 0.0
+    # Timestamps, not datetime subtraction: same-zone aware datetimes subtract as wall clock
+    # and would give a 23-hour DST day 24 hours.
+    span = end.timestamp() - start.timestamp() if start and end else 0.0
     return MetricsRow(
         start=start, end=end, queue=queue, agent=agent,
         offered=int(cell.offered), answered=int(cell.answered),
@@ -382,6 +385,9 @@ class QueueLogInterpreter:
         self.config = config
         self._sink = sink
         self._calls: dict[tuple[str, str], _Call] = {}
+        # Calls that ended (oldest first): a repeated or late line about one is ignored
+        # instead of being rebuilt into a second, phantom call.
+        self._closed: dict[tuple[str, str], None] = {}
         self._agents: dict[str, _Agent] = {}
         self.last_timestamp: float | None = None
         self._next_expiry = 0.0
@@ -433,6 +439,16 @@ class QueueLogInterpreter:
 
     # -- calls ---------------------------------------------------------------------------
 
+    def _finished(self, record: QueueLogRecord) -> bool:
+        key = (record.call_id, record.queue)
+        return key not in self._calls and key in self._closed
+
+    def _close_call(self, key: tuple[str, str]) -> None:
+        self._calls.pop(key, None)
+        self._closed[key] = None
+        if len(self._closed) > _MAX_CLOSED:
+            del self._closed[next(iter(self._closed))]
+
     def _open_call(self, record: QueueLogRecord, wait: int | None) -> _Call:
         """This line's call, rebuilt from the line's wait if its ENTERQUEUE is missing."""
         key = (record.call_id, record.queue)
@@ -443,7 +459,9 @@ class QueueLogInterpreter:
         return call
 
     def _on_enter(self, record: QueueLogRecord) -> None:
-        self._calls.pop((record.call_id, record.queue), None)
+        key = (record.call_id, record.queue)
+        self._calls.pop(key, None)
+        self._closed.pop(key, None)  # the same call may queue again later
         self._open_call(record, 0)
 
     def _answer(self, record: QueueLogRecord, call: _Call, wait: float, at: float) -> None:
@@ -459,6 +477,8 @@ class QueueLogInterpreter:
         self._sink.add_call(call.enqueued, record.queue, record.agent, values)
 
     def _on_connect(self, record: QueueLogRecord) -> None:
+        if self._finished(record):
+            return
         holdtime = record.int_field("holdtime")
         call = self._open_call(record, holdtime)
         if call.connected is not None:
@@ -473,6 +493,8 @@ class QueueLogInterpreter:
         self._after_change(agent, record.timestamp)
 
     def _on_end(self, record: QueueLogRecord) -> None:
+        if self._finished(record):
+            return
         t = record.timestamp
         holdtime, calltime = record.int_field("holdtime"), record.int_field("calltime")
         key = (record.call_id, record.queue)
@@ -491,7 +513,7 @@ class QueueLogInterpreter:
         if record.event in _TRANSFERS:
             values["transfers"] = 1
         self._sink.add_call(call.enqueued, record.queue, agent_name, values)
-        del self._calls[key]
+        self._close_call(key)
         agent = self._agent(agent_name, t)
         agent.calls.discard(key)
         agent.last_call = (call.enqueued, record.queue)
@@ -499,6 +521,8 @@ class QueueLogInterpreter:
         self._after_change(agent, t)
 
     def _on_leave(self, record: QueueLogRecord) -> None:
+        if self._finished(record):
+            return
         waittime = record.int_field("waittime")
         call = self._open_call(record, waittime)
         if call.connected is not None:
@@ -513,7 +537,7 @@ class QueueLogInterpreter:
             values = {"flowed_out": 1}
         values["max_wait_s"] = wait
         self._sink.add_call(call.enqueued, record.queue, NO_AGENT, values)
-        del self._calls[(record.call_id, record.queue)]
+        self._close_call((record.call_id, record.queue))
 
     def _on_ring_no_answer(self, record: QueueLogRecord) -> None:
         call = self._calls.get((record.call_id, record.queue))
@@ -527,7 +551,7 @@ class QueueLogInterpreter:
     def _expire_stale(self, now: float) -> None:
         horizon = now - _STALE_CALL_S
         for key in [k for k, call in self._calls.items() if call.enqueued < horizon]:
-            del self._calls[key]
+            self._close_call(key)
             for agent in self._agents.values():
                 agent.calls.discard(key)
         self._next_expiry = now + 3600.0
@@ -567,9 +591,13 @@ class QueueLogInterpreter:
         self._after_change(agent, record.timestamp)
 
     def _on_pause_all(self, record: QueueLogRecord) -> None:
+        # Asterisk writes PAUSEALL/UNPAUSEALL under the member's *interface*
+        # (PJSIP/1001) and then one PAUSE/UNPAUSE per queue under its member name;
+        # only apply it to an agent already known by that name (chan_agent setups,
+        # custom QueueLog lines), never create a phantom agent from an interface.
+        if record.agent not in self._agents:
+            return
         agent = self._agent(record.agent, record.timestamp)
-        if not agent.memberships:
-            agent.memberships[_NONE] = _Membership()
         for membership in agent.memberships.values():
             self._set_paused(agent, membership, record)
         self._after_change(agent, record.timestamp)
@@ -594,7 +622,8 @@ class QueueLogInterpreter:
             agent = self._agent(name, record.timestamp)
             agent.calls.clear()
             self._after_change(agent, record.timestamp)
-        self._calls.clear()
+        for key in list(self._calls):
+            self._close_call(key)
 
     def _classify(
         self, agent: _Agent, at: float, queue: str | None
@@ -692,6 +721,7 @@ class _WindowSink:
         self.day_start = -math.inf
         self.day_end = -math.inf
         self.newest = -math.inf
+        self._horizon = -1
 
     def observe(self, t: float) -> None:
         """Advance the clock: roll the day over at midnight, drop buckets older than the window."""
@@ -703,7 +733,8 @@ class _WindowSink:
             self.day_end = local_midnight(self.day_start + 26 * 3600, self.tz)
             self.day.clear()
         horizon = bucket_of(t - self.window_s, self.recent.bucket_s)
-        if any(key[0] < horizon for key in self.recent.cells):
+        if horizon > self._horizon:  # at most once a bucket, not once a record
+            self._horizon = horizon
             self.recent.cells = {k: c for k, c in self.recent.cells.items() if k[0] >= horizon}
 
     def _day_cell(self, queue: str, agent: str) -> Counters:

@@ -182,7 +182,7 @@ def _staffing(row: MetricsRow, config: MetricsConfig) -> int | None:
         return None
     definition = config.service_level
     target = StaffingTarget(service_level=definition.target, threshold_s=definition.threshold_s)
-    span = (row.end - row.start).total_seconds()
+    span = row.end.timestamp() - row.start.timestamp()  # elapsed, not wall-clock (DST)
     try:
         return required_agents(row.offered, span, row.aht_s, target).agents
     except (ErlangInputError, StaffingInfeasibleError):
