@@ -278,6 +278,9 @@ class AmiServer:
             await self._serve(session, reader)
         except (ConnectionError, OSError) as exc:
             log.debug("AMI session %s: %s", peer, exc)
+        except asyncio.CancelledError:
+            # Server shutdown: the handler ends here so the stream machinery sees a clean exit.
+            pass
         finally:
             timer.cancel()
             self.sessions.discard(session)
@@ -296,10 +299,24 @@ class AmiServer:
             max_line=self.max_line, max_headers=self.max_headers, max_buffer=self.max_buffer
         )
         errors = 0
+        skipped: int | None = None  # bytes discarded of an over-long line, while discarding
         while not session.closed:
             data = await reader.read(65536)
             if not data:
                 return
+            if skipped is not None:
+                # Like Asterisk, drop the rest of an over-long line up to its newline; a
+                # "line" that never ends is a flood, and the connection is closed.
+                end = data.find(b"\n")
+                if end < 0:
+                    skipped += len(data)
+                    if skipped > self.max_buffer:
+                        log.warning("AMI session %s sent an endless line; closed after %d "
+                                    "framing errors", session.peer, errors)
+                        session.close()
+                        return
+                    continue
+                data, skipped = data[end + 1 :], None
             error: AmiProtocolError | None = None
             try:
                 messages = parser.feed(data)
@@ -318,6 +335,8 @@ class AmiServer:
                         ("Response", "Error"), ("Message", f"Failed to parse message: {text}")
                     )
                 )
+                if isinstance(error, LineTooLongError):
+                    skipped = 0
                 if isinstance(error, BufferLimitError) or errors >= MAX_PROTOCOL_ERRORS:
                     log.warning(
                         "AMI session %s closed after %d framing errors", session.peer, errors

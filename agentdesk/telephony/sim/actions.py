@@ -407,9 +407,18 @@ class SimActions:
                 return [reply(m, "Error", message=f"Unable to find channel {channel}")]
             dev = self.sim.acd.device(hit[0].name.rsplit("-", 1)[0])
         event = variables.get("Event", "").lower()
-        if dev is not None and event == "talk" and dev.ringing is not None:
-            self._later(self.sim.acd.answer, dev.ringing)
-        elif dev is not None and event == "hold" and dev.call is not None:
-            call = dev.call
-            self._later(self.sim.control.unhold if call.held else self.sim.control.hold, call)
+        if dev is not None:
+            self._later(self._notify, dev.interface, event)
         return [reply(m, "Success", message="NOTIFY sent")]
+
+    def _notify(self, interface: str, event: str) -> None:
+        # Event=talk answers a ringing line or resumes a held call; Event=hold holds.
+        dev = self.sim.acd.device(interface)
+        if dev is None:
+            return
+        if event == "talk" and dev.ringing is not None:
+            self.sim.acd.answer(dev.ringing)
+        elif event == "talk" and dev.call is not None and dev.call.held:
+            self.sim.control.unhold(dev.call)
+        elif event == "hold" and dev.call is not None:
+            self.sim.control.hold(dev.call)

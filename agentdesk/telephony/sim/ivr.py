@@ -37,8 +37,8 @@ class IvrResult:
     session_id: str
     intent: str
     language: str
-    idv: str  # passed | partial | failed | none
-    idv_method: str  # pin | dob | none
+    idv: str  # passed | partial | failed | not_attempted
+    idv_method: str  # pin | dob | "" (not attempted)
     idv_attempts: int
     outcome: str  # queue | self_service | callback
     queue: str
@@ -74,7 +74,7 @@ class IvrRun:
         self.intent, self.language = "general", chan.language
         self.account: str | None = None
         self.account_ok = False
-        self.idv, self.idv_method, self.idv_attempts = "none", "none", 0
+        self.idv, self.idv_method, self.idv_attempts = "not_attempted", "", 0
         self.result: IvrResult | None = None
 
     # ------------------------------------------------------------------ helpers
@@ -222,9 +222,9 @@ class IvrRun:
         self._set("__IVR_SESSION", self.session_id)
         self._set("__IVR_INTENT", self.intent)
         self._set("__IVR_LANGUAGE", self.language)
-        self._set("__IVR_IDV", self.idv)
-        self._set("__IVR_IDV_METHOD", self.idv_method)
-        self._set("__IVR_IDV_ATTEMPTS", str(self.idv_attempts))
+        self._set("__IDV_RESULT", self.idv)
+        self._set("__IDV_METHOD", self.idv_method)
+        self._set("__IDV_ATTEMPTS", str(self.idv_attempts))
         self.result = IvrResult(
             self.session_id,
             self.intent,
