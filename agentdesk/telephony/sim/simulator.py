@@ -126,6 +126,9 @@ class PbxSimulator:
         self.traffic_on = traffic
         self.overload = overload
         self._offered = self._self_service = self._callbacks = 0
+        self._warned: set[str] = set()
+        if not config.queues:
+            raise ValueError("the simulator needs at least one queue")
         self.server = AmiServer(
             config.users,
             host=host,
@@ -256,6 +259,8 @@ class PbxSimulator:
             kind="scripted",
         )
         script = CallerScript(intent=intent, language=language, idv=idv or "passed")
+        if queue is not None and queue not in self.acd.queues:
+            raise ValueError(f"no such queue: {queue!r}")
         call = self._new_call(caller, handle_time, patience)
         call.scripted_agent = agent
         session_id = self.ids.uuid()
@@ -346,7 +351,7 @@ class PbxSimulator:
             result.session_id,
         )
         if result.outcome == "queue":
-            self.acd.join(call, result.queue)
+            self.acd.join(call, self._known_queue(result.queue))
             return
         if result.outcome == "callback":
             self._callbacks += 1
@@ -355,6 +360,15 @@ class PbxSimulator:
         self.writer.hangup(call.chan)
         call.state = "ended"
         self.calls.pop(call.chan.uniqueid, None)
+
+    def _known_queue(self, queue: str) -> str:
+        if queue in self.acd.queues:
+            return queue
+        fallback = next(iter(self.acd.queues))
+        if queue not in self._warned:
+            self._warned.add(queue)
+            log.warning("IVR routed to unknown queue %r; using %r instead", queue, fallback)
+        return fallback
 
     def _estimate_wait(self, queue: str) -> float:
         q = self.acd.queues.get(queue)
