@@ -71,6 +71,8 @@ class EventWriter:
         self._sinks: list[Sink] = []
         self._buffer: list[tuple[AmiMessage, str, str | None]] = []
         self.emitted = 0
+        #: False skips building events altogether (statistics runs that only need queue_log).
+        self.enabled = True
 
     def add_sink(self, sink: Sink) -> Callable[[], None]:
         self._sinks.append(sink)
@@ -84,6 +86,8 @@ class EventWriter:
 
         ``chan`` marks a single-channel event that jitter may reorder against another channel's.
         """
+        if not self.enabled:
+            return
         headers = [("Event", name), ("Privilege", f"{klass},all"), *body]
         self._buffer.append((AmiMessage(tuple(headers)), klass, chan.uniqueid if chan else None))
 
@@ -100,6 +104,8 @@ class EventWriter:
                 sink(message, klass)
 
     def snapshot(self, ch: Channel, prefix: str = "") -> Pairs:
+        if not self.enabled:
+            return []
         p = prefix
         out = [
             (f"{p}Channel", ch.name),

@@ -87,6 +87,7 @@ class PbxSimulator:
         overload: bool = False,
         flows: Mapping[str, IvrFlow] | None = None,
         auth_fail_delay: float = 1.0,
+        events: bool = True,
     ) -> None:
         self.config = config
         self.rng = random.Random(seed)
@@ -95,6 +96,7 @@ class PbxSimulator:
         self.writer = EventWriter(
             config.channelvars, jitter=config.jitter, rng=random.Random(seed + 1)
         )
+        self.writer.enabled = events
         self.sched.post_step = self.writer.flush
         self.qlog = QueueLog(queue_log)
         self.acd = Acd(config.queues, self.sched, self.writer, self.qlog, self.ids, self.rng)
