@@ -1,0 +1,370 @@
+"""The central side of sync: exactly-once apply of pushed mutations, and the change feed.
+
+Push: each batch runs in one transaction. The client's ``sync_client`` row
+is locked first (``FOR UPDATE`` on PostgreSQL; SQLite serialises writers
+anyway), so two pushes of the same client cannot interleave. Each entry is
+then a duplicate (return the stored verdict, change nothing), the next one
+(apply the mutator inside a savepoint, record the verdict in
+``applied_mutation``, append ``change_log`` rows), or beyond a gap (stop:
+per-client order holds). Validation failures are verdicts too, so a rejected
+entry is never retried and never blocks the queue.
+
+Pull: on PostgreSQL every ``change_log`` row carries its writer's
+``pg_current_xact_id()`` and a page only holds rows below
+``pg_snapshot_xmin(pg_current_snapshot())``, computed in the same statement
+that reads them: a transaction that took its row early and commits late is
+delayed, never skipped. On SQLite ``seq`` is assigned inside the serialised
+write transaction, so ``seq > cursor`` is already safe.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnClause,
+    Connection,
+    CursorResult,
+    Engine,
+    Table,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from agentdesk.ids import uuid7
+from agentdesk.models import AppliedMutation, ChangeLog, SyncClient, SyncState, utcnow
+from agentdesk.store.engine import write_session
+from agentdesk.store.mutations import (
+    Changed,
+    MutationContext,
+    MutationOutcome,
+    MutationRejected,
+    apply_mutation,
+)
+from agentdesk.store.sync import live
+from agentdesk.store.sync.entities import KINDS, scope_keys, serialise, unique
+from agentdesk.store.sync.protocol import (
+    START,
+    ClientIdentityError,
+    Cursor,
+    FeedRow,
+    PoisonSuspect,
+    PushEntry,
+    PushReply,
+    PushResult,
+    PushState,
+    ResyncRequired,
+    is_transient,
+)
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "agentdesk_changes"
+FLOOR_KEY = "central.feed_floor"
+IDENTITY_KEY = "central.identity"
+_HORIZON: ColumnClause[Any] = literal_column(
+    "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
+)
+_CHANGES = cast(Table, ChangeLog.__table__)
+
+
+def record_changes(
+    session: Session,
+    changed: Iterable[Changed],
+    *,
+    client_id: uuid.UUID | None = None,
+    mutation_id: uuid.UUID | None = None,
+) -> int:
+    """Append one feed row per changed entity, holding its state after the change.
+
+    Call inside the writing transaction, after the mutator flushed. On
+    PostgreSQL the ``xid`` column's default stamps the transaction id.
+    """
+    deleted = {(c.entity_type, c.entity_id) for c in changed if c.op == "delete"}
+    rows: list[dict[str, Any]] = []
+    for entity_type, entity_id in unique((c.entity_type, c.entity_id) for c in changed):
+        kind = KINDS.get(entity_type)
+        if kind is None:
+            continue  # not replicated (e.g. central-only tables)
+        data = serialise(session, kind, entity_id)
+        team_id, customer_id = scope_keys(kind, data)
+        rows.append(
+            {
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "op": "delete" if data is None or (entity_type, entity_id) in deleted else "upsert",
+                "version": int(data["row"].get("version", 1)) if data else 0,
+                "changed_at": utcnow(),
+                "data": data,
+                "team_id": None if team_id is None else uuid.UUID(str(team_id)),
+                "customer_id": None if customer_id is None else uuid.UUID(str(customer_id)),
+                "origin_client_id": client_id,
+                "mutation_id": mutation_id,
+            }
+        )
+    if rows:
+        session.execute(insert(_CHANGES), rows)
+    return len(rows)
+
+
+class CentralStore:
+    """Push apply, change feed, point fetches and retention on one central database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+        self.hub_key = None if self.is_postgres else live.hub_key(engine)
+
+    # --- identity and feed floor ------------------------------------------------------------
+
+    def identity(self) -> str:
+        """A stable id of this central database; a desktop refills when it changes."""
+        with write_session(self.engine) as s:
+            row = s.get(SyncState, IDENTITY_KEY)
+            if row is None:
+                row = SyncState(key=IDENTITY_KEY, value=str(uuid7()))
+                s.add(row)
+            return row.value
+
+    def floor(self, conn: Connection | None = None) -> Cursor:
+        stmt = select(SyncState.value).where(SyncState.key == FLOOR_KEY)
+        if conn is not None:
+            return Cursor.parse(conn.execute(stmt).scalar())
+        with self.engine.connect() as c:
+            return Cursor.parse(c.execute(stmt).scalar())
+
+    # --- push -------------------------------------------------------------------------------
+
+    def apply_batch(
+        self,
+        client_id: uuid.UUID,
+        agent_login: str,
+        entries: Sequence[PushEntry],
+        give_up: frozenset[uuid.UUID] = frozenset(),
+    ) -> PushReply:
+        """Apply ``entries`` (in client order) exactly once each, in one transaction.
+
+        ``give_up`` lists mutations that already failed repeatedly for a
+        non-validation reason: their next failure is recorded as a rejection.
+        """
+        if not entries:
+            return PushReply(())
+        results: list[PushResult] = []
+        gap: int | None = None
+        with write_session(self.engine) as s:
+            client = self._lock_client(s, client_id, agent_login, entries[0].client_seq)
+            last = client.last_mutation_seq
+            for entry in entries:
+                if entry.client_seq <= last:
+                    results.append(self._stored(s, client_id, entry))
+                    continue
+                if entry.client_seq > last + 1:
+                    gap = last + 1
+                    break
+                results.append(self._apply_one(s, client_id, agent_login, entry, give_up))
+                last = entry.client_seq
+            client.last_mutation_seq = last
+            client.last_seen_at = utcnow()
+            if self.is_postgres and any(r.state != "duplicate" for r in results):
+                # One tiny poke per push transaction, delivered by PostgreSQL at commit.
+                s.execute(
+                    text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": NOTIFY_CHANNEL, "payload": client_id.hex[:8]},
+                )
+        if self.hub_key is not None and any(r.state != "duplicate" for r in results):
+            live.poke_in_process(self.hub_key)
+        return PushReply(tuple(results), gap)
+
+    def _lock_client(
+        self, s: Session, client_id: uuid.UUID, login: str, first_seq: int
+    ) -> SyncClient:
+        dialect_insert = postgresql.insert if self.is_postgres else sqlite.insert
+        # A client seen for the first time starts just before its oldest pending entry.
+        s.execute(
+            dialect_insert(SyncClient)
+            .values(
+                client_id=client_id,
+                agent_login=login,
+                last_mutation_seq=first_seq - 1,
+                last_seen_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
+        client = s.get(SyncClient, client_id, with_for_update=True, populate_existing=True)
+        assert client is not None
+        return client
+
+    def _stored(self, s: Session, client_id: uuid.UUID, entry: PushEntry) -> PushResult:
+        stored = s.scalars(
+            select(AppliedMutation).where(
+                AppliedMutation.client_id == client_id,
+                AppliedMutation.client_seq == entry.client_seq,
+            )
+        ).one_or_none()
+        if stored is None:  # applied long ago and since pruned: still applied exactly once
+            return PushResult(
+                entry.client_seq, entry.mutation_id, "duplicate", {"state": "applied"}
+            )
+        if stored.mutation_id != entry.mutation_id:
+            raise ClientIdentityError(
+                f"client {client_id} counter {entry.client_seq} was used by mutation "
+                f"{stored.mutation_id}, not {entry.mutation_id}: this cache needs a new client id"
+            )
+        verdict = stored.result
+        return PushResult(
+            entry.client_seq,
+            entry.mutation_id,
+            "duplicate",
+            verdict,
+            verdict.get("error"),
+            verdict.get("field"),
+        )
+
+    def _apply_one(
+        self,
+        s: Session,
+        client_id: uuid.UUID,
+        login: str,
+        entry: PushEntry,
+        give_up: frozenset[uuid.UUID],
+    ) -> PushResult:
+        ctx = MutationContext(actor=login, side="central", now=utcnow(), client_id=client_id)
+        error: str | None = None
+        field: str | None = None
+        savepoint = s.begin_nested()
+        try:
+            outcome = apply_mutation(s, entry.name, copy.deepcopy(entry.args), ctx)
+            s.flush()
+            record_changes(s, outcome.changed, client_id=client_id, mutation_id=entry.mutation_id)
+            savepoint.commit()
+            verdict: dict[str, Any] = {"state": "applied", **outcome.result}
+        except MutationRejected as exc:
+            savepoint.rollback()
+            error, field = str(exc), exc.field
+        except Exception as exc:
+            savepoint.rollback()
+            if is_transient(exc):
+                raise
+            if entry.mutation_id not in give_up:
+                raise PoisonSuspect(entry.mutation_id, f"{type(exc).__name__}: {exc}") from exc
+            error = f"the central store could not apply this change ({type(exc).__name__}: {exc})"
+            log.error("giving up on mutation %s (%s): %s", entry.mutation_id, entry.name, exc)
+        if error is not None:
+            verdict = {"state": "rejected", "error": error[:2000], "field": field}
+        s.add(
+            AppliedMutation(
+                mutation_id=entry.mutation_id,
+                client_id=client_id,
+                client_seq=entry.client_seq,
+                result=verdict,
+                applied_at=ctx.now,
+            )
+        )
+        state: PushState = "rejected" if error is not None else "applied"
+        return PushResult(entry.client_seq, entry.mutation_id, state, verdict, error, field)
+
+    def write(self, name: str, args: dict[str, Any], actor: str) -> MutationOutcome:
+        """Apply a mutation directly at the centre (seeding, server-side jobs), feed included."""
+        ctx = MutationContext(actor=actor, side="central", now=utcnow())
+        with write_session(self.engine) as s:
+            outcome = apply_mutation(s, name, copy.deepcopy(args), ctx)
+            s.flush()
+            if record_changes(s, outcome.changed) and self.is_postgres:
+                s.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+        if self.hub_key is not None:
+            live.poke_in_process(self.hub_key)
+        return outcome
+
+    # --- pull -------------------------------------------------------------------------------
+
+    def pull(self, cursor: Cursor, limit: int = 500) -> list[FeedRow]:
+        """The next page after ``cursor``; raises ``ResyncRequired`` if it was pruned away."""
+        c = _CHANGES.c
+        cols = (c.xid, c.seq, c.entity_type, c.entity_id, c.op, c.version, c.data)
+        if self.is_postgres:
+            stmt = (
+                select(*cols)
+                .where(tuple_(c.xid, c.seq) > tuple_(cursor.xid, cursor.seq), c.xid < _HORIZON)
+                .order_by(c.xid, c.seq)
+                .limit(limit)
+            )
+        else:
+            stmt = select(*cols).where(c.seq > cursor.seq).order_by(c.seq).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+            # Read after the page: a prune that removed rows we needed is always seen here.
+            floor = self.floor(conn)
+        if floor > cursor:
+            raise ResyncRequired(f"the change feed was pruned up to {floor}; cursor {cursor}")
+        return [
+            FeedRow(r.xid or 0, r.seq, r.entity_type, r.entity_id, r.op, r.version, r.data)
+            for r in rows
+        ]
+
+    def has_more(self, cursor: Cursor) -> bool:
+        """True if rows exist after ``cursor``, including ones still above the horizon."""
+        c = _CHANGES.c
+        cond = (
+            tuple_(c.xid, c.seq) > tuple_(cursor.xid, cursor.seq)
+            if self.is_postgres
+            else c.seq > cursor.seq
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(select(select(c.seq).where(cond).exists())).scalar() is True
+
+    def head(self) -> Cursor:
+        """The newest settled position (used by tests and status)."""
+        c = _CHANGES.c
+        with self.engine.connect() as conn:
+            if self.is_postgres:
+                row = conn.execute(
+                    select(c.xid, c.seq)
+                    .where(c.xid < _HORIZON)
+                    .order_by(c.xid.desc(), c.seq.desc())
+                    .limit(1)
+                ).first()
+                return START if row is None else Cursor(row[0], row[1])
+            top = conn.execute(select(func.max(c.seq))).scalar()
+        return START if top is None else Cursor(0, top)
+
+    # --- retention --------------------------------------------------------------------------
+
+    def prune(self, retention: dt.timedelta) -> int:
+        """Drop feed rows older than ``retention``; clients behind the new floor must refill."""
+        cutoff = utcnow() - retention
+        c = _CHANGES.c
+        with write_session(self.engine) as s:
+            old = [c.changed_at < cutoff] + ([c.xid < _HORIZON] if self.is_postgres else [])
+            top = s.execute(
+                select(c.xid, c.seq).where(*old).order_by(c.xid.desc(), c.seq.desc()).limit(1)
+            ).first()
+            if top is None:
+                return 0
+            new_floor = Cursor(top[0] or 0, top[1])
+            result = s.execute(
+                delete(_CHANGES).where(
+                    tuple_(c.xid, c.seq) <= tuple_(new_floor.xid, new_floor.seq)
+                    if self.is_postgres
+                    else c.seq <= new_floor.seq
+                )
+            )
+            count = cast(CursorResult[Any], result).rowcount
+            row = s.get(SyncState, FLOOR_KEY)
+            if row is None:
+                s.add(SyncState(key=FLOOR_KEY, value=str(new_floor)))
+            elif Cursor.parse(row.value) < new_floor:
+                row.value = str(new_floor)
+        log.info("pruned %d change-feed rows; floor now %s", count, new_floor)
+        return int(count or 0)

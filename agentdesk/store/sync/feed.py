@@ -1,0 +1,157 @@
+"""Applying change-feed pages to a cache, and widening the working set as tickets arrive.
+
+A page is applied in one local transaction together with the cursor that
+follows it, so a crash either keeps the page and the cursor or neither; a
+replayed page changes nothing (version guard, upsert by id).
+
+A ticket that enters the working set (routed to the team, or assigned to
+the agent) brings its whole story: before the page is applied the sync
+engine fetches the ticket's history and comments and, if its customer is
+not cached yet, the customer's card, history, tickets and recent timeline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from agentdesk.models import Customer, Ticket
+from agentdesk.store.engine import read_session
+from agentdesk.store.sync.entities import KINDS, EntityKind, decode_row, payload_root_id
+from agentdesk.store.sync.local import CURSOR_KEY, LocalStore, sync_session, upsert
+from agentdesk.store.sync.protocol import Cursor, FeedRow
+from agentdesk.store.sync.scope import SyncScope
+from agentdesk.store.sync.snapshot import merge_rows
+
+ClosureFetcher = Callable[
+    [list[uuid.UUID], list[uuid.UUID]], list[tuple[Table, list[dict[str, Any]]]]
+]
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """What one applied page changed, for screens to refresh."""
+
+    changed: tuple[tuple[str, uuid.UUID], ...]
+    cursor: Cursor
+    skipped_pending: int = 0
+    pinned_customers: tuple[uuid.UUID, ...] = field(default_factory=tuple)
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(str(value))
+
+
+class FeedApplier:
+    """Decides, row by row, whether a feed row belongs in this cache and applies it."""
+
+    def __init__(self, local: LocalStore, scope: SyncScope) -> None:
+        self.local = local
+        self.scope = scope
+
+    def _exists(
+        self, s: Session, model: type[Customer] | type[Ticket], ident: uuid.UUID | None
+    ) -> bool:
+        if ident is None:
+            return False
+        return s.execute(select(model.id).where(model.id == ident)).first() is not None
+
+    def _routed_here(self, row: dict[str, Any]) -> bool:
+        team = _uuid(row.get("team_id"))
+        assignee = _uuid(row.get("assignee_id"))
+        return team in self.scope.team_ids or (
+            self.scope.agent_id is not None and assignee == self.scope.agent_id
+        )
+
+    def _in_scope(self, s: Session, kind: EntityKind, row: dict[str, Any]) -> bool:
+        if self.scope.full_replica:
+            return True
+        name = kind.name
+        if name == "customer":
+            return self._exists(s, Customer, _uuid(row["id"]))
+        if name in ("customer_history", "interaction") and self._exists(
+            s, Customer, _uuid(row.get("customer_id"))
+        ):
+            return True
+        if name == "interaction":
+            return (
+                self.scope.agent_id is not None
+                and _uuid(row.get("agent_id")) == self.scope.agent_id
+            )
+        if name == "ticket":
+            return (
+                self._exists(s, Ticket, _uuid(row["id"]))
+                or self._routed_here(row)
+                or self._exists(s, Customer, _uuid(row.get("customer_id")))
+            )
+        if name in ("ticket_history", "ticket_comment"):
+            return self._exists(s, Ticket, _uuid(row.get("ticket_id")))
+        return False
+
+    def arrivals(self, rows: Sequence[FeedRow]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """(customers, tickets) entering the working set with this page: fetch their closure."""
+        if self.scope.full_replica:
+            return [], []
+        customers: dict[uuid.UUID, None] = {}
+        tickets: dict[uuid.UUID, None] = {}
+        with read_session(self.local.engine) as s:
+            for r in rows:
+                if r.entity_type != "ticket" or not r.data or not self._routed_here(r.data["row"]):
+                    continue
+                if self._exists(s, Ticket, r.entity_id):
+                    continue
+                tickets[r.entity_id] = None
+                customer = _uuid(r.data["row"].get("customer_id"))
+                if customer is not None and not self._exists(s, Customer, customer):
+                    customers[customer] = None
+        return list(customers), list(tickets)
+
+    def apply(
+        self,
+        rows: Sequence[FeedRow],
+        closure: list[tuple[Table, list[dict[str, Any]]]],
+        pinned: Sequence[uuid.UUID] = (),
+    ) -> PageOutcome:
+        changed: list[tuple[str, uuid.UUID]] = []
+        skipped = 0
+        current = self.local.cursor()
+        with sync_session(self.local.engine) as s:
+            pending = self.local.pending_roots(s)
+            for table, chunk in closure:
+                merge_rows(s, table, chunk, pending)
+            for r in rows:
+                outcome = self._apply_row(s, r, pending)
+                if outcome == "applied":
+                    changed.append((r.entity_type, r.entity_id))
+                elif outcome == "pending":
+                    skipped += 1
+            cursor = max([current, *(r.cursor for r in rows)])
+            if cursor != current:
+                self.local.put_state(s, CURSOR_KEY, str(cursor))
+        return PageOutcome(tuple(dict.fromkeys(changed)), cursor, skipped, tuple(pinned))
+
+    def _apply_row(self, s: Session, r: FeedRow, pending: set[uuid.UUID]) -> str:
+        kind = KINDS.get(r.entity_type)
+        if kind is None or r.data is None:
+            return "ignored"
+        row = r.data["row"]
+        if not self._in_scope(s, kind, row):
+            return "out_of_scope"
+        if kind.root is not None and payload_root_id(kind, r.data) in pending:
+            return "pending"  # the agent's unacknowledged edit stays; refreshed after the ack
+        if kind.versioned:
+            return (
+                "applied"
+                if self.local._write_versioned(s, kind, r.data, allow_equal=False)
+                else "stale"
+            )
+        upsert(s, kind.table, [decode_row(row, kind.table)])
+        return "applied"
+
+
+__all__ = ["ClosureFetcher", "FeedApplier", "PageOutcome"]

@@ -1,0 +1,257 @@
+"""One desktop's sync steps — fill, push, refresh, pull — as plain synchronous calls.
+
+``SyncEngine`` schedules these on a background thread; tests and benchmarks
+call them directly to interleave several desktops deterministically.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from agentdesk.models import OutboxEntry, OutboxState
+from agentdesk.store.sync.central import CentralStore
+from agentdesk.store.sync.feed import FeedApplier, PageOutcome
+from agentdesk.store.sync.local import CENTRAL_KEY, CURSOR_KEY, LocalStore, sync_session
+from agentdesk.store.sync.protocol import (
+    Cursor,
+    PoisonSuspect,
+    ResyncRequired,
+    SyncError,
+)
+from agentdesk.store.sync.scope import SyncScope, pin_queries, scope_queries
+from agentdesk.store.sync.snapshot import (
+    central_snapshot,
+    clear_unshielded,
+    closure_rows,
+    copy_reference,
+    copy_scope,
+    fetch_units,
+)
+
+log = logging.getLogger(__name__)
+
+ChangeCallback = Callable[[tuple[tuple[str, uuid.UUID], ...]], None]
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Tunables of the sync engine (sizes, intervals, patience)."""
+
+    push_batch: int = 100
+    page_size: int = 500
+    poll_interval: float = 15.0  # slow safety poll, seconds
+    horizon_retry: float = 0.05  # re-pull soon when rows wait behind a running transaction
+    backoff_base: float = 0.25
+    backoff_cap: float = 30.0
+    max_attempts: int = 5  # non-validation failures of one mutation before it is rejected
+    watchdog_interval: float = 5.0
+    stuck_after: float = 60.0  # no progress for this long while working: restart the worker
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one sync cycle did."""
+
+    pushed: int
+    rejected: int
+    pulled: int
+    changed: tuple[tuple[str, uuid.UUID], ...]
+    held_back: bool
+    filled: bool
+
+
+class Syncer:
+    """The sync steps of one desktop against one central store."""
+
+    def __init__(
+        self,
+        local: LocalStore,
+        central: CentralStore,
+        scope: SyncScope,
+        agent_login: str,
+        client_id: uuid.UUID | None = None,
+        settings: SyncSettings | None = None,
+    ) -> None:
+        self.local = local
+        self.central = central
+        self.scope = scope
+        self.agent_login = agent_login
+        self.settings = settings or SyncSettings()
+        self.client_id = local.client_id(client_id)
+        self.applier = FeedApplier(local, scope)
+        self.progress_at = time.monotonic()  # last completed step, read by the watchdog
+        self.on_changes: ChangeCallback | None = None
+        self._batch_limit: int | None = None
+        self._identity: str | None = None
+
+    def _progress(self) -> None:
+        self.progress_at = time.monotonic()
+
+    def _changed(self, changed: tuple[tuple[str, uuid.UUID], ...]) -> None:
+        if changed and self.on_changes is not None:
+            self.on_changes(changed)
+
+    # --- fill ------------------------------------------------------------------------------
+
+    def ensure_filled(self) -> bool:
+        """Fill the cache if it was never filled from this central store. Returns True if it did."""
+        if self._identity is None:
+            self._identity = self.central.identity()
+        if self.local.is_filled_from(self._identity):
+            return False
+        self.fill()
+        return True
+
+    def fill(self) -> dict[str, int]:
+        """(Re)build the working set from one central snapshot; pending local edits survive."""
+        identity = self._identity or self.central.identity()
+        same_central = self.local.is_filled_from(identity)
+        previous = self.local.cursor()
+        started = time.perf_counter()
+        with central_snapshot(self.central) as (conn, cursor), sync_session(self.local.engine) as s:
+            shielded = self.local.pending_roots(s)
+            clear_unshielded(s, shielded)
+            counts = {"reference": copy_reference(s, conn)}
+            counts.update(copy_scope(s, conn, scope_queries(self.scope), shielded, only_new=True))
+            # A resync never moves the cursor back; a different central store starts afresh.
+            new_cursor = max(cursor, previous) if same_central else cursor
+            self.local.put_state(s, CURSOR_KEY, str(new_cursor))
+            self.local.put_state(s, CENTRAL_KEY, identity)
+        self._identity = identity
+        log.info(
+            "filled the cache from %s in %.2fs: %s",
+            self.central.engine.url.render_as_string(),
+            time.perf_counter() - started,
+            counts,
+        )
+        self._progress()
+        self._changed((("cache", uuid.UUID(int=0)),))
+        return counts
+
+    # --- push ------------------------------------------------------------------------------
+
+    def push_once(self) -> tuple[int, int]:
+        """Send one batch. Returns (entries settled, of which rejected)."""
+        limit = self._batch_limit or self.settings.push_batch
+        batch = self.local.pending_batch(limit)
+        if not batch:
+            return 0, 0
+        give_up = self._give_up([e.mutation_id for e in batch])
+        try:
+            reply = self.central.apply_batch(self.client_id, self.agent_login, batch, give_up)
+        except PoisonSuspect as exc:
+            attempts = self.local.bump_attempts(exc.mutation_id)
+            position = next(i for i, e in enumerate(batch) if e.mutation_id == exc.mutation_id)
+            # Next time send the entries before the suspect on their own, then the suspect alone.
+            self._batch_limit = position or 1
+            log.warning("%s (attempt %d of %d)", exc, attempts, self.settings.max_attempts)
+            raise
+        self._batch_limit = None
+        settled = self.local.record_results(reply)
+        if reply.gap_expected is not None:
+            self._requeue_from(reply.gap_expected)
+        self._progress()
+        return settled, sum(1 for r in reply.results if r.rejected)
+
+    def _give_up(self, mutation_ids: list[uuid.UUID]) -> frozenset[uuid.UUID]:
+        with sync_session(self.local.engine) as s:
+            rows = s.scalars(
+                select(OutboxEntry.mutation_id).where(
+                    OutboxEntry.mutation_id.in_(mutation_ids),
+                    OutboxEntry.attempts >= self.settings.max_attempts,
+                )
+            )
+            return frozenset(rows)
+
+    def _requeue_from(self, expected: int) -> None:
+        """The centre lost entries we saw acknowledged (restored from backup): send them again."""
+        with sync_session(self.local.engine) as s:
+            first = s.get(OutboxEntry, expected)
+            if first is None:
+                raise SyncError(
+                    f"the central store expects change #{expected} from this desktop, "
+                    "which is no longer in the local outbox"
+                )
+            s.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.client_seq >= expected, OutboxEntry.state == OutboxState.ACKED)
+                .values(state=OutboxState.PENDING, acked_at=None)
+            )
+        log.warning("central store expected change #%d again; re-sending from there", expected)
+
+    def push_all(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
+        total = rejected = 0
+        while not should_stop():
+            settled, bad = self.push_once()
+            if not settled:
+                break
+            total, rejected = total + settled, rejected + bad
+        return total, rejected
+
+    def refresh(self) -> int:
+        """Replace acknowledged or rejected aggregates with the centre's copy."""
+        wanted = self.local.refresh_wanted()
+        if not wanted:
+            return 0
+        changed = self.local.apply_units(fetch_units(self.central, wanted))
+        self._changed(tuple(changed))
+        self._progress()
+        return len(changed)
+
+    # --- pull ------------------------------------------------------------------------------
+
+    def pull_once(self) -> PageOutcome | None:
+        rows = self.central.pull(self.local.cursor(), self.settings.page_size)
+        if not rows:
+            return None
+        customers, tickets = self.applier.arrivals(rows)
+        closure = (
+            closure_rows(self.central, pin_queries(customers, tickets, self.scope))
+            if customers or tickets
+            else []
+        )
+        outcome = self.applier.apply(rows, closure, customers)
+        self._changed(outcome.changed)
+        self._progress()
+        return outcome
+
+    def pull_all(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, bool]:
+        """Pull until caught up. Returns (rows seen, whether rows wait behind the horizon)."""
+        seen = 0
+        while not should_stop():
+            try:
+                outcome = self.pull_once()
+            except ResyncRequired as exc:
+                log.warning("%s: refilling the cache, then re-pushing the outbox", exc)
+                self.fill()
+                self.push_all(should_stop)
+                continue
+            if outcome is None:
+                break
+            seen += 1
+        return seen, self.central.is_postgres and self.central.has_more(self.local.cursor())
+
+    def cache_customers(self, customer_ids: list[uuid.UUID]) -> int:
+        """Bring customers (and their closure) into the working set, e.g. after a lookup."""
+        closure = closure_rows(self.central, pin_queries(customer_ids, [], self.scope))
+        outcome = self.applier.apply([], closure, customer_ids)
+        self._changed(tuple(("customer", c) for c in customer_ids))
+        return len(outcome.pinned_customers)
+
+    def cycle(self, should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
+        """Fill if needed, push everything, refresh what was settled, pull until caught up."""
+        filled = self.ensure_filled()
+        pushed, rejected = self.push_all(should_stop)
+        self.refresh()
+        pulled, held_back = self.pull_all(should_stop)
+        return CycleReport(pushed, rejected, pulled, (), held_back, filled)
+
+    @property
+    def cursor(self) -> Cursor:
+        return self.local.cursor()
