@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentdesk.commands.retention",
     "agentdesk.commands.report",
     "agentdesk.commands.pbx",
+    "agentdesk.commands.run",
+    "agentdesk.commands.demo",
 )
 
 

@@ -17,9 +17,10 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "session_id": ("IVR_SESSION", "UE_SESSION"),
     "intent": ("IVR_INTENT", "UE_INTENT"),
     "language": ("IVR_LANGUAGE", "UE_LANGUAGE", "CHANNEL_LANGUAGE"),
-    "idv_result": ("IDV_RESULT", "UE_IDV"),
-    "idv_method": ("IDV_METHOD", "UE_IDVMETHOD"),
-    "idv_attempts": ("IDV_ATTEMPTS", "UE_IDVATTEMPTS"),
+    # Sites name these IDV_* or IVR_IDV_*; both are accepted.
+    "idv_result": ("IDV_RESULT", "IVR_IDV", "UE_IDV"),
+    "idv_method": ("IDV_METHOD", "IVR_IDV_METHOD", "UE_IDVMETHOD"),
+    "idv_attempts": ("IDV_ATTEMPTS", "IVR_IDV_ATTEMPTS", "UE_IDVATTEMPTS"),
     "segment": ("IVR_SEGMENT", "UE_SEGMENT"),
 }
 #: Variables worth remembering from VarSet (everything else there is noise).

@@ -1,0 +1,279 @@
+"""Composition root: config → keyring → stores → services → telephony → ui.
+
+Everything the desktop uses is built here, once, and passed in explicitly;
+no module keeps a global. ``agentdesk run`` and ``agentdesk demo`` call
+:func:`open_stores` and :func:`build_desktop`; tests call them too, with a
+temporary data directory and the in-process PBX simulator.
+
+Start-up problems are collected as *notes* instead of failing where the
+desktop can still be useful: no OS keyring (secrets for this session only,
+"remember me" off, a session-only local cache), an unreachable central
+database (work from the local cache; writes wait in the outbox), an
+unreachable PBX (the desktop opens, says so, and keeps retrying).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keyring
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentdesk import vault
+from agentdesk.config import Settings
+from agentdesk.models import OutboxEntry, OutboxState
+from agentdesk.services.agent_state import AgentStateMachine, StatePolicy, load_policy
+from agentdesk.services.auth import AgentIdentity, AuthService
+from agentdesk.services.caller_match import CallerMatcher, CustomerCard
+from agentdesk.services.pop_latency import PopLatencyRecorder
+from agentdesk.services.wrapup import WrapUpService, load_dispositions
+from agentdesk.store import migrate
+from agentdesk.store.central import open_central
+from agentdesk.store.engine import StoreError, encrypted_sqlite_engine, read_session, sqlite_engine
+from agentdesk.store.writer import LocalWriter
+from agentdesk.telephony.client import AmiClient
+from agentdesk.telephony.loop_thread import LoopThread
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.desk_controller import DeskController, DeskOptions
+from agentdesk.ui.main_window import MainWindow
+from agentdesk.ui.pbx_link import PbxLink
+from agentdesk.ui.status_bar import StoreStatus
+
+log = logging.getLogger(__name__)
+
+NO_KEYRING_NOTE = (
+    "No OS keyring backend is available on this computer, so secrets are kept in memory for "
+    "this session only (never written to a file): 'Remember me' is off and the local cache "
+    "is rebuilt at every start. " + vault.HOW_TO_FIX
+)
+
+
+@dataclass
+class Stores:
+    """The opened databases and what went wrong opening them."""
+
+    central: Engine | None
+    central_ok: bool
+    local: Engine
+    notes: list[str] = field(default_factory=list)
+    temp_dir: tempfile.TemporaryDirectory[str] | None = None
+
+    def dispose(self) -> None:
+        for engine in (self.central, self.local):
+            if engine is not None:
+                engine.dispose()
+        if self.temp_dir is not None:
+            self.temp_dir.cleanup()
+
+
+def prepare_keyring(*, allow_memory: bool) -> tuple[bool, str | None]:
+    """``(real_keyring, note)``. Without a backend, optionally fall back to a memory keyring.
+
+    A :class:`vault.MemoryKeyring` already in place (keyring's discovery can pick it up as
+    the "best" backend on a machine with none) counts as no keyring: it forgets at exit.
+    """
+    if vault.keyring_available() and not isinstance(keyring.get_keyring(), vault.MemoryKeyring):
+        return True, None
+    if allow_memory:
+        keyring.set_keyring(vault.MemoryKeyring())
+        return False, NO_KEYRING_NOTE
+    return False, "No OS keyring backend: " + vault.HOW_TO_FIX
+
+
+def open_stores(settings: Settings, *, persistent_cache: bool, create_central: bool) -> Stores:
+    """Open (and migrate) the central store and the encrypted local cache."""
+    notes: list[str] = []
+    central: Engine | None = None
+    central_ok = False
+    try:
+        central = open_central(settings)
+        if create_central:
+            migrate.upgrade(central)
+        else:
+            migrate.check(central)
+        central_ok = True
+    except (SQLAlchemyError, StoreError, migrate.SchemaDriftError) as exc:
+        detail = str(exc).splitlines()[0][:200]
+        notes.append(
+            f"Central database unreachable or not ready ({detail}). Working from this "
+            "workstation's cache; new work is kept locally and sent when it is back."
+        )
+    temp_dir = None
+    path = settings.local_path
+    if not persistent_cache:
+        # A key that dies with the session cannot reopen an old cache: use a throwaway one.
+        temp_dir = tempfile.TemporaryDirectory(prefix="agentdesk-cache-")
+        path = Path(temp_dir.name) / "cache.db"
+    if settings.local.encrypted:
+        local = encrypted_sqlite_engine(path, vault.ensure_cache_key(settings.workstation))
+    else:
+        local = sqlite_engine(path)
+    migrate.upgrade(local)
+    return Stores(central, central_ok, local, notes, temp_dir)
+
+
+def store_status_probe(stores: Stores) -> Callable[[], StoreStatus]:
+    """What the status bar shows until the sync engine reports its own status."""
+
+    def probe() -> StoreStatus:
+        online = False
+        if stores.central is not None:
+            try:
+                with stores.central.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                online = True
+            except SQLAlchemyError:
+                online = False
+        with read_session(stores.local) as s:
+            count, oldest = s.execute(
+                select(func.count(), func.min(OutboxEntry.created_at)).where(
+                    OutboxEntry.state == OutboxState.PENDING
+                )
+            ).one()
+        age = None
+        if oldest is not None:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
+            age = (dt.datetime.now(dt.UTC) - oldest).total_seconds()
+        return StoreStatus(online, int(count or 0), age)
+
+    return probe
+
+
+def card_loader(
+    local: CallerMatcher, central: CallerMatcher | None
+) -> Callable[[uuid.UUID], CustomerCard | None]:
+    """Customer cards from the cache first, then the central store."""
+
+    def load(customer_id: uuid.UUID) -> CustomerCard | None:
+        card = local.card(customer_id)
+        if card is None and central is not None:
+            try:
+                card = central.card(customer_id)
+            except SQLAlchemyError:
+                card = None
+        return card
+
+    return load
+
+
+@dataclass(frozen=True)
+class AmiCredentials:
+    host: str
+    port: int
+    username: str
+    secret: str
+    auth: str = "md5"
+
+
+def ami_credentials(settings: Settings) -> tuple[AmiCredentials | None, str | None]:
+    """The PBX login from settings plus the secret from the keyring, or a note saying why not."""
+    try:
+        secret = vault.get_secret(settings.pbx.secret_key)
+    except vault.KeyringUnavailable:
+        secret = None
+    if not secret:
+        return None, (
+            f"No AMI secret in the keyring (service 'agentdesk', entry "
+            f"'{settings.pbx.secret_key}'): calls cannot reach this desktop. Store it with "
+            "'agentdesk run --store-ami-secret'."
+        )
+    pbx = settings.pbx
+    return AmiCredentials(
+        pbx.host, pbx.port, pbx.username, secret, "md5" if pbx.use_md5 else "plain"
+    ), None
+
+
+@dataclass
+class Desktop:
+    """What :func:`build_desktop` made; ``shutdown`` stops it in the right order."""
+
+    window: MainWindow
+    controller: DeskController
+    link: PbxLink
+    loop: LoopThread
+    recorder: PopLatencyRecorder
+    extra_stops: list[Callable[[], None]] = field(default_factory=list)
+
+    def shutdown(self) -> None:
+        self.link.stop()
+        for stop in reversed(self.extra_stops):
+            try:
+                stop()
+            except Exception:
+                log.exception("shutdown step failed")
+
+
+def build_desktop(
+    settings: Settings,
+    stores: Stores,
+    identity: AgentIdentity,
+    bridge: Bridge,
+    ami: AmiCredentials | None,
+    *,
+    options: DeskOptions | None = None,
+    policy: StatePolicy | None = None,
+) -> Desktop:
+    """Services, telephony and the main window for the signed-in agent (GUI thread)."""
+    policy = policy or load_policy()
+    options = options or DeskOptions(region=settings.default_region)
+    local_matcher = CallerMatcher(stores.local, source="local", region=options.region)
+    central_matcher = (
+        CallerMatcher(stores.central, source="central", region=options.region)
+        if stores.central is not None
+        else None
+    )
+    writer = LocalWriter(stores.local, identity.login)
+    wrapup = WrapUpService(
+        writer, load_dispositions(), extra_codes=(policy.acw_timeout_disposition,)
+    )
+    recorder = PopLatencyRecorder()
+    loop = LoopThread()
+    client = AmiClient(
+        ami.host if ami else "127.0.0.1",
+        ami.port if ami else 0,
+        ami.username if ami else "",
+        ami.secret if ami else "",
+        auth="md5" if ami is None or ami.auth == "md5" else "plain",
+    )
+    link = PbxLink(client, loop, bridge, identity.interface or "")
+    state = AgentStateMachine(identity.interface or "", policy, clock=_monotonic)
+    controller = DeskController(
+        identity,
+        link,
+        bridge,
+        state=state,
+        local=local_matcher,
+        central=central_matcher,
+        wrapup=wrapup,
+        options=options,
+    )
+    window = MainWindow(
+        controller,
+        bridge,
+        recorder,
+        card_loader=card_loader(local_matcher, central_matcher),
+        status_source=store_status_probe(stores),
+    )
+    desktop = Desktop(window, controller, link, loop, recorder)
+    if ami is not None:
+        link.start()
+    else:
+        window.status.set_pbx("failed", "no AMI credentials")
+    return desktop
+
+
+def authenticator(stores: Stores) -> AuthService:
+    return AuthService(stores.central if stores.central_ok else None, stores.local)
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()

@@ -1,0 +1,162 @@
+"""``agentdesk run``: the agent desktop against the configured central store and PBX."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import signal
+import sys
+from typing import Any
+
+from agentdesk import vault
+from agentdesk.commands.common import settings_from
+from agentdesk.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="open the agent desktop (configured central store and PBX)",
+        description="Open the agent desktop. Central store, PBX address and workstation come from "
+        "the settings file and AGENTDESK_* variables; secrets from the OS keyring.",
+    )
+    parser.add_argument("--agent", default="", help="agent id to pre-fill in the sign-in dialog")
+    parser.add_argument(
+        "--auto-sign-in",
+        action="store_true",
+        help="sign in without asking when the agent's password is remembered",
+    )
+    parser.add_argument(
+        "--auto-answer",
+        action="store_true",
+        help="answer offered calls automatically (a per-agent setting)",
+    )
+    parser.add_argument(
+        "--acw-limit",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="after-call-work limit; 0 = none (default: resources/reason_codes.toml)",
+    )
+    parser.add_argument(
+        "--quit-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="close the desktop after this many seconds (kiosk tests)",
+    )
+    parser.add_argument(
+        "--store-ami-secret",
+        action="store_true",
+        help="read the AMI secret from standard input into the OS keyring, then exit",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _seconds(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("must be between 0 and 86400")
+    return value
+
+
+def _store_ami_secret(key: str) -> int:
+    secret = getpass.getpass("AMI secret: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not secret:
+        print("agentdesk run: no secret given", file=sys.stderr)
+        return 2
+    try:
+        vault.set_secret(key, secret)
+    except vault.KeyringUnavailable as exc:
+        print(f"agentdesk run: {exc}", file=sys.stderr)
+        return 2
+    print(f"AMI secret stored in the OS keyring (service 'agentdesk', entry '{key}').")
+    return 0
+
+
+def install_quit_handlers(app: Any, window: Any, quit_after: float | None) -> None:
+    """SIGTERM/SIGINT close the window (saving open wrap-ups) instead of killing the process."""
+    from PySide6.QtCore import QTimer
+
+    def close(*_args: object) -> None:
+        window.close()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, close)
+    # Python runs signal handlers only between bytecodes; a heartbeat lets it in.
+    heartbeat = QTimer(app)
+    heartbeat.setInterval(250)
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start()
+    if quit_after is not None:
+        QTimer.singleShot(int(quit_after * 1000), window.close)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args)
+    except ConfigError as exc:
+        print(f"agentdesk run: {exc}", file=sys.stderr)
+        return 2
+    if args.store_ami_secret:
+        return _store_ami_secret(settings.pbx.secret_key)
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    from agentdesk import app as composition
+    from agentdesk.services.agent_state import load_policy
+    from agentdesk.ui.bridge import Bridge
+    from agentdesk.ui.desk_controller import DeskOptions
+    from agentdesk.ui.login_dialog import LoginDialog
+    from agentdesk.ui.tray import app_icon
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName("agentdesk")
+    qapp.setWindowIcon(app_icon())
+    keyring_ok, keyring_note = composition.prepare_keyring(allow_memory=True)
+    stores = composition.open_stores(settings, persistent_cache=keyring_ok, create_central=False)
+    ami, ami_note = composition.ami_credentials(settings)
+    notes = [n for n in (keyring_note, *stores.notes, ami_note) if n]
+    for note in notes:
+        log.warning(note)
+    bridge = Bridge()
+    dialog = LoginDialog(
+        composition.authenticator(stores).authenticate,
+        bridge,
+        keyring_ok=keyring_ok,
+        notes=notes,
+        login=args.agent,
+        auto_sign_in=args.auto_sign_in,
+    )
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.identity is None:
+        bridge.shutdown()
+        stores.dispose()
+        return 1
+    identity = dialog.identity
+    if not identity.interface:
+        print(
+            f"agentdesk run: agent {identity.login} has no phone interface configured",
+            file=sys.stderr,
+        )
+        return 2
+    desktop = composition.build_desktop(
+        settings,
+        stores,
+        identity,
+        bridge,
+        ami,
+        options=DeskOptions(auto_answer=args.auto_answer, region=settings.default_region),
+        policy=load_policy(acw_limit_seconds=args.acw_limit),
+    )
+    for note in (*notes, dialog.remember_problem):
+        if note:
+            desktop.window.status.show_notice("warning", note)
+    install_quit_handlers(qapp, desktop.window, args.quit_after)
+    desktop.window.show()
+    code = qapp.exec()
+    desktop.shutdown()
+    bridge.shutdown()
+    stores.dispose()
+    return int(code)

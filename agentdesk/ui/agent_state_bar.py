@@ -1,0 +1,94 @@
+"""Agent state, time in state and the state menu — always visible in the toolbar.
+
+The chip shows what the PBX last said (never what the desktop hoped); the
+menu only *asks* the PBX for a change through the controller.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
+
+from agentdesk.services.agent_state import AgentState, StatePolicy, StateSnapshot
+from agentdesk.ui import format as fmt
+from agentdesk.ui.desk_controller import DeskController
+
+
+class AgentStateBar(QWidget):
+    """State chip + time in state + state menu + queue list."""
+
+    def __init__(
+        self,
+        controller: DeskController,
+        policy: StatePolicy,
+        actions: dict[str, QAction],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._controller = controller
+        self._snapshot = controller.state
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        self.chip = QLabel(self)
+        self.chip.setObjectName("stateChip")
+        self.chip.setMinimumWidth(210)
+        self.menu_button = QToolButton(self)
+        self.menu_button.setText("Change state")
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu = QMenu(self)
+        self.menu.addAction(actions["available"])
+        self.reason_actions: dict[str, QAction] = {}
+        for reason in policy.reasons:
+            if reason.code == "Auto-Pause":
+                continue  # the PBX sets it; agents do not pick it
+            action = self.menu.addAction(f"Not ready: {reason.label}")
+            action.triggered.connect(
+                lambda _c=False, code=reason.code: controller.go_not_ready(code)
+            )
+            self.reason_actions[reason.code] = action
+        self.menu.addSeparator()
+        self.login_action = self.menu.addAction("Log in to all queues")
+        self.login_action.triggered.connect(lambda: controller.log_in_queues())
+        self.logout_action = self.menu.addAction("Log out of all queues")
+        self.logout_action.triggered.connect(controller.log_out_queues)
+        self.menu_button.setMenu(self.menu)
+        self.menu_button.setToolTip(
+            "Available, Not ready with a reason, queue log-in "
+            f"({actions['available'].shortcut().toString()} = Available)"
+        )
+        self.queues = QLabel(self)
+        self.queues.setObjectName("stateQueues")
+        layout.addWidget(self.chip)
+        layout.addWidget(self.menu_button)
+        layout.addWidget(self.queues)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._refresh_time)
+        self._timer.start()
+        controller.state_changed.connect(self._on_controller_state_changed)
+        self._on_controller_state_changed(controller.state)
+
+    def _on_controller_state_changed(self, snapshot: StateSnapshot) -> None:
+        self._snapshot = snapshot
+        self.chip.setProperty("state", snapshot.state.value)
+        self.chip.style().unpolish(self.chip)
+        self.chip.style().polish(self.chip)
+        in_queues = [m.queue + (" (paused)" if m.paused else "") for m in snapshot.queues]
+        self.queues.setText("Queues: " + ", ".join(in_queues) if in_queues else "In no queue")
+        offline = snapshot.state is AgentState.OFFLINE
+        self.menu_button.setEnabled(not offline)
+        self._refresh_time()
+
+    def _refresh_time(self) -> None:
+        elapsed = time.monotonic() - self._snapshot.since
+        self.chip.setText(f"  {self._snapshot.label}  ·  {fmt.duration(elapsed)}  ")
+        self.chip.setToolTip(
+            f"{self._snapshot.label} for {fmt.duration(elapsed)} (as the PBX reports it)"
+        )
+
+    @property
+    def text(self) -> str:
+        return self.chip.text().strip()

@@ -1,0 +1,351 @@
+"""One signed-in agent's telephony on the GUI thread: PBX events in, pops/state/wrap-ups out.
+
+The rules live in Qt-free services (:class:`CallTracker`,
+:class:`AgentStateMachine`, :class:`CallerMatcher`, :class:`WrapUpService`);
+this class wires them to the :class:`PbxLink` and the :class:`Bridge` and
+announces each change once, as a signal, for whichever widgets care.
+
+The pop path is: event arrives → tracker → local-cache point lookup (the only
+synchronous database access allowed here) → ``pop_shown``. A cache miss with
+a reachable central store adds a central lookup on the bridge's ``central``
+lane; its answer refreshes the same pop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentdesk.services import pbx_actions as actions
+from agentdesk.services.agent_state import AgentStateMachine, StateSnapshot
+from agentdesk.services.auth import AgentIdentity
+from agentdesk.services.caller_match import CallerMatch, CallerMatcher, MatchKind
+from agentdesk.services.phone import normalise
+from agentdesk.services.screen_pop import CallChange, CallInfo, CallPhase, CallTracker, ChangeKind
+from agentdesk.services.wrapup import WrapUpDraft, WrapUpService
+from agentdesk.telephony.client import ActionResult, ConnectionState, ResyncSnapshot
+from agentdesk.telephony.codec import AmiMessage
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.pbx_link import PbxLink
+from agentdesk.ui.wrapup_keeper import WrapUpKeeper
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PopContent:
+    """What the screen pop shows for one ringing (or answered) call."""
+
+    call: CallInfo
+    match: CallerMatch
+    looking_up: bool  # a central lookup is still running
+    arrived: float  # perf_counter() when the AgentCalled event was parsed
+    chosen: uuid.UUID | None = None  # the customer the agent picked (or the single match)
+
+    @property
+    def linkedid(self) -> str:
+        return self.call.linkedid
+
+
+@dataclass(frozen=True)
+class DeskOptions:
+    """Per-agent and per-site call-handling settings."""
+
+    auto_answer: bool = False
+    dial_plan: actions.DialPlan = field(default_factory=actions.DialPlan)
+    region: str = "GB"
+
+
+class DeskController(QObject):
+    """Coordinates calls, screen pops, agent state and wrap-ups for the signed-in agent."""
+
+    pop_shown = Signal(object)  # PopContent, new or refreshed
+    pop_dismissed = Signal(str, str)  # linkedid, reason
+    call_changed = Signal(object)  # CallChange
+    state_changed = Signal(object)  # StateSnapshot
+    queues_changed = Signal(object)  # tuple[str, ...]: queues the PBX has
+    notice = Signal(str, str)  # level (info | warning | error), text
+
+    def __init__(
+        self,
+        agent: AgentIdentity,
+        link: PbxLink,
+        bridge: Bridge,
+        *,
+        state: AgentStateMachine,
+        local: CallerMatcher,
+        central: CallerMatcher | None,
+        wrapup: WrapUpService,
+        options: DeskOptions = DeskOptions(),
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if not agent.interface:
+            raise ValueError(f"agent {agent.login} has no phone interface configured")
+        self.agent = agent
+        self.interface: str = agent.interface
+        self._link, self._bridge = link, bridge
+        self._state, self._local, self._central = state, local, central
+        self.options = options
+        self.tracker = CallTracker(self.interface, agent.display_name)
+        self.pops: dict[str, PopContent] = {}
+        self.queues: tuple[str, ...] = ()
+        self.wrapups = WrapUpKeeper(wrapup, bridge, state.policy, self)
+        self.wrapups.finished.connect(self._on_wrap_up_finished)
+        self.wrapups.notice.connect(self.notice)
+        link.event_received.connect(self._on_link_event)
+        link.resynced.connect(self._on_link_resynced)
+        link.link_changed.connect(self._on_link_changed)
+
+    @property
+    def state(self) -> StateSnapshot:
+        return self._state.snapshot
+
+    @property
+    def state_machine(self) -> AgentStateMachine:
+        return self._state
+
+    def current_call(self) -> CallInfo | None:
+        return self.tracker.current()
+
+    # ------------------------------------------------------------------ PBX input
+    def _on_link_event(self, message: AmiMessage, arrived: float) -> None:
+        snapshot = self._state.handle(message)
+        if snapshot is not None:
+            log.debug("agent state %s", snapshot.label)
+        self._emit_state(snapshot)
+        for change in self.tracker.handle(message, time.time()):
+            self._apply(change, arrived)
+
+    def _on_link_resynced(self, snapshot: ResyncSnapshot) -> None:
+        queues = tuple(
+            sorted(
+                {m.get("Queue") or "" for m in snapshot.queue_status if m.event == "QueueParams"}
+                - {""}
+            )
+        )
+        if queues != self.queues:
+            self.queues = queues
+            self.queues_changed.emit(queues)
+        self._emit_state(self._state.resync(snapshot.queue_status))
+        for change in self.tracker.reconcile(list(snapshot.channels), time.time()):
+            self._apply(change, time.perf_counter())
+        if snapshot.reconnect:
+            self.notice.emit("info", "PBX link restored; calls and agent state resynchronised.")
+
+    def _on_link_changed(self, state: str, detail: str) -> None:
+        self._emit_state(self._state.set_online(state == ConnectionState.CONNECTED.value))
+        if state == ConnectionState.FAILED.value:
+            self.notice.emit("error", f"The PBX refused the desktop's login: {detail}")
+        elif state == ConnectionState.DISCONNECTED.value:
+            kept = " Your open wrap-up is kept." if self.wrapups.pending() else ""
+            self.notice.emit("warning", f"PBX link lost ({detail}); reconnecting.{kept}")
+
+    def _apply(self, change: CallChange, arrived: float) -> None:
+        call = change.call
+        log.info(
+            "call %s %s %s %s",
+            call.linkedid,
+            change.kind.value,
+            call.caller_raw or "-",
+            change.detail,
+        )
+        if change.kind is ChangeKind.OFFERED:
+            self._offer(call, arrived, refresh_ivr=change.detail == "ivr")
+        elif change.kind is ChangeKind.DISMISSED:
+            self.pops.pop(call.linkedid, None)
+            self.pop_dismissed.emit(call.linkedid, change.detail)
+        elif change.kind is ChangeKind.ENDED:
+            pop = self.pops.pop(call.linkedid, None)
+            customer = pop.chosen if pop else None
+            self.wrapups.begin(call, self.agent.id, customer)
+        elif change.kind is ChangeKind.CONNECTED and call.linkedid in self.pops:
+            self.pops[call.linkedid] = dataclasses.replace(self.pops[call.linkedid], call=call)
+        self.call_changed.emit(change)
+        self._emit_state(
+            self._state.on_call(call if change.kind is ChangeKind.ENDED else self.tracker.current())
+        )
+        if change.kind is ChangeKind.ENDED:
+            self._send(actions.pause(self.interface, True, self._state.policy.acw_reason))
+
+    # ------------------------------------------------------------------ screen pop
+    def _offer(self, call: CallInfo, arrived: float, *, refresh_ivr: bool) -> None:
+        existing = self.pops.get(call.linkedid)
+        if refresh_ivr and existing is not None:
+            self._show(dataclasses.replace(existing, call=call))
+            return
+        number = normalise(call.caller_raw, self.options.region)
+        try:
+            match = self._local.match_number(number)
+        except SQLAlchemyError as exc:
+            log.warning("local cache lookup failed: %s", exc)
+            match = CallerMatch(number, MatchKind.NONE, "none", errors=(str(exc),))
+        central_needed = (
+            match.kind is MatchKind.NONE
+            and number.lookup_key is not None
+            and self._central is not None
+        )
+        chosen = match.customer_id if match.kind is MatchKind.SINGLE else None
+        self._show(PopContent(call, match, central_needed, arrived, chosen))
+        if central_needed:
+            assert self._central is not None
+            self._bridge.submit(
+                self._central.match_number,
+                number,
+                lane="central",
+                on_done=lambda m, lid=call.linkedid: self._on_central_match(lid, m),
+                on_error=lambda e, lid=call.linkedid: self._on_central_failed(lid, e),
+            )
+        if self.options.auto_answer:
+            self.answer()
+
+    def _show(self, pop: PopContent) -> None:
+        self.pops[pop.linkedid] = pop
+        self.pop_shown.emit(pop)
+
+    def _on_central_match(self, linkedid: str, match: CallerMatch) -> None:
+        pop = self.pops.get(linkedid)
+        if pop is None:
+            return
+        chosen = match.customer_id if match.kind is MatchKind.SINGLE else None
+        self._show(dataclasses.replace(pop, match=match, looking_up=False, chosen=chosen))
+        if chosen is not None:
+            self.wrapups.set_customer(linkedid, chosen)
+
+    def _on_central_failed(self, linkedid: str, exc: BaseException) -> None:
+        pop = self.pops.get(linkedid)
+        if pop is not None:
+            self._show(dataclasses.replace(pop, looking_up=False))
+        self.notice.emit(
+            "warning",
+            f"Central database unreachable; caller matched from the local "
+            f"cache only ({type(exc).__name__}).",
+        )
+
+    def choose_customer(self, linkedid: str, customer_id: uuid.UUID) -> None:
+        """The agent picked one of several candidates (or a search result) for this call."""
+        self.wrapups.set_customer(linkedid, customer_id)
+        pop = self.pops.get(linkedid)
+        if pop is None:
+            return
+        matcher = self._central if pop.match.source == "central" and self._central else self._local
+        self._show(dataclasses.replace(pop, chosen=customer_id, looking_up=True))
+        self._bridge.submit(
+            matcher.card,
+            customer_id,
+            lane="central" if matcher is self._central else "local",
+            on_done=lambda card: self._on_card(linkedid, customer_id, card),
+        )
+
+    def _on_card(self, linkedid: str, customer_id: uuid.UUID, card: Any) -> None:
+        pop = self.pops.get(linkedid)
+        if pop is None or pop.chosen != customer_id:
+            return
+        match = dataclasses.replace(pop.match, card=card)
+        self._show(dataclasses.replace(pop, match=match, looking_up=False))
+
+    # ------------------------------------------------------------------ agent commands
+    def answer(self) -> None:
+        call = self.tracker.current()
+        if call is None or call.phase is not CallPhase.RINGING:
+            self.notice.emit("info", "No call is ringing.")
+            return
+        self._send(actions.answer(self.interface))
+
+    def hangup(self) -> None:
+        call = self.tracker.current()
+        if call is None or not call.agent_channel:
+            self.notice.emit("info", "There is no call to hang up.")
+            return
+        self._send(actions.hangup(call.agent_channel))
+
+    def toggle_hold(self) -> None:
+        call = self.tracker.current()
+        if call is None or call.phase not in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
+            self.notice.emit("info", "Hold needs a connected call.")
+            return
+        self._send(actions.hold(self.interface, call.phase is CallPhase.CONNECTED))
+
+    def transfer(self, target: str, *, attended: bool) -> None:
+        call = self.tracker.current()
+        if call is None or not call.agent_channel or call.phase is CallPhase.RINGING:
+            self.notice.emit("info", "Transfer needs a connected call.")
+            return
+        build = actions.attended_transfer if attended else actions.blind_transfer
+        self._build_and_send(
+            lambda: build(call.agent_channel or "", target, self.options.dial_plan)
+        )
+
+    def dial(self, number: str) -> None:
+        """Click-to-dial: the PBX rings the agent's phone, then calls ``number``."""
+        caller_id = f'"{self.agent.display_name}" <{self.agent.extension or ""}>'
+        self._build_and_send(
+            lambda: actions.originate(self.interface, number, caller_id, self.options.dial_plan),
+            ok=f"Calling {number}: pick up your phone when it rings.",
+        )
+
+    def go_available(self) -> None:
+        if self._state.in_wrap_up() and self.wrapups.pending():
+            self.notice.emit("info", "Save the wrap-up first.")
+            return
+        self._send(actions.pause(self.interface, False))
+
+    def go_not_ready(self, reason: str) -> None:
+        self._send(actions.pause(self.interface, True, reason))
+
+    def log_in_queues(self, queues: tuple[str, ...] | None = None) -> None:
+        for queue in queues or self.queues:
+            self._send(actions.queue_add(queue, self.interface, self.agent.display_name))
+
+    def log_out_queues(self) -> None:
+        for row in self._state.snapshot.queues:
+            self._send(actions.queue_remove(row.queue, self.interface))
+
+    def save_wrap_up(self, linkedid: str, draft: WrapUpDraft) -> None:
+        self.wrapups.save(linkedid, draft)
+
+    # ------------------------------------------------------------------ internals
+    def _on_wrap_up_finished(self, linkedid: str, next_state: object) -> None:
+        self.tracker.forget(linkedid)
+        self._emit_state(self._state.wrap_up_finished())
+        if next_state:
+            self.go_not_ready(str(next_state))
+        else:
+            self._send(actions.pause(self.interface, False))
+
+    def _build_and_send(self, build: Any, ok: str | None = None) -> None:
+        try:
+            action = build()
+        except actions.ActionInputError as exc:
+            self.notice.emit("warning", str(exc))
+            return
+        self._send(action, ok)
+
+    def _send(self, action: actions.PbxAction, ok: str | None = None) -> None:
+        def result(res: ActionResult) -> None:
+            if not res.ok:
+                self.notice.emit(
+                    "warning", f"The PBX refused {action.name}: {res.message or 'no reason'}"
+                )
+            elif ok:
+                self.notice.emit("info", ok)
+
+        self._link.send(
+            action.name,
+            action.as_dict(),
+            on_result=result,
+            on_error=lambda e: self.notice.emit(
+                "warning", f"{action.name} not sent: {e or type(e).__name__}"
+            ),
+        )
+
+    def _emit_state(self, snapshot: StateSnapshot | None) -> None:
+        if snapshot is not None:
+            self.state_changed.emit(snapshot)

@@ -1,0 +1,317 @@
+"""The agent desktop's main window: state and call controls on top, customers in tabs,
+the call dock (screen pop and wrap-up) on the right, status along the bottom.
+
+Plug-in API for the customer workspace (and any other pane):
+
+* ``workspace_tabs`` — the central :class:`QTabWidget`, one tab per open customer.
+* ``set_customer_view_factory(factory)`` — ``factory(customer_id, from_call) -> QWidget``
+  builds the tab ``open_customer`` shows; the default is a :class:`CustomerCardView`.
+* ``open_customer(customer_id, *, caller=False, title=None) -> QWidget`` — focus the
+  customer's tab, creating it with the factory if needed. ``caller=True`` marks it as
+  the current caller's (and never pulls focus from text being typed).
+* ``add_dock(name, title, widget, area=Right, tabify_with=None) -> QDockWidget``.
+* Signals ``search_requested(str)`` (the pop's search box, pre-filled with the caller's
+  number), ``new_customer_requested(str)`` (quick new customer with that number) —
+  connect a search pane / customer form to them.
+* ``request_dial(number)`` — click-to-dial from any pane; ``attach_customer_to_call(id)``
+  — the agent identified the caller elsewhere (e.g. in search results).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QScrollArea,
+    QTabWidget,
+    QTextEdit,
+    QToolBar,
+    QWidget,
+)
+
+from agentdesk.paths import resource
+from agentdesk.services.caller_match import CustomerCard
+from agentdesk.services.pop_latency import PopLatencyRecorder
+from agentdesk.services.screen_pop import CallChange, ChangeKind
+from agentdesk.ui.agent_state_bar import AgentStateBar
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.call_controls import CallControls, CallTimerLabel
+from agentdesk.ui.call_dialogs import DialDialog, TransferDialog
+from agentdesk.ui.customer_card import CustomerCardView
+from agentdesk.ui.desk_controller import DeskController, PopContent
+from agentdesk.ui.screen_pop import ScreenPopView
+from agentdesk.ui.shortcuts import ShortcutsDialog, build_actions
+from agentdesk.ui.status_bar import DeskStatusBar, StatusSource
+from agentdesk.ui.tray import TrayNotifier, app_icon
+from agentdesk.ui.wrapup import WrapUpForm
+
+CustomerViewFactory = Callable[[uuid.UUID, bool], QWidget]
+CardLoader = Callable[[uuid.UUID], CustomerCard | None]
+_TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+
+
+def load_stylesheet() -> str:
+    path = resource("styles", "desk.qss")
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+class MainWindow(QMainWindow):
+    """The agent desktop shell; see the module docstring for the plug-in API."""
+
+    search_requested = Signal(str)
+    new_customer_requested = Signal(str)
+    customer_opened = Signal(object, bool)  # customer id, from a call
+
+    def __init__(
+        self,
+        controller: DeskController,
+        bridge: Bridge,
+        recorder: PopLatencyRecorder,
+        *,
+        card_loader: CardLoader | None = None,
+        status_source: StatusSource | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.controller, self._bridge, self._card_loader = controller, bridge, card_loader
+        agent = controller.agent
+        self.setWindowTitle(f"agentdesk — {agent.display_name} ({controller.interface})")
+        self.setWindowIcon(app_icon())
+        self.setObjectName("mainWindow")
+        self.actions_by_id = build_actions(self)
+        for action in self.actions_by_id.values():
+            self.addAction(action)
+        self._factory: CustomerViewFactory = self._default_customer_view
+        self._customer_tabs: dict[uuid.UUID, QWidget] = {}
+        self._docks: dict[str, QDockWidget] = {}
+        self.workspace_tabs = QTabWidget(self)
+        self.workspace_tabs.setObjectName("workspaceTabs")
+        self.workspace_tabs.setTabsClosable(True)
+        self.workspace_tabs.setDocumentMode(True)
+        self.workspace_tabs.tabCloseRequested.connect(self._on_tab_close_requested)
+        self.setCentralWidget(self.workspace_tabs)
+        policy = controller.state_machine.policy
+        self.pop = ScreenPopView(recorder, self)
+        self.wrapup = WrapUpForm(controller.wrapups, policy, self)
+        self.call_tabs = QTabWidget(self)
+        self.call_tabs.setObjectName("callTabs")
+        self.call_tabs.addTab(self.pop, "&Call")
+        self.call_tabs.addTab(self.wrapup, "&Wrap-up")
+        self.call_dock = self.add_dock("callDock", "Call", self.call_tabs)
+        self.call_dock.setMinimumWidth(470)
+        self.state_bar = AgentStateBar(controller, policy, self.actions_by_id, self)
+        self.call_timer = CallTimerLabel(controller, self)
+        self.call_controls = CallControls(controller, self.actions_by_id)
+        self._build_toolbar()
+        self.status = DeskStatusBar(bridge, recorder, status_source, self)
+        self.setStatusBar(self.status)
+        self.tray = TrayNotifier(self, self)
+        self._closing = False
+        self._connect_signals()
+        self.setStyleSheet(load_stylesheet())
+        self.resize(1366, 768)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Agent", self)
+        bar.setObjectName("agentToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.addWidget(self.state_bar)
+        bar.addSeparator()
+        for key in ("answer", "hold", "hangup", "transfer", "consult", "dial"):
+            bar.addAction(self.actions_by_id[key])
+        bar.addWidget(self.call_timer)
+        bar.addSeparator()
+        bar.addAction(self.actions_by_id["shortcuts"])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _connect_signals(self) -> None:
+        c, a = self.controller, self.actions_by_id
+        c.pop_shown.connect(self._on_controller_pop_shown)
+        c.pop_dismissed.connect(self._on_controller_pop_dismissed)
+        c.call_changed.connect(self._on_controller_call_changed)
+        c.notice.connect(self.status.show_notice)
+        c.wrapups.started.connect(self._on_wrapups_started)
+        c.wrapups.finished.connect(self._on_wrapups_finished)
+        c._link.link_changed.connect(self.status.set_pbx)
+        self.pop.customer_chosen.connect(c.choose_customer)
+        self.pop.open_customer_requested.connect(lambda cid: self.open_customer(cid, caller=True))
+        self.pop.search_requested.connect(self.search_requested)
+        self.pop.new_customer_requested.connect(self.new_customer_requested)
+        self.pop.dial_requested.connect(self.request_dial)
+        self.pop.pop_painted.connect(lambda _l, _ms: self.status.refresh_latency())
+        a["transfer"].triggered.connect(lambda: self._transfer(attended=False))
+        a["consult"].triggered.connect(lambda: self._transfer(attended=True))
+        a["dial"].triggered.connect(lambda: self.request_dial(""))
+        a["wrapup"].triggered.connect(self.wrapup.save)
+        a["focus_pop"].triggered.connect(self._focus_pop)
+        a["not_ready"].triggered.connect(lambda: self.state_bar.menu_button.showMenu())
+        a["shortcuts"].triggered.connect(self.show_shortcuts)
+
+    # ------------------------------------------------------------------ plug-in API
+    def set_customer_view_factory(self, factory: CustomerViewFactory) -> None:
+        """Replace the default customer tab (a card) with a richer workspace view."""
+        self._factory = factory
+
+    def open_customer(
+        self, customer_id: uuid.UUID, *, caller: bool = False, title: str | None = None
+    ) -> QWidget:
+        widget = self._customer_tabs.get(customer_id)
+        if widget is None:
+            widget = self._factory(customer_id, caller)
+            self._customer_tabs[customer_id] = widget
+            index = self.workspace_tabs.addTab(widget, title or self._title_for(customer_id))
+        else:
+            index = self.workspace_tabs.indexOf(widget)
+        if caller:
+            self.workspace_tabs.setTabText(
+                index, "☎ " + self.workspace_tabs.tabText(index).lstrip("☎ ")
+            )
+        if not self._typing_in(self.workspace_tabs.currentWidget()):
+            self.workspace_tabs.setCurrentIndex(index)
+        self.customer_opened.emit(customer_id, caller)
+        return widget
+
+    def add_dock(
+        self,
+        name: str,
+        title: str,
+        widget: QWidget,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+        tabify_with: str | None = None,
+    ) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        if tabify_with and tabify_with in self._docks:
+            self.tabifyDockWidget(self._docks[tabify_with], dock)
+        self._docks[name] = dock
+        return dock
+
+    def request_dial(self, number: str) -> None:
+        dialog = DialDialog(number, self)
+        if dialog.exec() == DialDialog.DialogCode.Accepted:
+            self.controller.dial(dialog.number)
+
+    def attach_customer_to_call(self, customer_id: uuid.UUID) -> None:
+        content = self.pop.content
+        if content is not None:
+            self.controller.choose_customer(content.linkedid, customer_id)
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self).exec()
+
+    # ------------------------------------------------------------------ controller signals
+    def _on_controller_pop_shown(self, pop: PopContent) -> None:
+        first = self.pop.content is None or self.pop.content.linkedid != pop.linkedid
+        self.pop.show_pop(pop)
+        if first:
+            self.call_dock.show()
+            if not self._typing_in(self.call_tabs.currentWidget()):
+                self.call_tabs.setCurrentWidget(self.pop)
+            card = pop.match.card
+            who = card.summary.display_name if card else pop.match.number.display
+            self.tray.notify_if_hidden("Incoming call", f"{who} · {pop.call.queue or ''}")
+
+    def _on_controller_pop_dismissed(self, linkedid: str, reason: str) -> None:
+        if self.pop.content is not None and self.pop.content.linkedid == linkedid:
+            self.pop.clear()
+            self.status.show_notice("info", f"Call withdrawn: {reason}.")
+
+    def _on_controller_call_changed(self, change: CallChange) -> None:
+        pop = self.controller.pops.get(change.call.linkedid)
+        if pop is not None and pop is not self.pop.content:
+            self.pop.show_pop(pop)
+        if change.kind is ChangeKind.CONNECTED and pop is not None and pop.chosen is not None:
+            self.open_customer(pop.chosen, caller=True, title=self._pop_title(pop))
+
+    def _on_wrapups_started(self, _ctx: object) -> None:
+        self.pop.clear()
+        if not self._typing_in(self.call_tabs.currentWidget()):
+            self.call_tabs.setCurrentWidget(self.wrapup)
+
+    def _on_wrapups_finished(self, _linkedid: str, _next: object) -> None:
+        if self._closing and not self.controller.wrapups.pending():
+            self.close()
+
+    # ------------------------------------------------------------------ internals
+    def _focus_pop(self) -> None:
+        self.call_dock.show()
+        self.call_tabs.setCurrentWidget(self.pop)
+        self.pop.take_focus()
+
+    def _transfer(self, *, attended: bool) -> None:
+        dialog = TransferDialog(self.controller.queues, attended=attended, parent=self)
+        if dialog.exec() == TransferDialog.DialogCode.Accepted:
+            self.controller.transfer(dialog.target, attended=attended)
+
+    def _title_for(self, customer_id: uuid.UUID) -> str:
+        for pop in self.controller.pops.values():
+            if pop.match.card and pop.match.card.summary.id == customer_id:
+                return self._pop_title(pop)
+            for candidate in pop.match.candidates:
+                if candidate.id == customer_id:
+                    return candidate.display_name
+        return "Customer"
+
+    @staticmethod
+    def _pop_title(pop: PopContent) -> str:
+        return pop.match.card.summary.display_name if pop.match.card else "Caller"
+
+    @staticmethod
+    def _typing_in(container: QWidget | None) -> bool:
+        """True when the keyboard focus is in a text input inside ``container``."""
+        focus = QApplication.focusWidget()
+        if container is None or focus is None or not container.isAncestorOf(focus):
+            return False
+        return isinstance(focus, _TEXT_INPUTS) or (
+            isinstance(focus, QComboBox) and focus.isEditable()
+        )
+
+    def _default_customer_view(self, customer_id: uuid.UUID, _from_call: bool) -> QWidget:
+        view = CustomerCardView(open_button=False)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(view)
+        if self._card_loader is not None:
+            self._bridge.submit(
+                self._card_loader,
+                customer_id,
+                lane="central",
+                on_done=lambda card: card and view.show_card(card),
+            )
+        return scroll
+
+    def _on_tab_close_requested(self, index: int) -> None:
+        widget = self.workspace_tabs.widget(index)
+        for cid, tab in list(self._customer_tabs.items()):
+            if tab is widget:
+                del self._customer_tabs[cid]
+        self.workspace_tabs.removeTab(index)
+        widget.deleteLater()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.controller.wrapups.pending():
+            # Never lose a wrap-up: save what is there, close when the saves land.
+            self._closing = True
+            self.controller.wrapups.save_all_now()
+            event.ignore()
+            return
+        self.tray.hide()
+        super().closeEvent(event)

@@ -1,0 +1,308 @@
+"""The screen pop: who is calling, what the IVR learned, and the match (one, several or none).
+
+It fills in place inside the call dock and never takes the keyboard focus:
+an agent typing elsewhere keeps typing; F7 moves focus here on purpose.
+Every list is a view over a :class:`RowTableModel`. The first paint after new
+content records the ring → pop-painted latency.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.caller_match import (
+    CustomerCard,
+    CustomerSummary,
+    MatchKind,
+)
+from agentdesk.services.phone import NumberStatus
+from agentdesk.services.pop_latency import PopLatencyRecorder
+from agentdesk.ui import format as fmt
+from agentdesk.ui.customer_card import CustomerCardView, make_label, make_table
+from agentdesk.ui.desk_controller import PopContent
+from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
+
+
+class ScreenPopView(QFrame):
+    """Shows one :class:`PopContent`; emits what the agent picks."""
+
+    customer_chosen = Signal(str, object)  # linkedid, customer id
+    open_customer_requested = Signal(object)  # customer id
+    search_requested = Signal(str)  # text to search for
+    new_customer_requested = Signal(str)  # E.164 (or raw) number to prefill
+    dial_requested = Signal(str)
+    pop_painted = Signal(str, float)  # linkedid, ms from AgentCalled parsed to painted
+
+    def __init__(
+        self, recorder: PopLatencyRecorder | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("screenPop")
+        self._recorder = recorder
+        self._content: PopContent | None = None
+        self._mark: tuple[str, float] | None = None
+        self.candidates = RowTableModel[CustomerSummary](
+            [
+                Column("Name", lambda c: c.display_name),
+                Column("Segment", lambda c: fmt.words(c.segment)),
+                Column("Born", lambda c: str(c.date_of_birth.year) if c.date_of_birth else ""),
+                Column("Phone", lambda c: fmt.words(c.phone_label)),
+            ],
+            parent=self,
+        )
+        self._build()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(6)
+        self.banner = make_label(self, "popBanner")
+        self.number = make_label(self, "popNumber", rich=True)
+        self.number.linkActivated.connect(self._on_link)
+        self.ivr = make_label(self, "popIvr", rich=True)
+        for widget in (self.banner, self.number, self.ivr):
+            layout.addWidget(widget)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self._build_single())
+        self.pages.addWidget(self._build_chooser())
+        self.pages.addWidget(self._build_unknown())
+        layout.addWidget(self.pages, 1)
+        self.status = make_label(self, "popStatus")
+        layout.addWidget(self.status)
+        self.clear()
+
+    def _build_single(self) -> QWidget:
+        self.card_view = CustomerCardView(self)
+        self.card_view.open_requested.connect(self.open_customer_requested)
+        self.tickets, self.recent = self.card_view.tickets, self.card_view.recent
+        self.open_button = self.card_view.open_button
+        return self.card_view
+
+    def _build_chooser(self) -> QWidget:
+        page = QWidget(self)
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.chooser_text = make_label(page, "popChooserText")
+        self.chooser_view = make_table(self.candidates, page, 4)
+        self.chooser_view.doubleClicked.connect(lambda _i: self._on_use_selected())
+        self.use_button = QPushButton("&Use selected customer", page)
+        self.use_button.clicked.connect(self._on_use_selected)
+        box.addWidget(self.chooser_text)
+        box.addWidget(self.chooser_view, 1)
+        box.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignRight)
+        return page
+
+    def _build_unknown(self) -> QWidget:
+        page = QWidget(self)
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.unknown_text = make_label(page, "popUnknownText")
+        row = QHBoxLayout()
+        self.search_field = QLineEdit(page)
+        self.search_field.setObjectName("popSearch")
+        self.search_field.setPlaceholderText("Name, phone, e-mail, account or ticket number")
+        self.search_field.returnPressed.connect(self._on_search)
+        self.search_button = QPushButton("&Search", page)
+        self.search_button.clicked.connect(self._on_search)
+        row.addWidget(self.search_field, 1)
+        row.addWidget(self.search_button)
+        self.new_button = QPushButton("&New customer with this number", page)
+        self.new_button.clicked.connect(self._on_new)
+        box.addWidget(self.unknown_text)
+        box.addLayout(row)
+        box.addWidget(self.new_button, 0, Qt.AlignmentFlag.AlignLeft)
+        box.addStretch(1)
+        return page
+
+    # ------------------------------------------------------------------ content
+    @property
+    def content(self) -> PopContent | None:
+        return self._content
+
+    def clear(self) -> None:
+        self._content = None
+        self._mark = None
+        self.banner.setText("No call")
+        self.banner.setProperty("phase", "idle")
+        self.number.setText("")
+        self.ivr.setText("")
+        self.status.setText("Calls pop here before you answer.")
+        self.tickets.set_rows(())
+        self.recent.set_rows(())
+        self.candidates.set_rows(())
+        self.pages.hide()
+        self._restyle()
+
+    def show_pop(self, pop: PopContent) -> None:
+        first = self._content is None or self._content.linkedid != pop.linkedid
+        self._content = pop
+        call, match = pop.call, pop.match
+        where = f" · queue {call.queue}" if call.queue else ""
+        waited = (
+            f" · waited {fmt.duration(call.wait_seconds)}" if call.wait_seconds is not None else ""
+        )
+        phase = {"ringing": "Incoming call", "connected": "On call", "on_hold": "On hold"}.get(
+            call.phase.value, "Call"
+        )
+        self.banner.setText(f"{phase}{where}{waited}")
+        self.banner.setProperty("phase", call.phase.value)
+        self.number.setText(self._number_html(pop))
+        self.ivr.setText(self._ivr_html(pop))
+        self.pages.show()
+        if (match.kind is MatchKind.SINGLE and match.card is not None) or (
+            match.kind is MatchKind.MULTIPLE and pop.chosen is not None and match.card is not None
+        ):
+            self._fill_single(match.card)
+        elif match.kind is MatchKind.MULTIPLE:
+            self._fill_chooser(pop)
+        else:
+            self._fill_unknown(pop)
+        self.status.setText(
+            "Checking the central database…"
+            if pop.looking_up
+            else f"Matched from the {match.source} store."
+            if match.source != "none"
+            else ""
+        )
+        self._restyle()
+        if first:
+            self._mark = (pop.linkedid, pop.arrived)
+        self.update()
+
+    def _number_html(self, pop: PopContent) -> str:
+        number = pop.match.number
+        if number.status is NumberStatus.WITHHELD:
+            return "<b>Number withheld</b>"
+        shown = number.display
+        raw = pop.call.caller_raw
+        extra = (
+            f" <span style='color:#555'>(sent as {fmt.esc(raw)})</span>"
+            if raw and raw != number.e164
+            else ""
+        )
+        name = f" · {fmt.esc(pop.call.caller_name)}" if pop.call.caller_name else ""
+        if number.status is NumberStatus.INVALID:
+            return f"<b>{fmt.esc(raw)}</b> <span style='color:#a33'>not a valid number</span>"
+        return f"<b>{fmt.phone_link(number.e164, shown)}</b>{extra}{name}"
+
+    @staticmethod
+    def _ivr_html(pop: PopContent) -> str:
+        ivr = pop.call.ivr
+        idv_colour = {"passed": "#1b6e2a", "failed": "#a32020", "partial": "#8a5a00"}.get(
+            ivr.idv_result or "", "#555"
+        )
+        idv = fmt.esc(ivr.describe_idv())
+        parts = [f"<span style='color:{idv_colour}'><b>ID&amp;V:</b> {idv}</span>"]
+        if ivr.intent:
+            parts.append(f"<b>Intent:</b> {fmt.esc(fmt.words(ivr.intent))}")
+        if ivr.language:
+            parts.append(f"<b>Language:</b> {fmt.esc(ivr.language.upper())}")
+        return " · ".join(parts)
+
+    def _fill_single(self, card: CustomerCard) -> None:
+        self.card_view.show_card(card)
+        self.pages.setCurrentIndex(0)
+
+    def _fill_chooser(self, pop: PopContent) -> None:
+        count = len(pop.match.candidates)
+        more = "+" if pop.match.truncated else ""
+        self.chooser_text.setText(
+            f"{count}{more} customers share this number. Pick the caller "
+            "(↑/↓ then Enter) after checking their identity."
+        )
+        if self.candidates.rows != pop.match.candidates:
+            self.candidates.set_rows(pop.match.candidates)
+        self.pages.setCurrentIndex(1)
+
+    def _fill_unknown(self, pop: PopContent) -> None:
+        number = pop.match.number
+        withheld = number.status is NumberStatus.WITHHELD
+        self.unknown_text.setText(
+            "The caller withheld their number. Search for them:"
+            if withheld
+            else "No customer has this number. Search, or add a new customer:"
+        )
+        if self._content is pop and not self.search_field.hasFocus():
+            self.search_field.setText("" if withheld else (number.e164 or pop.call.caller_raw))
+        self.new_button.setEnabled(True)
+        self.pages.setCurrentIndex(2)
+
+    def _restyle(self) -> None:
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+
+    # ------------------------------------------------------------------ keyboard
+    def take_focus(self) -> None:
+        """Move the keyboard focus here (F7): the agent asked for it."""
+        page = self.pages.currentIndex()
+        target: QWidget = {0: self.open_button, 1: self.chooser_view, 2: self.search_field}.get(
+            page, self
+        )
+        if (
+            page == 1
+            and not self.chooser_view.currentIndex().isValid()
+            and self.candidates.rowCount()
+        ):
+            self.chooser_view.selectRow(0)
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.chooser_view.hasFocus():
+            self._on_use_selected()
+            return
+        super().keyPressEvent(event)
+
+    # ------------------------------------------------------------------ actions
+    def _on_link(self, href: str) -> None:
+        if href.startswith("tel:"):
+            self.dial_requested.emit(href[4:])
+
+    def _on_use_selected(self) -> None:
+        index = self.chooser_view.currentIndex()
+        row = self.candidates.data(index, ROW_ROLE) if index.isValid() else None
+        if self._content is not None and isinstance(row, CustomerSummary):
+            self.customer_chosen.emit(self._content.linkedid, row.id)
+
+    def _on_search(self) -> None:
+        self.search_requested.emit(self.search_field.text().strip())
+
+    def _on_new(self) -> None:
+        if self._content is not None:
+            number = self._content.match.number
+            self.new_customer_requested.emit(number.e164 or self._content.call.caller_raw)
+
+    def choose(self, customer_id: uuid.UUID) -> None:
+        """Pick a candidate programmatically (tests, keyboard macros)."""
+        if self._content is not None:
+            self.customer_chosen.emit(self._content.linkedid, customer_id)
+
+    # ------------------------------------------------------------------ latency
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._mark is not None:
+            # Children paint right after this frame in the same pass; measure once it is done.
+            QTimer.singleShot(0, self, self._finish_mark)
+
+    def _finish_mark(self) -> None:
+        if self._mark is None:
+            return
+        linkedid, arrived = self._mark
+        self._mark = None
+        ms = (time.perf_counter() - arrived) * 1000.0
+        if self._recorder is not None:
+            self._recorder.record(linkedid, ms)
+        self.pop_painted.emit(linkedid, ms)

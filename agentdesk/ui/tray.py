@@ -1,0 +1,66 @@
+"""System-tray notifications for calls that ring while the window is not in front."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
+
+log = logging.getLogger(__name__)
+
+
+def app_icon(colour: str = "#1f6feb") -> QIcon:
+    """The desktop's icon, drawn (no image files to ship)."""
+    pixmap = QPixmap(64, 64)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(colour))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawRoundedRect(4, 4, 56, 56, 14, 14)
+    painter.setPen(QColor("white"))
+    font = painter.font()
+    font.setBold(True)
+    font.setPixelSize(30)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, "AD")
+    painter.end()
+    return QIcon(pixmap)
+
+
+class TrayNotifier(QObject):
+    """Shows a tray balloon (or flashes the taskbar entry when there is no tray)."""
+
+    def __init__(self, window: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self.last_message: tuple[str, str] | None = None
+        self.icon: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.icon = QSystemTrayIcon(app_icon(), self)
+            self.icon.setToolTip("agentdesk")
+            self.icon.activated.connect(self._on_icon_activated)
+            self.icon.show()
+
+    def notify_if_hidden(self, title: str, text: str) -> bool:
+        """Notify when the window is not the active one; True if a notification went out."""
+        if self._window.isActiveWindow() and not self._window.isMinimized():
+            return False
+        self.last_message = (title, text)
+        if self.icon is not None:
+            self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+        else:
+            QApplication.alert(self._window, 0)
+        log.info("call notification: %s: %s", title, text)
+        return True
+
+    def _on_icon_activated(self, _reason: QSystemTrayIcon.ActivationReason) -> None:
+        self._window.showNormal()
+        self._window.raise_()
+        self._window.activateWindow()
+
+    def hide(self) -> None:
+        if self.icon is not None:
+            self.icon.hide()

@@ -1,0 +1,95 @@
+"""The real main window pops the right thing for each kind of caller (in-process simulator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agentdesk.services.caller_match import MatchKind
+from agentdesk.services.phone import NumberStatus
+from tests.ui.data import add_customer
+
+pytestmark = pytest.mark.gui
+
+
+def test_known_caller_pops_that_customer(desk_factory: Any) -> None:
+    ids: dict[str, Any] = {}
+
+    def seed(stores: Any) -> None:
+        ids["ada"] = add_customer(
+            [stores.central, stores.local],
+            "Ada Lovelace",
+            "+447700900123",
+            products=3,
+            open_tickets=2,
+        )
+
+    desk = desk_factory(seed=seed)
+    placed = desk.call("07700 900123", intent="card_lost", language="en")
+    pop = desk.wait_pop(placed)
+    assert pop.match.kind is MatchKind.SINGLE and pop.match.source == "local"
+    assert pop.chosen == ids["ada"]
+    view = desk.window.pop
+    assert view.card_view.name.text() == "Ada Lovelace"
+    assert view.tickets.rowCount() == 2 and view.recent.rowCount() == 2
+    assert "Card lost" in view.ivr.text() and "+44 7700 900123" in view.number.text()
+    assert desk.window.call_tabs.currentWidget() is view
+    # The first paint after the pop filled in records the ring → pop-painted latency.
+    desk.qtbot.waitUntil(lambda: desk.desktop.recorder.for_call(placed.linkedid) is not None)
+    assert 0 < desk.desktop.recorder.for_call(placed.linkedid) < 1000
+
+
+def test_withheld_number_pops_unknown(desk: Any) -> None:
+    placed = desk.call("anonymous")
+    pop = desk.wait_pop(placed)
+    assert pop.match.kind is MatchKind.NONE
+    assert pop.match.number.status is NumberStatus.WITHHELD
+    view = desk.window.pop
+    assert view.pages.currentIndex() == 2 and "withheld" in view.unknown_text.text()
+    assert view.search_field.text() == "" and "withheld" in view.number.text().lower()
+
+
+def test_unknown_number_prefills_search_and_offers_new_customer(desk: Any, qtbot: Any) -> None:
+    placed = desk.call("+447700900777")
+    desk.wait_pop(placed)
+    view = desk.window.pop
+    assert view.search_field.text() == "+447700900777"
+    with qtbot.waitSignal(desk.window.new_customer_requested) as blocker:
+        view.new_button.click()
+    assert blocker.args == ["+447700900777"]
+    with qtbot.waitSignal(desk.window.search_requested) as blocker:
+        view.search_button.click()
+    assert blocker.args == ["+447700900777"]
+
+
+def test_shared_number_pops_the_chooser_and_the_pick_loads_the_card(desk_factory: Any) -> None:
+    ids: dict[str, Any] = {}
+
+    def seed(stores: Any) -> None:
+        for name in ("Tom Shared", "Tina Shared"):
+            ids[name] = add_customer([stores.central, stores.local], name, "+447700900555")
+
+    desk = desk_factory(seed=seed)
+    placed = desk.call("+447700900555")
+    pop = desk.wait_pop(placed)
+    view = desk.window.pop
+    assert pop.match.kind is MatchKind.MULTIPLE and view.pages.currentIndex() == 1
+    assert [r.display_name for r in view.candidates.rows] == ["Tina Shared", "Tom Shared"]
+    view.chooser_view.selectRow(1)
+    view.use_button.click()
+    desk.qtbot.waitUntil(
+        lambda: view.pages.currentIndex() == 0 and view.card_view.name.text() == "Tom Shared"
+    )
+    assert desk.controller.pops[placed.linkedid].chosen == ids["Tom Shared"]
+
+
+def test_customer_only_in_central_is_found_after_the_local_miss(desk_factory: Any) -> None:
+    def seed(stores: Any) -> None:
+        add_customer(stores.central, "Grace Hopper", "+447700900321")
+
+    desk = desk_factory(seed=seed)
+    placed = desk.call("+447700900321")
+    pop = desk.wait_pop(placed)
+    assert pop.match.kind is MatchKind.SINGLE and pop.match.source == "central"
+    assert desk.window.pop.card_view.name.text() == "Grace Hopper"
