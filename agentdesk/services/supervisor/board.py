@@ -1,0 +1,222 @@
+"""The live wallboard model: AMI events and resyncs in, a frozen :class:`BoardSnapshot` out.
+
+Single-threaded by design: the desktop runs it on the telephony loop thread
+(where the events arrive) and only the snapshots cross to the GUI thread.
+Queue figures (service level today and over the last 15/30/60 minutes, ASA,
+AHT, abandonment) come from the queue_log twins of the events fed into
+:class:`~agentdesk.services.queue_metrics.LiveQueueMetrics`; waiting callers
+and agent states are kept here, exact to the last event, and replaced by
+the PBX's own lists at every resync (login, reconnect, the once-a-minute
+safety resync).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from agentdesk.services.alerts import Alert
+from agentdesk.services.queue_log import QueueLogRecord
+from agentdesk.services.queue_metrics import (
+    CellStore,
+    LiveQueueMetrics,
+    QueueLogInterpreter,
+    local_midnight,
+)
+from agentdesk.services.supervisor.floor import Floor, caller_label, number, text
+from agentdesk.services.supervisor.records import AmiEvent, LeaveResolver, to_record
+from agentdesk.services.supervisor.resync import apply_resync
+from agentdesk.services.supervisor.settings import SupervisorSettings
+from agentdesk.services.supervisor.views import (
+    AgentStatus,
+    BoardSnapshot,
+    QueueRow,
+    WaitingCaller,
+)
+
+_ON_CALL = frozenset({AgentStatus.ON_CALL, AgentStatus.ON_HOLD, AgentStatus.RINGING})
+_MEMBER_EVENTS = frozenset(
+    {"queuememberstatus", "queuememberadded", "queuememberpause", "queuememberpenalty",
+     "queuememberringinuse"}
+)  # fmt: skip
+_WINDOWS = (15, 30, 60)
+
+
+class LiveBoard:
+    """Queues, waiting callers, agents and live metrics of one PBX, as events arrive."""
+
+    def __init__(self, settings: SupervisorSettings) -> None:
+        self.settings = settings
+        self.floor = Floor(settings.is_acw, settings.wrapup_s)
+        self.metrics = LiveQueueMetrics(settings.metrics)
+        # Quarter-hour cells of today, for the per-interval charts.
+        self.today_cells = CellStore(900)
+        self._interpreter = QueueLogInterpreter(settings.metrics, self.today_cells)
+        self._day_start = 0.0
+        self.waiting: dict[str, dict[str, WaitingCaller]] = {}
+        self.queue_names: set[str] = set()
+        self._leaves = LeaveResolver(self.feed)
+        self._backlog: list[QueueLogRecord] | None = None
+        self.version = 0  # bumps on every change a view could show
+
+    # ------------------------------------------------------------------ metrics input
+    def feed(self, record: QueueLogRecord) -> None:
+        """One queue_log record into the metrics (held back while a backfill runs)."""
+        if self._backlog is not None:
+            self._backlog.append(record)
+            return
+        self._feed_now(record)
+
+    def _feed_now(self, record: QueueLogRecord) -> None:
+        if record.timestamp >= self._day_start + 86_400 or not self._day_start:
+            self._roll_day(record.timestamp)
+        self.metrics.feed(record)
+        self._interpreter.feed(record)
+
+    def _roll_day(self, t: float) -> None:
+        self._day_start = local_midnight(t, self.settings.metrics.tz)
+        start = int(self._day_start)
+        self.today_cells.cells = {k: c for k, c in self.today_cells.cells.items() if k[0] >= start}
+
+    def begin_backfill(self) -> None:
+        """Hold live records until :meth:`finish_backfill` has fed today's history first."""
+        if self._backlog is None:
+            self._backlog = []
+
+    def finish_backfill(self, history: Iterable[QueueLogRecord], until: float) -> int:
+        """Feed history records older than ``until`` (the first live event), then the held ones."""
+        backlog, self._backlog = self._backlog or [], None
+        count = 0
+        for record in history:
+            if record.timestamp < until:
+                self._feed_now(record)
+                count += 1
+        for record in backlog:
+            self._feed_now(record)
+        self.version += 1
+        return count
+
+    # ------------------------------------------------------------------ events
+    def handle(self, event: AmiEvent, now: float) -> bool:
+        """Apply one AMI event; True when something a view shows changed."""
+        name = text(event, "Event").lower()
+        record = to_record(event, now)
+        if record is not None:
+            self.feed(record)
+        agent = None
+        if name == "queuecallerjoin":
+            self._join(event, now)
+        elif name in ("queuecallerleave", "queuecallerabandon"):
+            self._leave(name, event, now)
+        elif name in _MEMBER_EVENTS:
+            agent = self.floor.apply_member(event, now)
+        elif name == "queuememberremoved":
+            agent = self.floor.remove_member(event, now)
+        elif name == "agentconnect":
+            self._leaves.settle(text(event, "Uniqueid"), text(event, "Queue"))
+            self.waiting.get(text(event, "Queue"), {}).pop(text(event, "Uniqueid"), None)
+            agent = self.floor.connect(event, now)
+        elif name == "agentcomplete":
+            agent = self.floor.complete(event, now)
+        elif name in ("hold", "unhold"):
+            agent = self.floor.hold(event, name == "hold")
+        elif record is None:
+            return False
+        if agent is not None:
+            self.floor.derive(agent, now)
+        self.version += 1
+        return True
+
+    def _join(self, event: AmiEvent, now: float) -> None:
+        queue, uid = text(event, "Queue"), text(event, "Uniqueid")
+        self.queue_names.add(queue)
+        self.waiting.setdefault(queue, {})[uid] = WaitingCaller(
+            uid, queue, caller_label(event), now
+        )
+
+    def _leave(self, name: str, event: AmiEvent, now: float) -> None:
+        queue, uid = text(event, "Queue"), text(event, "Uniqueid")
+        caller = self.waiting.get(queue, {}).pop(uid, None)
+        if name == "queuecallerabandon":
+            self._leaves.settle(uid, queue)
+        elif caller is not None:
+            self._leaves.leave(uid, queue, now, now - caller.since)
+
+    def tick(self, now: float) -> bool:
+        """Time passing: flow-outs settle, timed wrap-ups end. True if anything changed."""
+        before = self.version
+        self._leaves.flush(now)
+        if self.floor.expire_wrapups(now):
+            self.version += 1
+        return self.version != before
+
+    def resync(
+        self,
+        queue_status: Sequence[AmiEvent],
+        channels: Sequence[AmiEvent],
+        summary: Sequence[AmiEvent] = (),
+        *,
+        now: float,
+    ) -> None:
+        """Replace queues, callers and members with the PBX's lists (AMI has no replay)."""
+        apply_resync(self, queue_status, channels, summary, now)
+        self.version += 1
+
+    # ------------------------------------------------------------------ output
+    def queue_rows(self, now: float) -> tuple[QueueRow, ...]:
+        names = set(self.queue_names) | set(self.metrics.queues())
+        counts: dict[str, list[int]] = {}
+        for agent in self.floor.agents.values():
+            for member in agent.members.values():
+                names.add(member.queue)
+                c = counts.setdefault(member.queue, [0, 0, 0, 0, 0])
+                c[0] += 1
+                if agent.status in _ON_CALL:
+                    c[2] += 1
+                elif agent.status is AgentStatus.WRAP_UP:
+                    c[3] += 1
+                elif member.paused or agent.status is AgentStatus.PAUSED:
+                    c[4] += 1
+                elif agent.status is AgentStatus.AVAILABLE:
+                    c[1] += 1
+        return tuple(self._queue_row(q, counts.get(q, [0] * 5), now) for q in sorted(names))
+
+    def _queue_row(self, queue: str, counts: list[int], now: float) -> QueueRow:
+        callers = self.waiting.get(queue, {})
+        today = self.metrics.today(queue, now=now)
+        recent = [self.metrics.last(m, queue, now=now).service_level for m in _WINDOWS]
+        return QueueRow(
+            queue, len(callers), min((c.since for c in callers.values()), default=None),
+            today.service_level, recent[0], recent[1], recent[2],
+            self.settings.thresholds.sl_target_for(queue), today.asa_s, today.aht_s,
+            today.abandon_rate, today.offered, today.answered, today.abandoned, *counts,
+        )  # fmt: skip
+
+    def snapshot(
+        self,
+        now: float,
+        alerts: tuple[Alert, ...] = (),
+        *,
+        connected: bool = True,
+        detail: str = "",
+    ) -> BoardSnapshot:
+        agents = sorted(self.floor.agents.values(), key=lambda a: (a.name.lower(), a.interface))
+        return BoardSnapshot(
+            at=now,
+            queues=self.queue_rows(now),
+            agents=tuple(a.row() for a in agents),
+            alerts=alerts,
+            definition=self.settings.definition.describe(),
+            connected=connected,
+            link_detail=detail,
+        )
+
+    def calls_waiting(self, queue: str) -> int:
+        return len(self.waiting.get(queue, {}))
+
+    def handled_today(self, interface: str) -> int:
+        agent = self.floor.find(interface)
+        return agent.handled if agent else 0
+
+    @staticmethod
+    def hold_time(event: AmiEvent) -> int:
+        return number(event, "HoldTime")

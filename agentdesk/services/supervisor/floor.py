@@ -1,0 +1,230 @@
+"""The live floor: each agent's memberships, call and derived status, from AMI events.
+
+Pure state, no I/O and no clock of its own: every input carries ``now``
+(epoch seconds). :class:`~agentdesk.services.supervisor.board.LiveBoard`
+owns one and feeds it events and resyncs.
+
+Status rules, first match wins: on a queue call → On call (On hold while
+held); device ringing → Ringing; an after-call-work pause, or inside the
+queue's ``wrapuptime`` after a call → Wrap-up; paused in every queue →
+Paused (with the reason); device unavailable → Unavailable; device busy
+without a queue call (a direct call) → On call; member of no queue →
+Logged out; otherwise Available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agentdesk.services.supervisor.records import AmiEvent
+from agentdesk.services.supervisor.views import AgentRow, AgentStatus, QueueMembership
+
+# Asterisk device states (QueueMemberStatus "Status").
+RINGING_STATES = frozenset({6, 7})
+BUSY_STATES = frozenset({2, 3, 8})
+UNAVAILABLE_STATES = frozenset({4, 5})
+
+
+def text(event: AmiEvent, key: str) -> str:
+    return (event.get(key) or "").strip()
+
+
+def number(event: AmiEvent, key: str, default: int = 0) -> int:
+    value = text(event, key)
+    return int(value) if value.isdigit() and len(value) <= 18 else default
+
+
+def flag(event: AmiEvent, key: str) -> bool:
+    return text(event, key).lower() in ("1", "true", "yes")
+
+
+@dataclass(slots=True)
+class Member:
+    """One queue membership of an agent."""
+
+    queue: str
+    paused: bool = False
+    reason: str = ""
+    penalty: int = 0
+    calls_taken: int = 0
+
+
+@dataclass(slots=True)
+class Call:
+    """The queue call an agent is on."""
+
+    caller: str
+    queue: str
+    uniqueid: str
+    channel: str
+    since: float
+    held: bool = False
+
+
+@dataclass(slots=True)
+class Agent:
+    """Everything the floor knows about one agent (keyed by interface, lower case)."""
+
+    interface: str
+    name: str
+    members: dict[str, Member] = field(default_factory=dict)
+    device: int = 1
+    call: Call | None = None
+    acw_until: float = 0.0
+    handled: int = 0
+    talk_s: float = 0.0
+    acw_s: float = 0.0
+    status: AgentStatus = AgentStatus.LOGGED_OUT
+    reason: str = ""
+    since: float = 0.0
+
+    def row(self) -> AgentRow:
+        members = tuple(
+            QueueMembership(m.queue, m.paused, m.reason, m.penalty)
+            for m in sorted(self.members.values(), key=lambda m: m.queue)
+        )
+        aht = (self.talk_s + self.acw_s) / self.handled if self.handled else None
+        call = self.call
+        return AgentRow(
+            self.interface, self.name, self.status, self.reason, self.since, self.handled, aht,
+            call.caller if call else "", call.queue if call else "", members,
+        )  # fmt: skip
+
+
+def caller_label(event: AmiEvent, prefix: str = "CallerID") -> str:
+    """'Name <number>' or just the number; AMI's '<unknown>' placeholders dropped.
+
+    ``prefix`` picks the pair: ``CallerID`` (CallerIDNum/Name), ``ConnectedLine``.
+    """
+    num = text(event, f"{prefix}Num")
+    name = text(event, f"{prefix}Name")
+    num = "" if num in ("<unknown>", "unknown") else num
+    name = "" if name in ("<unknown>", "unknown") else name
+    if name and num:
+        return f"{name} <{num}>"
+    return name or num or "withheld"
+
+
+class Floor:
+    """Agents and their derived status; ``is_acw``/``wrapup_s`` come from the settings."""
+
+    def __init__(self, is_acw: Callable[[str], bool], wrapup_s: Callable[[str], float]) -> None:
+        self._is_acw = is_acw
+        self._wrapup_s = wrapup_s
+        self.agents: dict[str, Agent] = {}
+        self.channels: dict[str, str] = {}  # agent-leg channel -> interface key
+
+    def agent(self, interface: str, name: str, now: float) -> Agent:
+        key = interface.lower()
+        found = self.agents.get(key)
+        if found is None:
+            found = self.agents[key] = Agent(interface, name or interface, since=now)
+        elif name:
+            found.name = name
+        return found
+
+    def find(self, interface: str) -> Agent | None:
+        return self.agents.get(interface.lower())
+
+    # ------------------------------------------------------------------ member events
+    def apply_member(self, event: AmiEvent, now: float, *, listing: bool = False) -> Agent | None:
+        """QueueMemberStatus/Added/Pause/Penalty (or a QueueMember list item)."""
+        iface = text(event, "Location" if listing else "Interface")
+        queue = text(event, "Queue")
+        if not iface or not queue:
+            return None
+        agent = self.agent(iface, text(event, "Name" if listing else "MemberName"), now)
+        member = agent.members.setdefault(queue, Member(queue))
+        member.paused = flag(event, "Paused")
+        member.reason = text(event, "PausedReason") if member.paused else ""
+        member.penalty = number(event, "Penalty")
+        member.calls_taken = number(event, "CallsTaken", member.calls_taken)
+        if text(event, "Status"):
+            agent.device = number(event, "Status", agent.device)
+        return agent
+
+    def remove_member(self, event: AmiEvent, now: float) -> Agent | None:
+        agent = self.find(text(event, "Interface"))
+        if agent is None:
+            return None
+        agent.members.pop(text(event, "Queue"), None)
+        return agent
+
+    # ------------------------------------------------------------------ call events
+    def connect(self, event: AmiEvent, now: float) -> Agent | None:
+        agent = self.find(text(event, "Interface"))
+        if agent is None:
+            agent = self.agent(text(event, "Interface"), text(event, "MemberName"), now)
+        channel = text(event, "DestChannel")
+        if agent.call is not None:
+            self.channels.pop(agent.call.channel, None)
+        agent.call = Call(
+            caller_label(event), text(event, "Queue"), text(event, "Uniqueid"), channel, now
+        )
+        if channel:
+            self.channels[channel] = agent.interface.lower()
+        return agent
+
+    def complete(self, event: AmiEvent, now: float) -> Agent | None:
+        agent = self.find(text(event, "Interface"))
+        if agent is None:
+            return None
+        self.end_call(agent)
+        agent.handled += 1
+        agent.talk_s += number(event, "TalkTime")
+        agent.acw_until = now + self._wrapup_s(text(event, "Queue"))
+        return agent
+
+    def end_call(self, agent: Agent) -> None:
+        if agent.call is not None:
+            self.channels.pop(agent.call.channel, None)
+            agent.call = None
+
+    def hold(self, event: AmiEvent, held: bool) -> Agent | None:
+        key = self.channels.get(text(event, "Channel"))
+        agent = self.agents.get(key) if key else None
+        if agent is None or agent.call is None:
+            return None
+        agent.call.held = held
+        return agent
+
+    # ------------------------------------------------------------------ derivation
+    def derive(self, agent: Agent, now: float) -> bool:
+        """Recompute the agent's status at ``now``; True when it (or its reason) changed."""
+        status, reason = self._status(agent, now)
+        if (status, reason) == (agent.status, agent.reason):
+            return False
+        if agent.status is AgentStatus.WRAP_UP:
+            agent.acw_s += max(0.0, now - agent.since)
+        agent.status, agent.reason, agent.since = status, reason, now
+        return True
+
+    def expire_wrapups(self, now: float) -> list[Agent]:
+        """Agents whose timed wrap-up ran out: their new state starts when it ended."""
+        changed = []
+        for agent in self.agents.values():
+            if agent.status is AgentStatus.WRAP_UP and agent.acw_until <= now:
+                ended = max(agent.since, agent.acw_until)
+                if self.derive(agent, ended):
+                    changed.append(agent)
+        return changed
+
+    def _status(self, agent: Agent, now: float) -> tuple[AgentStatus, str]:
+        if agent.call is not None:
+            return (AgentStatus.ON_HOLD if agent.call.held else AgentStatus.ON_CALL), ""
+        if agent.device in RINGING_STATES:
+            return AgentStatus.RINGING, ""
+        members = list(agent.members.values())
+        if now < agent.acw_until or any(m.paused and self._is_acw(m.reason) for m in members):
+            return AgentStatus.WRAP_UP, ""
+        if members and all(m.paused for m in members):
+            reasons = {m.reason for m in members}
+            return AgentStatus.PAUSED, (reasons.pop() if len(reasons) == 1 else "mixed")
+        if agent.device in UNAVAILABLE_STATES:
+            return AgentStatus.UNAVAILABLE, ""
+        if agent.device in BUSY_STATES:
+            return AgentStatus.ON_CALL, ""
+        if not members:
+            return AgentStatus.LOGGED_OUT, ""
+        return AgentStatus.AVAILABLE, ""
