@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agentdesk import vault
 from agentdesk.config import Settings
-from agentdesk.models import OutboxEntry, OutboxState
+from agentdesk.models import Customer, OutboxEntry, OutboxState, agent_team
 from agentdesk.services.agent_state import AgentStateMachine, StatePolicy, load_policy
 from agentdesk.services.auth import AgentIdentity, AuthService
 from agentdesk.services.caller_match import CallerMatcher, CustomerCard
@@ -37,6 +38,9 @@ from agentdesk.services.wrapup import WrapUpService, load_dispositions
 from agentdesk.store import migrate
 from agentdesk.store.central import open_central
 from agentdesk.store.engine import StoreError, encrypted_sqlite_engine, read_session, sqlite_engine
+from agentdesk.store.sync import SyncScope
+from agentdesk.store.sync.engine import SyncEngine
+from agentdesk.store.sync.status import SyncStatus
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
@@ -146,6 +150,64 @@ def store_status_probe(stores: Stores) -> Callable[[], StoreStatus]:
     return probe
 
 
+def sync_status_source(sync: SyncEngine) -> Callable[[], StoreStatus]:
+    """The status bar's view of the sync engine (its status is an in-memory snapshot)."""
+
+    def probe() -> StoreStatus:
+        st: SyncStatus = sync.status()
+        last = st.last_sync_at.astimezone().strftime("%H:%M:%S") if st.last_sync_at else None
+        detail = (
+            f"sync {st.phase}"
+            + (f"; last sync {last}" if last else "")
+            + (f"; {len(st.rejected)} change(s) refused by the centre" if st.rejected else "")
+            + (f"; {st.last_error}" if st.last_error else "")
+        )
+        return StoreStatus(st.online, st.pending, st.oldest_pending_age(), last, detail)
+
+    return probe
+
+
+def agent_teams(engine: Engine, agent_id: uuid.UUID) -> frozenset[uuid.UUID]:
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(agent_team.c.team_id).where(agent_team.c.agent_id == agent_id)
+            )
+            return frozenset(r.team_id for r in rows)
+    except SQLAlchemyError:
+        return frozenset()
+
+
+def start_sync(
+    settings: Settings, stores: Stores, identity: AgentIdentity, writer: LocalWriter
+) -> SyncEngine | None:
+    """The background sync engine for this agent's working set (None without a central store)."""
+    if stores.central is None:
+        return None
+    source = stores.central if stores.central_ok else stores.local
+    scope = SyncScope(
+        team_ids=agent_teams(source, identity.id),
+        agent_id=identity.id,
+        full_replica=settings.local.full_replica,
+    )
+    sync = SyncEngine(stores.local, stores.central, agent_login=identity.login, scope=scope)
+    writer.add_listener(sync.on_local_write)
+    sync.start()
+    return sync
+
+
+def cache_keeper(stores: Stores, sync: SyncEngine | None) -> Callable[[uuid.UUID], None]:
+    """Makes sure a customer is in the local cache before a write refers to it."""
+
+    def ensure(customer_id: uuid.UUID) -> None:
+        with stores.local.connect() as conn:
+            present = conn.execute(select(Customer.id).where(Customer.id == customer_id)).first()
+        if present is None and sync is not None:
+            sync.cache_customer(customer_id).result(timeout=15)
+
+    return ensure
+
+
 def card_loader(
     local: CallerMatcher, central: CallerMatcher | None
 ) -> Callable[[uuid.UUID], CustomerCard | None]:
@@ -199,6 +261,7 @@ class Desktop:
     link: PbxLink
     loop: LoopThread
     recorder: PopLatencyRecorder
+    sync: SyncEngine | None = None
     extra_stops: list[Callable[[], None]] = field(default_factory=list)
 
     def shutdown(self) -> None:
@@ -219,6 +282,7 @@ def build_desktop(
     *,
     options: DeskOptions | None = None,
     policy: StatePolicy | None = None,
+    with_sync: bool = True,
 ) -> Desktop:
     """Services, telephony and the main window for the signed-in agent (GUI thread)."""
     policy = policy or load_policy()
@@ -230,6 +294,7 @@ def build_desktop(
         else None
     )
     writer = LocalWriter(stores.local, identity.login)
+    sync = start_sync(settings, stores, identity, writer) if with_sync else None
     wrapup = WrapUpService(
         writer, load_dispositions(), extra_codes=(policy.acw_timeout_disposition,)
     )
@@ -253,15 +318,19 @@ def build_desktop(
         central=central_matcher,
         wrapup=wrapup,
         options=options,
+        cache_customer=sync.cache_customer if sync else None,
+        ensure_cached=cache_keeper(stores, sync),
     )
     window = MainWindow(
         controller,
         bridge,
         recorder,
         card_loader=card_loader(local_matcher, central_matcher),
-        status_source=store_status_probe(stores),
+        status_source=sync_status_source(sync) if sync else store_status_probe(stores),
     )
-    desktop = Desktop(window, controller, link, loop, recorder)
+    desktop = Desktop(window, controller, link, loop, recorder, sync=sync)
+    if sync is not None:
+        desktop.extra_stops.append(sync.stop)
     if ami is not None:
         link.start()
     else:
@@ -274,6 +343,4 @@ def authenticator(stores: Stores) -> AuthService:
 
 
 def _monotonic() -> float:
-    import time
-
     return time.monotonic()

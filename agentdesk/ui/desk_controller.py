@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,7 +84,9 @@ class DeskController(QObject):
         local: CallerMatcher,
         central: CallerMatcher | None,
         wrapup: WrapUpService,
-        options: DeskOptions = DeskOptions(),
+        options: DeskOptions | None = None,
+        cache_customer: Callable[[uuid.UUID], object] | None = None,
+        ensure_cached: Callable[[uuid.UUID], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -93,11 +96,12 @@ class DeskController(QObject):
         self.interface: str = agent.interface
         self._link, self._bridge = link, bridge
         self._state, self._local, self._central = state, local, central
-        self.options = options
+        self.options = options or DeskOptions()
+        self._cache_customer = cache_customer
         self.tracker = CallTracker(self.interface, agent.display_name)
         self.pops: dict[str, PopContent] = {}
         self.queues: tuple[str, ...] = ()
-        self.wrapups = WrapUpKeeper(wrapup, bridge, state.policy, self)
+        self.wrapups = WrapUpKeeper(wrapup, bridge, state.policy, self, ensure_cached=ensure_cached)
         self.wrapups.finished.connect(self._on_wrap_up_finished)
         self.wrapups.notice.connect(self.notice)
         link.event_received.connect(self._on_link_event)
@@ -218,6 +222,7 @@ class DeskController(QObject):
         self._show(dataclasses.replace(pop, match=match, looking_up=False, chosen=chosen))
         if chosen is not None:
             self.wrapups.set_customer(linkedid, chosen)
+            self._bring_into_cache(chosen)
 
     def _on_central_failed(self, linkedid: str, exc: BaseException) -> None:
         pop = self.pops.get(linkedid)
@@ -235,6 +240,8 @@ class DeskController(QObject):
         pop = self.pops.get(linkedid)
         if pop is None:
             return
+        if pop.match.source == "central":
+            self._bring_into_cache(customer_id)
         matcher = self._central if pop.match.source == "central" and self._central else self._local
         self._show(dataclasses.replace(pop, chosen=customer_id, looking_up=True))
         self._bridge.submit(
@@ -312,6 +319,14 @@ class DeskController(QObject):
         self.wrapups.save(linkedid, draft)
 
     # ------------------------------------------------------------------ internals
+    def _bring_into_cache(self, customer_id: uuid.UUID) -> None:
+        """A customer found centrally joins the working set, so later writes can refer to it."""
+        if self._cache_customer is not None:
+            try:
+                self._cache_customer(customer_id)
+            except RuntimeError as exc:  # the sync engine is shutting down
+                log.info("cannot cache customer %s: %s", customer_id, exc)
+
     def _on_wrap_up_finished(self, linkedid: str, next_state: object) -> None:
         self.tracker.forget(linkedid)
         self._emit_state(self._state.wrap_up_finished())

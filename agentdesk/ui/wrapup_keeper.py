@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -60,9 +61,12 @@ class WrapUpKeeper(QObject):
         bridge: Bridge,
         policy: StatePolicy,
         parent: QObject | None = None,
+        *,
+        ensure_cached: Callable[[uuid.UUID], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self._service, self._bridge, self._policy = service, bridge, policy
+        self._ensure_cached = ensure_cached
         self._open: dict[str, _Open] = {}
 
     @property
@@ -151,7 +155,7 @@ class WrapUpKeeper(QObject):
         entry = self._open[linkedid]
         entry.saving = True
         self._bridge.submit(
-            self._service.save,
+            self._save_job,
             entry.ctx,
             entry.draft,
             dt.datetime.now(dt.UTC),
@@ -159,6 +163,12 @@ class WrapUpKeeper(QObject):
             on_done=lambda saved: self._on_saved(linkedid, saved),
             on_error=lambda exc: self._on_write_failed(linkedid, exc),
         )
+
+    def _save_job(self, ctx: WrapUpContext, draft: WrapUpDraft, now: dt.datetime) -> WrapUpSaved:
+        """Runs on the local worker: the customer must be in the cache before a row refers to it."""
+        if ctx.customer_id is not None and self._ensure_cached is not None:
+            self._ensure_cached(ctx.customer_id)
+        return self._service.save(ctx, draft, now)
 
     def _on_saved(self, linkedid: str, saved: WrapUpSaved) -> None:
         entry = self._open.pop(linkedid, None)

@@ -18,7 +18,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from agentdesk.app import AmiCredentials, Desktop, Stores, build_desktop
-from agentdesk.config import Settings
+from agentdesk.config import LocalSettings, Settings
 from agentdesk.services.agent_state import AgentState, load_policy
 from agentdesk.services.auth import AuthService
 from agentdesk.store import migrate
@@ -108,18 +108,25 @@ def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
     made: list[tuple[Desktop, Bridge, Stores, SimThread]] = []
 
     def build(
-        *, auto_answer: bool = False, acw_limit: int = 0, time_scale: float = 1.0, seed: Any = None
+        *,
+        auto_answer: bool = False,
+        acw_limit: int = 0,
+        time_scale: float = 1.0,
+        seed: Any = None,
+        late_seed: Any = None,
     ) -> Desk:
+        """``seed(central)`` runs before the desktop starts (the sync fill copies it into the
+        cache); ``late_seed(central)`` after the fill, so those rows exist centrally only."""
         stores = make_stores(tmp_path)
-        add_agent([stores.central, stores.local])
+        add_agent(stores.central)
         if seed is not None:
-            seed(stores)
+            seed(stores.central)
         sim = SimThread(time_scale)
         sim.run(sim.sim.add_agent, IFACE, "Alice Agent", {"general": 0})
         identity = AuthService(stores.central).authenticate("alice", PASSWORD)
         bridge = Bridge()
         desktop = build_desktop(
-            Settings(data_dir=tmp_path),
+            Settings(data_dir=tmp_path, local=LocalSettings(full_replica=True)),
             stores,
             identity,
             bridge,
@@ -131,6 +138,10 @@ def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
         qtbot.addWidget(desktop.window)
         desktop.window.show()
         desk = Desk(desktop, stores, sim, qtbot)
+        assert desktop.sync is not None
+        assert desktop.sync.wait_for(lambda st: st.phase == "idle", 30), desktop.sync.status()
+        if late_seed is not None:
+            late_seed(stores.central)
         desk.wait_state(AgentState.AVAILABLE)
         return desk
 

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.gui
 def test_known_caller_pops_that_customer(desk_factory: Any) -> None:
     ids: dict[str, Any] = {}
 
-    def seed(stores: Any) -> None:
+    def seed(central: Any) -> None:
         ids["ada"] = add_customer(
-            [stores.central, stores.local],
+            central,
             "Ada Lovelace",
             "+447700900123",
             products=3,
@@ -66,9 +66,9 @@ def test_unknown_number_prefills_search_and_offers_new_customer(desk: Any, qtbot
 def test_shared_number_pops_the_chooser_and_the_pick_loads_the_card(desk_factory: Any) -> None:
     ids: dict[str, Any] = {}
 
-    def seed(stores: Any) -> None:
+    def seed(central: Any) -> None:
         for name in ("Tom Shared", "Tina Shared"):
-            ids[name] = add_customer([stores.central, stores.local], name, "+447700900555")
+            ids[name] = add_customer(central, name, "+447700900555")
 
     desk = desk_factory(seed=seed)
     placed = desk.call("+447700900555")
@@ -85,10 +85,10 @@ def test_shared_number_pops_the_chooser_and_the_pick_loads_the_card(desk_factory
 
 
 def test_customer_only_in_central_is_found_after_the_local_miss(desk_factory: Any) -> None:
-    def seed(stores: Any) -> None:
-        add_customer(stores.central, "Grace Hopper", "+447700900321")
+    def seed(central: Any) -> None:
+        add_customer(central, "Grace Hopper", "+447700900321")
 
-    desk = desk_factory(seed=seed)
+    desk = desk_factory(late_seed=seed)
     placed = desk.call("+447700900321")
     pop = desk.wait_pop(placed)
     assert pop.match.kind is MatchKind.SINGLE and pop.match.source == "central"

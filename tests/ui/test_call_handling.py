@@ -1,0 +1,93 @@
+"""Answer → hold → end → wrap-up on the real window: exactly one interaction, then Available."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from agentdesk.models import Interaction
+from agentdesk.services.agent_state import AgentState
+from agentdesk.services.screen_pop import CallPhase
+from agentdesk.store.engine import read_session
+from tests.ui.data import add_customer
+
+pytestmark = pytest.mark.gui
+
+
+def _phase(desk: Any, phase: CallPhase) -> None:
+    desk.qtbot.waitUntil(
+        lambda: (c := desk.controller.current_call()) is not None and c.phase is phase,
+        timeout=10_000,
+    )
+
+
+def test_answer_hold_end_wrap_up_writes_exactly_one_interaction(desk_factory: Any) -> None:
+    ids: dict[str, Any] = {}
+
+    def seed(central: Any) -> None:
+        ids["ada"] = add_customer(central, "Ada Lovelace", "+447700900123")
+
+    desk = desk_factory(seed=seed)
+    window, actions = desk.window, desk.window.actions_by_id
+    placed = desk.call("+447700900123", intent="balance")
+    desk.wait_pop(placed)
+    assert actions["answer"].isEnabled() and not actions["hold"].isEnabled()
+    actions["answer"].trigger()  # F2: PJSIPNotify Event=talk to the agent's endpoint
+    _phase(desk, CallPhase.CONNECTED)
+    desk.wait_state(AgentState.ON_CALL)
+    assert window.workspace_tabs.count() == 1 and "Ada Lovelace" in window.workspace_tabs.tabText(0)
+    actions["hold"].trigger()
+    _phase(desk, CallPhase.ON_HOLD)
+    desk.wait_state(AgentState.ON_HOLD)
+    assert actions["hold"].text() == "Resume"
+    actions["hold"].trigger()
+    _phase(desk, CallPhase.CONNECTED)
+    actions["hangup"].trigger()
+    desk.wait_state(AgentState.WRAP_UP)
+    form = window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None and form.isEnabled())
+    assert window.call_tabs.currentWidget() is form
+    assert form.context.customer_id == ids["ada"]
+    form.set_disposition("resolved")
+    form.notes.setPlainText("Balance read out. " * 1000)
+    with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=10_000) as saved:
+        actions["wrapup"].trigger()  # F9
+    desk.wait_state(AgentState.AVAILABLE)
+    with read_session(desk.stores.local) as s:
+        rows = s.scalars(select(Interaction).where(Interaction.linkedid == placed.linkedid)).all()
+        total = s.scalar(
+            select(func.count())
+            .select_from(Interaction)
+            .where(Interaction.customer_id == ids["ada"])
+        )
+    assert len(rows) == 1 and rows[0].id == saved.args[0].interaction_id
+    row = rows[0]
+    assert row.customer_id == ids["ada"] and row.disposition_code == "resolved"
+    assert row.ivr_intent == "balance" and row.queue == "general" and row.hold_seconds is not None
+    assert row.notes.startswith("Balance read out.") and total == 3  # two seeded + this call
+    # The sync engine carries it to the central store exactly once.
+    assert desk.desktop.sync.wait_for(lambda st: st.pending == 0 and st.online, 20)
+    with read_session(desk.stores.central) as s:
+        central = s.scalars(
+            select(Interaction).where(Interaction.linkedid == placed.linkedid)
+        ).all()
+    assert [r.id for r in central] == [row.id]
+
+
+def test_wrap_up_needs_a_disposition_and_the_acw_limit_saves_anyway(desk_factory: Any) -> None:
+    desk = desk_factory(auto_answer=True, acw_limit=2)
+    placed = desk.call("+447700900444")
+    _phase(desk, CallPhase.CONNECTED)  # auto-answer
+    desk.controller.hangup()
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    form.save()  # no disposition picked
+    desk.qtbot.waitUntil(lambda: "disposition" in form.error.text().lower())
+    with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=10_000):
+        pass  # the 2 s ACW limit saves it as it stands
+    desk.wait_state(AgentState.AVAILABLE)
+    with read_session(desk.stores.local) as s:
+        row = s.scalars(select(Interaction).where(Interaction.linkedid == placed.linkedid)).one()
+    assert row.disposition_code == "acw_timeout" and row.customer_id is None
