@@ -29,17 +29,25 @@ What queue_log can tell, and the rules used
   on a call, in *wrap-up* (ACW) during configured wrap-up or an ACW pause,
   *paused* when paused in every queue they belong to, otherwise *idle*.
   A member first seen in a CONNECT or PAUSE line (static members, or a log
-  that starts after login) is logged in from that line on. Occupancy =
+  that starts after login) is logged in from that line on. PAUSEALL and
+  UNPAUSEALL, which Asterisk writes under the member's interface
+  (``PJSIP/1001``) next to per-queue PAUSE lines, apply only to an agent
+  already known by that name. Occupancy =
   (talk + ACW) ÷ (talk + ACW + idle). Per queue, each member's state time
   counts for every queue they belong to (a shared agent counts in both).
 - QUEUESTART (Asterisk restarted) ends every call and conversation in
-  progress without counting an outcome; persistent members stay.
+  progress without counting an outcome; persistent members stay. Repeated
+  or late lines about a call that already ended are ignored.
+
+Batch use: ``QueueLogInterpreter`` into a ``CellStore`` (see
+``agentdesk.services.reports``). Live use: ``LiveQueueMetrics.feed`` each
+record, then ``snapshot()`` for a wallboard, or ``today()``/``last()``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
@@ -48,6 +56,7 @@ from typing import Protocol
 from agentdesk.services.queue_log import QueueLogRecord
 
 AGENT_LEVEL = ""  # queue key of agent-level state time
+ALL_AGENTS = "*"  # agent key of the live window's per-queue cells
 NO_AGENT = ""  # agent key of queue-level call facts (offered, abandoned …)
 _NONE = "NONE"
 _COMPLETIONS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
@@ -177,13 +186,27 @@ class Counters:
             self.pause_reasons[reason] = self.pause_reasons.get(reason, 0.0) + seconds
 
     def merge_calls(self, other: Counters) -> None:
-        for name in CALL_FIELDS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # Spelled out rather than a getattr loop: rollups run this per cell, often.
+        self.offered += other.offered
+        self.answered += other.answered
+        self.answered_within += other.answered_within
+        self.abandoned += other.abandoned
+        self.short_abandoned += other.short_abandoned
+        self.flowed_out += other.flowed_out
+        self.transfers += other.transfers
+        self.ring_no_answers += other.ring_no_answers
+        self.handled += other.handled
+        self.wait_answered_s += other.wait_answered_s
+        self.wait_abandoned_s += other.wait_abandoned_s
+        self.talk_s += other.talk_s
+        self.wrapup_s += other.wrapup_s
         self.max_wait_s = max(self.max_wait_s, other.max_wait_s)
 
     def merge_time(self, other: Counters) -> None:
-        for name in TIME_FIELDS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.busy_s += other.busy_s
+        self.acw_s += other.acw_s
+        self.idle_s += other.idle_s
+        self.paused_s += other.paused_s
         for reason, seconds in other.pause_reasons.items():
             self.pause_reasons[reason] = self.pause_reasons.get(reason, 0.0) + seconds
 
@@ -323,6 +346,25 @@ def rollup(
         if (queue is not None and q == queue) or (queue is None and q == AGENT_LEVEL):
             total.merge_time(cell)
     return total
+
+
+def rollup_by_queue(
+    cells: Iterable[tuple[tuple[int, str, str], Counters]],
+) -> dict[str, Counters]:
+    """One pass: per-queue sums as ``rollup(queue=q)`` gives, plus the total under ``""``."""
+    sums: dict[str, Counters] = {AGENT_LEVEL: Counters()}
+    total = sums[AGENT_LEVEL]
+    for (_, q, _), cell in cells:
+        if q == AGENT_LEVEL:
+            total.merge_time(cell)
+            continue
+        by_queue = sums.get(q)
+        if by_queue is None:
+            by_queue = sums[q] = Counters()
+        by_queue.merge_calls(cell)
+        by_queue.merge_time(cell)
+        total.merge_calls(cell)
+    return sums
 
 
 class MetricsSink(Protocol):
@@ -710,18 +752,55 @@ def local_midnight(timestamp: float, tz: tzinfo) -> float:
     return datetime.combine(moment.date(), datetime.min.time(), tzinfo=tz).timestamp()
 
 
+_Cells = dict[tuple[str, str], Counters]
+
+
+def _cell(cells: _Cells, queue: str, agent: str) -> Counters:
+    found = cells.get((queue, agent))
+    if found is None:
+        found = cells[(queue, agent)] = Counters()
+    return found
+
+
+class _ClipSink:
+    """Collects everything at or after ``start`` into one cell per (queue, agent), unbucketed.
+
+    Used for agents' open segments at read time: a handful of additions per agent.
+    """
+
+    def __init__(self, start: float, *, sum_agents: bool = False) -> None:
+        self.start = start
+        self.cells: _Cells = {}
+        self.sum_agents = sum_agents  # keep per-queue cells only
+
+    def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None:
+        if at >= self.start:
+            agent = ALL_AGENTS if self.sum_agents else agent
+            _cell(self.cells, queue, agent).add_values(values)
+
+    def add_time(
+        self, start: float, end: float, queue: str, agent: str, activity: AgentActivity, reason: str
+    ) -> None:
+        start = max(start, self.start)
+        if start < end:
+            agent = ALL_AGENTS if self.sum_agents else agent
+            _cell(self.cells, queue, agent).add_activity(activity, reason, end - start)
+
+
 class _WindowSink:
-    """Live sink: running totals for the current local day plus minute buckets for the last hour."""
+    """Live sink: running totals for the current local day plus minute buckets for the window."""
 
     def __init__(self, tz: tzinfo, bucket_s: int, window_s: int) -> None:
         self.tz = tz
+        self.bucket_s = bucket_s
         self.window_s = window_s
-        self.recent = CellStore(bucket_s)
-        self.day: dict[tuple[str, str], Counters] = {}
+        self.day: _Cells = {}
+        self.day_by_queue: _Cells = {}  # the same, agents summed: cheap wallboard reads
+        self.recent: dict[int, _Cells] = {}  # bucket start -> cells; at most window/bucket + 1
         self.day_start = -math.inf
         self.day_end = -math.inf
         self.newest = -math.inf
-        self._horizon = -1
+        self.horizon = -math.inf  # first bucket still kept
 
     def observe(self, t: float) -> None:
         """Advance the clock: roll the day over at midnight, drop buckets older than the window."""
@@ -732,41 +811,92 @@ class _WindowSink:
             self.day_start = local_midnight(t, self.tz)
             self.day_end = local_midnight(self.day_start + 26 * 3600, self.tz)
             self.day.clear()
-        horizon = bucket_of(t - self.window_s, self.recent.bucket_s)
-        if horizon > self._horizon:  # at most once a bucket, not once a record
-            self._horizon = horizon
-            self.recent.cells = {k: c for k, c in self.recent.cells.items() if k[0] >= horizon}
+            self.day_by_queue.clear()
+        horizon = bucket_of(t - self.window_s, self.bucket_s)
+        if horizon > self.horizon:
+            self.horizon = horizon
+            for bucket in [b for b in self.recent if b < horizon]:
+                del self.recent[bucket]
 
-    def _day_cell(self, queue: str, agent: str) -> Counters:
-        cell = self.day.get((queue, agent))
-        if cell is None:
-            cell = self.day[(queue, agent)] = Counters()
-        return cell
+    def _recent(self, bucket: int) -> _Cells:
+        cells = self.recent.get(bucket)
+        if cells is None:
+            cells = self.recent[bucket] = {}
+        return cells
 
     def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None:
         if at >= self.day_start:
-            self._day_cell(queue, agent).add_values(values)
-        if at >= self.newest - self.window_s:
-            self.recent.add_call(at, queue, agent, values)
+            _cell(self.day, queue, agent).add_values(values)
+            _cell(self.day_by_queue, queue, ALL_AGENTS).add_values(values)
+        bucket = bucket_of(at, self.bucket_s)
+        if bucket >= self.horizon:  # windows keep one cell per queue, agents summed
+            _cell(self._recent(bucket), queue, ALL_AGENTS).add_values(values)
 
     def add_time(
         self, start: float, end: float, queue: str, agent: str, activity: AgentActivity, reason: str
     ) -> None:
         day_part = max(start, self.day_start)
         if day_part < end:
-            self._day_cell(queue, agent).add_activity(activity, reason, end - day_part)
-        recent_part = max(start, self.newest - self.window_s)
-        if recent_part < end:
-            self.recent.add_time(recent_part, end, queue, agent, activity, reason)
+            seconds = end - day_part
+            _cell(self.day, queue, agent).add_activity(activity, reason, seconds)
+            _cell(self.day_by_queue, queue, ALL_AGENTS).add_activity(activity, reason, seconds)
+        t = max(start, self.horizon)
+        while t < end:
+            bucket = bucket_of(t, self.bucket_s)
+            stop = min(end, bucket + self.bucket_s)
+            _cell(self._recent(bucket), queue, ALL_AGENTS).add_activity(activity, reason, stop - t)
+            t = stop
+
+    def since(self, first_bucket: int) -> Iterable[tuple[tuple[int, str, str], Counters]]:
+        for bucket, cells in self.recent.items():
+            if bucket >= first_bucket:
+                for (queue, agent), cell in cells.items():
+                    yield (bucket, queue, agent), cell
+
+
+class _FanOut:
+    """Passes every fact to several sinks (one open-segment pass, many windows)."""
+
+    def __init__(self, sinks: Sequence[MetricsSink]) -> None:
+        self.sinks = sinks
+
+    def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None:
+        for sink in self.sinks:
+            sink.add_call(at, queue, agent, values)
+
+    def add_time(
+        self, start: float, end: float, queue: str, agent: str, activity: AgentActivity, reason: str
+    ) -> None:
+        for sink in self.sinks:
+            sink.add_time(start, end, queue, agent, activity, reason)
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What a wallboard shows at one instant, computed in one pass.
+
+    ``today[queue]`` and ``windows[minutes][queue]`` are rows per queue, with
+    all queues together under ``""``; ``waiting[queue]`` is (calls waiting,
+    longest wait in seconds), also with ``""`` for all.
+    """
+
+    at: datetime
+    definition: str
+    today: Mapping[str, MetricsRow]
+    windows: Mapping[int, Mapping[str, MetricsRow]]
+    waiting: Mapping[str, tuple[int, float]]
+    agents: tuple[AgentSnapshot, ...]
 
 
 class LiveQueueMetrics:
     """Incremental wallboard figures: feed records as they happen, read today / last N minutes.
 
-    ``feed`` costs O(1) per record (plus the agent's queues); ``today`` sums
-    one cell per queue and agent; ``last(minutes)`` sums at most
-    ``window_s / bucket_s`` minute buckets. Windows are exact to the minute
-    bucket. Agents' open state time is included up to ``now``.
+    ``feed`` costs O(1) per record (plus the agent's queues and the minutes
+    since its last event); ``today`` sums one cell per queue and agent;
+    ``last(minutes)`` sums one cell per queue and minute of the window (the
+    window keeps queues and totals, not agents: per agent use ``today`` and
+    ``agents``). Closed call facts and state time are exact to the minute
+    bucket; the agents' open state time is added exactly up to ``now``.
     """
 
     def __init__(
@@ -790,37 +920,27 @@ class LiveQueueMetrics:
         self, queue: str | None = None, agent: str | None = None, now: float | None = None
     ) -> MetricsRow:
         now = self._now(now)
-        overlay = _WindowSink(self._sink.tz, self._sink.recent.bucket_s, self._sink.window_s)
-        overlay.day_start, overlay.day_end, overlay.newest = (
-            self._sink.day_start, self._sink.day_end, self._sink.newest,
-        )  # fmt: skip
-        self._interpreter.emit_open(now, overlay)
-        cells = [((0, q, a), c) for (q, a), c in (*self._sink.day.items(), *overlay.day.items())]
+        open_time = _ClipSink(self._sink.day_start)
+        self._interpreter.emit_open(now, open_time)
+        cells = [
+            ((0, q, a), c) for (q, a), c in (*self._sink.day.items(), *open_time.cells.items())
+        ]
         start = datetime.fromtimestamp(self._sink.day_start, self.config.tz)
-        end = datetime.fromtimestamp(now, self.config.tz)
-        return self._row(cells, queue, agent, start, end)
+        return self._row(cells, queue, agent, start, datetime.fromtimestamp(now, self.config.tz))
 
-    def last(
-        self,
-        minutes: int,
-        queue: str | None = None,
-        agent: str | None = None,
-        now: float | None = None,
-    ) -> MetricsRow:
+    def last(self, minutes: int, queue: str | None = None, now: float | None = None) -> MetricsRow:
+        """Figures for calls that entered in the last ``minutes`` and state time in them."""
         now = self._now(now)
         if minutes * 60 > self._sink.window_s:
             raise ValueError(f"the live window holds {self._sink.window_s // 60} minutes")
-        overlay = CellStore(self._sink.recent.bucket_s)
-        self._interpreter.emit_open(now, overlay)
-        first = bucket_of(now - minutes * 60, overlay.bucket_s)
-        cells = [
-            (key, cell)
-            for store in (self._sink.recent, overlay)
-            for key, cell in store.cells.items()
-            if first <= key[0] <= now
-        ]
-        start = datetime.fromtimestamp(now - minutes * 60, self.config.tz)
-        return self._row(cells, queue, agent, start, datetime.fromtimestamp(now, self.config.tz))
+        start = now - minutes * 60
+        first = bucket_of(start, self._sink.bucket_s)
+        open_time = _ClipSink(first)
+        self._interpreter.emit_open(now, open_time)
+        cells = list(self._sink.since(first))
+        cells += [((first, q, ALL_AGENTS), c) for (q, a), c in open_time.cells.items()]
+        begin = datetime.fromtimestamp(start, self.config.tz)
+        return self._row(cells, queue, None, begin, datetime.fromtimestamp(now, self.config.tz))
 
     def _row(
         self,
@@ -831,13 +951,51 @@ class LiveQueueMetrics:
         end: datetime,
     ) -> MetricsRow:
         total = rollup(cells, queue=queue, agent=agent)
+        definition = self.config.service_level
         return make_row(
-            total,
-            self.config.service_level,
-            start=start,
-            end=end,
-            queue=queue or "",
-            agent=agent or "",
+            total, definition, start=start, end=end, queue=queue or "", agent=agent or ""
+        )
+
+    def snapshot(
+        self, now: float | None = None, windows: Sequence[int] = (15, 30, 60)
+    ) -> LiveSnapshot:
+        """Today and each window for every queue and in total, waiting calls and agent states."""
+        now = self._now(now)
+        if any(m * 60 > self._sink.window_s for m in windows):
+            raise ValueError(f"the live window holds {self._sink.window_s // 60} minutes")
+        firsts = {m: bucket_of(now - m * 60, self._sink.bucket_s) for m in windows}
+        day_open = _ClipSink(self._sink.day_start, sum_agents=True)
+        window_open = {m: _ClipSink(first, sum_agents=True) for m, first in firsts.items()}
+        self._interpreter.emit_open(now, _FanOut([day_open, *window_open.values()]))
+        tz, definition = self.config.tz, self.config.service_level
+        end = datetime.fromtimestamp(now, tz)
+
+        def rows(
+            cells: Iterable[tuple[tuple[int, str, str], Counters]], start: float
+        ) -> dict[str, MetricsRow]:
+            begin = datetime.fromtimestamp(start, tz)
+            return {
+                q: make_row(c, definition, start=begin, end=end, queue=q)
+                for q, c in rollup_by_queue(cells).items()
+            }
+
+        day_cells = [
+            ((0, q, a), c)
+            for (q, a), c in (*self._sink.day_by_queue.items(), *day_open.cells.items())
+        ]
+        by_window = {}
+        for m, first in firsts.items():
+            opened = [((first, q, ALL_AGENTS), c) for (q, _), c in window_open[m].cells.items()]
+            by_window[m] = rows([*self._sink.since(first), *opened], now - m * 60)
+        waiting = {q: self._interpreter.waiting(now, q) for q in self.queues()}
+        waiting[""] = self._interpreter.waiting(now, None)
+        return LiveSnapshot(
+            at=end,
+            definition=definition.describe(),
+            today=rows(day_cells, self._sink.day_start),
+            windows=by_window,
+            waiting=waiting,
+            agents=self._interpreter.agent_snapshots(now),
         )
 
     def waiting(self, queue: str | None = None, now: float | None = None) -> tuple[int, float]:
@@ -848,5 +1006,6 @@ class LiveQueueMetrics:
         return self._interpreter.agent_snapshots(self._now(now))
 
     def queues(self) -> tuple[str, ...]:
-        names = {q for q, _ in self._sink.day} | {q for _, q, _ in self._sink.recent.cells}
+        names = {q for q, _ in self._sink.day}
+        names.update(q for cells in self._sink.recent.values() for q, _ in cells)
         return tuple(sorted(names - {AGENT_LEVEL}))

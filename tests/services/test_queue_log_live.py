@@ -53,7 +53,7 @@ def test_last_15_30_60_minutes_by_enqueue_time() -> None:
     assert live.last(30, now=now).flowed_out == 1
     assert live.last(60, now=now).offered == 7
     assert live.last(60, queue="sales", now=now).offered == 1
-    assert live.last(60, agent="bob", now=now).answered == 3
+    assert live.today(agent="bob", now=now).answered == 3
     with pytest.raises(ValueError):
         live.last(61, now=now)
 
@@ -65,7 +65,7 @@ def test_open_state_time_counts_up_to_now() -> None:
     assert at_1000.pause_by_reason == (("Lunch", 100.0),)
     later = live.today(agent="alice", now=T0 + 1300)
     assert later.paused_s == 400.0
-    assert live.last(15, agent="alice", now=T0 + 1300).paused_s == 400.0
+    assert live.last(15, queue="support", now=T0 + 1300).pause_by_reason == (("Lunch", 400.0),)
 
 
 def test_agent_states_and_waiting_calls() -> None:
@@ -126,3 +126,21 @@ def test_live_today_equals_the_batch_figures(generated: list) -> None:  # type: 
             assert getattr(actual, name) == getattr(expected, name), name
         assert actual.service_level == expected.service_level
         assert actual.talk_s == expected.talk_s
+
+
+@pytest.mark.parametrize("now", [T0 + 1000, T0 + 2100, T0 + 3600])
+def test_snapshot_equals_the_single_reads(now: int) -> None:
+    live = fed(until=now)
+    snap = live.snapshot(now=now)
+    assert set(snap.today) == {"", "sales", "support"}
+    assert snap.today[""] == live.today(now=now)
+    for queue in ("sales", "support"):
+        assert snap.today[queue] == live.today(queue=queue, now=now)
+        for minutes in (15, 30, 60):
+            assert snap.windows[minutes][queue] == live.last(minutes, queue=queue, now=now)
+    assert snap.windows[30][""] == live.last(30, now=now)
+    assert snap.waiting[""] == live.waiting(now=now)
+    assert snap.agents == live.agents(now=now)
+    assert snap.definition == ServiceLevelDefinition().describe()
+    with pytest.raises(ValueError):
+        live.snapshot(now=now, windows=(90,))
