@@ -32,6 +32,7 @@ from agentdesk.store.engine import read_session
 from agentdesk.store.writer import LocalWriter
 
 PREVIEW_CHARS = 240
+MAX_PAGE = 5000
 TICKET_CHANNEL = "ticket"
 CHANNELS = (*[c.value for c in Channel], TICKET_CHANNEL)
 MANUAL_CHANNELS = ("email", "branch", "chat", "sms", "social", "web", "phone")
@@ -103,6 +104,24 @@ def _preview(text: str | None) -> str:
     return " ".join((text or "")[: PREVIEW_CHARS * 2].split())[:PREVIEW_CHARS]
 
 
+def _order(at: Any, key: Any, newer: bool) -> tuple[Any, Any]:
+    return (at.asc(), key.asc()) if newer else (at.desc(), key.desc())
+
+
+def _beyond(at: Any, key: Any, source: int, cursor: TimelineCursor, newer: bool) -> Any:
+    """Rows of ``source`` strictly older (or newer) than ``cursor`` in (at, source, key) order."""
+    if cursor.source == source:
+        last = uuid.UUID(cursor.key)
+        if newer:
+            return or_(at > cursor.at, and_(at == cursor.at, key > last))
+        return or_(at < cursor.at, and_(at == cursor.at, key < last))
+    # Another source at the same instant sorts wholly before (source 1) or after (source 0).
+    same_instant_counts = (source > cursor.source) == newer
+    if newer:
+        return at >= cursor.at if same_instant_counts else at > cursor.at
+    return at <= cursor.at if same_instant_counts else at < cursor.at
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -122,7 +141,7 @@ class TimelineService:
         limit: int = 100,
     ) -> TimelinePage:
         """Up to ``limit`` entries older than ``cursor`` (newest first)."""
-        limit = max(1, min(limit, 2000))
+        limit = max(1, min(limit, MAX_PAGE))
         with read_session(self._engine) as session:
             entries = self._interactions(session, customer_id, flt, cursor, limit)
             if flt.wants(TICKET_CHANNEL):
@@ -131,6 +150,28 @@ class TimelineService:
         page = tuple(entries[:limit])
         more = len(entries) > limit or len(page) == limit
         return TimelinePage(page, page[-1].cursor if page and more else None)
+
+    def page_newer(
+        self,
+        customer_id: uuid.UUID,
+        flt: TimelineFilter,
+        cursor: TimelineCursor,
+        limit: int = 100,
+    ) -> TimelinePage:
+        """Up to ``limit`` entries just newer than ``cursor``, newest first.
+
+        For scrolling back up a window the model trimmed: ``next_cursor`` is the newest
+        entry's cursor while still newer entries exist, else None.
+        """
+        limit = max(1, min(limit, MAX_PAGE))
+        with read_session(self._engine) as session:
+            entries = self._interactions(session, customer_id, flt, cursor, limit, newer=True)
+            if flt.wants(TICKET_CHANNEL):
+                entries += self._ticket_events(session, customer_id, flt, cursor, limit, True)
+        entries.sort(key=lambda e: e.cursor)
+        page = tuple(reversed(entries[:limit]))
+        more = len(entries) > limit
+        return TimelinePage(page, page[0].cursor if page and more else None)
 
     # --- interactions ---------------------------------------------------------------------------
 
@@ -141,6 +182,7 @@ class TimelineService:
         flt: TimelineFilter,
         cursor: TimelineCursor | None,
         limit: int,
+        newer: bool = False,
     ) -> list[TimelineEntry]:
         wanted = [c for c in Channel if flt.wants(c.value)]
         if not wanted:
@@ -162,7 +204,7 @@ class TimelineService:
             )
             .outerjoin(Agent, Agent.id == i.agent_id)
             .where(i.customer_id == cid)
-            .order_by(i.started_at.desc(), i.id.desc())
+            .order_by(*_order(i.started_at, i.id, newer))
             .limit(limit + 1)
         )
         if len(wanted) < len(Channel):
@@ -178,13 +220,7 @@ class TimelineService:
                 )
             )
         if cursor is not None:
-            if cursor.source == 0:
-                last_id = uuid.UUID(cursor.key)
-                stmt = stmt.where(
-                    or_(i.started_at < cursor.at, and_(i.started_at == cursor.at, i.id < last_id))
-                )
-            else:
-                stmt = stmt.where(i.started_at <= cursor.at)
+            stmt = stmt.where(_beyond(i.started_at, i.id, 0, cursor, newer))
         return [self._interaction_entry(row) for row in session.execute(stmt)]
 
     @staticmethod
@@ -230,6 +266,7 @@ class TimelineService:
         flt: TimelineFilter,
         cursor: TimelineCursor | None,
         limit: int,
+        newer: bool = False,
     ) -> list[TimelineEntry]:
         """Field changes and comments of this customer's tickets (few per customer)."""
         t = aliased(Ticket)
@@ -264,10 +301,10 @@ class TimelineService:
             .where(t.customer_id == cid)
         )
         history = self._event_window(
-            history, TicketHistory.changed_at, TicketHistory.id, flt, cursor, limit
+            history, TicketHistory.changed_at, TicketHistory.id, flt, cursor, limit, newer
         )
         comments = self._event_window(
-            comments, TicketComment.created_at, TicketComment.id, flt, cursor, limit
+            comments, TicketComment.created_at, TicketComment.id, flt, cursor, limit, newer
         )
         text = flt.text.strip().lower()
         entries = [self._history_entry(r) for r in session.execute(history)]
@@ -288,15 +325,10 @@ class TimelineService:
         flt: TimelineFilter,
         cursor: TimelineCursor | None,
         limit: int,
+        newer: bool,
     ) -> Any:
-        stmt = self._range(stmt, at, flt).order_by(at.desc(), key.desc()).limit(limit + 1)
-        if cursor is None:
-            return stmt
-        if cursor.source == 1:
-            return stmt.where(
-                or_(at < cursor.at, and_(at == cursor.at, key < uuid.UUID(cursor.key)))
-            )
-        return stmt.where(at < cursor.at)
+        stmt = self._range(stmt, at, flt).order_by(*_order(at, key, newer)).limit(limit + 1)
+        return stmt if cursor is None else stmt.where(_beyond(at, key, 1, cursor, newer))
 
     @staticmethod
     def _history_entry(row: Any) -> TimelineEntry:

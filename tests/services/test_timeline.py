@@ -51,6 +51,12 @@ def test_pages_cover_everything_once_newest_first(central: Engine) -> None:
     assert entries == sorted(entries, key=lambda e: e.cursor, reverse=True)
     assert entries[0].kind == "ticket_event"  # created just now: newer than the history
     assert entries[-1].summary.startswith("Contact #1 ")
+    back, cursor = [], entries[-1].cursor  # walk back up with page_newer, as a trimmed window does
+    while cursor is not None:
+        newer = service.page_newer(cid, TimelineFilter(), cursor, 89)
+        back = list(newer.entries) + back
+        cursor = newer.next_cursor
+    assert back == entries[:-1]
     first = next(e for e in entries if e.kind == "interaction")
     assert first.agent == "Alice Agent" and first.duration_seconds and first.disposition
 

@@ -398,3 +398,28 @@ def add_interactions(
             }
 
     _insert(engine, Interaction, rows())
+
+
+def add_interactions_sql(engine: Engine, customer_id: uuid.UUID, count: int) -> None:
+    """Like ``add_interactions`` but generated inside SQLite by one statement (100 000 in ~0.5 s).
+
+    Same shape of data: one entry every 7 minutes back from ``BASE_TIME``, channels in turn.
+    """
+    channels = " ".join(f"WHEN {n} THEN '{c}'" for n, c in enumerate(CHANNELS))
+    base = BASE_TIME.replace(tzinfo=None).isoformat(sep=" ")
+    sql = f"""
+        WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :count - 1)
+        INSERT INTO interaction (id, customer_id, channel, direction, started_at, ended_at,
+            queue, disposition_code, subject, notes, talk_seconds, created_at)
+        SELECT lower(hex(randomblob(16))), :cid, CASE i % 8 {channels} END,
+            CASE WHEN i % 3 THEN 'inbound' ELSE 'outbound' END,
+            strftime('%Y-%m-%d %H:%M:%f000', :base, '-' || (7 * i) || ' minutes'),
+            strftime('%Y-%m-%d %H:%M:%f000', :base, '-' || (7 * i) || ' minutes', '+300 seconds'),
+            'cards', CASE WHEN i % 4 THEN 'resolved' ELSE 'follow_up' END,
+            'Contact #' || (:count - i) || ' about ' || CASE i % 3 WHEN 0 THEN 'a card'
+                WHEN 1 THEN 'a payment' ELSE 'fees' END,
+            'Customer asked about item ' || i || '. Explained the options; agreed next steps.',
+            300, strftime('%Y-%m-%d %H:%M:%f000', :base, '-' || (7 * i) || ' minutes')
+        FROM n"""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql, {"count": count, "cid": customer_id.hex, "base": base})

@@ -1,0 +1,1 @@
+"""Ctrl+K search: result model and the as-you-type popup."""

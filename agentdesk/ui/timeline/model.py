@@ -1,0 +1,284 @@
+"""A list model over a customer's timeline that loads pages on demand, in a bounded window.
+
+``canFetchMore``/``fetchMore`` ask the service for the next keyset page on
+the bridge's local lane; while a page is on its way the model shows one
+placeholder row, so the view paints at once and never waits. Changing the
+filter starts a new *generation*: answers for an older one are dropped.
+
+At most ``max_rows`` entries are held: scrolling down past that drops the
+newest page from the top, and ``fetch_newer`` brings it back when the agent
+scrolls up again. Memory and the view's per-insert layout work (which is
+linear in the row count) therefore stay bounded for a 100 000-entry history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+
+from agentdesk.services.timeline import TimelineCursor, TimelineEntry, TimelineFilter, TimelinePage
+from agentdesk.ui.bridge import Bridge
+
+ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # the frozen TimelineEntry, or None for a placeholder
+PLACEHOLDER_ROLE = Qt.ItemDataRole.UserRole + 2
+Index = QModelIndex | QPersistentModelIndex
+PageFetcher = Callable[[uuid.UUID, TimelineFilter, TimelineCursor | None, int], TimelinePage]
+
+
+class TimelineModel(QAbstractListModel):
+    """Rows are ``TimelineEntry`` values; one trailing placeholder row while a page loads."""
+
+    page_loaded = Signal(int)  # rows added
+    load_failed = Signal(str)
+
+    rows_shifted = Signal(int)  # rows added (+) or dropped (-) at the top, for the view's scroll
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        fetch: PageFetcher,
+        page_size: int = 200,
+        parent: Any = None,
+        fetch_newer: PageFetcher | None = None,
+        max_rows: int | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self._fetch = fetch
+        self._fetch_newer = fetch_newer
+        self._page_size = page_size
+        self._max_rows = max(2 * page_size, max_rows or 3 * page_size)
+        self._has_newer = False
+        self._customer: uuid.UUID | None = None
+        self._filter = TimelineFilter()
+        self._entries: list[TimelineEntry] = []
+        self._cursor: TimelineCursor | None = None
+        self._exhausted = True
+        self._loading = False
+        self._applying = False  # views call fetchMore from row signals; not while we change rows
+        self._generation = 0
+
+    # --- control ------------------------------------------------------------------------------
+
+    @property
+    def filter(self) -> TimelineFilter:
+        return self._filter
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    @property
+    def exhausted(self) -> bool:
+        return self._exhausted
+
+    @property
+    def has_newer(self) -> bool:
+        """True when newer entries were dropped from the top of the window."""
+        return self._has_newer
+
+    def entry_count(self) -> int:
+        return len(self._entries)
+
+    def show(self, customer_id: uuid.UUID | None, flt: TimelineFilter | None = None) -> None:
+        """Start over for ``customer_id`` with ``flt``; the first page is requested at once."""
+        self.beginResetModel()
+        self._generation += 1
+        self._customer = customer_id
+        self._filter = flt if flt is not None else self._filter
+        self._entries = []
+        self._cursor = None
+        self._has_newer = False
+        self._exhausted = customer_id is None
+        self._loading = False
+        self.endResetModel()
+        if customer_id is not None:
+            self.fetchMore(QModelIndex())
+
+    def set_filter(self, flt: TimelineFilter) -> None:
+        self.show(self._customer, flt)
+
+    def reload(self) -> None:
+        self.show(self._customer, self._filter)
+
+    def entry_at(self, row: int) -> TimelineEntry | None:
+        return self._entries[row] if 0 <= row < len(self._entries) else None
+
+    # --- paging -------------------------------------------------------------------------------
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008 - Qt signature
+        return (
+            not parent.isValid()
+            and not self._exhausted
+            and not self._loading
+            and not self._applying
+        )
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent) or self._customer is None:
+            return
+        placeholder_row = len(self._entries)
+        self.beginInsertRows(QModelIndex(), placeholder_row, placeholder_row)
+        self._loading = True
+        self.endInsertRows()
+        generation = self._generation
+        self._bridge.submit(
+            self._fetch,
+            self._customer,
+            self._filter,
+            self._cursor,
+            self._page_size,
+            on_done=lambda page: self._on_page(generation, page),
+            on_error=lambda exc: self._on_error(generation, exc),
+        )
+
+    def _drop_placeholder(self) -> None:
+        row = len(self._entries)
+        self.beginRemoveRows(QModelIndex(), row, row)
+        self._loading = False
+        self.endRemoveRows()
+
+    def _on_page(self, generation: int, page: TimelinePage) -> None:
+        if generation != self._generation:
+            return  # an answer for a filter or customer no longer shown
+        self._applying = True
+        try:
+            self._cursor = page.next_cursor
+            self._exhausted = page.next_cursor is None
+            self._drop_placeholder()
+            if page.entries:
+                first = len(self._entries)
+                self.beginInsertRows(QModelIndex(), first, first + len(page.entries) - 1)
+                self._entries.extend(page.entries)
+                self.endInsertRows()
+            dropped = self._trim_top() if self._fetch_newer is not None else 0
+        finally:
+            self._applying = False
+        if dropped:
+            self.rows_shifted.emit(-dropped)
+        self.page_loaded.emit(len(page.entries))
+
+    def _trim_top(self) -> int:
+        excess = len(self._entries) - self._max_rows
+        if excess <= 0:
+            return 0
+        self.beginRemoveRows(QModelIndex(), 0, excess - 1)
+        del self._entries[:excess]
+        self._has_newer = True
+        self.endRemoveRows()
+        return excess
+
+    def _trim_bottom(self) -> None:
+        excess = len(self._entries) - self._max_rows
+        if excess <= 0:
+            return
+        first = len(self._entries) - excess
+        self.beginRemoveRows(QModelIndex(), first, len(self._entries) - 1)
+        del self._entries[first:]
+        self._cursor = self._entries[-1].cursor
+        self._exhausted = False
+        self.endRemoveRows()
+
+    def fetch_newer(self) -> bool:
+        """Load the page just above the window; False when there is nothing to do."""
+        if (
+            not self._has_newer
+            or self._loading
+            or self._fetch_newer is None
+            or self._customer is None
+            or not self._entries
+        ):
+            return False
+        self._loading = True  # no placeholder row at the top: the view keeps its position
+        generation = self._generation
+        self._bridge.submit(
+            self._fetch_newer,
+            self._customer,
+            self._filter,
+            self._entries[0].cursor,
+            self._page_size,
+            on_done=lambda page: self._on_newer(generation, page),
+            on_error=lambda exc: self._on_error(generation, exc),
+        )
+        return True
+
+    def _on_newer(self, generation: int, page: TimelinePage) -> None:
+        if generation != self._generation:
+            return
+        self._applying = True
+        try:
+            self._loading = False
+            self._has_newer = page.next_cursor is not None
+            if page.entries:
+                self.beginInsertRows(QModelIndex(), 0, len(page.entries) - 1)
+                self._entries[:0] = page.entries
+                self.endInsertRows()
+            self._trim_bottom()
+        finally:
+            self._applying = False
+        self.rows_shifted.emit(len(page.entries))
+        self.page_loaded.emit(len(page.entries))
+
+    def _on_error(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._exhausted = True  # stop asking; the view offers a retry
+        if self.rowCount() > len(self._entries):
+            self._drop_placeholder()
+        self._loading = False
+        self.load_failed.emit(f"Could not load the timeline: {exc}")
+
+    # --- Qt interface -------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries) + self._loading
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < self.rowCount():
+            return None
+        entry = self.entry_at(index.row())
+        if role == PLACEHOLDER_ROLE:
+            return entry is None
+        if role == ENTRY_ROLE:
+            return entry
+        if entry is None:
+            return (
+                "Loading…"
+                if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
+                else None
+            )
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.summary
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return accessible_text(entry)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return entry.notes_preview or entry.summary
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if self.entry_at(index.row()) is None:
+            return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+
+def accessible_text(entry: TimelineEntry) -> str:
+    """What a screen reader says for one entry."""
+    parts = [
+        entry.at.strftime("%d %b %Y %H:%M"),
+        entry.channel,
+        entry.direction or "",
+        entry.summary,
+        f"agent {entry.agent}" if entry.agent else "",
+        entry.disposition or "",
+        entry.notes_preview,
+    ]
+    return ", ".join(p for p in parts if p)

@@ -1,0 +1,264 @@
+"""The timeline pane: filter bar, paged list with the entry delegate, and a detail panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.timeline import CHANNELS, InteractionDetail, TimelineFilter, TimelineService
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.timeline.delegate import TimelineDelegate, meta_line
+from agentdesk.ui.timeline.dialogs import NOTE, LogContactDialog
+from agentdesk.ui.timeline.model import TimelineModel
+
+TEXT_DEBOUNCE_MS = 300
+
+
+class TimelineListView(QListView):
+    """A list whose Enter/Space toggle the detail of the current entry."""
+
+    expand_requested = Signal(QModelIndex)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.expand_requested.emit(self.currentIndex())
+            return
+        super().keyPressEvent(event)
+
+
+class TimelineView(QWidget):
+    """One customer's timeline with channel, date-range and text filters."""
+
+    ticket_activated = Signal(uuid.UUID)
+    status_changed = Signal(str)
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        service: TimelineService,
+        agent_id: uuid.UUID | None = None,
+        page_size: int = 200,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self._service = service
+        self._agent_id = agent_id
+        self._customer: uuid.UUID | None = None
+        self.model = TimelineModel(
+            bridge, service.page, page_size, self, fetch_newer=service.page_newer
+        )
+        self._build()
+        self._connect_signals()
+
+    def _build(self) -> None:
+        self.channel = QComboBox(accessibleName="Channel filter")
+        self.channel.addItem("All channels", "")
+        for channel in CHANNELS:
+            self.channel.addItem(
+                channel.upper() if channel in ("sms", "ivr") else channel.title(), channel
+            )
+        self.use_dates = QCheckBox("&Dates", accessibleName="Filter by date range")
+        today = QDate.currentDate()
+        self.since = QDateEdit(today.addMonths(-3), calendarPopup=True, accessibleName="From date")
+        self.until = QDateEdit(today, calendarPopup=True, accessibleName="To date")
+        for edit in (self.since, self.until):
+            edit.setDisplayFormat("dd MMM yyyy")
+            edit.setEnabled(False)
+        self.text = QLineEdit(
+            placeholderText="Search notes…", accessibleName="Search the timeline text"
+        )
+        self.text.setClearButtonEnabled(True)
+        self.add_note = QPushButton("Add &note", accessibleName="Add a note")
+        self.log_contact = QPushButton("&Log contact", accessibleName="Log a non-call contact")
+        bar = QHBoxLayout()
+        for w in (
+            self.channel,
+            self.use_dates,
+            self.since,
+            QLabel("–"),
+            self.until,
+            self.text,
+            self.add_note,
+            self.log_contact,
+        ):
+            bar.addWidget(w)
+        bar.setStretchFactor(self.text, 1)
+        self.list = TimelineListView(accessibleName="Timeline entries")
+        self.list.setModel(self.model)
+        self.list.setItemDelegate(TimelineDelegate(self.list))
+        self.list.setUniformItemSizes(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.detail = QPlainTextEdit(readOnly=True, accessibleName="Timeline entry detail")
+        self.detail.setVisible(False)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="timelineSplitter")
+        self.splitter.addWidget(self.list)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.status = QLabel(accessibleName="Timeline status")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.status)
+        self._text_timer = QTimer(self, singleShot=True, interval=TEXT_DEBOUNCE_MS)
+
+    def _connect_signals(self) -> None:
+        self.channel.currentIndexChanged.connect(self._on_filter_changed)
+        self.use_dates.toggled.connect(self._on_use_dates_toggled)
+        self.since.dateChanged.connect(self._on_filter_changed)
+        self.until.dateChanged.connect(self._on_filter_changed)
+        self.text.textChanged.connect(lambda _t: self._text_timer.start())
+        self._text_timer.timeout.connect(self._on_filter_changed)
+        self.list.expand_requested.connect(self._on_expand_requested)
+        self.list.doubleClicked.connect(self._on_expand_requested)
+        self.model.page_loaded.connect(self._on_page_loaded)
+        self.model.load_failed.connect(self._on_load_failed)
+        self.model.rows_shifted.connect(self._on_rows_shifted)
+        self.list.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.add_note.clicked.connect(lambda: self._on_log_clicked(note_only=True))
+        self.log_contact.clicked.connect(lambda: self._on_log_clicked(note_only=False))
+
+    # --- public -------------------------------------------------------------------------------
+
+    def show_customer(self, customer_id: uuid.UUID | None) -> None:
+        self._customer = customer_id
+        self.detail.setVisible(False)
+        self.model.show(customer_id, self.current_filter())
+
+    def current_filter(self) -> TimelineFilter:
+        channel = self.channel.currentData()
+        since = until = None
+        if self.use_dates.isChecked():
+            since = _day_start(self.since.date())
+            until = _day_start(self.until.date()) + dt.timedelta(days=1)
+        return TimelineFilter(
+            frozenset({channel}) if channel else frozenset(), since, until, self.text.text().strip()
+        )
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.add_note.setEnabled(not read_only)
+        self.log_contact.setEnabled(not read_only)
+
+    # --- slots --------------------------------------------------------------------------------
+
+    def _on_use_dates_toggled(self, on: bool) -> None:
+        self.since.setEnabled(on)
+        self.until.setEnabled(on)
+        self._on_filter_changed()
+
+    def _on_filter_changed(self) -> None:
+        if self._customer is not None:
+            self.detail.setVisible(False)
+            self.model.set_filter(self.current_filter())
+
+    def _on_page_loaded(self, _added: int) -> None:
+        count = self.model.entry_count()
+        more = "" if self.model.exhausted else " (scroll for older)"
+        if self.model.has_newer:
+            more += " — scroll up for newer"
+        text = f"{count:,} entries shown{more}" if count else "No entries match these filters"
+        self.status.setText(text)
+        self.status_changed.emit(text)
+
+    def _on_scrolled(self, value: int) -> None:
+        if value <= self.list.verticalScrollBar().minimum() and self.model.has_newer:
+            self.model.fetch_newer()
+
+    def _on_rows_shifted(self, count: int) -> None:
+        # Rows came or went above the viewport: move by as many pixels so the entries the
+        # agent is reading stay where they are (all rows share one height).
+        height = self.list.sizeHintForRow(0) if self.model.rowCount() else 0
+        bar = self.list.verticalScrollBar()
+        bar.setValue(bar.value() + count * height)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.status.setText(message)
+        self.status_changed.emit(message)
+
+    def _on_expand_requested(self, index: QModelIndex) -> None:
+        entry = self.model.entry_at(index.row()) if index.isValid() else None
+        if entry is None:
+            return
+        if self.detail.isVisible() and self.detail.property("entry_key") == entry.key:
+            self.detail.setVisible(False)  # Enter again collapses
+            return
+        self.detail.setProperty("entry_key", entry.key)
+        self.detail.setVisible(True)
+        header = f"{entry.summary}\n{meta_line(entry)}\n"
+        if entry.kind != "interaction" or entry.source_id is None:
+            self.detail.setPlainText(header + "\n" + entry.notes_preview)
+            if entry.source_id is not None:
+                self.ticket_activated.emit(entry.source_id)
+            return
+        self.detail.setPlainText(header + "\nLoading…")
+        self._bridge.submit(
+            self._service.detail,
+            entry.source_id,
+            on_done=lambda d: self._on_detail_loaded(entry.key, header, d),
+            on_error=lambda exc: self.detail.setPlainText(f"{header}\n{exc}"),
+        )
+
+    def _on_detail_loaded(self, key: str, header: str, detail: InteractionDetail) -> None:
+        if self.detail.property("entry_key") != key:
+            return
+        fields = "\n".join(f"{k}: {v}" for k, v in detail.fields)
+        self.detail.setPlainText(f"{header}{fields}\n\n{detail.notes}")
+
+    def _on_log_clicked(self, note_only: bool) -> None:
+        if self._customer is None:
+            return
+        dialog = LogContactDialog(self, note_only=note_only)
+        if dialog.exec() != LogContactDialog.DialogCode.Accepted:
+            return
+        self.save_entry(dialog.values())
+
+    def save_entry(self, values: dict[str, object]) -> None:
+        """Write a note or manual contact in the background, then reload the first page."""
+        customer = self._customer
+        if customer is None:
+            return
+        kind, notes = str(values["kind"]), str(values["notes"])
+        if kind == NOTE:
+            job = lambda: self._service.add_note(customer, notes, self._agent_id)  # noqa: E731
+        else:
+            minutes = int(str(values.get("minutes") or 0))
+            job = lambda: self._service.log_contact(  # noqa: E731
+                customer,
+                kind,
+                str(values["direction"]),
+                notes,
+                str(values.get("subject", "")),
+                self._agent_id,
+                duration_seconds=minutes * 60 or None,
+            )
+        self._bridge.submit(
+            job,
+            on_done=lambda _id: self.model.reload(),
+            on_error=lambda exc: self._on_load_failed(f"Not saved: {exc}"),
+        )
+
+
+def _day_start(day: QDate) -> dt.datetime:
+    local = dt.datetime(day.year(), day.month(), day.day()).astimezone()
+    return local.astimezone(dt.UTC)

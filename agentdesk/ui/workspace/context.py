@@ -1,0 +1,25 @@
+"""The services and bridge every workspace widget needs, passed in one value by the app."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from agentdesk.services.customers import CustomerService
+from agentdesk.services.search import SearchService
+from agentdesk.services.tickets import TicketService
+from agentdesk.services.timeline import TimelineService
+from agentdesk.ui.bridge import Bridge
+
+
+@dataclass(frozen=True)
+class WorkspaceContext:
+    """Built once by the composition root (``app.py``) for the signed-in agent."""
+
+    bridge: Bridge
+    customers: CustomerService
+    timeline: TimelineService
+    tickets: TicketService
+    search: SearchService
+    agent_id: uuid.UUID | None = None
+    home_region: str = "GB"

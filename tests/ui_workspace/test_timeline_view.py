@@ -1,0 +1,118 @@
+"""Timeline pane: model contract, filters, paging to the end of a 100 000-entry history."""
+
+from __future__ import annotations
+
+import time
+
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
+
+from agentdesk.services.timeline import TimelineFilter
+from agentdesk.ui.timeline.model import PLACEHOLDER_ROLE
+from agentdesk.ui.timeline.view import TimelineView
+from agentdesk.ui.workspace.context import WorkspaceContext
+from tests.ui_workspace.builders import (
+    Org,
+    add_customer,
+    add_interactions,
+    add_interactions_sql,
+)
+
+WAIT_MS = 10_000
+
+
+def _view(qtbot: QtBot, context: WorkspaceContext, page_size: int = 200) -> TimelineView:
+    view = TimelineView(context.bridge, context.timeline, context.agent_id, page_size)
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    return view
+
+
+def test_model_passes_the_model_tester_while_paging(
+    qtbot: QtBot, qtmodeltester: ModelTester, engine: Engine, context: WorkspaceContext, org: Org
+) -> None:
+    cid = add_customer(engine)
+    add_interactions(engine, cid, 450, [org.agent_id])
+    view = _view(qtbot, context, page_size=100)
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.show_customer(cid)
+    qtmodeltester.check(view.model)  # the tester calls fetchMore: a placeholder row appears
+    assert view.model.rowCount() in (100, 101)
+    assert view.model.data(view.model.index(view.model.rowCount() - 1), PLACEHOLDER_ROLE) in (
+        True,
+        False,
+    )
+
+
+def test_filter_by_channel_and_text(
+    qtbot: QtBot, engine: Engine, context: WorkspaceContext, org: Org
+) -> None:
+    cid = add_customer(engine)
+    add_interactions(engine, cid, 400, [org.agent_id])
+    view = _view(qtbot, context)
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.show_customer(cid)
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.channel.setCurrentIndex(view.channel.findData("branch"))
+    entries = [view.model.entry_at(r) for r in range(view.model.entry_count())]
+    assert len(entries) == 50 and {e.channel for e in entries if e} == {"branch"}
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.text.setText("item 13.")  # debounced
+    assert view.model.entry_count() == 0  # item 13 was an SMS, not a branch visit
+    assert "No entries" in view.status.text()
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.channel.setCurrentIndex(0)
+    assert view.model.entry_count() == 1
+    assert view.current_filter() == TimelineFilter(text="item 13.")
+
+
+def test_page_to_the_end_of_a_100k_history(
+    qtbot: QtBot, engine: Engine, context: WorkspaceContext
+) -> None:
+    cid = add_customer(engine)
+    add_interactions_sql(engine, cid, 100_000)
+    view = _view(qtbot, context, page_size=5000)
+    started = time.perf_counter()
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.show_customer(cid)
+    first_page_s = time.perf_counter() - started
+    seen = view.model.entry_count()
+    while not view.model.exhausted:
+        with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS) as blocker:
+            view.list.scrollToBottom()  # the view itself asks fetchMore at the end
+            if view.model.canFetchMore():
+                view.model.fetchMore()
+        seen += blocker.args[0]
+        assert view.model.entry_count() <= 15_000  # the window stays bounded
+    assert seen == 100_000 and view.model.has_newer
+    last = view.model.entry_at(view.model.entry_count() - 1)
+    assert last is not None and last.summary.startswith("Contact #1 ")
+    assert first_page_s < 1.0
+    with qtbot.wait_signal(view.model.rows_shifted, timeout=WAIT_MS):
+        view.list.scrollToTop()  # scrolling back up brings the trimmed pages back
+    assert view.model.entry_at(0).summary.startswith(f"Contact #{15_000 + 5000} ")
+
+
+def test_expand_shows_full_detail_and_notes_can_be_added(
+    qtbot: QtBot, engine: Engine, context: WorkspaceContext
+) -> None:
+    cid = add_customer(engine)
+    add_interactions(engine, cid, 3)
+    view = _view(qtbot, context)
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.show_customer(cid)
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.save_entry({"kind": "note", "notes": "Wants paper statements. " * 40_000})
+    assert view.model.entry_count() == 4
+    view.list.setCurrentIndex(view.model.index(0))
+    view.list.expand_requested.emit(view.model.index(0))
+    qtbot.wait_until(
+        lambda: (
+            "Wants paper statements." in view.detail.toPlainText()
+            and "Loading" not in view.detail.toPlainText()
+        ),
+        timeout=WAIT_MS,
+    )
+    assert view.detail.isVisible()
