@@ -311,8 +311,11 @@ class AmiServer:
                 if end < 0:
                     skipped += len(data)
                     if skipped > self.max_buffer:
-                        log.warning("AMI session %s sent an endless line; closed after %d "
-                                    "framing errors", session.peer, errors)
+                        log.warning(
+                            "AMI session %s sent an endless line; closed after %d framing errors",
+                            session.peer,
+                            errors,
+                        )
                         session.close()
                         return
                     continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from agentdesk.telephony.codec import AmiMessage, AmiParser, encode
 from agentdesk.telephony.server import AmiUser
@@ -23,8 +23,7 @@ from agentdesk.telephony.sim.traffic import Duration, RateProfile
 
 T = TypeVar("T")
 EPOCH = 1_700_000_000.0
-CHANVARS = ("IVR_SESSION", "IVR_INTENT", "IVR_LANGUAGE", "IDV_RESULT", "IDV_METHOD",
-            "IDV_ATTEMPTS")
+CHANVARS = ("IVR_SESSION", "IVR_INTENT", "IVR_LANGUAGE", "IDV_RESULT", "IDV_METHOD", "IDV_ATTEMPTS")
 USERS = (
     AmiUser("desk", "s3cret", frozenset({"all"}), frozenset({"all"})),
     AmiUser("board", "b0ard", frozenset({"agent"}), frozenset({"reporting"})),
@@ -52,24 +51,48 @@ def arun(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
 
 def quiet_behaviour(**changes: Any) -> AgentBehaviour:
     """Virtual agents that always answer after 2 s, never hold, transfer or take breaks."""
-    base = dict(ring_delay=Duration(2.0, 0, "fixed"), p_no_answer=0.0, p_hold=0.0,
-                p_blind_transfer=0.0, p_attended_transfer=0.0, breaks_per_hour=0.0)
+    base = dict(
+        ring_delay=Duration(2.0, 0, "fixed"),
+        p_no_answer=0.0,
+        p_hold=0.0,
+        p_blind_transfer=0.0,
+        p_attended_transfer=0.0,
+        breaks_per_hour=0.0,
+    )
     base.update(changes)
     return AgentBehaviour(**base)
 
 
-def make_config(*, queues: dict[str, QueueConfig] | None = None, agents: int = 0,
-                behaviour: AgentBehaviour | None = None, traffic: TrafficConfig | None = None,
-                **changes: Any) -> PbxConfig:
-    queues = queues or {"general": QueueConfig("general", strategy="rrmemory", timeout=15,
-                                               retry=5, wrapuptime=0, autopause="yes",
-                                               servicelevel=20)}
+def make_config(
+    *,
+    queues: dict[str, QueueConfig] | None = None,
+    agents: int = 0,
+    behaviour: AgentBehaviour | None = None,
+    traffic: TrafficConfig | None = None,
+    **changes: Any,
+) -> PbxConfig:
+    queues = queues or {
+        "general": QueueConfig(
+            "general",
+            strategy="rrmemory",
+            timeout=15,
+            retry=5,
+            wrapuptime=0,
+            autopause="yes",
+            servicelevel=20,
+        )
+    }
     config = PbxConfig(
-        users=USERS, channelvars=CHANVARS, queues=queues,
-        agents=AgentsConfig(agents, 3001, (AgentGroup(1.0, {q: 0 for q in queues}),),
-                            behaviour or quiet_behaviour()),
-        traffic=traffic or TrafficConfig(profile=RateProfile((0.0,)), flow="retail",
-                                         handle=Duration(60.0, 0, "fixed")),
+        users=USERS,
+        channelvars=CHANVARS,
+        queues=queues,
+        agents=AgentsConfig(
+            agents, 3001, (AgentGroup(1.0, {q: 0 for q in queues}),), behaviour or quiet_behaviour()
+        ),
+        traffic=traffic
+        or TrafficConfig(
+            profile=RateProfile((0.0,)), flow="retail", handle=Duration(60.0, 0, "fixed")
+        ),
         transfer_targets={"2000": "external"},
     )
     return config.with_(**changes) if changes else config
@@ -108,7 +131,7 @@ class Recorder:
 class RawAmi:
     """A bare TCP AMI peer for protocol tests: write bytes, read parsed messages."""
 
-    live: list[RawAmi] = []
+    live: ClassVar[list[RawAmi]] = []
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
@@ -143,8 +166,9 @@ class RawAmi:
                     return message
 
     async def login(self, user: str = "desk", secret: str = "s3cret") -> AmiMessage:
-        self.send(("Action", "Login"), ("ActionID", "login"), ("Username", user),
-                  ("Secret", secret))
+        self.send(
+            ("Action", "Login"), ("ActionID", "login"), ("Username", user), ("Secret", secret)
+        )
         return await self.read_until(lambda m: m.action_id == "login")
 
     async def closed(self, timeout: float = 5.0) -> bool:

@@ -10,14 +10,49 @@ from collections import defaultdict
 
 from agentdesk.telephony.codec import AmiMessage
 
-SNAPSHOT = ["Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
-            "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context",
-            "Exten", "Priority", "Uniqueid", "Linkedid"]
-BRIDGE = ["BridgeUniqueid", "BridgeType", "BridgeTechnology", "BridgeCreator", "BridgeName",
-          "BridgeNumChannels", "BridgeVideoSourceMode"]
-MEMBER = ["Queue", "MemberName", "Interface", "StateInterface", "Membership", "Penalty",
-          "CallsTaken", "LastCall", "LastPause", "LoginTime", "InCall", "Status", "Paused",
-          "PausedReason", "Ringinuse", "Wrapuptime"]
+SNAPSHOT = [
+    "Channel",
+    "ChannelState",
+    "ChannelStateDesc",
+    "CallerIDNum",
+    "CallerIDName",
+    "ConnectedLineNum",
+    "ConnectedLineName",
+    "Language",
+    "AccountCode",
+    "Context",
+    "Exten",
+    "Priority",
+    "Uniqueid",
+    "Linkedid",
+]
+BRIDGE = [
+    "BridgeUniqueid",
+    "BridgeType",
+    "BridgeTechnology",
+    "BridgeCreator",
+    "BridgeName",
+    "BridgeNumChannels",
+    "BridgeVideoSourceMode",
+]
+MEMBER = [
+    "Queue",
+    "MemberName",
+    "Interface",
+    "StateInterface",
+    "Membership",
+    "Penalty",
+    "CallsTaken",
+    "LastCall",
+    "LastPause",
+    "LoginTime",
+    "InCall",
+    "Status",
+    "Paused",
+    "PausedReason",
+    "Ringinuse",
+    "Wrapuptime",
+]
 AGENT = ["S", "S:Dest", "Queue", "Interface", "MemberName"]
 
 # Event -> (class, body). "S" = snapshot, "S:<prefix>" = prefixed snapshot, "B" = bridge block.
@@ -41,12 +76,25 @@ EVENTS: dict[str, tuple[str, list[str]]] = {
     "BridgeDestroy": ("call", ["B"]),
     "BridgeEnter": ("call", ["B", "S"]),
     "BridgeLeave": ("call", ["B", "S"]),
-    "BlindTransfer": ("call", ["Result", "S:Transferer", "S:Transferee", "B", "IsExternal",
-                               "Context", "Extension"]),
-    "AttendedTransfer": ("call", ["Result", "S:OrigTransferer", "B:OrigBridge",
-                                  "S:SecondTransferer", "B:SecondBridge", "S:Transferee",
-                                  "S:TransferTarget", "IsExternal", "DestType",
-                                  "DestBridgeUniqueid"]),
+    "BlindTransfer": (
+        "call",
+        ["Result", "S:Transferer", "S:Transferee", "B", "IsExternal", "Context", "Extension"],
+    ),
+    "AttendedTransfer": (
+        "call",
+        [
+            "Result",
+            "S:OrigTransferer",
+            "B:OrigBridge",
+            "S:SecondTransferer",
+            "B:SecondBridge",
+            "S:Transferee",
+            "S:TransferTarget",
+            "IsExternal",
+            "DestType",
+            "DestBridgeUniqueid",
+        ],
+    ),
     "QueueCallerJoin": ("agent", ["S", "Queue", "Position", "Count"]),
     "QueueCallerLeave": ("agent", ["S", "Queue", "Position", "Count"]),
     "QueueCallerAbandon": ("agent", ["S", "Queue", "Position", "OriginalPosition", "HoldTime"]),
@@ -62,7 +110,7 @@ EVENTS: dict[str, tuple[str, list[str]]] = {
 
 
 def expected_keys(event: str, chanvars: int) -> list[str]:
-    klass, body = EVENTS[event]
+    body = EVENTS[event][1]
     keys = ["Event", "Privilege"]
     for part in body:
         if part == "S" or part.startswith("S:"):

@@ -68,8 +68,9 @@ def test_connect_resync_list_action_and_events() -> None:
     arun(scenario())
 
 
-def test_wrong_password_is_reported_once_and_never_retried(caplog: pytest.LogCaptureFixture
-                                                           ) -> None:
+def test_wrong_password_is_reported_once_and_never_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario() -> None:
         sim = make_sim()
         await sim.start()
@@ -116,8 +117,11 @@ def test_reconnects_with_backoff_and_resyncs_after_pbx_restart() -> None:
         assert snapshots[1].reconnect
         names = [m["Name"] for m in snapshots[1].queue_status if m.event == "QueueMember"]
         assert names == ["Bob"]
-        assert states[:3] == [ConnectionState.CONNECTING, ConnectionState.CONNECTED,
-                              ConnectionState.DISCONNECTED]
+        assert states[:3] == [
+            ConnectionState.CONNECTING,
+            ConnectionState.CONNECTED,
+            ConnectionState.DISCONNECTED,
+        ]
         assert states[-1] is ConnectionState.CONNECTED
         await client.close()
         await sim2.stop()
@@ -164,17 +168,33 @@ class FakePbx:
         if action == "ping" and not self.answer_ping:
             return
         if action in ("queuestatus", "coreshowchannels"):
-            writer.write(encode(AmiMessage.build(("Response", "Success"), ("ActionID", aid),
-                                                 ("EventList", "start"), ("Message", "follows"))))
-            writer.write(encode(AmiMessage.build(("Event", "QueueStatusComplete"),
-                                                 ("ActionID", aid), ("EventList", "Complete"),
-                                                 ("ListItems", "0"))))
+            writer.write(
+                encode(
+                    AmiMessage.build(
+                        ("Response", "Success"),
+                        ("ActionID", aid),
+                        ("EventList", "start"),
+                        ("Message", "follows"),
+                    )
+                )
+            )
+            writer.write(
+                encode(
+                    AmiMessage.build(
+                        ("Event", "QueueStatusComplete"),
+                        ("ActionID", aid),
+                        ("EventList", "Complete"),
+                        ("ListItems", "0"),
+                    )
+                )
+            )
             if action == "coreshowchannels" and self.after_login:
                 writer.write(self.after_login)
                 self.after_login = b""  # only the first connection gets the garbage
             return
-        writer.write(encode(AmiMessage.build(("Response", "Success"), ("ActionID", aid),
-                                             ("Message", "ok"))))
+        writer.write(
+            encode(AmiMessage.build(("Response", "Success"), ("ActionID", aid), ("Message", "ok")))
+        )
 
 
 def test_unanswered_ping_drops_the_link_and_reconnects() -> None:
@@ -199,8 +219,9 @@ def test_async_callback_may_send_actions_without_deadlock() -> None:
         answered = asyncio.Event()
 
         async def on_called(message: AmiMessage) -> None:
-            result = await client.send_action("PJSIPNotify", Endpoint="agent-1001",
-                                              Variable="Event=talk")
+            result = await client.send_action(
+                "PJSIPNotify", Endpoint="agent-1001", Variable="Event=talk"
+            )
             assert result.ok and result.message == "NOTIFY sent"
 
         client.on_event(on_called, "AgentCalled")
@@ -232,9 +253,17 @@ def test_loop_thread_runs_client_and_callbacks_off_the_calling_thread() -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.binary(max_size=3000), st.just(b"\r\n\r\n"),
-                          st.just(b"Event: Hold\r\nChannel: x\r\n\r\n"),
-                          st.just(b"Response: Success\r\nActionID: zz\r\n\r\n")), max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=3000),
+            st.just(b"\r\n\r\n"),
+            st.just(b"Event: Hold\r\nChannel: x\r\n\r\n"),
+            st.just(b"Response: Success\r\nActionID: zz\r\n\r\n"),
+        ),
+        max_size=8,
+    )
+)
 def test_fuzz_client_survives_garbage_from_the_pbx(chunks: list[bytes]) -> None:
     async def scenario() -> None:
         pbx = FakePbx(after_login=b"".join(chunks) + b"\r\n\r\n")

@@ -39,8 +39,9 @@ def test_banner_is_taken_once_and_not_a_message() -> None:
 
 def test_repeated_keys_keep_order_and_parse_as_variables() -> None:
     parser = AmiParser()
-    [m] = parser.feed(b"Event: X\r\nChanVariable: A=1\r\nchanvariable: B=x=y\r\n"
-                      b"ChanVariable: C=\r\n\r\n")
+    [m] = parser.feed(
+        b"Event: X\r\nChanVariable: A=1\r\nchanvariable: B=x=y\r\nChanVariable: C=\r\n\r\n"
+    )
     assert m.get_all("ChanVariable") == ["A=1", "B=x=y", "C="]
     assert m.variables() == {"A": "1", "B": "x=y", "C": ""}
 
@@ -67,8 +68,16 @@ def test_encode_is_strict_crlf_with_space_even_for_empty_values() -> None:
     assert encode_banner() == b"Asterisk Call Manager/9.0.0\r\n"
 
 
-@pytest.mark.parametrize("pair", [("Bad\r\nKey", "v"), ("Key", "v\r\nInjected: 1"), ("", "v"),
-                                  ("A:B", "v"), ("Key", "line\nbreak")])
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("Bad\r\nKey", "v"),
+        ("Key", "v\r\nInjected: 1"),
+        ("", "v"),
+        ("A:B", "v"),
+        ("Key", "line\nbreak"),
+    ],
+)
 def test_encode_rejects_header_injection(pair: tuple[str, str]) -> None:
     with pytest.raises(AmiEncodeError):
         encode(AmiMessage((pair,)))
@@ -109,10 +118,15 @@ def test_message_accessors() -> None:
 
 
 headers = st.lists(
-    st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9\-_]{0,20}", fullmatch=True),
-              st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
-                      max_size=40).map(str.strip)),
-    min_size=1, max_size=20)
+    st.tuples(
+        st.from_regex(r"[A-Za-z][A-Za-z0-9\-_]{0,20}", fullmatch=True),
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=40
+        ).map(str.strip),
+    ),
+    min_size=1,
+    max_size=20,
+)
 
 
 @settings(max_examples=200, deadline=None)

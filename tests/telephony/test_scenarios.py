@@ -27,10 +27,14 @@ def _until(sim: PbxSimulator, predicate: Callable[[], bool], limit: float = 600)
         waited += 0.5
 
 
-def _setup(strategy: str = "rrmemory", agents: tuple[str, ...] = (ALICE,)
-           ) -> tuple[PbxSimulator, Recorder, list[Device]]:
-    queues = {"general": QueueConfig("general", strategy=strategy, timeout=15, retry=5,
-                                     autopause="yes", servicelevel=20)}
+def _setup(
+    strategy: str = "rrmemory", agents: tuple[str, ...] = (ALICE,)
+) -> tuple[PbxSimulator, Recorder, list[Device]]:
+    queues = {
+        "general": QueueConfig(
+            "general", strategy=strategy, timeout=15, retry=5, autopause="yes", servicelevel=20
+        )
+    }
     sim = make_sim(make_config(queues=queues))
     for i, interface in enumerate(agents):
         sim.add_agent(interface, ["Alice", "Bob"][i], {"general": 0})
@@ -42,8 +46,14 @@ def _setup(strategy: str = "rrmemory", agents: tuple[str, ...] = (ALICE,)
 
 def _ring_and_answer(sim: PbxSimulator, dev: Device, *, via_ivr: bool = False) -> Call:
     if via_ivr:
-        sim.place_call("+447700900123", name='Ann "Q" Lee', intent="balance", language="en",
-                       idv="passed", agent=dev.interface)
+        sim.place_call(
+            "+447700900123",
+            name='Ann "Q" Lee',
+            intent="balance",
+            language="en",
+            idv="passed",
+            agent=dev.interface,
+        )
     else:
         sim.place_call("+447700900123", name="Ann Lee", queue="general")
     _until(sim, lambda: dev.ringing is not None)
@@ -118,8 +128,9 @@ def scenario_ringall_one_answers() -> Recorder:
     return rec
 
 
-SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items()
-             if name.startswith("scenario_")}
+SCENARIOS = {
+    name[len("scenario_") :]: fn for name, fn in globals().items() if name.startswith("scenario_")
+}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -145,11 +156,25 @@ def test_answer_orders_leave_before_connect_and_complete_before_bridgeleave() ->
     rec = scenario_ivr_answer_caller_hangup()
     names = _names(rec)
     answer = names.index("DialEnd")
-    assert names[answer:answer + 6] == ["DialEnd", "MusicOnHoldStop", "QueueCallerLeave",
-                                        "AgentConnect", "BridgeCreate", "BridgeEnter"]
+    assert names[answer : answer + 6] == [
+        "DialEnd",
+        "MusicOnHoldStop",
+        "QueueCallerLeave",
+        "AgentConnect",
+        "BridgeCreate",
+        "BridgeEnter",
+    ]
     end = names.index("HangupRequest")
-    assert names[end:] == ["HangupRequest", "AgentComplete", "BridgeLeave", "SoftHangupRequest",
-                           "BridgeLeave", "BridgeDestroy", "Hangup", "Hangup"]
+    assert names[end:] == [
+        "HangupRequest",
+        "AgentComplete",
+        "BridgeLeave",
+        "SoftHangupRequest",
+        "BridgeLeave",
+        "BridgeDestroy",
+        "Hangup",
+        "Hangup",
+    ]
     assert names.count("QueueCallerLeave") == 1
     complete = rec.of("AgentComplete")[0]
     assert complete["Reason"] == "caller" and complete["DestLinkedid"] == complete["Linkedid"]
@@ -179,13 +204,22 @@ def test_ivr_events_in_asterisk_order_and_user_event() -> None:
 def test_abandon_records_abandon_then_leave_then_hangup() -> None:
     rec = scenario_abandon_while_ringing()
     names = _names(rec)
-    tail = names[names.index("HangupRequest"):]
-    assert tail == ["HangupRequest", "DialEnd", "Hangup", "QueueCallerAbandon",
-                    "QueueCallerLeave", "Hangup"]
+    tail = names[names.index("HangupRequest") :]
+    assert tail == [
+        "HangupRequest",
+        "DialEnd",
+        "Hangup",
+        "QueueCallerAbandon",
+        "QueueCallerLeave",
+        "Hangup",
+    ]
     assert rec.of("DialEnd")[0]["DialStatus"] == "CANCEL"
     abandon = rec.of("QueueCallerAbandon")[0]
-    assert (abandon["Position"], abandon["OriginalPosition"], abandon["HoldTime"]) == ("1", "1",
-                                                                                      "8")
+    assert (abandon["Position"], abandon["OriginalPosition"], abandon["HoldTime"]) == (
+        "1",
+        "1",
+        "8",
+    )
     assert any(m.event == "VarSet" and m["Variable"] == "ABANDONED" for m in rec.events)
 
 
@@ -210,8 +244,14 @@ def test_hold_is_on_agent_channel_and_moh_on_caller() -> None:
 def test_blind_transfer_order() -> None:
     names = _names(scenario_blind_transfer())
     start = names.index("BlindTransfer")
-    assert names[start:start + 6] == ["BlindTransfer", "AgentComplete", "BridgeLeave",
-                                      "BridgeLeave", "BridgeDestroy", "Hangup"]
+    assert names[start : start + 6] == [
+        "BlindTransfer",
+        "AgentComplete",
+        "BridgeLeave",
+        "BridgeLeave",
+        "BridgeDestroy",
+        "Hangup",
+    ]
 
 
 def test_attended_transfer_then_agent_complete_reason_transfer() -> None:
@@ -226,3 +266,40 @@ def test_ringall_cancels_the_other_phone() -> None:
     statuses = [(m["DestChannel"][:16], m["DialStatus"]) for m in rec.of("DialEnd")]
     assert sorted(statuses) == [(ALICE, "CANCEL"), (BOB, "ANSWER")]
     assert len(rec.of("AgentCalled")) == 2
+
+
+def test_random_traffic_with_noise_and_jitter_keeps_asterisk_guarantees() -> None:
+    from agentdesk.telephony.sim.config import load_config
+
+    config = load_config().with_(channelvars=CHANVARS, noise=0.5, jitter=0.3)
+    sim = make_sim(config, traffic=True, seed=9)
+    rec = Recorder()
+    sim.add_sink(rec)
+    sim.run_for(3 * 3600)
+    names = set(rec.names())
+    assert {
+        "AgentRingNoAnswer",
+        "QueueCallerAbandon",
+        "BlindTransfer",
+        "AttendedTransfer",
+        "Hold",
+        "QueueMemberPause",
+        "RTCPSent",
+    } <= names
+    for message in rec.events:
+        if message.event not in ("RTCPSent", "OriginateResponse"):
+            check_shape(message, len(CHANVARS))
+    check_invariants(rec.events)
+
+
+def test_same_seed_replays_exactly() -> None:
+    from agentdesk.telephony.sim.config import load_config
+
+    runs = []
+    for _ in range(2):
+        sim = make_sim(load_config(), traffic=True, seed=21)
+        rec = Recorder()
+        sim.add_sink(rec)
+        sim.run_for(1800)
+        runs.append(b"".join(encode(m) for m in rec.events))
+    assert runs[0] == runs[1] and len(runs[0]) > 10_000

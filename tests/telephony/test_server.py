@@ -28,8 +28,11 @@ def test_banner_login_fullybooted_ping_logoff() -> None:
         peer = await RawAmi.connect(server.port)
         assert await peer.banner() == b"Asterisk Call Manager/9.0.0\r\n"
         ok = await peer.login()
-        assert ok.headers == (("Response", "Success"), ("ActionID", "login"),
-                              ("Message", "Authentication accepted"))
+        assert ok.headers == (
+            ("Response", "Success"),
+            ("ActionID", "login"),
+            ("Message", "Authentication accepted"),
+        )
         booted = await peer.read()
         assert booted.keys() == ["Event", "Privilege", "Uptime", "LastReload", "Status"]
         assert booted["Privilege"] == "system,all" and booted["Status"] == "Fully Booted"
@@ -69,8 +72,11 @@ def test_failed_login_gets_error_then_close(secret: str, caplog: pytest.LogCaptu
         peer = await RawAmi.connect(server.port)
         await peer.banner()
         reply = await peer.login(secret=secret)
-        assert reply.headers == (("Response", "Error"), ("ActionID", "login"),
-                                 ("Message", "Authentication failed"))
+        assert reply.headers == (
+            ("Response", "Error"),
+            ("ActionID", "login"),
+            ("Message", "Authentication failed"),
+        )
         assert await peer.closed()
         await server.stop()
 
@@ -85,13 +91,17 @@ def test_unauthenticated_unknown_missing_action_and_write_permission() -> None:
         peer = await RawAmi.connect(server.port)
         await peer.banner()
         peer.send(("Action", "QueueStatus"), ("ActionID", "1"))
-        assert (await peer.read()).headers == (("Response", "Error"), ("ActionID", "1"),
-                                               ("Message", "Permission denied"))
+        assert (await peer.read()).headers == (
+            ("Response", "Error"),
+            ("ActionID", "1"),
+            ("Message", "Permission denied"),
+        )
         await peer.login("board", "b0ard")
         peer.send(("Action", "Frobnicate"), ("ActionID", "2"))
         assert (await peer.read())["Message"] == (
             "Invalid/unknown command: Frobnicate. Use Action: ListCommands to show available "
-            "commands.")
+            "commands."
+        )
         peer.send(("ActionID", "3"), ("Foo", "bar"))
         assert (await peer.read())["Message"] == "Missing action in request"
         peer.send(("Action", "UserEvent"), ("UserEvent", "X"), ("ActionID", "4"))
@@ -109,14 +119,18 @@ def test_events_reach_only_sessions_allowed_to_read_them() -> None:
         await desk.read()  # FullyBooted
         await board.login("board", "b0ard")  # read=agent only: no FullyBooted
         server.publish(AmiMessage.build(("Event", "Newchannel"), ("Privilege", "call,all")), "call")
-        server.publish(AmiMessage.build(("Event", "AgentCalled"), ("Privilege", "agent,all")),
-                       "agent")
+        server.publish(
+            AmiMessage.build(("Event", "AgentCalled"), ("Privilege", "agent,all")), "agent"
+        )
         assert (await desk.read()).event == "Newchannel"
         assert (await desk.read()).event == "AgentCalled"
         assert (await board.read()).event == "AgentCalled"
         desk.send(("Action", "Events"), ("EventMask", "off"), ("ActionID", "e"))
-        assert (await desk.read()).headers == (("Response", "Success"), ("ActionID", "e"),
-                                               ("Events", "Off"))
+        assert (await desk.read()).headers == (
+            ("Response", "Success"),
+            ("ActionID", "e"),
+            ("Events", "Off"),
+        )
         server.publish(AmiMessage.build(("Event", "Newchannel"), ("Privilege", "call,all")), "call")
         desk.send(("Action", "Ping"), ("ActionID", "after"))
         assert (await desk.read()).action_id == "after"  # the event was not delivered
@@ -125,16 +139,19 @@ def test_events_reach_only_sessions_allowed_to_read_them() -> None:
     arun(scenario())
 
 
-def test_line_too_long_gets_asterisk_error_and_flood_closes(caplog: pytest.LogCaptureFixture
-                                                            ) -> None:
+def test_line_too_long_gets_asterisk_error_and_flood_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario() -> None:
         server = await _server(max_line=1024)
         peer = await RawAmi.connect(server.port)
         await peer.banner()
         peer.writer.write(b"Action: Ping\r\nX: " + b"a" * 5000 + b"\r\n\r\n")
         error = await peer.read()
-        assert error.headers == (("Response", "Error"),
-                                 ("Message", "Failed to parse message: line too long"))
+        assert error.headers == (
+            ("Response", "Error"),
+            ("Message", "Failed to parse message: line too long"),
+        )
         for _ in range(40):  # an endless line: repeated errors, then the server hangs up
             peer.writer.write(b"z" * 4096)
         assert await peer.closed()
@@ -156,8 +173,7 @@ def test_auth_timeout_closes_idle_unauthenticated_session() -> None:
     arun(scenario())
 
 
-def test_slow_reader_is_dropped_and_server_keeps_serving(caplog: pytest.LogCaptureFixture
-                                                         ) -> None:
+def test_slow_reader_is_dropped_and_server_keeps_serving(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         server = await _server(max_write_buffer=64 * 1024)
         lazy = await RawAmi.connect(server.port)
@@ -180,11 +196,24 @@ def test_slow_reader_is_dropped_and_server_keeps_serving(caplog: pytest.LogCaptu
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.binary(max_size=2048),
-                          st.sampled_from([b"Action: Ping\r\n\r\n", b"\r\n\r\n", b"Action:\n\n",
-                                           b"Action: Login\nUsername: desk\nSecret: s3cret\n\n",
-                                           b"\xff\xfe\x00" * 50, b"Action: QueueStatus\r\n\r\n"])),
-                max_size=12))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=2048),
+            st.sampled_from(
+                [
+                    b"Action: Ping\r\n\r\n",
+                    b"\r\n\r\n",
+                    b"Action:\n\n",
+                    b"Action: Login\nUsername: desk\nSecret: s3cret\n\n",
+                    b"\xff\xfe\x00" * 50,
+                    b"Action: QueueStatus\r\n\r\n",
+                ]
+            ),
+        ),
+        max_size=12,
+    )
+)
 def test_fuzz_server_survives_random_and_hostile_input(chunks: list[bytes]) -> None:
     async def scenario() -> None:
         server = await _server(max_line=256, max_buffer=4096)

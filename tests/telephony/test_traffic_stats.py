@@ -48,15 +48,24 @@ def erlang_a_local(agents: int, lam: float, mu: float, theta: float) -> tuple[fl
 
 
 def _run(hours: float, *, seed: int, overload: bool = False) -> tuple[int, int, float]:
-    queues = {"erl": QueueConfig("erl", strategy="leastrecent", timeout=3600, retry=0,
-                                 autopause="no", servicelevel=20)}
+    queues = {
+        "erl": QueueConfig(
+            "erl", strategy="leastrecent", timeout=3600, retry=0, autopause="no", servicelevel=20
+        )
+    }
     config = make_config(
-        queues=queues, agents=36,
+        queues=queues,
+        agents=36,
         behaviour=quiet_behaviour(ring_delay=Duration(0, 0, "fixed"), p_agent_hangup=0.0),
-        traffic=TrafficConfig(profile=RateProfile((400.0,)), flow=None, queue="erl",
-                              handle=Duration(300, 1, "exponential"),
-                              patience=Duration(180, 1, "exponential"),
-                              overload_multiplier=2.0))
+        traffic=TrafficConfig(
+            profile=RateProfile((400.0,)),
+            flow=None,
+            queue="erl",
+            handle=Duration(300, 1, "exponential"),
+            patience=Duration(180, 1, "exponential"),
+            overload_multiplier=2.0,
+        ),
+    )
     sim = make_sim(config, traffic=True, seed=seed, events=False, overload=overload)
     lines: list[str] = []
     sim.qlog.add_listener(lines.append)

@@ -248,10 +248,12 @@ class PbxSimulator:
         handle_time: float | None = None,
         patience: float = 3600.0,
         account: str | None = None,
+        self_service: bool = False,
     ) -> PlacedCall:
         """Start one scripted call now. With ``queue`` the IVR is skipped; otherwise the
         IVR flow runs with the given intent/language/idv choices. ``agent`` restricts
-        ringing to that interface (a desktop test's own phone)."""
+        ringing to that interface (a desktop test's own phone); ``self_service`` makes the
+        caller finish in a self-service branch of the IVR if the intent has one."""
         caller = Caller(
             number=number,
             name=name,
@@ -260,7 +262,9 @@ class PbxSimulator:
             pin="0000",
             kind="scripted",
         )
-        script = CallerScript(intent=intent, language=language, idv=idv or "passed")
+        script = CallerScript(
+            intent=intent, language=language, idv=idv or "passed", self_service=self_service
+        )
         if queue is not None and queue not in self.acd.queues:
             raise ValueError(f"no such queue: {queue!r}")
         call = self._new_call(caller, handle_time, patience)
