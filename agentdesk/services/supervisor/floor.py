@@ -14,6 +14,7 @@ Logged out; otherwise Available.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from agentdesk.services.supervisor.views import AgentRow, AgentStatus, QueueMemb
 RINGING_STATES = frozenset({6, 7})
 BUSY_STATES = frozenset({2, 3, 8})
 UNAVAILABLE_STATES = frozenset({4, 5})
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def text(event: AmiEvent, key: str) -> str:
@@ -32,7 +34,7 @@ def text(event: AmiEvent, key: str) -> str:
 
 def number(event: AmiEvent, key: str, default: int = 0) -> int:
     value = text(event, key)
-    return int(value) if value.isdigit() and len(value) <= 18 else default
+    return int(value) if _DIGITS.fullmatch(value) else default
 
 
 def flag(event: AmiEvent, key: str) -> bool:

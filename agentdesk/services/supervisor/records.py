@@ -27,6 +27,7 @@ a leave briefly and turns it into a flow-out only if neither happened.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Protocol
 
@@ -43,10 +44,13 @@ def _text(event: AmiEvent, key: str) -> str:
     return (event.get(key) or "").strip()
 
 
+_ASCII_INT = re.compile(r"-?[0-9]{1,18}")
+
+
 def _int(event: AmiEvent, key: str) -> str:
-    """The header as integer text ('' when missing or not a number)."""
+    """The header as integer text ('' when missing or not an ASCII number)."""
     value = _text(event, key)
-    return value if value.lstrip("-").isdigit() and len(value) <= 18 else ""
+    return value if _ASCII_INT.fullmatch(value) else ""
 
 
 def _record(

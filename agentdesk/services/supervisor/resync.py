@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def _duration(value: str) -> float:
     """CoreShowChannel ``Duration`` (HH:MM:SS) in seconds; 0 when unreadable."""
     parts = value.split(":")
-    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
         return 0.0
     hours, minutes, seconds = (int(p) for p in parts)
     return float(hours * 3600 + minutes * 60 + seconds)

@@ -132,6 +132,10 @@ class SupervisorService:
     def session(self) -> Session:
         return self._session
 
+    def set_pbx(self, pbx: ActionSender | None) -> None:
+        """The AMI link actions go through (the desktop starts it after the service exists)."""
+        self._pbx = pbx
+
     def _check(self, capability: Capability) -> None:
         require(self._session, capability)
 

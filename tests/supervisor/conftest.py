@@ -1,0 +1,46 @@
+"""Fixtures for the supervisor tests: sessions of each role, an audit log on a real cache."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from agentdesk.models import AuditEntry, Role
+from agentdesk.store import migrate
+from agentdesk.store.engine import encrypted_sqlite_engine, read_session
+from agentdesk.store.writer import LocalWriter
+
+
+@dataclass
+class FakeSession:
+    """A signed-in identity whose role an administrator can change while it is open."""
+
+    login: str
+    role: Role
+    id: uuid.UUID = field(default_factory=lambda: uuid.UUID(int=1))
+
+
+@pytest.fixture
+def supervisor() -> FakeSession:
+    return FakeSession("sam.supervisor", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def agent() -> FakeSession:
+    return FakeSession("alice.agent", Role.AGENT)
+
+
+@pytest.fixture
+def audit(tmp_path: Path) -> LocalWriter:
+    engine = encrypted_sqlite_engine(tmp_path / "cache.db", "22" * 32)
+    migrate.upgrade(engine)
+    return LocalWriter(engine, actor="sam.supervisor")
+
+
+def audit_entries(writer: LocalWriter) -> list[AuditEntry]:
+    with read_session(writer._engine) as session:
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.at)))
