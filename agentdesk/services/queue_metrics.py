@@ -379,6 +379,8 @@ class MetricsSink(Protocol):
 
 @dataclass(slots=True)
 class _Call:
+    """A call in a queue that has not ended yet: when it entered, who answered, when."""
+
     enqueued: float
     agent: str = ""
     connected: float | None = None
@@ -386,12 +388,16 @@ class _Call:
 
 @dataclass(slots=True)
 class _Membership:
+    """An agent's standing in one queue: paused or not, and why."""
+
     paused: bool = False
     reason: str = ""
 
 
 @dataclass(slots=True)
 class _Agent:
+    """What the interpreter tracks per agent between events."""
+
     since: float  # start of the segment not yet written to the sink
     memberships: dict[str, _Membership] = field(default_factory=dict)
     calls: set[tuple[str, str]] = field(default_factory=set)
@@ -508,7 +514,7 @@ class QueueLogInterpreter:
 
     def _answer(self, record: QueueLogRecord, call: _Call, wait: float, at: float) -> None:
         call.connected = at
-        call.agent = record.agent
+        call.agent = record.agent if record.has_member else NO_AGENT
         within = 1 if wait <= self.config.service_level.threshold_s else 0
         values = {
             "answered": 1,
@@ -516,7 +522,7 @@ class QueueLogInterpreter:
             "wait_answered_s": wait,
             "max_wait_s": wait,
         }
-        self._sink.add_call(call.enqueued, record.queue, record.agent, values)
+        self._sink.add_call(call.enqueued, record.queue, call.agent, values)
 
     def _on_connect(self, record: QueueLogRecord) -> None:
         if self._finished(record):
@@ -529,6 +535,8 @@ class QueueLogInterpreter:
             max(0.0, holdtime if holdtime is not None else record.timestamp - call.enqueued)
         )
         self._answer(record, call, wait, record.timestamp)
+        if not record.has_member:
+            return
         agent = self._agent(record.agent, record.timestamp)
         agent.memberships.setdefault(record.queue, _Membership())
         agent.calls.add((record.call_id, record.queue))
@@ -550,12 +558,14 @@ class QueueLogInterpreter:
             self._answer(record, call, wait, talk_start)
         assert call.connected is not None
         talk = float(calltime) if calltime is not None else t - call.connected
-        agent_name = record.agent if record.agent not in ("", _NONE) else call.agent
+        agent_name = record.agent if record.has_member else call.agent
         values = {"handled": 1, "talk_s": max(0.0, talk)}
         if record.event in _TRANSFERS:
             values["transfers"] = 1
         self._sink.add_call(call.enqueued, record.queue, agent_name, values)
         self._close_call(key)
+        if agent_name == NO_AGENT:
+            return
         agent = self._agent(agent_name, t)
         agent.calls.discard(key)
         agent.last_call = (call.enqueued, record.queue)
@@ -584,7 +594,8 @@ class QueueLogInterpreter:
     def _on_ring_no_answer(self, record: QueueLogRecord) -> None:
         call = self._calls.get((record.call_id, record.queue))
         at = call.enqueued if call is not None else record.timestamp
-        self._sink.add_call(at, record.queue, record.agent, {"ring_no_answers": 1})
+        agent_name = record.agent if record.has_member else NO_AGENT
+        self._sink.add_call(at, record.queue, agent_name, {"ring_no_answers": 1})
         if record.has_member:
             agent = self._agent(record.agent, record.timestamp)
             agent.memberships.setdefault(record.queue, _Membership())
@@ -616,6 +627,8 @@ class QueueLogInterpreter:
             agent.state, agent.state_since = state, t
 
     def _on_membership(self, record: QueueLogRecord) -> None:
+        if not record.has_member or record.queue in ("", _NONE):
+            return
         agent = self._agent(record.agent, record.timestamp)
         if record.event == "ADDMEMBER":
             agent.memberships.setdefault(record.queue, _Membership())
@@ -624,6 +637,8 @@ class QueueLogInterpreter:
         self._after_change(agent, record.timestamp)
 
     def _on_pause(self, record: QueueLogRecord) -> None:
+        if not record.has_member:
+            return
         if record.queue in ("", _NONE):
             self._on_pause_all(record)
             return
@@ -652,6 +667,8 @@ class QueueLogInterpreter:
             agent.pause_reason = membership.reason
 
     def _on_agent_login(self, record: QueueLogRecord) -> None:
+        if not record.has_member:
+            return
         agent = self._agent(record.agent, record.timestamp)
         if record.event == "AGENTLOGIN":
             agent.memberships.setdefault(_NONE, _Membership())

@@ -23,6 +23,7 @@ from agentdesk.services.queue_log import QueueLogReader, read_queue_log
 from agentdesk.services.queue_metrics import (
     AgentActivity,
     CellStore,
+    LiveQueueMetrics,
     MetricsConfig,
     MetricsRow,
     QueueLogInterpreter,
@@ -240,6 +241,20 @@ def test_agent_paused_in_one_of_two_queues_is_still_available() -> None:
     assert figures(store, queue="q2").paused_s == 0.0
 
 
+def test_pauseall_under_an_interface_name_creates_no_agent() -> None:
+    lines = lines_for([
+        (0, "NONE", "q", "Alice", "ADDMEMBER", ""),
+        (10, "NONE", "NONE", "PJSIP/1001", "PAUSEALL", "Lunch"),
+        (10, "NONE", "q", "Alice", "PAUSE", "Lunch"),
+        (70, "NONE", "NONE", "PJSIP/1001", "UNPAUSEALL", ""),
+        (70, "NONE", "q", "Alice", "UNPAUSE", ""),
+        (100, "NONE", "q", "Alice", "REMOVEMEMBER", ""),
+    ])  # fmt: skip
+    store = run(lines)
+    assert {a for _, _, a in store.cells} == {"Alice"}
+    assert figures(store, agent="Alice").pause_by_reason == (("Lunch", 60.0),)
+
+
 def test_queuestart_drops_calls_in_progress() -> None:
     lines = lines_for([
         (0, "NONE", "q", "a", "ADDMEMBER", ""),
@@ -346,3 +361,48 @@ def test_activities_cover_every_logged_in_second() -> None:
             seconds = cell.busy_s + cell.acw_s + cell.idle_s + cell.paused_s
             assert 0 < seconds <= 60
     assert {a.value for a in AgentActivity} == {"talk", "acw", "paused", "idle"}
+
+
+EVENTS = sorted(
+    {"ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "ABANDON", "EXITWITHTIMEOUT",
+     "EXITWITHKEY", "EXITEMPTY", "RINGNOANSWER", "RINGCANCELED", "TRANSFER", "BLINDTRANSFER",
+     "ATTENDEDTRANSFER", "ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE", "PAUSEALL",
+     "UNPAUSEALL", "AGENTLOGIN", "AGENTLOGOFF", "QUEUESTART", "SYSCOMPAT", "BOGUS"}
+)  # fmt: skip
+chaos = st.lists(
+    st.tuples(
+        st.integers(min_value=-600, max_value=5 * 3600),  # out of order on purpose
+        st.sampled_from(["c1", "c2", "c3", "NONE"]),
+        st.sampled_from(["q1", "q2", "NONE", ""]),
+        st.sampled_from(["a1", "a2", "NONE", "", "PJSIP/a1"]),
+        st.sampled_from(EVENTS),
+        st.lists(
+            st.sampled_from(["", "0", "5", "-7", "30", "900", "x", "ACW", "Lunch"]), max_size=6
+        ),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(chaos)
+def test_any_event_soup_keeps_the_invariants(
+    soup: list[tuple[int, str, str, str, str, list[str]]],
+) -> None:
+    lines = [f"{T0 + t}|{c}|{q}|{a}|{e}|{'|'.join(d)}" for t, c, q, a, e, d in soup]
+    config = MetricsConfig(wrapup_s={"q1": 20})
+    store = run(lines, config)
+    total = figures(store)
+    assert total.answered + total.abandoned + total.flowed_out <= total.offered
+    assert total.handled <= total.answered
+    for row in [total, *(figures(store, queue=q) for q in ("q1", "q2", "NONE", ""))]:
+        for name in ("busy_s", "acw_s", "idle_s", "paused_s", "talk_s", "wrapup_s", "max_wait_s"):
+            assert getattr(row, name) >= 0.0, name
+        for value in (row.service_level, row.abandon_rate, row.occupancy):
+            assert value is None or 0.0 <= value <= 1.0
+    assert "NONE" not in {a for _, _, a in store.cells}
+    live = LiveQueueMetrics(config)
+    for record in QueueLogReader().read_lines(lines):
+        live.feed(record)
+    snap = live.snapshot(now=T0 + 6 * 3600)
+    assert snap.today[""].offered <= total.offered
