@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import fnmatch
 import hashlib
 import logging
@@ -35,76 +34,34 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from agentdesk.telephony.client_types import (
+    ActionResult,
+    ActionTimeoutError,
+    AmiError,
+    AuthenticationError,
+    Backoff,
+    ConnectionState,
+    EventCallback,
+    NotConnectedError,
+    ResyncCallback,
+    ResyncSnapshot,
+    StateCallback,
+)
 from agentdesk.telephony.codec import AmiMessage, AmiParser, AmiProtocolError, encode
 
+__all__ = [
+    "ActionResult",
+    "ActionTimeoutError",
+    "AmiClient",
+    "AmiError",
+    "AuthenticationError",
+    "Backoff",
+    "ConnectionState",
+    "NotConnectedError",
+    "ResyncSnapshot",
+]
+
 log = logging.getLogger(__name__)
-
-
-class ConnectionState(enum.Enum):
-    """Link state reported to ``on_state`` callbacks."""
-
-    CONNECTING = "connecting"
-    CONNECTED = "connected"  # logged in and resynced
-    DISCONNECTED = "disconnected"
-    RECONNECTING = "reconnecting"
-    FAILED = "failed"  # login rejected; no retry
-    CLOSED = "closed"  # closed by the application
-
-
-class AmiError(Exception):
-    """Base class of the client's errors."""
-
-
-class AuthenticationError(AmiError):
-    """The PBX rejected the login (wrong user or secret, or login refused)."""
-
-
-class NotConnectedError(AmiError, ConnectionError):
-    """An action was sent while the client is not logged in, or the link dropped meanwhile."""
-
-
-class ActionTimeoutError(AmiError, TimeoutError):
-    """No (complete) response arrived for an action in time."""
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """The response to one action, plus the list items for list actions (``EventList: start``)."""
-
-    response: AmiMessage
-    events: tuple[AmiMessage, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True for ``Response: Success`` (and ``Goodbye`` for Logoff)."""
-        return (self.response.response or "").lower() in ("success", "goodbye")
-
-    @property
-    def message(self) -> str:
-        """The ``Message`` text, empty if none."""
-        return self.response.get("Message") or ""
-
-    def items(self, event: str | None = None) -> list[AmiMessage]:
-        """List items (``*Complete`` excluded), optionally only those named ``event``."""
-        return [
-            m
-            for m in self.events
-            if not (m.event or "").endswith("Complete") and (event is None or m.event == event)
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class ResyncSnapshot:
-    """What the PBX reported right after a login: queues, members, callers, channels."""
-
-    queue_status: tuple[AmiMessage, ...]  # QueueParams, QueueMember, QueueEntry events
-    channels: tuple[AmiMessage, ...]  # CoreShowChannel events
-    reconnect: bool  # False for the first login of this client
-
-
-EventCallback = Callable[[AmiMessage], Awaitable[None] | None]
-StateCallback = Callable[[ConnectionState, str | None], Awaitable[None] | None]
-ResyncCallback = Callable[[ResyncSnapshot], Awaitable[None] | None]
 
 
 @dataclass(slots=True)
@@ -112,17 +69,6 @@ class _Pending:
     future: asyncio.Future[ActionResult]
     response: AmiMessage | None = None
     events: list[AmiMessage] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with full jitter: ``uniform(0, min(cap, base * 2**attempt))``."""
-
-    base: float = 0.5
-    cap: float = 30.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0.0, min(self.cap, self.base * (2 ** min(attempt, 30))))
 
 
 class AmiClient:

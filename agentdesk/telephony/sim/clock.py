@@ -116,5 +116,8 @@ class Scheduler:
     def _tick(self) -> None:
         self._handle = None
         self._armed_for = None
-        self.run_until(self.now)
-        self._arm()
+        try:
+            self.run_until(self.now)
+        finally:
+            # A failing step is reported by the loop's exception handler; the clock goes on.
+            self._arm()
