@@ -1,0 +1,286 @@
+"""The ticket detail panel: fields, status along the workflow, comments, links, full history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.ticket_views import (
+    WORKFLOW,
+    ChangeView,
+    CommentView,
+    LinkedInteraction,
+    TicketConflict,
+    TicketDetail,
+    TicketRow,
+)
+from agentdesk.services.tickets import TicketService
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.row_model import Column, RowTableModel
+from agentdesk.ui.tickets.dialogs import PRIORITIES, SEVERITIES
+
+COMMENT_COLUMNS = (
+    Column[CommentView]("When", lambda c: f"{c.created_at.astimezone():%d %b %H:%M}"),
+    Column[CommentView]("Author", lambda c: c.author),
+    Column[CommentView](
+        "Comment", lambda c: " ".join(c.body[:300].split()), tooltip=lambda c: c.body[:2000]
+    ),
+)
+HISTORY_COLUMNS = (
+    Column[ChangeView]("When", lambda h: f"{h.changed_at.astimezone():%d %b %H:%M}"),
+    Column[ChangeView]("By", lambda h: h.changed_by),
+    Column[ChangeView]("Field", lambda h: h.field.replace("_", " ")),
+    Column[ChangeView]("From", lambda h: (h.old_value or "—")[:80]),
+    Column[ChangeView]("To", lambda h: (h.new_value or "—")[:80]),
+)
+LINK_COLUMNS = (
+    Column[LinkedInteraction]("When", lambda i: f"{i.at.astimezone():%d %b %Y %H:%M}"),
+    Column[LinkedInteraction]("Channel", lambda i: i.channel),
+    Column[LinkedInteraction]("Summary", lambda i: i.summary),
+)
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
+def _table(model: RowTableModel[Any], name: str) -> QTableView:
+    view = QTableView(accessibleName=name)
+    view.setModel(model)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setWordWrap(False)
+    return view
+
+
+class TicketDetailPanel(QWidget):
+    """Edits one ticket; a concurrent change shows a conflict banner instead of overwriting."""
+
+    ticket_saved = Signal(uuid.UUID)
+    message_shown = Signal(str)
+
+    def __init__(
+        self, bridge: Bridge, service: TicketService, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self._service = service
+        self._loaded: TicketRow | None = None
+        self._pending: dict[str, object] = {}
+        self._build()
+
+    def _build(self) -> None:
+        self.heading = QLabel(accessibleName="Ticket heading")
+        self.heading.setWordWrap(True)
+        self.title = QLineEdit(accessibleName="Ticket title", maxLength=300)
+        self.status = QComboBox(accessibleName="Ticket status")
+        self.priority = QComboBox(accessibleName="Ticket priority")
+        self.severity = QComboBox(accessibleName="Ticket severity")
+        for combo, values in ((self.priority, PRIORITIES), (self.severity, SEVERITIES)):
+            for value in values:
+                combo.addItem(value.title(), value)
+        self.team = QComboBox(accessibleName="Ticket team")
+        self.assignee = QComboBox(accessibleName="Ticket assignee")
+        self.save = QPushButton("&Save changes", accessibleName="Save ticket changes")
+        self.conflict = QLabel(accessibleName="Conflict message", wordWrap=True)
+        self.conflict.setStyleSheet(
+            "background:#fdecea;color:#8a1c1c;padding:6px;border-radius:4px"
+        )
+        self.apply_mine = QPushButton(
+            "Apply &mine anyway", accessibleName="Apply my changes anyway"
+        )
+        self.discard = QPushButton("&Discard mine", accessibleName="Discard my changes and reload")
+        form = QFormLayout()
+        form.addRow("&Title", self.title)
+        form.addRow("S&tatus", self.status)
+        row = QHBoxLayout()
+        for label, w in (("Priority", self.priority), ("Severity", self.severity)):
+            row.addWidget(QLabel(label))
+            row.addWidget(w)
+        form.addRow(row)
+        form.addRow("Te&am", self.team)
+        form.addRow("Assi&gnee", self.assignee)
+        self.comments_model = RowTableModel[CommentView](COMMENT_COLUMNS, parent=self)
+        self.history_model = RowTableModel[ChangeView](HISTORY_COLUMNS, parent=self)
+        self.links_model = RowTableModel[LinkedInteraction](LINK_COLUMNS, parent=self)
+        self.new_comment = QPlainTextEdit(
+            accessibleName="New comment", placeholderText="Add a comment…"
+        )
+        self.new_comment.setMaximumHeight(70)
+        self.add_comment = QPushButton("Add c&omment", accessibleName="Add comment")
+        comments = QWidget()
+        c_layout = QVBoxLayout(comments)
+        c_layout.addWidget(_table(self.comments_model, "Ticket comments"))
+        c_layout.addWidget(self.new_comment)
+        c_layout.addWidget(self.add_comment)
+        self.tabs = QTabWidget(accessibleName="Ticket detail sections")
+        self.tabs.addTab(comments, "Comments")
+        self.tabs.addTab(_table(self.history_model, "Ticket history"), "History")
+        self.tabs.addTab(_table(self.links_model, "Linked interactions"), "Linked contacts")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.conflict, 1)
+        buttons.addWidget(self.apply_mine)
+        buttons.addWidget(self.discard)
+        buttons.addWidget(self.save)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tabs, 1)
+        self._show_conflict(None)
+        self.save.clicked.connect(self._on_save_clicked)
+        self.apply_mine.clicked.connect(self._on_apply_mine_clicked)
+        self.discard.clicked.connect(self._on_discard_clicked)
+        self.add_comment.clicked.connect(self._on_add_comment_clicked)
+        self.setEnabled(False)
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def set_choices(
+        self, teams: list[tuple[uuid.UUID, str]], agents: list[tuple[uuid.UUID, str]]
+    ) -> None:
+        self.team.clear()
+        self.team.addItem("No team", None)
+        # Ids travel as text: QComboBox.findData cannot match Python UUID objects.
+        for team_id, name in teams:
+            self.team.addItem(name, str(team_id))
+        self.assignee.clear()
+        self.assignee.addItem("Unassigned", None)
+        for agent_id, name in agents:
+            self.assignee.addItem(name, str(agent_id))
+
+    def show_ticket(self, ticket_id: uuid.UUID | None) -> None:
+        if ticket_id is None:
+            self._loaded = None
+            self.setEnabled(False)
+            return
+        self._bridge.submit(
+            self._service.detail,
+            ticket_id,
+            on_done=self._on_detail_loaded,
+            on_error=lambda exc: self.message_shown.emit(str(exc)),
+        )
+
+    @property
+    def loaded(self) -> TicketRow | None:
+        return self._loaded
+
+    def _on_detail_loaded(self, detail: TicketDetail) -> None:
+        row = self._loaded = detail.row
+        self.setEnabled(True)
+        self._show_conflict(None)
+        due = f" · SLA due {row.sla_due.astimezone():%d %b %H:%M}" if row.sla_due else ""
+        self.heading.setText(
+            f"<b>{row.number}</b> · {row.reason_label} · {row.customer_name or 'no customer'}{due}"
+        )
+        self.title.setText(row.title)
+        self.status.clear()
+        self.status.addItem(row.status.title(), row.status)
+        for nxt in WORKFLOW.get(row.status, ()):
+            label = "Reopen" if nxt == "open" and row.status != "new" else nxt.title()
+            self.status.addItem(f"→ {label}", nxt)
+        self.priority.setCurrentIndex(max(0, self.priority.findData(row.priority)))
+        self.severity.setCurrentIndex(max(0, self.severity.findData(row.severity)))
+        self.team.setCurrentIndex(max(0, self.team.findData(_text(row.team_id))))
+        self.assignee.setCurrentIndex(max(0, self.assignee.findData(_text(row.assignee_id))))
+        self.comments_model.set_rows(detail.comments)
+        self.history_model.set_rows(detail.history)
+        self.links_model.set_rows(detail.interactions)
+
+    # --- saving -------------------------------------------------------------------------------
+
+    def edited_values(self) -> dict[str, object]:
+        return {
+            "title": self.title.text().strip(),
+            "status": self.status.currentData(),
+            "priority": self.priority.currentData(),
+            "severity": self.severity.currentData(),
+            "team_id": _uuid(self.team.currentData()),
+            "assignee_id": _uuid(self.assignee.currentData()),
+        }
+
+    def _on_save_clicked(self, _checked: bool = False, force: bool = False) -> None:
+        loaded = self._loaded
+        if loaded is None:
+            return
+        values = self._pending if force else self.edited_values()
+        self._pending = values
+        self._bridge.submit(
+            lambda: self._service.update(loaded, values, force=force),
+            on_done=self._on_saved,
+            on_error=self._on_save_failed,
+        )
+
+    def _on_apply_mine_clicked(self) -> None:
+        self._on_save_clicked(force=True)
+
+    def _on_discard_clicked(self) -> None:
+        self._pending = {}
+        if self._loaded is not None:
+            self.show_ticket(self._loaded.id)
+
+    def _on_saved(self, row: TicketRow) -> None:
+        self._pending = {}
+        self.ticket_saved.emit(row.id)
+        self.message_shown.emit(f"Ticket {row.number} saved")
+        self.show_ticket(row.id)
+
+    def _on_save_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, TicketConflict):
+            self._loaded = exc.current  # a forced save applies on top of what is there now
+            self._show_conflict(exc)
+            return
+        self.message_shown.emit(f"Not saved: {exc}")
+
+    def _show_conflict(self, exc: TicketConflict | None) -> None:
+        for w in (self.conflict, self.apply_mine, self.discard):
+            w.setVisible(exc is not None)
+        if exc is None:
+            return
+        lines = [
+            f"{f.field.replace('_id', '').replace('_', ' ')}: they saved “{f.theirs}”, "
+            f"you chose “{f.yours}” (was “{f.base}”)"
+            for f in exc.fields
+        ]
+        self.conflict.setText(
+            "Someone else changed this ticket while you were editing.\n" + "\n".join(lines)
+        )
+
+    def _on_add_comment_clicked(self) -> None:
+        loaded, body = self._loaded, self.new_comment.toPlainText()
+        if loaded is None or not body.strip():
+            return
+        self._bridge.submit(
+            self._service.comment,
+            loaded.id,
+            body,
+            on_done=lambda _id: self._on_comment_added(loaded.id),
+            on_error=lambda exc: self.message_shown.emit(f"Not added: {exc}"),
+        )
+
+    def _on_comment_added(self, ticket_id: uuid.UUID) -> None:
+        self.new_comment.clear()
+        self.ticket_saved.emit(ticket_id)
+        self.show_ticket(ticket_id)

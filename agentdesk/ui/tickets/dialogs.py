@@ -1,0 +1,92 @@
+"""Create-ticket dialog (from a call or the workspace)."""
+
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from agentdesk.services.sla import SlaPolicy
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+SEVERITIES = ("minor", "major", "critical")
+
+
+class TicketCreateDialog(QDialog):
+    """Reason, title, description, priority, severity and team; the team follows the reason."""
+
+    def __init__(
+        self,
+        policy: SlaPolicy,
+        teams: list[tuple[uuid.UUID, str]],
+        parent: QWidget | None = None,
+        title: str = "",
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New ticket")
+        self.setAccessibleName("New ticket")
+        self._policy = policy
+        self.reason = QComboBox(accessibleName="Reason")
+        for code, reason in policy.reasons.items():
+            self.reason.addItem(reason.label, code)
+        self.title = QLineEdit(title, accessibleName="Title", maxLength=300)
+        self.description = QPlainTextEdit(accessibleName="Description")
+        self.priority = QComboBox(accessibleName="Priority")
+        self.severity = QComboBox(accessibleName="Severity")
+        for combo, values in ((self.priority, PRIORITIES), (self.severity, SEVERITIES)):
+            for value in values:
+                combo.addItem(value.title(), value)
+        self.priority.setCurrentIndex(1)
+        self.team = QComboBox(accessibleName="Team")
+        for team_id, name in teams:
+            self.team.addItem(name, str(team_id))
+        self.error = QLabel(accessibleName="Validation message")
+        self.error.setStyleSheet("color: #c62828")
+        form = QFormLayout(self)
+        form.addRow("&Reason", self.reason)
+        form.addRow("&Title", self.title)
+        form.addRow("&Description", self.description)
+        form.addRow("&Priority", self.priority)
+        form.addRow("S&everity", self.severity)
+        form.addRow("Te&am", self.team)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.reason.currentIndexChanged.connect(self._on_reason_changed)
+        self._on_reason_changed()
+
+    def _on_reason_changed(self) -> None:
+        team = self._policy.reason(self.reason.currentData()).team
+        index = self.team.findText(team)
+        if index >= 0:
+            self.team.setCurrentIndex(index)
+
+    def _on_accept(self) -> None:
+        if not self.title.text().strip():
+            self.error.setText("A ticket needs a title.")
+            self.title.setFocus()
+            return
+        self.accept()
+
+    def values(self) -> dict[str, object]:
+        return {
+            "reason": self.reason.currentData(),
+            "title": self.title.text().strip(),
+            "description": self.description.toPlainText(),
+            "priority": self.priority.currentData(),
+            "severity": self.severity.currentData(),
+            "team_id": self.team.currentData(),
+        }

@@ -1,0 +1,112 @@
+"""Ticket panes: model contract, SLA colours and countdown, create/update, conflict banner."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
+
+from agentdesk.services.sla import load_policy
+from agentdesk.services.tickets import TicketService
+from agentdesk.store.writer import LocalWriter
+from agentdesk.ui.tickets.model import SLA_COLUMN, TicketTableModel
+from agentdesk.ui.tickets.pane import TicketPane
+from agentdesk.ui.workspace.context import WorkspaceContext
+from tests.ui_workspace.builders import Org, add_customer
+
+WAIT_MS = 10_000
+
+
+def _pane(qtbot: QtBot, context: WorkspaceContext, scope: str) -> TicketPane:
+    pane = TicketPane(context.bridge, context.tickets, scope)  # type: ignore[arg-type]
+    qtbot.addWidget(pane)
+    pane.resize(1200, 600)
+    pane.show()
+    return pane
+
+
+def test_models_pass_the_model_tester_and_colour_sla(
+    qtbot: QtBot, qtmodeltester: ModelTester, context: WorkspaceContext
+) -> None:
+    opened = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=50)
+    for priority in ("low", "high", "urgent"):
+        context.tickets.create(
+            reason="card_lost", title=f"{priority} one", priority=priority, now=opened
+        )
+    pane = _pane(qtbot, context, "team")
+    with qtbot.wait_signal(pane.status_changed, timeout=WAIT_MS):
+        pane.refresh()
+    qtmodeltester.check(pane.model)
+    qtmodeltester.check(pane.proxy)
+    model: TicketTableModel = pane.model
+    first = pane.proxy.index(0, SLA_COLUMN)  # sorted by due time: urgent first, already overdue
+    assert "overdue" in first.data()
+    assert first.data(Qt.ItemDataRole.BackgroundRole).color().name() == "#c62828"
+    rows = {model.row_at(r).priority: r for r in range(model.rowCount())}
+    low = model.index(rows["low"], SLA_COLUMN)
+    assert low.data(Qt.ItemDataRole.BackgroundRole) is None  # 1h first response: 10 min left
+    model.tick(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=8))  # 2 of 10 minutes left
+    assert low.data(Qt.ItemDataRole.BackgroundRole).color().name() == "#f9a825"  # near breach
+    pane.filter.setText("urgent")
+    assert pane.proxy.rowCount() == 1
+
+
+def test_create_from_workspace_then_update_status_and_comment(
+    qtbot: QtBot, engine: Engine, context: WorkspaceContext, org: Org
+) -> None:
+    cid = add_customer(engine)
+    pane = _pane(qtbot, context, "customer")
+    with qtbot.wait_signal(pane.status_changed, timeout=WAIT_MS):
+        pane.show_customer(cid)
+    with qtbot.wait_signal(pane.ticket_saved, timeout=WAIT_MS):
+        pane.create_ticket(
+            {
+                "reason": "card_dispute",
+                "title": "Disputed £42.10 at Café Zürich",
+                "description": "Customer did not make this payment",
+                "priority": "high",
+                "severity": "major",
+                "team_id": org.team_id,
+            }
+        )
+    qtbot.wait_until(lambda: pane.detail.loaded is not None, timeout=WAIT_MS)
+    assert pane.model.rowCount() == 1 and pane.detail.loaded.title.startswith("Disputed")
+    pane.detail.status.setCurrentIndex(pane.detail.status.findData("open"))
+    pane.detail.assignee.setCurrentIndex(pane.detail.assignee.findData(str(org.agent_id)))
+    with qtbot.wait_signal(pane.ticket_saved, timeout=WAIT_MS):
+        pane.detail.save.click()
+    qtbot.wait_until(lambda: pane.detail.loaded.status == "open", timeout=WAIT_MS)
+    assert pane.detail.loaded.assignee == "Alice Agent"
+    pane.detail.new_comment.setPlainText("Merchant contacted; refund expected ✓")
+    with qtbot.wait_signal(pane.ticket_saved, timeout=WAIT_MS):
+        pane.detail.add_comment.click()
+    qtbot.wait_until(lambda: pane.detail.comments_model.rowCount() == 1, timeout=WAIT_MS)
+    fields = {h.field for h in pane.detail.history_model.rows}
+    assert {"created", "status", "assignee_id"} <= fields
+
+
+def test_second_agent_sees_a_conflict_banner(
+    qtbot: QtBot, engine: Engine, context: WorkspaceContext, org: Org
+) -> None:
+    cid = add_customer(engine)
+    created = context.tickets.create(
+        reason="payment_failed", title="Salary missing", customer_id=cid
+    )
+    pane = _pane(qtbot, context, "customer")
+    with qtbot.wait_signal(pane.status_changed, timeout=WAIT_MS):
+        pane.show_customer(cid)
+    pane.select_ticket(created.id)
+    qtbot.wait_until(lambda: pane.detail.loaded is not None, timeout=WAIT_MS)
+    bob = TicketService(engine, LocalWriter(engine, "bob"), load_policy(), org.other_agent_id)
+    bob.update(bob.get(created.id), {"priority": "urgent"})  # saved elsewhere meanwhile
+    pane.detail.priority.setCurrentIndex(pane.detail.priority.findData("low"))
+    pane.detail.save.click()
+    qtbot.wait_until(lambda: pane.detail.conflict.isVisible(), timeout=WAIT_MS)
+    assert "they saved “urgent”" in pane.detail.conflict.text()
+    assert context.tickets.get(created.id).priority == "urgent"  # nothing overwritten
+    with qtbot.wait_signal(pane.ticket_saved, timeout=WAIT_MS):
+        pane.detail.apply_mine.click()
+    assert context.tickets.get(created.id).priority == "low"
