@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from agentdesk.commands.common import settings_from
+from agentdesk.commands.db_grants import register_grants
 from agentdesk.config import ConfigError
 from agentdesk.store import migrate
 from agentdesk.store.central import open_central
@@ -22,6 +23,7 @@ def register(subparsers: Any) -> None:
     check = actions.add_parser("check", help="fail if the schema is not at the latest revision")
     check.add_argument("--url", help="database URL (default: the configured central store)")
     check.set_defaults(func=_check)
+    register_grants(actions, _engine)
 
 
 def _engine(args: argparse.Namespace) -> Any:
