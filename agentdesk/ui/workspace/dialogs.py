@@ -1,0 +1,140 @@
+"""Workspace dialogs: the reason for revealing PII, editing a customer, adding a contact point."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
+
+from agentdesk.models import ContactLabel
+from agentdesk.services.customer_views import CustomerCard
+from agentdesk.services.customers import MIN_REASON_CHARS
+
+REVEAL_REASONS = (
+    "Caller identification (ID&V)",
+    "Confirming account for a payment",
+    "Card replacement",
+    "Fraud investigation",
+)
+
+
+def _buttons(dialog: QDialog, on_ok: object) -> QDialogButtonBox:
+    box = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    box.accepted.connect(on_ok)
+    box.rejected.connect(dialog.reject)
+    return box
+
+
+def _error_label() -> QLabel:
+    label = QLabel(accessibleName="Validation message", wordWrap=True)
+    label.setStyleSheet("color: #c62828")
+    return label
+
+
+class RevealDialog(QDialog):
+    """Asks why the agent needs to see a masked value; the reason goes into the audit log."""
+
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Reveal {what}")
+        self.setAccessibleName(self.windowTitle())
+        self.reason = QComboBox(editable=True, accessibleName="Reason for revealing")
+        self.reason.addItems(REVEAL_REASONS)
+        self.reason.setCurrentText("")
+        self.error = _error_label()
+        form = QFormLayout(self)
+        form.addRow(
+            QLabel(f"Viewing the full {what} is recorded in the audit log with your reason.")
+        )
+        form.addRow("&Reason", self.reason)
+        form.addRow(self.error)
+        form.addRow(_buttons(self, self._on_ok))
+
+    def _on_ok(self) -> None:
+        if len(self.reason.currentText().strip()) < MIN_REASON_CHARS:
+            self.error.setText("Give a reason (at least 5 characters).")
+            return
+        self.accept()
+
+    def reason_text(self) -> str:
+        return self.reason.currentText().strip()
+
+
+class EditCustomerDialog(QDialog):
+    """Edits the customer's own fields; the service validates and keeps the history."""
+
+    def __init__(self, card: CustomerCard, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Edit {card.display_name}")
+        self.setAccessibleName(self.windowTitle())
+        self.given = QLineEdit(card.given_name or "", accessibleName="Given name", maxLength=200)
+        self.family = QLineEdit(card.family_name or "", accessibleName="Family name", maxLength=200)
+        self.dob = QLineEdit(
+            accessibleName="Date of birth", placeholderText="unchanged (YYYY-MM-DD)"
+        )
+        self.segment = QLineEdit(card.segment, accessibleName="Segment", maxLength=32)
+        self.language = QLineEdit(card.preferred_language, accessibleName="Language", maxLength=16)
+        self.opt_out = QCheckBox("Marketing opt-out", accessibleName="Marketing opt-out")
+        self.opt_out.setChecked(card.marketing_opt_out)
+        self.vulnerable = QCheckBox("Vulnerable customer", accessibleName="Vulnerable customer")
+        self.vulnerable.setChecked(card.vulnerable)
+        self.error = _error_label()
+        form = QFormLayout(self)
+        for label, widget in (
+            ("&Given name", self.given),
+            ("&Family name", self.family),
+            ("&Date of birth", self.dob),
+            ("&Segment", self.segment),
+            ("&Language", self.language),
+        ):
+            form.addRow(label, widget)
+        form.addRow(self.opt_out)
+        form.addRow(self.vulnerable)
+        form.addRow(self.error)
+        form.addRow(_buttons(self, self.accept))
+
+    def changes(self) -> dict[str, object]:
+        values: dict[str, object] = {
+            "given_name": self.given.text(),
+            "family_name": self.family.text(),
+            "segment": self.segment.text().strip(),
+            "preferred_language": self.language.text().strip(),
+            "marketing_opt_out": self.opt_out.isChecked(),
+            "vulnerable": self.vulnerable.isChecked(),
+        }
+        if self.dob.text().strip():
+            values["date_of_birth"] = self.dob.text().strip()
+        return values
+
+
+class AddContactDialog(QDialog):
+    """A phone number or e-mail address with its label."""
+
+    def __init__(self, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.setWindowTitle("Add phone number" if kind == "phone" else "Add e-mail address")
+        self.setAccessibleName(self.windowTitle())
+        self.value = QLineEdit(
+            accessibleName="Phone number" if kind == "phone" else "E-mail address"
+        )
+        self.label = QComboBox(accessibleName="Label")
+        for label in ContactLabel:
+            self.label.addItem(label.value.title(), label.value)
+        self.primary = QCheckBox("Primary", accessibleName="Make primary")
+        self.error = _error_label()
+        form = QFormLayout(self)
+        form.addRow("&Value", self.value)
+        form.addRow("&Label", self.label)
+        form.addRow(self.primary)
+        form.addRow(self.error)
+        form.addRow(_buttons(self, self.accept))

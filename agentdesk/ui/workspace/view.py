@@ -1,0 +1,369 @@
+"""The customer 360 workspace: one tab per open customer.
+
+Header (name, segment, language, verification, flags), contact points with
+click-to-dial and copy, masked identity documents and products with an
+audited reveal, the change history, the timeline and the customer's tickets.
+Every load and write runs on the bridge; the widgets only show frozen cards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.customer_views import (
+    ContactPoint,
+    CustomerCard,
+    DocumentView,
+    HistoryEntry,
+    ProductView,
+)
+from agentdesk.services.customers import CustomerNotFound, RevealedValue
+from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
+from agentdesk.ui.tickets.pane import TicketPane
+from agentdesk.ui.timeline.view import TimelineView
+from agentdesk.ui.workspace.context import WorkspaceContext
+from agentdesk.ui.workspace.dialogs import AddContactDialog, EditCustomerDialog, RevealDialog
+
+CONTACT_COLUMNS = (
+    Column[ContactPoint]("Type", lambda c: c.kind.title()),
+    Column[ContactPoint]("Label", lambda c: c.label.title() + (" ★" if c.is_primary else "")),
+    Column[ContactPoint]("Value", lambda c: c.value),
+)
+PRODUCT_COLUMNS = (
+    Column[ProductView]("Product", lambda p: p.name),
+    Column[ProductView]("Number", lambda p: p.masked_number),
+    Column[ProductView]("Status", lambda p: p.status),
+    Column[ProductView](
+        "Balance",
+        lambda p: "" if p.balance is None else f"{p.balance:,.2f} {p.currency}",
+        align_right=True,
+    ),
+    Column[ProductView](
+        "As of", lambda p: f"{p.as_of.astimezone():%d %b %H:%M} · {p.source_system}"
+    ),
+)
+DOCUMENT_COLUMNS = (
+    Column[DocumentView]("Document", lambda d: d.kind.replace("_", " ").title()),
+    Column[DocumentView]("Number", lambda d: d.masked_number),
+    Column[DocumentView]("Country", lambda d: d.issuing_country),
+    Column[DocumentView]("Expires", lambda d: d.expires_on.isoformat() if d.expires_on else ""),
+    Column[DocumentView]("Verified", lambda d: "yes" if d.verified else "no"),
+)
+HISTORY_COLUMNS = (
+    Column[HistoryEntry]("When", lambda h: f"{h.changed_at.astimezone():%d %b %Y %H:%M}"),
+    Column[HistoryEntry]("By", lambda h: h.changed_by),
+    Column[HistoryEntry]("Field", lambda h: h.field.replace("_", " ")),
+    Column[HistoryEntry]("Old value", lambda h: (h.old_value or "—")[:120]),
+    Column[HistoryEntry]("New value", lambda h: (h.new_value or "—")[:120]),
+)
+CHIP_STYLE = "border-radius:8px;padding:2px 8px;color:white;background:{}"
+
+
+def _table(model: RowTableModel[Any], name: str) -> QTableView:
+    view = QTableView(accessibleName=name)
+    view.setModel(model)
+    view.verticalHeader().setVisible(False)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.setWordWrap(False)
+    return view
+
+
+def _chip(text: str, colour: str, name: str) -> QLabel:
+    chip = QLabel(text, accessibleName=name)
+    chip.setStyleSheet(CHIP_STYLE.format(colour))
+    return chip
+
+
+class CustomerWorkspace(QWidget):
+    """Everything about one customer; ``dial_requested`` goes to the call controls."""
+
+    dial_requested = Signal(str)  # E.164 number
+    card_loaded = Signal(object)  # CustomerCard
+    revealed = Signal(str)  # the clear value (shown in the row until the tab closes)
+    message_shown = Signal(str)
+
+    def __init__(
+        self,
+        context: WorkspaceContext,
+        customer_id: uuid.UUID,
+        caller: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._ctx = context
+        self.customer_id = customer_id
+        self.caller = caller
+        self.card: CustomerCard | None = None
+        self.setAccessibleName("Customer workspace")
+        self._build()
+        self._connect_signals()
+        self.refresh()
+        self.timeline.show_customer(customer_id)
+        self.tickets.show_customer(customer_id)
+
+    def _build(self) -> None:
+        self.name = QLabel("Loading…", accessibleName="Customer name")
+        font = self.name.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.name.setFont(font)
+        self.chips = QHBoxLayout()
+        self.banner = QLabel(accessibleName="Customer status banner", wordWrap=True)
+        self.banner.setStyleSheet("background:#c62828;color:white;padding:6px;border-radius:4px")
+        self.banner.setVisible(False)
+        self.contacts = RowTableModel[ContactPoint](CONTACT_COLUMNS, parent=self)
+        self.products = RowTableModel[ProductView](PRODUCT_COLUMNS, parent=self)
+        self.documents = RowTableModel[DocumentView](DOCUMENT_COLUMNS, parent=self)
+        self.history = RowTableModel[HistoryEntry](HISTORY_COLUMNS, parent=self)
+        self.contacts_view = _table(self.contacts, "Contact points")
+        self.products_view = _table(self.products, "Products and accounts")
+        self.documents_view = _table(self.documents, "Identity documents")
+        self.history_view = _table(self.history, "Change history")
+        self.call_button = QPushButton("&Call", accessibleName="Call the selected number")
+        self.copy_button = QPushButton("C&opy", accessibleName="Copy the selected contact point")
+        self.add_phone = QPushButton("Add &phone", accessibleName="Add a phone number")
+        self.add_email = QPushButton("Add &e-mail", accessibleName="Add an e-mail address")
+        self.edit_button = QPushButton("&Edit…", accessibleName="Edit customer details")
+        self.reveal_product = QPushButton(
+            "&Reveal number…", accessibleName="Reveal the account number"
+        )
+        self.reveal_document = QPushButton(
+            "Re&veal document…", accessibleName="Reveal the document number"
+        )
+        self.dob = QLabel(accessibleName="Date of birth (masked)")
+        self.reveal_dob = QPushButton(
+            "Reveal date of &birth…", accessibleName="Reveal the date of birth"
+        )
+        self.revealed_value = QLabel(
+            accessibleName="Revealed value",
+            textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse,
+        )
+
+        left = QTabWidget(accessibleName="Customer details")
+        left.addTab(
+            self._page(
+                self.contacts_view,
+                self.call_button,
+                self.copy_button,
+                self.add_phone,
+                self.add_email,
+            ),
+            "Contact",
+        )
+        left.addTab(self._page(self.products_view, self.reveal_product), "Products")
+        left.addTab(
+            self._page(self.documents_view, self.reveal_document, self.dob, self.reveal_dob),
+            "Identity",
+        )
+        left.addTab(self._page(self.history_view, self.edit_button), "History")
+        self.detail_tabs = left
+        self.timeline = TimelineView(
+            self._ctx.bridge, self._ctx.timeline, self._ctx.agent_id, parent=self
+        )
+        self.tickets = TicketPane(self._ctx.bridge, self._ctx.tickets, "customer", self)
+        right = QTabWidget(accessibleName="Customer activity")
+        right.addTab(self.timeline, "Timeline")
+        right.addTab(self.tickets, "Tickets")
+        self.activity_tabs = right
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="workspaceSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([480, 820])
+        header = QHBoxLayout()
+        header.addWidget(self.name)
+        header.addLayout(self.chips)
+        header.addStretch(1)
+        header.addWidget(self.revealed_value)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+
+    @staticmethod
+    def _page(table: QTableView, *widgets: QWidget) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(table, 1)
+        row = QHBoxLayout()
+        for w in widgets:
+            row.addWidget(w)
+        row.addStretch(1)
+        layout.addLayout(row)
+        return page
+
+    def _connect_signals(self) -> None:
+        self.call_button.clicked.connect(self._on_call_clicked)
+        self.contacts_view.doubleClicked.connect(lambda _i: self._on_call_clicked())
+        self.copy_button.clicked.connect(self._on_copy_clicked)
+        self.edit_button.clicked.connect(self._on_edit_clicked)
+        self.add_phone.clicked.connect(lambda: self._on_add_contact_clicked("phone"))
+        self.add_email.clicked.connect(lambda: self._on_add_contact_clicked("email"))
+        self.reveal_product.clicked.connect(lambda: self._on_reveal_clicked("product"))
+        self.reveal_document.clicked.connect(lambda: self._on_reveal_clicked("document"))
+        self.reveal_dob.clicked.connect(lambda: self._on_reveal_clicked("date_of_birth"))
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self._ctx.bridge.submit(
+            self._ctx.customers.load,
+            self.customer_id,
+            on_done=self._on_card_loaded,
+            on_error=self._on_load_failed,
+        )
+
+    def _on_card_loaded(self, card: CustomerCard) -> None:
+        self.card = card
+        self.name.setText(card.display_name)
+        while self.chips.count():
+            item = self.chips.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        chips = [
+            (card.segment.title(), "#455a64", "Segment"),
+            (card.preferred_language.upper(), "#5d4037", "Language"),
+            (
+                f"ID {card.verification}",
+                "#2e7d32" if card.verification == "verified" else "#ef6c00",
+                "Verification",
+            ),
+        ]
+        if self.caller:
+            chips.insert(0, ("On call", "#1565c0", "Current caller"))
+        chips += [
+            (t, c, t)
+            for flag, t, c in (
+                (card.vulnerable, "Vulnerable", "#ad1457"),
+                (card.marketing_opt_out, "No marketing", "#6d4c41"),
+                (card.legal_hold, "Legal hold", "#b71c1c"),
+            )
+            if flag
+        ]
+        for text, colour, name in chips:
+            self.chips.addWidget(_chip(text, colour, name))
+        self.contacts.set_rows(card.contacts)
+        self.products.set_rows(card.products)
+        self.documents.set_rows(card.documents)
+        self.history.set_rows(card.history)
+        self.dob.setText(f"Born {card.date_of_birth_masked}" if card.date_of_birth_masked else "")
+        self._set_deleted(card.deleted)
+        self.card_loaded.emit(card)
+
+    def _on_load_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, CustomerNotFound):
+            self._set_deleted(True, "This customer is no longer in the store (removed elsewhere).")
+        else:
+            self.message_shown.emit(f"Could not load the customer: {exc}")
+
+    def _set_deleted(self, deleted: bool, text: str = "") -> None:
+        self.banner.setText(
+            text or "This customer was deleted elsewhere. What you see is read-only."
+        )
+        self.banner.setVisible(deleted)
+        for w in (self.edit_button, self.add_phone, self.add_email, self.tickets.new_button):
+            w.setEnabled(not deleted)
+        self.timeline.set_read_only(deleted)
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def _selected(self, view: QTableView) -> Any:
+        index = view.currentIndex()
+        return index.data(ROW_ROLE) if index.isValid() else None
+
+    def _on_call_clicked(self) -> None:
+        contact = self._selected(self.contacts_view)
+        if isinstance(contact, ContactPoint) and contact.dial:
+            self.dial_requested.emit(contact.dial)
+        else:
+            self.message_shown.emit("Select a phone number to call")
+
+    def _on_copy_clicked(self) -> None:
+        contact = self._selected(self.contacts_view)
+        if isinstance(contact, ContactPoint):
+            QApplication.clipboard().setText(contact.dial or contact.value)
+            self.message_shown.emit(f"Copied {contact.kind}")
+
+    def _on_reveal_clicked(self, target: str) -> None:
+        row = None
+        if target != "date_of_birth":
+            row = self._selected(self.products_view if target == "product" else self.documents_view)
+            if row is None:
+                self.message_shown.emit(f"Select a {target} first")
+                return
+        dialog = RevealDialog(target.replace("_", " "), self)
+        if dialog.exec() == RevealDialog.DialogCode.Accepted:
+            self.reveal(target, row.id if row is not None else None, dialog.reason_text())
+
+    def reveal(self, target: str, target_id: uuid.UUID | None, reason: str) -> None:
+        """Reveal in the background (writes the audit entry first), then show the value."""
+        self._ctx.bridge.submit(
+            self._ctx.customers.reveal,
+            self.customer_id,
+            target,
+            target_id,
+            reason,
+            on_done=self._on_revealed,
+            on_error=lambda exc: self.message_shown.emit(f"Not revealed: {exc}"),
+        )
+
+    def _on_revealed(self, value: RevealedValue) -> None:
+        self.revealed_value.setText(f"Revealed: {value.value}")
+        self.revealed.emit(value.value)
+
+    def _on_edit_clicked(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        dialog = EditCustomerDialog(card, self)
+        if dialog.exec() == EditCustomerDialog.DialogCode.Accepted:
+            self.save_changes(dialog.changes())
+
+    def save_changes(self, changes: dict[str, object]) -> None:
+        card = self.card
+        if card is None:
+            return
+        self._ctx.bridge.submit(
+            self._ctx.customers.update,
+            card,
+            changes,
+            on_done=lambda _o: self.refresh(),
+            on_error=lambda exc: self.message_shown.emit(f"Not saved: {exc}"),
+        )
+
+    def _on_add_contact_clicked(self, kind: str) -> None:
+        dialog = AddContactDialog(kind, self)
+        if dialog.exec() != AddContactDialog.DialogCode.Accepted:
+            return
+        self.add_contact(
+            kind, dialog.value.text(), dialog.label.currentData(), dialog.primary.isChecked()
+        )
+
+    def add_contact(self, kind: str, value: str, label: str, primary: bool = False) -> None:
+        service, cid, region = self._ctx.customers, self.customer_id, self._ctx.home_region
+        if kind == "phone":
+            job = lambda: service.add_phone(cid, value, label, region, primary)  # noqa: E731
+        else:
+            job = lambda: service.add_email(cid, value, label, primary)  # noqa: E731
+        self._ctx.bridge.submit(
+            job,
+            on_done=lambda _id: self.refresh(),
+            on_error=lambda exc: self.message_shown.emit(f"Not added: {exc}"),
+        )
