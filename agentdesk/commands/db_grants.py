@@ -44,7 +44,11 @@ def register_grants(actions: Any, engine: EngineFactory) -> None:
 
 def _grants(args: argparse.Namespace, engine: EngineFactory) -> int:
     try:
-        report = apply_grants(engine(args))
+        db = engine(args)
+        try:
+            report = apply_grants(db)
+        finally:
+            db.dispose()
     except (GrantError, StoreError, ConfigError, SQLAlchemyError) as exc:
         print(f"agentdesk db grants: {exc}", file=sys.stderr)
         return 2
@@ -61,7 +65,11 @@ def _login(args: argparse.Namespace, engine: EngineFactory) -> int:
         print(f"agentdesk db login: ${args.password_env} is not set", file=sys.stderr)
         return 2
     try:
-        create_login(engine(args), args.login, _GROUPS[args.role], password)
+        db = engine(args)
+        try:
+            create_login(db, args.login, _GROUPS[args.role], password)
+        finally:
+            db.dispose()
     except (GrantError, StoreError, ConfigError, SQLAlchemyError) as exc:
         print(f"agentdesk db login: {exc}", file=sys.stderr)
         return 2
