@@ -67,7 +67,6 @@ class SearchPopup(QDialog):
     def open_search(self) -> None:
         """Show, focus the box and select what was typed before."""
         self.show()
-        self.raise_()
         self.activateWindow()
         self.box.setFocus()
         self.box.selectAll()

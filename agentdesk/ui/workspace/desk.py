@@ -1,0 +1,65 @@
+"""Plugs the workspace into the main window: customer tabs, ticket docks, Ctrl+K search."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtGui import QShortcut
+
+from agentdesk.ui.search.popup import SearchPopup, install_search_shortcut
+from agentdesk.ui.tickets.pane import TicketPane
+from agentdesk.ui.workspace.context import WorkspaceContext
+from agentdesk.ui.workspace.view import CustomerWorkspace
+
+
+@dataclass
+class WorkspaceDesk:
+    """What ``install_workspace`` added, for tests and the app to reach."""
+
+    search: SearchPopup
+    shortcut: QShortcut
+    my_tickets: TicketPane
+    team_tickets: TicketPane
+
+
+def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
+    """Use ``CustomerWorkspace`` for customer tabs and add ticket docks and search to ``window``.
+
+    ``window`` is the :class:`agentdesk.ui.main_window.MainWindow` plug-in API:
+    ``set_customer_view_factory``, ``open_customer``, ``add_dock``, ``request_dial``,
+    ``search_requested``.
+    """
+
+    def factory(customer_id: uuid.UUID, caller: bool) -> CustomerWorkspace:
+        workspace = CustomerWorkspace(context, customer_id, caller)
+        workspace.dial_requested.connect(window.request_dial)
+        workspace.message_shown.connect(lambda text: window.statusBar().showMessage(text, 5000))
+        return workspace
+
+    window.set_customer_view_factory(factory)
+    mine = TicketPane(context.bridge, context.tickets, "mine")
+    team = TicketPane(context.bridge, context.tickets, "team")
+    window.add_dock("my_tickets", "My tickets", mine)
+    window.add_dock("team_tickets", "My team", team, tabify_with="my_tickets")
+    for pane in (mine, team):
+        pane.refresh()
+        pane.ticket_saved.connect(lambda _id: (mine.refresh(), team.refresh()))
+    popup = SearchPopup(context.bridge, context.search, window)
+    popup.customer_chosen.connect(lambda cid: window.open_customer(cid))
+
+    def open_ticket(ticket_id: uuid.UUID, customer_id: uuid.UUID | None) -> None:
+        if customer_id is None:
+            mine.select_ticket(ticket_id)
+            return
+        workspace = window.open_customer(customer_id)
+        if isinstance(workspace, CustomerWorkspace):
+            workspace.activity_tabs.setCurrentWidget(workspace.tickets)
+            workspace.tickets.select_ticket(ticket_id)
+
+    popup.ticket_chosen.connect(open_ticket)
+    if hasattr(window, "search_requested"):
+        window.search_requested.connect(lambda text: (popup.box.setText(text), popup.open_search()))
+    shortcut = install_search_shortcut(window, popup)
+    return WorkspaceDesk(popup, shortcut, mine, team)
