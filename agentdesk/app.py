@@ -49,6 +49,7 @@ from agentdesk.ui.desk_controller import DeskController, DeskOptions
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.status_bar import StoreStatus
+from agentdesk.ui.workspace.desk import build_context, install_workspace
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,10 @@ def build_desktop(
         card_loader=card_loader(local_matcher, central_matcher),
         status_source=sync_status_source(sync) if sync else store_status_probe(stores),
     )
+    # Customer 360 workspace tabs, ticket docks and Ctrl+K search (issue 5).
+    install_workspace(window, build_context(
+        bridge, stores.local, stores.central if stores.central_ok else None, writer, identity.id,
+        options.region))
     desktop = Desktop(window, controller, link, loop, recorder, sync=sync)
     if sync is not None:
         desktop.extra_stops.append(sync.stop)
