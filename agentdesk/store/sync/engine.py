@@ -347,14 +347,15 @@ class SyncEngine:
                 continue
             log.warning(
                 "sync worker stuck: no progress for %.1fs in a cycle running for %.1fs; "
-                "restarting it with fresh central connections",
+                "restarting it",
                 idle_for,
                 time.monotonic() - busy,
             )
             self._busy_since = None
             if self._worker is not None:
                 self._worker.cancel()
-            self.central_engine.dispose()
+            # The stuck thread keeps its connection until its statement returns (or hits
+            # statement_timeout); the new worker simply checks out another one.
             self._board.update(
                 restarts=self._board.current.restarts + 1,
                 last_error=f"worker restarted after {idle_for:.0f}s without progress",
