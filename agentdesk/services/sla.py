@@ -1,6 +1,6 @@
 """SLA policy: when a ticket's first response and resolution are due, and how close it is.
 
-The policy lives in ``agentdesk/resources/sla.toml`` (by reason and priority)
+The policy lives in ``resources/sla.toml`` (by reason and priority)
 so operations can change targets without a release. Services compute the due
 times once, when a ticket is created (or its reason/priority changes), and
 store them on the ticket; screens only compare those stored instants with the
@@ -14,11 +14,11 @@ import re
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from agentdesk.models import TicketPriority
+from agentdesk.paths import resource
 
 _DURATION_PART = re.compile(r"(\d+)\s*([dhm])", re.IGNORECASE)
 _UNIT_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
@@ -180,12 +180,11 @@ def parse_policy(data: dict[str, Any]) -> SlaPolicy:
 
 
 def load_policy(path: Path | None = None) -> SlaPolicy:
-    """Load the policy from ``path``, or the one shipped in the package."""
+    """Load the policy from ``path``, or ``resources/sla.toml``."""
     try:
         if path is None:
-            text = resources.files("agentdesk").joinpath("resources/sla.toml").read_text("utf-8")
-        else:
-            text = path.read_text("utf-8")
+            path = resource("sla.toml")
+        text = path.read_text("utf-8")
         return parse_policy(tomllib.loads(text))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SlaPolicyError(f"cannot read the SLA policy {path or 'sla.toml'}: {exc}") from exc
