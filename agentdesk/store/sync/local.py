@@ -75,6 +75,9 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> No
     stmt = sqlite.insert(table)
     keys = [c.name for c in table.primary_key.columns]
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    if not updates:  # link tables (agent_team): every column is key, nothing to overwrite
+        session.execute(stmt.on_conflict_do_nothing(index_elements=keys), list(rows))
+        return
     session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), list(rows))
 
 
