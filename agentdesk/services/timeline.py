@@ -335,6 +335,8 @@ class TimelineService:
         hid, at, field_name, old, new, by, number, title, tid = row
         if field_name == "created":
             summary = f"Ticket {number} opened: {title}"
+        elif field_name.endswith("_id"):  # ids mean nothing to an agent; say what changed
+            summary = f"Ticket {number}: {field_name[:-3]} changed"
         else:
             summary = f"Ticket {number}: {field_name.replace('_', ' ')} {old or '—'} → {new or '—'}"
         return TimelineEntry(

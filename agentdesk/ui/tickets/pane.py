@@ -85,6 +85,7 @@ class TicketPane(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([820, 540])  # the table needs room for its SLA column at 1366 px
         self.status = QLabel(accessibleName="Ticket list status")
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 1)
