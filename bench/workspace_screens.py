@@ -14,22 +14,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget
 
-from agentdesk.services.customers import CustomerService  # noqa: E402
-from agentdesk.services.search import SearchService  # noqa: E402
-from agentdesk.services.sla import load_policy  # noqa: E402
-from agentdesk.services.tickets import TicketService  # noqa: E402
-from agentdesk.services.timeline import TimelineService  # noqa: E402
-from agentdesk.store import migrate  # noqa: E402
-from agentdesk.store.engine import sqlite_engine  # noqa: E402
-from agentdesk.store.writer import LocalWriter  # noqa: E402
-from agentdesk.ui.bridge import Bridge  # noqa: E402
-from agentdesk.ui.search.popup import SearchPopup  # noqa: E402
-from agentdesk.ui.tickets.pane import TicketPane  # noqa: E402
-from agentdesk.ui.workspace.context import WorkspaceContext  # noqa: E402
-from agentdesk.ui.workspace.view import CustomerWorkspace  # noqa: E402
-from tests.ui_workspace.builders import (  # noqa: E402
+from agentdesk.services.customers import CustomerService
+from agentdesk.services.search import SearchService
+from agentdesk.services.sla import load_policy
+from agentdesk.services.tickets import TicketService
+from agentdesk.services.timeline import TimelineService
+from agentdesk.store import migrate
+from agentdesk.store.engine import sqlite_engine
+from agentdesk.store.writer import LocalWriter
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.search.popup import SearchPopup
+from agentdesk.ui.tickets.pane import TicketPane
+from agentdesk.ui.workspace.context import WorkspaceContext
+from agentdesk.ui.workspace.view import CustomerWorkspace
+from tests.ui_workspace.builders import (
     add_customer,
     add_interactions,
     add_many_customers,

@@ -392,7 +392,7 @@ def add_interactions(
                 "queue": "cards",
                 "disposition_code": "resolved" if n % 4 else "follow_up",
                 "subject": f"Contact #{count - n} about {rng.choice(TOPICS)}",
-                "notes": f"Customer asked about item {n}. Explained the options; agreed next steps.",
+                "notes": f"Customer asked about item {n}. Explained the options; agreed next steps.",  # noqa: E501
                 "talk_seconds": talk,
                 "created_at": started,
             }

@@ -1,4 +1,4 @@
-"""Customer workspace and search: open a customer, reveal (audited), edit, deleted banner, Ctrl+K."""
+"""Workspace and search: open a customer, audited reveal, edit, deleted banner, Ctrl+K."""
 
 from __future__ import annotations
 

@@ -148,7 +148,8 @@ _PG_UP = [
         RETURN NULL;
     END $$""",
     """CREATE TRIGGER search_customer_trg
-        AFTER INSERT OR DELETE OR UPDATE OF display_name, deleted_at ON customer FOR EACH ROW EXECUTE FUNCTION search_doc_refresh()""",
+        AFTER INSERT OR DELETE OR UPDATE OF display_name, deleted_at ON customer
+        FOR EACH ROW EXECUTE FUNCTION search_doc_refresh()""",
     """CREATE TRIGGER search_phone_trg AFTER INSERT OR UPDATE OR DELETE
         ON customer_phone FOR EACH ROW EXECUTE FUNCTION search_doc_refresh()""",
     """CREATE TRIGGER search_email_trg AFTER INSERT OR UPDATE OR DELETE
