@@ -1,0 +1,61 @@
+"""Supervisor views: the live wallboard (desk and wall-screen modes), alerts, reports.
+
+:func:`open_wallboard` is the one way in: it builds the role-checked
+supervisor service, the live feed on the telephony loop and the window, and
+raises :class:`~agentdesk.services.roles.PermissionDenied` for a session
+whose role may not see supervisor data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QWidget
+from sqlalchemy import Engine
+
+from agentdesk.services.agent_state import ReasonCode
+from agentdesk.services.roles import Session
+from agentdesk.services.supervisor import SupervisorService, SupervisorSettings
+from agentdesk.services.supervisor.service import AuditLog
+from agentdesk.telephony.client import AmiClient
+from agentdesk.telephony.loop_thread import LoopThread
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.supervisor import qt_compat  # noqa: F401  (PySide6 6.12 fix, see there)
+from agentdesk.ui.supervisor.feed import SupervisorFeed
+from agentdesk.ui.supervisor.wallboard import WallboardWindow
+
+__all__ = ["SupervisorFeed", "WallboardWindow", "open_wallboard"]
+
+
+def open_wallboard(
+    session: Session,
+    settings: SupervisorSettings,
+    *,
+    audit: AuditLog,
+    client: AmiClient | None,
+    loop: LoopThread,
+    bridge: Bridge,
+    central: Engine | None = None,
+    queue_log: Path | None = None,
+    workstation: str = "",
+    reasons: tuple[ReasonCode, ...] = (),
+    start_client: bool = True,
+    clock: Callable[[], float] = time.time,
+    parent: QWidget | None = None,
+) -> WallboardWindow:
+    """Build and start the wallboard for ``session`` (PermissionDenied for agents).
+
+    ``start_client=False`` shares an AMI client another part of the desktop
+    already started (the agent desktop's); the wallboard then resyncs itself.
+    """
+    service = SupervisorService(
+        session, settings, audit=audit, pbx=client, central=central, queue_log=queue_log,
+        workstation=workstation, clock=clock,
+    )  # fmt: skip
+    feed = SupervisorFeed(service, client, loop, bridge)
+    window = WallboardWindow(feed, bridge, reasons=reasons, clock=clock, parent=parent)
+    feed.setParent(window)
+    feed.start(start_client=start_client)
+    return window

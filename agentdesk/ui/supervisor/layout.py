@@ -1,0 +1,158 @@
+"""The wallboard's widgets and how they are arranged (normal desk mode)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.supervisor import (
+    STATUS_LABELS,
+    AgentStatus,
+    BoardSnapshot,
+    IntervalSeries,
+    SupervisorSettings,
+)
+from agentdesk.services.supervisor.history import staffing_rows
+from agentdesk.ui import format as fmt
+from agentdesk.ui.supervisor.charts import IntervalChart
+from agentdesk.ui.supervisor.columns import (
+    AGENT_COLUMNS,
+    LATENCY_COLUMNS,
+    QUEUE_COLUMNS,
+    STAFFING_COLUMNS,
+)
+from agentdesk.ui.supervisor.panels import AlertsPanel, LiveTable, live_table
+from agentdesk.ui.supervisor.theme import DESK_STYLE
+
+_SUMMARY_STATES = (
+    AgentStatus.AVAILABLE, AgentStatus.ON_CALL, AgentStatus.RINGING, AgentStatus.WRAP_UP,
+    AgentStatus.PAUSED,
+)  # fmt: skip
+
+
+def _label(text: str, name: str, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setObjectName(name)
+    return label
+
+
+class BoardLayout:
+    """Builds and holds the wallboard's widgets; knows how to show totals and staffing."""
+
+    def __init__(self, window: QWidget, settings: SupervisorSettings) -> None:
+        self.settings = settings
+        root = self.root = QWidget(window)
+        root.setObjectName("boardRoot")
+        window.setStyleSheet(DESK_STYLE)
+        self.title = _label("Supervisor wallboard", "boardTitle", root)
+        self.link = _label("PBX: connecting", "linkState", root)
+        self.totals = _label("", "totals", root)
+        self.definition = _label(self._definition_text(), "definition", root)
+        self.definition.setWordWrap(True)
+        self.queues: LiveTable = live_table(QUEUE_COLUMNS, lambda r: r.name, root)
+        self.agents: LiveTable = live_table(AGENT_COLUMNS, lambda r: r.key, root)
+        self.agent_filter = QLineEdit(root)
+        self.agent_filter.setPlaceholderText("Filter agents by name, state, reason, queue…")
+        self.agent_filter.setClearButtonEnabled(True)
+        self.alerts = AlertsPanel(root)
+        self.chart = IntervalChart(root)
+        self.staffing: LiveTable = live_table(STAFFING_COLUMNS, lambda r: r.start, root)
+        self.staffing.setSortingEnabled(False)
+        self.staffing_note = _label("", "staffingNote", root)
+        self.staffing_note.setWordWrap(True)
+        self.latency: LiveTable = live_table(LATENCY_COLUMNS, lambda r: r.workstation, root)
+        self.tabs = QTabWidget(root)
+        self.tabs.addTab(self.chart, "Today vs last week")
+        self.tabs.addTab(self._stack(self.staffing_note, self.staffing), "Staffing")
+        self.tabs.addTab(self.latency, "Pop latency")
+        self._arrange()
+
+    def _definition_text(self) -> str:
+        return (
+            f"{self.settings.definition.describe()}. Windows: today since midnight and the last "
+            "15/30/60 minutes; calls count in the interval they entered the queue."
+        )
+
+    def _stack(self, *widgets: QWidget) -> QWidget:
+        box = QWidget(self.root)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in widgets:
+            layout.addWidget(widget)
+        return box
+
+    def _arrange(self) -> None:
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addWidget(self.link)
+        header.addStretch(1)
+        header.addWidget(self.totals)
+        self.left = QSplitter(Qt.Orientation.Vertical, self.root)
+        self.left.addWidget(self.queues)
+        self.left.addWidget(self._stack(self.agent_filter, self.agents))
+        self.left.setStretchFactor(0, 2)
+        self.left.setStretchFactor(1, 3)
+        self.right = QSplitter(Qt.Orientation.Vertical, self.root)
+        self.right.addWidget(self.alerts)
+        self.right.addWidget(self.tabs)
+        self.main = QSplitter(Qt.Orientation.Horizontal, self.root)
+        self.main.addWidget(self.left)
+        self.main.addWidget(self.right)
+        self.main.setStretchFactor(0, 3)
+        self.main.setStretchFactor(1, 2)
+        self.layout = QVBoxLayout(self.root)
+        self.layout.setContentsMargins(8, 6, 8, 6)
+        self.layout.addLayout(header)
+        self.layout.addWidget(self.definition)
+        self.layout.addWidget(self.main, 1)
+        self.queues.setMinimumHeight(120)
+
+    # ------------------------------------------------------------------ updates
+    def show_link(self, up: bool, detail: str) -> None:
+        self.link.setText("PBX: live" if up else "PBX: DOWN")
+        self.link.setToolTip(detail)
+        self.link.setProperty("state", "up" if up else "down")
+        self.link.style().unpolish(self.link)
+        self.link.style().polish(self.link)
+
+    def show_totals(self, snapshot: BoardSnapshot, now: float) -> None:
+        waiting = sum(q.waiting for q in snapshot.queues)
+        oldest = min((q.oldest_since for q in snapshot.queues if q.oldest_since), default=None)
+        longest = fmt.duration(now - oldest) if oldest is not None else "–"
+        states = Counter(a.status for a in snapshot.agents)
+        parts = [f"Waiting {waiting}", f"Longest {longest}"]
+        parts += [f"{STATUS_LABELS[s]} {states[s]}" for s in _SUMMARY_STATES]
+        self.totals.setText("   ".join(parts))
+
+    def show_staffing(
+        self,
+        today: IntervalSeries,
+        reference: IntervalSeries | None,
+        snapshot: BoardSnapshot | None,
+        now: float,
+    ) -> None:
+        config = self.settings.metrics
+        moment = dt.datetime.fromtimestamp(now, config.tz)
+        rows = staffing_rows(today, reference, config, moment)
+        self.staffing.source.set_rows(rows, now)
+        current = next(
+            (r for r in rows if r.start <= moment < r.start + dt.timedelta(minutes=30)), None
+        )
+        logged_in = sum(1 for a in (snapshot.agents if snapshot else ()) if a.queues)
+        needed = "–" if current is None or current.required is None else str(current.required)
+        self.staffing_note.setText(
+            f"Now: {logged_in} agents logged in; Erlang C asks for {needed} this interval "
+            f"({self.settings.definition.target:.0%} within "
+            f"{self.settings.definition.threshold_s:g} s)."
+        )

@@ -1,0 +1,240 @@
+"""Historical reports in the desktop: pick a queue_log, period, interval and grouping; export.
+
+The report is built on a worker (reading a queue_log can take a while) under
+the wallboard's own service-level definition, shown as a table with the
+interval chart above it, and exported to CSV or to PDF (with the chart).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.reports import (
+    GroupBy,
+    Interval,
+    Report,
+    ReportLine,
+    format_value,
+    write_csv,
+)
+from agentdesk.services.roles import Capability, require
+from agentdesk.services.supervisor import SupervisorService
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.supervisor.charts import ChartData, IntervalChart
+from agentdesk.ui.supervisor.live_model import LiveColumn
+from agentdesk.ui.supervisor.panels import live_table
+from agentdesk.ui.supervisor.report_pdf import report_chart, write_report_pdf
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One table line: interval line, group total or grand total."""
+
+    label: str
+    line: ReportLine
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.label, self.line.value("group") or ""  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    report: Report
+    chart: ChartData | None
+
+
+def _rows(report: Report) -> list[ReportRow]:
+    rows = []
+    for line in report.lines:
+        start = line.row.start.strftime("%Y-%m-%d %H:%M") if line.row.start else ""
+        rows.append(ReportRow(start, line))
+    rows += [ReportRow("total", line) for line in report.totals]
+    rows.append(ReportRow("grand total", report.grand_total))
+    return rows
+
+
+def _columns(report: Report) -> list[LiveColumn[ReportRow]]:
+    columns: list[LiveColumn[ReportRow]] = [LiveColumn("Line", lambda r, _n: r.label)]
+    for column in report.columns:
+        if not column.in_summary or column.key == "start":
+            continue
+        numeric = column.kind.value != "text"
+        columns.append(
+            LiveColumn(
+                column.header,
+                lambda r, _n, c=column: format_value(r.line.value(c.key), c.kind),
+                sort=lambda r, _n, c=column: r.line.value(c.key),
+                numeric=numeric,
+            )
+        )
+    return columns
+
+
+class ReportWindow(QMainWindow):
+    """Build, read and export a historical report."""
+
+    report_ready = Signal(object)  # BuiltReport
+    exported = Signal(str)  # path written
+
+    def __init__(
+        self, service: SupervisorService, bridge: Bridge, parent: QWidget | None = None
+    ) -> None:
+        require(service.session, Capability.VIEW_REPORTS)
+        super().__init__(parent)
+        self.setWindowTitle("agentdesk — queue reports")
+        self.service, self._bridge = service, bridge
+        self.built: BuiltReport | None = None
+        self._build_controls()
+        self.chart = IntervalChart(self)
+        self.table_box = QWidget(self)
+        self.table_layout = QVBoxLayout(self.table_box)
+        self.table_layout.setContentsMargins(0, 0, 0, 0)
+        self.table = live_table([LiveColumn("Line", lambda r, _n: r.label)], lambda r: r.key, self)
+        self.table_layout.addWidget(self.table)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.chart)
+        split.addWidget(self.table_box)
+        root = QWidget(self)
+        layout = QVBoxLayout(root)
+        layout.addLayout(self.controls)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+        self.setCentralWidget(root)
+        self.resize(1200, 760)
+        self._connect_signals()
+
+    def _build_controls(self) -> None:
+        self.path = QLineEdit(str(self.service.queue_log or ""), self)
+        self.path.setPlaceholderText("queue_log file (Asterisk's /var/log/asterisk/queue_log)")
+        self.browse = QPushButton("Browse…", self)
+        today = QDate.currentDate()
+        self.date_from, self.date_to = QDateEdit(today, self), QDateEdit(today, self)
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        self.interval = QComboBox(self)
+        for interval, label in ((Interval.MIN15, "15 min"), (Interval.MIN30, "30 min"),
+                                (Interval.MIN60, "60 min"), (Interval.DAY, "day")):  # fmt: skip
+            self.interval.addItem(label, interval)
+        self.interval.setCurrentIndex(1)
+        self.group = QComboBox(self)
+        for group in GroupBy:
+            self.group.addItem(f"per {group.value}", group)
+        self.build = QPushButton("Build report", self)
+        self.export_csv_button = QPushButton("Export CSV…", self)
+        self.export_pdf_button = QPushButton("Export PDF…", self)
+        for button in (self.export_csv_button, self.export_pdf_button):
+            button.setEnabled(False)
+        self.status = QLabel(self.service.settings.definition.describe(), self)
+        self.status.setWordWrap(True)
+        row = QHBoxLayout()
+        for widget in (self.path, self.browse, QLabel("from"), self.date_from, QLabel("to"),
+                       self.date_to, self.interval, self.group, self.build,
+                       self.export_csv_button, self.export_pdf_button):  # fmt: skip
+            row.addWidget(widget)
+        row.setStretch(0, 1)
+        self.controls = row
+
+    def _connect_signals(self) -> None:
+        self.browse.clicked.connect(self._on_browse_clicked)
+        self.build.clicked.connect(self.build_report)
+        self.export_csv_button.clicked.connect(self._on_export_csv_clicked)
+        self.export_pdf_button.clicked.connect(self._on_export_pdf_clicked)
+
+    # ------------------------------------------------------------------ building
+    def build_report(self) -> None:
+        path = Path(self.path.text().strip())
+        tz = self.service.settings.metrics.tz
+        start = dt.datetime.combine(self.date_from.date().toPython(), dt.time.min, tzinfo=tz)
+        end = dt.datetime.combine(
+            self.date_to.date().toPython() + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+        )
+        interval, group = self.interval.currentData(), self.group.currentData()
+        self.status.setText(f"Reading {path} …")
+        self.build.setEnabled(False)
+        self._bridge.submit(
+            self._make, path, interval, group, start, end, lane="central",
+            on_done=self._on_report_built, on_error=self._on_failed,
+        )  # fmt: skip
+
+    def _make(
+        self, path: Path, interval: Interval, group: GroupBy, start: dt.datetime, end: dt.datetime
+    ) -> BuiltReport:
+        report = self.service.report(path, interval=interval, group_by=group, start=start, end=end)
+        chart = report_chart(path, report, self.service.settings.metrics) if report.lines else None
+        return BuiltReport(report, chart)
+
+    def _on_report_built(self, built: BuiltReport) -> None:
+        self.built = built
+        self.build.setEnabled(True)
+        table = live_table(_columns(built.report), lambda r: r.key, self)
+        table.setSortingEnabled(False)
+        table.source.set_rows(_rows(built.report))
+        self.table_layout.replaceWidget(self.table, table)
+        self.table.deleteLater()
+        self.table = table
+        if built.chart is not None:
+            self.chart.set_data(built.chart)
+        parse = built.report.parse.describe() if built.report.parse else ""
+        self.status.setText(f"{built.report.definition}   ·   {parse}")
+        for button in (self.export_csv_button, self.export_pdf_button):
+            button.setEnabled(True)
+        self.report_ready.emit(built)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.build.setEnabled(True)
+        self.status.setText(f"Could not build the report: {exc}")
+
+    # ------------------------------------------------------------------ exporting
+    def _on_browse_clicked(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "queue_log file", self.path.text())
+        if name:
+            self.path.setText(name)
+
+    def _on_export_csv_clicked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export CSV", "report.csv", "CSV (*.csv)")
+        if name:
+            self.export_csv(Path(name))
+
+    def _on_export_pdf_clicked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export PDF", "report.pdf", "PDF (*.pdf)")
+        if name:
+            self.export_pdf(Path(name))
+
+    def export_csv(self, path: Path) -> None:
+        if self.built is not None:
+            report = self.built.report
+            self._bridge.submit(
+                write_csv, report, path, lane="local",
+                on_done=lambda _r: self._on_exported(path), on_error=self._on_failed,
+            )  # fmt: skip
+
+    def export_pdf(self, path: Path) -> None:
+        if self.built is not None:
+            built, author = self.built, self.service.session.login
+            self._bridge.submit(
+                lambda: write_report_pdf(built.report, path, built.chart, author=author),
+                lane="local", on_done=lambda _r: self._on_exported(path), on_error=self._on_failed,
+            )  # fmt: skip
+
+    def _on_exported(self, path: Path) -> None:
+        self.status.setText(f"Wrote {path}")
+        self.exported.emit(str(path))
