@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from agentdesk.models import Customer, Ticket
+from agentdesk.models import Customer, Ticket, agent_team
 from agentdesk.store.engine import read_session
 from agentdesk.store.sync.entities import KINDS, EntityKind, decode_row, payload_root_id
 from agentdesk.store.sync.local import CURSOR_KEY, LocalStore, sync_session, upsert
@@ -93,20 +93,40 @@ class FeedApplier:
             return self._exists(s, Ticket, _uuid(row.get("ticket_id")))
         return False
 
+    def _team_agents(self, s: Session) -> set[uuid.UUID]:
+        agents = set(
+            s.scalars(
+                select(agent_team.c.agent_id).where(
+                    agent_team.c.team_id.in_(sorted(self.scope.team_ids))
+                )
+            )
+        )
+        return agents | ({self.scope.agent_id} if self.scope.agent_id else set())
+
     def arrivals(self, rows: Sequence[FeedRow]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-        """(customers, tickets) entering the working set with this page: fetch their closure."""
+        """(customers, tickets) entering the working set with this page: fetch their closure.
+
+        The same rules as the initial fill: a ticket routed to the team or the agent, and a
+        customer such a ticket is about or the team just spoke with.
+        """
         if self.scope.full_replica:
             return [], []
         customers: dict[uuid.UUID, None] = {}
         tickets: dict[uuid.UUID, None] = {}
         with read_session(self.local.engine) as s:
+            team_agents = self._team_agents(s)
             for r in rows:
-                if r.entity_type != "ticket" or not r.data or not self._routed_here(r.data["row"]):
+                if not r.data:
                     continue
-                if self._exists(s, Ticket, r.entity_id):
+                row = r.data["row"]
+                customer = _uuid(row.get("customer_id"))
+                if r.entity_type == "ticket" and self._routed_here(row):
+                    if not self._exists(s, Ticket, r.entity_id):
+                        tickets[r.entity_id] = None
+                elif not (
+                    r.entity_type == "interaction" and _uuid(row.get("agent_id")) in team_agents
+                ):
                     continue
-                tickets[r.entity_id] = None
-                customer = _uuid(r.data["row"].get("customer_id"))
                 if customer is not None and not self._exists(s, Customer, customer):
                     customers[customer] = None
         return list(customers), list(tickets)
