@@ -1,7 +1,8 @@
 """``agentdesk report``: queue reports from an Asterisk queue_log, and Erlang staffing.
 
     agentdesk report --queue-log /var/log/asterisk/queue_log --interval 30 --by queue \\
-        --from 2024-05-01 --to 2024-05-07 --sl-threshold 20 --short-abandon 5 --csv out.csv
+        --from 2024-05-01 --to 2024-05-07 --sl-threshold 20 --short-abandon 5 --csv out.csv \\
+        [--pdf out.pdf]
     agentdesk report --forecast 120,200,260 --interval 30 --aht 300 --sl-target 80 \\
         --sl-threshold 20 [--patience 180 --max-abandon 5]
 
@@ -112,6 +113,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--max-abandon", type=float, metavar="PCT", help="abandonment cap %% (Erlang A)"
     )
     parser.add_argument("--csv", metavar="OUT", help="write the full table to this CSV file")
+    parser.add_argument(
+        "--pdf", metavar="OUT", help="write the report with its interval chart as a PDF"
+    )
     parser.set_defaults(func=run)
 
 
@@ -199,6 +203,11 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.csv:
         write_csv(report, args.csv)
         print(f"wrote {args.csv}")
+    if args.pdf:
+        from agentdesk.ui.supervisor.report_pdf import export_pdf  # Qt only when asked
+
+        pages = export_pdf(report, args.queue_log, config, args.pdf)
+        print(f"wrote {args.pdf} ({pages} page{'s' if pages != 1 else ''})")
     return 0
 
 

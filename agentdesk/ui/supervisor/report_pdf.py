@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
 )
+from PySide6.QtWidgets import QApplication
 
 from agentdesk.services.queue_metrics import MetricsConfig
 from agentdesk.services.reports import Column, Interval, Report, ReportLine, format_value
@@ -43,7 +44,8 @@ def ensure_gui_application() -> QGuiApplication:
     if app is None:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication([])
+        # A QApplication (not only a QGuiApplication) so widgets can follow in the same process.
+        app = QApplication([])
     assert isinstance(app, QGuiApplication)
     return app
 
@@ -180,14 +182,17 @@ def _table(pages: _Pages, report: Report) -> None:
     columns = [c for c in report.columns if c.in_summary]
     rows = _rows(report, columns)
     painter = pages.painter
+    pages.font(7.5, bold=True)
+    bold = painter.fontMetrics()
     pages.font(7.5)
     metrics = painter.fontMetrics()
     pad = pages.unit * 0.5
-    widths = [
-        max([metrics.horizontalAdvance(c.header)] + [metrics.horizontalAdvance(r[0][i].text)
-             for r in rows]) + 2 * pad
-        for i, c in enumerate(columns)
-    ]  # fmt: skip
+    widths = []
+    for i, column in enumerate(columns):
+        cells = [bold.horizontalAdvance(column.header)]
+        cells += [bold.horizontalAdvance(r[0][i].text) if r[1] else
+                  metrics.horizontalAdvance(r[0][i].text) for r in rows]  # fmt: skip
+        widths.append(max(cells) + 2 * pad)
     scale = min(1.0, pages.width / sum(widths))
     widths = [w * scale for w in widths]
     line_h = metrics.height() + pad
@@ -218,3 +223,11 @@ def _cells(pages: _Pages, cells: list[_Cell], widths: list[float], height: float
         rect = QRectF(x + pad, pages.y, width - 2 * pad, height)
         painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), cell.text)
         x += width
+
+
+def export_pdf(
+    report: Report, queue_log: str | Path, config: MetricsConfig, out: str | Path
+) -> int:
+    """``agentdesk report --pdf``: the report and its chart; returns the page count."""
+    chart = report_chart(queue_log, report, config) if report.lines else None
+    return write_report_pdf(report, out, chart)

@@ -167,7 +167,9 @@ class ReportWindow(QMainWindow):
         end = dt.datetime.combine(
             self.date_to.date().toPython() + dt.timedelta(days=1), dt.time.min, tzinfo=tz
         )
-        interval, group = self.interval.currentData(), self.group.currentData()
+        # Qt hands StrEnum item data back as plain str.
+        interval = Interval(self.interval.currentData())
+        group = GroupBy(self.group.currentData())
         self.status.setText(f"Reading {path} …")
         self.build.setEnabled(False)
         self._bridge.submit(
