@@ -47,7 +47,7 @@ def test_models_pass_the_model_tester_and_colour_sla(
     assert first.data(Qt.ItemDataRole.BackgroundRole).color().name() == "#c62828"
     rows = {model.row_at(r).priority: r for r in range(model.rowCount())}
     low = model.index(rows["low"], SLA_COLUMN)
-    assert low.data(Qt.ItemDataRole.BackgroundRole) is None  # 1h first response: 10 min left
+    assert model.data(low, Qt.ItemDataRole.BackgroundRole) is None  # 1h first response: 10 min left
     model.tick(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=8))  # 2 of 10 minutes left
     assert low.data(Qt.ItemDataRole.BackgroundRole).color().name() == "#f9a825"  # near breach
     pane.filter.setText("urgent")

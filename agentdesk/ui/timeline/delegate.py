@@ -76,7 +76,9 @@ class TimelineDelegate(QStyledItemDelegate):
             style.drawPrimitive(
                 QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
             )
-        entry = index.data(ENTRY_ROLE)
+        # Ask the Python model directly: under Python 3.11, PySide6 6.12.0 hands back None
+        # without a reference from QModelIndex.data() on an empty value (and from void calls).
+        entry = index.model().data(index, ENTRY_ROLE)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         text_colour = option.palette.color(role)

@@ -286,7 +286,12 @@ class CustomerWorkspace(QWidget):
 
     def _selected(self, view: QTableView) -> Any:
         index = view.currentIndex()
-        return index.data(ROW_ROLE) if index.isValid() else None
+        # model().data, not index.data: see TimelineDelegate.paint (PySide6 None refcount bug).
+        return self._model_of(view).data(index, ROW_ROLE) if index.isValid() else None
+
+    @staticmethod
+    def _model_of(view: QTableView) -> Any:
+        return view.model()
 
     def _on_call_clicked(self) -> None:
         contact = self._selected(self.contacts_view)
