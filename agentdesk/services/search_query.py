@@ -79,7 +79,7 @@ def _phone_prefixes(text: str, region: str) -> tuple[str, ...]:
 
 def _phone_text(text: str) -> str | None:
     """The phone number inside ``text``, if it is mostly one (or holds a full one among words)."""
-    spans = _PHONE_SPAN.findall(text)
+    spans: list[str] = _PHONE_SPAN.findall(text)
     if not spans:
         return None
     best = max(spans, key=lambda span: sum(ch.isdigit() for ch in span))

@@ -72,7 +72,7 @@ class TicketService:
 
     # --- lists ----------------------------------------------------------------------------
 
-    def _base(self) -> Select[Any]:
+    def _base(self) -> Select[Ticket, str, str, str]:
         return (
             select(Ticket, Customer.display_name, Team.name, _Assignee.display_name)
             .outerjoin(Customer, Customer.id == Ticket.customer_id)
@@ -83,7 +83,7 @@ class TicketService:
             .limit(LIST_LIMIT)
         )
 
-    def _rows(self, stmt: Select[Any]) -> list[TicketRow]:
+    def _rows(self, stmt: Select[Ticket, str, str, str]) -> list[TicketRow]:
         with read_session(self._engine) as session:
             return [self._row(t, c, team, a) for t, c, team, a in session.execute(stmt)]
 
