@@ -34,6 +34,7 @@ Rules used
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -116,8 +117,10 @@ class QueueLogInterpreter:
         self._sink = sink
         self._calls: dict[tuple[str, str], _Call] = {}
         # Calls that ended (oldest first): a repeated or late line about one is ignored
-        # instead of being rebuilt into a second, phantom call.
-        self._closed: dict[tuple[str, str], None] = {}
+        # instead of being rebuilt into a second, phantom call. An OrderedDict, because
+        # evicting the oldest from a plain dict scans past the slots earlier evictions
+        # left at its front, which made every call after the cap slower.
+        self._closed: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._agents: dict[str, _Agent] = {}
         self.last_timestamp: float | None = None
         self._next_expiry = 0.0
@@ -177,7 +180,7 @@ class QueueLogInterpreter:
         self._calls.pop(key, None)
         self._closed[key] = None
         if len(self._closed) > _MAX_CLOSED:
-            del self._closed[next(iter(self._closed))]
+            self._closed.popitem(last=False)
 
     def _open_call(self, record: QueueLogRecord, wait: int | None) -> _Call:
         """This line's call, rebuilt from the line's wait if its ENTERQUEUE is missing."""
