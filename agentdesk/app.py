@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -193,8 +194,23 @@ def start_sync(
     )
     sync = SyncEngine(stores.local, stores.central, agent_login=identity.login, scope=scope)
     writer.add_listener(sync.on_local_write)
+    sync.add_status_listener(_log_drained(writer))
     sync.start()
     return sync
+
+
+def _log_drained(writer: LocalWriter) -> Callable[[SyncStatus], None]:
+    """Log when the outbox is empty again after local writes: support staff read it (and the
+    end-to-end test waits for it)."""
+    dirty = threading.Event()
+    writer.add_listener(lambda _result: dirty.set())
+
+    def listen(status: SyncStatus) -> None:
+        if dirty.is_set() and status.online and not status.pending and status.phase == "idle":
+            dirty.clear()
+            log.info("sync: all local changes are at the centre")
+
+    return listen
 
 
 def cache_keeper(stores: Stores, sync: SyncEngine | None) -> Callable[[uuid.UUID], None]:
@@ -330,9 +346,17 @@ def build_desktop(
         status_source=sync_status_source(sync) if sync else store_status_probe(stores),
     )
     # Customer 360 workspace tabs, ticket docks and Ctrl+K search (issue 5).
-    install_workspace(window, build_context(
-        bridge, stores.local, stores.central if stores.central_ok else None, writer, identity.id,
-        options.region))
+    install_workspace(
+        window,
+        build_context(
+            bridge,
+            stores.local,
+            stores.central if stores.central_ok else None,
+            writer,
+            identity.id,
+            options.region,
+        ),
+    )
     desktop = Desktop(window, controller, link, loop, recorder, sync=sync)
     if sync is not None:
         desktop.extra_stops.append(sync.stop)

@@ -105,6 +105,9 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     code = qapp.exec()
     runtime.stop()
+    from agentdesk.commands.run import release_application
+
+    release_application(qapp, runtime.desktop.window)
     return int(code)
 
 

@@ -35,6 +35,11 @@ def register(subparsers: Any) -> None:
         help="answer offered calls automatically (a per-agent setting)",
     )
     parser.add_argument(
+        "--join-queues",
+        action="store_true",
+        help="join every PBX queue at sign-in when the agent is in none",
+    )
+    parser.add_argument(
         "--acw-limit",
         type=_seconds,
         default=None,
@@ -95,6 +100,15 @@ def install_quit_handlers(app: Any, window: Any, quit_after: float | None) -> No
         QTimer.singleShot(int(quit_after * 1000), window.close)
 
 
+def release_application(qapp: Any, *windows: Any) -> None:
+    """Destroy the windows and the QApplication now, in order, rather than leaving it to
+    Python's finaliser (PySide6 can crash when it collects Qt objects at interpreter exit)."""
+    for window in windows:
+        window.deleteLater()
+    qapp.processEvents()
+    qapp.shutdown()
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args)
@@ -147,7 +161,11 @@ def _run(args: argparse.Namespace) -> int:
         identity,
         bridge,
         ami,
-        options=DeskOptions(auto_answer=args.auto_answer, region=settings.default_region),
+        options=DeskOptions(
+            auto_answer=args.auto_answer,
+            join_queues=args.join_queues,
+            region=settings.default_region,
+        ),
         policy=load_policy(acw_limit_seconds=args.acw_limit),
     )
     for note in (*notes, dialog.remember_problem):
@@ -159,4 +177,5 @@ def _run(args: argparse.Namespace) -> int:
     desktop.shutdown()
     bridge.shutdown()
     stores.dispose()
+    release_application(qapp, desktop.window)
     return int(code)

@@ -60,6 +60,7 @@ class DeskOptions:
     """Per-agent and per-site call-handling settings."""
 
     auto_answer: bool = False
+    join_queues: bool = False  # join every queue at sign-in when the agent is in none
     dial_plan: actions.DialPlan = field(default_factory=actions.DialPlan)
     region: str = "GB"
 
@@ -139,6 +140,8 @@ class DeskController(QObject):
             self.queues = queues
             self.queues_changed.emit(queues)
         self._emit_state(self._state.resync(snapshot.queue_status))
+        if self.options.join_queues and not snapshot.reconnect and not self._state.snapshot.queues:
+            self.log_in_queues()
         for change in self.tracker.reconcile(list(snapshot.channels), time.time()):
             self._apply(change, time.perf_counter())
         if snapshot.reconnect:

@@ -177,6 +177,13 @@ class WrapUpKeeper(QObject):
         if entry.timer is not None:
             entry.timer.stop()
             entry.timer.deleteLater()
+        log.info(
+            "wrap-up saved: call %s → interaction %s (%s), queued for the centre as #%s",
+            linkedid,
+            saved.interaction_id,
+            entry.draft.disposition,
+            saved.write.client_seq,
+        )
         self.saved.emit(saved)
         self.finished.emit(linkedid, entry.draft.next_state)
 
