@@ -52,7 +52,14 @@ class Bridge(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         lane: Lane = "local",
     ) -> Future[T]:
-        """Run ``fn(*args)`` on a worker lane; callbacks run on the GUI thread."""
+        """Run ``fn(*args)`` on a worker lane; callbacks run on the GUI thread.
+
+        After :meth:`shutdown` nothing runs: the future is returned cancelled.
+        """
+        if self._closed:
+            dropped: Future[T] = Future()
+            dropped.cancel()
+            return dropped
         future = self._lanes[lane].submit(fn, *args)
 
         def finished(f: Future[T]) -> None:

@@ -67,13 +67,16 @@ def test_answer_hold_end_wrap_up_writes_exactly_one_interaction(desk_factory: An
     assert row.customer_id == ids["ada"] and row.disposition_code == "resolved"
     assert row.ivr_intent == "balance" and row.queue == "general" and row.hold_seconds is not None
     assert row.notes.startswith("Balance read out.") and total == 3  # two seeded + this call
+
     # The sync engine carries it to the central store exactly once.
-    assert desk.desktop.sync.wait_for(lambda st: st.pending == 0 and st.online, 20)
-    with read_session(desk.stores.central) as s:
-        central = s.scalars(
-            select(Interaction).where(Interaction.linkedid == placed.linkedid)
-        ).all()
-    assert [r.id for r in central] == [row.id]
+    def central_ids(_status: object = None) -> list[Any]:
+        with read_session(desk.stores.central) as s:
+            query = select(Interaction.id).where(Interaction.linkedid == placed.linkedid)
+            return list(s.scalars(query))
+
+    # Re-checked on every sync status change until the push has landed.
+    assert desk.desktop.sync.wait_for(lambda st: bool(central_ids(st)), 20)
+    assert central_ids() == [row.id]
 
 
 def test_wrap_up_needs_a_disposition_and_the_acw_limit_saves_anyway(desk_factory: Any) -> None:
