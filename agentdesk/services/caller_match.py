@@ -14,9 +14,9 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Unpack
+from typing import Any, Literal
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.engine import Connection
 
 from agentdesk.models import Customer, CustomerPhone, Interaction, Product, Ticket, TicketStatus
@@ -122,6 +122,8 @@ class CallerMatcher:
         self._source = source
         self._region = region
         self._limits = (products, tickets, recent)
+        # Built once: constructing a SELECT costs far more than running one on the pop path.
+        self._q = _Queries.build(tickets, recent)
 
     @property
     def source(self) -> Source:
@@ -152,24 +154,12 @@ class CallerMatcher:
     def card(self, customer_id: uuid.UUID) -> CustomerCard | None:
         """The pop card of one customer (after the agent picked them in the chooser)."""
         with self._engine.connect() as conn:
-            row = conn.execute(self._summary_query().where(Customer.id == customer_id)).first()
+            row = conn.execute(self._q.summary, {"cid": customer_id}).first()
             if row is None:
                 return None
             return self._card(conn, self._summary(row))
 
     # ------------------------------------------------------------------ queries
-    @staticmethod
-    def _summary_query() -> Select[Unpack[tuple[Any, ...]]]:
-        return select(
-            Customer.id,
-            Customer.display_name,
-            Customer.kind,
-            Customer.segment,
-            Customer.preferred_language,
-            Customer.vulnerable,
-            Customer.date_of_birth,
-        )
-
     @staticmethod
     def _summary(row: object, label: str | None = None) -> CustomerSummary:
         r = row._mapping  # type: ignore[attr-defined]
@@ -185,57 +175,18 @@ class CallerMatcher:
         )
 
     def _candidates(self, conn: Connection, e164: str) -> list[CustomerSummary]:
-        query = (
-            self._summary_query()
-            .add_columns(CustomerPhone.label)
-            .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-            .where(CustomerPhone.e164 == e164, Customer.deleted_at.is_(None))
-            .order_by(Customer.display_name, Customer.id)
-            .limit(MAX_CANDIDATES + 1)
-        )
         seen: dict[uuid.UUID, CustomerSummary] = {}
-        for row in conn.execute(query):
+        for row in conn.execute(self._q.candidates, {"e164": e164}):
             if row.id not in seen:  # one customer may list the same number twice
                 seen[row.id] = self._summary(row, str(row.label))
         return list(seen.values())
 
     def _card(self, conn: Connection, summary: CustomerSummary) -> CustomerCard:
-        n_products, n_tickets, n_recent = self._limits
-        products = conn.execute(
-            select(Product.kind, Product.name, Product.number_last4, Product.status)
-            .where(Product.customer_id == summary.id)
-            .order_by(Product.kind, Product.name)
-        ).all()
-        tickets = conn.execute(
-            select(
-                Ticket.id,
-                Ticket.number,
-                Ticket.title,
-                Ticket.status,
-                Ticket.priority,
-                Ticket.resolution_due,
-            )
-            .where(
-                Ticket.customer_id == summary.id,
-                Ticket.status.in_(OPEN_TICKET_STATES),
-                Ticket.deleted_at.is_(None),
-            )
-            .order_by(Ticket.created_at.desc())
-            .limit(n_tickets)
-        ).all()
-        recent = conn.execute(
-            select(
-                Interaction.id,
-                Interaction.started_at,
-                Interaction.channel,
-                Interaction.direction,
-                Interaction.disposition_code,
-                Interaction.subject,
-            )
-            .where(Interaction.customer_id == summary.id)
-            .order_by(Interaction.started_at.desc())
-            .limit(n_recent)
-        ).all()
+        n_products = self._limits[0]
+        params = {"cid": summary.id}
+        products = conn.execute(self._q.products, params).all()
+        tickets = conn.execute(self._q.tickets, params).all()
+        recent = conn.execute(self._q.recent, params).all()
         return CustomerCard(
             summary,
             tuple(
@@ -259,5 +210,74 @@ class CallerMatcher:
                     i.subject,
                 )
                 for i in recent
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _Queries:
+    """The pop's statements, with bind parameters ``:e164`` and ``:cid``."""
+
+    summary: Select[*tuple[Any, ...]]
+    candidates: Select[*tuple[Any, ...]]
+    products: Select[*tuple[Any, ...]]
+    tickets: Select[*tuple[Any, ...]]
+    recent: Select[*tuple[Any, ...]]
+
+    @classmethod
+    def build(cls, tickets: int, recent: int) -> _Queries:
+        cid = bindparam("cid")
+        base = select(
+            Customer.id,
+            Customer.display_name,
+            Customer.kind,
+            Customer.segment,
+            Customer.preferred_language,
+            Customer.vulnerable,
+            Customer.date_of_birth,
+        )
+        return cls(
+            summary=base.where(Customer.id == cid),
+            candidates=(
+                base.add_columns(CustomerPhone.label)
+                .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+                .where(CustomerPhone.e164 == bindparam("e164"), Customer.deleted_at.is_(None))
+                .order_by(Customer.display_name, Customer.id)
+                .limit(MAX_CANDIDATES + 1)
+            ),
+            products=(
+                select(Product.kind, Product.name, Product.number_last4, Product.status)
+                .where(Product.customer_id == cid)
+                .order_by(Product.kind, Product.name)
+            ),
+            tickets=(
+                select(
+                    Ticket.id,
+                    Ticket.number,
+                    Ticket.title,
+                    Ticket.status,
+                    Ticket.priority,
+                    Ticket.resolution_due,
+                )
+                .where(
+                    Ticket.customer_id == cid,
+                    Ticket.status.in_(OPEN_TICKET_STATES),
+                    Ticket.deleted_at.is_(None),
+                )
+                .order_by(Ticket.created_at.desc())
+                .limit(tickets)
+            ),
+            recent=(
+                select(
+                    Interaction.id,
+                    Interaction.started_at,
+                    Interaction.channel,
+                    Interaction.direction,
+                    Interaction.disposition_code,
+                    Interaction.subject,
+                )
+                .where(Interaction.customer_id == cid)
+                .order_by(Interaction.started_at.desc())
+                .limit(recent)
             ),
         )

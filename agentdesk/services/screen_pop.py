@@ -257,7 +257,8 @@ class CallTracker:
         if call is None or call.phase is not CallPhase.RINGING:
             return []
         updated = dataclasses.replace(call, phase=CallPhase.MISSED, ended_at=now, end_reason=reason)
-        self._put(updated)
+        # Nothing more happens to a missed offer; a retry arrives as a fresh AgentCalled.
+        self._calls.pop(linkedid, None)
         return [CallChange(ChangeKind.DISMISSED, updated, reason)]
 
     def _on_ring_no_answer(self, event: AmiEvent, now: float) -> list[CallChange]:

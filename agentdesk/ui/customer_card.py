@@ -34,8 +34,10 @@ def make_table(model: RowTableModel, parent: QWidget, rows_visible: int) -> QTab
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setWordWrap(False)
     header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # Fixed widths: ResizeToContents measures every row on each update, on the pop's hot path.
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
+    header.setDefaultSectionSize(120)
     view.verticalHeader().setDefaultSectionSize(24)
     view.setMinimumHeight(28 + 24 * rows_visible)
     return view

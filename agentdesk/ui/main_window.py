@@ -222,8 +222,11 @@ class MainWindow(QMainWindow):
         first = self.pop.content is None or self.pop.content.linkedid != pop.linkedid
         self.pop.show_pop(pop)
         if first:
-            self.call_dock.show()
-            if not self._typing_in(self.call_tabs.currentWidget()):
+            if not self.call_dock.isVisible():
+                self.call_dock.show()
+            if self.call_tabs.currentWidget() is not self.pop and not self._typing_in(
+                self.call_tabs.currentWidget()
+            ):
                 self.call_tabs.setCurrentWidget(self.pop)
             card = pop.match.card
             who = card.summary.display_name if card else pop.match.number.display

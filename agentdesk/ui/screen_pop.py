@@ -54,6 +54,7 @@ class ScreenPopView(QFrame):
         self._recorder = recorder
         self._content: PopContent | None = None
         self._mark: tuple[str, float] | None = None
+        self._styled_phase: object = None
         self.candidates = RowTableModel[CustomerSummary](
             [
                 Column("Name", lambda c: c.display_name),
@@ -80,6 +81,8 @@ class ScreenPopView(QFrame):
         self.pages.addWidget(self._build_single())
         self.pages.addWidget(self._build_chooser())
         self.pages.addWidget(self._build_unknown())
+        self.idle_page = QWidget(self)
+        self.pages.addWidget(self.idle_page)
         layout.addWidget(self.pages, 1)
         self.status = make_label(self, "popStatus")
         layout.addWidget(self.status)
@@ -144,7 +147,7 @@ class ScreenPopView(QFrame):
         self.tickets.set_rows(())
         self.recent.set_rows(())
         self.candidates.set_rows(())
-        self.pages.hide()
+        self.pages.setCurrentWidget(self.idle_page)
         self._restyle()
 
     def show_pop(self, pop: PopContent) -> None:
@@ -162,7 +165,6 @@ class ScreenPopView(QFrame):
         self.banner.setProperty("phase", call.phase.value)
         self.number.setText(self._number_html(pop))
         self.ivr.setText(self._ivr_html(pop))
-        self.pages.show()
         if (match.kind is MatchKind.SINGLE and match.card is not None) or (
             match.kind is MatchKind.MULTIPLE and pop.chosen is not None and match.card is not None
         ):
@@ -242,8 +244,12 @@ class ScreenPopView(QFrame):
         self.pages.setCurrentIndex(2)
 
     def _restyle(self) -> None:
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
+        # Re-polishing under a style sheet costs; only when the phase colour changed.
+        phase = self.banner.property("phase")
+        if phase != self._styled_phase:
+            self._styled_phase = phase
+            self.banner.style().unpolish(self.banner)
+            self.banner.style().polish(self.banner)
 
     # ------------------------------------------------------------------ keyboard
     def take_focus(self) -> None:
