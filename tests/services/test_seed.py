@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import phonenumbers
+import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -124,3 +125,48 @@ def test_cli_seed_and_db_check(tmp_path: Path, capsys: object) -> None:
 def test_cli_reports_a_bad_url_clearly(capsys: object) -> None:
     assert main(["db", "upgrade", "--url", "mysql://nowhere/db"]) == 2
     assert "unsupported central database" in capsys.readouterr().err  # type: ignore[attr-defined]
+
+
+def test_bulk_seed_leaves_the_search_index_complete_and_live(tmp_path: Path) -> None:
+    from agentdesk.services.search import SearchService
+
+    engine = sqlite_engine(tmp_path / "c.db")
+    migrate.upgrade(engine)
+    seed(engine, SeedOptions(customers=300, seed=4, chunk_size=100), workers=1)
+    with engine.connect() as conn:
+        docs = conn.exec_driver_sql("SELECT count(*) FROM search_doc").scalar()
+        indexed = conn.exec_driver_sql("SELECT count(*) FROM search_fts").scalar()
+        trigger = conn.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'search_doc_ai'"
+        ).scalar()
+    assert docs == indexed and docs > 300
+    assert trigger == 1
+    with Session(engine) as s:
+        name = s.scalars(select(Customer.display_name).limit(1)).one()
+    assert SearchService(engine).search(name)
+
+
+def test_a_seed_killed_half_way_is_repaired_by_the_next(tmp_path: Path) -> None:
+    from agentdesk.services.seeding.fastload import suspended_fts
+
+    engine = sqlite_engine(tmp_path / "c.db")
+    migrate.upgrade(engine)
+    with pytest.raises(RuntimeError), suspended_fts(engine):
+        # Simulate a crash: leave the context without its clean-up running.
+        with engine.begin() as conn:
+            assert not conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'search_doc_ai'"
+            ).scalar()
+        raise RuntimeError("boom")
+    seed(engine, SeedOptions(customers=200, seed=4, chunk_size=100), workers=1)
+    with engine.connect() as conn:
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'search_doc_ai'"
+            ).scalar()
+            == 1
+        )
+        assert (
+            conn.exec_driver_sql("SELECT count(*) FROM sync_state WHERE key LIKE 'seed.%'").scalar()
+            == 0
+        )

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,7 @@ from agentdesk.models import (
 )
 from agentdesk.services.seeding import reference
 from agentdesk.services.seeding.bulk import BulkWriter, prepare_rows
+from agentdesk.services.seeding.fastload import suspended_fts
 from agentdesk.services.seeding.locales import LOCALES, Locale, PhoneFactory
 from agentdesk.store.engine import write_session
 
@@ -284,7 +286,14 @@ class _Generator:
         given, family = rng.choice(loc.given_names), rng.choice(loc.family_names)
         created = EPOCH - dt.timedelta(days=rng.randint(30, 4000))
         if business:
-            org = f"{family} {rng.choice(('Ltd', 'Trading', '& Sons', 'Consulting', 'GmbH' if loc.region == 'DE' else 'Group'))}"
+            suffixes = (
+                "Ltd",
+                "Trading",
+                "& Sons",
+                "Consulting",
+                "GmbH" if loc.region == "DE" else "Group",
+            )
+            org = f"{family} {rng.choice(suffixes)}"
             rows["customer"].append(
                 (
                     cid,
@@ -452,7 +461,8 @@ class _Generator:
                     -rng.randint(0, 3000),
                 )
             else:
-                number = f"{rng.randint(10, 99)}-{rng.randint(10, 99)}-{rng.randint(10, 99)} {rng.randint(10_000_000, 99_999_999)}"
+                sort_code = f"{rng.randint(10, 99)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}"
+                number = f"{sort_code} {rng.randint(10_000_000, 99_999_999)}"
                 name = {
                     "current": "Everyday Current Account",
                     "savings": "Instant Saver",
@@ -744,7 +754,7 @@ def seed(
     agent_ids, team_ids, existing = _reference_ids(engine, options)
     # Streams continue after what is already there, so a second run adds new customers.
     first_stream = 1 + existing // options.chunk_size + (1 if existing % options.chunk_size else 0)
-    jobs = []
+    jobs: list[Job] = []
     done = 0
     while done < options.customers:
         count = min(options.chunk_size, options.customers - done)
@@ -761,21 +771,8 @@ def seed(
         )
         done += count
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    written = 0
-    if workers > 1 and len(jobs) > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for job, rows in zip(jobs, pool.map(_build_chunk, jobs), strict=True):
-                report.rows += _write_rows(engine, rows, prepared=True)
-                written += job[4]
-                if progress:
-                    progress(written, options.customers)
-    else:
-        for job in jobs:
-            report.rows += _write_rows(engine, _build_chunk(job), prepared=True)
-            written += job[4]
-            if progress:
-                progress(written, options.customers)
+    with suspended_fts(engine) if len(jobs) > 1 else nullcontext():
+        written = _load(engine, jobs, workers, report, progress, options.customers)
     if options.heavy_customer_interactions:
         gen = _Generator(options, first_stream + len(jobs), agent_ids, team_ids)
         report.rows += _heavy_customer(engine, gen, options.heavy_customer_interactions)
@@ -787,6 +784,33 @@ def seed(
                 session.scalar(select(func.count()).select_from(table)) or 0
             )
     return report
+
+
+def _load(
+    engine: Engine,
+    jobs: list[Job],
+    workers: int,
+    report: SeedReport,
+    progress: Progress | None,
+    total: int,
+) -> int:
+    """Generate chunks (in worker processes when asked) and insert them in order."""
+    written = 0
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for job, rows in zip(jobs, pool.map(_build_chunk, jobs), strict=True):
+                report.rows += _write_rows(engine, rows, prepared=True)
+                written += job[4]
+                if progress:
+                    progress(written, total)
+    else:
+        for job in jobs:
+            report.rows += _write_rows(engine, _build_chunk(job), prepared=True)
+            written += job[4]
+            if progress:
+                progress(written, total)
+    return written
 
 
 HEAVY_CUSTOMER_NUMBER = "+442079460000"
