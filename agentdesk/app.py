@@ -35,7 +35,15 @@ from agentdesk.services.agent_state import AgentStateMachine, StatePolicy, load_
 from agentdesk.services.auth import AgentIdentity, AuthService
 from agentdesk.services.caller_match import CallerMatcher, CustomerCard
 from agentdesk.services.pop_latency import PopLatencyRecorder
-from agentdesk.services.wrapup import WrapUpService, load_dispositions
+from agentdesk.services.sla import load_policy as load_sla_policy
+from agentdesk.services.ticket_views import TicketValidationError
+from agentdesk.services.tickets import TicketService
+from agentdesk.services.wrapup import (
+    FollowUpRequest,
+    TicketCreator,
+    WrapUpService,
+    load_dispositions,
+)
 from agentdesk.store import migrate
 from agentdesk.store.central import open_central
 from agentdesk.store.engine import StoreError, encrypted_sqlite_engine, read_session, sqlite_engine
@@ -54,6 +62,7 @@ from agentdesk.ui.workspace.desk import build_context, install_workspace
 
 log = logging.getLogger(__name__)
 
+FOLLOW_UP_REASON = "general_enquiry"
 NO_KEYRING_NOTE = (
     "No OS keyring backend is available on this computer, so secrets are kept in memory for "
     "this session only (never written to a file): 'Remember me' is off and the local cache "
@@ -225,6 +234,30 @@ def cache_keeper(stores: Stores, sync: SyncEngine | None) -> Callable[[uuid.UUID
     return ensure
 
 
+def follow_up_tickets(tickets: TicketService) -> TicketCreator:
+    """Follow-up tickets from the wrap-up: reason from the IVR intent when the SLA policy
+    knows it, otherwise a general enquiry."""
+
+    def make(request: FollowUpRequest, reason: str) -> uuid.UUID:
+        return tickets.create(
+            reason=reason,
+            title=request.title,
+            customer_id=request.customer_id,
+            description=request.description,
+        ).id
+
+    def create(request: FollowUpRequest) -> uuid.UUID:
+        reason = request.intent or FOLLOW_UP_REASON
+        try:
+            return make(request, reason)
+        except TicketValidationError as exc:
+            if exc.field != "reason" or reason == FOLLOW_UP_REASON:
+                raise
+        return make(request, FOLLOW_UP_REASON)
+
+    return create
+
+
 def card_loader(
     local: CallerMatcher, central: CallerMatcher | None
 ) -> Callable[[uuid.UUID], CustomerCard | None]:
@@ -312,8 +345,12 @@ def build_desktop(
     )
     writer = LocalWriter(stores.local, identity.login)
     sync = start_sync(settings, stores, identity, writer) if with_sync else None
+    tickets = TicketService(stores.local, writer, load_sla_policy(), identity.id)
     wrapup = WrapUpService(
-        writer, load_dispositions(), extra_codes=(policy.acw_timeout_disposition,)
+        writer,
+        load_dispositions(),
+        ticket_creator=follow_up_tickets(tickets),
+        extra_codes=(policy.acw_timeout_disposition,),
     )
     recorder = PopLatencyRecorder()
     loop = LoopThread()

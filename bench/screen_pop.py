@@ -18,7 +18,6 @@ Targets (DESIGN.md §5): p50 ≤ 15 ms, p99 ≤ 50 ms.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 import sys
@@ -235,9 +234,8 @@ def main() -> int:
     print(report("wire", bench.wire) + "   (AgentCalled bytes written → pop painted)")
     ordered = sorted(bench.wire)
     ok = percentile(ordered, 50) <= TARGETS["p50"] and percentile(ordered, 99) <= TARGETS["p99"]
-    print(
-        f"targets p50 ≤ {TARGETS['p50']:.0f} ms, p99 ≤ {TARGETS['p99']:.0f} ms: {'met' if ok else 'MISSED'}"
-    )
+    verdict = "met" if ok else "MISSED"
+    print(f"targets p50 ≤ {TARGETS['p50']:.0f} ms, p99 ≤ {TARGETS['p99']:.0f} ms: {verdict}")
     desktop.shutdown()
     bridge.shutdown()
     bench.loop.submit(bench.server.stop()).result(5)

@@ -79,7 +79,7 @@ def demo_settings(base: Settings, data_dir: Path | None) -> Settings:
         data_dir=root,
         workstation=f"{base.workstation}-demo",
         central=CentralSettings(),
-        local=dataclasses.replace(base.local, path=None),
+        local=dataclasses.replace(base.local, path=None, full_replica=True),  # a one-desk site
         pbx=PbxSettings(
             host="127.0.0.1", port=0, username="agentdesk", secret_key="demo-ami", use_md5=True
         ),
@@ -175,7 +175,7 @@ class DemoRuntime:
         self._stops.append(desktop.shutdown)
         for text in (note, *stores.notes):
             if text:
-                desktop.window.status.show_notice("warning", text)
+                desktop.window.banner.add(text)
         self._direct_calls(desktop, callers, sim, sim_loop, identity.interface or "")
         from PySide6.QtWidgets import QApplication
 

@@ -170,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     for note in (*notes, dialog.remember_problem):
         if note:
-            desktop.window.status.show_notice("warning", note)
+            desktop.window.banner.add(note)
     install_quit_handlers(qapp, desktop.window, args.quit_after)
     desktop.window.show()
     code = qapp.exec()

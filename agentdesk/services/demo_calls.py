@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlalchemy import Engine, func, select
 
-from agentdesk.models import Customer, CustomerPhone
+from agentdesk.models import Customer, CustomerPhone, Interaction
 from agentdesk.telephony.sim.traffic import Caller, StaticCallerPool
 
 CallKind = Literal["known", "shared", "unknown", "withheld"]
@@ -88,11 +88,19 @@ def sample_callers(engine: Engine, limit: int = 500) -> DemoCallers:
                 counts.having(func.count(func.distinct(CustomerPhone.customer_id)) > 1).limit(20)
             )
         )
+        # Callers who have been in touch before make a livelier pop (tickets, history).
+        returning = (
+            select(Interaction.customer_id)
+            .where(Interaction.customer_id.is_not(None))
+            .distinct()
+            .limit(limit * 2)
+            .subquery()
+        )
         rows = conn.execute(
             select(CustomerPhone.e164, Customer.display_name)
             .join(Customer, Customer.id == CustomerPhone.customer_id)
+            .join(returning, returning.c.customer_id == Customer.id)
             .where(CustomerPhone.e164.is_not(None), Customer.deleted_at.is_(None))
-            .order_by(CustomerPhone.id)
             .limit(limit * 2)
         ).all()
     taken = set(shared)

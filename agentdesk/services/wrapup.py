@@ -58,6 +58,7 @@ class FollowUpRequest:
     title: str
     description: str
     linkedid: str
+    intent: str | None = None  # the IVR's intent, a hint for the ticket's reason
 
 
 #: Creates a follow-up ticket and returns its id (provided by the ticket service).
@@ -119,7 +120,8 @@ class WrapUpService:
         self._dispositions = {d.code: d for d in dispositions}
         self._order = dispositions
         self._ticket_creator = ticket_creator
-        self._extra_codes = frozenset(extra_codes)  # system codes such as the ACW timeout
+        self._extra_codes = frozenset(extra_codes)
+        self._tickets_made: dict[uuid.UUID, uuid.UUID] = {}  # system codes such as the ACW timeout
 
     @property
     def dispositions(self) -> tuple[DispositionOption, ...]:
@@ -154,13 +156,19 @@ class WrapUpService:
         """Write the interaction (and follow-up ticket); safe to call again after a failure."""
         self.validate(draft)
         call = ctx.call
-        ticket_id = None
-        if draft.follow_up_title and self._ticket_creator is not None:
+        ticket_id = self._tickets_made.get(ctx.interaction_id)
+        if ticket_id is None and draft.follow_up_title and self._ticket_creator is not None:
             ticket_id = self._ticket_creator(
                 FollowUpRequest(
-                    ctx.customer_id, draft.follow_up_title.strip(), draft.notes, call.linkedid
+                    ctx.customer_id,
+                    draft.follow_up_title.strip(),
+                    draft.notes,
+                    call.linkedid,
+                    call.ivr.intent,
                 )
             )
+            # A retry after a failed interaction write must not open a second ticket.
+            self._tickets_made[ctx.interaction_id] = ticket_id
         started = _utc(call.connected_at if call.connected_at is not None else call.offered_at)
         ended = _utc(call.ended_at) if call.ended_at is not None else now
         args = {

@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
-from agentdesk.services.agent_state import AgentState, StatePolicy, StateSnapshot
+from agentdesk.services.agent_state import AgentState, MemberRow, StatePolicy, StateSnapshot
 from agentdesk.ui import format as fmt
 from agentdesk.ui.desk_controller import DeskController
 
@@ -36,6 +36,7 @@ class AgentStateBar(QWidget):
         self.chip.setObjectName("stateChip")
         self.chip.setMinimumWidth(210)
         self.menu_button = QToolButton(self)
+        self.menu_button.setObjectName("stateMenuButton")
         self.menu_button.setText("Change state")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu = QMenu(self)
@@ -76,8 +77,11 @@ class AgentStateBar(QWidget):
         self.chip.setProperty("state", snapshot.state.value)
         self.chip.style().unpolish(self.chip)
         self.chip.style().polish(self.chip)
-        in_queues = [m.queue + (" (paused)" if m.paused else "") for m in snapshot.queues]
-        self.queues.setText("Queues: " + ", ".join(in_queues) if in_queues else "In no queue")
+        rows = snapshot.queues
+        mixed = len({m.paused for m in rows}) > 1  # only then is "paused" news per queue
+        names = [m.queue + (" ‖" if mixed and m.paused else "") for m in rows]
+        self.queues.setText("Queues: " + ", ".join(names) if names else "In no queue")
+        self.queues.setToolTip("\n".join(_member_line(m) for m in rows) or "In no queue")
         offline = snapshot.state is AgentState.OFFLINE
         self.menu_button.setEnabled(not offline)
         self._refresh_time()
@@ -92,3 +96,9 @@ class AgentStateBar(QWidget):
     @property
     def text(self) -> str:
         return self.chip.text().strip()
+
+
+def _member_line(member: MemberRow) -> str:
+    if not member.paused:
+        return f"{member.queue}: ready"
+    return f"{member.queue}: paused" + (f" ({member.reason})" if member.reason else "")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -37,7 +38,10 @@ def make_table(model: RowTableModel, parent: QWidget, rows_visible: int) -> QTab
     # Fixed widths: ResizeToContents measures every row on each update, on the pop's hot path.
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
-    header.setDefaultSectionSize(120)
+    header.setDefaultSectionSize(140)
+    # As tall as the rows it shows (up to a screenful); the card's stretch takes the rest.
+    view.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+    view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
     view.verticalHeader().setDefaultSectionSize(24)
     view.setMinimumHeight(28 + 24 * rows_visible)
     return view
@@ -86,6 +90,7 @@ class CustomerCardView(QWidget):
             ],
             parent=self,
         )
+        self.headings: dict[str, QLabel] = {}
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         self.name = make_label(self, "customerName")
@@ -102,6 +107,8 @@ class CustomerCardView(QWidget):
         ):
             if title:
                 heading = make_label(self, "sectionHeading", wrap=False)
+                heading.setProperty("base", title)
+                self.headings[title] = heading
                 heading.setText(title)
                 box.addWidget(heading)
             box.addWidget(widget)
@@ -109,6 +116,7 @@ class CustomerCardView(QWidget):
         self.open_button.clicked.connect(self._on_open)
         self.open_button.setVisible(open_button)
         box.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignRight)
+        box.addStretch(1)
 
     @property
     def card(self) -> CustomerCard | None:
@@ -134,6 +142,13 @@ class CustomerCardView(QWidget):
         )
         self.tickets.set_rows(card.open_tickets)
         self.recent.set_rows(card.recent)
+        # An empty table says nothing; the heading says "none" and the table steps aside.
+        for title, view, rows in (
+            ("Open tickets", self.ticket_view, card.open_tickets),
+            ("Last contacts", self.recent_view, card.recent),
+        ):
+            self.headings[title].setText(f"{title} ({len(rows)})" if rows else f"{title}: none")
+            view.setVisible(bool(rows))
 
     def _on_open(self) -> None:
         if self._card is not None:

@@ -9,7 +9,8 @@ Plug-in API for the customer workspace (and any other pane):
 * ``open_customer(customer_id, *, caller=False, title=None) -> QWidget`` — focus the
   customer's tab, creating it with the factory if needed. ``caller=True`` marks it as
   the current caller's (and never pulls focus from text being typed).
-* ``add_dock(name, title, widget, area=Right, tabify_with=None) -> QDockWidget``.
+* ``add_dock(name, title, widget, area=Right, tabify_with=None) -> QDockWidget`` — a dock in the
+  right column is tabbed with the call dock (which a call brings to the front).
 * Signals ``search_requested(str)`` (the pop's search box, pre-filled with the caller's
   number), ``new_customer_requested(str)`` (quick new customer with that number) —
   connect a search pane / customer form to them.
@@ -29,13 +30,20 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
     QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
     QTabWidget,
     QTextEdit,
     QToolBar,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -58,6 +66,54 @@ from agentdesk.ui.wrapup import WrapUpForm
 CustomerViewFactory = Callable[[uuid.UUID, bool], QWidget]
 CardLoader = Callable[[uuid.UUID], CustomerCard | None]
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+
+
+def _scrolling(widget: QWidget, parent: QWidget) -> QScrollArea:
+    area = QScrollArea(parent)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+class WorkspaceTabs(QTabWidget):
+    """The customer tabs; tells the window when the first opens or the last closes."""
+
+    count_changed = Signal(int)
+
+    def tabInserted(self, index: int) -> None:
+        super().tabInserted(index)
+        self.count_changed.emit(self.count())
+
+    def tabRemoved(self, index: int) -> None:
+        super().tabRemoved(index)
+        self.count_changed.emit(self.count())
+
+
+class NoticeBanner(QFrame):
+    """Start-up notes that change what works (no keyring, central store down …), dismissible."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noticeBanner")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 6, 6)
+        self.text = QLabel(self)
+        self.text.setWordWrap(True)
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        close = QToolButton(self)
+        close.setText("Dismiss")
+        close.clicked.connect(self.hide)
+        row.addWidget(self.text, 1)
+        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def add(self, note: str) -> None:
+        notes = [n for n in self.text.text().split("\n") if n]
+        if note not in notes:
+            notes.append(note)
+        self.text.setText("\n".join(notes))
+        self.show()
 
 
 def load_stylesheet() -> str:
@@ -94,19 +150,43 @@ class MainWindow(QMainWindow):
         self._factory: CustomerViewFactory = self._default_customer_view
         self._customer_tabs: dict[uuid.UUID, QWidget] = {}
         self._docks: dict[str, QDockWidget] = {}
-        self.workspace_tabs = QTabWidget(self)
+        self.workspace_tabs = WorkspaceTabs(self)
         self.workspace_tabs.setObjectName("workspaceTabs")
         self.workspace_tabs.setTabsClosable(True)
         self.workspace_tabs.setDocumentMode(True)
         self.workspace_tabs.tabCloseRequested.connect(self._on_tab_close_requested)
-        self.setCentralWidget(self.workspace_tabs)
+        self.banner = NoticeBanner(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        self.empty_state = QLabel(
+            "No customer open.\n\nWhen you answer a call the caller's customer opens here.\n"
+            "Ctrl+K searches customers and tickets; F1 lists every shortcut.",
+            self,
+        )
+        self.empty_state.setObjectName("emptyState")
+        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.center = QStackedWidget(self)
+        # An explicit minimum: a wide customer view must not push the window off a 1366 px
+        # screen; it gets a scroll bar or a narrower layout instead.
+        self.center.setMinimumSize(420, 240)
+        self.center.addWidget(self.empty_state)
+        self.center.addWidget(self.workspace_tabs)
+        self.workspace_tabs.count_changed.connect(
+            lambda count: self.center.setCurrentIndex(1 if count else 0)
+        )
+        column.addWidget(self.center, 1)
+        self.setCentralWidget(central)
         policy = controller.state_machine.policy
         self.pop = ScreenPopView(recorder, self)
         self.wrapup = WrapUpForm(controller.wrapups, policy, self)
         self.call_tabs = QTabWidget(self)
         self.call_tabs.setObjectName("callTabs")
-        self.call_tabs.addTab(self.pop, "&Call")
-        self.call_tabs.addTab(self.wrapup, "&Wrap-up")
+        # Scroll areas: the pages' natural height must not force the window past the screen.
+        self.call_tabs.addTab(_scrolling(self.pop, self), "&Call")
+        self.call_tabs.addTab(_scrolling(self.wrapup, self), "&Wrap-up")
         self.call_dock = self.add_dock("callDock", "Call", self.call_tabs)
         self.call_dock.setMinimumWidth(470)
         self.state_bar = AgentStateBar(controller, policy, self.actions_by_id, self)
@@ -199,8 +279,12 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.addDockWidget(area, dock)
+        if tabify_with is None and area == Qt.DockWidgetArea.RightDockWidgetArea and self._docks:
+            # Panes share the right column with the call dock as tabs; a call raises its tab.
+            tabify_with = "callDock"
         if tabify_with and tabify_with in self._docks:
             self.tabifyDockWidget(self._docks[tabify_with], dock)
+            self._docks["callDock"].raise_()
         self._docks[name] = dock
         return dock
 
@@ -224,10 +308,11 @@ class MainWindow(QMainWindow):
         if first:
             if not self.call_dock.isVisible():
                 self.call_dock.show()
-            if self.call_tabs.currentWidget() is not self.pop and not self._typing_in(
+            self.call_dock.raise_()  # in front of tabbed panes; raising does not take focus
+            if self.call_tabs.currentIndex() != 0 and not self._typing_in(
                 self.call_tabs.currentWidget()
             ):
-                self.call_tabs.setCurrentWidget(self.pop)
+                self.call_tabs.setCurrentIndex(0)
             card = pop.match.card
             who = card.summary.display_name if card else pop.match.number.display
             self.tray.notify_if_hidden("Incoming call", f"{who} · {pop.call.queue or ''}")
@@ -247,7 +332,7 @@ class MainWindow(QMainWindow):
     def _on_wrapups_started(self, _ctx: object) -> None:
         self.pop.clear()
         if not self._typing_in(self.call_tabs.currentWidget()):
-            self.call_tabs.setCurrentWidget(self.wrapup)
+            self.call_tabs.setCurrentIndex(1)
 
     def _on_wrapups_finished(self, _linkedid: str, _next: object) -> None:
         if self._closing and not self.controller.wrapups.pending():
@@ -256,7 +341,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ internals
     def _focus_pop(self) -> None:
         self.call_dock.show()
-        self.call_tabs.setCurrentWidget(self.pop)
+        self.call_dock.raise_()
+        self.call_tabs.setCurrentIndex(0)
         self.pop.take_focus()
 
     def _transfer(self, *, attended: bool) -> None:

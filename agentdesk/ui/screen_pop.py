@@ -83,9 +83,9 @@ class ScreenPopView(QFrame):
         self.pages.addWidget(self._build_unknown())
         self.idle_page = QWidget(self)
         self.pages.addWidget(self.idle_page)
-        layout.addWidget(self.pages, 1)
         self.status = make_label(self, "popStatus")
         layout.addWidget(self.status)
+        layout.addWidget(self.pages, 1)
         self.clear()
 
     def _build_single(self) -> QWidget:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from agentdesk.services.pop_latency import PopLatencyRecorder
 from agentdesk.ui import format as fmt
@@ -58,6 +58,9 @@ class DeskStatusBar(QStatusBar):
         self.latency = QLabel("Pop: –", self)
         self.notice = QLabel(self)
         self.notice.setObjectName("statusNotice")
+        # A long notice must never widen the window: it is cut here and shown whole as a tooltip.
+        self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notice.setMinimumWidth(1)
         self.addWidget(self.notice, 1)
         for label in (self.store, self.latency, self.pbx):
             self.addPermanentWidget(label)
@@ -85,6 +88,7 @@ class DeskStatusBar(QStatusBar):
 
     def show_notice(self, level: str, text: str) -> None:
         self.notice.setText(text)
+        self.notice.setToolTip(text)
         self.notice.setProperty("level", level)
         self._repolish(self.notice)
         self._notice_until = time.monotonic() + (30 if level != "info" else 10)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.agent_state import StatePolicy
+from agentdesk.services.phone import normalise
 from agentdesk.services.wrapup import DispositionOption, WrapUpContext, WrapUpDraft, WrapUpSaved
 from agentdesk.ui import format as fmt
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
@@ -168,7 +169,7 @@ class WrapUpForm(QFrame):
     def _load(self, ctx: WrapUpContext) -> None:
         self._ctx = ctx
         call = ctx.call
-        who = call.caller_raw or "withheld number"
+        who = normalise(call.caller_raw).display if call.caller_raw else "Withheld number"
         ending = {
             "caller": "caller hung up",
             "agent": "you hung up",

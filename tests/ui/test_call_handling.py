@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from agentdesk.models import Interaction
+from agentdesk.models import Interaction, Ticket
 from agentdesk.services.agent_state import AgentState
 from agentdesk.services.screen_pop import CallPhase
 from agentdesk.store.engine import read_session
@@ -48,7 +48,7 @@ def test_answer_hold_end_wrap_up_writes_exactly_one_interaction(desk_factory: An
     desk.wait_state(AgentState.WRAP_UP)
     form = window.wrapup
     desk.qtbot.waitUntil(lambda: form.context is not None and form.isEnabled())
-    assert window.call_tabs.currentWidget() is form
+    assert window.call_tabs.currentIndex() == 1  # the wrap-up tab
     assert form.context.customer_id == ids["ada"]
     form.set_disposition("resolved")
     form.notes.setPlainText("Balance read out. " * 1000)
@@ -94,3 +94,32 @@ def test_wrap_up_needs_a_disposition_and_the_acw_limit_saves_anyway(desk_factory
     with read_session(desk.stores.local) as s:
         row = s.scalars(select(Interaction).where(Interaction.linkedid == placed.linkedid)).one()
     assert row.disposition_code == "acw_timeout" and row.customer_id is None
+
+
+def test_wrap_up_with_a_follow_up_ticket_links_it_to_the_interaction(desk_factory: Any) -> None:
+    ids: dict[str, Any] = {}
+
+    def seed(central: Any) -> None:
+        ids["cid"] = add_customer(central, "Olga Nowak", "+447700900131", open_tickets=0)
+
+    desk = desk_factory(auto_answer=True)
+    seed(desk.stores.central)
+    placed = desk.call("+447700900131", intent="card_lost")
+    _phase(desk, CallPhase.CONNECTED)
+    desk.controller.hangup()
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    assert form.follow_up.isVisible()
+    form.set_disposition("ticket")  # suggests a ticket: the box ticks itself
+    assert form.follow_up.isChecked()
+    form.follow_up_title.setText("Send replacement card")
+    form.notes.setPlainText("Card lost abroad.")
+    with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=15_000) as saved:
+        form.save()
+    ticket_id = saved.args[0].ticket_id
+    with read_session(desk.stores.local) as s:
+        row = s.scalars(select(Interaction).where(Interaction.linkedid == placed.linkedid)).one()
+        ticket = s.get(Ticket, ticket_id)
+    assert row.ticket_id == ticket_id and row.customer_id == ids["cid"]
+    assert ticket.title == "Send replacement card" and ticket.reason == "card_lost"
+    assert ticket.customer_id == ids["cid"]
