@@ -165,7 +165,9 @@ class LocalStore:
                     entry.state = OutboxState.ACKED
                 entry.acked_at = utcnow()
                 done += 1
-                if result.rejected or entry.entity_type in ROOTS:
+                # Roots are always refreshed (the feed skipped them while pending); so is
+                # anything settled by a stored verdict, whose feed row may predate a refill.
+                if result.rejected or entry.entity_type in ROOTS or result.state == "duplicate":
                     key = f"{REFRESH_PREFIX}{entry.entity_type}:{entry.entity_id}"
                     self.put_state(s, key, "")
         return done

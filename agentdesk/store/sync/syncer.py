@@ -143,6 +143,7 @@ class Syncer:
         if not batch:
             return 0, 0
         give_up = self._give_up([e.mutation_id for e in batch])
+        log.debug("push-begin: %d entries from #%d", len(batch), batch[0].client_seq)
         try:
             reply = self.central.apply_batch(self.client_id, self.agent_login, batch, give_up)
         except PoisonSuspect as exc:
@@ -207,7 +208,9 @@ class Syncer:
     # --- pull ------------------------------------------------------------------------------
 
     def pull_once(self) -> PageOutcome | None:
-        rows = self.central.pull(self.local.cursor(), self.settings.page_size)
+        cursor = self.local.cursor()
+        log.debug("pull-begin: after %s", cursor)
+        rows = self.central.pull(cursor, self.settings.page_size)
         if not rows:
             return None
         customers, tickets = self.applier.arrivals(rows)
