@@ -125,9 +125,14 @@ def thresholds_from(data: Mapping[str, Any], sl_target: float = 0.8) -> AlertThr
             sl_target=_pct(section, "sl_target_pct", here, None),
         )
     waiting = _number(data, "waiting_above", where, 10)
+    window = int(_number(data, "sl_window_minutes", where, 30))
+    if not 1 <= window <= 60:
+        raise AlertConfigError(
+            f"alerts.sl_window_minutes must be 1–60 (the live window), got {window}"
+        )
     return AlertThresholds(
         sl_target=sl_target,
-        sl_window_minutes=int(_number(data, "sl_window_minutes", where, 30)),
+        sl_window_minutes=window,
         sl_min_calls=int(_number(data, "sl_min_calls", where, 5)),
         waiting_above=None if waiting is None else int(waiting),
         longest_wait_above_s=_number(data, "longest_wait_above_s", where, 120.0),

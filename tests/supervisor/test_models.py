@@ -28,7 +28,7 @@ from agentdesk.ui.supervisor.columns import (
     QUEUE_COLUMNS,
     STAFFING_COLUMNS,
 )
-from agentdesk.ui.supervisor.live_model import ROW_ROLE, SORT_ROLE, LiveColumn, LiveTableModel
+from agentdesk.ui.supervisor.live_model import SORT_ROLE, LiveColumn, LiveTableModel
 from agentdesk.ui.supervisor.panels import LiveTable
 
 pytestmark = pytest.mark.gui
@@ -70,7 +70,7 @@ def test_queue_model(qtmodeltester: ModelTester) -> None:
     ])  # fmt: skip
     assert model.data(model.index(0, 2)) == "0:35"  # longest wait ticks with the model clock
     assert model.data(model.index(0, 3), SORT_ROLE) == pytest.approx(0.8)
-    assert model.data(model.index(0, 0), ROW_ROLE) == queue("general", 2)
+    assert model.row_at(0) == queue("general", 2)
 
 
 def test_agent_model(qtmodeltester: ModelTester) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -98,3 +101,30 @@ def test_wall_screen_mode_goes_large_and_back(board: Board) -> None:
     window.wall.set_enabled(False)
     assert not window.isFullScreen() and ui.right.isVisible()
     assert not ui.queues.isColumnHidden(0)
+
+
+def test_today_starts_at_midnight_not_at_login_thanks_to_the_queue_log(
+    qtbot: QtBot, supervisor: FakeSession, audit: LocalWriter, tmp_path: Path
+) -> None:
+    now = time.time()
+    midnight = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time.min, tzinfo=dt.UTC)
+    t = max(now - 600, midnight.timestamp() + 10)
+    lines = [
+        f"{t:.0f}|9.1|general|NONE|ENTERQUEUE||+441|1",
+        f"{t + 4:.0f}|9.1|general|Agent 3001|CONNECT|4|9.2|4",
+        f"{t + 64:.0f}|9.1|general|Agent 3001|COMPLETECALLER|4|60|1",
+        f"{t + 5:.0f}|9.3|general|NONE|ENTERQUEUE||+442|1",
+        f"{t + 35:.0f}|9.3|general|NONE|ABANDON|1|1|30",
+    ]
+    path = tmp_path / "queue_log"
+    path.write_text("\n".join(lines) + "\n")
+    made = start_board(qtbot, supervisor, audit, settings=settings(tz=dt.UTC), queue_log=path)
+    try:
+        made.wait(lambda s: s.queue("general") is not None and s.queue("general").offered == 2)
+        row = made.window.last_snapshot.queue("general")  # type: ignore[union-attr]
+        assert (row.answered, row.abandoned, row.sl_today) == (1, 1, 0.5)
+        qtbot.waitUntil(lambda: made.window.ui.chart.data is not None, timeout=10_000)
+        today = made.window.ui.chart.data.today  # type: ignore[union-attr]
+        assert sum(p.offered for p in today.points) == 2
+    finally:
+        made.close()

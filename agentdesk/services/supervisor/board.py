@@ -15,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from agentdesk.services.alerts import Alert
+from agentdesk.services.queue_live import LiveSnapshot
 from agentdesk.services.queue_log import QueueLogRecord
 from agentdesk.services.queue_metrics import (
     CellStore,
     LiveQueueMetrics,
+    MetricsRow,
     QueueLogInterpreter,
     local_midnight,
 )
-from agentdesk.services.supervisor.floor import Floor, caller_label, number, text
+from agentdesk.services.supervisor.floor import Floor, caller_label, text
 from agentdesk.services.supervisor.records import AmiEvent, LeaveResolver, to_record
 from agentdesk.services.supervisor.resync import apply_resync
 from agentdesk.services.supervisor.settings import SupervisorSettings
@@ -57,6 +59,10 @@ class LiveBoard:
         self._leaves = LeaveResolver(self.feed)
         self._backlog: list[QueueLogRecord] | None = None
         self.version = 0  # bumps on every change a view could show
+        self._refresh_s = settings.figures_refresh_s
+        self._windows = tuple(sorted({*_WINDOWS, settings.thresholds.sl_window_minutes}))
+        self._figures: LiveSnapshot | None = None
+        self._figures_at = 0.0
 
     # ------------------------------------------------------------------ metrics input
     def feed(self, record: QueueLogRecord) -> None:
@@ -162,8 +168,22 @@ class LiveBoard:
         self.version += 1
 
     # ------------------------------------------------------------------ output
+    def figures(self, now: float) -> LiveSnapshot:
+        """Today's and the windows' rows per queue, in one pass over the open agent time.
+
+        Recomputed at most every ``figures_refresh_s`` (the live aggregator walks
+        every agent each time); waiting callers and agent states are always exact.
+        """
+        stale = self._figures is None or now - self._figures_at >= self._refresh_s
+        if stale or now < self._figures_at:
+            self._figures = self.metrics.snapshot(now, self._windows)
+            self._figures_at = now
+        assert self._figures is not None
+        return self._figures
+
     def queue_rows(self, now: float) -> tuple[QueueRow, ...]:
-        names = set(self.queue_names) | set(self.metrics.queues())
+        figures = self.figures(now)
+        names = set(self.queue_names) | {q for q in figures.today if q}
         counts: dict[str, list[int]] = {}
         for agent in self.floor.agents.values():
             for member in agent.members.values():
@@ -178,17 +198,25 @@ class LiveBoard:
                     c[4] += 1
                 elif agent.status is AgentStatus.AVAILABLE:
                     c[1] += 1
-        return tuple(self._queue_row(q, counts.get(q, [0] * 5), now) for q in sorted(names))
+        return tuple(self._queue_row(q, counts.get(q, [0] * 5), figures) for q in sorted(names))
 
-    def _queue_row(self, queue: str, counts: list[int], now: float) -> QueueRow:
+    def window(self, minutes: int, queue: str, now: float) -> MetricsRow | None:
+        """The last ``minutes`` of one queue (a window the board computes: 15, 30, 60 or the
+        alert window)."""
+        return self.figures(now).windows.get(minutes, {}).get(queue)
+
+    def _queue_row(self, queue: str, counts: list[int], figures: LiveSnapshot) -> QueueRow:
         callers = self.waiting.get(queue, {})
-        today = self.metrics.today(queue, now=now)
-        recent = [self.metrics.last(m, queue, now=now).service_level for m in _WINDOWS]
+        today = figures.today.get(queue)
+        recent = [figures.windows[m].get(queue) for m in _WINDOWS]
+        sl = [row.service_level if row else None for row in recent]
         return QueueRow(
             queue, len(callers), min((c.since for c in callers.values()), default=None),
-            today.service_level, recent[0], recent[1], recent[2],
-            self.settings.thresholds.sl_target_for(queue), today.asa_s, today.aht_s,
-            today.abandon_rate, today.offered, today.answered, today.abandoned, *counts,
+            today.service_level if today else None, sl[0], sl[1], sl[2],
+            self.settings.thresholds.sl_target_for(queue),
+            today.asa_s if today else None, today.aht_s if today else None,
+            today.abandon_rate if today else None, today.offered if today else 0,
+            today.answered if today else 0, today.abandoned if today else 0, *counts,
         )  # fmt: skip
 
     def snapshot(
@@ -209,14 +237,3 @@ class LiveBoard:
             connected=connected,
             link_detail=detail,
         )
-
-    def calls_waiting(self, queue: str) -> int:
-        return len(self.waiting.get(queue, {}))
-
-    def handled_today(self, interface: str) -> int:
-        agent = self.floor.find(interface)
-        return agent.handled if agent else 0
-
-    @staticmethod
-    def hold_time(event: AmiEvent) -> int:
-        return number(event, "HoldTime")

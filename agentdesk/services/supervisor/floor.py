@@ -80,8 +80,14 @@ class Agent:
     status: AgentStatus = AgentStatus.LOGGED_OUT
     reason: str = ""
     since: float = 0.0
+    cached_row: AgentRow | None = None  # reset by Floor.derive whenever anything may have changed
 
     def row(self) -> AgentRow:
+        if self.cached_row is None:
+            self.cached_row = self._build_row()
+        return self.cached_row
+
+    def _build_row(self) -> AgentRow:
         members = tuple(
             QueueMembership(m.queue, m.paused, m.reason, m.penalty)
             for m in sorted(self.members.values(), key=lambda m: m.queue)
@@ -193,7 +199,12 @@ class Floor:
 
     # ------------------------------------------------------------------ derivation
     def derive(self, agent: Agent, now: float) -> bool:
-        """Recompute the agent's status at ``now``; True when it (or its reason) changed."""
+        """Recompute the agent's status at ``now``; True when it (or its reason) changed.
+
+        Every change to an agent goes through here, so this is also where its cached
+        wallboard row is dropped.
+        """
+        agent.cached_row = None
         status, reason = self._status(agent, now)
         if (status, reason) == (agent.status, agent.reason):
             return False

@@ -180,7 +180,11 @@ class SupervisorService:
         now = self._clock()
         board = self.board.snapshot(now, connected=self.connected, detail=self.link_detail)
         minutes = self.settings.thresholds.sl_window_minutes
-        windows = {q.name: self.board.metrics.last(minutes, q.name, now=now) for q in board.queues}
+        windows = {
+            q.name: row
+            for q in board.queues
+            if (row := self.board.window(minutes, q.name, now)) is not None
+        }
         conditions = conditions_for(
             board, self.settings.thresholds, windows, self.breached.count, now
         )

@@ -27,6 +27,8 @@ class SupervisorSettings:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     thresholds: AlertThresholds = field(default_factory=AlertThresholds)
     resync_s: float = 60.0
+    # Queue figures (SL, ASA, AHT …) are recomputed at most this often; 0 = on every look.
+    figures_refresh_s: float = 0.0
 
     @property
     def definition(self) -> ServiceLevelDefinition:
@@ -91,6 +93,7 @@ def settings_from(data: Mapping[str, Any], tz: tzinfo | None = None) -> Supervis
         metrics=metrics,
         thresholds=thresholds_from(_table(data, "alerts"), definition.target),
         resync_s=max(60.0, _float(pbx, "resync_s", "pbx", 60.0)),
+        figures_refresh_s=_float(_table(data, "wallboard"), "figures_refresh_s", "wallboard", 1.0),
     )
 
 

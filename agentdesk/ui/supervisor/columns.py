@@ -63,7 +63,7 @@ QUEUE_COLUMNS: tuple[LiveColumn[QueueRow], ...] = (
     LiveColumn(
         "Longest",
         lambda r, n: fmt.duration(_longest(r, n)) if r.waiting else "–",
-        sort=_longest,
+        sort=lambda r, _n: float("-inf") if r.oldest_since is None else -r.oldest_since,
         tooltip="longest current wait, live",
         numeric=True,
         ticking=True,
@@ -123,7 +123,7 @@ AGENT_COLUMNS: tuple[LiveColumn[AgentRow], ...] = (
     LiveColumn(
         "In state",
         lambda r, n: fmt.duration(_in_state(r, n)),
-        sort=_in_state,
+        sort=lambda r, _n: -r.since,  # same order as time in state, constant while ticking
         tooltip="time in the current state, live",
         numeric=True,
         ticking=True,

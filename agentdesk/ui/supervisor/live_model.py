@@ -1,12 +1,19 @@
 """A table model over keyed frozen rows that updates in place and ticks time columns.
 
-Live views replace their rows several times a second. A model reset would
-drop the selection and scroll position each time, so :meth:`set_rows`
-compares the new rows with the old by key: unchanged rows stay untouched,
-changed ones get one ``dataChanged``, new and gone ones are inserted and
-removed where they belong. Columns marked ``ticking`` (time in state,
-longest wait) are computed from the row and the model's clock; :meth:`tick`
-moves the clock and repaints only those columns.
+The rows are immutable values from the supervisor service; the model keeps
+them in order and mirrors what each cell shows (text, colour, alignment,
+sort key) into Qt's C++ item store, so painting, sorting and filtering a
+500-agent board never calls back into Python. (With a Python ``data()``
+every visible cell costs several C++ → Python calls per paint, and each one
+waits for the GIL while the telephony thread is busy: paints of 100 ms.)
+
+Live views replace their rows several times a second. A reset would drop
+the selection and scroll position each time, so :meth:`set_rows` compares
+the new rows with the old by key: unchanged rows stay untouched, changed
+ones are rewritten, new and gone ones are inserted and removed where they
+belong, and all changes are announced as one ``dataChanged`` span. Columns
+marked ``ticking`` (time in state, longest wait) are computed from the row
+and the model's clock; :meth:`tick` moves the clock and rewrites only those.
 """
 
 from __future__ import annotations
@@ -15,13 +22,17 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 
 R = TypeVar("R")
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the frozen row itself
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a sortable value (numbers sort as numbers)
-Index = QModelIndex | QPersistentModelIndex
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_Cell = tuple[str, Any, str | None]  # text, sort key, colour name
 
 
 @dataclass(frozen=True)
@@ -37,8 +48,10 @@ class LiveColumn(Generic[R]):
     ticking: bool = False
 
 
-class LiveTableModel(QAbstractTableModel, Generic[R]):
+class LiveTableModel(QStandardItemModel, Generic[R]):
     """Read-only, keyed, diff-updated model; ``key`` identifies a row across updates."""
+
+    rows_set = Signal()  # after each set_rows: views restore their selection by key
 
     def __init__(
         self,
@@ -46,13 +59,21 @@ class LiveTableModel(QAbstractTableModel, Generic[R]):
         key: Callable[[R], Hashable],
         parent: Any = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(columns), parent)
         self._columns = tuple(columns)
         self._key = key
         self._rows: list[R] = []
+        self._cells: list[list[_Cell]] = []  # what the C++ items hold, to skip unchanged cells
         self._now = 0.0
         self._ticking = [i for i, c in enumerate(self._columns) if c.ticking]
         self._colours: dict[str, QColor] = {}
+        self.updating = False  # True inside set_rows: selection changes are not the user's
+        for index, column in enumerate(self._columns):
+            header = QStandardItem(column.title)
+            if column.tooltip:
+                header.setToolTip(column.tooltip)
+            self.setHorizontalHeaderItem(index, header)
+        self.setSortRole(SORT_ROLE)
 
     # -------------------------------------------------------------- data access
     @property
@@ -70,14 +91,62 @@ class LiveTableModel(QAbstractTableModel, Generic[R]):
     def row_at(self, row: int) -> R | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
+    def cell(self, row: int, column: int) -> tuple[str, QColor | None, bool]:
+        """Text, colour and right-alignment of one cell, computed from the frozen row."""
+        item, spec = self._rows[row], self._columns[column]
+        name = spec.colour(item, self._now) if spec.colour is not None else None
+        return spec.text(item, self._now), self._colour(name) if name else None, spec.numeric
+
+    def _colour(self, name: str) -> QColor:
+        colour = self._colours.get(name)
+        if colour is None:
+            colour = self._colours[name] = QColor(name)
+        return colour
+
+    # -------------------------------------------------------------- updates
     def set_rows(self, rows: Sequence[R], now: float | None = None) -> None:
-        """Replace the rows (in the given order), emitting the smallest set of changes."""
+        """Replace the rows (in the given order), making the smallest set of changes."""
         if now is not None:
             self._now = now
-        new = list(rows)
+        self.updating = True
+        try:
+            self._apply(list(rows))
+        finally:
+            self.updating = False
+        self.rows_set.emit()
+
+    def key_of(self, row: R) -> Hashable:
+        return self._key(row)
+
+    def find_key(self, key: Hashable) -> int | None:
+        return self._find(key, 0)
+
+    def _apply(self, new: list[R]) -> None:
         new_keys = [self._key(r) for r in new]
-        wanted = set(new_keys)
-        # 1. Remove rows whose key is gone (from the bottom, in contiguous runs).
+        self._remove_gone(set(new_keys))
+        changed: list[int] = []
+        for position, (key, fresh) in enumerate(zip(new_keys, new, strict=True)):
+            current = self._key(self._rows[position]) if position < len(self._rows) else None
+            if current != key:
+                found = self._find(key, position + 1)
+                if found is None:
+                    self._rows.insert(position, fresh)
+                    cells = [self._values(fresh, c) for c in self._columns]
+                    self._cells.insert(position, cells)
+                    self.insertRow(position, [self._item(c, v) for c, v in zip(
+                        self._columns, cells, strict=True)])  # fmt: skip
+                    continue
+                # QStandardItemModel cannot move rows: take the row out and put it back.
+                self._rows.insert(position, self._rows.pop(found))
+                self._cells.insert(position, self._cells.pop(found))
+                self.insertRow(position, self.takeRow(found))
+            if self._rows[position] != fresh:
+                self._rows[position] = fresh
+                changed.append(position)
+        self._rewrite(changed, range(len(self._columns)))
+
+    def _remove_gone(self, wanted: set[Hashable]) -> None:
+        """Remove rows whose key is gone, bottom up, in contiguous runs."""
         row = len(self._rows) - 1
         while row >= 0:
             if self._key(self._rows[row]) in wanted:
@@ -86,30 +155,10 @@ class LiveTableModel(QAbstractTableModel, Generic[R]):
             last = row
             while row - 1 >= 0 and self._key(self._rows[row - 1]) not in wanted:
                 row -= 1
-            self.beginRemoveRows(QModelIndex(), row, last)
             del self._rows[row : last + 1]
-            self.endRemoveRows()
+            del self._cells[row : last + 1]
+            self.removeRows(row, last - row + 1)
             row -= 1
-        # 2. Walk the new order: insert what is missing, move what is out of place, update.
-        for position, (key, fresh) in enumerate(zip(new_keys, new, strict=True)):
-            current = self._key(self._rows[position]) if position < len(self._rows) else None
-            if current == key:
-                if self._rows[position] != fresh:
-                    self._rows[position] = fresh
-                    self._changed(position, position)
-                continue
-            found = self._find(key, position + 1)
-            if found is None:
-                self.beginInsertRows(QModelIndex(), position, position)
-                self._rows.insert(position, fresh)
-                self.endInsertRows()
-            else:
-                self.beginMoveRows(QModelIndex(), found, found, QModelIndex(), position)
-                self._rows.insert(position, self._rows.pop(found))
-                self.endMoveRows()
-                if self._rows[position] != fresh:
-                    self._rows[position] = fresh
-                    self._changed(position, position)
 
     def _find(self, key: Hashable, start: int) -> int | None:
         for index in range(start, len(self._rows)):
@@ -117,70 +166,57 @@ class LiveTableModel(QAbstractTableModel, Generic[R]):
                 return index
         return None
 
-    def _changed(self, first: int, last: int) -> None:
-        right = len(self._columns) - 1
-        self.dataChanged.emit(self.index(first, 0), self.index(last, right))
+    def _values(self, row: R, column: LiveColumn[R]) -> _Cell:
+        text = column.text(row, self._now)
+        sort = column.sort(row, self._now) if column.sort is not None else text
+        colour = column.colour(row, self._now) if column.colour is not None else None
+        return text, -1.0 if sort is None else sort, colour
 
-    def tick(self, now: float) -> None:
-        """Move the clock: repaint the ticking columns (one signal per column)."""
-        self._now = now
-        if not self._rows:
+    def _item(self, column: LiveColumn[R], values: _Cell) -> QStandardItem:
+        item = QStandardItem()
+        item.setFlags(_FLAGS)
+        item.setTextAlignment(Qt.AlignmentFlag(_RIGHT if column.numeric else _LEFT))
+        self._store(item, values, None)
+        return item
+
+    def _store(self, item: QStandardItem, values: _Cell, old: _Cell | None) -> None:
+        text, sort, colour = values
+        if old is None or old[0] != text:
+            item.setData(text, _DISPLAY)
+        if old is None or old[1] != sort:
+            item.setData(sort, SORT_ROLE)
+        if (old is None and colour) or (old is not None and old[2] != colour):
+            item.setData(self._colour(colour) if colour else None, _FOREGROUND)
+
+    def _rewrite(self, rows: Sequence[int], columns: Sequence[int] | range) -> None:
+        """Store what changed in ``rows`` × ``columns``; one ``dataChanged`` for the span."""
+        if not rows or not columns:
             return
-        for column in self._ticking:
-            top, bottom = self.index(0, column), self.index(len(self._rows) - 1, column)
-            self.dataChanged.emit(top, bottom, [Qt.ItemDataRole.DisplayRole, SORT_ROLE])
+        touched = False
+        # Per-cell signals would cost one proxy/view round trip each: batch them.
+        blocked = self.blockSignals(True)
+        try:
+            for row in rows:
+                value, cells = self._rows[row], self._cells[row]
+                for column in columns:
+                    fresh = self._values(value, self._columns[column])
+                    if fresh != cells[column]:
+                        self._store(self.item(row, column), fresh, cells[column])
+                        cells[column] = fresh
+                        touched = True
+        finally:
+            self.blockSignals(blocked)
+        if touched:
+            top = self.index(min(rows), min(columns))
+            self.dataChanged.emit(top, self.index(max(rows), max(columns)))
 
-    # -------------------------------------------------------------- Qt interface
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._columns)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        if not 0 <= index.column() < len(self._columns):
-            return None
-        row, column = self._rows[index.row()], self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(row, self._now)
-        if role == SORT_ROLE:
-            value = column.sort(row, self._now) if column.sort else column.text(row, self._now)
-            return -1.0 if value is None else value
-        if role == Qt.ItemDataRole.ForegroundRole and column.colour is not None:
-            name = column.colour(row, self._now)
-            return self._colour(name) if name else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip:
-            return column.tooltip
-        if role == ROW_ROLE:
-            return row
-        return None
-
-    def _colour(self, name: str) -> QColor:
-        colour = self._colours.get(name)
-        if colour is None:
-            colour = self._colours[name] = QColor(name)
-        return colour
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._columns[section].title
-        if role == Qt.ItemDataRole.ToolTipRole and self._columns[section].tooltip:
-            return self._columns[section].tooltip
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+    def tick(self, now: float, rows: Sequence[int] | None = None) -> None:
+        """Move the clock and rewrite the ticking columns of ``rows`` (default: all)."""
+        self._now = now
+        if self._rows and self._ticking:
+            wanted = (
+                range(len(self._rows))
+                if rows is None
+                else [r for r in rows if 0 <= r < len(self._rows)]
+            )
+            self._rewrite(wanted, self._ticking)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.alerts import Alert
 from agentdesk.ui.supervisor.columns import ALERT_COLUMNS
-from agentdesk.ui.supervisor.live_model import ROW_ROLE, SORT_ROLE, LiveColumn, LiveTableModel
+from agentdesk.ui.supervisor.live_model import SORT_ROLE, LiveColumn, LiveTableModel
 
 R = TypeVar("R")
 
@@ -47,10 +47,58 @@ class LiveTable(QTableView):
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
         self.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self._selected_key: Hashable | None = None
+        self.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        model.rows_set.connect(self._on_source_rows_set)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+
+    def _on_selection_changed(self, *_args: object) -> None:
+        if self.source.updating:
+            return  # a row moved or vanished under the selection: not the user's choice
+        row = self.selected_row()
+        self._selected_key = self.source.key_of(row) if row is not None else None
+
+    def _on_source_rows_set(self) -> None:
+        """Keep the user's row selected however the rows moved."""
+        if self._selected_key is None:
+            return
+        row = self.selected_row()
+        if row is not None and self.source.key_of(row) == self._selected_key:
+            return
+        found = self.source.find_key(self._selected_key)
+        if found is None:
+            self.clearSelection()
+            return
+        index = self.proxy.mapFromSource(self.source.index(found, 0))
+        self.selectRow(index.row())
+
+    def tick(self, now: float) -> None:
+        """Advance the clock columns of the rows on screen only.
+
+        Time-in-state sorts by when the state began (constant), so rows off
+        screen need no new text until they scroll in, which ticks them at once.
+        """
+        self.source.tick(now, self.visible_source_rows())
+
+    def visible_source_rows(self) -> list[int]:
+        first = self.rowAt(0)
+        if first < 0:
+            return []
+        last = self.rowAt(self.viewport().height() - 1)
+        last = self.proxy.rowCount() - 1 if last < 0 else last
+        return [
+            self.proxy.mapToSource(self.proxy.index(row, 0)).row() for row in range(first, last + 1)
+        ]
+
+    def _on_scrolled(self, _value: int) -> None:
+        self.source.tick(self.source.now, self.visible_source_rows())
 
     def selected_row(self) -> Any:
+        """The frozen row behind the selection (None when nothing is selected)."""
         indexes = self.selectionModel().selectedRows()
-        return indexes[0].data(ROW_ROLE) if indexes else None
+        if not indexes:
+            return None
+        return self.source.row_at(self.proxy.mapToSource(indexes[0]).row())
 
     def select_key(self, column: int, text: str) -> bool:
         """Select the first row whose ``column`` shows ``text`` (tests, keyboard jumps)."""

@@ -157,7 +157,7 @@ class WallboardWindow(QMainWindow):
     def _on_tick_timeout(self) -> None:
         now = self._clock()
         for table in (self.ui.queues, self.ui.agents, self.ui.alerts.table):
-            table.source.tick(now)
+            table.tick(now)
         if self.last_snapshot is not None:
             self.ui.show_totals(self.last_snapshot, now)
 
