@@ -105,8 +105,9 @@ class ScreenPopView(QFrame):
         self.use_button = QPushButton("&Use selected customer", page)
         self.use_button.clicked.connect(self._on_use_selected)
         box.addWidget(self.chooser_text)
-        box.addWidget(self.chooser_view, 1)
+        box.addWidget(self.chooser_view)
         box.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignRight)
+        box.addStretch(1)
         return page
 
     def _build_unknown(self) -> QWidget:
@@ -173,17 +174,24 @@ class ScreenPopView(QFrame):
             self._fill_chooser(pop)
         else:
             self._fill_unknown(pop)
-        self.status.setText(
-            "Checking the central database…"
-            if pop.looking_up
-            else f"Matched from the {match.source} store."
-            if match.source != "none"
-            else ""
-        )
+        self.status.setText(self._status_text(pop))
         self._restyle()
         if first:
             self._mark = (pop.linkedid, pop.arrived)
         self.update()
+
+    @staticmethod
+    def _status_text(pop: PopContent) -> str:
+        if pop.looking_up:
+            return "Not in this workstation's cache; checking the central database…"
+        if pop.match.source == "none":
+            return ""
+        where = (
+            "this workstation's cache" if pop.match.source == "local" else "the central database"
+        )
+        if pop.match.kind is MatchKind.NONE:
+            return f"No match in {where}."
+        return f"Found in {where}."
 
     def _number_html(self, pop: PopContent) -> str:
         number = pop.match.number
