@@ -35,6 +35,7 @@ from agentdesk.services.agent_state import AgentStateMachine, StatePolicy, load_
 from agentdesk.services.auth import AgentIdentity, AuthService
 from agentdesk.services.caller_match import CallerMatcher, CustomerCard
 from agentdesk.services.pop_latency import PopLatencyRecorder
+from agentdesk.services.quick_customer import QuickCustomerService
 from agentdesk.services.sla import load_policy as load_sla_policy
 from agentdesk.services.ticket_views import TicketValidationError
 from agentdesk.services.tickets import TicketService
@@ -380,6 +381,7 @@ def build_desktop(
         bridge,
         recorder,
         card_loader=card_loader(local_matcher, central_matcher),
+        create_customer=QuickCustomerService(writer, options.region).create,
         status_source=sync_status_source(sync) if sync else store_status_probe(stores),
     )
     # Customer 360 workspace tabs, ticket docks and Ctrl+K search (issue 5).

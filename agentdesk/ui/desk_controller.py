@@ -243,16 +243,23 @@ class DeskController(QObject):
         pop = self.pops.get(linkedid)
         if pop is None:
             return
-        if pop.match.source == "central":
-            self._bring_into_cache(customer_id)
-        matcher = self._central if pop.match.source == "central" and self._central else self._local
         self._show(dataclasses.replace(pop, chosen=customer_id, looking_up=True))
         self._bridge.submit(
-            matcher.card,
+            self._card_anywhere,
             customer_id,
-            lane="central" if matcher is self._central else "local",
+            lane="central",
             on_done=lambda card: self._on_card(linkedid, customer_id, card),
+            on_error=lambda exc: self._on_central_failed(linkedid, exc),
         )
+
+    def _card_anywhere(self, customer_id: uuid.UUID) -> Any:
+        """Worker side: the cache first (a customer just created here), then the centre."""
+        card = self._local.card(customer_id)
+        if card is None and self._central is not None:
+            card = self._central.card(customer_id)
+            if card is not None:
+                self._bring_into_cache(customer_id)
+        return card
 
     def _on_card(self, linkedid: str, customer_id: uuid.UUID, card: Any) -> None:
         pop = self.pops.get(linkedid)

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 from agentdesk.paths import resource
 from agentdesk.services.caller_match import CustomerCard
 from agentdesk.services.pop_latency import PopLatencyRecorder
+from agentdesk.services.quick_customer import QuickCustomer
 from agentdesk.services.screen_pop import CallChange, ChangeKind
 from agentdesk.ui.agent_state_bar import AgentStateBar
 from agentdesk.ui.bridge import Bridge
@@ -57,6 +58,7 @@ from agentdesk.ui.call_controls import CallControls, CallTimerLabel
 from agentdesk.ui.call_dialogs import DialDialog, TransferDialog
 from agentdesk.ui.customer_card import CustomerCardView
 from agentdesk.ui.desk_controller import DeskController, PopContent
+from agentdesk.ui.quick_customer import QuickCustomerDialog
 from agentdesk.ui.screen_pop import ScreenPopView
 from agentdesk.ui.shortcuts import ShortcutsDialog, build_actions
 from agentdesk.ui.status_bar import DeskStatusBar, StatusSource
@@ -65,6 +67,7 @@ from agentdesk.ui.wrapup import WrapUpForm
 
 CustomerViewFactory = Callable[[uuid.UUID, bool], QWidget]
 CardLoader = Callable[[uuid.UUID], CustomerCard | None]
+CreateCustomer = Callable[[QuickCustomer], uuid.UUID]
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
 
 
@@ -135,11 +138,13 @@ class MainWindow(QMainWindow):
         recorder: PopLatencyRecorder,
         *,
         card_loader: CardLoader | None = None,
+        create_customer: CreateCustomer | None = None,
         status_source: StatusSource | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.controller, self._bridge, self._card_loader = controller, bridge, card_loader
+        self._create_customer = create_customer
         agent = controller.agent
         self.setWindowTitle(f"agentdesk — {agent.display_name} ({controller.interface})")
         self.setWindowIcon(app_icon())
@@ -229,6 +234,8 @@ class MainWindow(QMainWindow):
         self.pop.open_customer_requested.connect(lambda cid: self.open_customer(cid, caller=True))
         self.pop.search_requested.connect(self.search_requested)
         self.pop.new_customer_requested.connect(self.new_customer_requested)
+        if self._create_customer is not None:
+            self.new_customer_requested.connect(self.new_customer_for_call)
         self.pop.dial_requested.connect(self.request_dial)
         self.pop.pop_painted.connect(lambda _l, _ms: self.status.refresh_latency())
         a["transfer"].triggered.connect(lambda: self._transfer(attended=False))
@@ -297,6 +304,19 @@ class MainWindow(QMainWindow):
         content = self.pop.content
         if content is not None:
             self.controller.choose_customer(content.linkedid, customer_id)
+
+    def new_customer_for_call(self, number: str) -> None:
+        """Quick "new customer" from an unknown caller: create, attach to the call, open."""
+        if self._create_customer is None:
+            return
+        dialog = QuickCustomerDialog(number, self._create_customer, self._bridge, self)
+        dialog.created.connect(self._on_quick_customer_created)
+        dialog.open()  # window-modal, not a nested event loop: calls keep flowing
+        self.quick_customer = dialog
+
+    def _on_quick_customer_created(self, customer_id: uuid.UUID) -> None:
+        self.attach_customer_to_call(customer_id)
+        self.open_customer(customer_id, caller=True, title=self.quick_customer.display_name)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()

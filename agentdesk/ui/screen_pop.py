@@ -166,9 +166,8 @@ class ScreenPopView(QFrame):
         self.banner.setProperty("phase", call.phase.value)
         self.number.setText(self._number_html(pop))
         self.ivr.setText(self._ivr_html(pop))
-        if (match.kind is MatchKind.SINGLE and match.card is not None) or (
-            match.kind is MatchKind.MULTIPLE and pop.chosen is not None and match.card is not None
-        ):
+        # One match, or the customer the agent picked (chooser, search, new customer).
+        if match.card is not None and (match.kind is MatchKind.SINGLE or pop.chosen is not None):
             self._fill_single(match.card)
         elif match.kind is MatchKind.MULTIPLE:
             self._fill_chooser(pop)

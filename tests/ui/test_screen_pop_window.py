@@ -93,3 +93,23 @@ def test_customer_only_in_central_is_found_after_the_local_miss(desk_factory: An
     pop = desk.wait_pop(placed)
     assert pop.match.kind is MatchKind.SINGLE and pop.match.source == "central"
     assert desk.window.pop.card_view.name.text() == "Grace Hopper"
+
+
+def test_unknown_caller_becomes_a_new_customer_attached_to_the_call(desk: Any, qtbot: Any) -> None:
+    placed = desk.call("+447700900778")
+    desk.wait_pop(placed)
+    desk.window.pop.new_button.click()
+    dialog = desk.window.quick_customer
+    assert dialog.number.text() == "+447700900778"
+    dialog.submit()  # no name yet
+    qtbot.waitUntil(lambda: "name" in dialog.error.text())
+    dialog.given.setText("Kofi")
+    dialog.family.setText("Mensah")
+    with qtbot.waitSignal(dialog.created) as created:
+        dialog.submit()
+    customer_id = created.args[0]
+    qtbot.waitUntil(lambda: desk.window.pop.card_view.name.text() == "Kofi Mensah")
+    assert desk.controller.pops[placed.linkedid].chosen == customer_id
+    assert "Kofi Mensah" in desk.window.workspace_tabs.tabText(
+        desk.window.workspace_tabs.currentIndex()
+    )

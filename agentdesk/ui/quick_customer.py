@@ -1,0 +1,81 @@
+"""The screen pop's "new customer with this number" form (unknown callers)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.quick_customer import QuickCustomer, QuickCustomerError
+from agentdesk.ui.bridge import Bridge
+
+Create = Callable[[QuickCustomer], uuid.UUID]
+
+
+class QuickCustomerDialog(QDialog):
+    """Name and number (pre-filled from the call); creates the customer off the GUI thread."""
+
+    created = Signal(object)  # customer id
+
+    def __init__(
+        self, number: str, create: Create, bridge: Bridge, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New customer")
+        self._create, self._bridge = create, bridge
+        self.customer_id: uuid.UUID | None = None
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.given = QLineEdit(self)
+        self.family = QLineEdit(self)
+        self.number = QLineEdit(number, self)
+        form.addRow("&Given name", self.given)
+        form.addRow("&Family name", self.family)
+        form.addRow("&Phone", self.number)
+        layout.addLayout(form)
+        self.error = QLabel(self)
+        self.error.setObjectName("wrapError")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Create")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(380)
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.given.text().strip(), self.family.text().strip()) if p)
+
+    def submit(self) -> None:
+        new = QuickCustomer(self.given.text(), self.family.text(), self.number.text())
+        self.buttons.setEnabled(False)
+        self._bridge.submit(
+            self._create, new, lane="local", on_done=self._on_created, on_error=self._on_failed
+        )
+
+    def _on_created(self, customer_id: uuid.UUID) -> None:
+        self.customer_id = customer_id
+        self.created.emit(customer_id)
+        self.accept()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.buttons.setEnabled(True)
+        self.error.setText(
+            str(exc)
+            if isinstance(exc, QuickCustomerError)
+            else f"Could not save the customer: {type(exc).__name__}: {exc}"
+        )
