@@ -122,6 +122,7 @@ class DemoRuntime:
         from sqlalchemy import func, select
 
         from agentdesk import app as composition
+        from agentdesk import vault
         from agentdesk.models import Customer
         from agentdesk.services.agent_state import load_policy
         from agentdesk.services.auth import AuthService, WrongCredentials
@@ -161,7 +162,7 @@ class DemoRuntime:
             "127.0.0.1",
             sim.port,
             "agentdesk",
-            composition.vault.get_secret(settings.pbx.secret_key) or "",
+            vault.get_secret(settings.pbx.secret_key) or "",
         )
         desktop = composition.build_desktop(
             settings,
@@ -215,7 +216,13 @@ class DemoRuntime:
             )
 
         loop.submit(boot()).result(15)
-        self._stops.append(lambda: (loop.submit(sim.stop()).result(5), loop.stop(), sim.close()))
+
+        def stop_simulator() -> None:
+            loop.submit(sim.stop()).result(5)
+            loop.stop()
+            sim.close()
+
+        self._stops.append(stop_simulator)
         print(
             f"agentdesk demo: PBX simulator on 127.0.0.1:{sim.port}; signed in as "
             f"{identity.display_name} ({identity.interface})",

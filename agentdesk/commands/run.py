@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("agentdesk")
-    qapp.setWindowIcon(app_icon())
+    QApplication.setWindowIcon(app_icon())
     keyring_ok, keyring_note = composition.prepare_keyring(allow_memory=True)
     stores = composition.open_stores(settings, persistent_cache=keyring_ok, create_central=False)
     ami, ami_note = composition.ami_credentials(settings)
@@ -168,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
         ),
         policy=load_policy(acw_limit_seconds=args.acw_limit),
     )
-    for note in (*notes, dialog.remember_problem):
+    for note in (*notes, dialog.remember_problem or ""):
         if note:
             desktop.window.banner.add(note)
     install_quit_handlers(qapp, desktop.window, args.quit_after)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from sqlalchemy import Engine, Select, bindparam, select
+from sqlalchemy import Engine, Select, Uuid, bindparam, select
 from sqlalchemy.engine import Connection
 
 from agentdesk.models import Customer, CustomerPhone, Interaction, Product, Ticket, TicketStatus
@@ -226,7 +226,7 @@ class _Queries:
 
     @classmethod
     def build(cls, tickets: int, recent: int) -> _Queries:
-        cid = bindparam("cid")
+        cid = bindparam("cid", type_=Uuid())
         base = select(
             Customer.id,
             Customer.display_name,

@@ -71,7 +71,7 @@ class DemoCallers:
             return ScriptedCall(kind, rng.choice(self.shared), None, intent, idv)
         if kind == "unknown":
             return ScriptedCall(kind, rng.choice(UNKNOWN_NUMBERS), None, intent, "failed")
-        return ScriptedCall(kind, "", None, intent, "failed")
+        return ScriptedCall("withheld", "", None, intent, "failed")
 
 
 def sample_callers(engine: Engine, limit: int = 500) -> DemoCallers:

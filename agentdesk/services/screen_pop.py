@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -345,9 +345,7 @@ class CallTracker:
         return []
 
     # ------------------------------------------------------------------ resync
-    def reconcile(
-        self, channels: list[Mapping[str, str]] | list[AmiEvent], now: float
-    ) -> list[CallChange]:
+    def reconcile(self, channels: Sequence[AmiEvent], now: float) -> list[CallChange]:
         """After a (re)login: end calls whose agent channel the PBX no longer has."""
         alive = {c.get("Channel") for c in channels}
         changes: list[CallChange] = []

@@ -42,7 +42,9 @@ class TransferDialog(QDialog):
         self.destination.setEditable(True)
         self.destination.setModel(self.queues)
         self.destination.setCurrentIndex(-1)
-        self.destination.lineEdit().setPlaceholderText("Extension or transfer code")
+        editor = self.destination.lineEdit()
+        if editor is not None:
+            editor.setPlaceholderText("Extension or transfer code")
         form.addRow("&To", self.destination)
         layout.addLayout(form)
         self.error = QLabel(self)

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -207,8 +208,8 @@ class DeskController(QObject):
                 self._central.match_number,
                 number,
                 lane="central",
-                on_done=lambda m, lid=call.linkedid: self._on_central_match(lid, m),
-                on_error=lambda e, lid=call.linkedid: self._on_central_failed(lid, e),
+                on_done=partial(self._on_central_match, call.linkedid),
+                on_error=partial(self._on_central_failed, call.linkedid),
             )
         if self.options.auto_answer:
             self.answer()

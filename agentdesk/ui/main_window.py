@@ -399,12 +399,12 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setWidget(view)
         if self._card_loader is not None:
-            self._bridge.submit(
-                self._card_loader,
-                customer_id,
-                lane="central",
-                on_done=lambda card: card and view.show_card(card),
-            )
+
+            def show(card: CustomerCard | None) -> None:
+                if card is not None:
+                    view.show_card(card)
+
+            self._bridge.submit(self._card_loader, customer_id, lane="central", on_done=show)
         return scroll
 
     def _on_tab_close_requested(self, index: int) -> None:
@@ -413,7 +413,8 @@ class MainWindow(QMainWindow):
             if tab is widget:
                 del self._customer_tabs[cid]
         self.workspace_tabs.removeTab(index)
-        widget.deleteLater()
+        if widget is not None:
+            widget.deleteLater()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller.wrapups.pending():
