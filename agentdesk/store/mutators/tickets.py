@@ -142,9 +142,11 @@ def _history(
     return Changed("ticket_history", entry.id)
 
 
-def _live_ticket(session: Session, args: dict[str, Any], key: str = "id") -> Ticket:
+def _live_ticket(
+    session: Session, args: dict[str, Any], key: str = "id", *, lock: bool = True
+) -> Ticket:
     ticket_id = arg_uuid(args, key)
-    row = session.get(Ticket, ticket_id, with_for_update=True)
+    row = session.get(Ticket, ticket_id, with_for_update=lock)
     if row is None or row.deleted_at is not None:
         raise MutationRejected("no such ticket", key)
     return row
@@ -312,7 +314,8 @@ def comment_ticket(session: Session, args: dict[str, Any], ctx: MutationContext)
     assert comment_id is not None
     if session.get(TicketComment, comment_id) is not None:
         return MutationOutcome({"status": "exists", "id": str(comment_id)})
-    ticket = _live_ticket(session, args, "ticket_id")
+    # No row lock: a comment only needs the ticket to exist; it never changes it.
+    ticket = _live_ticket(session, args, "ticket_id", lock=False)
     internal = args.get("internal", True)
     if not isinstance(internal, bool):
         raise MutationRejected("internal must be true or false", "internal")

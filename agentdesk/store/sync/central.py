@@ -80,18 +80,14 @@ _HORIZON: ColumnClause[Any] = literal_column(
 _CHANGES = cast(Table, ChangeLog.__table__)
 
 
-def record_changes(
+def change_rows(
     session: Session,
     changed: Iterable[Changed],
     *,
     client_id: uuid.UUID | None = None,
     mutation_id: uuid.UUID | None = None,
-) -> int:
-    """Append one feed row per changed entity, holding its state after the change.
-
-    Call inside the writing transaction, after the mutator flushed. On
-    PostgreSQL the ``xid`` column's default stamps the transaction id.
-    """
+) -> list[dict[str, Any]]:
+    """One feed row per changed entity, holding its state right after the change."""
     deleted = {(c.entity_type, c.entity_id) for c in changed if c.op == "delete"}
     rows: list[dict[str, Any]] = []
     for entity_type, entity_id in unique((c.entity_type, c.entity_id) for c in changed):
@@ -114,6 +110,19 @@ def record_changes(
                 "mutation_id": mutation_id,
             }
         )
+    return rows
+
+
+def record_changes(
+    session: Session,
+    changed: Iterable[Changed],
+    *,
+    client_id: uuid.UUID | None = None,
+    mutation_id: uuid.UUID | None = None,
+) -> int:
+    """Append the feed rows of a change. Call inside the writing transaction, after the
+    mutator flushed; on PostgreSQL the ``xid`` column's default stamps the transaction id."""
+    rows = change_rows(session, changed, client_id=client_id, mutation_id=mutation_id)
     if rows:
         session.execute(insert(_CHANGES), rows)
     return len(rows)
@@ -163,6 +172,8 @@ class CentralStore:
             return PushReply(())
         results: list[PushResult] = []
         gap: int | None = None
+        feed: list[dict[str, Any]] = []
+        verdicts: list[dict[str, Any]] = []
         with write_session(self.engine) as s:
             client = self._lock_client(s, client_id, agent_login, entries[0].client_seq)
             last = client.last_mutation_seq
@@ -173,8 +184,22 @@ class CentralStore:
                 if entry.client_seq > last + 1:
                     gap = last + 1
                     break
-                results.append(self._apply_one(s, client_id, agent_login, entry, give_up))
+                results.append(self._apply_one(s, client_id, agent_login, entry, give_up, feed))
+                verdicts.append(
+                    {
+                        "mutation_id": entry.mutation_id,
+                        "client_id": client_id,
+                        "client_seq": entry.client_seq,
+                        "result": results[-1].result,
+                        "applied_at": utcnow(),
+                    }
+                )
                 last = entry.client_seq
+            # Written once per batch (multi-row inserts), still inside the same transaction.
+            if feed:
+                s.execute(insert(_CHANGES), feed)
+            if verdicts:
+                s.execute(insert(AppliedMutation), verdicts)
             client.last_mutation_seq = last
             client.last_seen_at = utcnow()
             if self.is_postgres and any(r.state != "duplicate" for r in results):
@@ -239,6 +264,7 @@ class CentralStore:
         login: str,
         entry: PushEntry,
         give_up: frozenset[uuid.UUID],
+        feed: list[dict[str, Any]],
     ) -> PushResult:
         ctx = MutationContext(actor=login, side="central", now=utcnow(), client_id=client_id)
         error: str | None = None
@@ -247,8 +273,11 @@ class CentralStore:
         try:
             outcome = apply_mutation(s, entry.name, copy.deepcopy(entry.args), ctx)
             s.flush()
-            record_changes(s, outcome.changed, client_id=client_id, mutation_id=entry.mutation_id)
+            rows = change_rows(
+                s, outcome.changed, client_id=client_id, mutation_id=entry.mutation_id
+            )
             savepoint.commit()
+            feed.extend(rows)
             verdict: dict[str, Any] = {"state": "applied", **outcome.result}
         except MutationRejected as exc:
             savepoint.rollback()
@@ -263,15 +292,6 @@ class CentralStore:
             log.error("giving up on mutation %s (%s): %s", entry.mutation_id, entry.name, exc)
         if error is not None:
             verdict = {"state": "rejected", "error": error[:2000], "field": field}
-        s.add(
-            AppliedMutation(
-                mutation_id=entry.mutation_id,
-                client_id=client_id,
-                client_seq=entry.client_seq,
-                result=verdict,
-                applied_at=ctx.now,
-            )
-        )
         state: PushState = "rejected" if error is not None else "applied"
         return PushResult(entry.client_seq, entry.mutation_id, state, verdict, error, field)
 

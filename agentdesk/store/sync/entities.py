@@ -58,10 +58,14 @@ class EntityKind:
     """
 
     name: str
-    table: Table
+    model: type[Base]
     root: str | None
     root_column: str | None
     versioned: bool
+
+    @property
+    def table(self) -> Table:
+        return _t(self.model)
 
 
 def _t(model: type[Base]) -> Table:
@@ -81,13 +85,13 @@ CUSTOMER_CHILDREN: tuple[tuple[str, Table], ...] = (
 KINDS: dict[str, EntityKind] = {
     k.name: k
     for k in (
-        EntityKind("customer", _t(Customer), "customer", "id", True),
-        EntityKind("customer_history", _t(CustomerHistory), "customer", "customer_id", False),
-        EntityKind("ticket", _t(Ticket), "ticket", "id", True),
-        EntityKind("ticket_history", _t(TicketHistory), "ticket", "ticket_id", False),
-        EntityKind("ticket_comment", _t(TicketComment), None, None, False),
-        EntityKind("interaction", _t(Interaction), None, None, False),
-        EntityKind("audit_entry", _t(AuditEntry), None, None, False),
+        EntityKind("customer", Customer, "customer", "id", True),
+        EntityKind("customer_history", CustomerHistory, "customer", "customer_id", False),
+        EntityKind("ticket", Ticket, "ticket", "id", True),
+        EntityKind("ticket_history", TicketHistory, "ticket", "ticket_id", False),
+        EntityKind("ticket_comment", TicketComment, None, None, False),
+        EntityKind("interaction", Interaction, None, None, False),
+        EntityKind("audit_entry", AuditEntry, None, None, False),
     )
 }
 
@@ -191,7 +195,8 @@ def serialise(session: Session, kind: EntityKind, entity_id: uuid.UUID) -> dict[
     """The feed payload of one entity as it stands in ``session`` (None when absent)."""
     if kind.name == "customer":
         return customer_aggregate(session, entity_id)
-    row = session.execute(select(kind.table).where(kind.table.c.id == entity_id)).first()
+    # Usually in the identity map already (the mutator just wrote it): no query.
+    row = session.get(kind.model, entity_id)
     return None if row is None else {"row": encode_row(row, kind.table)}
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Table, delete, func, select
+from sqlalchemy import CursorResult, Engine, Table, delete, func, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -151,26 +151,64 @@ class LocalStore:
 
     def record_results(self, reply: PushReply) -> int:
         """Mark entries acked or rejected and queue refreshes of what they touched."""
-        done = 0
+        by_seq = {r.client_seq: r for r in reply.results}
+        if not by_seq:
+            return 0
+        now = utcnow()
         with sync_session(self.engine) as s:
-            for result in reply.results:
-                entry = s.get(OutboxEntry, result.client_seq)
-                if entry is None or entry.state != OutboxState.PENDING:
-                    continue
+            entries = s.execute(
+                select(
+                    OutboxEntry.client_seq, OutboxEntry.entity_type, OutboxEntry.entity_id
+                ).where(
+                    OutboxEntry.client_seq.in_(list(by_seq)),
+                    OutboxEntry.state == OutboxState.PENDING,
+                )
+            ).all()
+            acked = [seq for seq, _, _ in entries if not by_seq[seq].rejected]
+            if acked:
+                s.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.client_seq.in_(acked))
+                    .values(state=OutboxState.ACKED, acked_at=now)
+                )
+            refresh: dict[str, None] = {}
+            for seq, entity_type, entity_id in entries:
+                result = by_seq[seq]
                 if result.rejected:
-                    entry.state = OutboxState.REJECTED
-                    entry.error = result.error or str(result.result.get("error") or "rejected")
-                    entry.error_field = result.field or result.result.get("field")
-                else:
-                    entry.state = OutboxState.ACKED
-                entry.acked_at = utcnow()
-                done += 1
+                    s.execute(
+                        update(OutboxEntry)
+                        .where(OutboxEntry.client_seq == seq)
+                        .values(
+                            state=OutboxState.REJECTED,
+                            acked_at=now,
+                            error=result.error or str(result.result.get("error") or "rejected"),
+                            error_field=result.field or result.result.get("field"),
+                        )
+                    )
                 # Roots are always refreshed (the feed skipped them while pending); so is
                 # anything settled by a stored verdict, whose feed row may predate a refill.
-                if result.rejected or entry.entity_type in ROOTS or result.state == "duplicate":
-                    key = f"{REFRESH_PREFIX}{entry.entity_type}:{entry.entity_id}"
-                    self.put_state(s, key, "")
-        return done
+                if result.rejected or entity_type in ROOTS or result.state == "duplicate":
+                    refresh[f"{REFRESH_PREFIX}{entity_type}:{entity_id}"] = None
+            if refresh:
+                upsert(s, _SYNC_STATE, [{"key": key, "value": ""} for key in refresh])
+        return len(entries)
+
+    def mark_pending_for_refresh(self, session: Session) -> None:
+        """After a refill: rows kept for pending entries must be refreshed once settled.
+
+        A refill moves the cursor past their feed rows (and may drop their parents from
+        the working set), so the feed alone would never correct them.
+        """
+        keys = {
+            f"{REFRESH_PREFIX}{t}:{i}": None
+            for t, i in session.execute(
+                select(OutboxEntry.entity_type, OutboxEntry.entity_id).where(
+                    OutboxEntry.state == OutboxState.PENDING
+                )
+            )
+        }
+        if keys:
+            upsert(session, _SYNC_STATE, [{"key": k, "value": ""} for k in keys])
 
     def refresh_wanted(self) -> list[tuple[str, uuid.UUID]]:
         with read_session(self.engine) as s:

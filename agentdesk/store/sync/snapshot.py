@@ -16,16 +16,19 @@ leaves the previous cache and cursor in place.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Uuid
 
 from agentdesk.models import ChangeLog
+from agentdesk.models.base import UTCDateTime
 from agentdesk.store.sync.central import CentralStore
 from agentdesk.store.sync.entities import (
     CUSTOMER_CHILDREN,
@@ -35,7 +38,7 @@ from agentdesk.store.sync.entities import (
     encode_row,
     serialise,
 )
-from agentdesk.store.sync.local import Unit, upsert
+from agentdesk.store.sync.local import Unit
 from agentdesk.store.sync.protocol import Cursor
 from agentdesk.store.sync.scope import ScopeQueries, table_selects
 
@@ -74,6 +77,87 @@ def stream(conn: Connection, stmt: Any) -> Iterator[list[dict[str, Any]]]:
     result = conn.execution_options(yield_per=CHUNK).execute(stmt)
     for part in result.partitions():
         yield [dict(row._mapping) for row in part]
+
+
+def stream_raw(conn: Connection, stmt: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows as plain driver tuples in column order (the fill's fast path).
+
+    On PostgreSQL a server-side cursor inside the snapshot transaction, with no
+    SQLAlchemy result processing: psycopg already returns UUIDs, aware
+    datetimes and decoded JSON, which the cache's bind processors accept.
+    """
+    if conn.dialect.name != "postgresql":
+        for part in conn.execution_options(yield_per=CHUNK).execute(stmt).partitions():
+            yield [tuple(row) for row in part]
+        return
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor(name=f"agentdesk_fill_{uuid.uuid4().hex[:12]}") as cursor:
+        cursor.itersize = CHUNK
+        cursor.execute(str(compiled), compiled.params)
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+
+
+def insert_raw(
+    s: Session, table: Table, rows: Sequence[tuple[Any, ...]], *, upsert_rows: bool
+) -> None:
+    """Insert column-ordered tuples with one driver ``executemany`` (no per-row SQLAlchemy work).
+
+    ``upsert_rows`` overwrites existing rows (versioned tables only move forward);
+    otherwise existing rows are left alone.
+    """
+    if not rows:
+        return
+    conn = s.connection()
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    columns = list(table.columns)
+    converters = _converters(table, dialect)
+    names = ", ".join(quote(c.name) for c in columns)
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' for _ in columns)})"
+    if upsert_rows:
+        keys = [c.name for c in table.primary_key.columns]
+        sets = ", ".join(
+            f"{quote(c.name)} = excluded.{quote(c.name)}" for c in columns if c.name not in keys
+        )
+        guard = (
+            f" WHERE {quote(table.name)}.version < excluded.version"
+            if table.name in _VERSIONED
+            else ""
+        )
+        sql += f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {sets}{guard}"
+    else:
+        sql += " ON CONFLICT DO NOTHING"
+    bound = []
+    for row in rows:
+        values = list(row)
+        for i, convert in converters:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        bound.append(tuple(values))
+    conn.exec_driver_sql(sql, bound)
+
+
+def _sqlite_timestamp(value: dt.datetime) -> str:
+    # Exactly what UTCDateTime + SQLite's DATETIME storage produce, in one C-level call.
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+
+
+def _converters(table: Table, dialect: Any) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(column index, converter) for the columns whose values need converting for SQLite."""
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, column in enumerate(table.columns):
+        if isinstance(column.type, UTCDateTime):
+            out.append((i, _sqlite_timestamp))
+        elif isinstance(column.type, Uuid):
+            out.append((i, lambda v: v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex))
+        else:
+            processor = column.type._cached_bind_processor(dialect)
+            if processor is not None:
+                out.append((i, processor))
+    return out
 
 
 def merge_rows(
@@ -121,8 +205,8 @@ def copy_reference(s: Session, conn: Connection) -> int:
     count = 0
     for table in REFERENCE_TABLES:
         s.execute(delete(table))
-        for chunk in stream(conn, select(table)):
-            upsert(s, table, chunk)
+        for chunk in stream_raw(conn, select(table)):
+            insert_raw(s, table, chunk, upsert_rows=True)
             count += len(chunk)
     return count
 
@@ -130,12 +214,18 @@ def copy_reference(s: Session, conn: Connection) -> int:
 def copy_scope(
     s: Session, conn: Connection, queries: ScopeQueries, shielded: set[uuid.UUID], *, only_new: bool
 ) -> dict[str, int]:
+    """Copy the working set; rows of aggregates with pending local edits are left as they are."""
     counts: dict[str, int] = {}
     for table, stmt in table_selects(queries):
-        for chunk in stream(conn, stmt):
-            counts[table.name] = counts.get(table.name, 0) + merge_rows(
-                s, table, chunk, shielded, only_new=only_new
-            )
+        root = _ROOT_COLUMN.get(table.name)
+        if root is None and table.name in ("ticket_comment", "interaction", "audit_entry"):
+            root = "id"
+        at = list(table.columns.keys()).index(root) if root else None
+        for chunk in stream_raw(conn, stmt):
+            if shielded and at is not None:
+                chunk = [r for r in chunk if r[at] not in shielded]
+            insert_raw(s, table, chunk, upsert_rows=not only_new)
+            counts[table.name] = counts.get(table.name, 0) + len(chunk)
     return counts
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from agentdesk.models import OutboxEntry, OutboxState
+from agentdesk.store.engine import read_session
 from agentdesk.store.sync.central import CentralStore
 from agentdesk.store.sync.feed import FeedApplier, PageOutcome
 from agentdesk.store.sync.local import CENTRAL_KEY, CURSOR_KEY, LocalStore, sync_session
@@ -117,6 +118,7 @@ class Syncer:
         with central_snapshot(self.central) as (conn, cursor), sync_session(self.local.engine) as s:
             shielded = self.local.pending_roots(s)
             clear_unshielded(s, shielded)
+            self.local.mark_pending_for_refresh(s)
             counts = {"reference": copy_reference(s, conn)}
             counts.update(copy_scope(s, conn, scope_queries(self.scope), shielded, only_new=True))
             # A resync never moves the cursor back; a different central store starts afresh.
@@ -161,7 +163,7 @@ class Syncer:
         return settled, sum(1 for r in reply.results if r.rejected)
 
     def _give_up(self, mutation_ids: list[uuid.UUID]) -> frozenset[uuid.UUID]:
-        with sync_session(self.local.engine) as s:
+        with read_session(self.local.engine) as s:
             rows = s.scalars(
                 select(OutboxEntry.mutation_id).where(
                     OutboxEntry.mutation_id.in_(mutation_ids),
@@ -234,6 +236,7 @@ class Syncer:
                 log.warning("%s: refilling the cache, then re-pushing the outbox", exc)
                 self.fill()
                 self.push_all(should_stop)
+                self.refresh()
                 continue
             if outcome is None:
                 break
