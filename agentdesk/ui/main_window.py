@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QDialog,
     QDockWidget,
     QFrame,
     QHBoxLayout,
@@ -202,6 +203,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.tray = TrayNotifier(self, self)
         self._closing = False
+        self.dialog: QDialog | None = None  # the last small dialog opened (dial, transfer, help)
         self._connect_signals()
         self.setStyleSheet(load_stylesheet())
         self.resize(1366, 768)
@@ -296,9 +298,11 @@ class MainWindow(QMainWindow):
         return dock
 
     def request_dial(self, number: str) -> None:
+        # Non-blocking dialogs (open, not exec): PBX events keep flowing while one is up.
         dialog = DialDialog(number, self)
-        if dialog.exec() == DialDialog.DialogCode.Accepted:
-            self.controller.dial(dialog.number)
+        dialog.accepted.connect(lambda: self.controller.dial(dialog.number))
+        dialog.open()
+        self.dialog = dialog
 
     def attach_customer_to_call(self, customer_id: uuid.UUID) -> None:
         content = self.pop.content
@@ -319,7 +323,9 @@ class MainWindow(QMainWindow):
         self.open_customer(customer_id, caller=True, title=self.quick_customer.display_name)
 
     def show_shortcuts(self) -> None:
-        ShortcutsDialog(self).exec()
+        dialog = ShortcutsDialog(self)
+        dialog.open()
+        self.dialog = dialog
 
     # ------------------------------------------------------------------ controller signals
     def _on_controller_pop_shown(self, pop: PopContent) -> None:
@@ -367,8 +373,9 @@ class MainWindow(QMainWindow):
 
     def _transfer(self, *, attended: bool) -> None:
         dialog = TransferDialog(self.controller.queues, attended=attended, parent=self)
-        if dialog.exec() == TransferDialog.DialogCode.Accepted:
-            self.controller.transfer(dialog.target, attended=attended)
+        dialog.accepted.connect(lambda: self.controller.transfer(dialog.target, attended=attended))
+        dialog.open()
+        self.dialog = dialog
 
     def _title_for(self, customer_id: uuid.UUID) -> str:
         for pop in self.controller.pops.values():

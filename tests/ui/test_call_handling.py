@@ -123,3 +123,39 @@ def test_wrap_up_with_a_follow_up_ticket_links_it_to_the_interaction(desk_factor
     assert row.ticket_id == ticket_id and row.customer_id == ids["cid"]
     assert ticket.title == "Send replacement card" and ticket.reason == "card_lost"
     assert ticket.customer_id == ids["cid"]
+
+
+def test_blind_transfer_from_the_dialog_ends_the_call_as_transferred(desk: Any) -> None:
+    placed = desk.call("+447700900132")
+    desk.wait_pop(placed)
+    desk.controller.answer()
+    _phase(desk, CallPhase.CONNECTED)
+    desk.window.actions_by_id["transfer"].trigger()  # F6
+    dialog = desk.window.dialog
+    dialog.destination.setEditText("21 00")
+    dialog._on_accept()
+    assert dialog.target == "2100"
+    desk.wait_state(AgentState.WRAP_UP)
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    assert form.context.call.end_reason == "transfer" and "transferred" in form.summary.text()
+
+
+def test_wrap_up_can_go_to_not_ready_and_click_to_dial_reaches_the_pbx(desk: Any) -> None:
+    placed = desk.call("+447700900133")
+    desk.wait_pop(placed)
+    desk.controller.answer()
+    _phase(desk, CallPhase.CONNECTED)
+    desk.controller.hangup()
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    form.set_disposition("info")
+    codes = [row.code for row in form.next_states.rows]
+    form.next_state.setCurrentIndex(codes.index("Break"))
+    form.save()
+    desk.wait_state(AgentState.NOT_READY)
+    assert desk.controller.state.label == "Not ready: Break"
+    with desk.qtbot.waitSignal(desk.controller.notice, timeout=10_000) as notice:
+        desk.window.request_dial("+44 20 7946 0000")  # F8, or a number link in any pane
+        desk.window.dialog._on_accept()
+    assert notice.args == ["info", "Calling +442079460000: pick up your phone when it rings."]
