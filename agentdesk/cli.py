@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentdesk.commands.retention",
     "agentdesk.commands.report",
     "agentdesk.commands.pbx",
+    "agentdesk.commands.sync",
     "agentdesk.commands.run",
     "agentdesk.commands.demo",
 )

@@ -39,6 +39,8 @@ from agentdesk.store.sync.protocol import START, Cursor, PushEntry, PushReply
 CURSOR_KEY = "sync.cursor"
 CLIENT_KEY = "sync.client_id"
 CENTRAL_KEY = "sync.central_identity"
+SCOPE_KEY = "sync.scope"
+LOGIN_KEY = "sync.agent_login"
 REFRESH_PREFIX = "refresh:"
 ROOTS = ("customer", "ticket")
 _SYNC_STATE = cast(Table, SyncState.__table__)

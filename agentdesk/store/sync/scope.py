@@ -11,6 +11,7 @@ are kept current by the feed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,28 @@ class SyncScope:
     def __post_init__(self) -> None:
         if self.recent_days < 0 or self.interaction_days < 0:
             raise ValueError("scope windows must not be negative")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "team_ids": sorted(str(t) for t in self.team_ids),
+                "agent_id": None if self.agent_id is None else str(self.agent_id),
+                "full_replica": self.full_replica,
+                "recent_days": self.recent_days,
+                "interaction_days": self.interaction_days,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SyncScope:
+        data = json.loads(text)
+        return cls(
+            team_ids=frozenset(uuid.UUID(t) for t in data["team_ids"]),
+            agent_id=None if data["agent_id"] is None else uuid.UUID(data["agent_id"]),
+            full_replica=bool(data["full_replica"]),
+            recent_days=int(data["recent_days"]),
+            interaction_days=int(data["interaction_days"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from agentdesk.models import OutboxEntry, OutboxState
 from agentdesk.store.engine import read_session
 from agentdesk.store.sync.central import CentralStore
 from agentdesk.store.sync.feed import FeedApplier, PageOutcome
-from agentdesk.store.sync.local import CENTRAL_KEY, CURSOR_KEY, LocalStore, sync_session
+from agentdesk.store.sync.local import (
+    CENTRAL_KEY,
+    CURSOR_KEY,
+    LOGIN_KEY,
+    SCOPE_KEY,
+    LocalStore,
+    sync_session,
+)
 from agentdesk.store.sync.protocol import (
     Cursor,
     PoisonSuspect,
@@ -125,6 +132,9 @@ class Syncer:
             new_cursor = max(cursor, previous) if same_central else cursor
             self.local.put_state(s, CURSOR_KEY, str(new_cursor))
             self.local.put_state(s, CENTRAL_KEY, identity)
+            # Remembered so support tools (``agentdesk sync``) act like the desktop did.
+            self.local.put_state(s, SCOPE_KEY, self.scope.to_json())
+            self.local.put_state(s, LOGIN_KEY, self.agent_login)
         self._identity = identity
         log.info(
             "filled the cache from %s in %.2fs: %s",
