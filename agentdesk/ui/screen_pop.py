@@ -8,6 +8,7 @@ content records the ring → pop-painted latency.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
@@ -34,6 +35,8 @@ from agentdesk.ui import format as fmt
 from agentdesk.ui.customer_card import CustomerCardView, make_label, make_table
 from agentdesk.ui.desk_controller import PopContent
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
+
+log = logging.getLogger(__name__)
 
 
 class ScreenPopView(QFrame):
@@ -318,4 +321,5 @@ class ScreenPopView(QFrame):
         ms = (time.perf_counter() - arrived) * 1000.0
         if self._recorder is not None:
             self._recorder.record(linkedid, ms)
+        log.info("screen pop painted: call %s, %.1f ms after AgentCalled", linkedid, ms)
         self.pop_painted.emit(linkedid, ms)

@@ -159,3 +159,43 @@ def test_wrap_up_can_go_to_not_ready_and_click_to_dial_reaches_the_pbx(desk: Any
         desk.window.request_dial("+44 20 7946 0000")  # F8, or a number link in any pane
         desk.window.dialog._on_accept()
     assert notice.args == ["info", "Calling +442079460000: pick up your phone when it rings."]
+
+
+def test_wrap_up_saved_while_the_centre_is_unreachable_arrives_once_it_is_back(desk: Any) -> None:
+    from agentdesk.models import OutboxEntry, OutboxState
+    from agentdesk.store.sync.engine import SyncEngine
+
+    desk.desktop.sync.stop()  # the centre is gone: nothing leaves this workstation
+    placed = desk.call("+447700900134")
+    desk.wait_pop(placed)
+    desk.controller.answer()
+    _phase(desk, CallPhase.CONNECTED)
+    desk.controller.hangup()
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    form.set_disposition("info")
+    with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=10_000):
+        form.save()
+    desk.wait_state(AgentState.AVAILABLE)
+    with read_session(desk.stores.local) as s:
+        pending = s.scalars(
+            select(OutboxEntry).where(OutboxEntry.state == OutboxState.PENDING)
+        ).all()
+    assert [e.name for e in pending] == ["interaction.add"]
+
+    def central_rows(_status: object = None) -> int:
+        with read_session(desk.stores.central) as s:
+            query = (
+                select(func.count())
+                .select_from(Interaction)
+                .where(Interaction.linkedid == placed.linkedid)
+            )
+            return int(s.scalar(query) or 0)
+
+    assert central_rows() == 0
+    back = SyncEngine(desk.stores.local, desk.stores.central, agent_login="alice")
+    back.start()
+    try:
+        assert back.wait_for(lambda st: central_rows(st) == 1 and st.pending == 0, 20)
+    finally:
+        back.stop()

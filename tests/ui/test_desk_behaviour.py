@@ -105,3 +105,22 @@ def test_garbage_on_the_ami_socket_does_not_break_the_desktop(desk: Any) -> None
     desk.qtbot.waitUntil(lambda: desk.controller.tracker.malformed >= 1)
     placed = desk.call("+447700900128")  # and the next real call still pops
     desk.wait_pop(placed)
+
+
+def test_link_drop_during_wrap_up_keeps_the_wrap_up_and_it_still_saves(desk: Any) -> None:
+    placed = desk.call("+447700900129")
+    desk.wait_pop(placed)
+    desk.controller.answer()
+    desk.qtbot.waitUntil(lambda: desk.controller.current_call().phase is CallPhase.CONNECTED)
+    desk.controller.hangup()
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    form.set_disposition("info")
+    form.notes.setPlainText("typed before the PBX link dropped")
+    with desk.qtbot.waitSignal(desk.desktop.link.resynced, timeout=20_000):
+        desk.sim.run(lambda: [s.close(abort=True) for s in list(desk.sim.sim.server.sessions)])
+    assert form.context is not None and form.context.call.linkedid == placed.linkedid
+    assert form.notes.toPlainText() == "typed before the PBX link dropped"
+    with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=10_000):
+        form.save()
+    desk.wait_state(AgentState.AVAILABLE)
