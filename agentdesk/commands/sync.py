@@ -35,6 +35,16 @@ def register(subparsers: Any) -> None:
         "resync", help="rebuild the cache from the centre (keeps unsent work)"
     )
     resync.set_defaults(func=_resync)
+    prune = actions.add_parser(
+        "prune", help="central maintenance: drop change-feed rows older than the retention horizon"
+    )
+    prune.add_argument(
+        "--days",
+        type=int,
+        default=90,
+        help="keep this many days (desktops offline longer will refill; default 90)",
+    )
+    prune.set_defaults(func=_prune)
 
 
 def _open(settings: Settings) -> Any:
@@ -140,6 +150,24 @@ def _resync(args: argparse.Namespace) -> int:
         report = syncer.cycle()
         print(f"refilled {sum(counts.values())} rows; pushed {report.pushed} pending changes")
         _print_status(syncer)
+        return 0
+
+    return _run(action, args)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    def action(args: argparse.Namespace) -> int:
+        import datetime as dt
+
+        from agentdesk.store.central import open_central
+        from agentdesk.store.sync import CentralStore
+
+        if args.days < 1:
+            raise ConfigError("--days must be at least 1")
+        removed = CentralStore(open_central(settings_from(args))).prune(
+            dt.timedelta(days=args.days)
+        )
+        print(f"removed {removed} change-feed rows older than {args.days} days")
         return 0
 
     return _run(action, args)

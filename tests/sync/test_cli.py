@@ -54,3 +54,14 @@ def test_missing_cache_is_a_clear_error(
     monkeypatch.setenv("AGENTDESK_DATA_DIR", str(tmp_path))
     assert main(["sync", "status"]) == 2
     assert "no local cache" in capsys.readouterr().err
+
+
+def test_prune_keeps_recent_feed(
+    workstation: LocalWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workstation.write("customer.create", person())
+    assert main(["sync", "now"]) == 0
+    capsys.readouterr()
+    assert main(["sync", "prune", "--days", "30"]) == 0
+    assert "removed 0 change-feed rows" in capsys.readouterr().out
+    assert main(["sync", "prune", "--days", "0"]) == 2
