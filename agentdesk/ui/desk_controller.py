@@ -111,6 +111,10 @@ class DeskController(QObject):
         link.link_changed.connect(self._on_link_changed)
 
     @property
+    def link(self) -> PbxLink:
+        return self._link
+
+    @property
     def state(self) -> StateSnapshot:
         return self._state.snapshot
 

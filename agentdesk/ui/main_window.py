@@ -31,19 +31,15 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDockWidget,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
     QScrollArea,
-    QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QTextEdit,
     QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +57,7 @@ from agentdesk.ui.customer_card import CustomerCardView
 from agentdesk.ui.desk_controller import DeskController, PopContent
 from agentdesk.ui.quick_customer import QuickCustomerDialog
 from agentdesk.ui.screen_pop import ScreenPopView
+from agentdesk.ui.shell_widgets import NoticeBanner, WorkspaceTabs, scrolling
 from agentdesk.ui.shortcuts import ShortcutsDialog, build_actions
 from agentdesk.ui.status_bar import DeskStatusBar, StatusSource
 from agentdesk.ui.tray import TrayNotifier, app_icon
@@ -70,54 +67,6 @@ CustomerViewFactory = Callable[[uuid.UUID, bool], QWidget]
 CardLoader = Callable[[uuid.UUID], CustomerCard | None]
 CreateCustomer = Callable[[QuickCustomer], uuid.UUID]
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
-
-
-def _scrolling(widget: QWidget, parent: QWidget) -> QScrollArea:
-    area = QScrollArea(parent)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setWidget(widget)
-    return area
-
-
-class WorkspaceTabs(QTabWidget):
-    """The customer tabs; tells the window when the first opens or the last closes."""
-
-    count_changed = Signal(int)
-
-    def tabInserted(self, index: int) -> None:
-        super().tabInserted(index)
-        self.count_changed.emit(self.count())
-
-    def tabRemoved(self, index: int) -> None:
-        super().tabRemoved(index)
-        self.count_changed.emit(self.count())
-
-
-class NoticeBanner(QFrame):
-    """Start-up notes that change what works (no keyring, central store down …), dismissible."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("noticeBanner")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 6, 6, 6)
-        self.text = QLabel(self)
-        self.text.setWordWrap(True)
-        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        close = QToolButton(self)
-        close.setText("Dismiss")
-        close.clicked.connect(self.hide)
-        row.addWidget(self.text, 1)
-        row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def add(self, note: str) -> None:
-        notes = [n for n in self.text.text().split("\n") if n]
-        if note not in notes:
-            notes.append(note)
-        self.text.setText("\n".join(notes))
-        self.show()
 
 
 def load_stylesheet() -> str:
@@ -191,8 +140,8 @@ class MainWindow(QMainWindow):
         self.call_tabs = QTabWidget(self)
         self.call_tabs.setObjectName("callTabs")
         # Scroll areas: the pages' natural height must not force the window past the screen.
-        self.call_tabs.addTab(_scrolling(self.pop, self), "&Call")
-        self.call_tabs.addTab(_scrolling(self.wrapup, self), "&Wrap-up")
+        self.call_tabs.addTab(scrolling(self.pop, self), "&Call")
+        self.call_tabs.addTab(scrolling(self.wrapup, self), "&Wrap-up")
         self.call_dock = self.add_dock("callDock", "Call", self.call_tabs)
         self.call_dock.setMinimumWidth(470)
         self.state_bar = AgentStateBar(controller, policy, self.actions_by_id, self)
@@ -231,7 +180,7 @@ class MainWindow(QMainWindow):
         c.notice.connect(self.status.show_notice)
         c.wrapups.started.connect(self._on_wrapups_started)
         c.wrapups.finished.connect(self._on_wrapups_finished)
-        c._link.link_changed.connect(self.status.set_pbx)
+        c.link.link_changed.connect(self.status.set_pbx)
         self.pop.customer_chosen.connect(c.choose_customer)
         self.pop.open_customer_requested.connect(lambda cid: self.open_customer(cid, caller=True))
         self.pop.search_requested.connect(self.search_requested)
