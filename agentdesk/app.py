@@ -396,6 +396,8 @@ def build_desktop(
             options.region,
         ),
     )
+    # Compile the pop's statements and warm the cache's pages before the first call rings.
+    bridge.submit(local_matcher.match, "+447700900000", lane="local")
     desktop = Desktop(window, controller, link, loop, recorder, sync=sync)
     if sync is not None:
         desktop.extra_stops.append(sync.stop)

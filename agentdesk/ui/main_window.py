@@ -23,8 +23,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.tray = TrayNotifier(self, self)
         self._closing = False
+        self._warmed = False
         self.dialog: QDialog | None = None  # the last small dialog opened (dial, transfer, help)
         self._connect_signals()
         self.setStyleSheet(load_stylesheet())
@@ -371,6 +372,12 @@ class MainWindow(QMainWindow):
         self.workspace_tabs.removeTab(index)
         if widget is not None:
             widget.deleteLater()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._warmed:
+            self._warmed = True
+            QTimer.singleShot(0, self.pop.warm_up)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller.wrapups.pending():

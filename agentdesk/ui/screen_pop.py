@@ -8,6 +8,7 @@ content records the ring → pop-painted latency.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -27,7 +28,10 @@ from PySide6.QtWidgets import (
 from agentdesk.services.caller_match import (
     CustomerCard,
     CustomerSummary,
+    InteractionLine,
     MatchKind,
+    ProductLine,
+    TicketLine,
 )
 from agentdesk.services.phone import NumberStatus
 from agentdesk.services.pop_latency import PopLatencyRecorder
@@ -260,6 +264,27 @@ class ScreenPopView(QFrame):
             self._styled_phase = phase
             self.banner.style().unpolish(self.banner)
             self.banner.style().polish(self.banner)
+
+    def warm_up(self) -> None:
+        """Lay out and render every page once, off screen, so the first real pop is as quick
+        as the rest (first paints load fonts, styles and delegates)."""
+        if self._content is not None:
+            return
+        now = dt.datetime.now(dt.UTC)
+        who = CustomerSummary(uuid.uuid4(), "Warm Up", "person", "retail", "en", False, "mobile")
+        card = CustomerCard(
+            who,
+            (ProductLine("current", "Account", "0000", "active"),),
+            1,
+            (TicketLine(uuid.uuid4(), "T-0", "Warm-up", "open", "normal", now),),
+            (InteractionLine(uuid.uuid4(), now, "phone", "inbound", "info", "Warm-up"),),
+        )
+        self.card_view.show_card(card)
+        self.candidates.set_rows((who, who))
+        for index in range(self.pages.count()):
+            self.pages.setCurrentIndex(index)
+            self.grab()
+        self.clear()
 
     # ------------------------------------------------------------------ keyboard
     def take_focus(self) -> None:
