@@ -17,6 +17,10 @@ from agentdesk.services.seeding.generator import HEAVY_CUSTOMER_NUMBER, SeedOpti
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine
 
+SEARCH_TRIGGERS = (
+    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%_ai'"
+)
+
 
 def _fingerprint(engine: Engine) -> str:
     digest = hashlib.sha256()
@@ -136,37 +140,60 @@ def test_bulk_seed_leaves_the_search_index_complete_and_live(tmp_path: Path) -> 
     with engine.connect() as conn:
         docs = conn.exec_driver_sql("SELECT count(*) FROM search_doc").scalar()
         indexed = conn.exec_driver_sql("SELECT count(*) FROM search_fts").scalar()
-        trigger = conn.exec_driver_sql(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'search_doc_ai'"
-        ).scalar()
+        trigger = conn.exec_driver_sql(SEARCH_TRIGGERS).scalar()
     assert docs == indexed and docs > 300
-    assert trigger == 1
+    assert trigger == 4
     with Session(engine) as s:
         name = s.scalars(select(Customer.display_name).limit(1)).one()
     assert SearchService(engine).search(name)
 
 
 def test_a_seed_killed_half_way_is_repaired_by_the_next(tmp_path: Path) -> None:
-    from agentdesk.services.seeding.fastload import suspended_fts
+    from agentdesk.services.seeding.fastload import suspended_search_triggers
 
     engine = sqlite_engine(tmp_path / "c.db")
     migrate.upgrade(engine)
-    with pytest.raises(RuntimeError), suspended_fts(engine):
+    with pytest.raises(RuntimeError), suspended_search_triggers(engine):
         # Simulate a crash: leave the context without its clean-up running.
         with engine.begin() as conn:
-            assert not conn.exec_driver_sql(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'search_doc_ai'"
-            ).scalar()
+            assert not conn.exec_driver_sql(SEARCH_TRIGGERS).scalar()
         raise RuntimeError("boom")
     seed(engine, SeedOptions(customers=200, seed=4, chunk_size=100), workers=1)
     with engine.connect() as conn:
-        assert (
-            conn.exec_driver_sql(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'search_doc_ai'"
-            ).scalar()
-            == 1
-        )
+        assert conn.exec_driver_sql(SEARCH_TRIGGERS).scalar() == 4
         assert (
             conn.exec_driver_sql("SELECT count(*) FROM sync_state WHERE key LIKE 'seed.%'").scalar()
             == 0
         )
+
+
+def test_bulk_built_index_equals_the_trigger_fed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import nullcontext
+
+    from agentdesk.services.seeding import generator
+
+    def documents(engine: Engine) -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT source_id, customer_id, name, phone, email FROM search_doc"
+                " ORDER BY source_id"
+            )
+            return [tuple(r) for r in rows]
+
+    bulk = sqlite_engine(tmp_path / "bulk.db")
+    migrate.upgrade(bulk)
+    seed(bulk, SeedOptions(customers=300, seed=8, chunk_size=100), workers=1)
+    fed = sqlite_engine(tmp_path / "fed.db")
+    migrate.upgrade(fed)
+    monkeypatch.setattr(generator, "suspended_search_triggers", lambda engine: nullcontext())
+    seed(fed, SeedOptions(customers=300, seed=8, chunk_size=100), workers=1)
+    assert documents(bulk) == documents(fed)
+    with bulk.connect() as b, fed.connect() as f:
+        query = "SELECT count(*) FROM search_fts WHERE search_fts MATCH ?"
+        for term in ("smith", "44*", "example*"):
+            assert (
+                b.exec_driver_sql(query, (term,)).scalar()
+                == f.exec_driver_sql(query, (term,)).scalar()
+            )

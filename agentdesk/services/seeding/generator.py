@@ -43,7 +43,7 @@ from agentdesk.models import (
 )
 from agentdesk.services.seeding import reference
 from agentdesk.services.seeding.bulk import BulkWriter, prepare_rows
-from agentdesk.services.seeding.fastload import suspended_fts
+from agentdesk.services.seeding.fastload import suspended_search_triggers
 from agentdesk.services.seeding.locales import LOCALES, Locale, PhoneFactory
 from agentdesk.store.engine import write_session
 
@@ -771,7 +771,7 @@ def seed(
         )
         done += count
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    with suspended_fts(engine) if len(jobs) > 1 else nullcontext():
+    with suspended_search_triggers(engine) if len(jobs) > 1 else nullcontext():
         written = _load(engine, jobs, workers, report, progress, options.customers)
     if options.heavy_customer_interactions:
         gen = _Generator(options, first_stream + len(jobs), agent_ids, team_ids)
