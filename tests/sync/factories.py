@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from agentdesk.ids import uuid7
-from agentdesk.models import Agent, Team
+from agentdesk.models import Agent, Team, agent_team
 from agentdesk.store.engine import write_session
 
 
@@ -42,6 +42,14 @@ def seed_reference(engine: Engine) -> Reference:
                 Agent(id=REF.alice, login="alice", display_name="Alice", password_hash="x"),
                 Agent(id=REF.bob, login="bob", display_name="Bob", password_hash="x"),
             ]
+        )
+        s.flush()
+        s.execute(
+            agent_team.insert(),
+            [
+                {"agent_id": REF.alice, "team_id": REF.team_b},
+                {"agent_id": REF.bob, "team_id": REF.team_a},
+            ],
         )
     return REF
 

@@ -127,7 +127,13 @@ def insert_raw(
             if table.name in _VERSIONED
             else ""
         )
-        sql += f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {sets}{guard}"
+        target = ", ".join(quote(k) for k in keys)
+        # A link table (agent_team) is all key: nothing to overwrite, insert or ignore.
+        sql += (
+            f" ON CONFLICT ({target}) DO UPDATE SET {sets}{guard}"
+            if sets
+            else " ON CONFLICT DO NOTHING"
+        )
     else:
         sql += " ON CONFLICT DO NOTHING"
     bound = []
