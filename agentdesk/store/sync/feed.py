@@ -47,19 +47,50 @@ def _uuid(value: Any) -> uuid.UUID | None:
     return None if value is None else uuid.UUID(str(value))
 
 
+def _page_ids(rows: Sequence[FeedRow]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Every customer and ticket id a page mentions (as the entity or as a parent)."""
+    customers: set[uuid.UUID] = set()
+    tickets: set[uuid.UUID] = set()
+    for r in rows:
+        if not r.data:
+            continue
+        row = r.data["row"]
+        if r.entity_type == "customer":
+            customers.add(r.entity_id)
+        elif r.entity_type == "ticket":
+            tickets.add(r.entity_id)
+        for key, bucket in (("customer_id", customers), ("ticket_id", tickets)):
+            ident = _uuid(row.get(key))
+            if ident is not None:
+                bucket.add(ident)
+    return customers, tickets
+
+
+def _cached_versions(
+    s: Session, model: type[Customer] | type[Ticket], ids: set[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Version of each of ``ids`` present in the cache (one query per 500 ids)."""
+    found: dict[uuid.UUID, int] = {}
+    listed = list(ids)
+    for start in range(0, len(listed), 500):
+        chunk = listed[start : start + 500]
+        found.update(
+            (row[0], row[1])
+            for row in s.execute(select(model.id, model.version).where(model.id.in_(chunk)))
+        )
+    return found
+
+
 class FeedApplier:
-    """Decides, row by row, whether a feed row belongs in this cache and applies it."""
+    """Decides, row by row, whether a feed row belongs in this cache and applies it.
+
+    Per page it loads which of the mentioned customers and tickets are cached
+    (with their versions) once, and keeps that up to date as rows apply.
+    """
 
     def __init__(self, local: LocalStore, scope: SyncScope) -> None:
         self.local = local
         self.scope = scope
-
-    def _exists(
-        self, s: Session, model: type[Customer] | type[Ticket], ident: uuid.UUID | None
-    ) -> bool:
-        if ident is None:
-            return False
-        return s.execute(select(model.id).where(model.id == ident)).first() is not None
 
     def _routed_here(self, row: dict[str, Any]) -> bool:
         team = _uuid(row.get("team_id"))
@@ -68,14 +99,18 @@ class FeedApplier:
             self.scope.agent_id is not None and assignee == self.scope.agent_id
         )
 
-    def _in_scope(self, s: Session, kind: EntityKind, row: dict[str, Any]) -> bool:
+    def _in_scope(
+        self, kind: EntityKind, row: dict[str, Any], cached: dict[str, dict[uuid.UUID, int]]
+    ) -> bool:
         if self.scope.full_replica:
             return True
+        customers, tickets = cached["customer"], cached["ticket"]
         name = kind.name
         if name == "customer":
-            return self._exists(s, Customer, _uuid(row["id"]))
-        if name in ("customer_history", "interaction") and self._exists(
-            s, Customer, _uuid(row.get("customer_id"))
+            return _uuid(row["id"]) in customers
+        if (
+            name in ("customer_history", "interaction")
+            and _uuid(row.get("customer_id")) in customers
         ):
             return True
         if name == "interaction":
@@ -85,12 +120,12 @@ class FeedApplier:
             )
         if name == "ticket":
             return (
-                self._exists(s, Ticket, _uuid(row["id"]))
+                _uuid(row["id"]) in tickets
                 or self._routed_here(row)
-                or self._exists(s, Customer, _uuid(row.get("customer_id")))
+                or _uuid(row.get("customer_id")) in customers
             )
         if name in ("ticket_history", "ticket_comment"):
-            return self._exists(s, Ticket, _uuid(row.get("ticket_id")))
+            return _uuid(row.get("ticket_id")) in tickets
         return False
 
     def _team_agents(self, s: Session) -> set[uuid.UUID]:
@@ -102,6 +137,13 @@ class FeedApplier:
             )
         )
         return agents | ({self.scope.agent_id} if self.scope.agent_id else set())
+
+    def _cached(self, s: Session, rows: Sequence[FeedRow]) -> dict[str, dict[uuid.UUID, int]]:
+        customers, tickets = _page_ids(rows)
+        return {
+            "customer": _cached_versions(s, Customer, customers),
+            "ticket": _cached_versions(s, Ticket, tickets),
+        }
 
     def arrivals(self, rows: Sequence[FeedRow]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
         """(customers, tickets) entering the working set with this page: fetch their closure.
@@ -115,20 +157,19 @@ class FeedApplier:
         tickets: dict[uuid.UUID, None] = {}
         with read_session(self.local.engine) as s:
             team_agents = self._team_agents(s)
-            for r in rows:
-                if not r.data:
-                    continue
-                row = r.data["row"]
-                customer = _uuid(row.get("customer_id"))
-                if r.entity_type == "ticket" and self._routed_here(row):
-                    if not self._exists(s, Ticket, r.entity_id):
-                        tickets[r.entity_id] = None
-                elif not (
-                    r.entity_type == "interaction" and _uuid(row.get("agent_id")) in team_agents
-                ):
-                    continue
-                if customer is not None and not self._exists(s, Customer, customer):
-                    customers[customer] = None
+            cached = self._cached(s, rows)
+        for r in rows:
+            if not r.data:
+                continue
+            row = r.data["row"]
+            customer = _uuid(row.get("customer_id"))
+            if r.entity_type == "ticket" and self._routed_here(row):
+                if r.entity_id not in cached["ticket"]:
+                    tickets[r.entity_id] = None
+            elif not (r.entity_type == "interaction" and _uuid(row.get("agent_id")) in team_agents):
+                continue
+            if customer is not None and customer not in cached["customer"]:
+                customers[customer] = None
         return list(customers), list(tickets)
 
     def apply(
@@ -144,8 +185,9 @@ class FeedApplier:
             pending = self.local.pending_roots(s)
             for table, chunk in closure:
                 merge_rows(s, table, chunk, pending)
+            cached = self._cached(s, rows)
             for r in rows:
-                outcome = self._apply_row(s, r, pending)
+                outcome = self._apply_row(s, r, pending, cached)
                 if outcome == "applied":
                     changed.append((r.entity_type, r.entity_id))
                 elif outcome == "pending":
@@ -155,21 +197,26 @@ class FeedApplier:
                 self.local.put_state(s, CURSOR_KEY, str(cursor))
         return PageOutcome(tuple(dict.fromkeys(changed)), cursor, skipped, tuple(pinned))
 
-    def _apply_row(self, s: Session, r: FeedRow, pending: set[uuid.UUID]) -> str:
+    def _apply_row(
+        self,
+        s: Session,
+        r: FeedRow,
+        pending: set[uuid.UUID],
+        cached: dict[str, dict[uuid.UUID, int]],
+    ) -> str:
         kind = KINDS.get(r.entity_type)
         if kind is None or r.data is None:
             return "ignored"
         row = r.data["row"]
-        if not self._in_scope(s, kind, row):
+        if not self._in_scope(kind, row, cached):
             return "out_of_scope"
         if kind.root is not None and payload_root_id(kind, r.data) in pending:
             return "pending"  # the agent's unacknowledged edit stays; refreshed after the ack
         if kind.versioned:
-            return (
-                "applied"
-                if self.local._write_versioned(s, kind, r.data, allow_equal=False)
-                else "stale"
+            written = self.local._write_versioned(
+                s, kind, r.data, allow_equal=False, known=cached[kind.name]
             )
+            return "applied" if written else "stale"
         upsert(s, kind.table, [decode_row(row, kind.table)])
         return "applied"
 

@@ -70,17 +70,30 @@ def sync_session(engine: Engine) -> Iterator[Session]:
             raw.execute("PRAGMA foreign_keys=ON")
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_statement(table: Table) -> Any:
+    """The ``INSERT … ON CONFLICT`` statement of a table, built once (it is costly to build)."""
+    stmt = _UPSERTS.get(table.name)
+    if stmt is None:
+        base = sqlite.insert(table)
+        keys = [c.name for c in table.primary_key.columns]
+        updates = {c.name: base.excluded[c.name] for c in table.columns if c.name not in keys}
+        # A link table (agent_team) is all key: nothing to overwrite, insert or ignore.
+        stmt = (
+            base.on_conflict_do_update(index_elements=keys, set_=updates)
+            if updates
+            else base.on_conflict_do_nothing(index_elements=keys)
+        )
+        _UPSERTS[table.name] = stmt
+    return stmt
+
+
 def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or overwrite ``rows`` by primary key (never ``REPLACE``: that would cascade)."""
-    if not rows:
-        return
-    stmt = sqlite.insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    if not updates:  # link tables (agent_team): every column is key, nothing to overwrite
-        session.execute(stmt.on_conflict_do_nothing(index_elements=keys), list(rows))
-        return
-    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), list(rows))
+    if rows:
+        session.execute(_upsert_statement(table), list(rows))
 
 
 class LocalStore:
@@ -274,19 +287,34 @@ class LocalStore:
         s.execute(delete(kind.table).where(kind.table.c.id == entity_id))
 
     def _write_versioned(
-        self, s: Session, kind: EntityKind, data: dict[str, Any], *, allow_equal: bool
+        self,
+        s: Session,
+        kind: EntityKind,
+        data: dict[str, Any],
+        *,
+        allow_equal: bool,
+        known: dict[uuid.UUID, int] | None = None,
     ) -> bool:
-        """Write one payload if it is newer than the cached row. Returns whether it was written."""
+        """Write one payload if it is newer than the cached row. Returns whether it was written.
+
+        ``known`` maps ids to cached versions (absent: not cached) when the caller preloaded
+        them; it is kept up to date.
+        """
         row = decode_row(data["row"], kind.table)
         if kind.versioned:
-            local = s.execute(
-                select(kind.table.c.version).where(kind.table.c.id == row["id"])
-            ).scalar()
+            if known is not None:
+                local = known.get(row["id"])
+            else:
+                local = s.execute(
+                    select(kind.table.c.version).where(kind.table.c.id == row["id"])
+                ).scalar()
             if local is not None and (
                 row["version"] < local or (row["version"] == local and not allow_equal)
             ):
                 return False
         upsert(s, kind.table, [row])
+        if known is not None and kind.versioned:
+            known[row["id"]] = row["version"]
         if kind.name == "customer":
             for key, table in CUSTOMER_CHILDREN:
                 children = [decode_row(c, table) for c in data.get(key, [])]
