@@ -270,3 +270,23 @@ def test_refill_keeps_unsent_work(centre: CentralStore, make_desk: Callable[...,
     alice.syncer.cycle()
     assert _get(alice, Ticket, tick["id"]).version == 2
     converged(alice, centre)
+
+
+def test_refill_keeps_the_story_of_what_the_agent_is_editing(
+    centre: CentralStore, make_desk: Callable[..., Desk]
+) -> None:
+    alice, bob = make_desk("alice", centre), make_desk("bob", centre, TEAM_A)
+    cust = person()
+    alice.writer.write("customer.create", cust)
+    tick = ticket(customer_id=cust["id"], team_id=REF.team_b)  # not bob's team
+    alice.writer.write("ticket.create", tick)
+    comment = {"id": uuid7(), "ticket_id": tick["id"], "body": "older note"}
+    alice.writer.write("ticket.comment", comment)
+    alice.syncer.cycle()
+    bob.syncer.cache_customers([cust["id"]])  # e.g. opened from a screen pop
+    assert _get(bob, Ticket, tick["id"]) is not None
+    bob.writer.write("customer.patch", {"id": cust["id"], "changes": {"segment": "premier"}})
+    bob.syncer.fill()  # the customer is outside bob's scope but he is editing it
+    assert _get(bob, Ticket, tick["id"]) is not None
+    bob.syncer.cycle()
+    converged(bob, centre)

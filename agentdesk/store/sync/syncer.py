@@ -128,6 +128,11 @@ class Syncer:
             self.local.mark_pending_for_refresh(s)
             counts = {"reference": copy_reference(s, conn)}
             counts.update(copy_scope(s, conn, scope_queries(self.scope), shielded, only_new=True))
+            if shielded and not self.scope.full_replica:
+                # Aggregates the agent is still editing stay in the working set, with their
+                # whole story, even if the scope alone would no longer include them.
+                kept = sorted(shielded)
+                copy_scope(s, conn, pin_queries(kept, kept, self.scope), shielded, only_new=True)
             # A resync never moves the cursor back; a different central store starts afresh.
             new_cursor = max(cursor, previous) if same_central else cursor
             self.local.put_state(s, CURSOR_KEY, str(new_cursor))
