@@ -178,7 +178,7 @@ class DeskController(QObject):
             pop = self.pops.pop(call.linkedid, None)
             customer = pop.chosen if pop else None
             self.wrapups.begin(call, self.agent.id, customer)
-        elif change.kind is ChangeKind.CONNECTED and call.linkedid in self.pops:
+        elif call.linkedid in self.pops:  # connected, held, resumed: the pop shows the phase
             self.pops[call.linkedid] = dataclasses.replace(self.pops[call.linkedid], call=call)
         self.call_changed.emit(change)
         self._emit_state(

@@ -42,6 +42,7 @@ def test_answer_hold_end_wrap_up_writes_exactly_one_interaction(desk_factory: An
     _phase(desk, CallPhase.ON_HOLD)
     desk.wait_state(AgentState.ON_HOLD)
     assert actions["hold"].text() == "Resume"
+    assert window.pop.banner.text().startswith("On hold")
     actions["hold"].trigger()
     _phase(desk, CallPhase.CONNECTED)
     actions["hangup"].trigger()

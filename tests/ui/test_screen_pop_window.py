@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from agentdesk.services.caller_match import MatchKind
 from agentdesk.services.phone import NumberStatus
@@ -113,3 +114,22 @@ def test_unknown_caller_becomes_a_new_customer_attached_to_the_call(desk: Any, q
     assert "Kofi Mensah" in desk.window.workspace_tabs.tabText(
         desk.window.workspace_tabs.currentIndex()
     )
+
+
+def test_the_chooser_works_from_the_keyboard(desk_factory: Any, qtbot: Any) -> None:
+    def seed(central: Any) -> None:
+        for name in ("Ann Keys", "Bob Keys"):
+            add_customer(central, name, "+447700900556")
+
+    desk = desk_factory(seed=seed)
+    window = desk.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    placed = desk.call("+447700900556")
+    desk.wait_pop(placed)
+    qtbot.keyClick(window, Qt.Key.Key_F7)  # go to the pop: the first candidate is selected
+    view = window.pop.chooser_view
+    qtbot.waitUntil(view.hasFocus)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.pop.card_view.name.text() == "Bob Keys")
