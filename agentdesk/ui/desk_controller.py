@@ -100,6 +100,7 @@ class DeskController(QObject):
         self._state, self._local, self._central = state, local, central
         self.options = options or DeskOptions()
         self._cache_customer = cache_customer
+        self._ever_connected = False
         self.tracker = CallTracker(self.interface, agent.display_name)
         self.pops: dict[str, PopContent] = {}
         self.queues: tuple[str, ...] = ()
@@ -156,9 +157,18 @@ class DeskController(QObject):
         self._emit_state(self._state.set_online(state == ConnectionState.CONNECTED.value))
         if state == ConnectionState.FAILED.value:
             self.notice.emit("error", f"The PBX refused the desktop's login: {detail}")
+        elif state == ConnectionState.DISCONNECTED.value and not self._ever_connected:
+            where = f"{self._link.client.host}:{self._link.client.port}"
+            self.notice.emit(
+                "warning",
+                f"Cannot reach the PBX at {where} ({detail}); retrying. "
+                "Calls cannot ring this desktop until it answers.",
+            )
         elif state == ConnectionState.DISCONNECTED.value:
             kept = " Your open wrap-up is kept." if self.wrapups.pending() else ""
             self.notice.emit("warning", f"PBX link lost ({detail}); reconnecting.{kept}")
+        if state == ConnectionState.CONNECTED.value:
+            self._ever_connected = True
 
     def _apply(self, change: CallChange, arrived: float) -> None:
         call = change.call
