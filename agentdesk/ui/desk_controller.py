@@ -39,6 +39,7 @@ from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.wrapup_keeper import WrapUpKeeper
 
 log = logging.getLogger(__name__)
+CLOSING_REASON = "Desktop closed"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class DeskController(QObject):
         self.options = options or DeskOptions()
         self._cache_customer = cache_customer
         self._ever_connected = False
+        self._closing = False
         self.tracker = CallTracker(self.interface, agent.display_name)
         self.pops: dict[str, PopContent] = {}
         self.queues: tuple[str, ...] = ()
@@ -340,6 +342,14 @@ class DeskController(QObject):
         for row in self._state.snapshot.queues:
             self._send(actions.queue_remove(row.queue, self.interface))
 
+    def prepare_to_close(self) -> None:
+        """The desktop is closing: stop auto-answering and pause in every queue, so the PBX
+        offers no more calls to a phone nobody watches (membership stays for next time)."""
+        self._closing = True
+        self.options = dataclasses.replace(self.options, auto_answer=False)
+        if self._state.snapshot.queues:
+            self._send(actions.pause(self.interface, True, CLOSING_REASON))
+
     def save_wrap_up(self, linkedid: str, draft: WrapUpDraft) -> None:
         self.wrapups.save(linkedid, draft)
 
@@ -355,6 +365,8 @@ class DeskController(QObject):
     def _on_wrap_up_finished(self, linkedid: str, next_state: object) -> None:
         self.tracker.forget(linkedid)
         self._emit_state(self._state.wrap_up_finished())
+        if self._closing:
+            return  # stay paused: the desktop is going away
         if next_state:
             self.go_not_ready(str(next_state))
         else:

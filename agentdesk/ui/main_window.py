@@ -380,9 +380,11 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.pop.warm_up)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closing:
+            self._closing = True
+            self.controller.prepare_to_close()  # no new call may ring a closing desktop
         if self.controller.wrapups.pending():
             # Never lose a wrap-up: save what is there, close when the saves land.
-            self._closing = True
             self.controller.wrapups.save_all_now()
             event.ignore()
             return

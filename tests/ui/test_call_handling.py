@@ -200,3 +200,24 @@ def test_wrap_up_saved_while_the_centre_is_unreachable_arrives_once_it_is_back(d
         assert back.wait_for(lambda st: central_rows(st) == 1 and st.pending == 0, 20)
     finally:
         back.stop()
+
+
+def test_closing_with_an_open_wrap_up_saves_it_and_pauses_the_agent(desk: Any) -> None:
+    placed = desk.call("+447700900135")
+    desk.wait_pop(placed)
+    desk.controller.answer()
+    _phase(desk, CallPhase.CONNECTED)
+    desk.controller.hangup()
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    form.notes.setPlainText("closing the desktop mid wrap-up")
+    form._push_draft()
+    with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=10_000):
+        assert not desk.window.close()  # refused until the wrap-up is stored
+    desk.qtbot.waitUntil(lambda: not desk.window.isVisible())
+    with read_session(desk.stores.local) as s:
+        row = s.scalars(select(Interaction).where(Interaction.linkedid == placed.linkedid)).one()
+    assert row.notes == "closing the desktop mid wrap-up" and row.disposition_code == "acw_timeout"
+    desk.qtbot.waitUntil(
+        lambda: all(m.paused and m.reason == "Desktop closed" for m in desk.controller.state.queues)
+    )
