@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import getpass
 import logging
 import signal
@@ -91,6 +92,8 @@ def install_quit_handlers(app: Any, window: Any, quit_after: float | None) -> No
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, close)
+    # Support staff can ask a stuck desktop where it is: kill -USR1 <pid> dumps every thread.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Python runs signal handlers only between bytecodes; a heartbeat lets it in.
     heartbeat = QTimer(app)
     heartbeat.setInterval(250)

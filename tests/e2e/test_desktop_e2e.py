@@ -80,6 +80,11 @@ class Process:
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGUSR1)  # thread dump into the log, then kill
+                try:
+                    self.proc.wait(2)
+                except subprocess.TimeoutExpired:
+                    pass
                 self.proc.kill()
                 self.proc.wait(10)
         if self.proc.stdout is not None:
