@@ -128,6 +128,10 @@ def record_changes(
     return len(rows)
 
 
+class _NeedsGuard(Exception):
+    """An entry failed on the fast path: redo the batch with a savepoint per entry."""
+
+
 class CentralStore:
     """Push apply, change feed, point fetches and retention on one central database."""
 
@@ -170,6 +174,23 @@ class CentralStore:
         """
         if not entries:
             return PushReply(())
+        try:
+            # Fast path: most batches hold no invalid entry, so skip the per-entry savepoints
+            # (two round trips each); the first failure rolls the batch back and it is redone
+            # with a savepoint around every entry.
+            return self._apply_batch(client_id, agent_login, entries, give_up, guarded=False)
+        except _NeedsGuard:
+            return self._apply_batch(client_id, agent_login, entries, give_up, guarded=True)
+
+    def _apply_batch(
+        self,
+        client_id: uuid.UUID,
+        agent_login: str,
+        entries: Sequence[PushEntry],
+        give_up: frozenset[uuid.UUID],
+        *,
+        guarded: bool,
+    ) -> PushReply:
         results: list[PushResult] = []
         gap: int | None = None
         feed: list[dict[str, Any]] = []
@@ -184,7 +205,9 @@ class CentralStore:
                 if entry.client_seq > last + 1:
                     gap = last + 1
                     break
-                results.append(self._apply_one(s, client_id, agent_login, entry, give_up, feed))
+                results.append(
+                    self._apply_one(s, client_id, agent_login, entry, give_up, feed, guarded)
+                )
                 verdicts.append(
                     {
                         "mutation_id": entry.mutation_id,
@@ -265,10 +288,28 @@ class CentralStore:
         entry: PushEntry,
         give_up: frozenset[uuid.UUID],
         feed: list[dict[str, Any]],
+        guarded: bool,
     ) -> PushResult:
         ctx = MutationContext(actor=login, side="central", now=utcnow(), client_id=client_id)
         error: str | None = None
         field: str | None = None
+        if not guarded:
+            try:
+                outcome = apply_mutation(s, entry.name, copy.deepcopy(entry.args), ctx)
+                s.flush()
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                raise _NeedsGuard from exc
+            feed.extend(
+                change_rows(s, outcome.changed, client_id=client_id, mutation_id=entry.mutation_id)
+            )
+            return PushResult(
+                entry.client_seq,
+                entry.mutation_id,
+                "applied",
+                {"state": "applied", **outcome.result},
+            )
         savepoint = s.begin_nested()
         try:
             outcome = apply_mutation(s, entry.name, copy.deepcopy(entry.args), ctx)
