@@ -87,8 +87,13 @@ def install_quit_handlers(app: Any, window: Any, quit_after: float | None) -> No
     """SIGTERM/SIGINT close the window (saving open wrap-ups) instead of killing the process."""
     from PySide6.QtCore import QTimer
 
-    def close(*_args: object) -> None:
+    def close(signum: int = 0, *_args: object) -> None:
+        log.info("signal %s: closing the desktop (open wrap-ups are saved first)", signum)
         window.close()
+
+    # The window says when it has really closed (after saving open wrap-ups); quit then,
+    # whatever other top-level windows (popups, tool windows) still exist.
+    window.closed.connect(app.quit)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, close)

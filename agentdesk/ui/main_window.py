@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
     search_requested = Signal(str)
     new_customer_requested = Signal(str)
     customer_opened = Signal(object, bool)  # customer id, from a call
+    closed = Signal()  # the window really closed (open wrap-ups saved)
 
     def __init__(
         self,
@@ -390,3 +391,4 @@ class MainWindow(QMainWindow):
             return
         self.tray.hide()
         super().closeEvent(event)
+        self.closed.emit()
