@@ -290,3 +290,18 @@ def test_refill_keeps_the_story_of_what_the_agent_is_editing(
     assert _get(bob, Ticket, tick["id"]) is not None
     bob.syncer.cycle()
     converged(bob, centre)
+
+
+def test_reference_data_is_refreshed_periodically(
+    centre: CentralStore, make_desk: Callable[..., Desk]
+) -> None:
+    from agentdesk.models import Disposition
+    from agentdesk.store.engine import write_session
+    from agentdesk.store.sync import SyncSettings
+
+    alice = make_desk("alice", centre, settings=SyncSettings(reference_every=0.0))
+    with write_session(centre.engine) as s:
+        s.add(Disposition(code="RESOLVED", label="Resolved on first contact"))
+    assert _get(alice, Disposition, "RESOLVED") is None
+    alice.syncer.cycle()
+    assert _get(alice, Disposition, "RESOLVED").label == "Resolved on first contact"

@@ -60,6 +60,7 @@ class SyncSettings:
     max_attempts: int = 5  # non-validation failures of one mutation before it is rejected
     watchdog_interval: float = 5.0
     stuck_after: float = 60.0  # no progress for this long while working: restart the worker
+    reference_every: float = 300.0  # re-copy agents, teams, queues, dispositions, knowledge
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Syncer:
         self.on_changes: ChangeCallback | None = None
         self._batch_limit: int | None = None
         self._identity: str | None = None
+        self._reference_at = time.monotonic()
 
     def _progress(self) -> None:
         self.progress_at = time.monotonic()
@@ -265,9 +267,21 @@ class Syncer:
         self._changed(tuple(("customer", c) for c in customer_ids))
         return len(outcome.pinned_customers)
 
+    def refresh_reference(self) -> int:
+        """Re-copy the reference tables (they change at the centre only, rarely)."""
+        with central_snapshot(self.central) as (conn, _), sync_session(self.local.engine) as s:
+            count = copy_reference(s, conn)
+        self._reference_at = time.monotonic()
+        self._changed((("reference", uuid.UUID(int=0)),))
+        return count
+
     def cycle(self, should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
         """Fill if needed, push everything, refresh what was settled, pull until caught up."""
         filled = self.ensure_filled()
+        if filled:
+            self._reference_at = time.monotonic()
+        elif time.monotonic() - self._reference_at >= self.settings.reference_every:
+            self.refresh_reference()
         pushed, rejected = self.push_all(should_stop)
         self.refresh()
         pulled, held_back = self.pull_all(should_stop)
