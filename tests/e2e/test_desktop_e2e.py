@@ -10,6 +10,7 @@ the customer whose number called.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -81,10 +82,8 @@ class Process:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.send_signal(signal.SIGUSR1)  # thread dump into the log, then kill
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(2)
-                except subprocess.TimeoutExpired:
-                    pass
                 self.proc.kill()
                 self.proc.wait(10)
         if self.proc.stdout is not None:
