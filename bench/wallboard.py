@@ -91,16 +91,17 @@ def start_pbx(
 
 
 def write_history(path: Path, agents: int) -> None:
-    """Today until now and the same weekday last week, written by the simulator itself."""
+    """The day so far (up to 10 h) and the same weekday last week, written by the simulator."""
     now = dt.datetime.now().astimezone()
-    for day, until in ((now.date() - dt.timedelta(weeks=1), None), (now.date(), now)):
-        start = dt.datetime.combine(day, dt.time(8, 0), tzinfo=now.tzinfo)
-        end = until or dt.datetime.combine(day, dt.time(18, 0), tzinfo=now.tzinfo)
-        if end <= start:
+    midnight = dt.datetime.combine(now.date(), dt.time.min, tzinfo=now.tzinfo)
+    start = max(midnight, now - dt.timedelta(hours=10))
+    week = dt.timedelta(weeks=1)
+    for begin, seconds in ((start - week, 12 * 3600.0), (start, (now - start).total_seconds())):
+        if seconds < 600:
             continue
-        sim = PbxSimulator(load_config(), seed=day.toordinal(), epoch=start.timestamp(),
+        sim = PbxSimulator(load_config(), seed=begin.toordinal(), epoch=begin.timestamp(),
                            queue_log=path, virtual_agents=agents, traffic=True)  # fmt: skip
-        sim.run_for((end - start).total_seconds() - 120)
+        sim.run_for(seconds - 120)
         sim.close()
 
 
@@ -214,8 +215,8 @@ def run_show(args: argparse.Namespace) -> int:
         try:
             window, _keep = open_board(port, history, Path(tmp))
             window.show()
-            if args.wall:
-                QTimer.singleShot(500, lambda: window.wall.set_enabled(True))
+            if args.wall is not None:
+                QTimer.singleShot(int(args.wall * 1000), lambda: window.wall.set_enabled(True))
             QTimer.singleShot(int(args.seconds * 1000), app.quit)
             app.exec()
             window.shutdown()
@@ -236,7 +237,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds to fill the floor")
     parser.add_argument("--show", action="store_true", help="keep the wallboard open (screenshots)")
-    parser.add_argument("--wall", action="store_true", help="with --show: wall-screen mode")
+    parser.add_argument(
+        "--wall", type=float, metavar="S", help="with --show: wall-screen mode after S seconds"
+    )
     args = parser.parse_args()
     qInstallMessageHandler(quiet_qt)
     return run_show(args) if args.show else run_bench(args)

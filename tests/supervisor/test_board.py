@@ -56,6 +56,7 @@ def test_agent_follows_ringing_call_wrapup_and_pause() -> None:
     floor.run(1)
     agent = floor.board.snapshot(floor.now).agents[0]
     assert agent.status is AgentStatus.RINGING
+    assert (agent.caller, agent.call_queue) == ("Ada Lovelace <+447700900001>", "general")
     floor.run(2)
     agent = floor.board.snapshot(floor.now).agents[0]
     assert agent.status is AgentStatus.ON_CALL

@@ -66,3 +66,14 @@ def test_leave_at_answer_or_after_abandon_is_not_a_flow_out() -> None:
     assert [(r.call_id, r.event, r.field("waittime")) for r in out] == [
         ("1.3", "EXITWITHTIMEOUT", "300")
     ]
+
+
+def test_caller_names_lose_asterisks_c_escaping() -> None:
+    from agentdesk.services.supervisor.floor import caller_label
+
+    assert caller_label(event("X", CallerIDNum="+44", CallerIDName="Gareth O\\'Brien")) == (
+        "Gareth O'Brien <+44>"
+    )
+    assert caller_label(event("X", CallerIDNum="<unknown>", CallerIDName="<unknown>")) == "withheld"
+    odd = caller_label(event("X", CallerIDNum="1", CallerIDName="a\\nb \\\\ c \\q"))
+    assert odd == "a b \\ c q <1>"

@@ -94,12 +94,12 @@ def test_wall_screen_mode_goes_large_and_back(board: Board) -> None:
     ui = window.ui
     window.actions_by_id["wall"].trigger()
     assert window.wall.enabled and window.isFullScreen()
-    assert not ui.right.isVisible() and ui.queues.isColumnHidden(
+    assert not ui.bottom.isVisible() and ui.queues.isColumnHidden(
         [c.title for c in ui.queues.source.columns].index("ASA")
     )
     assert ui.queues.verticalHeader().defaultSectionSize() >= 40
     window.wall.set_enabled(False)
-    assert not window.isFullScreen() and ui.right.isVisible()
+    assert not window.isFullScreen() and ui.bottom.isVisible()
     assert not ui.queues.isColumnHidden(0)
 
 

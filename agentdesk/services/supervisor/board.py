@@ -123,6 +123,8 @@ class LiveBoard:
             agent = self.floor.connect(event, now)
         elif name == "agentcomplete":
             agent = self.floor.complete(event, now)
+        elif name == "agentcalled":
+            agent = self.floor.offer(event, now)
         elif name in ("hold", "unhold"):
             agent = self.floor.hold(event, name == "hold")
         elif record is None:

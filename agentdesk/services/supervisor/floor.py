@@ -73,6 +73,7 @@ class Agent:
     members: dict[str, Member] = field(default_factory=dict)
     device: int = 1
     call: Call | None = None
+    offered: tuple[str, str] | None = None  # (caller, queue) of the call ringing here
     acw_until: float = 0.0
     handled: int = 0
     talk_s: float = 0.0
@@ -93,11 +94,27 @@ class Agent:
             for m in sorted(self.members.values(), key=lambda m: m.queue)
         )
         aht = (self.talk_s + self.acw_s) / self.handled if self.handled else None
-        call = self.call
+        caller, queue = ("", "")
+        if self.call is not None:
+            caller, queue = self.call.caller, self.call.queue
+        elif self.status is AgentStatus.RINGING and self.offered is not None:
+            caller, queue = self.offered
         return AgentRow(
             self.interface, self.name, self.status, self.reason, self.since, self.handled, aht,
-            call.caller if call else "", call.queue if call else "", members,
+            caller, queue, members,
         )  # fmt: skip
+
+
+_C_ESCAPES = {"n": " ", "r": " ", "t": " ", "a": "", "b": "", "f": "", "v": "",
+              "\\": "\\", "'": "'", '"': '"', "?": "?"}  # fmt: skip
+_C_ESCAPE = re.compile(r"\\(.)")
+
+
+def unescape_c(value: str) -> str:
+    """Undo Asterisk's C escaping of names (``O\\'Brien`` → ``O'Brien``); controls → space."""
+    if "\\" not in value:
+        return value
+    return _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(1)), value)
 
 
 def caller_label(event: AmiEvent, prefix: str = "CallerID") -> str:
@@ -106,7 +123,7 @@ def caller_label(event: AmiEvent, prefix: str = "CallerID") -> str:
     ``prefix`` picks the pair: ``CallerID`` (CallerIDNum/Name), ``ConnectedLine``.
     """
     num = text(event, f"{prefix}Num")
-    name = text(event, f"{prefix}Name")
+    name = unescape_c(text(event, f"{prefix}Name"))
     num = "" if num in ("<unknown>", "unknown") else num
     name = "" if name in ("<unknown>", "unknown") else name
     if name and num:
@@ -160,6 +177,13 @@ class Floor:
         return agent
 
     # ------------------------------------------------------------------ call events
+    def offer(self, event: AmiEvent, now: float) -> Agent | None:
+        """AgentCalled: remember who is ringing this agent, to show while it rings."""
+        agent = self.find(text(event, "Interface"))
+        if agent is not None:
+            agent.offered = (caller_label(event), text(event, "Queue"))
+        return agent
+
     def connect(self, event: AmiEvent, now: float) -> Agent | None:
         agent = self.find(text(event, "Interface"))
         if agent is None:
@@ -206,6 +230,8 @@ class Floor:
         """
         agent.cached_row = None
         status, reason = self._status(agent, now)
+        if status is not AgentStatus.RINGING and agent.device not in RINGING_STATES:
+            agent.offered = None
         if (status, reason) == (agent.status, agent.reason):
             return False
         if agent.status is AgentStatus.WRAP_UP:

@@ -64,8 +64,8 @@ def _minutes(data: ChartData) -> list[int]:
         return []
     step = _step(data)
     first, last = min(seen), max(seen)
-    # Show at least a working day so a quiet morning does not zoom into two bars.
-    first, last = min(first, 8 * 60), max(last, 18 * 60 - step)
+    # At least four hours, so a quiet start of the day does not zoom into two fat bars.
+    last = max(last, min(1440 - step, first + 4 * 60 - step))
     return list(range(first - first % step, last + 1, step))
 
 
@@ -91,13 +91,20 @@ def _point(series: IntervalSeries | None, minute: int) -> IntervalPoint | None:
 
 
 def paint_interval_chart(
-    painter: QPainter, rect: QRectF, data: ChartData, palette: ChartPalette = ChartPalette()
+    painter: QPainter,
+    rect: QRectF,
+    data: ChartData,
+    palette: ChartPalette = ChartPalette(),
+    min_unit: float = 0.0,
 ) -> None:
-    """Draw the chart inside ``rect`` (device pixels or points; fonts scale with the rect)."""
+    """Draw the chart inside ``rect`` (device pixels or points; fonts scale with the rect).
+
+    ``min_unit`` is the smallest text height: the wall screen asks for large labels.
+    """
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.fillRect(rect, QColor(palette.background))
-    unit = max(8.0, min(rect.height() / 22.0, rect.width() / 60.0))
+    unit = max(8.0, min_unit, min(rect.height() / 22.0, rect.width() / 60.0))
     font = QFont(painter.font())
     font.setPixelSize(int(unit))
     painter.setFont(font)
@@ -269,6 +276,7 @@ class IntervalChart(QWidget):
         super().__init__(parent)
         self.data: ChartData | None = None
         self.palette_ = ChartPalette()
+        self.min_unit = 0.0
         self.setMinimumSize(320, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -286,5 +294,5 @@ class IntervalChart(QWidget):
     def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
         data = self.data or ChartData(None, None, 0.8)
-        paint_interval_chart(painter, QRectF(self.rect()), data, self.palette_)
+        paint_interval_chart(painter, QRectF(self.rect()), data, self.palette_, self.min_unit)
         painter.end()

@@ -8,8 +8,10 @@ from collections import Counter
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -35,6 +37,7 @@ from agentdesk.ui.supervisor.columns import (
 from agentdesk.ui.supervisor.panels import AlertsPanel, LiveTable, live_table
 from agentdesk.ui.supervisor.theme import DESK_STYLE
 
+_WALL_STATES = (AgentStatus.AVAILABLE, AgentStatus.ON_CALL)
 _SUMMARY_STATES = (
     AgentStatus.AVAILABLE, AgentStatus.ON_CALL, AgentStatus.RINGING, AgentStatus.WRAP_UP,
     AgentStatus.PAUSED,
@@ -58,6 +61,11 @@ class BoardLayout:
         self.title = _label("Supervisor wallboard", "boardTitle", root)
         self.link = _label("PBX: connecting", "linkState", root)
         self.totals = _label("", "totals", root)
+        # Long totals wrap instead of widening the window past the screen (wall mode).
+        self.totals.setWordWrap(True)
+        self.totals.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.totals.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.compact_totals = False
         self.definition = _label(self._definition_text(), "definition", root)
         self.definition.setWordWrap(True)
         self.queues: LiveTable = live_table(QUEUE_COLUMNS, lambda r: r.name, root)
@@ -96,27 +104,36 @@ class BoardLayout:
         header = QHBoxLayout()
         header.addWidget(self.title)
         header.addWidget(self.link)
-        header.addStretch(1)
-        header.addWidget(self.totals)
-        self.left = QSplitter(Qt.Orientation.Vertical, self.root)
-        self.left.addWidget(self.queues)
-        self.left.addWidget(self._stack(self.agent_filter, self.agents))
-        self.left.setStretchFactor(0, 2)
-        self.left.setStretchFactor(1, 3)
+        header.addWidget(self.totals, 1)
+        # Queues across the full width (they are what the floor is judged on); agents
+        # beside alerts and the charts below them.
         self.right = QSplitter(Qt.Orientation.Vertical, self.root)
         self.right.addWidget(self.alerts)
         self.right.addWidget(self.tabs)
-        self.main = QSplitter(Qt.Orientation.Horizontal, self.root)
-        self.main.addWidget(self.left)
-        self.main.addWidget(self.right)
-        self.main.setStretchFactor(0, 3)
-        self.main.setStretchFactor(1, 2)
+        self.right.setStretchFactor(0, 1)
+        self.right.setStretchFactor(1, 2)
+        self.right.setSizes([190, 330])
+        self.bottom = QSplitter(Qt.Orientation.Horizontal, self.root)
+        self.bottom.addWidget(self._stack(self.agent_filter, self.agents))
+        self.bottom.addWidget(self.right)
+        self.bottom.setStretchFactor(0, 5)
+        self.bottom.setStretchFactor(1, 4)
+        self.bottom.setSizes([760, 600])
+        self.main = QSplitter(Qt.Orientation.Vertical, self.root)
+        self.main.addWidget(self.queues)
+        self.main.addWidget(self.bottom)
+        self.main.setStretchFactor(0, 0)
+        self.main.setStretchFactor(1, 1)
+        self.main.setSizes([150, 500])
         self.layout = QVBoxLayout(self.root)
         self.layout.setContentsMargins(8, 6, 8, 6)
         self.layout.addLayout(header)
         self.layout.addWidget(self.definition)
         self.layout.addWidget(self.main, 1)
-        self.queues.setMinimumHeight(120)
+        self.queues.setMinimumHeight(90)
+        for table in (self.queues, self.agents, self.latency, self.staffing):
+            table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            table.horizontalHeader().setStretchLastSection(True)
 
     # ------------------------------------------------------------------ updates
     def show_link(self, up: bool, detail: str) -> None:
@@ -132,7 +149,9 @@ class BoardLayout:
         longest = fmt.duration(now - oldest) if oldest is not None else "–"
         states = Counter(a.status for a in snapshot.agents)
         parts = [f"Waiting {waiting}", f"Longest {longest}"]
-        parts += [f"{STATUS_LABELS[s]} {states[s]}" for s in _SUMMARY_STATES]
+        shown = _WALL_STATES if self.compact_totals else _SUMMARY_STATES
+        parts += [f"{STATUS_LABELS[s]} {states[s]}" for s in shown]
+        parts = [p.replace(" ", "\u00a0") for p in parts]  # wrap between figures, not inside
         self.totals.setText("   ".join(parts))
 
     def show_staffing(

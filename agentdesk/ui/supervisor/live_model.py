@@ -67,6 +67,7 @@ class LiveTableModel(QStandardItemModel, Generic[R]):
         self._now = 0.0
         self._ticking = [i for i, c in enumerate(self._columns) if c.ticking]
         self._colours: dict[str, QColor] = {}
+        self._colour_map: dict[str, str] = {}
         self.updating = False  # True inside set_rows: selection changes are not the user's
         for index, column in enumerate(self._columns):
             header = QStandardItem(column.title)
@@ -100,8 +101,26 @@ class LiveTableModel(QStandardItemModel, Generic[R]):
     def _colour(self, name: str) -> QColor:
         colour = self._colours.get(name)
         if colour is None:
-            colour = self._colours[name] = QColor(name)
+            colour = self._colours[name] = QColor(self._colour_map.get(name, name))
         return colour
+
+    def set_colour_map(self, mapping: dict[str, str]) -> None:
+        """Show each column colour ``name`` as ``mapping[name]`` (the wall screen's palette)."""
+        self._colour_map = dict(mapping)
+        self._colours.clear()
+        if not self._rows:
+            return
+        blocked = self.blockSignals(True)
+        try:
+            for row, cells in enumerate(self._cells):
+                for column, (_text, _sort, colour) in enumerate(cells):
+                    if colour:
+                        self.item(row, column).setData(self._colour(colour), _FOREGROUND)
+        finally:
+            self.blockSignals(blocked)
+        self.dataChanged.emit(
+            self.index(0, 0), self.index(len(self._rows) - 1, len(self._columns) - 1)
+        )
 
     # -------------------------------------------------------------- updates
     def set_rows(self, rows: Sequence[R], now: float | None = None) -> None:

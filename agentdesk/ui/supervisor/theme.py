@@ -31,6 +31,14 @@ class WallTone:
     TEXT = "#ffffff"
 
 
+# Desk colours as they read on the wall screen's black background.
+WALL_COLOURS: dict[str, str] = {
+    Tone.GOOD: WallTone.GOOD,
+    Tone.WARN: WallTone.WARN,
+    Tone.BAD: WallTone.BAD,
+    Tone.MUTED: "#d1d5db",
+}
+
 STATUS_COLOURS: dict[AgentStatus, str] = {
     AgentStatus.AVAILABLE: "#1b7a34",
     AgentStatus.RINGING: "#1f5fc4",
@@ -76,9 +84,11 @@ def wall_style(pixel_size: int) -> str:
 #boardTitle {{ font-size: {header}px; color: #ffffff; }}
 #definition {{ font-size: {max(12, pixel_size // 3)}px; color: #d1d5db; background: #000000;
     border: none; }}
-#totals {{ font-size: {int(pixel_size * 1.1)}px; font-weight: bold; color: #ffffff; }}
-#wallAlert {{ font-size: {int(pixel_size * 0.8)}px; font-weight: bold; color: #000000;
+#totals {{ font-size: {int(pixel_size * 0.75)}px; font-weight: bold; color: #ffffff; }}
+#wallAlert {{ font-size: {int(pixel_size * 0.6)}px; font-weight: bold; color: #000000;
     background: {WallTone.WARN}; padding: 6px 16px; }}
 #wallAlert[level="critical"] {{ background: {WallTone.BAD}; }}
-#linkState {{ font-size: {header}px; }}
+#linkState {{ font-size: {header}px; font-weight: bold; padding: 2px 10px; color: #000000;
+    background: {WallTone.GOOD}; }}
+#linkState[state="down"] {{ background: {WallTone.BAD}; }}
 """

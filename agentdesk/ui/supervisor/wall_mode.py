@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHeaderView, QLabel
 
 from agentdesk.services.alerts import Alert, Severity
 from agentdesk.ui.supervisor.charts import WALL_PALETTE, IntervalChart
 from agentdesk.ui.supervisor.columns import WALL_QUEUE_COLUMNS
-from agentdesk.ui.supervisor.theme import DESK_STYLE, wall_style
+from agentdesk.ui.supervisor.theme import DESK_STYLE, WALL_COLOURS, wall_style
 
 if TYPE_CHECKING:
     from agentdesk.ui.supervisor.wallboard import WallboardWindow
@@ -48,26 +49,53 @@ class WallMode:
         window, ui = self.window, self.window.ui
         size = self.text_size()
         window.setStyleSheet(wall_style(size) if on else DESK_STYLE)
-        ui.right.setVisible(not on)
-        ui.left.widget(1).setVisible(not on)
+        ui.bottom.setVisible(not on)
         ui.definition.setVisible(True)
         window.toolbar.setVisible(not on)
         window.statusBar().setVisible(not on)
         ui.queues.show_only(WALL_QUEUE_COLUMNS if on else None)
+        ui.queues.source.set_colour_map(WALL_COLOURS if on else {})
+        ui.queues.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff if on else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
         rows = ui.queues.verticalHeader()
-        rows.setDefaultSectionSize(int(size * 1.7) if on else 24)
+        rows.setDefaultSectionSize(int(size * 1.35) if on else 24)
+        ui.compact_totals = on
+        header = ui.queues.horizontalHeader()
+        header.setSectionResizeMode(
+            QHeaderView.ResizeMode.Stretch if on else QHeaderView.ResizeMode.ResizeToContents
+        )
+        if on:  # queue names in full; the figures share the rest of the width
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.chart.min_unit = size / 3 if on else 0.0
+        self.fit_queues()
+        QTimer.singleShot(0, self.fit_queues)  # again once the large style is applied
         ui.queues.setAlternatingRowColors(not on)
         ui.queues.setSortingEnabled(not on)
         self.chart.setVisible(on)
         window.actions_by_id["wall"].setChecked(on)
+        ui.title.setVisible(not on)
         if on:
-            ui.queues.resizeColumnsToContents()
             window.showFullScreen()
         else:
             self.banner.hide()
             window.showNormal()
         if window.last_snapshot is not None:
             self.show_alert(_first_open(window.last_snapshot.alerts))
+
+    def fit_queues(self) -> None:
+        """In wall mode the queue table is exactly as tall as its rows: no scrolling on a wall."""
+        table = self.window.ui.queues
+        if not self.enabled:
+            table.setMinimumHeight(90)
+            table.setMaximumHeight(16_777_215)
+            return
+        rows = table.proxy.rowCount()
+        height = (
+            table.horizontalHeader().height() + rows * table.verticalHeader().defaultSectionSize()
+        )
+        table.setMinimumHeight(height + 4)
+        table.setMaximumHeight(height + 4)
 
     def show_alert(self, alert: Alert | None) -> None:
         if not self.enabled or alert is None:

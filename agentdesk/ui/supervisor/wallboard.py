@@ -123,6 +123,7 @@ class WallboardWindow(QMainWindow):
         now = self._clock()
         self.last_snapshot = snapshot
         self.ui.queues.source.set_rows(snapshot.queues, now)
+        self.wall.fit_queues()
         self.ui.agents.source.set_rows(snapshot.agents, now)
         self.ui.alerts.set_alerts(snapshot.alerts, now)
         self.ui.show_totals(snapshot, now)
