@@ -250,7 +250,14 @@ class DemoRuntime:
                 )
             )
 
-        director = DemoDirector(desktop.controller, callers, place, only=self.args.scenario)
+        sync = desktop.sync
+        director = DemoDirector(
+            desktop.controller,
+            callers,
+            place,
+            only=self.args.scenario,
+            ready=lambda: sync is None or sync.status().phase not in ("starting", "filling"),
+        )
         director.start()
         self._stops.append(director.stop)
         self.director = director

@@ -38,12 +38,14 @@ class DemoDirector(QObject):
         idle_after: float = 75.0,
         only: CallKind | None = None,
         seed: int = 7,
+        ready: Callable[[], bool] = lambda: True,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._controller, self._callers, self._place = controller, callers, place
         self._rng = random.Random(seed)
         self._only = only
+        self._ready = ready  # e.g. the cache fill has finished: the first pop is then local
         self._idle_after = idle_after
         self._last_placed = time.monotonic() - idle_after + first_after
         self._placed = 0
@@ -64,6 +66,7 @@ class DemoDirector(QObject):
         idle = (
             self._controller.state.state is AgentState.AVAILABLE
             and self._controller.current_call() is None
+            and self._ready()
         )
         if idle and time.monotonic() - self._last_placed >= self._idle_after:
             self._send(through_ivr=self._only is not None)

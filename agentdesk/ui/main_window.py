@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.tray = TrayNotifier(self, self)
         self._closing = False
         self._warmed = False
+        self._open_after_paint: tuple[str, uuid.UUID, str] | None = None
         self.dialog: QDialog | None = None  # the last small dialog opened (dial, transfer, help)
         self._connect_signals()
         self.setStyleSheet(load_stylesheet())
@@ -190,7 +191,7 @@ class MainWindow(QMainWindow):
         if self._create_customer is not None:
             self.new_customer_requested.connect(self.new_customer_for_call)
         self.pop.dial_requested.connect(self.request_dial)
-        self.pop.pop_painted.connect(lambda _l, _ms: self.status.refresh_latency())
+        self.pop.pop_painted.connect(self._on_pop_painted)
         a["transfer"].triggered.connect(lambda: self._transfer(attended=False))
         a["consult"].triggered.connect(lambda: self._transfer(attended=True))
         a["dial"].triggered.connect(lambda: self.request_dial(""))
@@ -304,7 +305,18 @@ class MainWindow(QMainWindow):
         if pop is not None and pop is not self.pop.content:
             self.pop.show_pop(pop)
         if change.kind is ChangeKind.CONNECTED and pop is not None and pop.chosen is not None:
-            self.open_customer(pop.chosen, caller=True, title=self._pop_title(pop))
+            if self.pop.paint_pending:
+                # Answered before the pop was even painted (auto-answer): the pop goes first,
+                # the customer's (heavier) workspace right after it.
+                self._open_after_paint = (pop.linkedid, pop.chosen, self._pop_title(pop))
+            else:
+                self.open_customer(pop.chosen, caller=True, title=self._pop_title(pop))
+
+    def _on_pop_painted(self, linkedid: str, _ms: float) -> None:
+        self.status.refresh_latency()
+        waiting, self._open_after_paint = self._open_after_paint, None
+        if waiting is not None and waiting[0] == linkedid:
+            self.open_customer(waiting[1], caller=True, title=waiting[2])
 
     def _on_wrapups_started(self, _ctx: object) -> None:
         self.pop.clear()

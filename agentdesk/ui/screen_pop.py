@@ -332,6 +332,11 @@ class ScreenPopView(QFrame):
             self.customer_chosen.emit(self._content.linkedid, customer_id)
 
     # ------------------------------------------------------------------ latency
+    @property
+    def paint_pending(self) -> bool:
+        """A new call's content is set but not yet on screen."""
+        return self._mark is not None
+
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self._mark is not None:
