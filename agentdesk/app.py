@@ -59,6 +59,7 @@ from agentdesk.ui.desk_controller import DeskController, DeskOptions
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.status_bar import StoreStatus
+from agentdesk.ui.supervisor.install import install_supervisor
 from agentdesk.ui.workspace.desk import build_context, install_workspace
 
 log = logging.getLogger(__name__)
@@ -396,11 +397,25 @@ def build_desktop(
             options.region,
         ),
     )
+    # Wallboard, reports and agent control for supervisors and admins (issue 7).
+    supervisor = install_supervisor(
+        window,
+        identity,
+        bridge=bridge,
+        client=client,
+        loop=loop,
+        audit=writer,
+        central=stores.central if stores.central_ok else None,
+        data_dir=settings.data_dir,
+        workstation=settings.workstation,
+    )
     # Compile the pop's statements and warm the cache's pages before the first call rings.
     bridge.submit(local_matcher.match, "+447700900000", lane="local")
     desktop = Desktop(window, controller, link, loop, recorder, sync=sync)
     if sync is not None:
         desktop.extra_stops.append(sync.stop)
+    if supervisor is not None:
+        desktop.extra_stops.append(supervisor.shutdown)
     if ami is not None:
         link.start()
     else:

@@ -14,6 +14,9 @@ from agentdesk.store import migrate
 from agentdesk.store.engine import encrypted_sqlite_engine, read_session
 from agentdesk.store.writer import LocalWriter
 
+# The real agent desktop (issue 4) for the integration tests: fixtures ``desk``/``desk_factory``.
+from tests.ui.conftest import desk, desk_factory  # noqa: F401
+
 
 @dataclass
 class FakeSession:
@@ -36,7 +39,7 @@ def agent() -> FakeSession:
 
 @pytest.fixture
 def audit(tmp_path: Path) -> LocalWriter:
-    engine = encrypted_sqlite_engine(tmp_path / "cache.db", "22" * 32)
+    engine = encrypted_sqlite_engine(tmp_path / "supervisor-cache.db", "22" * 32)
     migrate.upgrade(engine)
     return LocalWriter(engine, actor="sam.supervisor")
 

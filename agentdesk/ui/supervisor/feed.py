@@ -98,8 +98,11 @@ class SupervisorFeed(QObject):
         if not self._started:
             return
         self._started = False
-        for unsubscribe in self._unsubscribe:
-            self._loop.call_soon(unsubscribe)
+        try:
+            for unsubscribe in self._unsubscribe:
+                self._loop.call_soon(unsubscribe)
+        except RuntimeError:
+            pass  # the telephony loop already stopped (desktop shutdown): nothing to undo
         self._unsubscribe.clear()
         if self._runner is not None:
             self._runner.cancel()

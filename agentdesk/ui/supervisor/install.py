@@ -1,0 +1,155 @@
+"""Plugs the supervisor views into the agent desktop's main window, for supervisors and admins.
+
+:func:`install_supervisor` adds "Wallboard" (Ctrl+Shift+W) and "Reports"
+(Ctrl+Shift+R) to the main window's toolbar only when the signed-in role
+may supervise; an agent's window gets nothing. Hiding the actions is a
+courtesy: the supervisor service behind them refuses an agent session
+anyway (:class:`~agentdesk.services.roles.PermissionDenied`). The wallboard
+shares the desktop's AMI client and telephony loop (one PBX login per
+workstation) and writes its audit entries through the desktop's writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+from sqlalchemy import Engine
+
+from agentdesk.services.agent_state import load_policy
+from agentdesk.services.alerts import AlertConfigError
+from agentdesk.services.roles import PermissionDenied, Session, can_supervise
+from agentdesk.services.supervisor import SupervisorService, load_settings
+from agentdesk.services.supervisor.service import AuditLog
+from agentdesk.telephony.client import AmiClient
+from agentdesk.telephony.loop_thread import LoopThread
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.supervisor import open_wallboard
+from agentdesk.ui.supervisor.report_view import ReportWindow
+from agentdesk.ui.supervisor.wallboard import WallboardWindow
+
+log = logging.getLogger(__name__)
+QUEUE_LOG_ENV = "AGENTDESK_QUEUE_LOG"
+
+
+def queue_log_path(data_dir: Path) -> Path | None:
+    """Where the PBX's queue_log is readable: $AGENTDESK_QUEUE_LOG, else <data dir>/queue_log."""
+    configured = os.environ.get(QUEUE_LOG_ENV)
+    if configured:
+        return Path(configured)
+    default = data_dir / "queue_log"
+    return default if default.exists() else None
+
+
+class SupervisorLauncher(QObject):
+    """Opens (once) and closes the wallboard and the report window of one desktop."""
+
+    def __init__(
+        self,
+        window: Any,
+        session: Session,
+        *,
+        bridge: Bridge,
+        client: AmiClient,
+        loop: LoopThread,
+        audit: AuditLog,
+        central: Engine | None,
+        queue_log: Path | None,
+        workstation: str,
+    ) -> None:
+        super().__init__(window)
+        self._window, self._session, self._bridge = window, session, bridge
+        self._client, self._loop, self._audit = client, loop, audit
+        self._central, self._queue_log, self._workstation = central, queue_log, workstation
+        self.wallboard: WallboardWindow | None = None
+        self.reports: ReportWindow | None = None
+
+    def open_wallboard(self) -> WallboardWindow | None:
+        if self.wallboard is not None:
+            self.wallboard.showNormal()
+            if QGuiApplication.platformName() != "offscreen":  # it cannot stack windows
+                self.wallboard.raise_()
+            self.wallboard.activateWindow()
+            return self.wallboard
+        try:
+            self.wallboard = open_wallboard(
+                self._session, load_settings(), audit=self._audit, client=self._client,
+                loop=self._loop, bridge=self._bridge, central=self._central,
+                queue_log=self._queue_log, workstation=self._workstation,
+                reasons=load_policy().reasons, start_client=False,
+            )  # fmt: skip
+        except (PermissionDenied, AlertConfigError) as exc:
+            QMessageBox.warning(self._window, "Wallboard", str(exc))
+            return None
+        self.wallboard.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self.wallboard.show()
+        return self.wallboard
+
+    def open_reports(self) -> ReportWindow | None:
+        try:
+            service = SupervisorService(
+                self._session, load_settings(), audit=self._audit, central=self._central,
+                queue_log=self._queue_log, workstation=self._workstation,
+            )  # fmt: skip
+            self.reports = ReportWindow(service, self._bridge)
+        except (PermissionDenied, AlertConfigError) as exc:
+            QMessageBox.warning(self._window, "Reports", str(exc))
+            return None
+        self.reports.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self.reports.show()
+        return self.reports
+
+    def shutdown(self) -> None:
+        for window in (self.wallboard, self.reports):
+            if window is not None:
+                window.close()
+        self.wallboard = self.reports = None
+
+
+def install_supervisor(
+    window: Any,
+    session: Session,
+    *,
+    bridge: Bridge,
+    client: AmiClient,
+    loop: LoopThread,
+    audit: AuditLog,
+    central: Engine | None,
+    data_dir: Path,
+    workstation: str = "",
+) -> SupervisorLauncher | None:
+    """Add the supervisor actions to ``window`` when ``session`` may supervise (else None)."""
+    if not can_supervise(session):
+        return None
+    launcher = SupervisorLauncher(
+        window, session, bridge=bridge, client=client, loop=loop, audit=audit, central=central,
+        queue_log=queue_log_path(data_dir), workstation=workstation,
+    )  # fmt: skip
+    specs = (
+        ("wallboard", "Wallboard", "Ctrl+Shift+W", launcher.open_wallboard,
+         "Live queues, agents and alerts (supervisors)"),
+        ("reports", "Reports", "Ctrl+Shift+R", launcher.open_reports,
+         "Queue and agent reports with CSV and PDF export (supervisors)"),
+    )  # fmt: skip
+    toolbar = getattr(window, "toolbar", None)
+    if toolbar is not None:
+        toolbar.addSeparator()
+    for key, text, shortcut, slot, tip in specs:
+        action = QAction(text, window)
+        action.setObjectName(f"action_{key}")
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({shortcut})")
+        action.triggered.connect(slot)
+        window.addAction(action)
+        if toolbar is not None:
+            toolbar.addAction(action)
+        actions = getattr(window, "actions_by_id", None)
+        if isinstance(actions, dict):
+            actions[key] = action
+    log.info("supervisor views installed for %s", session.login)
+    return launcher
