@@ -39,6 +39,8 @@ class KeyringUnavailable(RuntimeError):
 def keyring_available() -> bool:
     """True when the active backend can store secrets (priority above zero)."""
     backend = keyring.get_keyring()
+    if isinstance(backend, MemoryKeyring):
+        return True  # set explicitly (tests, the throwaway demo)
     try:
         priority = float(backend.priority)
     except Exception:
@@ -92,10 +94,22 @@ def ensure_cache_key(workstation: str) -> str:
     return key
 
 
+class _NeverAutoSelected:
+    """A ``priority`` that raises, so keyring's backend discovery skips the class.
+
+    keyring auto-selects among *all* imported ``KeyringBackend`` subclasses; without
+    this, merely importing this module made a forgetful in-memory store the "best"
+    keyring on a machine with none. It is used only when set explicitly.
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> float:
+        raise RuntimeError("MemoryKeyring is only used when set explicitly")
+
+
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """An in-process keyring for tests and the throwaway demo; forgets everything at exit."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = _NeverAutoSelected()  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
