@@ -80,7 +80,7 @@ def _nice_max(value: float) -> int:
     if value <= 5:
         return 5
     magnitude = 10 ** math.floor(math.log10(value))
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10):  # quarters stay round numbers
         if value <= factor * magnitude:
             return int(factor * magnitude)
     return int(10 * magnitude)
