@@ -348,13 +348,15 @@ def build_desktop(
     writer = LocalWriter(stores.local, identity.login)
     sync = start_sync(settings, stores, identity, writer) if with_sync else None
     tickets = TicketService(stores.local, writer, load_sla_policy(), identity.id)
+    recorder = PopLatencyRecorder()
     wrapup = WrapUpService(
         writer,
         load_dispositions(),
         ticket_creator=follow_up_tickets(tickets),
         extra_codes=(policy.acw_timeout_disposition,),
+        pop_latency=recorder.for_call,
+        workstation=settings.workstation,
     )
-    recorder = PopLatencyRecorder()
     loop = LoopThread()
     client = AmiClient(
         ami.host if ami else "127.0.0.1",

@@ -15,7 +15,7 @@ import datetime as dt
 import tomllib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentdesk.ids import uuid7
@@ -84,6 +84,7 @@ class WrapUpContext:
     agent_id: uuid.UUID | None
     customer_id: uuid.UUID | None
     acw_started: dt.datetime
+    call_record_id: uuid.UUID = field(default_factory=uuid7)
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,12 @@ class WrapUpService:
         *,
         ticket_creator: TicketCreator | None = None,
         extra_codes: tuple[str, ...] = (),
+        pop_latency: Callable[[str], float | None] | None = None,
+        workstation: str | None = None,
     ) -> None:
         self._writer = writer
+        self._pop_latency = pop_latency
+        self._workstation = workstation
         self._dispositions = {d.code: d for d in dispositions}
         self._order = dispositions
         self._ticket_creator = ticket_creator
@@ -194,12 +199,31 @@ class WrapUpService:
             "hold_seconds": round(call.hold_seconds),
             "wrapup_seconds": max(round((now - ctx.acw_started).total_seconds()), 0),
             "ticket_id": ticket_id,
+            "call": self._call_record(ctx, now),
         }
         try:
             write = self._writer.write("interaction.add", args)
         except MutationRejected as exc:
             raise WrapUpError(str(exc), exc.field) from exc
         return WrapUpSaved(ctx.interaction_id, ticket_id, write)
+
+    def _call_record(self, ctx: WrapUpContext, now: dt.datetime) -> dict[str, object]:
+        """PBX timings for ``call_record`` (supervisor reports, pop latency per workstation)."""
+        call = ctx.call
+        latency = self._pop_latency(call.linkedid) if self._pop_latency else None
+        return {
+            "id": ctx.call_record_id,
+            "uniqueid": call.uniqueid,
+            "enqueued_at": _utc(call.queued_at) if call.queued_at is not None else None,
+            "offered_at": _utc(call.offered_at),
+            "answered_at": _utc(call.connected_at) if call.connected_at is not None else None,
+            "ended_at": _utc(call.ended_at) if call.ended_at is not None else None,
+            "wrapup_ended_at": now,
+            "hold_seconds": round(call.hold_seconds),
+            "end_reason": (call.end_reason or "")[:24] or None,
+            "pop_latency_ms": None if latency is None else round(latency, 3),
+            "workstation": self._workstation,
+        }
 
     def _subject(self, call: CallInfo, draft: WrapUpDraft) -> str:
         option = self._dispositions.get(draft.disposition)

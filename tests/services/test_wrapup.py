@@ -87,3 +87,29 @@ def test_invalid_drafts_are_refused_with_the_field(sqlite_central_engine: Engine
             svc.save(ctx, draft, NOW)
         assert info.value.field == field
     svc.save(ctx, WrapUpDraft("acw_timeout"), NOW)  # a system code is accepted
+
+
+def test_save_files_the_call_record_with_pop_latency_and_workstation(
+    sqlite_central_engine: Engine,
+) -> None:
+    from agentdesk.models import CallRecord
+
+    svc = WrapUpService(
+        LocalWriter(sqlite_central_engine, "alice"),
+        load_dispositions(),
+        pop_latency={"9.1": 12.5}.get,
+        workstation="ws-7",
+    )
+    ctx = svc.begin(ended_call(), None, None, NOW + dt.timedelta(seconds=60))
+    svc.save(ctx, WrapUpDraft("resolved", ""), NOW + dt.timedelta(seconds=90))
+    with read_session(sqlite_central_engine) as s:
+        records = s.scalars(select(CallRecord)).all()
+        assert len(records) == 1
+        record = records[0]
+        assert (record.linkedid, record.workstation, record.pop_latency_ms) == ("9.1", "ws-7", 12.5)
+        assert record.interaction_id == ctx.interaction_id
+        assert record.answered_at == NOW + dt.timedelta(seconds=5)
+        assert record.hold_seconds == 10
+        assert record.wrapup_ended_at == NOW + dt.timedelta(seconds=90)
+        # One outbox entry carries both: they reach the centre together or not at all.
+        assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 1

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from agentdesk.models import Channel, Direction, IdvResult, Interaction
+from agentdesk.models import CallRecord, Channel, Direction, IdvResult, Interaction
 from agentdesk.store.mutations import (
     Changed,
     MutationContext,
@@ -44,7 +44,9 @@ def _opt_int(args: dict[str, Any], key: str) -> int | None:
 
 
 @mutator("interaction.add", "interaction")
-def add_interaction(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
+def add_interaction(
+    session: Session, args: dict[str, Any], ctx: MutationContext
+) -> MutationOutcome:
     interaction_id = arg_uuid(args, "id")
     assert interaction_id is not None
     if session.get(Interaction, interaction_id) is not None:
@@ -81,5 +83,48 @@ def add_interaction(session: Session, args: dict[str, Any], ctx: MutationContext
     )
     session.add(row)
     session.flush()
-    return MutationOutcome({"status": "created", "id": str(interaction_id)},
-                           [Changed("interaction", interaction_id)])
+    call = args.get("call")
+    if call is not None:
+        _add_call_record(session, call, row)
+    return MutationOutcome(
+        {"status": "created", "id": str(interaction_id)}, [Changed("interaction", interaction_id)]
+    )
+
+
+def _add_call_record(session: Session, call: Any, interaction: Interaction) -> None:
+    """The PBX timings of the call this interaction records, written with it atomically."""
+    if not isinstance(call, dict):
+        raise MutationRejected("call must be an object", "call")
+    record_id = arg_uuid(call, "id")
+    if session.get(CallRecord, record_id) is not None:
+        return
+    latency = call.get("pop_latency_ms")
+    if latency is not None and (
+        isinstance(latency, bool)
+        or not isinstance(latency, int | float)
+        or not 0 <= latency < 3_600_000
+    ):
+        raise MutationRejected("pop_latency_ms must be a duration in milliseconds", "call")
+    session.add(
+        CallRecord(
+            id=record_id,
+            linkedid=interaction.linkedid or arg_text(call, "linkedid", max_len=64, required=True),
+            uniqueid=arg_text(call, "uniqueid", max_len=64),
+            queue=interaction.queue,
+            agent_id=interaction.agent_id,
+            customer_id=interaction.customer_id,
+            interaction_id=interaction.id,
+            caller_id_raw=interaction.caller_id,
+            caller_e164=arg_text(call, "caller_e164", max_len=20),
+            enqueued_at=arg_datetime(call, "enqueued_at", required=False),
+            offered_at=arg_datetime(call, "offered_at", required=False),
+            answered_at=arg_datetime(call, "answered_at", required=False),
+            hold_seconds=_opt_int(call, "hold_seconds") or 0,
+            ended_at=arg_datetime(call, "ended_at", required=False),
+            wrapup_ended_at=arg_datetime(call, "wrapup_ended_at", required=False),
+            end_reason=arg_text(call, "end_reason", max_len=24),
+            pop_latency_ms=None if latency is None else float(latency),
+            workstation=arg_text(call, "workstation", max_len=80),
+        )
+    )
+    session.flush()
