@@ -157,7 +157,7 @@ class SyncEngine:
         return self._board.current
 
     def add_status_listener(self, listener: StatusListener) -> Callable[[], None]:
-        """``listener(status)`` after every change, on the sync thread. Returns an unsubscriber."""
+        """``listener(status)`` after every change, on a sync thread. Returns an unsubscriber."""
         return self._board.add_listener(listener)
 
     def add_change_listener(self, listener: ChangeListener) -> Callable[[], None]:

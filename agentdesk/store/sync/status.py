@@ -62,7 +62,7 @@ StatusListener = Callable[[SyncStatus], None]
 class StatusBoard:
     """Holds the latest status, tells listeners about changes, lets callers wait for a state.
 
-    Listeners run on the sync thread: a GUI must hop to its own thread (a
+    Listeners run on the sync engine's threads: a GUI must hop to its own thread (a
     queued signal) before touching widgets.
     """
 
