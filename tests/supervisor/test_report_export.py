@@ -8,17 +8,20 @@ import re
 from pathlib import Path
 
 import pytest
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from agentdesk.cli import main
 from agentdesk.models import Role
+from agentdesk.services.reports import COLUMNS as REPORT_COLUMNS
 from agentdesk.services.reports import GroupBy, Interval
 from agentdesk.services.roles import PermissionDenied
 from agentdesk.services.supervisor import SupervisorService
 from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.supervisor.live_model import LiveTableModel
 from agentdesk.ui.supervisor.report_pdf import report_chart, write_report_pdf
-from agentdesk.ui.supervisor.report_view import ReportWindow
+from agentdesk.ui.supervisor.report_view import ReportRow, ReportWindow, _columns, _rows
 from tests.supervisor.conftest import FakeSession
 from tests.supervisor.history_log import LAST_WEEK, TODAY, make_queue_log
 from tests.supervisor.simfloor import settings
@@ -73,7 +76,12 @@ def test_report_chart_compares_the_last_day_with_a_week_before(
 
 
 def test_report_window_builds_and_exports(
-    qtbot: QtBot, queue_log: Path, tmp_path: Path, supervisor: FakeSession, audit: LocalWriter
+    qtbot: QtBot,
+    qtmodeltester: ModelTester,
+    queue_log: Path,
+    tmp_path: Path,
+    supervisor: FakeSession,
+    audit: LocalWriter,
 ) -> None:
     service = SupervisorService(supervisor, settings(tz=dt.UTC), audit=audit, queue_log=queue_log)
     bridge = Bridge()
@@ -90,6 +98,11 @@ def test_report_window_builds_and_exports(
         report = built.args[0].report
         assert report.group_by is GroupBy.AGENT and report.lines
         model = window.table.source
+        # The same model type, outside the window (which qtbot deletes before the tester ends).
+        alone: LiveTableModel[ReportRow] = LiveTableModel(_columns(REPORT_COLUMNS), lambda r: r.key)
+        qtmodeltester.check(alone, force_py=True)
+        alone.set_rows(_rows(report))
+        alone.set_rows(_rows(report)[::2])
         assert model.rowCount() == len(report.lines) + len(report.totals) + 1
         assert model.index(model.rowCount() - 1, 0).data() == "grand total"
         assert window.chart.data is not None

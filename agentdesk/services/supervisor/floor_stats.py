@@ -54,7 +54,8 @@ def pop_latency_by_workstation(
     samples: dict[str, list[float]] = {}
     with read_session(engine) as session:
         for workstation, latency in session.execute(stmt):
-            samples.setdefault(workstation or "(unknown)", []).append(float(latency))
+            if latency is not None:
+                samples.setdefault(workstation or "(unknown)", []).append(float(latency))
     rows = []
     for workstation, values in sorted(samples.items()):
         values.sort()

@@ -189,10 +189,10 @@ def _table(pages: _Pages, report: Report) -> None:
     pad = pages.unit * 0.5
     widths = []
     for i, column in enumerate(columns):
-        cells = [bold.horizontalAdvance(column.header)]
-        cells += [bold.horizontalAdvance(r[0][i].text) if r[1] else
-                  metrics.horizontalAdvance(r[0][i].text) for r in rows]  # fmt: skip
-        widths.append(max(cells) + 2 * pad)
+        advances = [bold.horizontalAdvance(column.header)]
+        advances += [bold.horizontalAdvance(r[0][i].text) if r[1] else
+                     metrics.horizontalAdvance(r[0][i].text) for r in rows]  # fmt: skip
+        widths.append(max(advances) + 2 * pad)
     scale = min(1.0, pages.width / sum(widths))
     widths = [w * scale for w in widths]
     line_h = metrics.height() + pad
@@ -204,13 +204,13 @@ def _table(pages: _Pages, report: Report) -> None:
         pages.y += line_h
 
     header()
-    for index, (cells, bold) in enumerate(rows):
+    for index, (cells, is_total) in enumerate(rows):
         if pages.y + line_h > pages.height - pages.unit * 2:
             pages.new_page()
             header()
         if index % 2:
             painter.fillRect(QRectF(0, pages.y, pages.width, line_h), QColor("#f6f7f9"))
-        pages.font(7.5, bold=bold)
+        pages.font(7.5, bold=is_total)
         _cells(pages, cells, widths, line_h)
         pages.y += line_h
 

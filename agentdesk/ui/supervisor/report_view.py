@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agentdesk.services.reports import COLUMNS as REPORT_COLUMNS
 from agentdesk.services.reports import (
+    Column,
     GroupBy,
     Interval,
     Report,
@@ -71,21 +73,25 @@ def _rows(report: Report) -> list[ReportRow]:
     return rows
 
 
-def _columns(report: Report) -> list[LiveColumn[ReportRow]]:
+def _report_column(column: Column) -> LiveColumn[ReportRow]:
+    def text(row: ReportRow, _now: float) -> str:
+        return format_value(row.line.value(column.key), column.kind)
+
+    def sort(row: ReportRow, _now: float) -> object:
+        return row.line.value(column.key)
+
+    return LiveColumn(column.header, text, sort=sort, numeric=column.kind.value != "text")
+
+
+def _columns(report_columns: tuple[Column, ...]) -> list[LiveColumn[ReportRow]]:
     columns: list[LiveColumn[ReportRow]] = [LiveColumn("Line", lambda r, _n: r.label)]
-    for column in report.columns:
-        if not column.in_summary or column.key == "start":
-            continue
-        numeric = column.kind.value != "text"
-        columns.append(
-            LiveColumn(
-                column.header,
-                lambda r, _n, c=column: format_value(r.line.value(c.key), c.kind),
-                sort=lambda r, _n, c=column: r.line.value(c.key),
-                numeric=numeric,
-            )
-        )
+    columns += [_report_column(c) for c in report_columns if c.in_summary and c.key != "start"]
     return columns
+
+
+def _day(edit: QDateEdit) -> dt.date:
+    picked = edit.date()
+    return dt.date(picked.year(), picked.month(), picked.day())
 
 
 class ReportWindow(QMainWindow):
@@ -104,14 +110,12 @@ class ReportWindow(QMainWindow):
         self.built: BuiltReport | None = None
         self._build_controls()
         self.chart = IntervalChart(self)
-        self.table_box = QWidget(self)
-        self.table_layout = QVBoxLayout(self.table_box)
-        self.table_layout.setContentsMargins(0, 0, 0, 0)
-        self.table = live_table([LiveColumn("Line", lambda r, _n: r.label)], lambda r: r.key, self)
-        self.table_layout.addWidget(self.table)
+        # Every report has the same columns (reports.COLUMNS): one table, rows replaced.
+        self.table = live_table(_columns(REPORT_COLUMNS), lambda r: r.key, self)
+        self.table.setSortingEnabled(False)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.chart)
-        split.addWidget(self.table_box)
+        split.addWidget(self.table)
         root = QWidget(self)
         layout = QVBoxLayout(root)
         layout.addLayout(self.controls)
@@ -163,10 +167,8 @@ class ReportWindow(QMainWindow):
     def build_report(self) -> None:
         path = Path(self.path.text().strip())
         tz = self.service.settings.metrics.tz
-        start = dt.datetime.combine(self.date_from.date().toPython(), dt.time.min, tzinfo=tz)
-        end = dt.datetime.combine(
-            self.date_to.date().toPython() + dt.timedelta(days=1), dt.time.min, tzinfo=tz
-        )
+        start = dt.datetime.combine(_day(self.date_from), dt.time.min, tzinfo=tz)
+        end = dt.datetime.combine(_day(self.date_to) + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
         # Qt hands StrEnum item data back as plain str.
         interval = Interval(self.interval.currentData())
         group = GroupBy(self.group.currentData())
@@ -187,12 +189,7 @@ class ReportWindow(QMainWindow):
     def _on_report_built(self, built: BuiltReport) -> None:
         self.built = built
         self.build.setEnabled(True)
-        table = live_table(_columns(built.report), lambda r: r.key, self)
-        table.setSortingEnabled(False)
-        table.source.set_rows(_rows(built.report))
-        self.table_layout.replaceWidget(self.table, table)
-        self.table.deleteLater()
-        self.table = table
+        self.table.source.set_rows(_rows(built.report))
         if built.chart is not None:
             self.chart.set_data(built.chart)
         parse = built.report.parse.describe() if built.report.parse else ""

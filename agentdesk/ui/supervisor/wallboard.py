@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QWidget
 
 from agentdesk.services.agent_state import ReasonCode
 from agentdesk.services.alerts import Alert, Severity
@@ -56,6 +56,7 @@ class WallboardWindow(QMainWindow):
         self.feed, self.service, self._bridge = feed, feed.service, bridge
         self._reasons, self._clock = reasons, clock
         self.last_snapshot: BoardSnapshot | None = None
+        self.open_dialog: QDialog | None = None  # the last action dialog (tests fill it in)
         self._today: IntervalSeries | None = None
         self._reference: IntervalSeries | None = None
         self._reference_day: dt.date | None = None
