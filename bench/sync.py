@@ -238,7 +238,7 @@ def bench_latency(central_url: str | Engine, work: Path, changes: int, label: st
             latencies.append((arrived[comment] - sent) * 1000)
         time.sleep(0.02)  # an agent does not type 1000 comments a second
     lost = changes - len(latencies)
-    q = statistics.quantiles(latencies, n=100)
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
     print(
         f"desktop-to-desktop latency ({label}, {len(latencies)} changes, {lost} not seen in 10 s): "
         f"p50 {statistics.median(latencies):.0f} ms, p99 {q[98]:.0f} ms, "
