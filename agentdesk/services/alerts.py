@@ -31,6 +31,8 @@ class AlertKind(StrEnum):
 
 
 class Severity(StrEnum):
+    """How loudly an alert shows: critical when the figure is far past its limit."""
+
     WARNING = "warning"
     CRITICAL = "critical"
 

@@ -33,6 +33,8 @@ class ChartData:
 
 @dataclass(frozen=True)
 class ChartPalette:
+    """The chart's colours (desk on white, or the wall screen's on black)."""
+
     background: str = "#ffffff"
     text: str = "#1d2330"
     grid: str = "#e3e6ea"

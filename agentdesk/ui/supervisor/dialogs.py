@@ -28,6 +28,8 @@ ALL_QUEUES = "All queues"
 
 @dataclass(frozen=True)
 class PauseRequest:
+    """Pause this agent (in one queue, or all when ``queue`` is None) for ``reason``."""
+
     interface: str
     reason: str
     queue: str | None
@@ -35,6 +37,8 @@ class PauseRequest:
 
 @dataclass(frozen=True)
 class QueueRequest:
+    """Add the agent to, or log it out of, ``queue``."""
+
     interface: str
     name: str
     queue: str

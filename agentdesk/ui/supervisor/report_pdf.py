@@ -34,6 +34,8 @@ DPI = 150
 
 @dataclass(frozen=True)
 class _Cell:
+    """One table cell of the PDF: its text and whether it is right-aligned."""
+
     text: str
     right: bool
 

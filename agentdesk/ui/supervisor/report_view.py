@@ -59,6 +59,8 @@ class ReportRow:
 
 @dataclass(frozen=True)
 class BuiltReport:
+    """A finished report and the chart drawn above it (None when it has no lines)."""
+
     report: Report
     chart: ChartData | None
 
