@@ -25,14 +25,22 @@ def writer(tmp_path: Path) -> LocalWriter:
 
 def _interaction(**extra: object) -> dict[str, object]:
     now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-    return {"id": uuid7(), "channel": "phone", "direction": "inbound", "started_at": now,
-            "ended_at": now + dt.timedelta(minutes=3), **extra}
+    return {
+        "id": uuid7(),
+        "channel": "phone",
+        "direction": "inbound",
+        "started_at": now,
+        "ended_at": now + dt.timedelta(minutes=3),
+        **extra,
+    }
 
 
 def _counts(writer: LocalWriter) -> tuple[int, int]:
     with read_session(writer._engine) as s:
-        return (s.scalar(select(func.count()).select_from(Interaction)) or 0,
-                s.scalar(select(func.count()).select_from(OutboxEntry)) or 0)
+        return (
+            s.scalar(select(func.count()).select_from(Interaction)) or 0,
+            s.scalar(select(func.count()).select_from(OutboxEntry)) or 0,
+        )
 
 
 def test_write_commits_row_and_outbox_entry(writer: LocalWriter) -> None:
@@ -69,3 +77,10 @@ def test_counter_never_repeats_after_outbox_rows_are_deleted(writer: LocalWriter
         conn.exec_driver_sql("DELETE FROM outbox")
     after = writer.write("interaction.add", _interaction())
     assert after.client_seq == last.client_seq + 1
+
+
+def test_reference_to_an_unknown_customer_is_refused_clearly(writer: LocalWriter) -> None:
+    with pytest.raises(MutationRejected, match=r"customer .* does not exist") as info:
+        writer.write("interaction.add", _interaction(customer_id=uuid7()))
+    assert info.value.field == "customer_id"
+    assert _counts(writer) == (0, 0)

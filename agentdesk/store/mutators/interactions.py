@@ -6,7 +6,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from agentdesk.models import CallRecord, Channel, Direction, IdvResult, Interaction
+from agentdesk.models import (
+    CallRecord,
+    Channel,
+    Customer,
+    Direction,
+    IdvResult,
+    Interaction,
+    Ticket,
+)
 from agentdesk.store.mutations import (
     Changed,
     MutationContext,
@@ -52,6 +60,8 @@ def add_interaction(
     if session.get(Interaction, interaction_id) is not None:
         # Append-only and idempotent: a replay of the same interaction changes nothing.
         return MutationOutcome({"status": "exists", "id": str(interaction_id)})
+    _require_existing(session, Customer, args, "customer_id", "customer")
+    _require_existing(session, Ticket, args, "ticket_id", "ticket")
     started = arg_datetime(args, "started_at")
     ended = arg_datetime(args, "ended_at", required=False)
     if started and ended and ended < started:
@@ -89,6 +99,19 @@ def add_interaction(
     return MutationOutcome(
         {"status": "created", "id": str(interaction_id)}, [Changed("interaction", interaction_id)]
     )
+
+
+def _require_existing(
+    session: Session, model: type, args: dict[str, Any], key: str, what: str
+) -> None:
+    """Refuse a reference to a row this store does not hold, with a readable reason.
+
+    Without this the foreign key fails as a database error on the desktop, and the
+    centre would retry a mutation that can never succeed.
+    """
+    ref = arg_uuid(args, key, required=False)
+    if ref is not None and session.get(model, ref) is None:
+        raise MutationRejected(f"the {what} {ref} does not exist (deleted or never synced)", key)
 
 
 def _add_call_record(session: Session, call: Any, interaction: Interaction) -> None:
