@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 
@@ -33,3 +33,30 @@ def test_void_qt_calls_do_not_steal_references_to_none(qapp: object) -> None:
         painter.end()
     # A few references may come and go with interpreter internals; the bug loses thousands.
     assert abs(drift) < 50, f"None lost {-drift} references across 3,500 void Qt calls"
+
+
+class _Emitter(QObject):
+    changed = Signal(int)
+
+
+class _NoneModel(QAbstractTableModel):
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 1
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 1
+
+    def data(self, index: QModelIndex, role: int = 0) -> object:
+        return None
+
+
+def test_emits_and_none_returning_overrides_keep_their_references(qapp: object) -> None:
+    """6.12.0 also drops a reference to True per emit() and to None per override returning None."""
+    emitter, model = _Emitter(), _NoneModel()
+    index = model.index(0, 0)
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for i in range(2000):
+        emitter.changed.emit(i)
+        index.data(Qt.ItemDataRole.DecorationRole)
+    assert abs(sys.getrefcount(None) - none_before) < 50
+    assert abs(sys.getrefcount(True) - true_before) < 50

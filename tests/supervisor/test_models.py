@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sys
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -128,16 +126,3 @@ def test_random_updates_never_reset_and_keep_the_selection(qtbot: QtBot) -> None
         assert list(model.rows) == rows, step
         assert table.selected_row().key == 5  # the selected agent stays selected
     assert resets == []
-
-
-def test_pyside_reference_leaks_cannot_free_none_or_true(qtbot: QtBot) -> None:
-    """PySide6 6.12.0 drops a reference to True per emit and to None per None-returning
-    override; the supervisor package keeps both alive (see ``qt_compat``)."""
-    model: LiveTableModel[Item] = LiveTableModel(COLUMNS, lambda r: r.key)
-    model.set_rows([Item(1, 0)])
-    index = model.index(0, 0)
-    for _ in range(2000):
-        model.tick(NOW)  # emits dataChanged from Python (no ticking columns: a no-op emit)
-        model.dataChanged.emit(index, index)
-        index.data(Qt.ItemDataRole.DecorationRole)  # the override returns None
-    assert sys.getrefcount(None) > 1 << 30 and sys.getrefcount(True) > 1 << 30

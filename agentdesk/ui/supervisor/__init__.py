@@ -23,7 +23,6 @@ from agentdesk.services.supervisor.service import AuditLog
 from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
-from agentdesk.ui.supervisor import qt_compat  # noqa: F401  (PySide6 6.12 fix, see there)
 from agentdesk.ui.supervisor.feed import SupervisorFeed
 from agentdesk.ui.supervisor.wallboard import WallboardWindow
 
