@@ -9,6 +9,7 @@ message that says what to install or configure.
 
 from __future__ import annotations
 
+import contextlib
 import secrets as _stdlib_secrets
 
 import keyring
@@ -74,10 +75,8 @@ def set_secret(name: str, value: str) -> None:
 
 def delete_secret(name: str) -> None:
     _require_backend()
-    try:
+    with contextlib.suppress(keyring.errors.PasswordDeleteError):  # already gone is fine
         keyring.delete_password(SERVICE, name)
-    except keyring.errors.PasswordDeleteError:
-        pass
 
 
 def cache_key_name(workstation: str) -> str:
@@ -109,10 +108,10 @@ class _NeverAutoSelected:
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """An in-process keyring for tests and the throwaway demo; forgets everything at exit."""
 
-    priority = _NeverAutoSelected()  # type: ignore[assignment]
+    priority = _NeverAutoSelected()
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring ships no annotations here
         self._store: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
 from agentdesk.models import AuditEntry, CallRecord, Customer, Interaction, utcnow
@@ -64,42 +66,48 @@ class PurgeReport:
     cutoff_interactions: dt.datetime
 
 
-def _held_customers() -> object:
+def _held_customers() -> Select[uuid.UUID]:
     return select(Customer.id).where(Customer.legal_hold.is_(True))
 
 
-def _interaction_filter(cutoff: dt.datetime) -> object:
+def _interaction_filter(cutoff: dt.datetime) -> ColumnElement[bool]:
     return and_(
         Interaction.started_at < cutoff,
         or_(Interaction.customer_id.is_(None), Interaction.customer_id.not_in(_held_customers())),
     )
 
 
-def _call_record_filter(cutoff: dt.datetime) -> object:
+def _call_record_filter(cutoff: dt.datetime) -> ColumnElement[bool]:
     return and_(
         func.coalesce(CallRecord.ended_at, CallRecord.enqueued_at, CallRecord.offered_at) < cutoff,
         or_(CallRecord.customer_id.is_(None), CallRecord.customer_id.not_in(_held_customers())),
     )
 
 
-def _delete_in_batches(engine: Engine, model: type, where: object) -> int:
+def _delete_in_batches(
+    engine: Engine, model: type[Interaction | CallRecord | AuditEntry], where: ColumnElement[bool]
+) -> int:
     """Delete matching rows a batch per transaction, so writers are never blocked for long."""
     total = 0
-    pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+    pk = model.__mapper__.primary_key[0]
     while True:
         with write_session(engine) as session:
-            ids = list(session.scalars(select(pk).where(where).limit(BATCH)))  # type: ignore[arg-type]
+            ids = list(session.scalars(select(pk).where(where).limit(BATCH)))
             if not ids:
                 return total
             # Calls reference interactions; unlink before the interaction goes.
             if model is Interaction:
                 session.execute(
-                    CallRecord.__table__.update()
+                    update(CallRecord)
                     .where(CallRecord.interaction_id.in_(ids))
                     .values(interaction_id=None)
                 )
             session.execute(delete(model).where(pk.in_(ids)))
             total += len(ids)
+
+
+def _count(session: Session, model: type, where: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(where)) or 0)
 
 
 def purge(
@@ -118,17 +126,11 @@ def purge(
     audit_where = and_(AuditEntry.at < cut_a, AuditEntry.action != "retention.purge")
     if dry_run:
         with write_session(engine) as s:
-            counts = [
-                s.scalar(
-                    select(func.count()).select_from(Interaction).where(_interaction_filter(cut_i))
-                ),  # type: ignore[arg-type]
-                s.scalar(
-                    select(func.count()).select_from(CallRecord).where(_call_record_filter(cut_c))
-                ),  # type: ignore[arg-type]
-                s.scalar(select(func.count()).select_from(AuditEntry).where(audit_where)),
-            ]
+            interactions = _count(s, Interaction, _interaction_filter(cut_i))
+            call_records = _count(s, CallRecord, _call_record_filter(cut_c))
+            audit_entries = _count(s, AuditEntry, audit_where)
         report = PurgeReport(
-            *(int(c or 0) for c in counts), dry_run=True, cutoff_interactions=cut_i
+            interactions, call_records, audit_entries, dry_run=True, cutoff_interactions=cut_i
         )
     else:
         call_records = _delete_in_batches(engine, CallRecord, _call_record_filter(cut_c))

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection
+from sqlalchemy.sql import FromClause
 
 
 def _uuid_hex(value: Any) -> Any:
@@ -81,7 +82,7 @@ def _convert(row: Sequence[Any], converters: list[tuple[int, Callable[[Any], Any
 
 
 def prepare_rows(
-    dialect: str, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    dialect: str, table: FromClause, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[Sequence[Any]]:
     """Convert rows to what the driver stores, ahead of time (e.g. in a worker process).
 
@@ -107,7 +108,7 @@ class BulkWriter:
 
     def insert(
         self,
-        table: Table,
+        table: FromClause,
         columns: Sequence[str],
         rows: Sequence[Sequence[Any]],
         *,
@@ -119,9 +120,10 @@ class BulkWriter:
         if not prepared:
             rows = prepare_rows(self._dialect, table, columns, rows)
         raw = self._conn.connection.driver_connection
+        assert raw is not None, "bulk insert needs a live driver connection"
         if self._dialect == "sqlite":
             placeholders = ", ".join("?" for _ in columns)
-            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
+            sql = f"INSERT INTO {table.description} ({', '.join(columns)}) VALUES ({placeholders})"
             cur = raw.cursor()
             try:
                 cur.executemany(sql, rows)
@@ -130,7 +132,7 @@ class BulkWriter:
         elif self._dialect == "postgresql":
             with (
                 raw.cursor() as cur,
-                cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+                cur.copy(f"COPY {table.description} ({', '.join(columns)}) FROM STDIN") as copy,
             ):
                 for row in rows:
                     copy.write_row(row)

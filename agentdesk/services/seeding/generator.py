@@ -13,7 +13,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -141,7 +141,7 @@ def _luhn_complete(digits: str) -> str:
     return digits + str((10 - total % 10) % 10)
 
 
-Rows = dict[str, list[tuple[Any, ...]]]
+Rows = dict[str, list[Sequence[Any]]]
 _ROW_KINDS = (
     "customer",
     "phone",
@@ -278,7 +278,7 @@ class _Generator:
             self._customer(i, rows)
         return rows
 
-    def _customer(self, index: int, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    def _customer(self, index: int, rows: Rows) -> None:
         rng = self.rng
         loc: Locale = rng.choices(LOCALES, weights=self.locale_weights)[0]
         cid = self.ids.next()
@@ -360,7 +360,7 @@ class _Generator:
         index: int,
         created: dt.datetime,
         business: bool,
-        rows: dict[str, list[tuple[Any, ...]]],
+        rows: Rows,
     ) -> None:
         rng = self.rng
         style = index
@@ -443,7 +443,7 @@ class _Generator:
         cid: uuid.UUID,
         loc: Locale,
         created: dt.datetime,
-        rows: dict[str, list[tuple[Any, ...]]],
+        rows: Rows,
     ) -> None:
         rng = self.rng
         kinds = ["current"] + [
@@ -501,7 +501,7 @@ class _Generator:
         self,
         cid: uuid.UUID,
         created: dt.datetime,
-        rows: dict[str, list[tuple[Any, ...]]],
+        rows: Rows,
         count: int | None = None,
     ) -> None:
         rng = self.rng
@@ -531,9 +531,7 @@ class _Generator:
         if count is None and rng.random() < self.opt.ticket_ratio:
             self._ticket(cid, created, rows)
 
-    def _ticket(
-        self, cid: uuid.UUID, created: dt.datetime, rows: dict[str, list[tuple[Any, ...]]]
-    ) -> None:
+    def _ticket(self, cid: uuid.UUID, created: dt.datetime, rows: Rows) -> None:
         rng = self.rng
         self.ticket_counter += 1
         tid = self.ids.next()

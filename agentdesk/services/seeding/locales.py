@@ -216,22 +216,22 @@ class PhoneFactory:
         # which region happened to be drawn first.
         self._discovery_seed = rng.random()
         self._discovery_rng = rng
-        self._pools: dict[tuple[str, PhoneNumberType], list[tuple[str, int, int]]] = {}
+        self._pools: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
         self._per_type = prefixes_per_type
 
-    def _pool(self, region: str, kind: PhoneNumberType) -> list[tuple[str, int, int]]:
+    def _pool(self, region: str, kind: int) -> list[tuple[str, int, int]]:
         key = (region, kind)
         if key not in self._pools:
             self._pools[key] = self._discover(region, kind)
         return self._pools[key]
 
-    def _discover(self, region: str, kind: PhoneNumberType) -> list[tuple[str, int, int]]:
-        self._discovery_rng = random.Random(f"{self._discovery_seed}:{region}:{int(kind)}")
+    def _discover(self, region: str, kind: int) -> list[tuple[str, int, int]]:
+        self._discovery_rng = random.Random(f"{self._discovery_seed}:{region}:{kind}")
         example = phonenumbers.example_number_for_type(region, kind)
         if example is None:
             raise ValueError(f"no example number for {region}")
         nsn = phonenumbers.national_significant_number(example)
-        code = example.country_code
+        code = int(example.country_code or 0)
         keep = max(2, len(nsn) - 7)  # vary all but the leading digits, then confirm validity
         tail = len(nsn) - keep - 4
         found: set[str] = set()
@@ -262,7 +262,8 @@ class PhoneFactory:
 
     def number(self, region: str, mobile: bool) -> str:
         """A valid number in E.164."""
-        kind = PhoneNumberType.MOBILE if mobile else PhoneNumberType.FIXED_LINE
+        # phonenumbers' type constants are plain ints (PhoneNumberType is a namespace).
+        kind: int = PhoneNumberType.MOBILE if mobile else PhoneNumberType.FIXED_LINE
         prefix, code, digits = self._rng.choice(self._pool(region, kind))
         return f"+{code}{prefix}{self._rng.randrange(10**digits):0{digits}d}"
 
@@ -292,7 +293,7 @@ def _country_info(e164: str) -> tuple[str, str]:
     if head not in _COUNTRY_INFO:
         parsed = phonenumbers.parse(e164, None)
         region = phonenumbers.region_code_for_number(parsed)
-        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
         trunk = (meta.national_prefix or "") if meta else ""
         _COUNTRY_INFO[head] = (str(parsed.country_code), trunk)
     return _COUNTRY_INFO[head]
