@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout
 
 from agentdesk.services.search import SearchHit, SearchResults, SearchService
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.named import named
 from agentdesk.ui.row_model import Column, RowTableModel
 
 DEBOUNCE_MS = 120
@@ -45,15 +46,17 @@ class SearchPopup(QDialog):
         self.setWindowTitle("Search customers and tickets")
         self.setAccessibleName("Search customers and tickets")
         self.setMinimumWidth(560)
-        self.box = QLineEdit(
-            accessibleName="Search text",
-            placeholderText="Name, phone, e-mail, last 4 account digits, ticket number",
+        self.box = named(
+            QLineEdit(
+                placeholderText="Name, phone, e-mail, last 4 account digits, ticket number",
+            ),
+            "Search text",
         )
         self.box.setClearButtonEnabled(True)
         self.model = RowTableModel[SearchHit](HIT_COLUMNS, parent=self)
-        self.results = QListView(accessibleName="Search results")
+        self.results = named(QListView(), "Search results")
         self.results.setModel(self.model)
-        self.hint = QLabel(accessibleName="Search status")
+        self.hint = named(QLabel(), "Search status")
         layout = QVBoxLayout(self)
         layout.addWidget(self.box)
         layout.addWidget(self.results, 1)

@@ -32,6 +32,7 @@ from agentdesk.services.ticket_views import (
 )
 from agentdesk.services.tickets import TicketService
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.named import named
 from agentdesk.ui.row_model import Column, RowTableModel
 from agentdesk.ui.tickets.dialogs import PRIORITIES, SEVERITIES
 
@@ -65,7 +66,7 @@ def _uuid(value: object) -> uuid.UUID | None:
 
 
 def _table(model: RowTableModel[Any], name: str) -> QTableView:
-    view = QTableView(accessibleName=name)
+    view = named(QTableView(), name)
     view.setModel(model)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setStretchLastSection(True)
@@ -92,26 +93,24 @@ class TicketDetailPanel(QWidget):
         self._build()
 
     def _build(self) -> None:
-        self.heading = QLabel(accessibleName="Ticket heading")
+        self.heading = named(QLabel(), "Ticket heading")
         self.heading.setWordWrap(True)
-        self.title = QLineEdit(accessibleName="Ticket title", maxLength=300)
-        self.status = QComboBox(accessibleName="Ticket status")
-        self.priority = QComboBox(accessibleName="Ticket priority")
-        self.severity = QComboBox(accessibleName="Ticket severity")
+        self.title = named(QLineEdit(maxLength=300), "Ticket title")
+        self.status = named(QComboBox(), "Ticket status")
+        self.priority = named(QComboBox(), "Ticket priority")
+        self.severity = named(QComboBox(), "Ticket severity")
         for combo, values in ((self.priority, PRIORITIES), (self.severity, SEVERITIES)):
             for value in values:
                 combo.addItem(value.title(), value)
-        self.team = QComboBox(accessibleName="Ticket team")
-        self.assignee = QComboBox(accessibleName="Ticket assignee")
-        self.save = QPushButton("&Save changes", accessibleName="Save ticket changes")
-        self.conflict = QLabel(accessibleName="Conflict message", wordWrap=True)
+        self.team = named(QComboBox(), "Ticket team")
+        self.assignee = named(QComboBox(), "Ticket assignee")
+        self.save = named(QPushButton("&Save changes"), "Save ticket changes")
+        self.conflict = named(QLabel(wordWrap=True), "Conflict message")
         self.conflict.setStyleSheet(
             "background:#fdecea;color:#8a1c1c;padding:6px;border-radius:4px"
         )
-        self.apply_mine = QPushButton(
-            "Apply &mine anyway", accessibleName="Apply my changes anyway"
-        )
-        self.discard = QPushButton("&Discard mine", accessibleName="Discard my changes and reload")
+        self.apply_mine = named(QPushButton("Apply &mine anyway"), "Apply my changes anyway")
+        self.discard = named(QPushButton("&Discard mine"), "Discard my changes and reload")
         form = QFormLayout()
         form.addRow("&Title", self.title)
         form.addRow("S&tatus", self.status)
@@ -125,17 +124,15 @@ class TicketDetailPanel(QWidget):
         self.comments_model = RowTableModel[CommentView](COMMENT_COLUMNS, parent=self)
         self.history_model = RowTableModel[ChangeView](HISTORY_COLUMNS, parent=self)
         self.links_model = RowTableModel[LinkedInteraction](LINK_COLUMNS, parent=self)
-        self.new_comment = QPlainTextEdit(
-            accessibleName="New comment", placeholderText="Add a comment…"
-        )
+        self.new_comment = named(QPlainTextEdit(placeholderText="Add a comment…"), "New comment")
         self.new_comment.setMaximumHeight(70)
-        self.add_comment = QPushButton("Add c&omment", accessibleName="Add comment")
+        self.add_comment = named(QPushButton("Add c&omment"), "Add comment")
         comments = QWidget()
         c_layout = QVBoxLayout(comments)
         c_layout.addWidget(_table(self.comments_model, "Ticket comments"))
         c_layout.addWidget(self.new_comment)
         c_layout.addWidget(self.add_comment)
-        self.tabs = QTabWidget(accessibleName="Ticket detail sections")
+        self.tabs = named(QTabWidget(), "Ticket detail sections")
         self.tabs.addTab(comments, "Comments")
         self.tabs.addTab(_table(self.history_model, "Ticket history"), "History")
         self.tabs.addTab(_table(self.links_model, "Linked interactions"), "Linked contacts")

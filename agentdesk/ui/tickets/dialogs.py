@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.sla import SlaPolicy
+from agentdesk.ui.named import named
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 SEVERITIES = ("minor", "major", "critical")
@@ -35,21 +36,21 @@ class TicketCreateDialog(QDialog):
         self.setWindowTitle("New ticket")
         self.setAccessibleName("New ticket")
         self._policy = policy
-        self.reason = QComboBox(accessibleName="Reason")
+        self.reason = named(QComboBox(), "Reason")
         for code, reason in policy.reasons.items():
             self.reason.addItem(reason.label, code)
-        self.title = QLineEdit(title, accessibleName="Title", maxLength=300)
-        self.description = QPlainTextEdit(accessibleName="Description")
-        self.priority = QComboBox(accessibleName="Priority")
-        self.severity = QComboBox(accessibleName="Severity")
+        self.title = named(QLineEdit(title, maxLength=300), "Title")
+        self.description = named(QPlainTextEdit(), "Description")
+        self.priority = named(QComboBox(), "Priority")
+        self.severity = named(QComboBox(), "Severity")
         for combo, values in ((self.priority, PRIORITIES), (self.severity, SEVERITIES)):
             for value in values:
                 combo.addItem(value.title(), value)
         self.priority.setCurrentIndex(1)
-        self.team = QComboBox(accessibleName="Team")
+        self.team = named(QComboBox(), "Team")
         for team_id, name in teams:
             self.team.addItem(name, str(team_id))
-        self.error = QLabel(accessibleName="Validation message")
+        self.error = named(QLabel(), "Validation message")
         self.error.setStyleSheet("color: #c62828")
         form = QFormLayout(self)
         form.addRow("&Reason", self.reason)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 from agentdesk.services.ticket_views import TicketRow
 from agentdesk.services.tickets import TicketService
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.named import named
 from agentdesk.ui.tickets.detail import TicketDetailPanel
 from agentdesk.ui.tickets.dialogs import TicketCreateDialog
 from agentdesk.ui.tickets.model import SLA_COLUMN, TicketFilterProxy, TicketTableModel
@@ -59,14 +62,14 @@ class TicketPane(QWidget):
         self._bridge.submit(lambda: (service.teams(), service.agents()), on_done=self._on_choices)
 
     def _build(self) -> None:
-        self.filter = QLineEdit(
-            placeholderText="Filter tickets…", accessibleName=f"Filter {TITLES[self._scope]}"
+        self.filter = named(
+            QLineEdit(placeholderText="Filter tickets…"), f"Filter {TITLES[self._scope]}"
         )
         self.filter.setClearButtonEnabled(True)
-        self.refresh_button = QPushButton("&Refresh", accessibleName="Refresh tickets")
-        self.new_button = QPushButton("New &ticket", accessibleName="Create a ticket")
+        self.refresh_button = named(QPushButton("&Refresh"), "Refresh tickets")
+        self.new_button = named(QPushButton("New &ticket"), "Create a ticket")
         self.new_button.setVisible(self._scope == "customer")
-        self.table = QTableView(accessibleName=TITLES[self._scope])
+        self.table = named(QTableView(), TITLES[self._scope])
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(SLA_COLUMN, Qt.SortOrder.AscendingOrder)
@@ -78,15 +81,14 @@ class TicketPane(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.detail = TicketDetailPanel(self._bridge, self._service, self)
-        self.splitter = QSplitter(
-            Qt.Orientation.Horizontal, objectName=f"ticketSplitter_{self._scope}"
-        )
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName(f"ticketSplitter_{self._scope}")
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([820, 540])  # the table needs room for its SLA column at 1366 px
-        self.status = QLabel(accessibleName="Ticket list status")
+        self.status = named(QLabel(), "Ticket list status")
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.new_button)
@@ -113,15 +115,16 @@ class TicketPane(QWidget):
 
     def refresh(self) -> None:
         service, scope, customer = self._service, self._scope, self._customer
-        if scope == "customer" and customer is None:
-            self.model.set_rows(())
-            return
+        job: Callable[[], list[TicketRow]]
         if scope == "mine":
             job = service.my_tickets
         elif scope == "team":
             job = service.team_tickets
+        elif customer is None:
+            self.model.set_rows(())
+            return
         else:
-            job = lambda: service.customer_tickets(customer)  # type: ignore[arg-type]  # noqa: E731
+            job = partial(service.customer_tickets, customer)
         self._bridge.submit(
             job,
             on_done=self._on_rows_loaded,

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.timeline import MANUAL_CHANNELS
+from agentdesk.ui.named import named
 
 NOTE = "note"
 MAX_NOTES = 1_000_000
@@ -28,18 +29,18 @@ class LogContactDialog(QDialog):
         self.setWindowTitle("Add a note" if note_only else "Log a contact")
         self.setAccessibleName(self.windowTitle())
         form = QFormLayout(self)
-        self.kind = QComboBox(accessibleName="Kind of entry")
+        self.kind = named(QComboBox(), "Kind of entry")
         self.kind.addItem("Internal note", NOTE)
         if not note_only:
             for channel in MANUAL_CHANNELS:
                 self.kind.addItem(channel.title(), channel)
-        self.direction = QComboBox(accessibleName="Direction")
+        self.direction = named(QComboBox(), "Direction")
         self.direction.addItem("Inbound (customer contacted us)", "inbound")
         self.direction.addItem("Outbound (we contacted the customer)", "outbound")
-        self.subject = QLineEdit(accessibleName="Subject", maxLength=300)
-        self.minutes = QSpinBox(accessibleName="Duration in minutes", maximum=24 * 60)
-        self.notes = QPlainTextEdit(accessibleName="Notes")
-        self.error = QLabel(accessibleName="Validation message")
+        self.subject = named(QLineEdit(maxLength=300), "Subject")
+        self.minutes = named(QSpinBox(maximum=24 * 60), "Duration in minutes")
+        self.notes = named(QPlainTextEdit(), "Notes")
+        self.error = named(QLabel(), "Validation message")
         self.error.setStyleSheet("color: #c62828")
         form.addRow("&Kind", self.kind)
         form.addRow("&Direction", self.direction)

@@ -26,6 +26,8 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # the frozen TimelineEntry, or None f
 PLACEHOLDER_ROLE = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 PageFetcher = Callable[[uuid.UUID, TimelineFilter, TimelineCursor | None, int], TimelinePage]
+# Fetching newer rows always starts from the top row's cursor, so it is never None.
+NewerPageFetcher = Callable[[uuid.UUID, TimelineFilter, TimelineCursor, int], TimelinePage]
 
 
 class TimelineModel(QAbstractListModel):
@@ -42,7 +44,7 @@ class TimelineModel(QAbstractListModel):
         fetch: PageFetcher,
         page_size: int = 200,
         parent: Any = None,
-        fetch_newer: PageFetcher | None = None,
+        fetch_newer: NewerPageFetcher | None = None,
         max_rows: int | None = None,
     ) -> None:
         super().__init__(parent)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.timeline import CHANNELS, InteractionDetail, TimelineFilter, TimelineService
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.named import named
 from agentdesk.ui.timeline.delegate import TimelineDelegate, meta_line
 from agentdesk.ui.timeline.dialogs import NOTE, LogContactDialog
 from agentdesk.ui.timeline.model import TimelineModel
@@ -70,25 +71,24 @@ class TimelineView(QWidget):
         self._connect_signals()
 
     def _build(self) -> None:
-        self.channel = QComboBox(accessibleName="Channel filter")
+        self.channel = named(QComboBox(), "Channel filter")
         self.channel.addItem("All channels", "")
         for channel in CHANNELS:
             self.channel.addItem(
                 channel.upper() if channel in ("sms", "ivr") else channel.title(), channel
             )
-        self.use_dates = QCheckBox("&Dates", accessibleName="Filter by date range")
+        self.use_dates = named(QCheckBox("&Dates"), "Filter by date range")
         today = QDate.currentDate()
-        self.since = QDateEdit(today.addMonths(-3), calendarPopup=True, accessibleName="From date")
-        self.until = QDateEdit(today, calendarPopup=True, accessibleName="To date")
+        self.since = named(QDateEdit(today.addMonths(-3)), "From date")
+        self.until = named(QDateEdit(today), "To date")
         for edit in (self.since, self.until):
+            edit.setCalendarPopup(True)
             edit.setDisplayFormat("dd MMM yyyy")
             edit.setEnabled(False)
-        self.text = QLineEdit(
-            placeholderText="Search notes…", accessibleName="Search the timeline text"
-        )
+        self.text = named(QLineEdit(placeholderText="Search notes…"), "Search the timeline text")
         self.text.setClearButtonEnabled(True)
-        self.add_note = QPushButton("Add &note", accessibleName="Add a note")
-        self.log_contact = QPushButton("&Log contact", accessibleName="Log a non-call contact")
+        self.add_note = named(QPushButton("Add &note"), "Add a note")
+        self.log_contact = named(QPushButton("&Log contact"), "Log a non-call contact")
         bar = QHBoxLayout()
         for w in (
             self.channel,
@@ -102,20 +102,21 @@ class TimelineView(QWidget):
         ):
             bar.addWidget(w)
         bar.setStretchFactor(self.text, 1)
-        self.list = TimelineListView(accessibleName="Timeline entries")
+        self.list = named(TimelineListView(), "Timeline entries")
         self.list.setModel(self.model)
         self.list.setItemDelegate(TimelineDelegate(self.list))
         self.list.setUniformItemSizes(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.detail = QPlainTextEdit(readOnly=True, accessibleName="Timeline entry detail")
+        self.detail = named(QPlainTextEdit(readOnly=True), "Timeline entry detail")
         self.detail.setVisible(False)
-        self.splitter = QSplitter(Qt.Orientation.Vertical, objectName="timelineSplitter")
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("timelineSplitter")
         self.splitter.addWidget(self.list)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.status = QLabel(accessibleName="Timeline status")
+        self.status = named(QLabel(), "Timeline status")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)

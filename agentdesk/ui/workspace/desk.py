@@ -50,9 +50,15 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
     team = TicketPane(context.bridge, context.tickets, "team")
     window.add_dock("my_tickets", "My tickets", mine)
     window.add_dock("team_tickets", "My team", team, tabify_with="my_tickets")
+
+    def refresh_both(_ticket_id: uuid.UUID) -> None:
+        # A save in either dock can move the ticket into or out of the other.
+        mine.refresh()
+        team.refresh()
+
     for pane in (mine, team):
         pane.refresh()
-        pane.ticket_saved.connect(lambda _id: (mine.refresh(), team.refresh()))
+        pane.ticket_saved.connect(refresh_both)
     popup = SearchPopup(context.bridge, context.search, window)
     popup.customer_chosen.connect(lambda cid: window.open_customer(cid))
 
@@ -66,8 +72,13 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
             workspace.tickets.select_ticket(ticket_id)
 
     popup.ticket_chosen.connect(open_ticket)
+
+    def search_for(text: str) -> None:
+        popup.box.setText(text)
+        popup.open_search()
+
     if hasattr(window, "search_requested"):
-        window.search_requested.connect(lambda text: (popup.box.setText(text), popup.open_search()))
+        window.search_requested.connect(search_for)
     shortcut = install_search_shortcut(window, popup)
     return WorkspaceDesk(popup, shortcut, mine, team)
 

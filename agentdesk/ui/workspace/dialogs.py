@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from agentdesk.models import ContactLabel
 from agentdesk.services.customer_views import CustomerCard
 from agentdesk.services.customers import MIN_REASON_CHARS
+from agentdesk.ui.named import named
 
 REVEAL_REASONS = (
     "Caller identification (ID&V)",
@@ -35,7 +36,7 @@ def _buttons(dialog: QDialog, on_ok: object) -> QDialogButtonBox:
 
 
 def _error_label() -> QLabel:
-    label = QLabel(accessibleName="Validation message", wordWrap=True)
+    label = named(QLabel(wordWrap=True), "Validation message")
     label.setStyleSheet("color: #c62828")
     return label
 
@@ -47,7 +48,7 @@ class RevealDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Reveal {what}")
         self.setAccessibleName(self.windowTitle())
-        self.reason = QComboBox(editable=True, accessibleName="Reason for revealing")
+        self.reason = named(QComboBox(editable=True), "Reason for revealing")
         self.reason.addItems(REVEAL_REASONS)
         self.reason.setCurrentText("")
         self.error = _error_label()
@@ -76,16 +77,14 @@ class EditCustomerDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Edit {card.display_name}")
         self.setAccessibleName(self.windowTitle())
-        self.given = QLineEdit(card.given_name or "", accessibleName="Given name", maxLength=200)
-        self.family = QLineEdit(card.family_name or "", accessibleName="Family name", maxLength=200)
-        self.dob = QLineEdit(
-            accessibleName="Date of birth", placeholderText="unchanged (YYYY-MM-DD)"
-        )
-        self.segment = QLineEdit(card.segment, accessibleName="Segment", maxLength=32)
-        self.language = QLineEdit(card.preferred_language, accessibleName="Language", maxLength=16)
-        self.opt_out = QCheckBox("Marketing opt-out", accessibleName="Marketing opt-out")
+        self.given = named(QLineEdit(card.given_name or "", maxLength=200), "Given name")
+        self.family = named(QLineEdit(card.family_name or "", maxLength=200), "Family name")
+        self.dob = named(QLineEdit(placeholderText="unchanged (YYYY-MM-DD)"), "Date of birth")
+        self.segment = named(QLineEdit(card.segment, maxLength=32), "Segment")
+        self.language = named(QLineEdit(card.preferred_language, maxLength=16), "Language")
+        self.opt_out = named(QCheckBox("Marketing opt-out"), "Marketing opt-out")
         self.opt_out.setChecked(card.marketing_opt_out)
-        self.vulnerable = QCheckBox("Vulnerable customer", accessibleName="Vulnerable customer")
+        self.vulnerable = named(QCheckBox("Vulnerable customer"), "Vulnerable customer")
         self.vulnerable.setChecked(card.vulnerable)
         self.error = _error_label()
         form = QFormLayout(self)
@@ -124,13 +123,11 @@ class AddContactDialog(QDialog):
         self.kind = kind
         self.setWindowTitle("Add phone number" if kind == "phone" else "Add e-mail address")
         self.setAccessibleName(self.windowTitle())
-        self.value = QLineEdit(
-            accessibleName="Phone number" if kind == "phone" else "E-mail address"
-        )
-        self.label = QComboBox(accessibleName="Label")
+        self.value = named(QLineEdit(), "Phone number" if kind == "phone" else "E-mail address")
+        self.label = named(QComboBox(), "Label")
         for label in ContactLabel:
             self.label.addItem(label.value.title(), label.value)
-        self.primary = QCheckBox("Primary", accessibleName="Make primary")
+        self.primary = named(QCheckBox("Primary"), "Make primary")
         self.error = _error_label()
         form = QFormLayout(self)
         form.addRow("&Value", self.value)

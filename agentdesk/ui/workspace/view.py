@@ -33,6 +33,7 @@ from agentdesk.services.customer_views import (
     ProductView,
 )
 from agentdesk.services.customers import CustomerNotFound, RevealedValue
+from agentdesk.ui.named import named
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.tickets.pane import TicketPane
 from agentdesk.ui.timeline.view import TimelineView
@@ -75,7 +76,7 @@ CHIP_STYLE = "border-radius:8px;padding:2px 8px;color:white;background:{}"
 
 
 def _table(model: RowTableModel[Any], name: str) -> QTableView:
-    view = QTableView(accessibleName=name)
+    view = named(QTableView(), name)
     view.setModel(model)
     view.verticalHeader().setVisible(False)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -87,7 +88,7 @@ def _table(model: RowTableModel[Any], name: str) -> QTableView:
 
 
 def _chip(text: str, colour: str, name: str) -> QLabel:
-    chip = QLabel(text, accessibleName=name)
+    chip = named(QLabel(text), name)
     chip.setStyleSheet(CHIP_STYLE.format(colour))
     return chip
 
@@ -120,13 +121,13 @@ class CustomerWorkspace(QWidget):
         self.tickets.show_customer(customer_id)
 
     def _build(self) -> None:
-        self.name = QLabel("Loading…", accessibleName="Customer name")
+        self.name = named(QLabel("Loading…"), "Customer name")
         font = self.name.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.name.setFont(font)
         self.chips = QHBoxLayout()
-        self.banner = QLabel(accessibleName="Customer status banner", wordWrap=True)
+        self.banner = named(QLabel(wordWrap=True), "Customer status banner")
         self.banner.setStyleSheet("background:#c62828;color:white;padding:6px;border-radius:4px")
         self.banner.setVisible(False)
         self.contacts = RowTableModel[ContactPoint](CONTACT_COLUMNS, parent=self)
@@ -137,27 +138,23 @@ class CustomerWorkspace(QWidget):
         self.products_view = _table(self.products, "Products and accounts")
         self.documents_view = _table(self.documents, "Identity documents")
         self.history_view = _table(self.history, "Change history")
-        self.call_button = QPushButton("&Call", accessibleName="Call the selected number")
-        self.copy_button = QPushButton("C&opy", accessibleName="Copy the selected contact point")
-        self.add_phone = QPushButton("Add &phone", accessibleName="Add a phone number")
-        self.add_email = QPushButton("Add &e-mail", accessibleName="Add an e-mail address")
-        self.edit_button = QPushButton("&Edit…", accessibleName="Edit customer details")
-        self.reveal_product = QPushButton(
-            "&Reveal number…", accessibleName="Reveal the account number"
-        )
-        self.reveal_document = QPushButton(
-            "Re&veal document…", accessibleName="Reveal the document number"
-        )
-        self.dob = QLabel(accessibleName="Date of birth (masked)")
-        self.reveal_dob = QPushButton(
-            "Reveal date of &birth…", accessibleName="Reveal the date of birth"
-        )
-        self.revealed_value = QLabel(
-            accessibleName="Revealed value",
-            textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse,
+        self.call_button = named(QPushButton("&Call"), "Call the selected number")
+        self.copy_button = named(QPushButton("C&opy"), "Copy the selected contact point")
+        self.add_phone = named(QPushButton("Add &phone"), "Add a phone number")
+        self.add_email = named(QPushButton("Add &e-mail"), "Add an e-mail address")
+        self.edit_button = named(QPushButton("&Edit…"), "Edit customer details")
+        self.reveal_product = named(QPushButton("&Reveal number…"), "Reveal the account number")
+        self.reveal_document = named(QPushButton("Re&veal document…"), "Reveal the document number")
+        self.dob = named(QLabel(), "Date of birth (masked)")
+        self.reveal_dob = named(QPushButton("Reveal date of &birth…"), "Reveal the date of birth")
+        self.revealed_value = named(
+            QLabel(
+                textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse,
+            ),
+            "Revealed value",
         )
 
-        left = QTabWidget(accessibleName="Customer details")
+        left = named(QTabWidget(), "Customer details")
         left.addTab(
             self._page(
                 self.contacts_view,
@@ -179,11 +176,12 @@ class CustomerWorkspace(QWidget):
             self._ctx.bridge, self._ctx.timeline, self._ctx.agent_id, parent=self
         )
         self.tickets = TicketPane(self._ctx.bridge, self._ctx.tickets, "customer", self)
-        right = QTabWidget(accessibleName="Customer activity")
+        right = named(QTabWidget(), "Customer activity")
         right.addTab(self.timeline, "Timeline")
         right.addTab(self.tickets, "Tickets")
         self.activity_tabs = right
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="workspaceSplitter")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("workspaceSplitter")
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setSizes([480, 820])
@@ -235,8 +233,9 @@ class CustomerWorkspace(QWidget):
         self.name.setText(card.display_name)
         while self.chips.count():
             item = self.chips.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         chips = [
             (card.segment.title(), "#455a64", "Segment"),
             (card.preferred_language.upper(), "#5d4037", "Language"),
