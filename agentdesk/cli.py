@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="agentdesk",
         description="Contact-center desktop for agents and supervisors.",
     )
-    parser.add_argument("--config", help="path to a TOML settings file (default: platform config dir)")
+    parser.add_argument(
+        "--config", help="path to a TOML settings file (default: platform config dir)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:

@@ -50,8 +50,14 @@ class PbxSettings:
     username: str = "agentdesk"
     secret_key: str = "ami"  # keyring entry name for the AMI secret
     use_md5: bool = True
-    channelvars: tuple[str, ...] = ("IVR_SESSION", "IVR_INTENT", "IDV_RESULT", "IDV_METHOD",
-                                    "IDV_ATTEMPTS", "IVR_LANGUAGE")
+    channelvars: tuple[str, ...] = (
+        "IVR_SESSION",
+        "IVR_INTENT",
+        "IDV_RESULT",
+        "IDV_METHOD",
+        "IDV_ATTEMPTS",
+        "IVR_LANGUAGE",
+    )
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             raise ConfigError(f"cannot read {file_path}: {exc}") from exc
         top = {k: v for k, v in data.items() if not isinstance(v, dict)}
         settings = _merge_section(Settings, settings, top, "settings")
-        for name, cls in (("central", CentralSettings), ("local", LocalSettings), ("pbx", PbxSettings)):
+        for name, cls in (
+            ("central", CentralSettings),
+            ("local", LocalSettings),
+            ("pbx", PbxSettings),
+        ):
             if name in data:
                 section = _merge_section(cls, getattr(settings, name), data[name], name)
                 settings = dataclasses.replace(settings, **{name: section})

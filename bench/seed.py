@@ -54,7 +54,8 @@ def _run(engine, options: SeedOptions, label: str) -> int:  # type: ignore[no-un
     report = seed(engine, options, progress)
     print(
         f"{label}: {report.customers:,} customers, {report.rows:,} rows in {report.seconds:.1f} s "
-        f"= {report.rows_per_second:,.0f} rows/s, {report.customers / report.seconds:,.0f} customers/s"
+        f"= {report.rows_per_second:,.0f} rows/s, "
+        f"{report.customers / report.seconds:,.0f} customers/s"
     )
     print("tables: " + ", ".join(f"{k}={v:,}" for k, v in report.tables.items()))
     engine.dispose()

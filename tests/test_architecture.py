@@ -20,9 +20,12 @@ def test_import_linter_contracts_hold() -> None:
 
 def test_core_imports_without_qt_installed() -> None:
     """Every non-UI module imports in an interpreter where PySide6 cannot be imported."""
-    core = [m.name for m in pkgutil.walk_packages(agentdesk.__path__, "agentdesk.")
-            if not m.name.startswith(("agentdesk.ui", "agentdesk.app", "agentdesk.commands"))
-            and ".migrations" not in m.name]
+    core = [
+        m.name
+        for m in pkgutil.walk_packages(agentdesk.__path__, "agentdesk.")
+        if not m.name.startswith(("agentdesk.ui", "agentdesk.app", "agentdesk.commands"))
+        and ".migrations" not in m.name
+    ]
     script = (
         "import sys, importlib\n"
         "class Block:\n"
@@ -33,6 +36,7 @@ def test_core_imports_without_qt_installed() -> None:
         f"for name in {core!r}:\n"
         "    importlib.import_module(name)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr

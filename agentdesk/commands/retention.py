@@ -41,7 +41,8 @@ def _purge(args: argparse.Namespace) -> int:
     report = purge(engine, policy, actor=f"cli:{getpass.getuser()}", dry_run=args.dry_run)
     verb = "would delete" if report.dry_run else "deleted"
     print(
-        f"{verb} {report.interactions:,} interactions (before {report.cutoff_interactions:%Y-%m-%d}), "
+        f"{verb} {report.interactions:,} interactions "
+        f"(before {report.cutoff_interactions:%Y-%m-%d}), "
         f"{report.call_records:,} call records, {report.audit_entries:,} audit entries; "
         "customers under legal hold kept"
     )

@@ -76,13 +76,15 @@ def _run(args: argparse.Namespace) -> int:
         )
 
     print(
-        f"Seeding {engine.url.render_as_string(hide_password=True)} with {args.customers:,} customers "
+        f"Seeding {engine.url.render_as_string(hide_password=True)} "
+        f"with {args.customers:,} customers "
         f"(seed {args.seed})",
         flush=True,
     )
     report = seed(engine, options, progress, workers=args.workers)
     print(
-        f"Done: {report.rows:,} rows in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s, "
+        f"Done: {report.rows:,} rows in {report.seconds:.1f} s "
+        f"({report.rows_per_second:,.0f} rows/s, "
         f"{report.customers / report.seconds if report.seconds else 0:,.0f} customers/s)"
     )
     print("Store now holds: " + ", ".join(f"{v:,} {k}" for k, v in report.tables.items()))

@@ -43,9 +43,7 @@ class Customer(Base):
 
     phones: Mapped[list[CustomerPhone]] = relationship(back_populates="customer", lazy="raise")
     emails: Mapped[list[CustomerEmail]] = relationship(back_populates="customer", lazy="raise")
-    addresses: Mapped[list[CustomerAddress]] = relationship(
-        back_populates="customer", lazy="raise"
-    )
+    addresses: Mapped[list[CustomerAddress]] = relationship(back_populates="customer", lazy="raise")
     documents: Mapped[list[IdentityDocument]] = relationship(
         back_populates="customer", lazy="raise"
     )
@@ -59,7 +57,9 @@ class CustomerPhone(Base):
     __table_args__ = (Index("ix_customer_phone_e164", "e164"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[ContactLabel] = mapped_column(enum_type(ContactLabel, "label"))
     number_raw: Mapped[str] = mapped_column(String(64))
     e164: Mapped[str | None] = mapped_column(String(20))
@@ -75,7 +75,9 @@ class CustomerEmail(Base):
     __tablename__ = "customer_email"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[ContactLabel] = mapped_column(enum_type(ContactLabel, "label"))
     address: Mapped[str] = mapped_column(String(320))
     address_norm: Mapped[str] = mapped_column(String(320), index=True)
@@ -91,7 +93,9 @@ class CustomerAddress(Base):
     __tablename__ = "customer_address"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[ContactLabel] = mapped_column(enum_type(ContactLabel, "label"))
     line1: Mapped[str] = mapped_column(String(200))
     line2: Mapped[str | None] = mapped_column(String(200))
@@ -110,7 +114,9 @@ class IdentityDocument(Base):
     __tablename__ = "identity_document"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[DocumentKind] = mapped_column(enum_type(DocumentKind, "kind"))
     number: Mapped[str] = mapped_column(String(64))
     issuing_country: Mapped[str] = mapped_column(String(2))
@@ -128,7 +134,9 @@ class Product(Base):
     __table_args__ = (Index("ix_product_number_last4", "number_last4"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[ProductKind] = mapped_column(enum_type(ProductKind, "kind"))
     name: Mapped[str] = mapped_column(String(120))
     # Full number is PII (masked in every view unless revealed with a reason).
@@ -150,7 +158,9 @@ class CustomerHistory(Base):
     __tablename__ = "customer_history"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
     field: Mapped[str] = mapped_column(String(64))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)

@@ -23,7 +23,9 @@ class Interaction(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     # Null when the caller could not be matched (withheld or unknown number).
-    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE")
+    )
     channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel"))
     direction: Mapped[Direction] = mapped_column(enum_type(Direction, "direction"))
     started_at: Mapped[dt.datetime]
@@ -43,7 +45,9 @@ class Interaction(Base):
     talk_seconds: Mapped[int | None]
     hold_seconds: Mapped[int | None]
     wrapup_seconds: Mapped[int | None]
-    ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ticket.id", ondelete="SET NULL")
+    )
     created_at: Mapped[dt.datetime] = created_at_column()
 
 
@@ -57,7 +61,9 @@ class CallRecord(Base):
     uniqueid: Mapped[str | None] = mapped_column(String(64))
     queue: Mapped[str | None] = mapped_column(String(80))
     agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
-    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customer.id", ondelete="SET NULL")
+    )
     interaction_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("interaction.id", ondelete="SET NULL")
     )

@@ -26,7 +26,10 @@ class OutboxEntry(Base):
 
     __tablename__ = "outbox"
     # AUTOINCREMENT: SQLite then never reuses a counter after rows are deleted.
-    __table_args__ = (Index("ix_outbox_state_seq", "state", "client_seq"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_outbox_state_seq", "state", "client_seq"),
+        {"sqlite_autoincrement": True},
+    )
 
     client_seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     mutation_id: Mapped[uuid.UUID] = mapped_column(unique=True)
@@ -36,7 +39,9 @@ class OutboxEntry(Base):
     args: Mapped[dict[str, Any]]
     base_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    state: Mapped[OutboxState] = mapped_column(enum_type(OutboxState, "state"), default=OutboxState.PENDING)
+    state: Mapped[OutboxState] = mapped_column(
+        enum_type(OutboxState, "state"), default=OutboxState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     # The argument the centre refused, so the UI can highlight it.

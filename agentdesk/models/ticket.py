@@ -24,22 +24,32 @@ class Ticket(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE")
+    )
     reason: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[TicketPriority] = mapped_column(
         enum_type(TicketPriority, "priority"), default=TicketPriority.NORMAL
     )
-    severity: Mapped[Severity] = mapped_column(enum_type(Severity, "severity"), default=Severity.MINOR)
-    status: Mapped[TicketStatus] = mapped_column(enum_type(TicketStatus, "status"), default=TicketStatus.NEW)
+    severity: Mapped[Severity] = mapped_column(
+        enum_type(Severity, "severity"), default=Severity.MINOR
+    )
+    status: Mapped[TicketStatus] = mapped_column(
+        enum_type(TicketStatus, "status"), default=TicketStatus.NEW
+    )
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
-    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agent.id", ondelete="SET NULL")
+    )
     first_response_due: Mapped[dt.datetime | None]
     resolution_due: Mapped[dt.datetime | None]
     first_responded_at: Mapped[dt.datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agent.id", ondelete="SET NULL")
+    )
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -53,7 +63,9 @@ class TicketHistory(Base):
     __tablename__ = "ticket_history"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ticket.id", ondelete="CASCADE"), index=True
+    )
     field: Mapped[str] = mapped_column(String(64))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
@@ -67,7 +79,9 @@ class TicketComment(Base):
     __tablename__ = "ticket_comment"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ticket.id", ondelete="CASCADE"), index=True
+    )
     author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=True)

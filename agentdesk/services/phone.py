@@ -21,21 +21,35 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, shortnumberinf
 MAX_INPUT_LENGTH = 64
 
 # What PBXs and carriers put in the caller-ID field when there is no number.
-_WITHHELD = frozenset({
-    "", "anonymous", "unknown", "<unknown>", "private", "restricted", "withheld",
-    "unavailable", "unavail", "blocked", "no caller id", "p", "o", "<anonymous>",
-})
+_WITHHELD = frozenset(
+    {
+        "",
+        "anonymous",
+        "unknown",
+        "<unknown>",
+        "private",
+        "restricted",
+        "withheld",
+        "unavailable",
+        "unavail",
+        "blocked",
+        "no caller id",
+        "p",
+        "o",
+        "<anonymous>",
+    }
+)
 _URI_PREFIX = re.compile(r"^(?:tel|sip|sips|callto|phone):", re.IGNORECASE)
 _EXTENSION = re.compile(r"(?:;ext=|\s*(?:ext\.?|extension|x|#)\s*)(\d{1,7})\s*$", re.IGNORECASE)
 _ALLOWED = re.compile(r"^[+\d\s().\-/]*$")
 
 
 class NumberStatus(StrEnum):
-    VALID = "valid"            # a dialable number for its region
-    POSSIBLE = "possible"      # right length but not an allocated range; still looked up
+    VALID = "valid"  # a dialable number for its region
+    POSSIBLE = "possible"  # right length but not an allocated range; still looked up
     SHORT_CODE = "short_code"  # emergency or service short code (999, 112, 100 …)
-    WITHHELD = "withheld"      # caller withheld their number, or the network sent none
-    INVALID = "invalid"        # not a phone number
+    WITHHELD = "withheld"  # caller withheld their number, or the network sent none
+    INVALID = "invalid"  # not a phone number
 
 
 @dataclass(frozen=True)
@@ -85,18 +99,26 @@ def normalise(raw: str | None, default_region: str = "GB") -> CallerNumber:
     """
     original = "" if raw is None else str(raw)
     if len(original) > MAX_INPUT_LENGTH:
-        return CallerNumber(original[:MAX_INPUT_LENGTH], NumberStatus.INVALID,
-                            reason=f"longer than {MAX_INPUT_LENGTH} characters")
+        return CallerNumber(
+            original[:MAX_INPUT_LENGTH],
+            NumberStatus.INVALID,
+            reason=f"longer than {MAX_INPUT_LENGTH} characters",
+        )
     text = _clean(original)
     if text.lower() in _WITHHELD:
-        return CallerNumber(original, NumberStatus.WITHHELD, reason="the caller's number was withheld")
+        return CallerNumber(
+            original, NumberStatus.WITHHELD, reason="the caller's number was withheld"
+        )
     extension = None
     match = _EXTENSION.search(text)
     if match:
         extension, text = match.group(1), text[: match.start()].strip()
     if not _ALLOWED.match(text) or not any(ch.isdigit() for ch in text):
-        return CallerNumber(original, NumberStatus.INVALID,
-                            reason="contains characters that are not part of a phone number")
+        return CallerNumber(
+            original,
+            NumberStatus.INVALID,
+            reason="contains characters that are not part of a phone number",
+        )
     region = default_region.upper()
     try:
         parsed = phonenumbers.parse(text, region)
@@ -104,14 +126,28 @@ def normalise(raw: str | None, default_region: str = "GB") -> CallerNumber:
         return CallerNumber(original, NumberStatus.INVALID, reason=str(exc).split(". ", 1)[-1])
     national = str(parsed.national_number)
     if len(national) <= 6 and shortnumberinfo.is_valid_short_number_for_region(parsed, region):
-        return CallerNumber(original, NumberStatus.SHORT_CODE, region=region,
-                            reason=f"{national} is a short code in {region}")
+        return CallerNumber(
+            original,
+            NumberStatus.SHORT_CODE,
+            region=region,
+            reason=f"{national} is a short code in {region}",
+        )
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
     number_region = phonenumbers.region_code_for_number(parsed)
     if phonenumbers.is_valid_number(parsed):
         return CallerNumber(original, NumberStatus.VALID, e164, number_region, extension)
     if phonenumbers.is_possible_number(parsed):
-        return CallerNumber(original, NumberStatus.POSSIBLE, e164, number_region, extension,
-                            reason="not an allocated number range; matched as given")
-    return CallerNumber(original, NumberStatus.INVALID, extension=extension,
-                        reason="not a possible phone number for its country")
+        return CallerNumber(
+            original,
+            NumberStatus.POSSIBLE,
+            e164,
+            number_region,
+            extension,
+            reason="not an allocated number range; matched as given",
+        )
+    return CallerNumber(
+        original,
+        NumberStatus.INVALID,
+        extension=extension,
+        reason="not a possible phone number for its country",
+    )

@@ -101,7 +101,9 @@ def encrypted_sqlite_engine(path: Path, key_hex: str) -> Engine:
             ) from exc
         if not conn.execute("PRAGMA cipher_version").fetchone()[0]:
             conn.close()
-            raise StoreError("sqlcipher3 is not linked against SQLCipher; refusing to store data unencrypted")
+            raise StoreError(
+                "sqlcipher3 is not linked against SQLCipher; refusing to store data unencrypted"
+            )
         return conn
 
     return _sqlite_file_engine(path, creator=creator, module=sqlcipher3)
@@ -143,7 +145,11 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
     Commits on success, rolls back on any exception.
     """
-    bind = engine.execution_options(**{WRITE_OPTION: True}) if engine.dialect.name == "sqlite" else engine
+    bind = (
+        engine.execution_options(**{WRITE_OPTION: True})
+        if engine.dialect.name == "sqlite"
+        else engine
+    )
     with Session(bind=bind, expire_on_commit=False) as session, session.begin():
         yield session
 

@@ -63,7 +63,9 @@ def check(engine: Engine) -> None:
     """Raise ``SchemaDriftError`` if the database is not at head or differs from the models."""
     current, head = current_revision(engine), head_revision()
     if current != head:
-        raise SchemaDriftError(f"database is at revision {current}, code expects {head}; run 'agentdesk db upgrade'")
+        raise SchemaDriftError(
+            f"database is at revision {current}, code expects {head}; run 'agentdesk db upgrade'"
+        )
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
             conn, opts={"compare_type": True, "render_as_batch": True, "include_name": include_name}

@@ -99,7 +99,9 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def apply_mutation(session: Session, name: str, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
+def apply_mutation(
+    session: Session, name: str, args: dict[str, Any], ctx: MutationContext
+) -> MutationOutcome:
     """Run the named mutator inside the caller's transaction."""
     return spec(name).fn(session, args, ctx)
 
@@ -164,6 +166,6 @@ def jsonable(value: Any) -> Any:
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
+    if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
     return value

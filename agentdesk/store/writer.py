@@ -56,7 +56,9 @@ class LocalWriter:
         """Call ``listener`` after each committed write (e.g. to poke the sync worker)."""
         self._listeners.append(listener)
 
-    def write(self, name: str, args: dict[str, Any], base_versions: dict[str, Any] | None = None) -> WriteResult:
+    def write(
+        self, name: str, args: dict[str, Any], base_versions: dict[str, Any] | None = None
+    ) -> WriteResult:
         """Apply mutation ``name`` locally and queue it for the centre.
 
         Raises ``MutationRejected`` (nothing written) when the input is invalid.
@@ -66,7 +68,9 @@ class LocalWriter:
         ctx = MutationContext(actor=self._actor, side="local", now=utcnow())
         with self._lock, write_session(self._engine) as session:
             outcome = apply_mutation(session, name, safe_args, ctx)
-            entity_id = outcome.changed[0].entity_id if outcome.changed else uuid.UUID(safe_args["id"])
+            entity_id = (
+                outcome.changed[0].entity_id if outcome.changed else uuid.UUID(safe_args["id"])
+            )
             entry = OutboxEntry(
                 mutation_id=uuid7(),
                 name=name,
@@ -78,7 +82,9 @@ class LocalWriter:
             )
             session.add(entry)
             session.flush()
-            result = WriteResult(entry.mutation_id, entry.client_seq, outcome.result, tuple(outcome.changed))
+            result = WriteResult(
+                entry.mutation_id, entry.client_seq, outcome.result, tuple(outcome.changed)
+            )
         for listener in list(self._listeners):
             listener(result)
         return result

@@ -13,9 +13,16 @@ LONDON = "+442079460958"
 
 @pytest.mark.parametrize(
     "raw",
-    ["+44 20 7946 0958", "020 7946 0958", "0044 20 7946 0958", "+44 (0)20 7946 0958",
-     "tel:+44-20-7946-0958", "sip:+442079460958@pbx.example.com", "\u200e+44 20 7946 0958\u200f",
-     "＋４４ ２０ ７９４６ ０９５８"],
+    [
+        "+44 20 7946 0958",
+        "020 7946 0958",
+        "0044 20 7946 0958",
+        "+44 (0)20 7946 0958",
+        "tel:+44-20-7946-0958",
+        "sip:+442079460958@pbx.example.com",
+        "\u200e+44 20 7946 0958\u200f",
+        "＋４４ ２０ ７９４６ ０９５８",
+    ],
 )
 def test_london_number_in_every_format(raw: str) -> None:
     result = normalise(raw, "GB")
@@ -37,8 +44,9 @@ def test_extension_is_kept_apart() -> None:
     assert result.display.endswith("ext. 12")
 
 
-@pytest.mark.parametrize("raw", [None, "", "anonymous", "Anonymous", "<unknown>", "unknown",
-                                 "Restricted", "  PRIVATE "])
+@pytest.mark.parametrize(
+    "raw", [None, "", "anonymous", "Anonymous", "<unknown>", "unknown", "Restricted", "  PRIVATE "]
+)
 def test_withheld(raw: str | None) -> None:
     result = normalise(raw)
     assert result.status is NumberStatus.WITHHELD
@@ -54,8 +62,18 @@ def test_short_codes(raw: str) -> None:
     assert "short code" in result.reason
 
 
-@pytest.mark.parametrize("raw", ["1-800-FLOWERS", "call me", "'; DROP TABLE customer;--",
-                                 "+44 20 7946 095٨x", "١٢٣", "🙂🙂", "++--"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1-800-FLOWERS",
+        "call me",
+        "'; DROP TABLE customer;--",
+        "+44 20 7946 095٨x",
+        "١٢٣",
+        "🙂🙂",
+        "++--",
+    ],
+)
 def test_garbage_is_invalid_with_a_reason(raw: str) -> None:
     result = normalise(raw, "GB")
     assert result.status in (NumberStatus.INVALID, NumberStatus.POSSIBLE, NumberStatus.SHORT_CODE)

@@ -8,7 +8,12 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 
 from agentdesk.store import migrate
-from agentdesk.store.engine import StoreError, central_engine, encrypted_sqlite_engine, sqlite_engine
+from agentdesk.store.engine import (
+    StoreError,
+    central_engine,
+    encrypted_sqlite_engine,
+    sqlite_engine,
+)
 
 
 def test_alembic_check_passes(central: Engine) -> None:
@@ -51,8 +56,9 @@ def test_encrypted_cache_is_unreadable_without_the_key(tmp_path: Path) -> None:
         conn.execute(text("INSERT INTO sync_state(key, value) VALUES ('probe', 'secret-value')"))
         assert conn.exec_driver_sql("PRAGMA cipher_version").scalar()
     engine.dispose()
-    raw = path.read_bytes() + (path.with_suffix(".db-wal").read_bytes()
-                               if path.with_suffix(".db-wal").exists() else b"")
+    raw = path.read_bytes() + (
+        path.with_suffix(".db-wal").read_bytes() if path.with_suffix(".db-wal").exists() else b""
+    )
     assert b"secret-value" not in raw
     assert b"SQLite format 3" not in raw[:16]
     wrong = encrypted_sqlite_engine(path, "cd" * 32)
@@ -61,7 +67,10 @@ def test_encrypted_cache_is_unreadable_without_the_key(tmp_path: Path) -> None:
     wrong.dispose()
     again = encrypted_sqlite_engine(path, key)
     with again.connect() as conn:
-        assert conn.execute(text("SELECT value FROM sync_state WHERE key='probe'")).scalar() == "secret-value"
+        assert (
+            conn.execute(text("SELECT value FROM sync_state WHERE key='probe'")).scalar()
+            == "secret-value"
+        )
     again.dispose()
 
 

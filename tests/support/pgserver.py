@@ -38,12 +38,18 @@ def _bin_dir() -> Path:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-q"], check=False, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=False, env=env,
-                       capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "postgresql"],
+            check=False,
+            env=env,
+            capture_output=True,
+        )
         for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
             if (candidate / "initdb").exists():
                 return candidate
-    raise PostgresUnavailable("PostgreSQL server binaries (initdb, pg_ctl) not found and could not be installed")
+    raise PostgresUnavailable(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found and could not be installed"
+    )
 
 
 def _free_port() -> int:
@@ -81,18 +87,36 @@ class PostgresServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self, mode: str = "fast") -> None:
-        subprocess.run(self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode,
-                                 "-w", "stop"), check=False, capture_output=True)
+        subprocess.run(
+            self._cmd(
+                str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"
+            ),
+            check=False,
+            capture_output=True,
+        )
 
     def start(self) -> None:
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -F -c max_connections=200"
         result = subprocess.run(
-            self._cmd(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-o", opts,
-                      "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start"),
-            capture_output=True, text=True, check=False,
+            self._cmd(
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-o",
+                opts,
+                "-l",
+                str(self.data_dir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
-            log = (self.data_dir / "server.log")
+            log = self.data_dir / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr}\n{tail}")
 
@@ -105,11 +129,26 @@ def start_server() -> PostgresServer:
     if as_postgres:
         shutil.chown(base, "postgres", "postgres")
     os.chmod(base, 0o755)
-    server = PostgresServer(port=_free_port(), data_dir=data_dir, bin_dir=bin_dir, as_postgres=as_postgres)
+    server = PostgresServer(
+        port=_free_port(), data_dir=data_dir, bin_dir=bin_dir, as_postgres=as_postgres
+    )
     init = subprocess.run(
-        server._cmd(str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust",
-                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
-        capture_output=True, text=True, check=False,
+        server._cmd(
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if init.returncode != 0:
         raise PostgresUnavailable(f"initdb failed: {init.stderr}")
