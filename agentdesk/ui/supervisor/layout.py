@@ -131,9 +131,12 @@ class BoardLayout:
         self.layout.addWidget(self.definition)
         self.layout.addWidget(self.main, 1)
         self.queues.setMinimumHeight(90)
-        for table in (self.queues, self.agents, self.latency, self.staffing):
+        # Fit-to-contents re-measures every row on every change: fine for a few queues,
+        # far too slow for 500 agents ticking each second (those are sized once, below).
+        for table in (self.queues, self.latency, self.staffing):
             table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             table.horizontalHeader().setStretchLastSection(True)
+        self._agents_sized = False
 
     # ------------------------------------------------------------------ updates
     def show_link(self, up: bool, detail: str) -> None:
@@ -142,6 +145,19 @@ class BoardLayout:
         self.link.setProperty("state", "up" if up else "down")
         self.link.style().unpolish(self.link)
         self.link.style().polish(self.link)
+
+    def size_agent_columns(self) -> None:
+        """Fit the agent columns to the first rows once; afterwards the user's widths stand."""
+        if self._agents_sized or not self.agents.source.rowCount():
+            return
+        self._agents_sized = True
+        self.agents.resizeColumnsToContents()
+        header = self.agents.horizontalHeader()
+        # Room for what arrives later (a caller, a longer state) than the first rows show.
+        minimum = {"Agent": 110, "State": 90, "Reason": 90, "Caller": 230, "Call queue": 90}
+        for column, spec in enumerate(self.agents.source.columns):
+            width = max(header.sectionSize(column) + 12, minimum.get(spec.title, 0))
+            header.resizeSection(column, width)
 
     def show_totals(self, snapshot: BoardSnapshot, now: float) -> None:
         waiting = sum(q.waiting for q in snapshot.queues)

@@ -126,6 +126,7 @@ class WallboardWindow(QMainWindow):
         self.ui.queues.source.set_rows(snapshot.queues, now)
         self.wall.fit_queues()
         self.ui.agents.source.set_rows(snapshot.agents, now)
+        self.ui.size_agent_columns()
         self.ui.alerts.set_alerts(snapshot.alerts, now)
         self.ui.show_totals(snapshot, now)
         self.ui.show_link(snapshot.connected, snapshot.link_detail)
