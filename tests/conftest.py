@@ -29,6 +29,19 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
+@pytest.fixture(autouse=True)
+def layout_settings_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Window layout (QSettings) goes to a fresh temporary directory, never the user's own."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("qsettings")
+    scope = QSettings.Scope.UserScope
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, scope, str(folder))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    yield folder
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the whole run (started, never skipped)."""

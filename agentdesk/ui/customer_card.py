@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.caller_match import CustomerCard, InteractionLine, TicketLine
 from agentdesk.ui import format as fmt
+from agentdesk.ui.desk_theme import tone
 from agentdesk.ui.row_model import Column, RowTableModel
 
 
@@ -130,7 +131,7 @@ class CustomerCardView(QWidget):
         if s.date_of_birth:
             flags.append(f"born {s.date_of_birth.year}")
         if s.vulnerable:
-            flags.append("<span style='color:#a32020'><b>Vulnerable customer</b></span>")
+            flags.append(f"<span style='color:{tone('bad')}'><b>Vulnerable customer</b></span>")
         self.facts.setText(" · ".join(flags))
         shown = ", ".join(f"{fmt.words(p.kind)} ••{p.last4}" for p in card.products)
         hidden = card.product_count - len(card.products)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 
+from agentdesk.ui.desk_theme import link_style
+
 
 def duration(seconds: float | None) -> str:
     """``75`` → ``1:15``; ``3725`` → ``1:02:05``."""
@@ -36,4 +38,4 @@ def phone_link(e164: str | None, shown: str) -> str:
     """A rich-text link that the desktop turns into a click-to-dial request."""
     if not e164:
         return esc(shown)
-    return f'<a href="tel:{esc(e164)}">{esc(shown)}</a>'
+    return f'<a href="tel:{esc(e164)}"{link_style()}>{esc(shown)}</a>'

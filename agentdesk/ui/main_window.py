@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.paths import resource
 from agentdesk.services.caller_match import CustomerCard
 from agentdesk.services.pop_latency import PopLatencyRecorder
 from agentdesk.services.quick_customer import QuickCustomer
@@ -55,6 +54,8 @@ from agentdesk.ui.call_controls import CallControls, CallTimerLabel
 from agentdesk.ui.call_dialogs import DialDialog, TransferDialog
 from agentdesk.ui.customer_card import CustomerCardView
 from agentdesk.ui.desk_controller import DeskController, PopContent
+from agentdesk.ui.desk_theme import follow_system_scheme
+from agentdesk.ui.layout_memory import restore_geometry, restore_state, save_layout
 from agentdesk.ui.quick_customer import QuickCustomerDialog
 from agentdesk.ui.screen_pop import ScreenPopView
 from agentdesk.ui.shell_widgets import NoticeBanner, WorkspaceTabs, scrolling
@@ -67,11 +68,6 @@ CustomerViewFactory = Callable[[uuid.UUID, bool], QWidget]
 CardLoader = Callable[[uuid.UUID], CustomerCard | None]
 CreateCustomer = Callable[[QuickCustomer], uuid.UUID]
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
-
-
-def load_stylesheet() -> str:
-    path = resource("styles", "desk.qss")
-    return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
 class MainWindow(QMainWindow):
@@ -157,8 +153,9 @@ class MainWindow(QMainWindow):
         self._open_after_paint: tuple[str, uuid.UUID, str] | None = None
         self.dialog: QDialog | None = None  # the last small dialog opened (dial, transfer, help)
         self._connect_signals()
-        self.setStyleSheet(load_stylesheet())
+        follow_system_scheme(self)  # light or dark desk.qss, switching with the system
         self.resize(1366, 768)
+        restore_geometry(self)  # dock state waits for the first show: panes are added later
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Agent", self)
@@ -390,6 +387,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._warmed:
             self._warmed = True
+            restore_state(self)
             QTimer.singleShot(0, self.pop.warm_up)
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -402,5 +400,6 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.tray.hide()
+        save_layout(self)  # geometry, docks and splitters only: never data
         super().closeEvent(event)
         self.closed.emit()

@@ -38,6 +38,7 @@ from agentdesk.services.pop_latency import PopLatencyRecorder
 from agentdesk.ui import format as fmt
 from agentdesk.ui.customer_card import CustomerCardView, make_label, make_table
 from agentdesk.ui.desk_controller import PopContent
+from agentdesk.ui.desk_theme import tone
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 
 log = logging.getLogger(__name__)
@@ -206,21 +207,24 @@ class ScreenPopView(QFrame):
         shown = number.display
         raw = pop.call.caller_raw
         extra = (
-            f" <span style='color:#555'>(sent as {fmt.esc(raw)})</span>"
+            f" <span style='color:{tone('muted')}'>(sent as {fmt.esc(raw)})</span>"
             if raw and raw != number.e164
             else ""
         )
         name = f" · {fmt.esc(pop.call.caller_name)}" if pop.call.caller_name else ""
         if number.status is NumberStatus.INVALID:
-            return f"<b>{fmt.esc(raw)}</b> <span style='color:#a33'>not a valid number</span>"
+            return (
+                f"<b>{fmt.esc(raw)}</b> <span style='color:{tone('bad')}'>not a valid number</span>"
+            )
         return f"<b>{fmt.phone_link(number.e164, shown)}</b>{extra}{name}"
 
     @staticmethod
     def _ivr_html(pop: PopContent) -> str:
         ivr = pop.call.ivr
-        idv_colour = {"passed": "#1b6e2a", "failed": "#a32020", "partial": "#8a5a00"}.get(
-            ivr.idv_result or "", "#555"
+        idv_tone = {"passed": "good", "failed": "bad", "partial": "warn"}.get(
+            ivr.idv_result or "", "muted"
         )
+        idv_colour = tone(idv_tone)
         idv = fmt.esc(ivr.describe_idv())
         parts = [f"<span style='color:{idv_colour}'><b>ID&amp;V:</b> {idv}</span>"]
         if ivr.intent:
