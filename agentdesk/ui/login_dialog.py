@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -26,6 +25,7 @@ from agentdesk import vault
 from agentdesk.services import auth
 from agentdesk.services.auth import AgentIdentity, AuthError
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.forms import error_label, ok_cancel
 
 Authenticate = Callable[[str, str], AgentIdentity]
 
@@ -74,16 +74,9 @@ class LoginDialog(QDialog):
         form.addRow("&Password", self.password)
         form.addRow("", self.remember)
         layout.addLayout(form)
-        self.error = QLabel(self)
-        self.error.setObjectName("loginError")
-        self.error.setWordWrap(True)
+        self.error = error_label(self, "loginError")
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Sign in")
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, self.submit, ok_text="&Sign in")
         layout.addWidget(self.buttons)
         self.login.editingFinished.connect(self._prefill_remembered)
         self.setMinimumWidth(440)

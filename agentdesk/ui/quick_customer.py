@@ -8,9 +8,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -18,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.quick_customer import QuickCustomer, QuickCustomerError
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.forms import error_label, ok_cancel
 
 Create = Callable[[QuickCustomer], uuid.UUID]
 
@@ -43,16 +42,9 @@ class QuickCustomerDialog(QDialog):
         form.addRow("&Family name", self.family)
         form.addRow("&Phone", self.number)
         layout.addLayout(form)
-        self.error = QLabel(self)
-        self.error.setObjectName("wrapError")
-        self.error.setWordWrap(True)
+        self.error = error_label(self, "wrapError")
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Create")
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, self.submit, ok_text="&Create")
         layout.addWidget(self.buttons)
         self.setMinimumWidth(380)
 

@@ -7,15 +7,14 @@ import uuid
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
 )
 
 from agentdesk.services.sla import SlaPolicy
+from agentdesk.ui.forms import error_label, ok_cancel
 from agentdesk.ui.named import named
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -50,8 +49,7 @@ class TicketCreateDialog(QDialog):
         self.team = named(QComboBox(), "Team")
         for team_id, name in teams:
             self.team.addItem(name, str(team_id))
-        self.error = named(QLabel(), "Validation message")
-        self.error.setStyleSheet("color: #c62828")
+        self.error = error_label()
         form = QFormLayout(self)
         form.addRow("&Reason", self.reason)
         form.addRow("&Title", self.title)
@@ -60,12 +58,7 @@ class TicketCreateDialog(QDialog):
         form.addRow("S&everity", self.severity)
         form.addRow("Te&am", self.team)
         form.addRow(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._on_accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self, self._on_accept))
         self.reason.currentIndexChanged.connect(self._on_reason_changed)
         self._on_reason_changed()
 

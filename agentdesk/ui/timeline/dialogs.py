@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QSpinBox,
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.timeline import MANUAL_CHANNELS
+from agentdesk.ui.forms import error_label, ok_cancel
 from agentdesk.ui.named import named
 
 NOTE = "note"
@@ -40,20 +40,14 @@ class LogContactDialog(QDialog):
         self.subject = named(QLineEdit(maxLength=300), "Subject")
         self.minutes = named(QSpinBox(maximum=24 * 60), "Duration in minutes")
         self.notes = named(QPlainTextEdit(), "Notes")
-        self.error = named(QLabel(), "Validation message")
-        self.error.setStyleSheet("color: #c62828")
+        self.error = error_label()
         form.addRow("&Kind", self.kind)
         form.addRow("&Direction", self.direction)
         form.addRow("&Subject", self.subject)
         form.addRow("D&uration (min)", self.minutes)
         form.addRow("&Notes", self.notes)
         form.addRow(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._on_save)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self, self._on_save, ok=QDialogButtonBox.StandardButton.Save))
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self._on_kind_changed()
 

@@ -6,7 +6,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 from agentdesk.models import ContactLabel
 from agentdesk.services.customer_views import CustomerCard
 from agentdesk.services.customers import MIN_REASON_CHARS
+from agentdesk.ui.forms import error_label, ok_cancel
 from agentdesk.ui.named import named
 
 REVEAL_REASONS = (
@@ -24,21 +24,6 @@ REVEAL_REASONS = (
     "Card replacement",
     "Fraud investigation",
 )
-
-
-def _buttons(dialog: QDialog, on_ok: object) -> QDialogButtonBox:
-    box = QDialogButtonBox(
-        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-    )
-    box.accepted.connect(on_ok)
-    box.rejected.connect(dialog.reject)
-    return box
-
-
-def _error_label() -> QLabel:
-    label = named(QLabel(wordWrap=True), "Validation message")
-    label.setStyleSheet("color: #c62828")
-    return label
 
 
 class RevealDialog(QDialog):
@@ -51,14 +36,14 @@ class RevealDialog(QDialog):
         self.reason = named(QComboBox(editable=True), "Reason for revealing")
         self.reason.addItems(REVEAL_REASONS)
         self.reason.setCurrentText("")
-        self.error = _error_label()
+        self.error = error_label()
         form = QFormLayout(self)
         form.addRow(
             QLabel(f"Viewing the full {what} is recorded in the audit log with your reason.")
         )
         form.addRow("&Reason", self.reason)
         form.addRow(self.error)
-        form.addRow(_buttons(self, self._on_ok))
+        form.addRow(ok_cancel(self, self._on_ok))
 
     def _on_ok(self) -> None:
         if len(self.reason.currentText().strip()) < MIN_REASON_CHARS:
@@ -86,7 +71,7 @@ class EditCustomerDialog(QDialog):
         self.opt_out.setChecked(card.marketing_opt_out)
         self.vulnerable = named(QCheckBox("Vulnerable customer"), "Vulnerable customer")
         self.vulnerable.setChecked(card.vulnerable)
-        self.error = _error_label()
+        self.error = error_label()
         form = QFormLayout(self)
         for label, widget in (
             ("&Given name", self.given),
@@ -99,7 +84,7 @@ class EditCustomerDialog(QDialog):
         form.addRow(self.opt_out)
         form.addRow(self.vulnerable)
         form.addRow(self.error)
-        form.addRow(_buttons(self, self.accept))
+        form.addRow(ok_cancel(self, self.accept))
 
     def changes(self) -> dict[str, object]:
         values: dict[str, object] = {
@@ -128,10 +113,10 @@ class AddContactDialog(QDialog):
         for label in ContactLabel:
             self.label.addItem(label.value.title(), label.value)
         self.primary = named(QCheckBox("Primary"), "Make primary")
-        self.error = _error_label()
+        self.error = error_label()
         form = QFormLayout(self)
         form.addRow("&Value", self.value)
         form.addRow("&Label", self.label)
         form.addRow(self.primary)
         form.addRow(self.error)
-        form.addRow(_buttons(self, self.accept))
+        form.addRow(ok_cancel(self, self.accept))
