@@ -1,6 +1,7 @@
 """The agentdesk schema: SQLAlchemy 2.x typed ORM classes, no business rules, no Qt."""
 
 from agentdesk.models.audit import AuditEntry
+from agentdesk.models.auth import AuthSession, SigninThrottle
 from agentdesk.models.base import Base, utcnow
 from agentdesk.models.customer import (
     Customer,
@@ -43,6 +44,7 @@ __all__ = [
     "AgentSkill",
     "AppliedMutation",
     "AuditEntry",
+    "AuthSession",
     "Base",
     "CallRecord",
     "ChangeLog",
@@ -69,6 +71,7 @@ __all__ = [
     "Queue",
     "Role",
     "Severity",
+    "SigninThrottle",
     "Skill",
     "SyncClient",
     "SyncState",
