@@ -15,6 +15,7 @@ it); any other exception is treated as transient by the sync engine.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,17 +23,25 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from agentdesk.store.field_crypto import FieldCipher
+
 Side = Literal["local", "central"]
 
 
 @dataclass(frozen=True)
 class MutationContext:
-    """Who applies a mutation, where, and when."""
+    """Who applies a mutation, where, and when.
+
+    ``field_cipher`` is the server's field key (central side only): mutators that take an
+    identity number or a date of birth store its ciphertext with it. A desktop has none and
+    stores only the masked form; the clear value travels in the mutation args to the server.
+    """
 
     actor: str
     side: Side
     now: dt.datetime
     client_id: uuid.UUID | None = None
+    field_cipher: FieldCipher | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,22 @@ def arg_datetime(args: dict[str, Any], key: str, *, required: bool = True) -> dt
     return parsed.astimezone(dt.UTC)
 
 
+# Free-text fields where an agent may type line breaks and tabs; every other text field is
+# one line, so a value cannot paint a second line (a fake "ID&V PASSED") under a name.
+MULTILINE_KEYS = frozenset({"notes", "body", "description", "reason"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_CONTROL = re.compile("[\t\n\r]")
+
+
 def arg_text(args: dict[str, Any], key: str, *, max_len: int, required: bool = False) -> str | None:
+    """A text argument, refused with a clear reason if it cannot be stored and shown safely.
+
+    Lone surrogates (half of a UTF-16 pair, from a broken paste or a crafted request)
+    cannot be encoded for the database or the wire; control characters have no glyph and
+    can hide text. Bidi controls stay allowed: real names need them, and the desktop
+    neutralises them when it shows a value.
+    """
     value = args.get(key)
     if value is None or value == "":
         if required:
@@ -153,6 +177,21 @@ def arg_text(args: dict[str, Any], key: str, *, max_len: int, required: bool = F
         raise MutationRejected(f"{key} is {len(value):,} characters; the limit is {max_len:,}", key)
     if "\x00" in value:
         raise MutationRejected(f"{key} contains a NUL character", key)
+    if (bad := _SURROGATE.search(value)) is not None:
+        raise MutationRejected(
+            f"{key} contains an invalid character (a lone UTF-16 surrogate, "
+            f"U+{ord(bad.group()):04X}, at position {bad.start() + 1}); retype or re-paste it",
+            key,
+        )
+    if (bad := _CONTROL.search(value)) is not None or (
+        key not in MULTILINE_KEYS and (bad := _LINE_CONTROL.search(value)) is not None
+    ):
+        what = "a line break or tab" if bad.group() in "\t\n\r" else "a control character"
+        raise MutationRejected(
+            f"{key} contains {what} (U+{ord(bad.group()):04X}) at position {bad.start() + 1}"
+            + ("" if key in MULTILINE_KEYS else "; it must be a single line"),
+            key,
+        )
     return value
 
 

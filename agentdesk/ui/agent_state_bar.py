@@ -32,7 +32,7 @@ class AgentStateBar(QWidget):
         self._snapshot = controller.state
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
-        self.chip = QLabel(self)
+        self.chip = fmt.plain(QLabel(self))
         self.chip.setObjectName("stateChip")
         self.chip.setMinimumWidth(210)
         self.menu_button = QToolButton(self)
@@ -60,7 +60,7 @@ class AgentStateBar(QWidget):
             "Available, Not ready with a reason, queue log-in "
             f"({actions['available'].shortcut().toString()} = Available)"
         )
-        self.queues = QLabel(self)
+        self.queues = fmt.plain(QLabel(self))
         self.queues.setObjectName("stateQueues")
         layout.addWidget(self.chip)
         layout.addWidget(self.menu_button)
@@ -81,7 +81,9 @@ class AgentStateBar(QWidget):
         mixed = len({m.paused for m in rows}) > 1  # only then is "paused" news per queue
         names = [m.queue + (" ‖" if mixed and m.paused else "") for m in rows]
         self.queues.setText("Queues: " + ", ".join(names) if names else "In no queue")
-        self.queues.setToolTip("\n".join(_member_line(m) for m in rows) or "In no queue")
+        self.queues.setToolTip(
+            fmt.rich_tooltip("\n".join(_member_line(m) for m in rows) or "In no queue")
+        )
         offline = snapshot.state is AgentState.OFFLINE
         self.menu_button.setEnabled(not offline)
         self._refresh_time()

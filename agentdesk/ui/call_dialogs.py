@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.pbx_actions import ActionInputError, dialable
+from agentdesk.ui import format as fmt
 from agentdesk.ui.row_model import Column, RowTableModel
 
 
@@ -47,7 +48,7 @@ class TransferDialog(QDialog):
             editor.setPlaceholderText("Extension or transfer code")
         form.addRow("&To", self.destination)
         layout.addLayout(form)
-        self.error = QLabel(self)
+        self.error = fmt.plain(QLabel(self))
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -82,7 +83,7 @@ class DialDialog(QDialog):
         self.field.setPlaceholderText("+44 20 7946 0000")
         form.addRow("&Number", self.field)
         layout.addLayout(form)
-        self.error = QLabel(self)
+        self.error = fmt.plain(QLabel(self))
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self

@@ -126,14 +126,21 @@ class CustomerCardView(QWidget):
     def show_card(self, card: CustomerCard) -> None:
         self._card = card
         s = card.summary
-        self.name.setText(s.display_name)
-        flags = [fmt.words(s.segment), fmt.words(s.kind), f"speaks {s.preferred_language.upper()}"]
-        if s.date_of_birth:
-            flags.append(f"born {s.date_of_birth.year}")
+        self.name.setText(fmt.display_text(s.display_name))
+        # facts is rich text (for the vulnerable-customer accent): every value is escaped.
+        flags = [
+            fmt.esc(fmt.words(s.segment)),
+            fmt.esc(fmt.words(s.kind)),
+            f"speaks {fmt.esc(s.preferred_language.upper())}",
+        ]
+        if s.birth_year:
+            flags.append(f"born {s.birth_year}")
         if s.vulnerable:
             flags.append(f"<span style='color:{tone('bad')}'><b>Vulnerable customer</b></span>")
         self.facts.setText(" · ".join(flags))
-        shown = ", ".join(f"{fmt.words(p.kind)} ••{p.last4}" for p in card.products)
+        shown = fmt.display_text(
+            ", ".join(p.masked or f"{fmt.words(p.kind)} ••••{p.last4}" for p in card.products)
+        )
         hidden = card.product_count - len(card.products)
         more = f" and {hidden} more" if hidden > 0 else ""
         self.products.setText(

@@ -10,12 +10,14 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QWidget
 
+from agentdesk.ui import format as fmt
 from agentdesk.ui.named import named
 
 
 def error_label(parent: QWidget | None = None, object_name: str = "formError") -> QLabel:
     """An empty, word-wrapping validation message."""
-    label = named(QLabel(parent), "Validation message")
+    # Plain text: the message may quote what was typed.
+    label = fmt.plain(named(QLabel(parent), "Validation message"))
     label.setObjectName(object_name)
     label.setWordWrap(True)
     return label

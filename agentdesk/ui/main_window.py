@@ -48,6 +48,7 @@ from agentdesk.services.caller_match import CustomerCard
 from agentdesk.services.pop_latency import PopLatencyRecorder
 from agentdesk.services.quick_customer import QuickCustomer
 from agentdesk.services.screen_pop import CallChange, ChangeKind
+from agentdesk.ui import format as fmt
 from agentdesk.ui.agent_state_bar import AgentStateBar
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.call_controls import CallControls, CallTimerLabel
@@ -93,7 +94,9 @@ class MainWindow(QMainWindow):
         self.controller, self._bridge, self._card_loader = controller, bridge, card_loader
         self._create_customer = create_customer
         agent = controller.agent
-        self.setWindowTitle(f"agentdesk — {agent.display_name} ({controller.interface})")
+        self.setWindowTitle(
+            f"agentdesk — {fmt.display_text(agent.display_name)} ({controller.interface})"
+        )
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
         self.actions_by_id = build_actions(self)
@@ -209,7 +212,8 @@ class MainWindow(QMainWindow):
         if widget is None:
             widget = self._factory(customer_id, caller)
             self._customer_tabs[customer_id] = widget
-            index = self.workspace_tabs.addTab(widget, title or self._title_for(customer_id))
+            shown = fmt.display_text(title or self._title_for(customer_id))
+            index = self.workspace_tabs.addTab(widget, shown)
         else:
             index = self.workspace_tabs.indexOf(widget)
         if caller:

@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from agentdesk.ui import format as fmt
+
 R = TypeVar("R")
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # data(index, ROW_ROLE) → the frozen row itself
 Index = QModelIndex | QPersistentModelIndex
@@ -65,9 +67,11 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             return None
         row, column = self._rows[index.row()], self._columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(row)
+            text = column.text(row)
+            return fmt.display_text(text) if isinstance(text, str) else text
         if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(row)
+            tip = column.tooltip(row)
+            return fmt.rich_tooltip(tip) if tip else tip
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == ROW_ROLE:

@@ -67,7 +67,7 @@ class ScreenPopView(QFrame):
             [
                 Column("Name", lambda c: c.display_name),
                 Column("Segment", lambda c: fmt.words(c.segment)),
-                Column("Born", lambda c: str(c.date_of_birth.year) if c.date_of_birth else ""),
+                Column("Born", lambda c: str(c.birth_year) if c.birth_year else ""),
                 Column("Phone", lambda c: fmt.words(c.phone_label)),
             ],
             parent=self,
@@ -163,7 +163,7 @@ class ScreenPopView(QFrame):
         first = self._content is None or self._content.linkedid != pop.linkedid
         self._content = pop
         call, match = pop.call, pop.match
-        where = f" · queue {call.queue}" if call.queue else ""
+        where = f" · queue {fmt.display_text(call.queue)}" if call.queue else ""
         waited = (
             f" · waited {fmt.duration(call.wait_seconds)}" if call.wait_seconds is not None else ""
         )

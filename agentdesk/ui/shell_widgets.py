@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agentdesk.ui import format as fmt
+
 
 def scrolling(widget: QWidget, parent: QWidget) -> QScrollArea:
     """``widget`` in a frameless scroll area, so its natural height never sizes the window."""
@@ -46,7 +48,7 @@ class NoticeBanner(QFrame):
         self.setObjectName("noticeBanner")
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 6, 6, 6)
-        self.text = QLabel(self)
+        self.text = fmt.plain(QLabel(self))
         self.text.setWordWrap(True)
         self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         close = QToolButton(self)
@@ -58,6 +60,7 @@ class NoticeBanner(QFrame):
 
     def add(self, note: str) -> None:
         notes = [n for n in self.text.text().split("\n") if n]
+        note = fmt.display_text(note)
         if note not in notes:
             notes.append(note)
         self.text.setText("\n".join(notes))

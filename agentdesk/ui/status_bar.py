@@ -53,10 +53,10 @@ class DeskStatusBar(QStatusBar):
     ) -> None:
         super().__init__(parent)
         self._bridge, self._recorder, self._source = bridge, recorder, status_source
-        self.pbx = QLabel("PBX: connecting…", self)
-        self.store = QLabel("Central: checking…" if status_source else "", self)
-        self.latency = QLabel("Pop: –", self)
-        self.notice = QLabel(self)
+        self.pbx = fmt.plain(QLabel("PBX: connecting…", self))
+        self.store = fmt.plain(QLabel("Central: checking…" if status_source else "", self))
+        self.latency = fmt.plain(QLabel("Pop: –", self))
+        self.notice = fmt.plain(QLabel(self))
         self.notice.setObjectName("statusNotice")
         # A long notice must never widen the window: it is cut here and shown whole as a tooltip.
         self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -83,12 +83,12 @@ class DeskStatusBar(QStatusBar):
         }.get(state, f"PBX: {state}")
         self.pbx.setText(text)
         self.pbx.setProperty("level", "ok" if state == "connected" else "bad")
-        self.pbx.setToolTip(detail or text)
+        self.pbx.setToolTip(fmt.rich_tooltip(detail or text))
         self._repolish(self.pbx)
 
     def show_notice(self, level: str, text: str) -> None:
-        self.notice.setText(text)
-        self.notice.setToolTip(text)
+        self.notice.setText(fmt.display_text(text))
+        self.notice.setToolTip(fmt.rich_tooltip(text))
         self.notice.setProperty("level", level)
         self._repolish(self.notice)
         self._notice_until = time.monotonic() + (30 if level != "info" else 10)
@@ -117,7 +117,7 @@ class DeskStatusBar(QStatusBar):
         self.store.setText(
             status.describe() if status.pending_writes >= 0 else "Store status unknown"
         )
-        self.store.setToolTip(status.detail or status.describe())
+        self.store.setToolTip(fmt.rich_tooltip(status.detail or status.describe()))
         self.store.setProperty("level", "ok" if status.central_online else "bad")
         self._repolish(self.store)
 

@@ -81,7 +81,7 @@ class WrapUpForm(QFrame):
         layout.setContentsMargins(10, 8, 10, 8)
         self.title = QLabel("After-call work", self)
         self.title.setObjectName("wrapTitle")
-        self.summary = QLabel(self)
+        self.summary = fmt.plain(QLabel(self))
         self.summary.setWordWrap(True)
         self.countdown = QLabel(self)
         self.countdown.setObjectName("wrapCountdown")
@@ -176,7 +176,7 @@ class WrapUpForm(QFrame):
             "transfer": "transferred",
         }.get(call.end_reason or "", call.end_reason or "ended")
         self.summary.setText(
-            f"{who} · talk {fmt.duration(call.talk_seconds)} · hold "
+            f"{fmt.display_text(who)} · talk {fmt.duration(call.talk_seconds)} · hold "
             f"{fmt.duration(call.hold_seconds)} · {ending}"
         )
         self.disposition.setCurrentIndex(-1)

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from agentdesk.ids import uuid7
 from agentdesk.models import AppliedMutation, ChangeLog, SyncClient, SyncState, utcnow
 from agentdesk.store.engine import write_session
+from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.mutations import (
     Changed,
     MutationContext,
@@ -135,8 +136,10 @@ class _NeedsGuard(Exception):
 class CentralStore:
     """Push apply, change feed, point fetches and retention on one central database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, field_cipher: FieldCipher | None = None) -> None:
         self.engine = engine
+        # The server's field key: mutators encrypt identity numbers and dates of birth with it.
+        self.field_cipher = field_cipher
         self.is_postgres = engine.dialect.name == "postgresql"
         self.hub_key = None if self.is_postgres else live.hub_key(engine)
 
@@ -290,7 +293,13 @@ class CentralStore:
         feed: list[dict[str, Any]],
         guarded: bool,
     ) -> PushResult:
-        ctx = MutationContext(actor=login, side="central", now=utcnow(), client_id=client_id)
+        ctx = MutationContext(
+            actor=login,
+            side="central",
+            now=utcnow(),
+            client_id=client_id,
+            field_cipher=self.field_cipher,
+        )
         error: str | None = None
         field: str | None = None
         if not guarded:
@@ -338,7 +347,9 @@ class CentralStore:
 
     def write(self, name: str, args: dict[str, Any], actor: str) -> MutationOutcome:
         """Apply a mutation directly at the centre (seeding, server-side jobs), feed included."""
-        ctx = MutationContext(actor=actor, side="central", now=utcnow())
+        ctx = MutationContext(
+            actor=actor, side="central", now=utcnow(), field_cipher=self.field_cipher
+        )
         with write_session(self.engine) as s:
             outcome = apply_mutation(s, name, copy.deepcopy(args), ctx)
             s.flush()

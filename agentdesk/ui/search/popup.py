@@ -14,6 +14,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
 from agentdesk.services.search import SearchHit, SearchResults, SearchService
+from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import Column, RowTableModel
@@ -56,7 +57,7 @@ class SearchPopup(QDialog):
         self.model = RowTableModel[SearchHit](HIT_COLUMNS, parent=self)
         self.results = named(QListView(), "Search results")
         self.results.setModel(self.model)
-        self.hint = named(QLabel(), "Search status")
+        self.hint = fmt.plain(named(QLabel(), "Search status"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.box)
         layout.addWidget(self.results, 1)

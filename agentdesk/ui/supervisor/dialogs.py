@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.agent_state import ReasonCode
 from agentdesk.services.supervisor import AgentRow
+from agentdesk.ui import format as fmt
 
 ALL_QUEUES = "All queues"
 
@@ -53,7 +54,8 @@ class _ActionDialog(QDialog):
         self.setWindowTitle(title)
         self.agent = agent
         self.form = QFormLayout(self)
-        self.form.addRow("Agent", QLabel(f"{agent.name} ({agent.interface})"))
+        shown = fmt.display_text(f"{agent.name} ({agent.interface})")
+        self.form.addRow("Agent", fmt.plain(QLabel(shown)))
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )

@@ -45,7 +45,7 @@ _SUMMARY_STATES = (
 
 
 def _label(text: str, name: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
+    label = fmt.plain(QLabel(text, parent))
     label.setObjectName(name)
     return label
 

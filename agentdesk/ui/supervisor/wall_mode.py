@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHeaderView, QLabel
 
 from agentdesk.services.alerts import Alert, Severity
+from agentdesk.ui import format as fmt
 from agentdesk.ui.supervisor.charts import WALL_PALETTE, IntervalChart
 from agentdesk.ui.supervisor.columns import WALL_QUEUE_COLUMNS
 from agentdesk.ui.supervisor.theme import DESK_STYLE, WALL_COLOURS, wall_style
@@ -23,7 +24,7 @@ class WallMode:
         self.window = window
         self.enabled = False
         ui = window.ui
-        self.banner = QLabel("", ui.root)
+        self.banner = fmt.plain(QLabel("", ui.root))
         self.banner.setObjectName("wallAlert")
         self.banner.setWordWrap(True)
         self.banner.hide()
@@ -101,7 +102,7 @@ class WallMode:
         if not self.enabled or alert is None:
             self.banner.hide()
             return
-        self.banner.setText(f"⚠ {alert.message}")
+        self.banner.setText(f"⚠ {fmt.display_text(alert.message)}")
         level = "critical" if alert.severity is Severity.CRITICAL else "warning"
         self.banner.setProperty("level", level)
         self.banner.style().unpolish(self.banner)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -31,6 +31,7 @@ from agentdesk.services.ticket_views import (
     TicketRow,
 )
 from agentdesk.services.tickets import TicketService
+from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import Column, RowTableModel
@@ -94,6 +95,8 @@ class TicketDetailPanel(QWidget):
 
     def _build(self) -> None:
         self.heading = named(QLabel(), "Ticket heading")
+        # Rich text for the bold number only; every value in it goes through fmt.esc.
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.heading.setWordWrap(True)
         self.title = named(QLineEdit(maxLength=300), "Ticket title")
         self.status = named(QComboBox(), "Ticket status")
@@ -105,7 +108,7 @@ class TicketDetailPanel(QWidget):
         self.team = named(QComboBox(), "Ticket team")
         self.assignee = named(QComboBox(), "Ticket assignee")
         self.save = named(QPushButton("&Save changes"), "Save ticket changes")
-        self.conflict = named(QLabel(wordWrap=True), "Conflict message")
+        self.conflict = fmt.plain(named(QLabel(wordWrap=True), "Conflict message"))
         self.conflict.setStyleSheet(
             "background:#fdecea;color:#8a1c1c;padding:6px;border-radius:4px"
         )
@@ -116,7 +119,7 @@ class TicketDetailPanel(QWidget):
         form.addRow("S&tatus", self.status)
         row = QHBoxLayout()
         for label, w in (("Priority", self.priority), ("Severity", self.severity)):
-            row.addWidget(QLabel(label))
+            row.addWidget(fmt.plain(QLabel(label)))
             row.addWidget(w)
         form.addRow(row)
         form.addRow("Te&am", self.team)
@@ -189,8 +192,9 @@ class TicketDetailPanel(QWidget):
         self.setEnabled(True)
         self._show_conflict(None)
         due = f" · SLA due {row.sla_due.astimezone():%d %b %H:%M}" if row.sla_due else ""
+        customer = fmt.esc(row.customer_name) if row.customer_name else "no customer"
         self.heading.setText(
-            f"<b>{row.number}</b> · {row.reason_label} · {row.customer_name or 'no customer'}{due}"
+            f"<b>{fmt.esc(row.number)}</b> · {fmt.esc(row.reason_label)} · {customer}{due}"
         )
         self.title.setText(row.title)
         self.status.clear()
@@ -257,8 +261,9 @@ class TicketDetailPanel(QWidget):
         if exc is None:
             return
         lines = [
-            f"{f.field.replace('_id', '').replace('_', ' ')}: they saved “{f.theirs}”, "
-            f"you chose “{f.yours}” (was “{f.base}”)"
+            f"{f.field.replace('_id', '').replace('_', ' ')}: "
+            f"they saved “{fmt.display_text(f.theirs)}”, you chose “{fmt.display_text(f.yours)}” "
+            f"(was “{fmt.display_text(f.base)}”)"
             for f in exc.fields
         ]
         self.conflict.setText(

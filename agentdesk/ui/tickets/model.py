@@ -22,6 +22,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from agentdesk.services.sla import SlaState, format_countdown, sla_state
 from agentdesk.services.ticket_views import TicketRow
+from agentdesk.ui import format as fmt
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -100,7 +101,7 @@ class TicketTableModel(QAbstractTableModel):
         if not 0 <= column < len(COLUMNS):
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return COLUMNS[column][1](row)
+            return fmt.display_text(COLUMNS[column][1](row))
         if role == SORT_ROLE:
             return (
                 PRIORITY_RANK.get(row.priority, 0)
@@ -108,7 +109,7 @@ class TicketTableModel(QAbstractTableModel):
                 else COLUMNS[column][1](row).lower()
             )
         if role == Qt.ItemDataRole.ToolTipRole and column == 0:
-            return row.title
+            return fmt.rich_tooltip(row.title)
         return None
 
     def _sla_data(self, row: TicketRow, role: int) -> Any:

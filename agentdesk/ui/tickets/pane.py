@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.ticket_views import TicketRow
 from agentdesk.services.tickets import TicketService
+from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named
 from agentdesk.ui.tickets.detail import TicketDetailPanel
@@ -88,7 +89,7 @@ class TicketPane(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([820, 540])  # the table needs room for its SLA column at 1366 px
-        self.status = named(QLabel(), "Ticket list status")
+        self.status = fmt.plain(named(QLabel(), "Ticket list status"))
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.new_button)

@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from agentdesk.services.timeline import TimelineCursor, TimelineEntry, TimelineFilter, TimelinePage
+from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # the frozen TimelineEntry, or None for a placeholder
@@ -253,11 +254,11 @@ class TimelineModel(QAbstractListModel):
                 else None
             )
         if role == Qt.ItemDataRole.DisplayRole:
-            return entry.summary
+            return fmt.display_text(entry.summary)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return accessible_text(entry)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return entry.notes_preview or entry.summary
+            return fmt.rich_tooltip(entry.notes_preview or entry.summary)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

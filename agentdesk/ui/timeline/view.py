@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.timeline import CHANNELS, InteractionDetail, TimelineFilter, TimelineService
+from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named
 from agentdesk.ui.timeline.delegate import TimelineDelegate, meta_line
@@ -94,7 +95,7 @@ class TimelineView(QWidget):
             self.channel,
             self.use_dates,
             self.since,
-            QLabel("–"),
+            fmt.plain(QLabel("–")),
             self.until,
             self.text,
             self.add_note,
@@ -116,7 +117,7 @@ class TimelineView(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.status = named(QLabel(), "Timeline status")
+        self.status = fmt.plain(named(QLabel(), "Timeline status"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 from agentdesk.models import ContactLabel
 from agentdesk.services.customer_views import CustomerCard
 from agentdesk.services.customers import MIN_REASON_CHARS
+from agentdesk.ui import format as fmt
 from agentdesk.ui.forms import error_label, ok_cancel
 from agentdesk.ui.named import named
 
@@ -60,7 +61,7 @@ class EditCustomerDialog(QDialog):
 
     def __init__(self, card: CustomerCard, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Edit {card.display_name}")
+        self.setWindowTitle(f"Edit {fmt.display_text(card.display_name)}")
         self.setAccessibleName(self.windowTitle())
         self.given = named(QLineEdit(card.given_name or "", maxLength=200), "Given name")
         self.family = named(QLineEdit(card.family_name or "", maxLength=200), "Family name")

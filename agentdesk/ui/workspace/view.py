@@ -33,6 +33,7 @@ from agentdesk.services.customer_views import (
     ProductView,
 )
 from agentdesk.services.customers import CustomerNotFound, RevealedValue
+from agentdesk.ui import format as fmt
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.tickets.pane import TicketPane
@@ -88,7 +89,7 @@ def _table(model: RowTableModel[Any], name: str) -> QTableView:
 
 
 def _chip(text: str, colour: str, name: str) -> QLabel:
-    chip = named(QLabel(text), name)
+    chip = fmt.plain(named(QLabel(fmt.display_text(text)), name))
     chip.setStyleSheet(CHIP_STYLE.format(colour))
     return chip
 
@@ -121,13 +122,13 @@ class CustomerWorkspace(QWidget):
         self.tickets.show_customer(customer_id)
 
     def _build(self) -> None:
-        self.name = named(QLabel("Loading…"), "Customer name")
+        self.name = fmt.plain(named(QLabel("Loading…"), "Customer name"))
         font = self.name.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.name.setFont(font)
         self.chips = QHBoxLayout()
-        self.banner = named(QLabel(wordWrap=True), "Customer status banner")
+        self.banner = fmt.plain(named(QLabel(wordWrap=True), "Customer status banner"))
         self.banner.setStyleSheet("background:#c62828;color:white;padding:6px;border-radius:4px")
         self.banner.setVisible(False)
         self.contacts = RowTableModel[ContactPoint](CONTACT_COLUMNS, parent=self)
@@ -145,13 +146,13 @@ class CustomerWorkspace(QWidget):
         self.edit_button = named(QPushButton("&Edit…"), "Edit customer details")
         self.reveal_product = named(QPushButton("&Reveal number…"), "Reveal the account number")
         self.reveal_document = named(QPushButton("Re&veal document…"), "Reveal the document number")
-        self.dob = named(QLabel(), "Date of birth (masked)")
+        self.dob = fmt.plain(named(QLabel(), "Date of birth (masked)"))
         self.reveal_dob = named(QPushButton("Reveal date of &birth…"), "Reveal the date of birth")
-        self.revealed_value = named(
-            QLabel(
-                textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse,
-            ),
-            "Revealed value",
+        self.revealed_value = fmt.plain(
+            named(
+                QLabel(textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse),
+                "Revealed value",
+            )
         )
 
         left = named(QTabWidget(), "Customer details")
@@ -230,7 +231,7 @@ class CustomerWorkspace(QWidget):
 
     def _on_card_loaded(self, card: CustomerCard) -> None:
         self.card = card
-        self.name.setText(card.display_name)
+        self.name.setText(fmt.display_text(card.display_name))
         while self.chips.count():
             item = self.chips.takeAt(0)
             widget = item.widget() if item is not None else None
@@ -262,7 +263,8 @@ class CustomerWorkspace(QWidget):
         self.products.set_rows(card.products)
         self.documents.set_rows(card.documents)
         self.history.set_rows(card.history)
-        self.dob.setText(f"Born {card.date_of_birth_masked}" if card.date_of_birth_masked else "")
+        masked = fmt.display_text(card.date_of_birth_masked)
+        self.dob.setText(f"Born {masked}" if masked else "")
         self._set_deleted(card.deleted)
         self.card_loaded.emit(card)
 
@@ -329,7 +331,7 @@ class CustomerWorkspace(QWidget):
         )
 
     def _on_revealed(self, value: RevealedValue) -> None:
-        self.revealed_value.setText(f"Revealed: {value.value}")
+        self.revealed_value.setText(f"Revealed: {fmt.display_text(value.value)}")
         self.revealed.emit(value.value)
 
     def _on_edit_clicked(self) -> None:
