@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agentdesk.models.base import Base, created_at_column, enum_type, utcnow, uuid_pk
@@ -28,7 +28,10 @@ class Customer(Base):
     employee_count: Mapped[int | None]
     # Denormalised for lists and search; kept in step by the customer service.
     display_name: Mapped[str] = mapped_column(String(400), index=True)
-    date_of_birth: Mapped[dt.date | None]
+    # The date of birth is encrypted at rest (store/field_crypto.py) and only the server
+    # can read it; lists, pops and caches make do with the year.
+    birth_year: Mapped[int | None]
+    date_of_birth_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     segment: Mapped[str] = mapped_column(String(32), default="retail")
     preferred_language: Mapped[str] = mapped_column(String(16), default="en")
     preferred_channel: Mapped[str] = mapped_column(String(16), default="phone")
@@ -109,7 +112,11 @@ class CustomerAddress(Base):
 
 
 class IdentityDocument(Base):
-    """Passport, licence or national id. ``number`` is PII: masked unless revealed."""
+    """Passport, licence or national id.
+
+    The number is kept encrypted (``number_enc``, central only: never replicated) and as a
+    masked form for display; the clear number comes back only through an audited reveal.
+    """
 
     __tablename__ = "identity_document"
 
@@ -118,7 +125,8 @@ class IdentityDocument(Base):
         ForeignKey("customer.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[DocumentKind] = mapped_column(enum_type(DocumentKind, "kind"))
-    number: Mapped[str] = mapped_column(String(64))
+    number_masked: Mapped[str] = mapped_column(String(24))
+    number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     issuing_country: Mapped[str] = mapped_column(String(2))
     expires_on: Mapped[dt.date | None]
     verified: Mapped[bool] = mapped_column(default=False)
@@ -128,10 +136,17 @@ class IdentityDocument(Base):
 
 
 class Product(Base):
-    """An account, card or loan as an integrated core system reports it."""
+    """An account, card or loan as an integrated core system reports it.
+
+    A card never carries its full number (PCI DSS 4.0.1 §3.4.1, §3.5.1): only the card
+    system's ``token``, the ``card_bin`` (issuer prefix) and the last four digits.
+    """
 
     __tablename__ = "product"
-    __table_args__ = (Index("ix_product_number_last4", "number_last4"),)
+    __table_args__ = (
+        Index("ix_product_number_last4", "number_last4"),
+        CheckConstraint("kind <> 'card' OR number IS NULL", name="card_has_no_number"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     customer_id: Mapped[uuid.UUID] = mapped_column(
@@ -139,9 +154,11 @@ class Product(Base):
     )
     kind: Mapped[ProductKind] = mapped_column(enum_type(ProductKind, "kind"))
     name: Mapped[str] = mapped_column(String(120))
-    # Full number is PII (masked in every view unless revealed with a reason).
-    number: Mapped[str] = mapped_column(String(40))
+    # Account number (sort code and number) of a non-card product; masked in every view.
+    number: Mapped[str | None] = mapped_column(String(40))
     number_last4: Mapped[str] = mapped_column(String(4))
+    token: Mapped[str | None] = mapped_column(String(64))
+    card_bin: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(24), default="active")
     balance: Mapped[Decimal | None]
     currency: Mapped[str] = mapped_column(String(3), default="GBP")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Select, Uuid, bindparam, select
 from sqlalchemy.engine import Connection
 
 from agentdesk.models import Customer, CustomerPhone, Interaction, Product, Ticket, TicketStatus
+from agentdesk.services.customer_views import mask_product
 from agentdesk.services.phone import CallerNumber, normalise
 
 Source = Literal["local", "central", "none"]
@@ -46,15 +47,18 @@ class CustomerSummary:
     preferred_language: str
     vulnerable: bool
     phone_label: str | None = None
-    date_of_birth: dt.date | None = None
+    birth_year: int | None = None  # the full date is encrypted at the centre
 
 
 @dataclass(frozen=True)
 class ProductLine:
+    """One product on the pop card, number already masked (``Visa •••• 1234``)."""
+
     kind: str
     name: str
     last4: str
     status: str
+    masked: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ class CallerMatcher:
             r["preferred_language"],
             bool(r["vulnerable"]),
             label,
-            r["date_of_birth"],
+            r["birth_year"],
         )
 
     def _candidates(self, conn: Connection, e164: str) -> list[CustomerSummary]:
@@ -190,7 +194,13 @@ class CallerMatcher:
         return CustomerCard(
             summary,
             tuple(
-                ProductLine(str(p.kind), p.name, p.number_last4, p.status)
+                ProductLine(
+                    str(p.kind),
+                    p.name,
+                    p.number_last4,
+                    p.status,
+                    mask_product(str(p.kind), None, p.card_bin, p.number_last4),
+                )
                 for p in products[:n_products]
             ),
             len(products),
@@ -234,7 +244,7 @@ class _Queries:
             Customer.segment,
             Customer.preferred_language,
             Customer.vulnerable,
-            Customer.date_of_birth,
+            Customer.birth_year,
         )
         return cls(
             summary=base.where(Customer.id == cid),
@@ -246,7 +256,13 @@ class _Queries:
                 .limit(MAX_CANDIDATES + 1)
             ),
             products=(
-                select(Product.kind, Product.name, Product.number_last4, Product.status)
+                select(
+                    Product.kind,
+                    Product.name,
+                    Product.number_last4,
+                    Product.status,
+                    Product.card_bin,
+                )
                 .where(Product.customer_id == cid)
                 .order_by(Product.kind, Product.name)
             ),

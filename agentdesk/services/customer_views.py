@@ -1,8 +1,8 @@
 """Frozen views of a customer for the 360 workspace, and the masking rules for PII.
 
-Identity-document numbers, account and card numbers and dates of birth leave
-the service masked; only ``CustomerService.reveal`` hands out a clear value,
-after writing an audit entry.
+Identity-document numbers, account numbers and dates of birth leave the
+service masked; only an audited reveal hands out a clear value. A card's full
+number is not stored at all: a card shows as its brand and last four digits.
 """
 
 from __future__ import annotations
@@ -23,9 +23,29 @@ def mask_number(value: str, visible: int = 4) -> str:
     return MASK * 4 + clean[-visible:]
 
 
-def mask_date(value: dt.date | None) -> str:
-    """Dates of birth show the year only."""
-    return "" if value is None else f"{MASK}{MASK}/{MASK}{MASK}/{value.year}"
+def mask_date(year: int | None) -> str:
+    """Dates of birth show the year only (the rest is encrypted at the centre)."""
+    return "" if year is None else f"{MASK}{MASK}/{MASK}{MASK}/{year}"
+
+
+def card_brand(card_bin: str | None) -> str:
+    """The scheme a card's BIN belongs to, for display (``Card`` when unknown)."""
+    digits = card_bin or ""
+    if digits.startswith("4"):
+        return "Visa"
+    two, four = int(digits[:2] or 0), int(digits[:4] or 0)
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return "Mastercard"
+    if two in (34, 37):
+        return "Amex"
+    return "Card"
+
+
+def mask_product(kind: str, number: str | None, card_bin: str | None, last4: str) -> str:
+    """``Visa •••• 1234`` for a card, ``••••5678`` for an account number."""
+    if kind == "card":
+        return f"{card_brand(card_bin)} {MASK * 4} {last4}"
+    return mask_number(number) if number else MASK * 4 + last4
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import socket
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -37,9 +37,10 @@ from agentdesk.services.customer_views import (
     HistoryEntry,
     ProductView,
     mask_date,
-    mask_number,
+    mask_product,
 )
 from agentdesk.services.phone import NumberStatus, normalise
+from agentdesk.services.platform.reveal import RevealedValue, RevealRefused
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.writer import LocalWriter
@@ -63,12 +64,10 @@ class CustomerValidationError(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class RevealedValue:
-    """A clear PII value and the audit entry that records who saw it and why."""
-
-    value: str
-    audit_id: uuid.UUID
+# (customer id, target "document" | "date_of_birth", document id, reason) -> value. The
+# composition root supplies one that asks the server (or, in a process that holds the
+# central engine and the field key, a ``services.platform.reveal.DirectRevealer``).
+Revealer = Callable[[uuid.UUID, str, uuid.UUID | None, str], RevealedValue]
 
 
 def parse_date(text: str) -> dt.date:
@@ -106,10 +105,17 @@ def validate_phone(text: str, region: str) -> tuple[str, str]:
 class CustomerService:
     """Loads, reveals and edits customers for one signed-in agent."""
 
-    def __init__(self, engine: Engine, writer: LocalWriter, workstation: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        writer: LocalWriter,
+        workstation: str | None = None,
+        revealer: Revealer | None = None,
+    ) -> None:
         self._engine = engine
         self._writer = writer
         self._workstation = workstation or socket.gethostname()
+        self._revealer = revealer
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -142,7 +148,7 @@ class CustomerService:
             segment=row.segment,
             preferred_language=row.preferred_language,
             preferred_channel=row.preferred_channel,
-            date_of_birth_masked=mask_date(row.date_of_birth),
+            date_of_birth_masked=mask_date(row.birth_year),
             home_region=row.home_region,
             marketing_opt_out=row.marketing_opt_out,
             vulnerable=row.vulnerable,
@@ -201,7 +207,7 @@ class CustomerService:
             DocumentView(
                 d.id,
                 d.kind.value,
-                mask_number(d.number),
+                d.number_masked,
                 d.issuing_country,
                 d.expires_on,
                 d.verified,
@@ -219,7 +225,7 @@ class CustomerService:
                 p.id,
                 p.kind.value,
                 p.name,
-                mask_number(p.number),
+                mask_product(p.kind.value, p.number, p.card_bin, p.number_last4),
                 p.status,
                 p.balance,
                 p.currency,
@@ -247,16 +253,28 @@ class CustomerService:
     def reveal(
         self, customer_id: uuid.UUID, target: str, target_id: uuid.UUID | None, reason: str
     ) -> RevealedValue:
-        """Return a masked value in clear after writing an audit entry with ``reason``.
+        """Return a masked value in clear for display, with an audit entry naming ``reason``.
 
-        ``target`` is ``document``, ``product`` or ``date_of_birth`` (``target_id`` unused).
+        ``target``: ``document`` (``target_id`` = the document) and ``date_of_birth`` go to
+        the revealer (the server holds their key and writes the audit entry); ``product``
+        (an account number) is read from this store and audited through the outbox. A
+        card's full number does not exist anywhere, so it cannot be revealed.
         """
         reason = (reason or "").strip()
         if len(reason) < MIN_REASON_CHARS:
             raise CustomerValidationError("reason", "say why you need to see this (5+ characters)")
         if target not in REVEALABLE:
             raise CustomerValidationError("target", f"{target!r} cannot be revealed")
-        value = self._clear_value(customer_id, target, target_id)
+        if target != "product":
+            if self._revealer is None:
+                raise CustomerValidationError(
+                    "target", "revealing identity data needs the server, which is not connected"
+                )
+            try:
+                return self._revealer(customer_id, target, target_id, reason)
+            except RevealRefused as exc:
+                raise CustomerValidationError("reason", str(exc)) from exc
+        value = self._account_number(customer_id, target_id)
         audit_id = uuid7()
         self._write(
             "audit.add",
@@ -270,22 +288,18 @@ class CustomerService:
                 "workstation": self._workstation,
             },
         )
-        return RevealedValue(value, audit_id)
+        return RevealedValue(value, audit_id, target)
 
-    def _clear_value(self, customer_id: uuid.UUID, target: str, target_id: uuid.UUID | None) -> str:
+    def _account_number(self, customer_id: uuid.UUID, target_id: uuid.UUID | None) -> str:
         with read_session(self._engine) as session:
-            if target == "date_of_birth":
-                born = session.scalar(
-                    select(Customer.date_of_birth).where(Customer.id == customer_id)
-                )
-                if born is None:
-                    raise CustomerValidationError("target", "no date of birth is on record")
-                return born.isoformat()
-            model: Any = IdentityDocument if target == "document" else Product
-            row = session.get(model, target_id) if target_id else None
+            row = session.get(Product, target_id) if target_id else None
             if row is None or row.customer_id != customer_id:
-                raise CustomerValidationError("target", f"no such {target} for this customer")
-            return str(row.number)
+                raise CustomerValidationError("target", "no such product for this customer")
+            if row.number is None:
+                raise CustomerValidationError(
+                    "target", "a card's full number is never stored; only its last four digits"
+                )
+            return row.number
 
     # --- editing ------------------------------------------------------------------------------
 

@@ -39,10 +39,18 @@ def _config(connection: object | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database up to ``revision`` (idempotent)."""
+def upgrade(engine: Engine, revision: str = "head", *, field_keyring: object = None) -> None:
+    """Bring the database up to ``revision`` (idempotent).
+
+    ``field_keyring`` (a ``store.field_crypto.FieldKeyring``) is the server's field key,
+    which migration 0005 needs to encrypt identity numbers and dates of birth already in a
+    central store; without it that migration falls back to ``$AGENTDESK_FIELD_KEY_FILE``.
+    """
     with engine.begin() as conn:
-        command.upgrade(_config(conn), revision)
+        cfg = _config(conn)
+        if field_keyring is not None:
+            cfg.attributes["field_keyring"] = field_keyring
+        command.upgrade(cfg, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -15,10 +15,11 @@ from agentdesk.services.customers import (
     CustomerValidationError,
     parse_date,
 )
+from agentdesk.services.platform.reveal import DirectRevealer
 from agentdesk.store import migrate
 from agentdesk.store.engine import read_session, sqlite_engine
 from agentdesk.store.writer import LocalWriter
-from tests.ui_workspace.builders import add_customer
+from tests.ui_workspace.builders import FIELD_KEYRING, add_customer
 
 
 @pytest.fixture
@@ -30,7 +31,12 @@ def engine(tmp_path: Path) -> Engine:
 
 @pytest.fixture
 def service(engine: Engine) -> CustomerService:
-    return CustomerService(engine, LocalWriter(engine, actor="alice"), workstation="ws-1")
+    revealer = DirectRevealer(
+        engine, FIELD_KEYRING, actor_login="alice", actor_role="agent", workstation="ws-1"
+    )
+    return CustomerService(
+        engine, LocalWriter(engine, actor="alice"), workstation="ws-1", revealer=revealer
+    )
 
 
 def test_load_masks_pii_and_lists_contact_points(engine: Engine, service: CustomerService) -> None:
@@ -42,8 +48,10 @@ def test_load_masks_pii_and_lists_contact_points(engine: Engine, service: Custom
     assert phones[0].dial == "+447700900123" and phones[0].is_primary
     assert phones[0].value == "+44 7700 900123"
     assert {c.kind for c in card.contacts} == {"phone", "email", "address"}
-    assert card.documents[0].masked_number == "••••1298"
+    assert card.documents[0].masked_number == "•••••1298"
     assert all("4003129988" not in p.masked_number for p in card.products)
+    card_product = next(p for p in card.products if p.kind == "card")
+    assert card_product.masked_number == "Visa •••• 1234"
     assert card.date_of_birth_masked == "••/••/1980"
     with pytest.raises(CustomerNotFound):
         service.load(uuid.uuid4())
@@ -59,17 +67,25 @@ def test_reveal_needs_a_reason_and_writes_an_audit_entry(
         service.reveal(cid, "product", product.id, "  ")
     revealed = service.reveal(cid, "product", product.id, "Caller confirming account for refund")
     assert revealed.value == "40031299887766"
-    dob = service.reveal(cid, "date_of_birth", None, "ID&V by date of birth")
+    dob = service.reveal(cid, "date_of_birth", None, "Caller identification (ID&V)")
     assert dob.value == "1980-05-17"
+    document = card.documents[0]
+    assert service.reveal(cid, "document", document.id, "kyc_review").value == "533401298"
+    card_product = next(p for p in card.products if p.kind == "card")
+    with pytest.raises(CustomerValidationError, match="never stored"):
+        service.reveal(cid, "product", card_product.id, "Card replacement")
+    with pytest.raises(CustomerValidationError, match="not a listed reason"):
+        service.reveal(cid, "date_of_birth", None, "just curious")
     with read_session(engine) as s:
         entries = s.scalars(select(AuditEntry).order_by(AuditEntry.at)).all()
-        assert [e.action for e in entries] == ["pii.reveal", "pii.reveal"]
+        actions = [e.action for e in entries]
+        assert actions == ["pii.reveal", "pii.reveal", "pii.reveal", "pii.reveal_refused"]
         assert entries[0].actor == "alice" and entries[0].workstation == "ws-1"
         assert entries[0].reason == "Caller confirming account for refund"
         assert entries[0].entity_id == str(product.id)
         assert s.scalar(select(OutboxEntry.name).limit(1)) == "audit.add"
-    with pytest.raises(CustomerValidationError, match="no such document"):
-        service.reveal(cid, "document", product.id, "trying the wrong id")
+    with pytest.raises(CustomerValidationError, match="no such identity document"):
+        service.reveal(cid, "document", product.id, "Fraud investigation")
 
 
 def test_edit_validates_and_keeps_history(engine: Engine, service: CustomerService) -> None:

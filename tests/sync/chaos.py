@@ -24,6 +24,7 @@ from agentdesk.store.sync import CentralStore, Syncer
 from agentdesk.store.sync.local import LocalStore
 from tests.sync.chaos_desk import KEY, scope_named
 from tests.sync.invariants import DeskView, check_quiescent
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,7 +133,7 @@ def run_chaos(
                 p.kill()
         report.rounds += 1
     views = []
-    centre = CentralStore(central)
+    centre = CentralStore(central, FIELD_KEYRING)
     for login, scope in desks:
         engine = encrypted_sqlite_engine(work / f"{login}.db", KEY)
         syncer = Syncer(LocalStore(engine), centre, scope_named(scope), login)

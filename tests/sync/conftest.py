@@ -15,6 +15,7 @@ from agentdesk.store.sync import CentralStore, Syncer, SyncScope, SyncSettings
 from agentdesk.store.sync.local import LocalStore
 from agentdesk.store.writer import LocalWriter
 from tests.sync.factories import seed_reference
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 _MIGRATED: dict[str, bytes] = {}
 
@@ -49,7 +50,7 @@ def make_cache(path: Path) -> Engine:
 @pytest.fixture
 def centre(central: Engine) -> CentralStore:
     seed_reference(central)
-    return CentralStore(central)
+    return CentralStore(central, FIELD_KEYRING)
 
 
 @pytest.fixture

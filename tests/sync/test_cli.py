@@ -14,6 +14,7 @@ from agentdesk.store.sync import CentralStore, Syncer, SyncScope
 from agentdesk.store.sync.local import LocalStore
 from agentdesk.store.writer import LocalWriter
 from tests.sync.factories import REF, person, seed_reference
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def workstation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalWriter:
     cache = encrypted_sqlite_engine(tmp_path / "cache.db", vault.ensure_cache_key("ws-test"))
     migrate.upgrade(cache)
     scope = SyncScope(team_ids=frozenset({REF.team_a}), agent_id=REF.bob)
-    Syncer(LocalStore(cache), CentralStore(central), scope, "bob").ensure_filled()
+    Syncer(LocalStore(cache), CentralStore(central, FIELD_KEYRING), scope, "bob").ensure_filled()
     central.dispose()
     return LocalWriter(cache, "bob")
 

@@ -41,6 +41,7 @@ from agentdesk.store.writer import LocalWriter
 from tests.support.pgserver import PostgresServer
 from tests.sync.conftest import make_cache
 from tests.sync.factories import REF, person, seed_reference, ticket
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 settings.register_profile(
     "sync-ci",
@@ -111,7 +112,7 @@ class SyncModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.central_engine = self.factory.fresh()
-        self.central = CentralStore(self.central_engine)
+        self.central = CentralStore(self.central_engine, FIELD_KEYRING)
         n = self.factory.count
         self.paths = [self.factory.tmp / f"desk{n}-{i}.db" for i in range(2)]
         self.engines = [make_cache(p) for p in self.paths]

@@ -34,6 +34,7 @@ from agentdesk.store.mutations import (
 from agentdesk.store.mutators.tickets import ticket_number
 from agentdesk.store.writer import LocalWriter
 from tests.sync.factories import REF, person, seed_reference, ticket
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 
 @pytest.fixture
@@ -53,7 +54,9 @@ def centre(central: Engine) -> Engine:
 def at_centre(
     engine: Engine, name: str, args: dict[str, Any], actor: str = "bob"
 ) -> MutationOutcome:
-    ctx = MutationContext(actor=actor, side="central", now=utcnow(), client_id=uuid7())
+    ctx = MutationContext(
+        actor=actor, side="central", now=utcnow(), client_id=uuid7(), field_cipher=FIELD_KEYRING
+    )
     with write_session(engine) as s:
         return apply_mutation(s, name, copy.deepcopy(args), ctx)
 

@@ -30,6 +30,7 @@ from agentdesk.models import (
     Team,
     agent_team,
 )
+from agentdesk.store.field_crypto import FieldKeyring, field_context
 
 GIVEN = [
     "Amelia",
@@ -83,6 +84,8 @@ FAMILY = [
 CHANNELS = ["phone", "email", "chat", "web", "branch", "sms", "social", "ivr"]
 TOPICS = ["a card", "a payment", "fees"]
 BASE_TIME = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+# The "server's" field key for rows these builders write encrypted, as the centre would.
+FIELD_KEYRING = FieldKeyring.generate("test")
 
 
 @dataclass(frozen=True)
@@ -163,8 +166,19 @@ def _customer_row(cid: uuid.UUID, given: str, family: str, **extra: Any) -> dict
         "version": 1,
         "created_at": BASE_TIME,
         "updated_at": BASE_TIME,
-        "date_of_birth": extra.pop("date_of_birth", dt.date(1980, 5, 17)),
+        **_birth(cid, extra.pop("date_of_birth", dt.date(1980, 5, 17))),
         **extra,
+    }
+
+
+def _birth(cid: uuid.UUID, born: dt.date | None) -> dict[str, Any]:
+    """The stored form of a date of birth: the year, and its ciphertext under FIELD_KEYRING."""
+    if born is None:
+        return {"birth_year": None, "date_of_birth_enc": None}
+    context = field_context("customer", "date_of_birth", cid)
+    return {
+        "birth_year": born.year,
+        "date_of_birth_enc": FIELD_KEYRING.encrypt(born.isoformat(), context),
     }
 
 
@@ -250,10 +264,13 @@ def add_customer(
         iter(
             [
                 {
-                    "id": uuid7(),
+                    "id": (doc_id := uuid7()),
                     "customer_id": cid,
                     "kind": "passport",
-                    "number": "533401298",
+                    "number_masked": "•••••1298",
+                    "number_enc": FIELD_KEYRING.encrypt(
+                        "533401298", field_context("identity_document", "number", doc_id)
+                    ),
                     "issuing_country": "GB",
                     "expires_on": dt.date(2031, 3, 1),
                     "verified": True,
@@ -274,6 +291,8 @@ def add_customer(
                     "name": "Everyday Current Account",
                     "number": account,
                     "number_last4": account[-4:],
+                    "token": None,
+                    "card_bin": None,
                     "status": "active",
                     "balance": Decimal("1523.40"),
                     "currency": "GBP",
@@ -286,8 +305,10 @@ def add_customer(
                     "customer_id": cid,
                     "kind": "card",
                     "name": "Platinum Credit Card",
-                    "number": "4929123456781234",
+                    "number": None,
                     "number_last4": "1234",
+                    "token": "tok_5f2c9a41e07b",
+                    "card_bin": "492912",
                     "status": "blocked",
                     "balance": Decimal("-240.15"),
                     "currency": "GBP",

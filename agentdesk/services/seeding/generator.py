@@ -46,6 +46,7 @@ from agentdesk.services.seeding.bulk import BulkWriter, prepare_rows
 from agentdesk.services.seeding.fastload import suspended_search_triggers
 from agentdesk.services.seeding.locales import LOCALES, Locale, PhoneFactory
 from agentdesk.store.engine import write_session
+from agentdesk.store.field_crypto import FieldKeyring, field_context
 
 Progress = Callable[[int, int], None]
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -92,6 +93,9 @@ class SeedOptions:
     shared_number_ratio: float = 0.005
     heavy_customer_interactions: int = 0
     chunk_size: int = 10_000
+    # The server's field key file text (store/field_crypto.py). With it, dates of birth and
+    # identity numbers are stored encrypted (revealable); without, only masked forms exist.
+    field_key: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -129,16 +133,6 @@ class _Ids:
 
 def _weighted(rng: random.Random, pairs: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
-
-
-def _luhn_complete(digits: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    return digits + str((10 - total % 10) % 10)
 
 
 Rows = dict[str, list[Sequence[Any]]]
@@ -186,6 +180,14 @@ class _Generator:
         self.locale_weights = [loc.weight for loc in LOCALES]
         self.last_mobile: str | None = None
         self.ticket_counter = 0
+        key = options.field_key
+        self.cipher = FieldKeyring.parse(key, "the seed key") if key else None
+
+    def _seal(self, value: str, table: str, column: str, row_id: uuid.UUID) -> bytes | None:
+        """The ciphertext the server would store, or None when seeding without a key."""
+        if self.cipher is None:
+            return None
+        return self.cipher.encrypt(value, field_context(table, column, row_id))
 
     # -- reference data ------------------------------------------------------------------
     def reference(self, w: BulkWriter) -> None:
@@ -306,6 +308,7 @@ class _Generator:
                     rng.randint(1, 250),
                     org,
                     None,
+                    None,
                     rng.choice(BUSINESS_SEGMENTS),
                     loc.language,
                     "phone",
@@ -333,7 +336,8 @@ class _Generator:
                     None,
                     None,
                     f"{given} {family}",
-                    dob,
+                    dob.year,
+                    self._seal(dob.isoformat(), "customer", "date_of_birth", cid),
                     _weighted(rng, SEGMENTS),
                     loc.language,
                     rng.choice(("phone", "email", "chat", "branch")),
@@ -425,12 +429,14 @@ class _Generator:
         if not business and rng.random() < 0.6:
             kind = rng.choice(("passport", "driving_licence", "national_id"))
             number = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(9))
+            doc_id = self.ids.next()
             rows["doc"].append(
                 (
-                    self.ids.next(),
+                    doc_id,
                     cid,
                     kind,
-                    number,
+                    "\u2022" * 5 + number[-4:],
+                    self._seal(number, "identity_document", "number", doc_id),
                     loc.region,
                     dt.date(2027, 1, 1) + dt.timedelta(days=rng.randint(0, 3650)),
                     True,
@@ -452,10 +458,15 @@ class _Generator:
             if rng.random() < p
         ]
         for kind in kinds:
+            token: str | None = None
+            card_bin: str | None = None
+            number: str | None
             if kind == "card":
-                number = _luhn_complete(
-                    rng.choice("45") + "".join(str(rng.randrange(10)) for _ in range(14))
-                )
+                # What a card system hands over (PCI DSS 3.4.1): a token, the BIN and the
+                # last four. No full card number is ever made, let alone stored.
+                token = f"tok_{rng.getrandbits(96):024x}"
+                card_bin = rng.choice("45") + "".join(str(rng.randrange(10)) for _ in range(5))
+                number, last4 = None, "".join(str(rng.randrange(10)) for _ in range(4))
                 name, balance = (
                     rng.choice(("Visa Debit", "Mastercard Credit", "Platinum Card")),
                     -rng.randint(0, 3000),
@@ -463,6 +474,7 @@ class _Generator:
             else:
                 sort_code = f"{rng.randint(10, 99)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}"
                 number = f"{sort_code} {rng.randint(10_000_000, 99_999_999)}"
+                last4 = number[-4:]
                 name = {
                     "current": "Everyday Current Account",
                     "savings": "Instant Saver",
@@ -485,7 +497,9 @@ class _Generator:
                     kind,
                     name,
                     number,
-                    number[-4:],
+                    last4,
+                    token,
+                    card_bin,
                     status,
                     Decimal(balance),
                     "EUR"
@@ -595,7 +609,8 @@ _CUSTOMER_COLS = (
     "organisation_type",
     "employee_count",
     "display_name",
-    "date_of_birth",
+    "birth_year",
+    "date_of_birth_enc",
     "segment",
     "preferred_language",
     "preferred_channel",
@@ -626,7 +641,8 @@ _DOC_COLS = (
     "id",
     "customer_id",
     "kind",
-    "number",
+    "number_masked",
+    "number_enc",
     "issuing_country",
     "expires_on",
     "verified",
@@ -639,6 +655,8 @@ _PRODUCT_COLS = (
     "name",
     "number",
     "number_last4",
+    "token",
+    "card_bin",
     "status",
     "balance",
     "currency",

@@ -15,6 +15,11 @@ later, on the central store where their outcome is authoritative:
 * Child ids (phones, emails, addresses, history rows are per side) are given
   by the caller or filled in on the local side, so both sides create the same
   rows and a replay changes nothing.
+* A date of birth arrives in clear in the args (over TLS to the server). The
+  desktop keeps only the year; the centre stores the year and the ciphertext
+  made with ``ctx.field_cipher``. History rows and conflict reviews hold the
+  masked form, and the merge compares masked forms: the desktop never knew
+  more than the year it showed the agent.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from agentdesk.models import (
     CustomerKind,
     CustomerPhone,
 )
+from agentdesk.store.field_crypto import field_context
 from agentdesk.store.mutations import (
     Changed,
     MutationContext,
@@ -69,6 +75,13 @@ _BOOL_FIELDS = frozenset({"marketing_opt_out", "vulnerable"})
 PATCHABLE = (
     frozenset(_TEXT_LIMITS) | _BOOL_FIELDS | {"employee_count", "date_of_birth", "home_region"}
 )
+BIRTH = "date_of_birth"
+MASK = "\u2022"
+
+
+def masked_birth(year: int | None) -> str | None:
+    """The only form of a date of birth kept outside its ciphertext: ``••/••/1984``."""
+    return None if year is None else f"{MASK}{MASK}/{MASK}{MASK}/{year}"
 
 
 # --- argument parsing ---------------------------------------------------------------------
@@ -160,6 +173,23 @@ def _history(
     )
     session.add(entry)
     return Changed("customer_history", entry.id)
+
+
+def _set_birth(row: Customer, born: dt.date | None, ctx: MutationContext) -> None:
+    """Store a date of birth: the year everywhere, the ciphertext at the centre."""
+    row.birth_year = None if born is None else born.year
+    if ctx.side != "central":
+        return
+    if born is None:
+        row.date_of_birth_enc = None
+        return
+    if ctx.field_cipher is None:
+        raise MutationRejected(
+            "this server has no field key configured, so it cannot store a date of birth",
+            BIRTH,
+        )
+    context = field_context("customer", BIRTH, row.id)
+    row.date_of_birth_enc = ctx.field_cipher.encrypt(born.isoformat(), context)
 
 
 def _touched(row: Customer, ctx: MutationContext) -> None:
@@ -282,9 +312,11 @@ def create_customer(
         created_at=ctx.now,
         updated_at=ctx.now,
     )
-    for name in sorted(PATCHABLE):
+    for name in sorted(PATCHABLE - {BIRTH}):
         if name in args:
             setattr(row, name, _field_value(name, args[name]))
+    if args.get(BIRTH) is not None:
+        _set_birth(row, _field_value(BIRTH, args[BIRTH]), ctx)
     if kind == CustomerKind.PERSON and not (row.given_name or row.family_name):
         raise MutationRejected("a person needs a given or family name", "family_name")
     if kind == CustomerKind.BUSINESS and not row.organisation_name:
@@ -339,6 +371,53 @@ def _merge_field(
     return "applied"
 
 
+def _merge_birth(
+    session: Session, row: Customer, new: dt.date | None, base: dict[str, Any], ctx: MutationContext
+) -> str:
+    """``_merge_field`` for the date of birth, which only the centre can read in full."""
+    shown = masked_birth(row.birth_year)
+    if ctx.side == "local":
+        # The desktop cannot tell whether the full date changed; the centre decides.
+        base.setdefault(BIRTH, shown)
+        _set_birth(row, new, ctx)
+        return "applied"
+    current: str | None = None
+    if row.date_of_birth_enc is not None:
+        if ctx.field_cipher is None:
+            raise MutationRejected(
+                "this server has no field key configured, so it cannot change a date of birth",
+                BIRTH,
+            )
+        current = ctx.field_cipher.decrypt(
+            row.date_of_birth_enc, field_context("customer", BIRTH, row.id)
+        )
+    if current == (None if new is None else new.isoformat()):
+        return "same"
+    # Clients send the masked form they showed as the base (older ones the ISO date);
+    # either way it is compared as a masked value.
+    seen = base.get(BIRTH)
+    if isinstance(seen, str) and len(seen) == 10 and seen[4] == "-":
+        seen = masked_birth(int(seen[:4]))
+    if BIRTH in base and seen != shown:
+        new_year = None if new is None else new.year
+        session.add(
+            ConflictReview(
+                id=uuid7(),
+                entity_type="customer",
+                entity_id=row.id,
+                field=BIRTH,
+                central_value=shown,
+                losing_value=masked_birth(new_year),
+                client_id=ctx.client_id,
+                agent_login=ctx.actor,
+                created_at=ctx.now,
+            )
+        )
+        return "conflict"
+    _set_birth(row, new, ctx)
+    return "applied"
+
+
 @mutator("customer.patch", "customer")
 def patch_customer(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
     """Change some fields of a customer, merging per field with concurrent edits.
@@ -362,6 +441,16 @@ def patch_customer(session: Session, args: dict[str, Any], ctx: MutationContext)
     applied: list[str] = []
     kept: dict[str, Any] = {}
     for name, new in parsed.items():
+        if name == BIRTH:
+            old_shown = masked_birth(row.birth_year)
+            verdict = _merge_birth(session, row, new, base, ctx)
+            if verdict == "applied":
+                applied.append(name)
+                new_shown = masked_birth(row.birth_year)
+                changed.append(_history(session, row, ctx, name, old_shown, new_shown))
+            elif verdict == "conflict":
+                kept[name] = old_shown
+            continue
         if ctx.side == "local":
             base.setdefault(name, jsonable(getattr(row, name)))
         old = getattr(row, name)

@@ -6,6 +6,10 @@ e-mails, addresses, identity documents and products, versioned together by
 ``customer.version``, so a client replaces the whole card at once and never
 shows half of a concurrent edit. Tickets carry their own version; history
 rows, comments, interactions and audit entries are append-only.
+
+Ciphertext columns (``SERVER_ONLY_COLUMNS``) never leave the centre: feed
+payloads and cache fills carry NULL in their place, so a desktop cache holds
+the masked forms and nothing a stolen laptop could decrypt offline.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Table, select
+from sqlalchemy import Column, Select, Table, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, Enum, Numeric, Uuid
 
@@ -119,6 +123,27 @@ SYNCED_TABLES: tuple[Table, ...] = (
 )
 
 
+# Encrypted identity data: read only by the server (reveal), replaced by NULL in every
+# payload and cache fill.
+SERVER_ONLY_COLUMNS: dict[str, frozenset[str]] = {
+    "customer": frozenset({"date_of_birth_enc"}),
+    "identity_document": frozenset({"number_enc"}),
+}
+
+
+def replica_select(table: Table) -> Select[Any]:
+    """``SELECT`` every column of ``table`` in order, server-only ones as NULL."""
+    hidden = SERVER_ONLY_COLUMNS.get(table.name, frozenset())
+    if not hidden:
+        return select(table)
+    return select(
+        *(
+            literal(None, type_=c.type).label(c.name) if c.name in hidden else c
+            for c in table.columns
+        )
+    )
+
+
 # --- JSON encoding --------------------------------------------------------------------------
 
 
@@ -136,11 +161,21 @@ def encode_value(value: Any) -> Any:
 
 
 def encode_row(row: Any, table: Table) -> dict[str, Any]:
-    """An ORM object or a Core row as a JSON-safe dict keyed by column name."""
+    """An ORM object or a Core row as a JSON-safe dict keyed by column name.
+
+    Server-only columns are present (so every payload has the same keys) but always None.
+    """
+    hidden = SERVER_ONLY_COLUMNS.get(table.name, frozenset())
     if hasattr(row, "_mapping"):
         mapping = row._mapping
-        return {c.name: encode_value(mapping[c.name]) for c in table.columns}
-    return {c.name: encode_value(getattr(row, c.name)) for c in table.columns}
+        return {
+            c.name: None if c.name in hidden else encode_value(mapping[c.name])
+            for c in table.columns
+        }
+    return {
+        c.name: None if c.name in hidden else encode_value(getattr(row, c.name))
+        for c in table.columns
+    }
 
 
 def _decoder(column: Column[Any]) -> Callable[[Any], Any]:
@@ -179,13 +214,15 @@ def decode_row(data: dict[str, Any], table: Table) -> dict[str, Any]:
 
 def customer_aggregate(session: Session, customer_id: uuid.UUID) -> dict[str, Any] | None:
     """The customer row with every child list, or None if it does not exist."""
-    row = session.execute(select(_t(Customer)).where(_t(Customer).c.id == customer_id)).first()
+    row = session.execute(
+        replica_select(_t(Customer)).where(_t(Customer).c.id == customer_id)
+    ).first()
     if row is None:
         return None
     data: dict[str, Any] = {"row": encode_row(row, _t(Customer))}
     for key, table in CUSTOMER_CHILDREN:
         rows = session.execute(
-            select(table).where(table.c.customer_id == customer_id).order_by(table.c.id)
+            replica_select(table).where(table.c.customer_id == customer_id).order_by(table.c.id)
         )
         data[key] = [encode_row(r, table) for r in rows]
     return data

@@ -30,7 +30,7 @@ from agentdesk.models import (
     agent_team,
     utcnow,
 )
-from agentdesk.store.sync.entities import CUSTOMER_CHILDREN
+from agentdesk.store.sync.entities import CUSTOMER_CHILDREN, replica_select
 
 
 @dataclass(frozen=True)
@@ -149,9 +149,10 @@ def table_selects(q: ScopeQueries) -> Iterator[tuple[Table, Select[Any]]]:
     """One SELECT per synced table, parents first, all within the working set."""
     cust = Customer.__table__
     assert isinstance(cust, Table)
-    yield cust, select(cust).where(_in(cust.c.id, q.customer_ids))
+    # replica_select: ciphertext columns stay at the centre (NULL in the cache).
+    yield cust, replica_select(cust).where(_in(cust.c.id, q.customer_ids))
     for _, table in CUSTOMER_CHILDREN:
-        yield table, select(table).where(_in(table.c.customer_id, q.customer_ids))
+        yield table, replica_select(table).where(_in(table.c.customer_id, q.customer_ids))
     hist = CustomerHistory.__table__
     assert isinstance(hist, Table)
     yield hist, select(hist).where(_in(hist.c.customer_id, q.customer_ids))
