@@ -62,7 +62,14 @@ def _install_begin_hooks(engine: Engine) -> None:
 
 def _sqlite_file_engine(path: Path, *, creator: Any = None, module: Any = None) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"poolclass": QueuePool, "pool_size": 4, "max_overflow": 4}
+    # hide_parameters: SQLAlchemy puts bound values (names, numbers) into every error's
+    # message, and those messages reach log files; see agentdesk.logsafe.
+    kwargs: dict[str, Any] = {
+        "poolclass": QueuePool,
+        "pool_size": 4,
+        "max_overflow": 4,
+        "hide_parameters": True,
+    }
     if creator is not None:
         kwargs["creator"] = creator
     if module is not None:
@@ -128,6 +135,7 @@ def central_engine(url: str, password: str | None = None) -> Engine:
     return create_engine(
         parsed,
         pool_pre_ping=True,
+        hide_parameters=True,
         pool_size=5,
         max_overflow=5,
         connect_args={"connect_timeout": 5, "application_name": "agentdesk"},

@@ -25,6 +25,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
+from agentdesk.logsafe import describe_error, mask_phone
 from agentdesk.services import pbx_actions as actions
 from agentdesk.services.agent_state import AgentStateMachine, StateSnapshot
 from agentdesk.services.auth import AgentIdentity
@@ -174,11 +175,12 @@ class DeskController(QObject):
 
     def _apply(self, change: CallChange, arrived: float) -> None:
         call = change.call
+        # The caller by the last four digits only: logs outlive the call (agentdesk.logsafe).
         log.info(
-            "call %s %s %s %s",
+            "call %s %s from %s %s",
             call.linkedid,
             change.kind.value,
-            call.caller_raw or "-",
+            mask_phone(call.caller_raw),
             change.detail,
         )
         if change.kind is ChangeKind.OFFERED:
@@ -209,7 +211,7 @@ class DeskController(QObject):
         try:
             match = self._local.match_number(number)
         except SQLAlchemyError as exc:
-            log.warning("local cache lookup failed: %s", exc)
+            log.warning("local cache lookup failed: %s", describe_error(exc))
             match = CallerMatch(number, MatchKind.NONE, "none", errors=(str(exc),))
         central_needed = (
             match.kind is MatchKind.NONE

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import sys
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
+from agentdesk.ui import format as fmt
+
 log = logging.getLogger(__name__)
+
+
+def _notification_body(text: str) -> str:
+    """The balloon's body as the platform will read it.
+
+    On Linux the balloon goes to the desktop's notification server, which reads the
+    body as a subset of HTML (freedesktop "body-markup"); escaping keeps a caller's
+    name from painting its own markup there. Windows and macOS show it verbatim.
+    """
+    return html.escape(text, quote=False) if sys.platform.startswith("linux") else text
 
 
 def app_icon(colour: str = "#1f6feb") -> QIcon:
@@ -48,12 +62,17 @@ class TrayNotifier(QObject):
         """Notify when the window is not the active one; True if a notification went out."""
         if self._window.isActiveWindow() and not self._window.isMinimized():
             return False
+        title, text = fmt.display_text(title), fmt.display_text(text)
         self.last_message = (title, text)
         if self.icon is not None:
-            self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+            self.icon.showMessage(
+                title, _notification_body(text), QSystemTrayIcon.MessageIcon.Information, 8000
+            )
         else:
             QApplication.alert(self._window, 0)
-        log.info("call notification: %s: %s", title, text)
+        # What was shown names the caller; the log only says that something was shown.
+        log.info("notification shown: %s", title)
+        log.debug("notification text: %s", text)
         return True
 
     def _on_icon_activated(self, _reason: QSystemTrayIcon.ActivationReason) -> None:

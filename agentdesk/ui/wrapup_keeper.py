@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from agentdesk.logsafe import describe_error
 from agentdesk.services.agent_state import StatePolicy
 from agentdesk.services.screen_pop import CallInfo
 from agentdesk.services.wrapup import (
@@ -197,7 +198,9 @@ class WrapUpKeeper(QObject):
             return
         delay = RETRY_SECONDS[min(entry.attempts, len(RETRY_SECONDS) - 1)]
         entry.attempts += 1
-        log.warning("wrap-up %s not written (%s); retry in %ss", linkedid, exc, delay)
+        log.warning(
+            "wrap-up %s not written (%s); retry in %ss", linkedid, describe_error(exc), delay
+        )
         self.failed.emit(
             linkedid,
             f"Could not write to this workstation's store ({type(exc).__name__}); "
