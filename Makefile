@@ -5,7 +5,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: bootstrap demo test lint bench screenshots
+.PHONY: bootstrap demo test lint bench screenshots lock
 
 bootstrap:
 	@scripts/bootstrap
@@ -23,3 +23,12 @@ lint: bootstrap
 
 bench: bootstrap
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Regenerate requirements.lock (hash-pinned, Linux / CPython 3.11) from pyproject.toml with
+# its test extra plus requirements.in. The machine's own pip config (local mirrors, wheel
+# folders) is left out so the hashes are the public registry's.
+lock:
+	$(BIN)/pip install -q pip-tools
+	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	  $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
+	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml requirements.in
