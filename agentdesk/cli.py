@@ -12,6 +12,7 @@ from collections.abc import Sequence
 # through ``register``; a module is listed here only once its command works.
 COMMAND_MODULES: tuple[str, ...] = (
     "agentdesk.commands.db",
+    "agentdesk.commands.audit",
     "agentdesk.commands.seed",
     "agentdesk.commands.retention",
     "agentdesk.commands.report",
