@@ -114,12 +114,12 @@ def _status(args: argparse.Namespace) -> int:
     def action(args: argparse.Namespace) -> int:
         syncer = _syncer(args)
         _print_status(syncer)
-        head = syncer.central.head()
+        head = syncer.central.store.head()
         print(f"central head:   {head} ({'caught up' if syncer.cursor >= head else 'behind'})")
         if args.verify:
             from agentdesk.store.sync.verify import compare
 
-            checks = compare(syncer.local.engine, syncer.central.engine, syncer.scope)
+            checks = compare(syncer.local.engine, syncer.central.store.engine, syncer.scope)
             for c in checks:
                 verdict = "ok" if c.ok else f"{len(c.differing)} differ, {len(c.missing)} missing"
                 print(f"  {c.table:<18} {c.local_rows:>8} rows  {verdict}")

@@ -35,6 +35,7 @@ from agentdesk.models.sync import (
     ConflictReview,
     OutboxEntry,
     SyncClient,
+    SyncPin,
     SyncState,
 )
 from agentdesk.models.ticket import Ticket, TicketComment, TicketHistory
@@ -74,6 +75,7 @@ __all__ = [
     "SigninThrottle",
     "Skill",
     "SyncClient",
+    "SyncPin",
     "SyncState",
     "Team",
     "Ticket",

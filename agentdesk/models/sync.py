@@ -133,3 +133,17 @@ class ConflictReview(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(String(16))
+
+
+class SyncPin(Base):
+    """A customer the server handed to one desktop (fill, closure, pop, search result).
+
+    The server filters each desktop's pull to its pins and its teams' tickets in SQL,
+    so a desktop never receives changes to customers it was never given.
+    """
+
+    __tablename__ = "sync_pin"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    pinned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

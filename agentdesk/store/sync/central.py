@@ -28,23 +28,35 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnClause,
+    ColumnElement,
     Connection,
     CursorResult,
     Engine,
     Table,
+    and_,
     delete,
     func,
     insert,
     literal_column,
+    or_,
     select,
     text,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
-from agentdesk.models import AppliedMutation, ChangeLog, SyncClient, SyncState, utcnow
+from agentdesk.models import (
+    AppliedMutation,
+    ChangeLog,
+    SyncClient,
+    SyncPin,
+    SyncState,
+    Ticket,
+    utcnow,
+)
 from agentdesk.store.engine import write_session
 from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.mutations import (
@@ -69,6 +81,7 @@ from agentdesk.store.sync.protocol import (
     ResyncRequired,
     is_transient,
 )
+from agentdesk.store.sync.scope import SyncScope
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +110,8 @@ def change_rows(
             continue  # not replicated (e.g. central-only tables)
         data = serialise(session, kind, entity_id)
         team_id, customer_id = scope_keys(kind, data)
+        if data is not None and team_id is None and customer_id is None:
+            team_id, customer_id = _ticket_scope(session, data["row"].get("ticket_id"))
         rows.append(
             {
                 "entity_type": entity_type,
@@ -112,6 +127,31 @@ def change_rows(
             }
         )
     return rows
+
+
+def _ticket_scope(session: Session, ticket_id: Any) -> tuple[Any, Any]:
+    """A ticket's (team, customer), so its history and comments reach the same desktops."""
+    if ticket_id is None:
+        return None, None
+    ticket = session.get(Ticket, uuid.UUID(str(ticket_id)))
+    return (None, None) if ticket is None else (ticket.team_id, ticket.customer_id)
+
+
+def feed_visibility(client_id: uuid.UUID, scope: SyncScope) -> ColumnElement[bool]:
+    """The rows of ``change_log`` one desktop may receive, as SQL.
+
+    Its teams' (and its agent's) tickets, and every change about a customer the
+    server handed to this desktop installation (``sync_pin``). A full replica
+    sees everything (the server grants that only to roles allowed to).
+    """
+    if scope.full_replica:
+        return true()
+    c = _CHANGES.c
+    pins = select(SyncPin.customer_id).where(SyncPin.client_id == client_id)
+    conds: list[ColumnElement[bool]] = [c.customer_id.in_(pins)]
+    if scope.team_ids:
+        conds.append(c.team_id.in_(sorted(scope.team_ids)))
+    return or_(*conds)
 
 
 def record_changes(
@@ -361,29 +401,59 @@ class CentralStore:
 
     # --- pull -------------------------------------------------------------------------------
 
-    def pull(self, cursor: Cursor, limit: int = 500) -> list[FeedRow]:
+    def pull(
+        self, cursor: Cursor, limit: int = 500, *, visible: ColumnElement[bool] | None = None
+    ) -> list[FeedRow]:
         """The next page after ``cursor``; raises ``ResyncRequired`` if it was pruned away."""
+        return self.pull_page(cursor, limit, visible=visible)[0]
+
+    def pull_page(
+        self, cursor: Cursor, limit: int = 500, *, visible: ColumnElement[bool] | None = None
+    ) -> tuple[list[FeedRow], Cursor]:
+        """The next page after ``cursor`` and the position the reader may move to.
+
+        ``visible`` narrows the page to the rows one desktop may receive (see
+        :func:`feed_visibility`). The returned position also moves past rows it
+        may not see, read in the same snapshot as the page, so a filtered reader
+        neither stalls behind other desktops' rows nor skips a late commit.
+        """
         c = _CHANGES.c
         cols = (c.xid, c.seq, c.entity_type, c.entity_id, c.op, c.version, c.data)
-        if self.is_postgres:
-            stmt = (
-                select(*cols)
-                .where(tuple_(c.xid, c.seq) > tuple_(cursor.xid, cursor.seq), c.xid < _HORIZON)
-                .order_by(c.xid, c.seq)
-                .limit(limit)
-            )
-        else:
-            stmt = select(*cols).where(c.seq > cursor.seq).order_by(c.seq).limit(limit)
-        with self.engine.connect() as conn:
+        after = (
+            and_(tuple_(c.xid, c.seq) > tuple_(cursor.xid, cursor.seq), c.xid < _HORIZON)
+            if self.is_postgres
+            else c.seq > cursor.seq
+        )
+        order = (c.xid, c.seq) if self.is_postgres else (c.seq,)
+        where = after if visible is None else and_(after, visible)
+        stmt = select(*cols).where(where).order_by(*order).limit(limit)
+        options: dict[str, Any] = (
+            {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            if self.is_postgres
+            else {}
+        )
+        with self.engine.connect().execution_options(**options) as conn, conn.begin():
             rows = conn.execute(stmt).all()
+            upto = Cursor(rows[-1].xid or 0, rows[-1].seq) if rows else cursor
+            if visible is not None and len(rows) < limit:
+                # Everything up to the newest settled row was scanned: skip the unseen ones.
+                top = conn.execute(
+                    select(c.xid, c.seq)
+                    .where(after)
+                    .order_by(*(col.desc() for col in order))
+                    .limit(1)
+                ).first()
+                if top is not None:
+                    upto = max(upto, Cursor(top[0] or 0, top[1]))
             # Read after the page: a prune that removed rows we needed is always seen here.
             floor = self.floor(conn)
         if floor > cursor:
             raise ResyncRequired(f"the change feed was pruned up to {floor}; cursor {cursor}")
-        return [
+        page = [
             FeedRow(r.xid or 0, r.seq, r.entity_type, r.entity_id, r.op, r.version, r.data)
             for r in rows
         ]
+        return page, upto
 
     def has_more(self, cursor: Cursor) -> bool:
         """True if rows exist after ``cursor``, including ones still above the horizon."""

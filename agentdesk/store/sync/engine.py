@@ -34,10 +34,10 @@ from sqlalchemy import Engine, event
 
 from agentdesk.models import utcnow
 from agentdesk.store.engine import central_engine
-from agentdesk.store.sync import live
 from agentdesk.store.sync.backoff import Backoff
-from agentdesk.store.sync.central import NOTIFY_CHANNEL, CentralStore
+from agentdesk.store.sync.central import CentralStore
 from agentdesk.store.sync.local import LocalStore
+from agentdesk.store.sync.port import CentralPort, DirectCentral
 from agentdesk.store.sync.protocol import ClientIdentityError, is_transient
 from agentdesk.store.sync.scope import SyncScope
 from agentdesk.store.sync.status import RejectedMutation, StatusBoard, StatusListener, SyncStatus
@@ -68,7 +68,7 @@ class SyncEngine:
     def __init__(
         self,
         local_engine: Engine,
-        central: str | Engine,
+        central: str | Engine | CentralPort,
         *,
         agent_login: str,
         scope: SyncScope | None = None,
@@ -77,15 +77,20 @@ class SyncEngine:
         central_password: str | None = None,
     ) -> None:
         self.settings = settings or SyncSettings()
-        self._owns_central = not isinstance(central, Engine)
-        self.central_engine = (
-            _own_central_engine(central, central_password) if isinstance(central, str) else central
-        )
+        self._owned_engine: Engine | None = None
+        if isinstance(central, str):
+            self._owned_engine = _own_central_engine(central, central_password)
+            central = self._owned_engine
         self.local = LocalStore(local_engine)
-        self.central = CentralStore(self.central_engine)
-        self.syncer = Syncer(
-            self.local, self.central, scope or SyncScope(), agent_login, client_id, self.settings
+        scope = scope or SyncScope()
+        # An engine means the centre runs in this process (tests, tools); desktops pass the
+        # server's port and never hold a database login.
+        self.central: CentralPort = (
+            DirectCentral(CentralStore(central), scope, agent_login)
+            if isinstance(central, Engine)
+            else central
         )
+        self.syncer = Syncer(self.local, self.central, scope, agent_login, client_id, self.settings)
         self.syncer.on_changes = self._emit_changes
         self._board = StatusBoard(SyncStatus(client_id=self.syncer.client_id))
         self._change_listeners: list[ChangeListener] = []
@@ -132,8 +137,8 @@ class SyncEngine:
         if self._inflight is not None:  # let a cycle in flight finish before closing connections
             concurrent.futures.wait([self._inflight], timeout=timeout)
         self._executor.shutdown(wait=False, cancel_futures=True)
-        if self._owns_central:
-            self.central_engine.dispose()
+        if self._owned_engine is not None:
+            self._owned_engine.dispose()
         self._board.update(phase="stopped", online=False)
 
     def sync_now(self) -> None:
@@ -184,21 +189,15 @@ class SyncEngine:
         self._wake, self._stop = asyncio.Event(), asyncio.Event()
         ready.set()
         tasks = [asyncio.create_task(self._watchdog())]
-        unsubscribe: Callable[[], None] | None = None
-        if self.central.is_postgres:
-            listener = live.PgListener(
-                live.conninfo(self.central_engine),
-                NOTIFY_CHANNEL,
-                on_poke=self._poke_from_loop,
-                on_state=self._on_listen_state,
+        source = self.central.live()
+        if source is not None:
+            tasks.append(
+                asyncio.create_task(
+                    source.run(self._stop, self._poke_from_loop, self._on_listen_state)
+                )
             )
-            tasks.append(asyncio.create_task(listener.run(self._stop)))
-        elif self.central.hub_key is not None:
-            unsubscribe = live.subscribe_in_process(self.central.hub_key, self._poke)
         self._start_worker()
         await self._stop.wait()
-        if unsubscribe:
-            unsubscribe()
         self._generation += 1
         for task in [*tasks, self._worker]:
             if task is not None:

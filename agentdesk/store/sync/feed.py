@@ -177,6 +177,8 @@ class FeedApplier:
         rows: Sequence[FeedRow],
         closure: list[tuple[Table, list[dict[str, Any]]]],
         pinned: Sequence[uuid.UUID] = (),
+        *,
+        upto: Cursor | None = None,
     ) -> PageOutcome:
         changed: list[tuple[str, uuid.UUID]] = []
         skipped = 0
@@ -192,7 +194,7 @@ class FeedApplier:
                     changed.append((r.entity_type, r.entity_id))
                 elif outcome == "pending":
                     skipped += 1
-            cursor = max([current, *(r.cursor for r in rows)])
+            cursor = max([current, *(r.cursor for r in rows), *([upto] if upto else [])])
             if cursor != current:
                 self.local.put_state(s, CURSOR_KEY, str(cursor))
         return PageOutcome(tuple(dict.fromkeys(changed)), cursor, skipped, tuple(pinned))

@@ -43,7 +43,7 @@ from agentdesk.store.sync.protocol import Cursor
 from agentdesk.store.sync.scope import ScopeQueries, table_selects
 
 CHUNK = 2000
-_ROOT_COLUMN: dict[str, str] = {
+ROOT_COLUMN: dict[str, str] = {
     "customer": "id",
     "customer_history": "customer_id",
     "ticket": "id",
@@ -179,7 +179,7 @@ def merge_rows(
     Versioned rows (customers, tickets) only move forward; everything else is upserted
     (or, with ``only_new``, inserted when absent).
     """
-    root = _ROOT_COLUMN.get(table.name)
+    root = ROOT_COLUMN.get(table.name)
     if root is not None and shielded:
         rows = [r for r in rows if r[root] not in shielded]
     elif table.name in ("ticket_comment", "interaction", "audit_entry") and shielded:
@@ -203,7 +203,7 @@ def clear_unshielded(s: Session, shielded: set[uuid.UUID]) -> None:
     """Empty the replicated tables except rows of aggregates with pending local edits."""
     keep = list(shielded)
     for table in reversed(SYNCED_TABLES):
-        column = table.c[_ROOT_COLUMN.get(table.name, "id")]
+        column = table.c[ROOT_COLUMN.get(table.name, "id")]
         s.execute(delete(table).where(column.not_in(keep)) if keep else delete(table))
 
 
@@ -223,7 +223,7 @@ def copy_scope(
     """Copy the working set; rows of aggregates with pending local edits are left as they are."""
     counts: dict[str, int] = {}
     for table, stmt in table_selects(queries):
-        root = _ROOT_COLUMN.get(table.name)
+        root = ROOT_COLUMN.get(table.name)
         if root is None and table.name in ("ticket_comment", "interaction", "audit_entry"):
             root = "id"
         at = list(table.columns.keys()).index(root) if root else None

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.orm import Session
 
 from agentdesk.models import OutboxEntry, OutboxState
 from agentdesk.store.engine import read_session
@@ -26,20 +27,19 @@ from agentdesk.store.sync.local import (
     LocalStore,
     sync_session,
 )
+from agentdesk.store.sync.port import CentralPort, DirectCentral, TableChunk
 from agentdesk.store.sync.protocol import (
     Cursor,
     PoisonSuspect,
     ResyncRequired,
     SyncError,
 )
-from agentdesk.store.sync.scope import SyncScope, pin_queries, scope_queries
+from agentdesk.store.sync.scope import SyncScope
 from agentdesk.store.sync.snapshot import (
-    central_snapshot,
+    ROOT_COLUMN,
     clear_unshielded,
-    closure_rows,
-    copy_reference,
-    copy_scope,
-    fetch_units,
+    insert_raw,
+    merge_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,20 @@ class Syncer:
     def __init__(
         self,
         local: LocalStore,
-        central: CentralStore,
+        central: CentralStore | CentralPort,
         scope: SyncScope,
         agent_login: str,
         client_id: uuid.UUID | None = None,
         settings: SyncSettings | None = None,
     ) -> None:
         self.local = local
-        self.central = central
+        # A CentralStore is the in-process centre (tests, support tools); desktops get a port
+        # to the server.
+        self.central: CentralPort = (
+            DirectCentral(central, scope, agent_login)
+            if isinstance(central, CentralStore)
+            else central
+        )
         self.scope = scope
         self.agent_login = agent_login
         self.settings = settings or SyncSettings()
@@ -99,6 +105,7 @@ class Syncer:
         self._batch_limit: int | None = None
         self._identity: str | None = None
         self._reference_at = time.monotonic()
+        self._held_back = False
 
     def _progress(self) -> None:
         self.progress_at = time.monotonic()
@@ -124,18 +131,22 @@ class Syncer:
         same_central = self.local.is_filled_from(identity)
         previous = self.local.cursor()
         started = time.perf_counter()
-        with central_snapshot(self.central) as (conn, cursor), sync_session(self.local.engine) as s:
+        with (
+            self.central.snapshot(self.client_id) as snap,
+            sync_session(self.local.engine) as s,
+        ):
             shielded = self.local.pending_roots(s)
             clear_unshielded(s, shielded)
             self.local.mark_pending_for_refresh(s)
-            counts = {"reference": copy_reference(s, conn)}
-            counts.update(copy_scope(s, conn, scope_queries(self.scope), shielded, only_new=True))
+            counts = _copy_chunks(s, snap.chunks, shielded)
             if shielded and not self.scope.full_replica:
                 # Aggregates the agent is still editing stay in the working set, with their
                 # whole story, even if the scope alone would no longer include them.
                 kept = sorted(shielded)
-                copy_scope(s, conn, pin_queries(kept, kept, self.scope), shielded, only_new=True)
+                for table, rows in self.central.closure(self.client_id, kept, kept):
+                    merge_rows(s, table, rows, shielded, only_new=True)
             # A resync never moves the cursor back; a different central store starts afresh.
+            cursor = snap.cursor
             new_cursor = max(cursor, previous) if same_central else cursor
             self.local.put_state(s, CURSOR_KEY, str(new_cursor))
             self.local.put_state(s, CENTRAL_KEY, identity)
@@ -145,7 +156,7 @@ class Syncer:
         self._identity = identity
         log.info(
             "filled the cache from %s in %.2fs: %s",
-            self.central.engine.url.render_as_string(),
+            self.central.describe(),
             time.perf_counter() - started,
             counts,
         )
@@ -164,7 +175,7 @@ class Syncer:
         give_up = self._give_up([e.mutation_id for e in batch])
         log.debug("push-begin: %d entries from #%d", len(batch), batch[0].client_seq)
         try:
-            reply = self.central.apply_batch(self.client_id, self.agent_login, batch, give_up)
+            reply = self.central.apply_batch(self.client_id, batch, give_up)
         except PoisonSuspect as exc:
             attempts = self.local.bump_attempts(exc.mutation_id)
             position = next(i for i, e in enumerate(batch) if e.mutation_id == exc.mutation_id)
@@ -219,7 +230,7 @@ class Syncer:
         wanted = self.local.refresh_wanted()
         if not wanted:
             return 0
-        changed = self.local.apply_units(fetch_units(self.central, wanted))
+        changed = self.local.apply_units(self.central.units(wanted))
         self._changed(tuple(changed))
         self._progress()
         return len(changed)
@@ -227,25 +238,28 @@ class Syncer:
     # --- pull ------------------------------------------------------------------------------
 
     def pull_once(self) -> PageOutcome | None:
+        """Apply the next feed page; None when there was nothing new to apply."""
         cursor = self.local.cursor()
         log.debug("pull-begin: after %s", cursor)
-        rows = self.central.pull(cursor, self.settings.page_size)
-        if not rows:
+        page = self.central.pull(self.client_id, cursor, self.settings.page_size)
+        self._held_back = page.held_back
+        if not page.rows:
+            if page.upto > cursor:  # only rows for other desktops: move past them
+                self.applier.apply([], [], upto=page.upto)
             return None
-        customers, tickets = self.applier.arrivals(rows)
+        customers, tickets = self.applier.arrivals(page.rows)
         closure = (
-            closure_rows(self.central, pin_queries(customers, tickets, self.scope))
-            if customers or tickets
-            else []
+            self.central.closure(self.client_id, customers, tickets) if customers or tickets else []
         )
-        outcome = self.applier.apply(rows, closure, customers)
+        outcome = self.applier.apply(page.rows, closure, customers, upto=page.upto)
         self._changed(outcome.changed)
         self._progress()
         return outcome
 
     def pull_all(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, bool]:
-        """Pull until caught up. Returns (rows seen, whether rows wait behind the horizon)."""
+        """Pull until caught up. Returns (pages seen, whether rows wait behind the horizon)."""
         seen = 0
+        self._held_back = False
         while not should_stop():
             try:
                 outcome = self.pull_once()
@@ -258,19 +272,22 @@ class Syncer:
             if outcome is None:
                 break
             seen += 1
-        return seen, self.central.is_postgres and self.central.has_more(self.local.cursor())
+        return seen, self._held_back
 
     def cache_customers(self, customer_ids: list[uuid.UUID]) -> int:
         """Bring customers (and their closure) into the working set, e.g. after a lookup."""
-        closure = closure_rows(self.central, pin_queries(customer_ids, [], self.scope))
+        closure = self.central.closure(self.client_id, customer_ids, [])
         outcome = self.applier.apply([], closure, customer_ids)
         self._changed(tuple(("customer", c) for c in customer_ids))
         return len(outcome.pinned_customers)
 
     def refresh_reference(self) -> int:
         """Re-copy the reference tables (they change at the centre only, rarely)."""
-        with central_snapshot(self.central) as (conn, _), sync_session(self.local.engine) as s:
-            count = copy_reference(s, conn)
+        with (
+            self.central.snapshot(self.client_id, reference_only=True) as snap,
+            sync_session(self.local.engine) as s,
+        ):
+            count = sum(_copy_chunks(s, snap.chunks, set()).values())
         self._reference_at = time.monotonic()
         self._changed((("reference", uuid.UUID(int=0)),))
         return count
@@ -290,3 +307,37 @@ class Syncer:
     @property
     def cursor(self) -> Cursor:
         return self.local.cursor()
+
+
+def _copy_chunks(
+    s: Session, chunks: Iterator[TableChunk], shielded: set[uuid.UUID]
+) -> dict[str, int]:
+    """Write a snapshot's rows into the cache.
+
+    Reference tables are replaced whole (each emptied before its first chunk); working-set
+    rows are inserted where absent, except rows of aggregates with pending local edits.
+    """
+    counts: dict[str, int] = {}
+    emptied: set[str] = set()
+    positions: dict[str, int | None] = {}
+    for chunk in chunks:
+        table: Table = chunk.table
+        rows = chunk.rows
+        if chunk.reference:
+            if table.name not in emptied:
+                s.execute(delete(table))
+                emptied.add(table.name)
+            insert_raw(s, table, rows, upsert_rows=True)
+            counts["reference"] = counts.get("reference", 0) + len(rows)
+            continue
+        if table.name not in positions:
+            root = ROOT_COLUMN.get(table.name)
+            if root is None and table.name in ("ticket_comment", "interaction", "audit_entry"):
+                root = "id"
+            positions[table.name] = list(table.columns.keys()).index(root) if root else None
+        at = positions[table.name]
+        if shielded and at is not None:
+            rows = [r for r in rows if r[at] not in shielded]
+        insert_raw(s, table, rows, upsert_rows=False)
+        counts[table.name] = counts.get(table.name, 0) + len(rows)
+    return counts
