@@ -39,8 +39,11 @@ def _engine(args: argparse.Namespace) -> Any:
 def _verify(args: argparse.Namespace) -> int:
     try:
         engine = _engine(args)
-        with read_session(engine) as session:
-            report = verify_chain(session, args.expect_head)
+        try:
+            with read_session(engine) as session:
+                report = verify_chain(session, args.expect_head)
+        finally:
+            engine.dispose()
     except (StoreError, ConfigError, ValueError) as exc:
         print(f"agentdesk audit verify: {exc}", file=sys.stderr)
         return 2
