@@ -7,6 +7,7 @@ No secrets live here. Passwords and keys are looked up in the OS keyring
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 import platformdirs
 
 APP_NAME = "agentdesk"
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -37,8 +39,20 @@ class LocalSettings:
     """The workstation's encrypted cache."""
 
     path: Path | None = None  # default: <data_dir>/cache.db
+    # Always True for a user: the cache holds customer data, so a settings file or the
+    # environment cannot turn SQLCipher off (``[local] encrypted`` is ignored with a
+    # warning). Only code (tests building stores directly) may pass False.
     encrypted: bool = True
     full_replica: bool = False
+
+
+IDLE_LOCK_MIN, IDLE_LOCK_MAX = 1, 15
+
+
+# Settings a file may not change, with the reason logged when one tries.
+_NOT_USER_SETTINGS = {
+    ("local", "encrypted"): "the local cache is always encrypted (SQLCipher); setting ignored",
+}
 
 
 @dataclass(frozen=True)
@@ -66,10 +80,24 @@ class Settings:
 
     data_dir: Path
     default_region: str = "GB"
+    # Minutes without keyboard or mouse input before the desktop locks and asks for the
+    # password again. PCI DSS 4.0.1 §8.2.8 requires re-authentication after at most 15
+    # idle minutes, so 15 is both the default and the ceiling; 1 is the floor.
+    idle_lock_minutes: int = 15
     workstation: str = "ws-1"
     central: CentralSettings = field(default_factory=CentralSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
     pbx: PbxSettings = field(default_factory=PbxSettings)
+
+    def __post_init__(self) -> None:
+        minutes = self.idle_lock_minutes
+        if isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise ConfigError(f"idle_lock_minutes must be a whole number, not {minutes!r}")
+        if not IDLE_LOCK_MIN <= minutes <= IDLE_LOCK_MAX:
+            raise ConfigError(
+                f"idle_lock_minutes = {minutes} is outside {IDLE_LOCK_MIN}–{IDLE_LOCK_MAX} "
+                "(PCI DSS 8.2.8 allows at most 15 idle minutes before re-authentication)"
+            )
 
     @property
     def central_url(self) -> str:
@@ -91,6 +119,11 @@ def _merge_section(cls: type[Any], current: Any, values: Mapping[str, Any], wher
     known = {f.name: f for f in dataclasses.fields(cls)}
     updates: dict[str, Any] = {}
     for key, value in values.items():
+        if (where, key) in _NOT_USER_SETTINGS:
+            log.warning(
+                "%s.%s in the settings file: %s", where, key, _NOT_USER_SETTINGS[where, key]
+            )
+            continue
         if key not in known:
             raise ConfigError(f"unknown setting {where}.{key}; known: {', '.join(sorted(known))}")
         if isinstance(value, list):
@@ -105,6 +138,7 @@ _ENV_OVERRIDES: dict[str, tuple[str | None, str, type]] = {
     "AGENTDESK_DATA_DIR": (None, "data_dir", Path),
     "AGENTDESK_DEFAULT_REGION": (None, "default_region", str),
     "AGENTDESK_WORKSTATION": (None, "workstation", str),
+    "AGENTDESK_IDLE_LOCK_MINUTES": (None, "idle_lock_minutes", int),
     "AGENTDESK_CENTRAL_URL": ("central", "url", str),
     "AGENTDESK_LOCAL_PATH": ("local", "path", Path),
     "AGENTDESK_PBX_HOST": ("pbx", "host", str),

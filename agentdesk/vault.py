@@ -21,13 +21,31 @@ SERVICE = "agentdesk"
 HOW_TO_FIX = (
     "No usable OS keyring backend was found, so agentdesk cannot keep secrets. "
     "On a Linux desktop start a Secret Service provider (GNOME Keyring or KWallet); "
-    "on a headless server install 'keyrings.alt' or 'keyrings.cryptfile' and set "
-    "PYTHON_KEYRING_BACKEND to it (see 'python -m keyring diagnose'). "
+    "on a headless server install 'keyrings.cryptfile' and set "
+    "PYTHON_KEYRING_BACKEND=keyrings.cryptfile.cryptfile.CryptFileKeyring (or use "
+    "keyrings.alt.file.EncryptedKeyring; never PlaintextKeyring), "
+    "see 'python -m keyring diagnose'. "
     "Windows and macOS have a keyring built in."
 )
 
 
-_REFUSED_BACKENDS = frozenset({"keyrings.alt.file.PlaintextKeyring"})
+# Backends that keep secrets where only this user can read them: the operating system's
+# keyrings, and file backends that encrypt every entry under a master password. Anything
+# else (the plaintext file backend, an unknown third-party file store) is refused: an
+# allow-list, because a new backend's safety cannot be guessed from its name.
+ALLOWED_BACKENDS = frozenset(
+    {
+        "keyring.backends.SecretService.Keyring",
+        "keyring.backends.libsecret.Keyring",
+        "keyring.backends.kwallet.DBusKeyring",
+        "keyring.backends.kwallet.DBusKeyringKWallet4",
+        "keyring.backends.macOS.Keyring",
+        "keyring.backends.Windows.WinVaultKeyring",
+        "keyrings.alt.file.EncryptedKeyring",
+        "keyrings.cryptfile.cryptfile.CryptFileKeyring",
+    }
+)
+_CHAINER = "keyring.backends.chainer.ChainerBackend"
 
 
 class KeyringUnavailable(RuntimeError):
@@ -37,23 +55,50 @@ class KeyringUnavailable(RuntimeError):
         super().__init__(HOW_TO_FIX + (f" ({detail})" if detail else ""))
 
 
-def keyring_available() -> bool:
-    """True when the active backend can store secrets (priority above zero)."""
-    backend = keyring.get_keyring()
+def backend_name(backend: object) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def refusal(backend: keyring.backend.KeyringBackend) -> str | None:
+    """Why ``backend`` may not hold agentdesk's secrets, or None if it may."""
     if isinstance(backend, MemoryKeyring):
-        return True  # set explicitly (tests, the throwaway demo)
+        return None  # set explicitly (tests, the throwaway demo)
+    name = backend_name(backend)
+    if name == _CHAINER:
+        # keyring's default on Linux: it tries each viable backend in turn, so every one
+        # of them must be acceptable.
+        members = list(getattr(backend, "backends", ()))
+        if not members:
+            return f"active backend {name} has no usable keyring behind it"
+        reasons = [r for r in (refusal(m) for m in members) if r]
+        return "; ".join(reasons) or None
+    if name in ("keyring.backends.fail.Keyring", "keyring.backends.null.Keyring"):
+        return f"no keyring backend is available (active backend: {name})"
     try:
         priority = float(backend.priority)
     except Exception:
-        return False
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    # A keyring that writes secrets to a plain file defeats the point; refuse it.
-    return priority > 0 and name not in _REFUSED_BACKENDS and "backends.fail" not in name
+        return f"active backend {name} reports itself unusable on this machine"
+    if name == "keyrings.alt.file.PlaintextKeyring":
+        return f"active backend {name} writes secrets to a plain file and is refused"
+    if name not in ALLOWED_BACKENDS:
+        return (
+            f"active backend {name} is not an OS keyring or an encrypted file backend; "
+            "agentdesk allows only those"
+        )
+    if priority <= 0:
+        return f"active backend {name} reports itself unusable on this machine"
+    return None
+
+
+def keyring_available() -> bool:
+    """True when the active backend is allowed and usable."""
+    return refusal(keyring.get_keyring()) is None
 
 
 def _require_backend() -> None:
-    if not keyring_available():
-        raise KeyringUnavailable(f"active backend: {type(keyring.get_keyring()).__name__}")
+    reason = refusal(keyring.get_keyring())
+    if reason is not None:
+        raise KeyringUnavailable(reason)
 
 
 def get_secret(name: str) -> str | None:
