@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from agentdesk.services.seeding.generator import SeedOptions, seed
 from agentdesk.store import migrate
 from agentdesk.store.central import open_central
 from agentdesk.store.engine import StoreError, central_engine
+from agentdesk.store.field_crypto import KEY_FILE_ENV, FieldKeyError, FieldKeyring, read_key_file
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +42,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--url", help="database URL (default: the configured central store)")
     parser.add_argument(
+        "--field-key-file",
+        metavar="PATH",
+        help="the server's field key (0600): dates of birth and identity numbers are stored "
+        f"encrypted with it, else masked only (default: ${KEY_FILE_ENV})",
+    )
+    parser.add_argument(
         "--workers", type=int, default=None, help="generator processes (default: 2)"
     )
     parser.set_defaults(func=_run)
@@ -54,9 +62,12 @@ def _positive(text: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        key_path = args.field_key_file or os.environ.get(KEY_FILE_ENV)
+        field_key = read_key_file(key_path) if key_path else None
+        keyring = FieldKeyring.parse(field_key, key_path) if field_key and key_path else None
         engine = central_engine(args.url) if args.url else open_central(settings_from(args))
-        migrate.upgrade(engine)
-    except (StoreError, ConfigError) as exc:
+        migrate.upgrade(engine, field_keyring=keyring)
+    except (StoreError, ConfigError, FieldKeyError) as exc:
         print(f"agentdesk seed: {exc}", file=sys.stderr)
         return 2
     options = SeedOptions(
@@ -64,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         interactions_per_customer=args.interactions,
         heavy_customer_interactions=args.heavy_customer,
+        field_key=field_key,
     )
     started = time.perf_counter()
 

@@ -111,19 +111,7 @@ class FieldKeyring:
     @classmethod
     def from_file(cls, path: Path | str) -> FieldKeyring:
         """Load a key file, refusing one that anyone but its owner can read or write."""
-        path = Path(path)
-        try:
-            mode = path.stat().st_mode
-        except OSError as exc:
-            raise FieldKeyError(f"cannot read the field key file {path}: {exc.strerror}") from None
-        if not stat.S_ISREG(mode):
-            raise FieldKeyError(f"the field key file {path} is not a regular file")
-        if mode & 0o077:
-            raise FieldKeyError(
-                f"the field key file {path} has mode {stat.S_IMODE(mode):04o}: its group or "
-                f"other users can read or change it; run 'chmod 600 {path}'"
-            )
-        return cls.parse(path.read_text(encoding="ascii"), str(path))
+        return cls.parse(read_key_file(path), str(path))
 
     @classmethod
     def from_os_keyring(cls) -> FieldKeyring:
@@ -164,6 +152,23 @@ class FieldKeyring:
                 "the value does not decrypt for this row (tampered or moved)"
             ) from None
         return clear.decode("utf-8")
+
+
+def read_key_file(path: Path | str) -> str:
+    """The text of a key file, refused when it is not a regular file only its owner can use."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise FieldKeyError(f"cannot read the field key file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise FieldKeyError(f"the field key file {path} is not a regular file")
+    if mode & 0o077:
+        raise FieldKeyError(
+            f"the field key file {path} has mode {stat.S_IMODE(mode):04o}: its group or "
+            f"other users can read or change it; run 'chmod 600 {path}'"
+        )
+    return path.read_text(encoding="ascii")
 
 
 def new_key_text(key_id: str = "k1") -> str:
