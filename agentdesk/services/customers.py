@@ -40,7 +40,8 @@ from agentdesk.services.customer_views import (
     mask_product,
 )
 from agentdesk.services.phone import NumberStatus, normalise
-from agentdesk.services.platform.reveal import RevealedValue, RevealRefused
+from agentdesk.services.platform.reveal import RevealedValue as RevealedValue
+from agentdesk.services.platform.reveal import RevealRefused
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.writer import LocalWriter
