@@ -124,21 +124,31 @@ SYNCED_TABLES: tuple[Table, ...] = (
 
 
 # Encrypted identity data: read only by the server (reveal), replaced by NULL in every
-# payload and cache fill.
+# payload and cache fill. Agent password hashes: checked only by the server's sign-in;
+# caches keep the column (one schema everywhere) but never a hash in it.
 SERVER_ONLY_COLUMNS: dict[str, frozenset[str]] = {
     "customer": frozenset({"date_of_birth_enc"}),
     "identity_document": frozenset({"number_enc"}),
+    "agent": frozenset({"password_hash"}),
 }
+# What a NOT NULL server-only column holds in a cache: not a PHC string, so no password
+# ever verifies against it.
+WITHHELD = "!withheld"
 
 
 def replica_select(table: Table) -> Select[Any]:
-    """``SELECT`` every column of ``table`` in order, server-only ones as NULL."""
+    """``SELECT`` every column of ``table`` in order, server-only ones blanked.
+
+    Blanked means NULL, or ``WITHHELD`` where the column cannot be NULL.
+    """
     hidden = SERVER_ONLY_COLUMNS.get(table.name, frozenset())
     if not hidden:
         return select(table)
     return select(
         *(
-            literal(None, type_=c.type).label(c.name) if c.name in hidden else c
+            literal(None if c.nullable else WITHHELD, type_=c.type).label(c.name)
+            if c.name in hidden
+            else c
             for c in table.columns
         )
     )

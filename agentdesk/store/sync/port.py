@@ -31,8 +31,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdesk.models import SyncPin
 from agentdesk.store.engine import write_session
 from agentdesk.store.sync import live
-from agentdesk.store.sync.central import NOTIFY_CHANNEL, CentralStore, feed_visibility
-from agentdesk.store.sync.entities import REFERENCE_TABLES
+from agentdesk.store.sync.central import (
+    NOTIFY_CHANNEL,
+    Authorizer,
+    CentralStore,
+    feed_visibility,
+)
+from agentdesk.store.sync.entities import REFERENCE_TABLES, replica_select
 from agentdesk.store.sync.local import Unit
 from agentdesk.store.sync.protocol import Cursor, FeedRow, PushEntry, PushReply
 from agentdesk.store.sync.scope import SyncScope, pin_queries, scope_queries, table_selects
@@ -177,6 +182,7 @@ class DirectCentral:
     scope: SyncScope
     actor: str
     filter_pull: bool = False
+    authorize: Authorizer | None = None
     _pins_written: set[uuid.UUID] = field(default_factory=set)
 
     def describe(self) -> str:
@@ -191,7 +197,7 @@ class DirectCentral:
 
             def chunks() -> Iterator[TableChunk]:
                 for table in REFERENCE_TABLES:
-                    for rows in stream_raw(conn, select(table)):
+                    for rows in stream_raw(conn, replica_select(table)):
                         yield TableChunk(table, rows, True)
                 if reference_only:
                     return
@@ -210,7 +216,7 @@ class DirectCentral:
     def apply_batch(
         self, client_id: uuid.UUID, entries: Sequence[PushEntry], give_up: frozenset[uuid.UUID]
     ) -> PushReply:
-        return self.store.apply_batch(client_id, self.actor, entries, give_up)
+        return self.store.apply_batch(client_id, self.actor, entries, give_up, self.authorize)
 
     def pull(self, client_id: uuid.UUID, cursor: Cursor, limit: int) -> PullPage:
         visible = self._visibility(client_id) if self.filter_pull else None

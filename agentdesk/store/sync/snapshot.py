@@ -36,6 +36,7 @@ from agentdesk.store.sync.entities import (
     REFERENCE_TABLES,
     SYNCED_TABLES,
     encode_row,
+    replica_select,
     serialise,
 )
 from agentdesk.store.sync.local import Unit
@@ -211,7 +212,7 @@ def copy_reference(s: Session, conn: Connection) -> int:
     count = 0
     for table in REFERENCE_TABLES:
         s.execute(delete(table))
-        for chunk in stream_raw(conn, select(table)):
+        for chunk in stream_raw(conn, replica_select(table)):
             insert_raw(s, table, chunk, upsert_rows=True)
             count += len(chunk)
     return count
