@@ -31,12 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdesk.models import SyncPin
 from agentdesk.store.engine import write_session
 from agentdesk.store.sync import live
-from agentdesk.store.sync.central import (
-    NOTIFY_CHANNEL,
-    Authorizer,
-    CentralStore,
-    feed_visibility,
-)
+from agentdesk.store.sync.central import NOTIFY_CHANNEL, CentralStore, feed_visibility
 from agentdesk.store.sync.entities import REFERENCE_TABLES, replica_select
 from agentdesk.store.sync.local import Unit
 from agentdesk.store.sync.protocol import Cursor, FeedRow, PushEntry, PushReply
@@ -182,7 +177,6 @@ class DirectCentral:
     scope: SyncScope
     actor: str
     filter_pull: bool = False
-    authorize: Authorizer | None = None
     _pins_written: set[uuid.UUID] = field(default_factory=set)
 
     def describe(self) -> str:
@@ -216,7 +210,7 @@ class DirectCentral:
     def apply_batch(
         self, client_id: uuid.UUID, entries: Sequence[PushEntry], give_up: frozenset[uuid.UUID]
     ) -> PushReply:
-        return self.store.apply_batch(client_id, self.actor, entries, give_up, self.authorize)
+        return self.store.apply_batch(client_id, self.actor, entries, give_up)
 
     def pull(self, client_id: uuid.UUID, cursor: Cursor, limit: int) -> PullPage:
         visible = self._visibility(client_id) if self.filter_pull else None
