@@ -8,6 +8,7 @@ desktop is closed, or alongside it: every step is safe to repeat.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -15,6 +16,7 @@ from agentdesk.commands.common import settings_from
 from agentdesk.config import ConfigError, Settings
 from agentdesk.models import utcnow
 from agentdesk.store.engine import StoreError, encrypted_sqlite_engine, sqlite_engine
+from agentdesk.store.field_crypto import KEY_FILE_ENV, FieldKeyring
 
 
 def register(subparsers: Any) -> None:
@@ -74,7 +76,12 @@ def _syncer(args: argparse.Namespace) -> Any:
     local = LocalStore(cache)
     scope_text = local.get_state(SCOPE_KEY)
     scope = SyncScope.from_json(scope_text) if scope_text else SyncScope(full_replica=True)
-    return Syncer(local, CentralStore(central), scope, local.get_state(LOGIN_KEY) or "support")
+    # Run on the server box, the support command applies pending edits as the server would,
+    # so it uses the server's field key when one is configured.
+    key_path = os.environ.get(KEY_FILE_ENV)
+    keyring = FieldKeyring.from_file(key_path) if key_path else None
+    centre = CentralStore(central, keyring)
+    return Syncer(local, centre, scope, local.get_state(LOGIN_KEY) or "support")
 
 
 def _run(action: Any, args: argparse.Namespace) -> int:

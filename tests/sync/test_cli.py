@@ -10,6 +10,7 @@ from agentdesk import vault
 from agentdesk.cli import main
 from agentdesk.store import migrate
 from agentdesk.store.engine import encrypted_sqlite_engine, sqlite_engine
+from agentdesk.store.field_crypto import new_key_text
 from agentdesk.store.sync import CentralStore, Syncer, SyncScope
 from agentdesk.store.sync.local import LocalStore
 from agentdesk.store.writer import LocalWriter
@@ -22,6 +23,10 @@ def workstation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalWriter:
     monkeypatch.setenv("AGENTDESK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AGENTDESK_WORKSTATION", "ws-test")
     monkeypatch.setenv("AGENTDESK_CENTRAL_URL", f"sqlite:///{tmp_path / 'central.db'}")
+    key_file = tmp_path / "field.key"
+    key_file.write_text(new_key_text())
+    key_file.chmod(0o600)
+    monkeypatch.setenv("AGENTDESK_FIELD_KEY_FILE", str(key_file))
     central = sqlite_engine(tmp_path / "central.db")
     migrate.upgrade(central)
     seed_reference(central)
