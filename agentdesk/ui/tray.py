@@ -51,6 +51,8 @@ class TrayNotifier(QObject):
         super().__init__(parent)
         self._window = window
         self.last_message: tuple[str, str] | None = None
+        # Set while the desktop is locked: a notification then names no caller.
+        self.private = False
         self.icon: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.icon = QSystemTrayIcon(app_icon(), self)
@@ -63,6 +65,8 @@ class TrayNotifier(QObject):
         if self._window.isActiveWindow() and not self._window.isMinimized():
             return False
         title, text = fmt.display_text(title), fmt.display_text(text)
+        if self.private:
+            text = "Unlock agentdesk to see who it is."
         self.last_message = (title, text)
         if self.icon is not None:
             self.icon.showMessage(
