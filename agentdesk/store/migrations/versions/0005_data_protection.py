@@ -220,13 +220,14 @@ def _chain_audit(bind: sa.Connection) -> None:
 def upgrade() -> None:
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
-    clear = bind.execute(
-        sa.select(sa.func.count()).select_from(_document)
-    ).scalar_one() + bind.execute(
-        sa.select(sa.func.count())
-        .select_from(_customer)
-        .where(_customer.c.date_of_birth.is_not(None))
-    ).scalar_one()
+    clear = (
+        bind.execute(sa.select(sa.func.count()).select_from(_document)).scalar_one()
+        + bind.execute(
+            sa.select(sa.func.count())
+            .select_from(_customer)
+            .where(_customer.c.date_of_birth.is_not(None))
+        ).scalar_one()
+    )
     cipher = _cipher(bind, clear)
     if sqlite:
         # Zero the bytes of replaced values instead of leaving them in free pages.
