@@ -75,6 +75,18 @@ class PbxSettings:
 
 
 @dataclass(frozen=True)
+class ServerLink:
+    """Where a desktop finds its ``agentdesk server`` (HTTPS; loopback may use HTTP).
+
+    ``ca_file`` is the site's CA certificate (PEM) when the server's certificate is not
+    signed by a CA the operating system already trusts.
+    """
+
+    url: str | None = None
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the composition root needs to build the application."""
 
@@ -88,6 +100,7 @@ class Settings:
     central: CentralSettings = field(default_factory=CentralSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
     pbx: PbxSettings = field(default_factory=PbxSettings)
+    server: ServerLink = field(default_factory=ServerLink)
 
     def __post_init__(self) -> None:
         minutes = self.idle_lock_minutes
@@ -128,7 +141,7 @@ def _merge_section(cls: type[Any], current: Any, values: Mapping[str, Any], wher
             raise ConfigError(f"unknown setting {where}.{key}; known: {', '.join(sorted(known))}")
         if isinstance(value, list):
             value = tuple(value)
-        if key in ("path", "data_dir") and value is not None:
+        if key in ("path", "data_dir", "ca_file") and value is not None:
             value = Path(str(value)).expanduser()
         updates[key] = value
     return dataclasses.replace(current, **updates)
@@ -144,6 +157,8 @@ _ENV_OVERRIDES: dict[str, tuple[str | None, str, type]] = {
     "AGENTDESK_PBX_HOST": ("pbx", "host", str),
     "AGENTDESK_PBX_PORT": ("pbx", "port", int),
     "AGENTDESK_PBX_USERNAME": ("pbx", "username", str),
+    "AGENTDESK_SERVER_URL": ("server", "url", str),
+    "AGENTDESK_SERVER_CA": ("server", "ca_file", Path),
 }
 
 
@@ -165,6 +180,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             ("central", CentralSettings),
             ("local", LocalSettings),
             ("pbx", PbxSettings),
+            ("server", ServerLink),
         ):
             if name in data:
                 section = _merge_section(cls, getattr(settings, name), data[name], name)

@@ -29,6 +29,7 @@ from agentdesk.store.sync import SyncScope, SyncSettings
 from agentdesk.store.sync.engine import SyncEngine
 from agentdesk.store.writer import LocalWriter
 from tests.sync.factories import REF, person, ticket
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 KEY = "55" * 32
 SETTINGS = SyncSettings(
@@ -139,7 +140,12 @@ def main(argv: list[str]) -> int:
         migrate.upgrade(engine)
     writer = LocalWriter(engine, login)
     sync = SyncEngine(
-        engine, central, agent_login=login, scope=scope_named(scope), settings=SETTINGS
+        engine,
+        central,
+        agent_login=login,
+        scope=scope_named(scope),
+        settings=SETTINGS,
+        field_cipher=FIELD_KEYRING,
     )
     writer.add_listener(sync.on_local_write)
     sync.start()

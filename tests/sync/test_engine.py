@@ -18,6 +18,7 @@ from agentdesk.store.writer import LocalWriter
 from tests.support.pgserver import PostgresServer
 from tests.sync.conftest import make_cache
 from tests.sync.factories import person, seed_reference, ticket
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 FAST = SyncSettings(
     poll_interval=30.0, backoff_base=0.05, backoff_cap=0.5, watchdog_interval=0.1, stuck_after=1.0
@@ -38,6 +39,7 @@ class Desktop:
             agent_login=login,
             scope=SyncScope(full_replica=True),
             settings=settings,
+            field_cipher=FIELD_KEYRING,
         )
         self.writer.add_listener(self.sync.on_local_write)
         self.seen: dict[uuid.UUID, threading.Event] = {}
@@ -109,7 +111,12 @@ def test_rejections_are_listed_and_can_be_dismissed(
     assert bob.settled()
     alice.writer.write("customer.patch", {"id": cust["id"], "changes": {"segment": "premier"}})
     alice.sync = SyncEngine(
-        alice.cache, central, agent_login="alice", scope=SyncScope(full_replica=True), settings=FAST
+        alice.cache,
+        central,
+        agent_login="alice",
+        scope=SyncScope(full_replica=True),
+        settings=FAST,
+        field_cipher=FIELD_KEYRING,
     )
     alice.sync.start()
     assert alice.sync.wait_for(lambda s: len(s.rejected) == 1, 10)

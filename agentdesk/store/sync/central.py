@@ -23,7 +23,7 @@ import copy
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -169,6 +169,9 @@ def record_changes(
     return len(rows)
 
 
+Authorizer = Callable[[Session, PushEntry], None]
+
+
 class _NeedsGuard(Exception):
     """An entry failed on the fast path: redo the batch with a savepoint per entry."""
 
@@ -209,11 +212,14 @@ class CentralStore:
         agent_login: str,
         entries: Sequence[PushEntry],
         give_up: frozenset[uuid.UUID] = frozenset(),
+        authorize: Authorizer | None = None,
     ) -> PushReply:
         """Apply ``entries`` (in client order) exactly once each, in one transaction.
 
         ``give_up`` lists mutations that already failed repeatedly for a
         non-validation reason: their next failure is recorded as a rejection.
+        ``authorize(session, entry)`` runs before each new entry inside the same
+        transaction; a ``MutationRejected`` from it becomes that entry's verdict.
         """
         if not entries:
             return PushReply(())
@@ -221,9 +227,13 @@ class CentralStore:
             # Fast path: most batches hold no invalid entry, so skip the per-entry savepoints
             # (two round trips each); the first failure rolls the batch back and it is redone
             # with a savepoint around every entry.
-            return self._apply_batch(client_id, agent_login, entries, give_up, guarded=False)
+            return self._apply_batch(
+                client_id, agent_login, entries, give_up, authorize, guarded=False
+            )
         except _NeedsGuard:
-            return self._apply_batch(client_id, agent_login, entries, give_up, guarded=True)
+            return self._apply_batch(
+                client_id, agent_login, entries, give_up, authorize, guarded=True
+            )
 
     def _apply_batch(
         self,
@@ -231,6 +241,7 @@ class CentralStore:
         agent_login: str,
         entries: Sequence[PushEntry],
         give_up: frozenset[uuid.UUID],
+        authorize: Authorizer | None,
         *,
         guarded: bool,
     ) -> PushReply:
@@ -249,7 +260,9 @@ class CentralStore:
                     gap = last + 1
                     break
                 results.append(
-                    self._apply_one(s, client_id, agent_login, entry, give_up, feed, guarded)
+                    self._apply_one(
+                        s, client_id, agent_login, entry, give_up, feed, authorize, guarded
+                    )
                 )
                 verdicts.append(
                     {
@@ -331,6 +344,7 @@ class CentralStore:
         entry: PushEntry,
         give_up: frozenset[uuid.UUID],
         feed: list[dict[str, Any]],
+        authorize: Authorizer | None,
         guarded: bool,
     ) -> PushResult:
         ctx = MutationContext(
@@ -344,6 +358,8 @@ class CentralStore:
         field: str | None = None
         if not guarded:
             try:
+                if authorize is not None:
+                    authorize(s, entry)
                 outcome = apply_mutation(s, entry.name, copy.deepcopy(entry.args), ctx)
                 s.flush()
             except Exception as exc:
@@ -361,6 +377,8 @@ class CentralStore:
             )
         savepoint = s.begin_nested()
         try:
+            if authorize is not None:
+                authorize(s, entry)
             outcome = apply_mutation(s, entry.name, copy.deepcopy(entry.args), ctx)
             s.flush()
             rows = change_rows(

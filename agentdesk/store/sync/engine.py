@@ -34,6 +34,7 @@ from sqlalchemy import Engine, event
 
 from agentdesk.models import utcnow
 from agentdesk.store.engine import central_engine
+from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.sync.backoff import Backoff
 from agentdesk.store.sync.central import CentralStore
 from agentdesk.store.sync.local import LocalStore
@@ -75,6 +76,7 @@ class SyncEngine:
         client_id: uuid.UUID | None = None,
         settings: SyncSettings | None = None,
         central_password: str | None = None,
+        field_cipher: FieldCipher | None = None,
     ) -> None:
         self.settings = settings or SyncSettings()
         self._owned_engine: Engine | None = None
@@ -86,7 +88,7 @@ class SyncEngine:
         # An engine means the centre runs in this process (tests, tools); desktops pass the
         # server's port and never hold a database login.
         self.central: CentralPort = (
-            DirectCentral(CentralStore(central), scope, agent_login)
+            DirectCentral(CentralStore(central, field_cipher), scope, agent_login)
             if isinstance(central, Engine)
             else central
         )

@@ -206,12 +206,22 @@ def _decoder(column: Column[Any]) -> Callable[[Any], Any]:
 _DECODERS: dict[str, dict[str, Callable[[Any], Any]]] = {}
 
 
-def decode_row(data: dict[str, Any], table: Table) -> dict[str, Any]:
-    """The inverse of ``encode_row``: Python values ready to bind. Unknown keys are dropped."""
+def _decoders(table: Table) -> dict[str, Callable[[Any], Any]]:
     decoders = _DECODERS.get(table.name)
     if decoders is None:
         decoders = {c.name: _decoder(c) for c in table.columns}
         _DECODERS[table.name] = decoders
+    return decoders
+
+
+def column_decoders(table: Table) -> list[Callable[[Any], Any]]:
+    """One decoder per column, in column order (for rows sent as JSON arrays)."""
+    return list(_decoders(table).values())
+
+
+def decode_row(data: dict[str, Any], table: Table) -> dict[str, Any]:
+    """The inverse of ``encode_row``: Python values ready to bind. Unknown keys are dropped."""
+    decoders = _decoders(table)
     return {
         name: (None if data.get(name) is None else fn(data[name]))
         for name, fn in decoders.items()

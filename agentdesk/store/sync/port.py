@@ -31,7 +31,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdesk.models import SyncPin
 from agentdesk.store.engine import write_session
 from agentdesk.store.sync import live
-from agentdesk.store.sync.central import NOTIFY_CHANNEL, CentralStore, feed_visibility
+from agentdesk.store.sync.central import (
+    NOTIFY_CHANNEL,
+    Authorizer,
+    CentralStore,
+    feed_visibility,
+)
 from agentdesk.store.sync.entities import REFERENCE_TABLES, replica_select
 from agentdesk.store.sync.local import Unit
 from agentdesk.store.sync.protocol import Cursor, FeedRow, PushEntry, PushReply
@@ -114,7 +119,7 @@ class CentralPort(Protocol):
     def pull(self, client_id: uuid.UUID, cursor: Cursor, limit: int) -> PullPage:
         """The feed after ``cursor`` (only rows this desktop may see)."""
 
-    def units(self, wanted: Sequence[tuple[str, uuid.UUID]]) -> list[Unit]:
+    def units(self, client_id: uuid.UUID, wanted: Sequence[tuple[str, uuid.UUID]]) -> list[Unit]:
         """The centre's current copy of some aggregates, for a refresh after an ack."""
 
     def closure(
@@ -145,6 +150,7 @@ class _HubSource:
             loop.call_soon_threadsafe(on_poke)
 
         unsubscribe = live.subscribe_in_process(self._key, poke)
+        on_state(True, None)
         try:
             await stop.wait()
         finally:
@@ -177,6 +183,7 @@ class DirectCentral:
     scope: SyncScope
     actor: str
     filter_pull: bool = False
+    authorize: Authorizer | None = None
     _pins_written: set[uuid.UUID] = field(default_factory=set)
 
     def describe(self) -> str:
@@ -210,7 +217,7 @@ class DirectCentral:
     def apply_batch(
         self, client_id: uuid.UUID, entries: Sequence[PushEntry], give_up: frozenset[uuid.UUID]
     ) -> PushReply:
-        return self.store.apply_batch(client_id, self.actor, entries, give_up)
+        return self.store.apply_batch(client_id, self.actor, entries, give_up, self.authorize)
 
     def pull(self, client_id: uuid.UUID, cursor: Cursor, limit: int) -> PullPage:
         visible = self._visibility(client_id) if self.filter_pull else None
@@ -222,7 +229,7 @@ class DirectCentral:
         """The SQL condition on ``change_log`` for what this desktop may receive."""
         return feed_visibility(client_id, self.scope)
 
-    def units(self, wanted: Sequence[tuple[str, uuid.UUID]]) -> list[Unit]:
+    def units(self, client_id: uuid.UUID, wanted: Sequence[tuple[str, uuid.UUID]]) -> list[Unit]:
         return fetch_units(self.store, wanted)
 
     def closure(

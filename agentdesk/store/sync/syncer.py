@@ -230,7 +230,7 @@ class Syncer:
         wanted = self.local.refresh_wanted()
         if not wanted:
             return 0
-        changed = self.local.apply_units(self.central.units(wanted))
+        changed = self.local.apply_units(self.central.units(self.client_id, wanted))
         self._changed(tuple(changed))
         self._progress()
         return len(changed)

@@ -1,0 +1,1 @@
+"""One router per concern; ``server/app.py`` mounts them under ``/api/v1``."""

@@ -1,0 +1,35 @@
+"""``/health`` (the process answers) and ``/ready`` (it can serve: database and pokes work)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentdesk.server.context import Ctx
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """Liveness: the process is up. Never touches the database."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+def ready(ctx: Ctx) -> JSONResponse:
+    """Readiness for the load balancer: 503 while the database or live pokes are down."""
+    checks: dict[str, str] = {}
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError as exc:
+        checks["database"] = f"unavailable ({type(exc).__name__})"
+    checks["live"] = "ok" if ctx.hub.listening else "reconnecting"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
+    )

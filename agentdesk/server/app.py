@@ -1,0 +1,123 @@
+"""The server's composition root: settings → database → services → FastAPI app.
+
+``build_context`` makes every long-lived part once; ``create_app`` mounts
+the routers and error handlers on it. Tests call both with a temporary
+store; ``agentdesk server`` and ``agentdesk demo`` call them through
+``server/run.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Engine
+
+from agentdesk.models import Role
+from agentdesk.server import problems
+from agentdesk.server.api import customers, health, live, session, sync
+from agentdesk.server.context import ServerContext
+from agentdesk.server.live import LiveHub
+from agentdesk.server.settings import ServerSettings
+from agentdesk.services.caller_match import CallerMatcher
+from agentdesk.services.platform.ldap_directory import directory_from_config
+from agentdesk.services.platform.reveal import RevealPolicy
+from agentdesk.services.platform.signin import SignInPolicy, SignInService
+from agentdesk.services.search import SearchService
+from agentdesk.store.field_crypto import FieldCipher, FieldKeyError, load_field_keyring
+from agentdesk.store.sync.central import CentralStore
+from agentdesk.store.sync.port import DirectCentral
+from agentdesk.store.sync.scope import SyncScope
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+
+
+def field_cipher(path: Path | None) -> FieldCipher | None:
+    """The field-encryption key, or None (reveals then answer 503 with the reason)."""
+    try:
+        return load_field_keyring(path)
+    except FieldKeyError as exc:
+        log.warning("no field-encryption key: protected fields cannot be revealed (%s)", exc)
+        return None
+
+
+def build_context(
+    engine: Engine,
+    settings: ServerSettings,
+    *,
+    region: str = "GB",
+    cipher: FieldCipher | None = None,
+) -> ServerContext:
+    store = CentralStore(engine, cipher)
+    return ServerContext(
+        engine=engine,
+        store=store,
+        signin=SignInService(
+            engine,
+            policy=SignInPolicy.from_mapping(settings.auth),
+            directory=directory_from_config(settings.ldap),
+        ),
+        matcher=CallerMatcher(engine, source="central", region=region),
+        search=SearchService(engine, region),
+        hub=LiveHub(DirectCentral(store, SyncScope(), "server").live()),
+        cipher=cipher,
+        reveal_policy=RevealPolicy.load(),
+        full_replica_roles=frozenset(Role(r) for r in settings.listen.full_replica_roles),
+    )
+
+
+def create_app(ctx: ServerContext) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await ctx.hub.start()
+        try:
+            yield
+        finally:
+            await ctx.hub.stop()
+
+    app = FastAPI(
+        title="agentdesk server",
+        version="1",
+        summary="Sign-in, sync, customer look-ups and reveals for agentdesk desktops.",
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    problems.install(app)
+    app.middleware("http")(_limit_body(ctx.max_body_bytes))
+    app.include_router(health.router)
+    for router in (session.router, sync.router, customers.router, live.router):
+        app.include_router(router, prefix=API)
+    return app
+
+
+def _limit_body(
+    limit: int,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """Refuse oversized bodies from their declared length, before reading them."""
+
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return problems.problem_response(
+                problems.Problem(
+                    413,
+                    "too-large",
+                    "Request too large",
+                    f"Requests are limited to {limit // (1024 * 1024)} MB; send smaller batches.",
+                ),
+                request,
+            )
+        if declared is None and request.method in ("POST", "PUT", "PATCH"):
+            return problems.problem_response(
+                problems.Problem(411, "length-required", "Content-Length required"), request
+            )
+        return await call_next(request)
+
+    return middleware

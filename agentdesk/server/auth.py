@@ -1,0 +1,87 @@
+"""Bearer tokens to principals: who is asking, in which role, over which working set.
+
+The principal is built from the server's own session table and the agent
+row as it stands now (a role changed by an administrator applies to the
+next request); nothing in the request body can change it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from agentdesk.models import Role
+from agentdesk.server.context import Ctx, ServerContext
+from agentdesk.server.problems import forbidden, unauthorized
+from agentdesk.services.platform.signin import SessionInfo
+from agentdesk.store.sync.scope import SyncScope
+
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in agent behind a request."""
+
+    session_id: uuid.UUID
+    agent_id: uuid.UUID
+    login: str
+    role: Role
+    team_ids: frozenset[uuid.UUID]
+    workstation: str | None
+    full_replica: bool
+
+    @property
+    def scope(self) -> SyncScope:
+        return SyncScope(
+            team_ids=self.team_ids, agent_id=self.agent_id, full_replica=self.full_replica
+        )
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in SUPERVISORS
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def principal_from(ctx: ServerContext, info: SessionInfo) -> Principal:
+    agent = info.agent
+    return Principal(
+        info.session_id,
+        agent.id,
+        agent.login,
+        agent.role,
+        frozenset(agent.team_ids),
+        info.workstation,
+        agent.role in ctx.full_replica_roles,
+    )
+
+
+def current_principal(request: Request, ctx: Ctx) -> Principal:
+    """The request's principal; 401 without a live session."""
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized("This request needs a session token (Authorization: Bearer …).")
+    info = ctx.signin.authenticate(token)
+    if info is None:
+        raise unauthorized("Your session has ended (signed out, expired or revoked).")
+    return principal_from(ctx, info)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def supervisor(principal: CurrentPrincipal) -> Principal:
+    """The principal, if a supervisor or administrator; 403 otherwise."""
+    if not principal.is_supervisor:
+        raise forbidden("Only supervisors and administrators may do this.")
+    return principal

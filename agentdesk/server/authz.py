@@ -1,0 +1,129 @@
+"""Authorisation of pushed mutations: role, ownership and need-to-know, on the server.
+
+The desktop's own checks are courtesy; these are the ones that count. Each
+pushed entry is checked inside the transaction that would apply it, and a
+refusal is recorded as that entry's verdict (so it is never retried and
+never blocks the desktop's queue). Customers a desktop creates become its
+pins in the same transaction, so their later changes reach it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from agentdesk.models import SyncPin, Ticket
+from agentdesk.server.auth import Principal
+from agentdesk.store.mutations import MutationRejected
+from agentdesk.store.sync.protocol import PushEntry
+
+# Which roles may send each mutation (absent: nobody).
+_SUPERVISORS = frozenset({"supervisor", "admin"})
+_EVERYONE = frozenset({"agent", "supervisor", "admin"})
+ROLES: dict[str, frozenset[str]] = {
+    "customer.create": _EVERYONE,
+    "customer.patch": _EVERYONE,
+    "customer.add_phone": _EVERYONE,
+    "customer.add_email": _EVERYONE,
+    "customer.add_address": _EVERYONE,
+    "customer.delete": _SUPERVISORS,
+    "interaction.add": _EVERYONE,
+    "ticket.create": _EVERYONE,
+    "ticket.update": _EVERYONE,
+    "ticket.reopen": _EVERYONE,
+    "ticket.comment": _EVERYONE,
+    "audit.add": _EVERYONE,
+}
+
+_PIN = cast(Table, SyncPin.__table__)
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None  # the mutator itself refuses a malformed id with the field named
+
+
+class MutationAuthorizer:
+    """Checks one desktop's pushed entries against its principal."""
+
+    def __init__(self, principal: Principal, client_id: uuid.UUID, *, postgres: bool) -> None:
+        self.principal = principal
+        self.client_id = client_id
+        self._insert = postgresql.insert if postgres else sqlite.insert
+
+    def __call__(self, session: Session, entry: PushEntry) -> None:
+        role = self.principal.role.value
+        if role not in ROLES.get(entry.name, frozenset()):
+            raise MutationRejected(f"the {role} role may not perform {entry.name}")
+        args = entry.args
+        if entry.name == "customer.create":
+            new_id = _uuid(args.get("id"))
+            if new_id is not None:
+                self._pin(session, new_id)
+            return
+        if entry.name.startswith("customer."):
+            self._require_customer(session, _uuid(args.get("id") or args.get("customer_id")))
+        elif entry.name == "interaction.add":
+            agent = _uuid(args.get("agent_id"))
+            if agent is not None and agent != self.principal.agent_id:
+                raise MutationRejected("an interaction is filed in your own name only", "agent_id")
+            self._require_customer(session, _uuid(args.get("customer_id")), optional=True)
+            self._require_ticket(session, _uuid(args.get("ticket_id")), optional=True)
+        elif entry.name == "ticket.create":
+            self._require_customer(session, _uuid(args.get("customer_id")), optional=True)
+        elif entry.name in ("ticket.update", "ticket.reopen"):
+            self._require_ticket(session, _uuid(args.get("id")))
+        elif entry.name == "ticket.comment":
+            self._require_ticket(session, _uuid(args.get("ticket_id")))
+
+    # --- need-to-know ----------------------------------------------------------------------
+
+    def _pin(self, session: Session, customer_id: uuid.UUID) -> None:
+        session.execute(
+            self._insert(_PIN)
+            .values(client_id=self.client_id, customer_id=customer_id)
+            .on_conflict_do_nothing()
+        )
+
+    def _pinned(self, session: Session, customer_id: uuid.UUID) -> bool:
+        found = session.execute(
+            select(_PIN.c.customer_id).where(
+                _PIN.c.client_id == self.client_id, _PIN.c.customer_id == customer_id
+            )
+        ).first()
+        return found is not None
+
+    def _require_customer(
+        self, session: Session, customer_id: uuid.UUID | None, *, optional: bool = False
+    ) -> None:
+        if customer_id is None or self.principal.full_replica:
+            return  # a missing id is the mutator's to refuse, with the field named
+        if not self._pinned(session, customer_id):
+            raise MutationRejected(
+                "this customer was never opened on this desktop; open the customer first",
+                "customer_id",
+            )
+
+    def _require_ticket(
+        self, session: Session, ticket_id: uuid.UUID | None, *, optional: bool = False
+    ) -> None:
+        if ticket_id is None or self.principal.full_replica:
+            return
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            return  # created earlier in this batch or unknown: the mutator decides
+        if (
+            ticket.team_id in self.principal.team_ids
+            or ticket.assignee_id == self.principal.agent_id
+            or (ticket.customer_id is not None and self._pinned(session, ticket.customer_id))
+        ):
+            return
+        raise MutationRejected("this ticket is neither your team's nor yours", "ticket_id")

@@ -1,0 +1,47 @@
+"""What the server's routers share: built once in ``server/app.py``, read from ``app.state``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import Engine
+
+from agentdesk.models import Role
+from agentdesk.services.caller_match import CallerMatcher
+from agentdesk.services.platform.reveal import RevealPolicy
+from agentdesk.services.platform.signin import SignInService
+from agentdesk.services.search import SearchService
+from agentdesk.store.field_crypto import FieldCipher
+from agentdesk.store.sync.central import CentralStore
+
+if TYPE_CHECKING:
+    from agentdesk.server.live import LiveHub
+
+
+@dataclass
+class ServerContext:
+    """The server's long-lived parts. Nothing in here is per request."""
+
+    engine: Engine
+    store: CentralStore
+    signin: SignInService
+    matcher: CallerMatcher
+    search: SearchService
+    hub: LiveHub
+    cipher: FieldCipher | None = None
+    reveal_policy: RevealPolicy | None = None
+    # Roles whose desktops may hold a full replica instead of a working set.
+    full_replica_roles: frozenset[Role] = field(default_factory=frozenset)
+    max_body_bytes: int = 8 * 1024 * 1024
+
+
+def context(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.context
+    return ctx
+
+
+Ctx = Annotated[ServerContext, Depends(context)]
+ClientId = Annotated[uuid.UUID, Query(description="this desktop installation's sync client id")]

@@ -1,0 +1,98 @@
+"""The server's own settings: where to listen, its certificate, sign-in policy, directory.
+
+Read from the same TOML file as the rest (``--config``) in these tables::
+
+    [listen]
+    host = "0.0.0.0"            # plain HTTP is refused unless this is a loopback address
+    port = 8443
+    certfile = "/etc/agentdesk/server.pem"   # the site's certificate chain (PEM)
+    keyfile = "/etc/agentdesk/server.key"    # its private key (0600)
+    field_key_file = "/etc/agentdesk/field.key"  # else $AGENTDESK_FIELD_KEY_FILE or the keyring
+    full_replica_roles = ["admin"]          # roles whose desktops hold every customer
+
+    [auth]   # sign-in policy, see agentdesk.services.platform.signin
+    [ldap]   # optional directory sign-in, see agentdesk.services.platform.ldap_directory
+
+The database is ``[central]`` as for every other command; the server is the
+only process that opens it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentdesk.config import ConfigError, default_config_path
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """Where the server listens and with which certificate."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    field_key_file: Path | None = None
+    full_replica_roles: tuple[str, ...] = ()
+
+    @property
+    def tls(self) -> bool:
+        return self.certfile is not None
+
+    def check(self) -> None:
+        """Refuse settings that would expose customer data: plain HTTP off the loopback."""
+        if (self.certfile is None) != (self.keyfile is None):
+            raise ConfigError("[listen] needs both certfile and keyfile, or neither")
+        if not self.tls and not is_loopback(self.host):
+            raise ConfigError(
+                f"refusing plain HTTP on {self.host}: give [listen] certfile and keyfile "
+                "(the site's certificate), or listen on 127.0.0.1"
+            )
+        for path in (self.certfile, self.keyfile, self.field_key_file):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"{path} does not exist or is not a file")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything ``agentdesk server`` reads beyond the common settings."""
+
+    listen: ListenSettings = field(default_factory=ListenSettings)
+    auth: dict[str, Any] = field(default_factory=dict)
+    ldap: dict[str, Any] = field(default_factory=dict)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_server_settings(path: Path | None = None) -> ServerSettings:
+    file_path = path or default_config_path()
+    if not file_path.exists():
+        return ServerSettings()
+    try:
+        data = tomllib.loads(file_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {file_path}: {exc}") from exc
+    raw = dict(data.get("listen", {}))
+    known = set(ListenSettings.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown [listen] settings: {', '.join(sorted(unknown))}")
+    for key in ("certfile", "keyfile", "field_key_file"):
+        if raw.get(key):
+            raw[key] = Path(str(raw[key])).expanduser()
+    if "full_replica_roles" in raw:
+        raw["full_replica_roles"] = tuple(raw["full_replica_roles"])
+    return ServerSettings(
+        ListenSettings(**raw), dict(data.get("auth", {})), dict(data.get("ldap", {}))
+    )

@@ -1,0 +1,131 @@
+"""Desktops sync only through the server: push as the session's agent, pull filtered by scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from agentdesk.client.api import ServerApi, ServerRefused, SessionEnded
+from agentdesk.ids import uuid7
+from agentdesk.models import AuditEntry, ChangeLog, Customer, Interaction, Ticket
+from agentdesk.store.engine import read_session
+from tests.server.conftest import PASSWORD, Desktop, RunningServer
+from tests.sync.factories import REF, person, ticket
+
+
+def _ids(engine: object, model: type) -> set[object]:
+    with read_session(engine) as s:  # type: ignore[arg-type]
+        return set(s.scalars(select(model.id)))  # type: ignore[attr-defined]
+
+
+def test_a_write_reaches_a_colleague_and_is_applied_as_the_session_agent(
+    server: RunningServer, desktop: Callable[..., Desktop]
+) -> None:
+    bob, bob2 = desktop("bob"), desktop("bob")
+    customer = person()
+    bob.writer.write("customer.create", customer)
+    case = ticket(customer_id=str(customer["id"]), team_id=str(REF.team_a))
+    bob.writer.write("ticket.create", case)
+    bob.syncer.cycle()
+    bob2.syncer.cycle()
+    assert customer["id"] in _ids(bob2.engine, Customer)
+    assert case["id"] in _ids(bob2.engine, Ticket)
+    with read_session(server.engine) as s:
+        row = s.get(Ticket, case["id"])
+        assert row is not None
+
+
+def test_an_agents_pull_never_returns_out_of_scope_rows(
+    server: RunningServer, desktop: Callable[..., Desktop]
+) -> None:
+    alice, bob = desktop("alice"), desktop("bob")
+    secret = person()
+    alice.writer.write("customer.create", secret)
+    case = ticket(customer_id=str(secret["id"]), team_id=str(REF.team_b))
+    alice.writer.write("ticket.create", case)
+    alice.syncer.cycle()
+    with read_session(server.engine) as s:
+        assert s.scalar(select(ChangeLog.seq).where(ChangeLog.entity_id == secret["id"]))
+    # Bob (team A) asks the server directly for everything after the start of the feed.
+    page = bob.central.pull(bob.syncer.client_id, bob.syncer.cursor.__class__(0, 0), 2000)
+    assert all(r.entity_id not in (secret["id"], case["id"]) for r in page.rows)
+    assert not any(r.entity_type == "audit_entry" for r in page.rows)
+    bob.syncer.cycle()
+    assert secret["id"] not in _ids(bob.engine, Customer)
+    # and he cannot fetch it by id either
+    with pytest.raises(ServerRefused) as refused:
+        bob.central.closure(bob.syncer.client_id, [secret["id"]], [])
+    assert refused.value.status == 403
+
+
+def test_the_actor_is_the_session_never_a_client_field(
+    server: RunningServer, desktop: Callable[..., Desktop]
+) -> None:
+    bob = desktop("bob")
+    entry = uuid7()
+    bob.writer.write(
+        "audit.add",
+        {
+            "id": str(entry),
+            "actor": "carol",
+            "action": "customer.reveal",
+            "at": "2020-01-01T00:00:00+00:00",
+        },
+    )
+    forged = uuid7()
+    bob.writer.write(
+        "interaction.add",
+        {
+            "id": str(forged),
+            "channel": "phone",
+            "direction": "inbound",
+            "started_at": "2026-12-01T10:00:00+00:00",
+            "agent_id": str(REF.alice),
+        },
+    )
+    bob.syncer.cycle()
+    with read_session(server.engine) as s:
+        audit = s.get(AuditEntry, entry)
+        assert audit is not None and audit.actor == "bob" and audit.at.year != 2020
+        assert s.get(Interaction, forged) is None
+    rejected = bob.syncer.local.rejected()
+    assert [r.mutation_id for r in rejected] and "own name" in (rejected[0].error or "")
+
+
+def test_wrong_expired_and_missing_tokens_get_problem_json(server: RunningServer) -> None:
+    api = ServerApi(server.url)
+    with pytest.raises(SessionEnded):
+        api.request("GET", "/sync/identity")
+    api.token = "not-a-token"
+    with pytest.raises(SessionEnded):
+        api.request("GET", "/sync/identity")
+    api.sign_in("bob", PASSWORD, "ws")
+    api.sign_out()
+    response = httpx.get(
+        server.url + "/api/v1/sync/identity", headers={"Authorization": "Bearer x"}
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["title"]
+    bad = httpx.post(
+        server.url + "/api/v1/session",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert bad.status_code == 400 and "problem+json" in bad.headers["content-type"]
+    big = httpx.post(
+        server.url + "/api/v1/session",
+        content=b"x" * (9 * 1024 * 1024),
+        headers={"content-type": "application/json"},
+    )
+    assert big.status_code == 413
+    api.close()
+
+
+def test_health_and_ready(server: RunningServer) -> None:
+    assert httpx.get(server.url + "/health").json() == {"status": "ok"}
+    ready = httpx.get(server.url + "/ready")
+    assert ready.status_code == 200, ready.text
