@@ -59,6 +59,15 @@ def display_text(value: object, *, multiline: bool = False) -> str:
     return _UNSHOWABLE.sub(MARK, text)
 
 
+def tab_text(value: object) -> str:
+    """Data for a tab, button or dock title, where ``&`` marks a keyboard mnemonic.
+
+    Doubling it shows the ampersand itself, so "ID&V" neither loses its "&" nor makes
+    Alt+V jump to that tab.
+    """
+    return display_text(value).replace("&", "&&")
+
+
 def esc(text: object, *, multiline: bool = False) -> str:
     """Data for a rich-text label: neutralised (``display_text``) then HTML-escaped."""
     return html.escape(display_text(text, multiline=multiline), quote=True)

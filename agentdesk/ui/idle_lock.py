@@ -119,12 +119,13 @@ class LockScreen(QWidget):
         self.title.setFont(font)
         who = fmt.display_text(user_label)
         self.user = fmt.plain(named(QLabel(), "Signed-in user"))
+        # Short lines, no word wrap: a wrapped label in a centred panel is given the height
+        # of one line and clips the rest.
         self.user.setText(
-            (f"Signed in as {who}. " if who else "")
-            + "Customer data is hidden after a spell without input. "
+            (f"Signed in as {who}.\n" if who else "")
+            + "Customer data is hidden after a spell without input.\n"
             "Enter your password to carry on."
         )
-        self.user.setWordWrap(True)
         self.call_notice = fmt.plain(named(QLabel(), "Incoming call notice"))
         self.call_notice.setObjectName("lockCallNotice")
         self.call_notice.setStyleSheet(
@@ -141,12 +142,21 @@ class LockScreen(QWidget):
         self.message = fmt.plain(named(QLabel(), "Unlock message"))
         self.message.setObjectName("lockMessage")
         self.message.setWordWrap(True)
+        # Room for a three-line reason (lockout, server down) before the panel is laid out.
+        self.message.setMinimumHeight(self.message.fontMetrics().lineSpacing() * 3)
         self._layout()
 
     def _layout(self) -> None:
         panel = QWidget(self)
-        panel.setMaximumWidth(420)
+        panel.setObjectName("lockPanel")
+        # A fixed width lets the word-wrapped labels work out their height.
+        panel.setFixedWidth(460)
+        panel.setStyleSheet(
+            "#lockPanel{background:palette(base);border:1px solid palette(mid);border-radius:8px}"
+        )
         box = QVBoxLayout(panel)
+        box.setContentsMargins(24, 20, 24, 20)
+        box.setSpacing(10)
         for widget in (
             self.title,
             self.user,

@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         if widget is None:
             widget = self._factory(customer_id, caller)
             self._customer_tabs[customer_id] = widget
-            shown = fmt.display_text(title or self._title_for(customer_id))
+            shown = fmt.tab_text(title or self._title_for(customer_id))
             index = self.workspace_tabs.addTab(widget, shown)
         else:
             index = self.workspace_tabs.indexOf(widget)

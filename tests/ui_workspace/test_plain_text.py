@@ -57,6 +57,7 @@ def test_display_text_neutralises_bidi_and_controls() -> None:
     assert fmt.display_text("two\r\nlines", multiline=True) == "two\nlines"
     assert fmt.display_text("مريم أحمد") == "مريم أحمد"  # real right-to-left names untouched
     assert fmt.esc(MARKUP) == "&lt;b style=color:green&gt;ID&amp;V PASSED&lt;/b&gt;"
+    assert fmt.tab_text("ID&V") == "ID&&V"  # a literal "&", not an Alt+V mnemonic
 
 
 def test_markup_in_a_customer_name_is_painted_as_written(
