@@ -11,6 +11,7 @@ from collections.abc import Sequence
 # Sub-command modules, in the order ``--help`` lists them. Each adds itself
 # through ``register``; a module is listed here only once its command works.
 COMMAND_MODULES: tuple[str, ...] = (
+    "agentdesk.commands.server",
     "agentdesk.commands.db",
     "agentdesk.commands.audit",
     "agentdesk.commands.seed",

@@ -29,6 +29,7 @@ from agentdesk.services.platform.signin import SignInPolicy, SignInService
 from agentdesk.services.search import SearchService
 from agentdesk.store.field_crypto import FieldCipher, FieldKeyError, load_field_keyring
 from agentdesk.store.sync.central import CentralStore
+from agentdesk.vault import KeyringUnavailable
 from agentdesk.store.sync.port import DirectCentral
 from agentdesk.store.sync.scope import SyncScope
 
@@ -41,7 +42,7 @@ def field_cipher(path: Path | None) -> FieldCipher | None:
     """The field-encryption key, or None (reveals then answer 503 with the reason)."""
     try:
         return load_field_keyring(path)
-    except FieldKeyError as exc:
+    except (FieldKeyError, KeyringUnavailable) as exc:
         log.warning("no field-encryption key: protected fields cannot be revealed (%s)", exc)
         return None
 
