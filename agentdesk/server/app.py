@@ -29,9 +29,9 @@ from agentdesk.services.platform.signin import SignInPolicy, SignInService
 from agentdesk.services.search import SearchService
 from agentdesk.store.field_crypto import FieldCipher, FieldKeyError, load_field_keyring
 from agentdesk.store.sync.central import CentralStore
-from agentdesk.vault import KeyringUnavailable
 from agentdesk.store.sync.port import DirectCentral
 from agentdesk.store.sync.scope import SyncScope
+from agentdesk.vault import KeyringUnavailable
 
 log = logging.getLogger(__name__)
 
