@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from agentdesk.services.timeline import TimelineEntry
+from agentdesk.ui import format as fmt
 from agentdesk.ui.timeline.model import ENTRY_ROLE
 
 # Badge text and colour per channel: mid-tone colours that read on light and dark palettes.
@@ -123,7 +124,8 @@ class TimelineDelegate(QStyledItemDelegate):
         when = entry.at.astimezone().strftime("%d %b %Y %H:%M")
         painter.setPen(colour)
         painter.setFont(bold)
-        title = f"{when}   {entry.summary}"
+        # Painted as plain text, with bidi overrides and controls neutralised (fmt.display_text).
+        title = f"{when}   {fmt.display_text(entry.summary)}"
         painter.drawText(
             QRect(text_rect.left(), text_rect.top(), text_rect.width(), line),
             Qt.AlignmentFlag.AlignLeft,
@@ -138,5 +140,7 @@ class TimelineDelegate(QStyledItemDelegate):
             painter.drawText(
                 QRect(text_rect.left(), text_rect.top() + line * n, text_rect.width(), line),
                 Qt.AlignmentFlag.AlignLeft,
-                metrics.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width()),
+                metrics.elidedText(
+                    fmt.display_text(text), Qt.TextElideMode.ElideRight, text_rect.width()
+                ),
             )
