@@ -141,7 +141,7 @@ class BoardLayout:
     # ------------------------------------------------------------------ updates
     def show_link(self, up: bool, detail: str) -> None:
         self.link.setText("PBX: live" if up else "PBX: DOWN")
-        self.link.setToolTip(detail)
+        self.link.setToolTip(fmt.rich_tooltip(detail))
         self.link.setProperty("state", "up" if up else "down")
         self.link.style().unpolish(self.link)
         self.link.style().polish(self.link)
