@@ -1,30 +1,68 @@
-"""Bulk-load mode for SQLite: build the search index once at the end, not row by row.
+"""Loading generated customers: bulk mode for an empty store, the ordinary path otherwise.
 
-The search index (migration 0003) is fed by triggers: every new customer,
-phone and e-mail inserts a search document, and every document is indexed
-in FTS5 at once. During a million-customer seed those per-row triggers cost
-more than the rows themselves. ``suspended_search_triggers`` drops them,
-lets the load run, then adds the missing documents with three set-based
-statements, rebuilds FTS5 from its content table in one pass and restores
-the triggers. Their SQL is parked in ``sync_state`` first, so a seed killed
-half-way is repaired by the next one.
+Bulk mode exists because indexes and search triggers kept live during a
+million-customer load cost more than the rows themselves. For an empty store
+it:
+
+1. reads the definitions of the secondary indexes of the loaded tables, the
+   ``search_*`` triggers that feed the search index (migration 0003) and, on
+   PostgreSQL, the foreign keys of the loaded tables from the database's own
+   catalogue, parks them in ``sync_state`` (so a seed killed half-way is
+   repaired by the next run) and drops or disables them;
+2. generates chunks in worker processes which write them themselves: on
+   SQLite taking turns in chunk order (one writer, rollback journal off, no
+   fsync), on PostgreSQL side by side with ``COPY``;
+3. writes the search documents with set-based SQL, recreates every index,
+   trigger and foreign key exactly as it was defined, rebuilds FTS5 in one
+   pass (SQLite) or ``ANALYZE``s (PostgreSQL), and puts SQLite back in WAL.
+
+The ordinary path inserts chunk after chunk with every index and trigger
+live; tests check that both paths leave the same rows and search documents.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import multiprocessing
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine, func, select
 
-TRIGGERS = ("search_customer_ai", "search_phone_ai", "search_email_ai", "search_doc_ai")
-PARKED_KEY = "seed.suspended_triggers"
+from agentdesk.models import Agent, Customer, CustomerPhone, Interaction, Product, Team, Ticket
+from agentdesk.services.seeding import generator
+from agentdesk.services.seeding.bulk import (
+    Batch,
+    BulkWriter,
+    Prepared,
+    prepare_batch,
+    write_prepared,
+)
+from agentdesk.services.seeding.generator import (
+    CUSTOMER_TABLES,
+    Progress,
+    SeedOptions,
+    SeedReport,
+)
+from agentdesk.store.engine import write_session
 
-# The documents the *_ai triggers of migration 0003 would have written. Kept in
-# step with them by tests/services/test_seed.py, which compares a bulk-loaded
-# index with a trigger-fed one.
-_BACKFILL = (
+PARKED_KEY = "seed.bulk_load"
+# Below this many customers the worker processes cost more than bulk mode saves.
+BULK_MIN_CUSTOMERS = 20_000
+Log = Callable[[str], None]
+
+# The documents the search triggers of migration 0003 would have written, per dialect.
+# Kept in step with them by tests/services/test_seed.py, which compares a bulk-loaded
+# index with a trigger-fed one on both databases.
+_SQLITE_DOCS = (
     """INSERT INTO search_doc(source_id, customer_id, name)
        SELECT c.id, c.id, c.display_name FROM customer c
        WHERE c.deleted_at IS NULL
@@ -36,57 +74,589 @@ _BACKFILL = (
        SELECT e.id, e.customer_id, e.address_norm FROM customer_email e
        WHERE NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = e.id)""",
 )
+_PG_DOCS = (
+    """INSERT INTO search_doc
+       SELECT id, id, 'name', display_name FROM customer WHERE deleted_at IS NULL
+       ON CONFLICT (source_id) DO NOTHING""",
+    """INSERT INTO search_doc
+       SELECT id, customer_id, 'phone', coalesce(ltrim(e164, '+'), number_raw) FROM customer_phone
+       ON CONFLICT (source_id) DO NOTHING""",
+    """INSERT INTO search_doc SELECT id, customer_id, 'email', address_norm FROM customer_email
+       ON CONFLICT (source_id) DO NOTHING""",
+)
+_SEARCH_TABLES = ("customer", "customer_phone", "customer_email", "search_doc")
 
 
-def _restore(engine: Engine) -> None:
+@dataclass(frozen=True)
+class Job:
+    """One chunk of customers: its stream (id range and random stream) and index range."""
+
+    order: int
+    stream: int
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a worker process writes: a SQLite file or a PostgreSQL conninfo."""
+
+    dialect: str
+    location: str
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Definitions taken off the store for a bulk load, to put back afterwards."""
+
+    indexes: dict[str, str]  # name -> CREATE INDEX statement
+    # SQLite: name -> CREATE TRIGGER statement (dropped); PostgreSQL: name -> its table
+    # (disabled, so its definition never leaves the catalogue).
+    triggers: dict[str, str]
+    foreign_keys: dict[str, str]  # "table.constraint" -> definition (PostgreSQL only)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"indexes": self.indexes, "triggers": self.triggers, "foreign_keys": self.foreign_keys}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Parked:
+        data = json.loads(text)
+        return cls(data["indexes"], data["triggers"], data["foreign_keys"])
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def run(
+    engine: Engine,
+    options: SeedOptions,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+    bulk: bool | None = None,
+    log: Log | None = None,
+) -> SeedReport:
+    """Seed ``engine`` (see ``generator.seed``)."""
+    say = log or (lambda _line: None)
+    report = SeedReport()
+    started = time.perf_counter()
+    repair(engine)  # a bulk load that died half-way
+    agent_ids, team_ids, existing = _reference_ids(engine, options)
+    jobs = _plan(options, existing)
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if bulk is None:
+        bulk = existing == 0 and options.customers >= BULK_MIN_CUSTOMERS
+    elif bulk and existing:
+        raise ValueError("bulk loading needs a store without customers")
+    report.bulk = bool(bulk and jobs)
+    total = options.customers
+
+    def tick(done: int, rows: int) -> None:
+        if progress:
+            progress(done, total, rows)
+
+    if report.bulk:
+        report.rows = _bulk_load(
+            engine, options, jobs, workers, agent_ids, team_ids, tick, report.phases, say
+        )
+    else:
+        report.rows = _ordinary_load(engine, options, jobs, workers, agent_ids, team_ids, tick)
+    if options.heavy_customer_interactions:
+        stream = (jobs[-1].stream if jobs else _first_stream(options, existing)) + 1
+        for batch in generator.heavy_customer(options, stream, agent_ids, team_ids):
+            report.rows += _write_batch(engine, batch)
+    report.customers = total
+    report.seconds = time.perf_counter() - started
+    with write_session(engine) as session:
+        for table in (Customer, CustomerPhone, Product, Interaction, Ticket):
+            report.tables[table.__tablename__] = (
+                session.scalar(select(func.count()).select_from(table)) or 0
+            )
+    return report
+
+
+def _first_stream(options: SeedOptions, existing: int) -> int:
+    # Streams continue after what is already there, so a second run adds new customers.
+    size = options.chunk_size
+    return 1 + existing // size + (1 if existing % size else 0)
+
+
+def _plan(options: SeedOptions, existing: int) -> list[Job]:
+    first = _first_stream(options, existing)
+    jobs: list[Job] = []
+    done = 0
+    while done < options.customers:
+        count = min(options.chunk_size, options.customers - done)
+        jobs.append(Job(len(jobs), first + len(jobs), existing + done, count))
+        done += count
+    return jobs
+
+
+def _reference_ids(engine: Engine, options: SeedOptions) -> tuple[list[UUID], list[UUID], int]:
+    """Agent and team ids, writing the reference data first if the store has none."""
+    with write_session(engine) as session:
+        has_agents = session.scalar(select(func.count()).select_from(Agent)) or 0
+    if not has_agents:
+        generator.write_reference(engine, options)
+    with write_session(engine) as session:
+        agents = list(session.scalars(select(Agent.id).order_by(Agent.login)))
+        teams = list(session.scalars(select(Team.id).order_by(Team.name)))
+        existing = session.scalar(select(func.count()).select_from(Customer)) or 0
+    return agents, teams, existing
+
+
+def _write_batch(engine: Engine, batch: Batch) -> int:
+    with write_session(engine) as session:
+        writer = BulkWriter(session.connection())
+        writer.insert_batch(batch, CUSTOMER_TABLES)
+        return writer.rows_written
+
+
+# --- ordinary path -----------------------------------------------------------------------------
+
+_JobArgs = tuple[SeedOptions, str, Job, list[UUID], list[UUID]]
+
+
+def _generate_prepared(args: _JobArgs) -> list[Prepared]:
+    options, dialect, job, agent_ids, team_ids = args
+    batch = generator.chunk(options, job.stream, job.start, job.count, agent_ids, team_ids)
+    return prepare_batch(dialect, CUSTOMER_TABLES, batch)
+
+
+def _ordinary_load(
+    engine: Engine,
+    options: SeedOptions,
+    jobs: Sequence[Job],
+    workers: int,
+    agent_ids: list[UUID],
+    team_ids: list[UUID],
+    tick: Callable[[int, int], None],
+) -> int:
+    """Chunk after chunk with indexes and triggers live (generated in workers when asked)."""
+    dialect = engine.dialect.name
+    args = [(options, dialect, job, agent_ids, team_ids) for job in jobs]
+    done = rows = 0
+
+    def write(job: Job, prepared: list[Prepared]) -> None:
+        nonlocal done, rows
+        with write_session(engine) as session:
+            raw = session.connection().connection.driver_connection
+            rows += write_prepared(raw, dialect, prepared)
+        done += job.count
+        tick(done, rows)
+
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for job, prepared in zip(jobs, pool.map(_generate_prepared, args), strict=True):
+                write(job, prepared)
+    else:
+        for job, arg in zip(jobs, args, strict=True):
+            write(job, _generate_prepared(arg))
+    return rows
+
+
+# --- bulk path: worker side ------------------------------------------------------------------
+
+
+class _Turn:
+    """Lets SQLite writers in several processes take turns in chunk order."""
+
+    def __init__(self, context: Any) -> None:
+        self.cond = context.Condition()
+        self.next = context.Value("q", 0, lock=False)
+        self.failed = context.Value("b", 0, lock=False)
+
+    def wait_for(self, order: int, timeout: float = 600.0) -> None:
+        with self.cond:
+            if not self.cond.wait_for(
+                lambda: self.next.value == order or self.failed.value, timeout
+            ):
+                raise TimeoutError(f"chunk {order} waited {timeout:.0f} s for its turn")
+            if self.failed.value:
+                raise RuntimeError("another seeding worker failed")
+
+    def advance(self, failed: bool = False) -> None:
+        with self.cond:
+            if failed:
+                self.failed.value = 1
+            else:
+                self.next.value += 1
+            self.cond.notify_all()
+
+
+_worker_turn: _Turn | None = None
+_worker_conn: Any = None
+
+
+def _init_worker(turn: _Turn | None) -> None:
+    global _worker_turn
+    _worker_turn = turn
+
+
+def _connect(target: Target) -> Any:
+    if target.dialect == "sqlite":
+        conn = sqlite3.connect(target.location, isolation_level=None, timeout=600)
+        # The generator's rows are valid by construction (the ordinary path, which checks
+        # everything, writes the same rows in the tests). SQLite re-evaluates each
+        # ``CHECK (x IN (...))`` by building a temporary table per inserted row, which
+        # tripled the cost of an interaction row, and a foreign key costs a lookup.
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "foreign_keys=OFF",
+            "ignore_check_constraints=ON",
+            "cache_size=-200000",
+        ):
+            conn.execute(f"PRAGMA {pragma}")
+        return conn
+    import psycopg
+
+    pg = psycopg.connect(target.location)
+    # A chunk lost to a crash is reloaded anyway: no need to wait for each commit's flush.
+    pg.execute("SET synchronous_commit = off")
+    pg.commit()
+    return pg
+
+
+def _worker_connection(target: Target) -> Any:
+    global _worker_conn
+    if _worker_conn is None:
+        _worker_conn = _connect(target)
+    return _worker_conn
+
+
+_BulkArgs = tuple[SeedOptions, Target, Job, list[UUID], list[UUID]]
+
+
+def _bulk_job(args: _BulkArgs) -> tuple[int, int]:
+    """Generate one chunk and write it (in its turn on SQLite); (customers, rows)."""
+    options, target, job, agent_ids, team_ids = args
+    prepared = _generate_prepared((options, target.dialect, job, agent_ids, team_ids))
+    conn = _worker_connection(target)
+    turn = _worker_turn
+    if turn is not None:
+        turn.wait_for(job.order)
+    try:
+        if target.dialect == "sqlite":
+            conn.execute("BEGIN")
+        rows = write_prepared(conn, target.dialect, prepared)
+        conn.commit() if target.dialect != "sqlite" else conn.execute("COMMIT")
+    except BaseException:
+        if turn is not None:
+            turn.advance(failed=True)
+        raise
+    if turn is not None:
+        turn.advance()
+    return job.count, rows
+
+
+# --- bulk path: coordinator side -------------------------------------------------------------
+
+
+def _bulk_load(
+    engine: Engine,
+    options: SeedOptions,
+    jobs: Sequence[Job],
+    workers: int,
+    agent_ids: list[UUID],
+    team_ids: list[UUID],
+    tick: Callable[[int, int], None],
+    phases: dict[str, float],
+    say: Log,
+) -> int:
+    sqlite = engine.dialect.name == "sqlite"
+    target = _target(engine)
+    started = time.perf_counter()
+    parked = _suspend(engine)
+    engine.dispose()
+    if sqlite:
+        _sqlite_journal(target.location, "DELETE")
+    args = [(options, target, job, agent_ids, team_ids) for job in jobs]
+    done = rows = 0
+    try:
+        if workers > 1 and len(jobs) > 1:
+            context = multiprocessing.get_context("spawn")
+            turn = _Turn(context) if sqlite else None
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(turn,),
+            ) as pool:
+                for customers, written in pool.map(_bulk_job, args):
+                    done, rows = done + customers, rows + written
+                    tick(done, rows)
+        else:
+            _init_worker(None)
+            try:
+                for arg in args:
+                    customers, written = _bulk_job(arg)
+                    done, rows = done + customers, rows + written
+                    tick(done, rows)
+            finally:
+                _close_worker_connection()
+        phases["load"] = time.perf_counter() - started
+        say(
+            f"loaded {rows:,} rows in {phases['load']:.1f} s "
+            f"({rows / phases['load'] if phases['load'] else 0:,.0f} rows/s); "
+            "building search documents and indexes"
+        )
+    finally:
+        restore(engine, parked, phases, say)
+    return rows
+
+
+def _close_worker_connection() -> None:
+    global _worker_conn
+    if _worker_conn is not None:
+        _worker_conn.close()
+        _worker_conn = None
+
+
+def _target(engine: Engine) -> Target:
+    if engine.dialect.name == "sqlite":
+        return Target("sqlite", str(engine.url.database))
+    url = engine.url.set(drivername="postgresql")
+    return Target("postgresql", url.render_as_string(hide_password=False))
+
+
+def _sqlite_journal(path: str, mode: str) -> None:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        conn.execute(f"PRAGMA journal_mode={mode}")
+    finally:
+        conn.close()
+
+
+# --- suspending and restoring ----------------------------------------------------------------
+
+
+def _loaded_tables() -> list[str]:
+    return [*CUSTOMER_TABLES, "search_doc"]
+
+
+def _suspend(engine: Engine) -> Parked:
+    """Take indexes, search triggers and (PostgreSQL) foreign keys off; park their SQL."""
     with engine.begin() as conn:
-        parked = conn.exec_driver_sql(
-            "SELECT value FROM sync_state WHERE key = ?", (PARKED_KEY,)
-        ).scalar()
-        if parked is None:
-            return
-        for statement in _BACKFILL:
-            conn.exec_driver_sql(statement)
-        conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
-        for name, sql in json.loads(parked).items():
-            if not _trigger_exists(conn, name):
-                conn.exec_driver_sql(sql)
-        conn.exec_driver_sql("DELETE FROM sync_state WHERE key = ?", (PARKED_KEY,))
-
-
-def _trigger_exists(conn: Connection, name: str) -> bool:
-    return bool(
+        raw = conn.connection.driver_connection
+        parked = _sqlite_catalogue(raw) if engine.dialect.name == "sqlite" else _pg_catalogue(raw)
         conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
-        ).scalar()
+            _param_sql(engine, "INSERT INTO sync_state(key, value) VALUES (?, ?)"),
+            (PARKED_KEY, parked.to_json()),
+        )
+        if engine.dialect.name == "sqlite":
+            for name in parked.triggers:
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
+            for name in parked.indexes:
+                conn.exec_driver_sql(f"DROP INDEX {name}")
+        else:
+            for table, name in _pg_trigger_tables(parked):
+                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+            for qualified in parked.foreign_keys:
+                table, name = qualified.split(".", 1)
+                conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+            for name in parked.indexes:
+                conn.exec_driver_sql(f"DROP INDEX {name}")
+    return parked
+
+
+def _param_sql(engine: Engine, sql: str) -> str:
+    return sql if engine.dialect.name == "sqlite" else sql.replace("?", "%s")
+
+
+def _sqlite_catalogue(raw: Any) -> Parked:
+    tables = _loaded_tables()
+    marks = ", ".join("?" for _ in tables)
+    indexes = dict(
+        raw.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks}) ORDER BY name",
+            tables,
+        ).fetchall()
     )
+    triggers = dict(
+        raw.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search%' "
+            f"AND tbl_name IN ({marks}) ORDER BY name",
+            tables,
+        ).fetchall()
+    )
+    return Parked(indexes, triggers, {})
 
 
-@contextmanager
-def suspended_search_triggers(engine: Engine) -> Iterator[bool]:
-    """Suspend per-row search indexing on a SQLite store for the duration; yields whether it did."""
-    if engine.dialect.name != "sqlite":
-        yield False
-        return
-    _restore(engine)  # a previous seed that died half-way
-    with engine.begin() as conn:
-        found = {
-            name: sql
-            for name, sql in conn.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
-                f"({', '.join('?' for _ in TRIGGERS)})",
-                TRIGGERS,
+def _pg_catalogue(raw: Any) -> Parked:
+    tables = _loaded_tables()
+    with raw.cursor() as cur:
+        cur.execute(
+            """SELECT i.relname, pg_get_indexdef(i.oid)
+               FROM pg_index x
+               JOIN pg_class i ON i.oid = x.indexrelid
+               JOIN pg_class t ON t.oid = x.indrelid
+               WHERE t.relnamespace = current_schema()::regnamespace
+                 AND t.relname = ANY(%s)
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+               ORDER BY i.relname""",
+            (tables,),
+        )
+        indexes = {name: sql for name, sql in cur.fetchall()}
+        cur.execute(
+            """SELECT g.tgname, t.relname, pg_get_triggerdef(g.oid)
+               FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid
+               WHERE NOT g.tgisinternal AND g.tgname LIKE 'search%%'
+                 AND t.relnamespace = current_schema()::regnamespace
+                 AND t.relname = ANY(%s)
+               ORDER BY g.tgname""",
+            (tables,),
+        )
+        triggers = {name: table for name, table, _sql in cur.fetchall()}
+        cur.execute(
+            """SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)
+               FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+               WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace
+                 AND t.relname = ANY(%s)
+               ORDER BY t.relname, c.conname""",
+            (tables,),
+        )
+        foreign_keys = {f"{table}.{name}": sql for table, name, sql in cur.fetchall()}
+    return Parked(indexes, triggers, foreign_keys)
+
+
+def _pg_trigger_tables(parked: Parked) -> Iterator[tuple[str, str]]:
+    for name, table in parked.triggers.items():
+        yield table, name
+
+
+def repair(engine: Engine) -> None:
+    """Finish a bulk load that was interrupted (its definitions are still parked)."""
+    with engine.connect() as conn:
+        parked = conn.exec_driver_sql(
+            _param_sql(engine, "SELECT value FROM sync_state WHERE key = ?"), (PARKED_KEY,)
+        ).scalar()
+    if parked is not None:
+        restore(engine, Parked.from_json(parked), {}, lambda _line: None)
+
+
+def restore(engine: Engine, parked: Parked, phases: dict[str, float], say: Log) -> None:
+    """Search documents, indexes, triggers and foreign keys back as they were defined."""
+    engine.dispose()  # SQLite changes journal mode only when no other connection is open
+    if engine.dialect.name == "sqlite":
+        _restore_sqlite(str(engine.url.database), parked, phases, say)
+    else:
+        _restore_pg(engine, parked, phases, say)
+    engine.dispose()
+
+
+def _timed(phases: dict[str, float], name: str, say: Log) -> Callable[[], None]:
+    started = time.perf_counter()
+
+    def done() -> None:
+        phases[name] = time.perf_counter() - started
+        say(f"  {name}: {phases[name]:.1f} s")
+
+    return done
+
+
+def _restore_sqlite(path: str, parked: Parked, phases: dict[str, float], say: Log) -> None:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=600)
+    try:
+        with contextlib.suppress(sqlite3.OperationalError):
+            # Fails when someone else has the store open (a repair): keep its journal then.
+            conn.execute("PRAGMA journal_mode=OFF")
+        for pragma in ("synchronous=OFF", "cache_size=-400000", "temp_store=MEMORY"):
+            conn.execute(f"PRAGMA {pragma}")
+        conn.execute("BEGIN")
+        done = _timed(phases, "search documents", say)
+        for statement in _SQLITE_DOCS:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+        done()
+        conn.execute("BEGIN")
+        done = _timed(phases, "indexes", say)
+        for sql in parked.indexes.values():
+            conn.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        conn.execute("COMMIT")
+        done()
+        conn.execute("BEGIN")
+        done = _timed(phases, "full-text index", say)
+        conn.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+        for name, sql in parked.triggers.items():
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+            ).fetchone()
+            if not exists:
+                conn.execute(sql)
+        conn.execute("DELETE FROM sync_state WHERE key = ?", (PARKED_KEY,))
+        conn.execute("COMMIT")
+        done()
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
+
+
+def _restore_pg(engine: Engine, parked: Parked, phases: dict[str, float], say: Log) -> None:
+    url = _target(engine).location
+    import psycopg
+
+    def execute(statements: Sequence[str], parallel: int) -> None:
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        queue = list(statements)
+
+        def worker() -> None:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SET maintenance_work_mem = '256MB'")
+                while True:
+                    with lock:
+                        if not queue or errors:
+                            return
+                        statement = queue.pop(0)
+                    try:
+                        conn.execute(statement)
+                    except BaseException as exc:
+                        with lock:
+                            errors.append(exc)
+                        return
+
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            for future in [pool.submit(worker) for _ in range(parallel)]:
+                future.result()
+        if errors:
+            raise errors[0]
+
+    done = _timed(phases, "search documents", say)
+    execute(_PG_DOCS, 3)
+    done()
+    done = _timed(phases, "indexes", say)
+    with psycopg.connect(url, autocommit=True) as conn:
+        existing = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+        constraints = {
+            f"{r[0]}.{r[1]}"
+            for r in conn.execute(
+                "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"
             )
         }
-        if len(found) == len(TRIGGERS):
-            conn.exec_driver_sql(
-                "INSERT INTO sync_state(key, value) VALUES (?, ?)", (PARKED_KEY, json.dumps(found))
-            )
-            for name in found:
-                conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    suspended = len(found) == len(TRIGGERS)
-    try:
-        yield suspended
-    finally:
-        if suspended:
-            _restore(engine)
+    # Largest tables first so the two sessions finish together.
+    statements = sorted(
+        (sql for name, sql in parked.indexes.items() if name not in existing),
+        key=lambda sql: ("interaction" not in sql, "product" not in sql, sql),
+    )
+    execute(statements, 2)
+    execute(
+        [
+            "ALTER TABLE {} ADD CONSTRAINT {} {}".format(*qualified.split(".", 1), definition)
+            for qualified, definition in parked.foreign_keys.items()
+            if qualified not in constraints
+        ],
+        2,
+    )
+    done()
+    done = _timed(phases, "analyze", say)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, name in _pg_trigger_tables(parked):
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
+        conn.execute(f"ANALYZE {', '.join(_loaded_tables())}")
+        conn.execute("DELETE FROM sync_state WHERE key = %s", (PARKED_KEY,))
+    done()

@@ -260,6 +260,11 @@ class PhoneFactory:
         """Draw numbers from ``rng`` from now on (the prefix pools stay as discovered)."""
         self._rng = rng
 
+    def heads(self, region: str, mobile: bool) -> list[str]:
+        """``+<country code><prefix>`` of every pooled prefix: a number is one plus 4 digits."""
+        kind: int = PhoneNumberType.MOBILE if mobile else PhoneNumberType.FIXED_LINE
+        return [f"+{code}{prefix}" for prefix, code, _digits in self._pool(region, kind)]
+
     def number(self, region: str, mobile: bool) -> str:
         """A valid number in E.164."""
         # phonenumbers' type constants are plain ints (PhoneNumberType is a namespace).
