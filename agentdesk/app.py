@@ -1,15 +1,19 @@
-"""Composition root: config → keyring → stores → services → telephony → ui.
+"""Composition root: config → keyring → cache → server connection → services → telephony → ui.
 
 Everything the desktop uses is built here, once, and passed in explicitly;
 no module keeps a global. ``agentdesk run`` and ``agentdesk demo`` call
-:func:`open_stores` and :func:`build_desktop`; tests call them too, with a
-temporary data directory and the in-process PBX simulator.
+:func:`open_stores`, :func:`connect_server` and :func:`build_desktop`; tests
+call them too, with a temporary data directory, a server on a loopback
+thread and the in-process PBX simulator.
 
-Start-up problems are collected as *notes* instead of failing where the
-desktop can still be useful: no OS keyring (secrets for this session only,
-"remember me" off, a session-only local cache), an unreachable central
-database (work from the local cache; writes wait in the outbox), an
-unreachable PBX (the desktop opens, says so, and keeps retrying).
+The desktop never opens the central database: it keeps an encrypted local
+cache and talks to ``agentdesk server`` over HTTPS (sign-in, sync, caller
+match, search, reveals). Start-up problems are collected as *notes*
+instead of failing where the desktop can still be useful: no OS keyring
+(secrets for this session only, "remember me" off, a session-only local
+cache), an unreachable server (signed in offline within the policy window,
+work from the cache; writes wait in the outbox), an unreachable PBX (the
+desktop opens, says so, and keeps retrying).
 """
 
 from __future__ import annotations
@@ -25,20 +29,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keyring
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, select
 
 from agentdesk import vault
+from agentdesk.client.api import ServerApi, SignedIn
+from agentdesk.client.central import HttpCentral
+from agentdesk.client.lookups import ServerMatcher, ServerRevealer, ServerSearch
+from agentdesk.client.signin import unlock_verifier
 from agentdesk.config import Settings
-from agentdesk.models import Customer, OutboxEntry, OutboxState, agent_team
+from agentdesk.models import Customer
 from agentdesk.services.agent_state import AgentStateMachine, StatePolicy, load_policy
-from agentdesk.services.auth import AgentIdentity, AuthService
+from agentdesk.services.auth import AgentIdentity
 from agentdesk.services.caller_match import CallerMatcher, CustomerCard
+from agentdesk.services.customers import CustomerService
 from agentdesk.services.pop_latency import PopLatencyRecorder
 from agentdesk.services.quick_customer import QuickCustomerService
+from agentdesk.services.search import SearchService
 from agentdesk.services.sla import load_policy as load_sla_policy
 from agentdesk.services.ticket_views import TicketValidationError
 from agentdesk.services.tickets import TicketService
+from agentdesk.services.timeline import TimelineService
 from agentdesk.services.wrapup import (
     FollowUpRequest,
     TicketCreator,
@@ -46,21 +56,25 @@ from agentdesk.services.wrapup import (
     load_dispositions,
 )
 from agentdesk.store import migrate
-from agentdesk.store.central import open_central
-from agentdesk.store.engine import StoreError, encrypted_sqlite_engine, read_session, sqlite_engine
+from agentdesk.store.cache_file import UnreadableCache, open_local_cache
+from agentdesk.store.engine import sqlite_engine
 from agentdesk.store.sync import SyncScope
 from agentdesk.store.sync.engine import SyncEngine
+from agentdesk.store.sync.local import LocalStore
+from agentdesk.store.sync.protocol import SyncError
 from agentdesk.store.sync.status import SyncStatus
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
+from agentdesk.ui.idle_lock import install_idle_lock
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.status_bar import StoreStatus
 from agentdesk.ui.supervisor.install import install_supervisor
-from agentdesk.ui.workspace.desk import build_context, install_workspace
+from agentdesk.ui.workspace.context import WorkspaceContext
+from agentdesk.ui.workspace.desk import install_workspace
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +88,29 @@ NO_KEYRING_NOTE = (
 
 @dataclass
 class Stores:
-    """The opened databases and what went wrong opening them."""
+    """The desktop's encrypted cache and what went wrong opening it."""
 
-    central: Engine | None
-    central_ok: bool
     local: Engine
     notes: list[str] = field(default_factory=list)
     temp_dir: tempfile.TemporaryDirectory[str] | None = None
 
     def dispose(self) -> None:
-        for engine in (self.central, self.local):
-            if engine is not None:
-                engine.dispose()
+        self.local.dispose()
         if self.temp_dir is not None:
             self.temp_dir.cleanup()
+
+
+@dataclass
+class ServerConnection:
+    """The signed-in session at the server, as the desktop's services need it."""
+
+    api: ServerApi
+    team_ids: frozenset[uuid.UUID] = frozenset()
+    full_replica: bool = False
+
+    def close(self) -> None:
+        self.api.sign_out()
+        self.api.close()
 
 
 def prepare_keyring(*, allow_memory: bool) -> tuple[bool, str | None]:
@@ -104,63 +127,53 @@ def prepare_keyring(*, allow_memory: bool) -> tuple[bool, str | None]:
     return False, "No OS keyring backend: " + vault.HOW_TO_FIX
 
 
-def open_stores(settings: Settings, *, persistent_cache: bool, create_central: bool) -> Stores:
-    """Open (and migrate) the central store and the encrypted local cache."""
-    notes: list[str] = []
-    central: Engine | None = None
-    central_ok = False
-    try:
-        central = open_central(settings)
-        if create_central:
-            migrate.upgrade(central)
-        else:
-            migrate.check(central)
-        central_ok = True
-    except (SQLAlchemyError, StoreError, migrate.SchemaDriftError) as exc:
-        detail = str(exc).splitlines()[0][:200]
-        notes.append(
-            f"Central database unreachable or not ready ({detail}). Working from this "
-            "workstation's cache; new work is kept locally and sent when it is back."
-        )
+def open_stores(
+    settings: Settings,
+    *,
+    persistent_cache: bool,
+    on_unreadable: Callable[[UnreadableCache], bool] | None = None,
+) -> Stores:
+    """Open (and migrate) this workstation's encrypted cache.
+
+    ``on_unreadable`` decides what happens to a cache this workstation's key cannot open
+    (the desktop asks the agent; without it the old file is set aside and a fresh cache
+    starts, which loses nothing the server has).
+    """
     temp_dir = None
     path = settings.local_path
     if not persistent_cache:
         # A key that dies with the session cannot reopen an old cache: use a throwaway one.
         temp_dir = tempfile.TemporaryDirectory(prefix="agentdesk-cache-")
         path = Path(temp_dir.name) / "cache.db"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if settings.local.encrypted:
-        local = encrypted_sqlite_engine(path, vault.ensure_cache_key(settings.workstation))
-    else:
+        local = open_local_cache(
+            path,
+            vault.ensure_cache_key(settings.workstation),
+            on_unreadable=on_unreadable or (lambda _problem: True),
+        )
+    else:  # only code can ask for this (tests); a settings file cannot
         local = sqlite_engine(path)
     migrate.upgrade(local)
-    return Stores(central, central_ok, local, notes, temp_dir)
+    return Stores(local, [], temp_dir)
 
 
-def store_status_probe(stores: Stores) -> Callable[[], StoreStatus]:
-    """What the status bar shows until the sync engine reports its own status."""
+def server_connection(api: ServerApi, grant: SignedIn | None) -> ServerConnection | None:
+    """The connection for a desktop signed in online (None after an offline sign-in)."""
+    if grant is None:
+        return None
+    return ServerConnection(api, grant.team_ids, grant.full_replica)
 
-    def probe() -> StoreStatus:
-        online = False
-        if stores.central is not None:
-            try:
-                with stores.central.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                online = True
-            except SQLAlchemyError:
-                online = False
-        with read_session(stores.local) as s:
-            count, oldest = s.execute(
-                select(func.count(), func.min(OutboxEntry.created_at)).where(
-                    OutboxEntry.state == OutboxState.PENDING
-                )
-            ).one()
-        age = None
-        if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
-            age = (dt.datetime.now(dt.UTC) - oldest).total_seconds()
-        return StoreStatus(online, int(count or 0), age)
 
-    return probe
+def connect_server(settings: Settings) -> tuple[ServerApi, str | None]:
+    """The client for the configured server, and a note when none is configured."""
+    url = settings.server.url
+    if not url:
+        return ServerApi("http://127.0.0.1:1"), (
+            "No server is configured ([server] url in the settings file, or "
+            "AGENTDESK_SERVER_URL): only offline sign-in and the local cache are available."
+        )
+    return ServerApi(url, ca_file=settings.server.ca_file), None
 
 
 def sync_status_source(sync: SyncEngine) -> Callable[[], StoreStatus]:
@@ -172,7 +185,7 @@ def sync_status_source(sync: SyncEngine) -> Callable[[], StoreStatus]:
         detail = (
             f"sync {st.phase}"
             + (f"; last sync {last}" if last else "")
-            + (f"; {len(st.rejected)} change(s) refused by the centre" if st.rejected else "")
+            + (f"; {len(st.rejected)} change(s) refused by the server" if st.rejected else "")
             + (f"; {st.last_error}" if st.last_error else "")
         )
         return StoreStatus(st.online, st.pending, st.oldest_pending_age(), last, detail)
@@ -180,32 +193,20 @@ def sync_status_source(sync: SyncEngine) -> Callable[[], StoreStatus]:
     return probe
 
 
-def agent_teams(engine: Engine, agent_id: uuid.UUID) -> frozenset[uuid.UUID]:
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(agent_team.c.team_id).where(agent_team.c.agent_id == agent_id)
-            )
-            return frozenset(r.team_id for r in rows)
-    except SQLAlchemyError:
-        return frozenset()
-
-
 def start_sync(
-    settings: Settings, stores: Stores, identity: AgentIdentity, writer: LocalWriter
-) -> SyncEngine | None:
-    """The background sync engine for this agent's working set (None without a central store)."""
-    if stores.central is None:
-        return None
-    source = stores.central if stores.central_ok else stores.local
+    settings: Settings, stores: Stores, identity: AgentIdentity, server: ServerConnection
+) -> SyncEngine:
+    """The background sync engine for this agent's working set, through the server.
+
+    The scope shown here only steers what the cache keeps; the server decides what it
+    sends (the session's teams and role), whatever this desktop asks for.
+    """
     scope = SyncScope(
-        team_ids=agent_teams(source, identity.id),
-        agent_id=identity.id,
-        full_replica=settings.local.full_replica,
+        team_ids=server.team_ids, agent_id=identity.id, full_replica=server.full_replica
     )
-    sync = SyncEngine(stores.local, stores.central, agent_login=identity.login, scope=scope)
-    writer.add_listener(sync.on_local_write)
-    sync.add_status_listener(_log_drained(writer))
+    sync = SyncEngine(
+        stores.local, HttpCentral(server.api), agent_login=identity.login, scope=scope
+    )
     sync.start()
     return sync
 
@@ -261,16 +262,16 @@ def follow_up_tickets(tickets: TicketService) -> TicketCreator:
 
 
 def card_loader(
-    local: CallerMatcher, central: CallerMatcher | None
+    local: CallerMatcher, remote: ServerMatcher | None
 ) -> Callable[[uuid.UUID], CustomerCard | None]:
-    """Customer cards from the cache first, then the central store."""
+    """Customer cards from the cache first, then the server."""
 
     def load(customer_id: uuid.UUID) -> CustomerCard | None:
         card = local.card(customer_id)
-        if card is None and central is not None:
+        if card is None and remote is not None:
             try:
-                card = central.card(customer_id)
-            except SQLAlchemyError:
+                card = remote.card(customer_id)
+            except SyncError:
                 card = None
         return card
 
@@ -314,6 +315,7 @@ class Desktop:
     loop: LoopThread
     recorder: PopLatencyRecorder
     sync: SyncEngine | None = None
+    server: ServerConnection | None = None
     extra_stops: list[Callable[[], None]] = field(default_factory=list)
 
     def shutdown(self) -> None:
@@ -323,6 +325,8 @@ class Desktop:
                 stop()
             except Exception:
                 log.exception("shutdown step failed")
+        if self.server is not None:
+            self.server.close()
 
 
 def build_desktop(
@@ -332,21 +336,26 @@ def build_desktop(
     bridge: Bridge,
     ami: AmiCredentials | None,
     *,
+    server: ServerConnection | None,
     options: DeskOptions | None = None,
     policy: StatePolicy | None = None,
     with_sync: bool = True,
 ) -> Desktop:
-    """Services, telephony and the main window for the signed-in agent (GUI thread)."""
+    """Services, telephony and the main window for the signed-in agent (GUI thread).
+
+    ``server`` is the signed-in session; None when the agent signed in offline (the desk
+    works from the cache and its outbox until they sign in online again).
+    """
     policy = policy or load_policy()
     options = options or DeskOptions(region=settings.default_region)
     local_matcher = CallerMatcher(stores.local, source="local", region=options.region)
-    central_matcher = (
-        CallerMatcher(stores.central, source="central", region=options.region)
-        if stores.central is not None
-        else None
-    )
     writer = LocalWriter(stores.local, identity.login)
-    sync = start_sync(settings, stores, identity, writer) if with_sync else None
+    sync = start_sync(settings, stores, identity, server) if with_sync and server else None
+    if sync is not None:
+        writer.add_listener(sync.on_local_write)
+        sync.add_status_listener(_log_drained(writer))
+    client_id = LocalStore(stores.local).client_id
+    remote_matcher = ServerMatcher(server.api, client_id) if server else None
     tickets = TicketService(stores.local, writer, load_sla_policy(), identity.id)
     recorder = PopLatencyRecorder()
     wrapup = WrapUpService(
@@ -373,7 +382,7 @@ def build_desktop(
         bridge,
         state=state,
         local=local_matcher,
-        central=central_matcher,
+        central=remote_matcher,
         wrapup=wrapup,
         options=options,
         cache_customer=sync.cache_customer if sync else None,
@@ -383,23 +392,31 @@ def build_desktop(
         controller,
         bridge,
         recorder,
-        card_loader=card_loader(local_matcher, central_matcher),
+        card_loader=card_loader(local_matcher, remote_matcher),
         create_customer=QuickCustomerService(writer, options.region).create,
-        status_source=sync_status_source(sync) if sync else store_status_probe(stores),
+        status_source=sync_status_source(sync) if sync else offline_status(stores),
     )
     # Customer 360 workspace tabs, ticket docks and Ctrl+K search (issue 5).
     install_workspace(
         window,
-        build_context(
-            bridge,
-            stores.local,
-            stores.central if stores.central_ok else None,
-            writer,
-            identity.id,
-            options.region,
+        WorkspaceContext(
+            bridge=bridge,
+            customers=CustomerService(
+                stores.local,
+                writer,
+                revealer=ServerRevealer(server.api, client_id) if server else None,
+            ),
+            timeline=TimelineService(stores.local, writer),
+            tickets=tickets,
+            search=ServerSearch(server.api, client_id)
+            if server
+            else SearchService(stores.local, options.region),
+            agent_id=identity.id,
+            home_region=options.region,
         ),
     )
-    # Wallboard, reports and agent control for supervisors and admins (issue 7).
+    # Wallboard, reports and agent control for supervisors and admins (issue 7). Historical
+    # figures read the supervisor's own cache until the server serves them (issue 15).
     supervisor = install_supervisor(
         window,
         identity,
@@ -407,13 +424,22 @@ def build_desktop(
         client=client,
         loop=loop,
         audit=writer,
-        central=stores.central if stores.central_ok else None,
+        central=stores.local,
         data_dir=settings.data_dir,
         workstation=settings.workstation,
     )
+    # PCI DSS 8.2.8: customer data hidden after the site's idle time until the password is
+    # given again (checked by the server, or offline within the policy window).
+    install_idle_lock(
+        window,
+        bridge,
+        unlock_verifier(server.api if server else None, identity.login, settings.workstation),
+        timeout_s=settings.idle_lock_minutes * 60,
+        user_label=identity.display_name,
+    )
     # Compile the pop's statements and warm the cache's pages before the first call rings.
     bridge.submit(local_matcher.match, "+447700900000", lane="local")
-    desktop = Desktop(window, controller, link, loop, recorder, sync=sync)
+    desktop = Desktop(window, controller, link, loop, recorder, sync=sync, server=server)
     if sync is not None:
         desktop.extra_stops.append(sync.stop)
     if supervisor is not None:
@@ -425,8 +451,20 @@ def build_desktop(
     return desktop
 
 
-def authenticator(stores: Stores) -> AuthService:
-    return AuthService(stores.central if stores.central_ok else None, stores.local)
+def offline_status(stores: Stores) -> Callable[[], StoreStatus]:
+    """The status bar without a server session: offline, with the outbox backlog."""
+    local = LocalStore(stores.local)
+
+    def probe() -> StoreStatus:
+        pending, oldest = local.outbox_counts()
+        age = None
+        if oldest is not None:
+            age = (dt.datetime.now(dt.UTC) - oldest).total_seconds()
+        return StoreStatus(
+            False, pending, age, None, "signed in offline: changes are sent after an online sign-in"
+        )
+
+    return probe
 
 
 def _monotonic() -> float:

@@ -204,6 +204,7 @@ class WebSocketPokes:
     @staticmethod
     async def _receive(ws: Any, stop: asyncio.Event, on_poke: PokeCallback) -> None:
         stopping = asyncio.create_task(stop.wait())
+        receiving: asyncio.Task[Any] | None = None
         try:
             while not stop.is_set():
                 receiving = asyncio.create_task(ws.recv())
@@ -211,13 +212,19 @@ class WebSocketPokes:
                     {receiving, stopping}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if receiving not in done:
-                    receiving.cancel()
                     return
                 message = json.loads(receiving.result())
+                receiving = None
                 if message.get("type") == "poke":
                     on_poke()
         finally:
             stopping.cancel()
+            if receiving is not None:
+                receiving.cancel()
+                # Collect its outcome (a close from the server while we stop) so it is not
+                # reported as an unhandled task exception.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await receiving
 
 
 __all__ = ["HttpCentral", "ServerUnavailable", "SessionEnded", "WebSocketPokes"]

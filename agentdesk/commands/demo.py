@@ -1,8 +1,11 @@
 """``agentdesk demo``: everything on one machine, no set-up.
 
-An embedded central SQLite store (seeded with demo data when empty), the PBX
-simulator in-process (virtual agents and background traffic drawn from the
-demo customers), and the desktop signed in as a demo agent. Scripted calls
+An ``agentdesk server`` on a loopback port over an embedded central store
+(seeded with demo data when empty, identity data encrypted with a demo
+field key kept 0600 in the demo's directory), the PBX simulator in-process
+(virtual agents and background traffic drawn from the demo customers), and
+the desktop signed in as a demo agent *through the server*, exactly as
+``agentdesk run`` would be: it never opens the central database. Scripted calls
 ring the demo agent's phone a few seconds after they become Available, and
 rotate through known, shared, unknown and withheld numbers so every kind of
 screen pop shows up. Without an OS keyring the demo says so and keeps its
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,11 +83,22 @@ def demo_settings(base: Settings, data_dir: Path | None) -> Settings:
         data_dir=root,
         workstation=f"{base.workstation}-demo",
         central=CentralSettings(),
-        local=dataclasses.replace(base.local, path=None, full_replica=True),  # a one-desk site
+        local=dataclasses.replace(base.local, path=None),
         pbx=PbxSettings(
             host="127.0.0.1", port=0, username="agentdesk", secret_key="demo-ami", use_md5=True
         ),
     )
+
+
+def demo_field_key(data_dir: Path) -> str:
+    """The demo's field-encryption key: made once, 0600, next to the demo's store."""
+    from agentdesk.store.field_crypto import new_key_text, read_key_file
+
+    path = data_dir / "field.key"
+    if not path.exists():
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(new_key_text())
+    return read_key_file(path)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -119,15 +134,13 @@ class DemoRuntime:
         self._stops: list[Any] = []
 
     def start(self) -> None:
-        from sqlalchemy import func, select
-
         from agentdesk import app as composition
         from agentdesk import vault
-        from agentdesk.models import Customer
+        from agentdesk.client.api import ServerApi
+        from agentdesk.client.signin import DesktopSignIn
         from agentdesk.services.agent_state import load_policy
-        from agentdesk.services.auth import AuthService, WrongCredentials
+        from agentdesk.services.auth import AuthError
         from agentdesk.services.demo_calls import sample_callers
-        from agentdesk.services.seeding.generator import SeedOptions, seed
         from agentdesk.services.seeding.reference import DEMO_PASSWORD
         from agentdesk.ui.bridge import Bridge
         from agentdesk.ui.desk_controller import DeskOptions
@@ -136,23 +149,14 @@ class DemoRuntime:
         keyring_ok, note = composition.prepare_keyring(allow_memory=True)
         if note:
             print(f"agentdesk demo: {note}", file=sys.stderr, flush=True)
-        stores = composition.open_stores(settings, persistent_cache=keyring_ok, create_central=True)
+        central, url = self._start_server(settings)
+        stores = composition.open_stores(settings, persistent_cache=keyring_ok)
         self._stops.append(stores.dispose)
-        if stores.central is None or not stores.central_ok:
-            raise RuntimeError("; ".join(stores.notes) or "the embedded store could not be opened")
-        central = stores.central
-        with central.connect() as conn:
-            empty = not conn.execute(select(func.count()).select_from(Customer)).scalar()
-        if empty:
-            print(
-                f"agentdesk demo: seeding {args.customers:,} demo customers into "
-                f"{settings.central_url} …",
-                flush=True,
-            )
-            seed(central, SeedOptions(customers=args.customers), workers=1)
+        api = ServerApi(url)
+        signin = DesktopSignIn(api, settings.workstation)
         try:
-            identity = AuthService(central).authenticate(args.agent, DEMO_PASSWORD)
-        except WrongCredentials as exc:
+            identity = signin.authenticate(args.agent, DEMO_PASSWORD)
+        except AuthError as exc:
             raise RuntimeError(f"demo agent {args.agent!r}: {exc}") from exc
         callers = sample_callers(central)
         sim, sim_loop = self._start_simulator(callers, identity, settings)
@@ -170,13 +174,13 @@ class DemoRuntime:
             identity,
             bridge,
             ami,
+            server=composition.server_connection(api, signin.grant),
             options=DeskOptions(auto_answer=args.auto_answer, region=settings.default_region),
             policy=load_policy(acw_limit_seconds=args.acw_limit),
         )
         self._stops.append(desktop.shutdown)
-        for text in (note, *stores.notes):
-            if text:
-                desktop.window.banner.add(text)
+        if note:
+            desktop.window.banner.add(note)
         self._direct_calls(desktop, callers, sim, sim_loop, identity.interface or "")
         from PySide6.QtWidgets import QApplication
 
@@ -186,6 +190,47 @@ class DemoRuntime:
         desktop.window.setWindowTitle(desktop.window.windowTitle() + " — DEMO")
         desktop.window.show()
         self.desktop = desktop
+
+    def _start_server(self, settings: Settings) -> tuple[Any, str]:
+        """Seed the embedded store if empty and serve it on a loopback port (plain HTTP)."""
+        from sqlalchemy import func, select
+
+        from agentdesk.models import Customer
+        from agentdesk.server.app import build_context, create_app
+        from agentdesk.server.run import ServerThread
+        from agentdesk.server.settings import ListenSettings, ServerSettings
+        from agentdesk.services.seeding.generator import SeedOptions, seed
+        from agentdesk.store import migrate
+        from agentdesk.store.central import open_central
+        from agentdesk.store.field_crypto import FieldKeyring
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key_text = demo_field_key(settings.data_dir)
+        keyring = FieldKeyring.parse(key_text, "demo field key")
+        central = open_central(settings)
+        self._stops.append(central.dispose)
+        migrate.upgrade(central, field_keyring=keyring)
+        with central.connect() as conn:
+            empty = not conn.execute(select(func.count()).select_from(Customer)).scalar()
+        if empty:
+            print(
+                f"agentdesk demo: seeding {self.args.customers:,} demo customers into "
+                f"{settings.central_url} …",
+                flush=True,
+            )
+            seed(central, SeedOptions(customers=self.args.customers, field_key=key_text), workers=1)
+        # A one-desk site: every role's desktop holds the whole (small) customer base.
+        listen = ListenSettings(
+            host="127.0.0.1", port=0, full_replica_roles=("agent", "supervisor", "admin")
+        )
+        ctx = build_context(
+            central, ServerSettings(listen=listen), region=settings.default_region, cipher=keyring
+        )
+        server = ServerThread(create_app(ctx), listen)
+        url = server.start()
+        self._stops.append(server.stop)
+        print(f"agentdesk demo: server on {url}", flush=True)
+        return central, url
 
     def _start_simulator(self, callers: Any, identity: Any, settings: Settings) -> tuple[Any, Any]:
         from agentdesk import vault

@@ -1,4 +1,4 @@
-"""``agentdesk run``: the agent desktop against the configured central store and PBX."""
+"""``agentdesk run``: the agent desktop against the configured ``agentdesk server`` and PBX."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="open the agent desktop (configured central store and PBX)",
-        description="Open the agent desktop. Central store, PBX address and workstation come from "
-        "the settings file and AGENTDESK_* variables; secrets from the OS keyring.",
+        help="open the agent desktop (configured server and PBX)",
+        description="Open the agent desktop. Server URL and CA ([server]), PBX address and "
+        "workstation come from the settings file and AGENTDESK_* variables; secrets from the OS "
+        "keyring. The desktop never opens the central database.",
     )
     parser.add_argument("--agent", default="", help="agent id to pre-fill in the sign-in dialog")
     parser.add_argument(
@@ -128,8 +129,11 @@ def _run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication, QDialog
 
     from agentdesk import app as composition
+    from agentdesk.client.signin import DesktopSignIn
     from agentdesk.services.agent_state import load_policy
+    from agentdesk.store.engine import StoreError
     from agentdesk.ui.bridge import Bridge
+    from agentdesk.ui.cache_reset_dialog import confirm_cache_reset
     from agentdesk.ui.desk_controller import DeskOptions
     from agentdesk.ui.login_dialog import LoginDialog
     from agentdesk.ui.tray import app_icon
@@ -138,14 +142,22 @@ def _run(args: argparse.Namespace) -> int:
     qapp.setApplicationName("agentdesk")
     QApplication.setWindowIcon(app_icon())
     keyring_ok, keyring_note = composition.prepare_keyring(allow_memory=True)
-    stores = composition.open_stores(settings, persistent_cache=keyring_ok, create_central=False)
+    try:
+        stores = composition.open_stores(
+            settings, persistent_cache=keyring_ok, on_unreadable=confirm_cache_reset
+        )
+    except StoreError as exc:
+        print(f"agentdesk run: {exc}", file=sys.stderr)
+        return 2
+    api, server_note = composition.connect_server(settings)
     ami, ami_note = composition.ami_credentials(settings)
-    notes = [n for n in (keyring_note, *stores.notes, ami_note) if n]
+    notes = [n for n in (keyring_note, server_note, ami_note) if n]
     for note in notes:
         log.warning(note)
     bridge = Bridge()
+    signin = DesktopSignIn(api, settings.workstation)
     dialog = LoginDialog(
-        composition.authenticator(stores).authenticate,
+        signin.authenticate,
         bridge,
         keyring_ok=keyring_ok,
         notes=notes,
@@ -155,6 +167,7 @@ def _run(args: argparse.Namespace) -> int:
     if dialog.exec() != QDialog.DialogCode.Accepted or dialog.identity is None:
         bridge.shutdown()
         stores.dispose()
+        api.close()
         return 1
     identity = dialog.identity
     if not identity.interface:
@@ -169,6 +182,7 @@ def _run(args: argparse.Namespace) -> int:
         identity,
         bridge,
         ami,
+        server=composition.server_connection(api, signin.grant),
         options=DeskOptions(
             auto_answer=args.auto_answer,
             join_queues=args.join_queues,
@@ -176,6 +190,11 @@ def _run(args: argparse.Namespace) -> int:
         ),
         policy=load_policy(acw_limit_seconds=args.acw_limit),
     )
+    if signin.offline:
+        notes.append(
+            "Signed in offline (the server is unreachable): you work from this workstation's "
+            "cache and your changes wait here until you sign in online again."
+        )
     for note in (*notes, dialog.remember_problem or ""):
         if note:
             desktop.window.banner.add(note)

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine, Select, Uuid, bindparam, select
 from sqlalchemy.engine import Connection
@@ -107,6 +107,16 @@ class CallerMatch:
     @property
     def customer_id(self) -> uuid.UUID | None:
         return self.card.summary.id if self.card else None
+
+
+class PopMatcher(Protocol):
+    """Matches callers and loads cards: the cache's matcher, or the server's."""
+
+    def match_number(self, number: CallerNumber) -> CallerMatch:
+        """The customers owning ``number``."""
+
+    def card(self, customer_id: uuid.UUID) -> CustomerCard | None:
+        """One customer's pop card, or None if they do not exist."""
 
 
 class CallerMatcher:

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -68,6 +68,13 @@ def _fts_quote(token: str) -> str:
 def _display_phone(digits: str) -> str:
     verdict = normalise("+" + digits) if digits.isdigit() else None
     return verdict.display if verdict and verdict.e164 else digits
+
+
+class Searcher(Protocol):
+    """Anything that answers an agent's search box (this service, or the server's)."""
+
+    def search(self, raw: str) -> SearchResults:
+        """Search for ``raw``; never raises for bad input."""
 
 
 class SearchService:

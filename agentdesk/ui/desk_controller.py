@@ -29,7 +29,7 @@ from agentdesk.logsafe import describe_error, mask_phone
 from agentdesk.services import pbx_actions as actions
 from agentdesk.services.agent_state import AgentStateMachine, StateSnapshot
 from agentdesk.services.auth import AgentIdentity
-from agentdesk.services.caller_match import CallerMatch, CallerMatcher, MatchKind
+from agentdesk.services.caller_match import CallerMatch, CallerMatcher, MatchKind, PopMatcher
 from agentdesk.services.phone import normalise
 from agentdesk.services.screen_pop import CallChange, CallInfo, CallPhase, CallTracker, ChangeKind
 from agentdesk.services.wrapup import WrapUpDraft, WrapUpService
@@ -86,7 +86,7 @@ class DeskController(QObject):
         *,
         state: AgentStateMachine,
         local: CallerMatcher,
-        central: CallerMatcher | None,
+        central: PopMatcher | None,
         wrapup: WrapUpService,
         options: DeskOptions | None = None,
         cache_customer: Callable[[uuid.UUID], object] | None = None,
@@ -237,12 +237,12 @@ class DeskController(QObject):
         self.pop_shown.emit(pop)
 
     def _on_central_match(self, linkedid: str, match: CallerMatch) -> None:
-        pop = self.pops.get(linkedid)
-        if pop is None:
-            return
         chosen = match.customer_id if match.kind is MatchKind.SINGLE else None
-        self._show(dataclasses.replace(pop, match=match, looking_up=False, chosen=chosen))
+        pop = self.pops.get(linkedid)
+        if pop is not None:
+            self._show(dataclasses.replace(pop, match=match, looking_up=False, chosen=chosen))
         if chosen is not None:
+            # Also when the caller already hung up: the open wrap-up still gets its customer.
             self.wrapups.set_customer(linkedid, chosen)
             self._bring_into_cache(chosen)
 

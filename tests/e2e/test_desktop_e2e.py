@@ -1,4 +1,5 @@
-"""End to end, as a site runs it: ``agentdesk pbx`` and ``agentdesk run`` as separate processes.
+"""End to end, as a site runs it: ``agentdesk pbx``, ``agentdesk server`` and ``agentdesk run``
+as separate processes; only the server opens the central store.
 
 The PBX simulator's traffic draws callers from its demo pool, every one of
 whom is a customer in the central store; the desktop (offscreen, auto-answer
@@ -173,9 +174,11 @@ def test_pbx_and_desktop_processes_land_exactly_one_interaction(site: dict) -> N
         env,
         tmp / "pbx.log",
     )
-    desk = None
+    desk = server = None
     try:
         port = pbx.expect(r"AMI on 127\.0\.0\.1:(\d+)", 30).group(1)
+        server = Process([*AGENTDESK, "server", "--port", "0"], env, tmp / "server.log")
+        url = server.expect(r"listening on (http://\S+)", 30).group(1)
         desk = Process(
             [
                 *AGENTDESK,
@@ -188,7 +191,7 @@ def test_pbx_and_desktop_processes_land_exactly_one_interaction(site: dict) -> N
                 "1",
                 "--join-queues",
             ],
-            {**env, "AGENTDESK_PBX_PORT": port},
+            {**env, "AGENTDESK_PBX_PORT": port, "AGENTDESK_SERVER_URL": url},
             tmp / "desk.log",
         )
         saved = desk.expect(r"wrap-up saved: call (\S+) → interaction (\S+)", 90)
@@ -200,7 +203,7 @@ def test_pbx_and_desktop_processes_land_exactly_one_interaction(site: dict) -> N
             if landed(engine, linkedid):
                 break
     finally:
-        codes = [p.stop() for p in (desk, pbx) if p is not None]
+        codes = [p.stop() for p in (desk, server, pbx) if p is not None]
     assert codes and all(code == 0 for code in codes), codes
     with read_session(engine) as s:
         rows = s.scalars(select(Interaction).where(Interaction.linkedid == linkedid)).all()

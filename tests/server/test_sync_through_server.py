@@ -129,3 +129,24 @@ def test_health_and_ready(server: RunningServer) -> None:
     assert httpx.get(server.url + "/health").json() == {"status": "ok"}
     ready = httpx.get(server.url + "/ready")
     assert ready.status_code == 200, ready.text
+
+
+def test_a_caller_is_matched_at_the_server_and_the_customer_becomes_reachable(
+    server: RunningServer, desktop: Callable[..., Desktop]
+) -> None:
+    from agentdesk.client.lookups import ServerMatcher, ServerSearch
+    from agentdesk.services.caller_match import MatchKind
+    from tests.ui.data import add_customer
+
+    bob = desktop("bob")
+    cid = add_customer(server.engine, "Olga Nowak", "+447700900131", open_tickets=0)
+    matcher = ServerMatcher(bob.api, lambda: bob.syncer.client_id)
+    match = matcher.match("07700 900131")
+    assert match.kind is MatchKind.SINGLE and match.customer_id == cid
+    assert match.card is not None and match.card.summary.display_name == "Olga Nowak"
+    assert matcher.card(cid) is not None
+    # Handed out by the match, the customer can now enter this desktop's cache.
+    assert bob.syncer.cache_customers([cid]) == 1
+    assert cid in _ids(bob.engine, Customer)
+    hits = ServerSearch(bob.api, lambda: bob.syncer.client_id).search("Olga")
+    assert [h.id for h in hits.hits if h.kind == "customer"] == [cid]

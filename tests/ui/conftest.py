@@ -1,8 +1,9 @@
 """The real desktop on temporary stores, against the in-process PBX simulator.
 
 ``desk`` builds what ``agentdesk run`` builds (through ``agentdesk.app``):
-central store, local cache, services, the AMI client on its loop thread and
-the main window, signed in as ``alice`` on ``PJSIP/1001``. The simulator runs
+a central store behind a real ``agentdesk server`` on a loopback thread, the
+local cache, services, the AMI client on its loop thread and the main window,
+signed in through the server as ``alice`` on ``PJSIP/1001``. The simulator runs
 on its own loop thread with no background traffic; tests place calls with
 ``desk.call(number)`` and wait on the window's signals.
 """
@@ -16,11 +17,11 @@ from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
 
 from agentdesk.app import AmiCredentials, Desktop, Stores, build_desktop
 from agentdesk.config import LocalSettings, Settings
 from agentdesk.services.agent_state import AgentState, load_policy
-from agentdesk.services.auth import AuthService
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine
 from agentdesk.telephony.loop_thread import LoopThread
@@ -28,7 +29,9 @@ from agentdesk.telephony.sim.config import load_config
 from agentdesk.telephony.sim.simulator import PbxSimulator, PlacedCall
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.desk_controller import DeskOptions
+from tests.support.server import LoopbackServer
 from tests.ui.data import PASSWORD, add_agent
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 IFACE = "PJSIP/1001"
 
@@ -64,6 +67,7 @@ class Desk:
 
     desktop: Desktop
     stores: Stores
+    central: Engine
     sim: SimThread
     qtbot: QtBot
 
@@ -95,17 +99,18 @@ class Desk:
         self.qtbot.waitUntil(lambda: self.controller.state.state is state, timeout=timeout)
 
 
-def make_stores(tmp_path: Path) -> Stores:
+def make_stores(tmp_path: Path) -> tuple[Engine, Stores]:
+    """(the central store the server opens, the desktop's cache)."""
     central = sqlite_engine(tmp_path / "central.db")
     local = sqlite_engine(tmp_path / "cache.db")
-    for engine in (central, local):
-        migrate.upgrade(engine)
-    return Stores(central, True, local)
+    migrate.upgrade(central, field_keyring=FIELD_KEYRING)
+    migrate.upgrade(local)
+    return central, Stores(local)
 
 
 @pytest.fixture
 def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
-    made: list[tuple[Desktop, Bridge, Stores, SimThread]] = []
+    made: list[tuple[Desktop, Bridge, Stores, SimThread, LoopbackServer, Engine]] = []
 
     def build(
         *,
@@ -117,13 +122,14 @@ def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
     ) -> Desk:
         """``seed(central)`` runs before the desktop starts (the sync fill copies it into the
         cache); ``late_seed(central)`` after the fill, so those rows exist centrally only."""
-        stores = make_stores(tmp_path)
-        add_agent(stores.central)
+        central, stores = make_stores(tmp_path)
+        add_agent(central)
         if seed is not None:
-            seed(stores.central)
+            seed(central)
+        server = LoopbackServer.start(central, cipher=FIELD_KEYRING)
         sim = SimThread(time_scale)
         sim.run(sim.sim.add_agent, IFACE, "Alice Agent", {"general": 0})
-        identity = AuthService(stores.central).authenticate("alice", PASSWORD)
+        identity, connection = server.sign_in("alice", PASSWORD)
         bridge = Bridge()
         desktop = build_desktop(
             Settings(data_dir=tmp_path, local=LocalSettings(full_replica=True)),
@@ -131,26 +137,29 @@ def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
             identity,
             bridge,
             AmiCredentials("127.0.0.1", sim.sim.port, "agentdesk", sim.secret),
+            server=connection,
             options=DeskOptions(auto_answer=auto_answer),
             policy=load_policy(acw_limit_seconds=acw_limit),
         )
-        made.append((desktop, bridge, stores, sim))
+        made.append((desktop, bridge, stores, sim, server, central))
         qtbot.addWidget(desktop.window)
         desktop.window.show()
-        desk = Desk(desktop, stores, sim, qtbot)
+        desk = Desk(desktop, stores, central, sim, qtbot)
         assert desktop.sync is not None
         assert desktop.sync.wait_for(lambda st: st.phase == "idle", 30), desktop.sync.status()
         if late_seed is not None:
-            late_seed(stores.central)
+            late_seed(central)
         desk.wait_state(AgentState.AVAILABLE)
         return desk
 
     yield build
-    for desktop, bridge, stores, sim in made:
+    for desktop, bridge, stores, sim, server, central in made:
         desktop.shutdown()
         bridge.shutdown()
         sim.stop()
+        server.stop()
         stores.dispose()
+        central.dispose()
 
 
 @pytest.fixture

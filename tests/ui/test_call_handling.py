@@ -71,7 +71,7 @@ def test_answer_hold_end_wrap_up_writes_exactly_one_interaction(desk_factory: An
 
     # The sync engine carries it to the central store exactly once.
     def central_ids(_status: object = None) -> list[Any]:
-        with read_session(desk.stores.central) as s:
+        with read_session(desk.central) as s:
             query = select(Interaction.id).where(Interaction.linkedid == placed.linkedid)
             return list(s.scalars(query))
 
@@ -104,7 +104,7 @@ def test_wrap_up_with_a_follow_up_ticket_links_it_to_the_interaction(desk_factor
         ids["cid"] = add_customer(central, "Olga Nowak", "+447700900131", open_tickets=0)
 
     desk = desk_factory(auto_answer=True)
-    seed(desk.stores.central)
+    seed(desk.central)
     placed = desk.call("+447700900131", intent="card_lost")
     _phase(desk, CallPhase.CONNECTED)
     desk.controller.hangup()
@@ -163,6 +163,7 @@ def test_wrap_up_can_go_to_not_ready_and_click_to_dial_reaches_the_pbx(desk: Any
 
 
 def test_wrap_up_saved_while_the_centre_is_unreachable_arrives_once_it_is_back(desk: Any) -> None:
+    from agentdesk.client.central import HttpCentral
     from agentdesk.models import OutboxEntry, OutboxState
     from agentdesk.store.sync.engine import SyncEngine
 
@@ -185,7 +186,7 @@ def test_wrap_up_saved_while_the_centre_is_unreachable_arrives_once_it_is_back(d
     assert [e.name for e in pending] == ["interaction.add"]
 
     def central_rows(_status: object = None) -> int:
-        with read_session(desk.stores.central) as s:
+        with read_session(desk.central) as s:
             query = (
                 select(func.count())
                 .select_from(Interaction)
@@ -194,7 +195,8 @@ def test_wrap_up_saved_while_the_centre_is_unreachable_arrives_once_it_is_back(d
             return int(s.scalar(query) or 0)
 
     assert central_rows() == 0
-    back = SyncEngine(desk.stores.local, desk.stores.central, agent_login="alice")
+    # The server is back: a fresh sync engine of this desktop sends the kept wrap-up through it.
+    back = SyncEngine(desk.stores.local, HttpCentral(desk.desktop.server.api), agent_login="alice")
     back.start()
     try:
         assert back.wait_for(lambda st: central_rows(st) == 1 and st.pending == 0, 20)

@@ -33,7 +33,7 @@ def offline_desktop(qtbot: Any, tmp_path: Path) -> Any:
     local = sqlite_engine(tmp_path / "cache.db")
     migrate.upgrade(local)
     agent_id = add_agent(local)
-    stores = Stores(central=None, central_ok=False, local=local)
+    stores = Stores(local)
     identity = AgentIdentity(
         agent_id, "alice", "Alice Agent", Role.AGENT, "PJSIP/1001", "1001", "local"
     )
@@ -41,7 +41,9 @@ def offline_desktop(qtbot: Any, tmp_path: Path) -> Any:
     made: list[Any] = []
 
     def build(ami: AmiCredentials) -> Any:
-        desktop = build_desktop(Settings(data_dir=tmp_path), stores, identity, bridge, ami)
+        desktop = build_desktop(
+            Settings(data_dir=tmp_path), stores, identity, bridge, ami, server=None
+        )
         qtbot.addWidget(desktop.window)
         made.append(desktop)
         return desktop

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from agentdesk.services.customers import CustomerService
-from agentdesk.services.search import SearchService
+from agentdesk.services.search import Searcher
 from agentdesk.services.tickets import TicketService
 from agentdesk.services.timeline import TimelineService
 from agentdesk.ui.bridge import Bridge
@@ -20,6 +20,6 @@ class WorkspaceContext:
     customers: CustomerService
     timeline: TimelineService
     tickets: TicketService
-    search: SearchService
+    search: Searcher
     agent_id: uuid.UUID | None = None
     home_region: str = "GB"

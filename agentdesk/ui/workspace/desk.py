@@ -7,14 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtGui import QShortcut
-from sqlalchemy import Engine
 
-from agentdesk.services.customers import CustomerService
-from agentdesk.services.search import SearchService
-from agentdesk.services.sla import load_policy as load_sla_policy
-from agentdesk.services.tickets import TicketService
-from agentdesk.services.timeline import TimelineService
-from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.search.popup import SearchPopup, install_search_shortcut
 from agentdesk.ui.tickets.pane import TicketPane
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -81,23 +74,3 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
         window.search_requested.connect(search_for)
     shortcut = install_search_shortcut(window, popup)
     return WorkspaceDesk(popup, shortcut, mine, team)
-
-
-def build_context(
-    bridge: Any,
-    local: Engine,
-    central: Engine | None,
-    writer: LocalWriter,
-    agent_id: uuid.UUID | None,
-    region: str = "GB",
-) -> WorkspaceContext:
-    """Services over the local cache; search uses the central store when it is reachable."""
-    return WorkspaceContext(
-        bridge=bridge,
-        customers=CustomerService(local, writer),
-        timeline=TimelineService(local, writer),
-        tickets=TicketService(local, writer, load_sla_policy(), agent_id),
-        search=SearchService(central if central is not None else local, region),
-        agent_id=agent_id,
-        home_region=region,
-    )
