@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # Alembic narrates every migration step at INFO; keep that for --verbose.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request line at INFO, query strings included: never below WARNING,
+    # so no URL with an id or a search term reaches a log file.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -40,9 +40,10 @@ class ServerMatcher:
 
     def match(self, raw: str | None) -> CallerMatch:
         data = self._api.request(
-            "GET",
+            "POST",
             "/customers/match",
-            params={"number": raw or "", "client_id": str(self._client_id())},
+            params={"client_id": str(self._client_id())},
+            json={"number": (raw or "")[:64]},
         )
         return _MATCH.validate_python(data)
 
@@ -72,9 +73,10 @@ class ServerSearch:
 
     def search(self, raw: str) -> SearchResults:
         data = self._api.request(
-            "GET",
+            "POST",
             "/customers/search",
-            params={"q": raw[:200], "client_id": str(self._client_id())},
+            params={"client_id": str(self._client_id())},
+            json={"q": raw[:200]},
         )
         return _SEARCH.validate_python(data)
 

@@ -9,12 +9,12 @@ is refused.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import TypeAdapter
 
-from agentdesk.server.api.schemas import RevealIn, RevealOut
+from agentdesk.server.api.schemas import MatchIn, RevealIn, RevealOut, SearchIn
 from agentdesk.server.auth import CurrentPrincipal, Principal
 from agentdesk.server.context import ClientId, Ctx, ServerContext
 from agentdesk.server.problems import Problem, forbidden
@@ -43,29 +43,25 @@ def _require_pinned(
         raise forbidden("This customer was never found on this desktop (search or pop first).")
 
 
-@router.get("/match")
-def match(
-    number: Annotated[str, Query(max_length=64)],
-    client_id: ClientId,
-    principal: CurrentPrincipal,
-    ctx: Ctx,
-) -> Any:
-    """Customers owning a caller's number (one with its card, several as a chooser, or none)."""
-    result = ctx.matcher.match(number)
+@router.post("/match")
+def match(body: MatchIn, client_id: ClientId, principal: CurrentPrincipal, ctx: Ctx) -> Any:
+    """Customers owning a caller's number (one with its card, several as a chooser, or none).
+
+    A POST so the number never sits in a URL (proxies and access logs keep URLs).
+    """
+    result = ctx.matcher.match(body.number)
     ids = {c.id for c in result.candidates}
     _pins(ctx, principal).pin(client_id, ids)
     return MATCH.dump_python(result, mode="json")
 
 
-@router.get("/search")
-def search(
-    q: Annotated[str, Query(max_length=200)],
-    client_id: ClientId,
-    principal: CurrentPrincipal,
-    ctx: Ctx,
-) -> Any:
-    """Customers by name, phone in any format, e-mail or account digits; tickets by number."""
-    results = ctx.search.search(q)
+@router.post("/search")
+def search(body: SearchIn, client_id: ClientId, principal: CurrentPrincipal, ctx: Ctx) -> Any:
+    """Customers by name, phone in any format, e-mail or account digits; tickets by number.
+
+    A POST so what the agent typed never sits in a URL.
+    """
+    results = ctx.search.search(body.q)
     ids = {h.customer_id or h.id for h in results.hits if h.kind == "customer"}
     ids |= {h.customer_id for h in results.hits if h.kind == "ticket" and h.customer_id}
     _pins(ctx, principal).pin(client_id, ids)

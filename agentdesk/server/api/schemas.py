@@ -85,3 +85,17 @@ class RevealOut(BaseModel):
     value: str
     audit_id: uuid.UUID
     field: str
+
+
+class MatchIn(BaseModel):
+    """A caller's number as the PBX gave it."""
+
+    model_config = _STRICT
+    number: str = Field(max_length=64)
+
+
+class SearchIn(BaseModel):
+    """What the agent typed in the search box."""
+
+    model_config = _STRICT
+    q: str = Field(max_length=200)
