@@ -467,13 +467,14 @@ def _drop_role(conn: Connection, name: str, schema: str, database: str) -> str |
     if owns:
         return f"owns {owns} database objects; reassign them, then run grants again"
     role, s = _q(name), _q(schema)
+    # Whether or not the role can go, it keeps nothing here: desktops' roles are over.
+    # Explicit revokes rather than DROP OWNED, which needs membership in the role.
+    conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {role}"))
+    conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {role}"))
+    conn.execute(text(f"REVOKE ALL ON SCHEMA {s} FROM {role}"))
+    conn.execute(text(f"REVOKE ALL ON DATABASE {_q(database)} FROM {role}"))
     savepoint = conn.begin_nested()
     try:
-        # Explicit revokes rather than DROP OWNED, which needs membership in the role.
-        conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {role}"))
-        conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {role}"))
-        conn.execute(text(f"REVOKE ALL ON SCHEMA {s} FROM {role}"))
-        conn.execute(text(f"REVOKE ALL ON DATABASE {_q(database)} FROM {role}"))
         conn.execute(text(f"DROP ROLE {role}"))
     except DBAPIError as exc:
         savepoint.rollback()

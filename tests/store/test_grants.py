@@ -22,7 +22,15 @@ from sqlalchemy.exc import DBAPIError
 from agentdesk.client.api import ServerApi, ServerRefused
 from agentdesk.client.lookups import ServerRevealer
 from agentdesk.ids import uuid7
-from agentdesk.models import Agent, AuditEntry, Customer, Role, SigninThrottle, Ticket
+from agentdesk.models import (
+    Agent,
+    AuditEntry,
+    Customer,
+    Interaction,
+    Role,
+    SigninThrottle,
+    Ticket,
+)
 from agentdesk.server.app import build_context, create_app
 from agentdesk.server.run import ServerThread
 from agentdesk.server.settings import ListenSettings, ServerSettings
@@ -179,6 +187,7 @@ def test_the_server_does_its_whole_job_as_the_server_role(
     bob2.api.sign_out()
     with read_session(site.owner) as s:
         assert s.get(AuditEntry, entry) is not None
+        assert s.scalar(select(Interaction.id).where(Interaction.customer_id == customer["id"]))
         assert verify_chain(s).ok
         audited = set(s.scalars(select(AuditEntry.action)))
         throttled = s.scalar(select(SigninThrottle.failures).where(SigninThrottle.login == "bob"))
@@ -339,6 +348,27 @@ def test_grants_are_idempotent_and_drop_the_old_per_person_roles(site: Site) -> 
         "agentdesk_audit_read",
         "agentdesk_audit_retention",
     ]
+
+
+def test_an_old_role_still_used_elsewhere_is_kept_and_named(site: Site) -> None:
+    agent = LEGACY_GROUPS[0]
+    other = site.pg.create_database()
+    try:
+        site.superuser(
+            f"CREATE ROLE {agent} NOLOGIN",
+            f"GRANT SELECT ON customer TO {agent}",
+            f'GRANT CONNECT ON DATABASE "{other}" TO {agent}',
+        )
+        report = apply_grants(site.owner)
+        assert report.dropped == ()
+        assert len(report.kept) == 1 and report.kept[0].startswith(f"{agent}: not dropped")
+        # Everything else was applied, and the old role lost what it had here.
+        assert report.server["audit_entry"] == ("SELECT", "INSERT")
+        held = run(site.owner, "SELECT has_table_privilege(:r, 'customer', 'SELECT')", r=agent)
+        assert held == [(False,)]
+    finally:
+        site.pg.drop_database(other)
+        site.superuser(f"DROP OWNED BY {agent}", f"DROP ROLE {agent}")
 
 
 def test_logins_hold_one_role_and_a_hashed_password(site: Site) -> None:
