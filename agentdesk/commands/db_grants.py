@@ -49,7 +49,12 @@ def register_grants(actions: Any, engine: EngineFactory) -> None:
         "login", help="create a database login for the server or for reports"
     )
     login.add_argument("login", help="the new login's name (e.g. agentdesk_server_site1)")
-    login.add_argument("--role", choices=KINDS, required=True)
+    login.add_argument(
+        "--role",
+        choices=KINDS,
+        required=True,
+        help="server: the login agentdesk server connects with; reporting: read-only reports",
+    )
     login.add_argument(
         "--password-env",
         metavar="VAR",
@@ -88,10 +93,10 @@ def _grants(args: argparse.Namespace, engine: EngineFactory) -> int:
 def describe(report: GrantReport) -> str:
     """What an operator reads after ``db grants``: who got what, what stayed, what went."""
     roles = report.roles
-    appends = sorted(t for t, p in report.server.items() if "UPDATE" not in p)
+    appends = sorted(t for t, p in report.server.items() if "INSERT" in p and "UPDATE" not in p)
     partial = {t: c for t, c in report.reporting.items() if c}
     lines = [
-        f"{roles.server}: {len(report.server)} tables (no UPDATE on {', '.join(appends)})",
+        f"{roles.server}: {len(report.server)} tables (append-only: {', '.join(appends)})",
         f"{roles.reporting}: SELECT on {len(report.reporting)} tables; withheld columns: "
         + ", ".join(f"{t}.{c}" for t, cols in sorted(partial.items()) for c in cols),
         f"row-level security: {', '.join(report.row_security)}",

@@ -312,13 +312,19 @@ def _check_owners(conn: Connection, roles: RoleNames) -> None:
     rows = conn.execute(
         text(
             "SELECT c.relname, pg_get_userbyid(c.relowner), "
-            "pg_has_role(current_user, c.relowner, 'USAGE'), "
+            "c.container OR pg_has_role(current_user, c.relowner, 'USAGE'), "
             "EXISTS (SELECT FROM pg_roles r WHERE NOT r.rolsuper "
             "AND (pg_has_role(r.oid, :server, 'MEMBER') "
             "OR pg_has_role(r.oid, :reporting, 'MEMBER')) "
             "AND pg_has_role(r.oid, c.relowner, 'MEMBER')) "
-            "FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace "
-            "AND c.relkind IN ('r', 'p', 'S', 'v', 'm') ORDER BY c.relname"
+            "FROM (SELECT relname, relowner, false AS container FROM pg_class "
+            "      WHERE relnamespace = current_schema()::regnamespace "
+            "      AND relkind IN ('r', 'p', 'S', 'v', 'm') "
+            # The schema's and the database's owners may drop every table in them.
+            "      UNION ALL SELECT 'schema ' || nspname, nspowner, true FROM pg_namespace "
+            "      WHERE oid = current_schema()::regnamespace "
+            "      UNION ALL SELECT 'database ' || datname, datdba, true FROM pg_database "
+            "      WHERE datname = current_database()) AS c ORDER BY c.relname"
         ),
         {"server": roles.server, "reporting": roles.reporting},
     ).all()
@@ -326,8 +332,8 @@ def _check_owners(conn: Connection, roles: RoleNames) -> None:
     if unsafe:
         raise GrantError(
             f"owned by the server or reporting role, or by a role they can act as: "
-            f"{', '.join(unsafe)}. Tables must belong to the schema owner alone "
-            "(ALTER TABLE ... OWNER TO the owner)"
+            f"{', '.join(unsafe)}. They must belong to the schema owner alone "
+            "(ALTER ... OWNER TO the owner)"
         )
     foreign = [f"{t} (owner {o})" for t, o, mine, _ in rows if not mine]
     if foreign:

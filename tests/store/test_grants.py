@@ -417,6 +417,12 @@ def test_unsafe_role_names_and_owners_are_refused(site: Site) -> None:
     site.superuser("CREATE TABLE sneaky (x int)", f"ALTER TABLE sneaky OWNER TO {SERVER}")
     with pytest.raises(GrantError, match="sneaky"):
         apply_grants(site.owner)
+    # A database (and so its public schema) owned by the server: it could drop every table.
+    site.superuser("DROP TABLE sneaky", f'ALTER DATABASE "{site.database}" OWNER TO {SERVER}')
+    with pytest.raises(GrantError, match="database"):
+        apply_grants(site.owner)
+    site.superuser(f'ALTER DATABASE "{site.database}" OWNER TO {site.owner_name}')
+    apply_grants(site.owner)
 
 
 def test_agentdesk_db_grants_and_login_commands(
