@@ -140,9 +140,10 @@ def server(site: Site) -> Iterator[RunningServer]:
         s.execute(update(Agent).values(password_hash=hash_password(PASSWORD)))
         s.execute(update(Agent).where(Agent.id == REF.bob).values(role=Role.AGENT))
     ctx = build_context(as_server, ServerSettings(), cipher=FIELD_KEYRING)
-    thread = ServerThread(create_app(ctx), ListenSettings(host="127.0.0.1", port=0))
+    app = create_app(ctx)
+    thread = ServerThread(app, ListenSettings(host="127.0.0.1", port=0))
     url = thread.start()
-    yield RunningServer(url, ctx, as_server)
+    yield RunningServer(url, ctx, as_server, app)
     thread.stop()
 
 
