@@ -47,7 +47,10 @@ Row-level security, for what a GRANT alone would not hold:
   granted later.
 
 The owner is untouched by ENABLE (only FORCE binds it), so migrations and
-``agentdesk seed`` run as before.
+``agentdesk seed`` run as before. The policies name columns
+(``audit_entry.seq``/``prev_hash``/``entry_hash``/``at``, ``change_log.xid``):
+a migration that drops or retypes one must drop the ``agentdesk_*`` policies
+first; the next ``agentdesk db grants`` writes them again.
 
 :func:`apply_grants` (``agentdesk db grants``) runs as the schema owner after
 every ``agentdesk db upgrade``. It is idempotent: it revokes what the two
