@@ -1,8 +1,10 @@
 """Bearer tokens to principals: who is asking, in which role, over which working set.
 
 The principal is built from the server's own session table and the agent
-row as it stands now (a role changed by an administrator applies to the
-next request); nothing in the request body can change it.
+row (a role changed by an administrator, a revocation made by another
+server process, applies within ``SESSION_CACHE_SECONDS``, 5 s: see
+``services.platform.signin``; a sign-out through this server at once);
+nothing in the request body can change it.
 """
 
 from __future__ import annotations

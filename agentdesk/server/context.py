@@ -36,6 +36,8 @@ class ServerContext:
     # Roles whose desktops may hold a full replica instead of a working set.
     full_replica_roles: frozenset[Role] = field(default_factory=frozenset)
     max_body_bytes: int = 8 * 1024 * 1024
+    # Desktop client id -> the agent it is bound to (a binding never changes once made).
+    client_owners: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 def context(request: Request) -> ServerContext:

@@ -50,10 +50,16 @@ def _central(ctx: ServerContext, principal: Principal, client_id: uuid.UUID) -> 
 
 def _claim_client(ctx: ServerContext, principal: Principal, client_id: uuid.UUID) -> None:
     """A desktop's client id belongs to the agent that first synced with it."""
-    with ctx.engine.connect() as conn:
-        owner = conn.execute(
-            select(SyncClient.agent_login).where(SyncClient.client_id == client_id)
-        ).scalar()
+    owner = ctx.client_owners.get(client_id)
+    if owner is None:
+        with ctx.engine.connect() as conn:
+            owner = conn.execute(
+                select(SyncClient.agent_login).where(SyncClient.client_id == client_id)
+            ).scalar()
+        if owner is not None:
+            if len(ctx.client_owners) >= 50_000:
+                ctx.client_owners.clear()  # bounded; the next requests read it again
+            ctx.client_owners[client_id] = owner
     if owner is not None and owner != principal.login:
         raise forbidden(
             "This desktop cache belongs to another agent; sign in as them or start a fresh cache."

@@ -20,6 +20,13 @@ How it holds up against an attacker guessing passwords:
   once; only its SHA-256 is stored, so a copy of ``auth_session`` signs
   nobody in. A session ends at ``expires_at`` (absolute) or after
   ``idle_timeout`` without a request, or when signed out or revoked.
+* **A short memory of live sessions.** ``authenticate`` remembers a live
+  session for ``SESSION_CACHE_SECONDS`` (5 s of the service's clock) so a
+  busy desktop's requests do not each cost two queries. Sign-out and
+  ``revoke_agent`` through this service forget the session at once; a
+  revocation, deactivation or role change made anywhere else (another
+  server process, SQL) takes effect within those 5 s. Expiry (absolute and
+  idle) is still checked on every call.
 * **Everything is audited** with server time and a server-chosen actor
   (``signin.ok``, ``signin.failed``, ``signin.locked``,
   ``signin.refused_locked``, ``signin.refused_no_role``,
@@ -52,6 +59,7 @@ import functools
 import hashlib
 import math
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +74,9 @@ from agentdesk.services.auth import hash_password, verify_password
 from agentdesk.store.audit_log import append_audit
 
 MAX_LOGIN = 64
+# How long a live session is trusted without re-reading it (see the module docstring).
+SESSION_CACHE_SECONDS = 5.0
+SESSION_CACHE_SIZE = 20_000
 MAX_PASSWORD = 1024
 # Stored in agent.password_hash for directory users: not a PHC string, so no
 # password ever verifies against it, and it says why the row has no hash.
@@ -358,6 +369,10 @@ class SignInService:
         self._directory = directory
         self._audit = audit
         self._clock = clock
+        # token hash -> (session, when it was read from the database, by self._clock)
+        self._live: dict[str, tuple[SessionInfo, dt.datetime]] = {}
+        self._live_lock = threading.Lock()
+        self._forgets = 0
         dummy_hash()  # pay the one-off hashing cost now, not in the first unknown-login answer
 
     # -- sign-in --
@@ -619,11 +634,43 @@ class SignInService:
         if not token or len(token) > 256:
             return None
         now = self._clock()
+        key = token_hash(token)
+        remembered = self._live.get(key)
+        if remembered is not None:
+            cached, read_at = remembered
+            fresh = dt.timedelta(0) <= now - read_at < dt.timedelta(seconds=SESSION_CACHE_SECONDS)
+            if fresh and now < cached.idle_expires_at:
+                return cached
+            self._forget(key)
+        epoch = self._forgets
+        info = self._read_session(key, now)
+        with self._live_lock:
+            # A sign-out or revoke that ran while we read may have committed after our
+            # read: then what we read is not remembered (it is still answered once).
+            if info is not None and epoch == self._forgets:
+                if len(self._live) >= SESSION_CACHE_SIZE:
+                    self._live.clear()  # crude but bounded; the next requests re-read
+                self._live[key] = (info, now)
+        return info
+
+    def _forget(self, key: str) -> None:
+        with self._live_lock:
+            self._forgets += 1
+            self._live.pop(key, None)
+
+    def _forget_agent(self, agent_id: uuid.UUID) -> None:
+        with self._live_lock:
+            self._forgets += 1
+            for key in [k for k, (info, _) in self._live.items() if info.agent.id == agent_id]:
+                del self._live[key]
+
+    def _read_session(self, key: str, now: dt.datetime) -> SessionInfo | None:
+        """The live session with hash ``key`` from the database (touching ``last_seen_at``)."""
         with Session(self._engine) as s, s.begin():
             found = s.execute(
                 select(AuthSession, Agent)
                 .join(Agent, Agent.id == AuthSession.agent_id)
-                .where(AuthSession.token_hash == token_hash(token))
+                .where(AuthSession.token_hash == key)
             ).first()
             if found is None:
                 return None
@@ -662,12 +709,19 @@ class SignInService:
         """End the session behind ``token``; False when there was no live one."""
         if not token or len(token) > 256:
             return False
+        key = token_hash(token)
+        try:
+            return self._sign_out(key)
+        finally:
+            self._forget(key)  # after the commit: no request can re-read it as live
+
+    def _sign_out(self, key: str) -> bool:
         now = self._clock()
         with Session(self._engine) as s, s.begin():
             found = s.execute(
                 select(AuthSession, Agent)
                 .join(Agent, Agent.id == AuthSession.agent_id)
-                .where(AuthSession.token_hash == token_hash(token))
+                .where(AuthSession.token_hash == key)
                 .with_for_update(of=AuthSession)
             ).first()
             if found is None:
@@ -694,6 +748,12 @@ class SignInService:
         ``actor`` is the server-side identity doing it (the admin's login, or
         ``"system"``); returns how many sessions were ended.
         """
+        try:
+            return self._revoke_agent(agent_id, actor=actor, reason=reason)
+        finally:
+            self._forget_agent(agent_id)  # after the commit: no request can re-read it as live
+
+    def _revoke_agent(self, agent_id: uuid.UUID, *, actor: str, reason: str | None) -> int:
         now = self._clock()
         with Session(self._engine) as s, s.begin():
             ended = _rowcount(
