@@ -34,7 +34,12 @@ from sqlalchemy import Engine, select
 from agentdesk import vault
 from agentdesk.client.api import ServerApi, SignedIn
 from agentdesk.client.central import HttpCentral
-from agentdesk.client.lookups import ServerMatcher, ServerRevealer, ServerSearch
+from agentdesk.client.lookups import (
+    ServerFloorReads,
+    ServerMatcher,
+    ServerRevealer,
+    ServerSearch,
+)
 from agentdesk.client.signin import unlock_verifier
 from agentdesk.config import Settings
 from agentdesk.models import Customer
@@ -415,8 +420,8 @@ def build_desktop(
             home_region=options.region,
         ),
     )
-    # Wallboard, reports and agent control for supervisors and admins (issue 7). Historical
-    # figures read the supervisor's own cache until the server serves them (issue 15).
+    # Wallboard, reports and agent control for supervisors and admins (issue 7); historical
+    # figures come from the server, which refuses them to an agent's session.
     supervisor = install_supervisor(
         window,
         identity,
@@ -424,7 +429,7 @@ def build_desktop(
         client=client,
         loop=loop,
         audit=writer,
-        central=stores.local,
+        floor=ServerFloorReads(server.api) if server else None,
         data_dir=settings.data_dir,
         workstation=settings.workstation,
     )

@@ -8,6 +8,7 @@ desktop's client id: customers the server hands out become its pins.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from agentdesk.services.caller_match import CallerMatch, CustomerCard, Source
 from agentdesk.services.phone import CallerNumber
 from agentdesk.services.platform.reveal import RevealedValue
 from agentdesk.services.search import SearchResults
+from agentdesk.services.supervisor.floor_stats import BreachedTickets, WorkstationLatency
 
 _MATCH = TypeAdapter(CallerMatch)
 _CARD = TypeAdapter(CustomerCard)
@@ -101,3 +103,24 @@ class ServerRevealer:
             json=body,
         )
         return RevealedValue(str(data["value"]), uuid.UUID(data["audit_id"]), str(data["field"]))
+
+
+class ServerFloorReads:
+    """The supervisor's historical reads (``FloorReads``), answered by the server."""
+
+    _LATENCY = TypeAdapter(tuple[WorkstationLatency, ...])
+    _BREACHED = TypeAdapter(BreachedTickets)
+
+    def __init__(self, api: ServerApi) -> None:
+        self._api = api
+
+    def pop_latency(self, day: dt.date, tz: dt.tzinfo) -> tuple[WorkstationLatency, ...]:
+        data = self._api.request(
+            "GET", "/supervisor/pop-latency", params={"day": day.isoformat(), "tz": str(tz)}
+        )
+        return self._LATENCY.validate_python(data)
+
+    def breached(self, now: dt.datetime) -> BreachedTickets:
+        return self._BREACHED.validate_python(
+            self._api.request("GET", "/supervisor/breached-tickets")
+        )

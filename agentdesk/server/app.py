@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from agentdesk.models import Role
 from agentdesk.server import problems
-from agentdesk.server.api import customers, health, live, session, sync
+from agentdesk.server.api import customers, health, live, session, supervisor, sync
 from agentdesk.server.context import ServerContext
 from agentdesk.server.live import LiveHub
 from agentdesk.server.settings import ServerSettings
@@ -91,7 +91,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     problems.install(app)
     app.middleware("http")(_limit_body(ctx.max_body_bytes))
     app.include_router(health.router)
-    for router in (session.router, sync.router, customers.router, live.router):
+    for router in (session.router, sync.router, customers.router, supervisor.router, live.router):
         app.include_router(router, prefix=API)
     return app
 

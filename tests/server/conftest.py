@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, update
@@ -38,6 +39,7 @@ class RunningServer:
     url: str
     ctx: ServerContext
     engine: Engine
+    thread_app: Any
 
 
 @dataclass
@@ -60,9 +62,10 @@ def server(central: Engine) -> Iterator[RunningServer]:
         s.execute(update(Agent).values(password_hash=hash_password(PASSWORD)))
         s.execute(update(Agent).where(Agent.id == REF.bob).values(role=Role.AGENT))
     ctx = build_context(central, ServerSettings(), cipher=FIELD_KEYRING)
-    thread = ServerThread(create_app(ctx), ListenSettings(host="127.0.0.1", port=0))
+    app = create_app(ctx)
+    thread = ServerThread(app, ListenSettings(host="127.0.0.1", port=0))
     url = thread.start()
-    yield RunningServer(url, ctx, central)
+    yield RunningServer(url, ctx, central, app)
     thread.stop()
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agentdesk.client.api import ServerApi, ServerRefused, SessionEnded
 from agentdesk.ids import uuid7
-from agentdesk.models import AuditEntry, ChangeLog, Customer, Interaction, Ticket
-from agentdesk.store.engine import read_session
+from agentdesk.models import Agent, AuditEntry, ChangeLog, Customer, Interaction, Role, Ticket
+from agentdesk.store.engine import read_session, write_session
 from tests.server.conftest import PASSWORD, Desktop, RunningServer
 from tests.sync.factories import REF, person, ticket
 
@@ -150,3 +151,44 @@ def test_a_caller_is_matched_at_the_server_and_the_customer_becomes_reachable(
     assert cid in _ids(bob.engine, Customer)
     hits = ServerSearch(bob.api, lambda: bob.syncer.client_id).search("Olga")
     assert [h.id for h in hits.hits if h.kind == "customer"] == [cid]
+
+
+def test_an_agent_token_on_every_supervisor_endpoint_is_refused(
+    server: RunningServer, desktop: Callable[..., Desktop]
+) -> None:
+    """Every route under /supervisor answers 403 to an agent, whatever it asks for."""
+    bob = desktop("bob", fill=False)
+    paths = {
+        path: methods
+        for path, methods in server.thread_app.openapi()["paths"].items()
+        if path.startswith("/api/v1/supervisor")
+    }
+    assert len(paths) >= 4
+    for template, methods in paths.items():
+        for method in methods:
+            path = template.replace("{agent_id}", str(REF.alice))
+            response = httpx.request(
+                method.upper(),
+                server.url + path,
+                params={"day": "2026-12-01"},
+                headers={"Authorization": f"Bearer {bob.api.token}"},
+            )
+            assert response.status_code == 403, (method, path, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_supervisor_reads_the_floor_and_revokes_an_agents_sessions(
+    server: RunningServer, desktop: Callable[..., Desktop]
+) -> None:
+    from agentdesk.client.lookups import ServerFloorReads
+
+    with write_session(server.engine) as s:
+        s.execute(update(Agent).where(Agent.login == "alice").values(role=Role.SUPERVISOR))
+    alice, bob = desktop("alice", fill=False), desktop("bob", fill=False)
+    floor = ServerFloorReads(alice.api)
+    assert floor.breached(dt.datetime.now(dt.UTC)).count == 0
+    assert floor.pop_latency(dt.date(2026, 12, 1), dt.UTC) == ()
+    revoked = alice.api.request("POST", f"/supervisor/agents/{REF.bob}/revoke-sessions")
+    assert revoked["revoked"] >= 1
+    with pytest.raises(SessionEnded):
+        bob.central.identity()

@@ -90,7 +90,7 @@ def test_an_agents_desktop_has_no_supervisor_views(desk: Any, audit: LocalWriter
     loop, bridge = LoopThread("unused"), Bridge()
     try:
         assert install_supervisor(window, identity, bridge=bridge, client=None, loop=loop,  # type: ignore[arg-type]
-                                  audit=audit, central=None, data_dir=desk.stores.local.url) is None  # type: ignore[arg-type]  # fmt: skip
+                                  audit=audit, floor=None, data_dir=desk.stores.local.url) is None  # type: ignore[arg-type]  # fmt: skip
         with pytest.raises(PermissionDenied):
             open_wallboard(identity, load_settings(), audit=audit, client=None, loop=loop,
                            bridge=bridge)  # fmt: skip

@@ -10,7 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from agentdesk.models import CallRecord, Ticket, TicketStatus
-from agentdesk.services.supervisor.floor_stats import breached_tickets, pop_latency_by_workstation
+from agentdesk.services.supervisor.floor_stats import (
+    DatabaseFloorReads,
+    breached_tickets,
+    pop_latency_by_workstation,
+)
 from agentdesk.services.supervisor.service import SupervisorService
 from agentdesk.store.writer import LocalWriter
 from tests.supervisor.conftest import FakeSession
@@ -80,8 +84,13 @@ def test_the_service_reads_latency_for_today_by_its_clock(
     with Session(central) as session:
         session.add(_call("ws-9", 12.5, morning))
         session.commit()
-    svc = SupervisorService(supervisor, settings(tz=UTC), audit=audit, central=central,
-                            clock=lambda: morning.timestamp() + 3600)  # fmt: skip
+    svc = SupervisorService(
+        supervisor,
+        settings(tz=UTC),
+        audit=audit,
+        floor=DatabaseFloorReads(central),
+        clock=lambda: morning.timestamp() + 3600,
+    )
     assert [(s.workstation, s.p50_ms) for s in svc.pop_latency()] == [("ws-9", 12.5)]
     assert svc.check_tickets().count == 0
 

@@ -1,9 +1,14 @@
-"""Central-store figures for the supervisor: ring→pop latency per workstation, breached tickets."""
+"""Central-store figures for the supervisor: ring→pop latency per workstation, breached tickets.
+
+``FloorReads`` is what the supervisor service needs; the server answers it from
+the database (``DatabaseFloorReads``), a desktop through the server's API.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Engine, and_, func, or_, select
 
@@ -83,3 +88,26 @@ def breached_tickets(engine: Engine, now: dt.datetime) -> BreachedTickets:
         count = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
         oldest = session.scalars(select(Ticket.number).where(*where).order_by(due).limit(5)).all()
     return BreachedTickets(int(count), tuple(oldest))
+
+
+class FloorReads(Protocol):
+    """The supervisor's historical reads, wherever they are answered."""
+
+    def pop_latency(self, day: dt.date, tz: dt.tzinfo) -> tuple[WorkstationLatency, ...]:
+        """Ring→pop per workstation for the calls offered on ``day`` (local)."""
+
+    def breached(self, now: dt.datetime) -> BreachedTickets:
+        """Open tickets past their SLA at ``now``."""
+
+
+@dataclass(frozen=True)
+class DatabaseFloorReads:
+    """``FloorReads`` straight from a store (the server, tools, tests)."""
+
+    engine: Engine
+
+    def pop_latency(self, day: dt.date, tz: dt.tzinfo) -> tuple[WorkstationLatency, ...]:
+        return pop_latency_by_workstation(self.engine, day, tz)
+
+    def breached(self, now: dt.datetime) -> BreachedTickets:
+        return breached_tickets(self.engine, now)

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
-
 from agentdesk.ids import uuid7
 from agentdesk.services import pbx_actions
 from agentdesk.services.alerts import Alert, AlertBook, AlertChanges
@@ -32,9 +30,8 @@ from agentdesk.services.supervisor.alerting import conditions_for
 from agentdesk.services.supervisor.board import LiveBoard
 from agentdesk.services.supervisor.floor_stats import (
     BreachedTickets,
+    FloorReads,
     WorkstationLatency,
-    breached_tickets,
-    pop_latency_by_workstation,
 )
 from agentdesk.services.supervisor.history import (
     IntervalSeries,
@@ -108,7 +105,7 @@ class SupervisorService:
         *,
         audit: AuditLog,
         pbx: ActionSender | None = None,
-        central: Engine | None = None,
+        floor: FloorReads | None = None,
         queue_log: Path | None = None,
         workstation: str = "",
         clock: Callable[[], float] = time.time,
@@ -118,7 +115,7 @@ class SupervisorService:
         self.settings = settings
         self._audit = audit
         self._pbx = pbx
-        self._central = central
+        self._floor = floor
         self.queue_log = queue_log
         self._workstation = workstation
         self._clock = clock
@@ -287,18 +284,18 @@ class SupervisorService:
     def pop_latency(self, day: dt.date | None = None) -> tuple[WorkstationLatency, ...]:
         """Ring→pop p50/p95 per workstation for ``day`` (default today)."""
         self._check(Capability.VIEW_POP_LATENCY)
-        if self._central is None:
+        if self._floor is None:
             return ()
         tz = self.settings.metrics.tz
         when = day or dt.datetime.fromtimestamp(self._clock(), tz).date()
-        return pop_latency_by_workstation(self._central, when, tz)
+        return self._floor.pop_latency(when, tz)
 
     def check_tickets(self) -> BreachedTickets:
         """Open tickets past their SLA (a blocking central read)."""
         self._check(Capability.VIEW_WALLBOARD)
-        if self._central is None:
+        if self._floor is None:
             return BreachedTickets(0, ())
-        return breached_tickets(self._central, dt.datetime.fromtimestamp(self._clock(), dt.UTC))
+        return self._floor.breached(dt.datetime.fromtimestamp(self._clock(), dt.UTC))
 
     def report(
         self,

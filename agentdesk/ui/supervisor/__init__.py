@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
-from sqlalchemy import Engine
 
 from agentdesk.services.agent_state import ReasonCode
 from agentdesk.services.roles import Session
 from agentdesk.services.supervisor import SupervisorService, SupervisorSettings
+from agentdesk.services.supervisor.floor_stats import FloorReads
 from agentdesk.services.supervisor.service import AuditLog
 from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
@@ -37,7 +37,7 @@ def open_wallboard(
     client: AmiClient | None,
     loop: LoopThread,
     bridge: Bridge,
-    central: Engine | None = None,
+    floor: FloorReads | None = None,
     queue_log: Path | None = None,
     workstation: str = "",
     reasons: tuple[ReasonCode, ...] = (),
@@ -57,7 +57,7 @@ def open_wallboard(
     """
     sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
     service = SupervisorService(
-        session, settings, audit=audit, pbx=client, central=central, queue_log=queue_log,
+        session, settings, audit=audit, pbx=client, floor=floor, queue_log=queue_log,
         workstation=workstation, clock=clock,
     )  # fmt: skip
     feed = SupervisorFeed(service, client, loop, bridge)

@@ -19,12 +19,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
-from sqlalchemy import Engine
 
 from agentdesk.services.agent_state import load_policy
 from agentdesk.services.alerts import AlertConfigError
 from agentdesk.services.roles import PermissionDenied, Session, can_supervise
 from agentdesk.services.supervisor import SupervisorService, load_settings
+from agentdesk.services.supervisor.floor_stats import FloorReads
 from agentdesk.services.supervisor.service import AuditLog
 from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
@@ -58,14 +58,14 @@ class SupervisorLauncher(QObject):
         client: AmiClient,
         loop: LoopThread,
         audit: AuditLog,
-        central: Engine | None,
+        floor: FloorReads | None,
         queue_log: Path | None,
         workstation: str,
     ) -> None:
         super().__init__(window)
         self._window, self._session, self._bridge = window, session, bridge
         self._client, self._loop, self._audit = client, loop, audit
-        self._central, self._queue_log, self._workstation = central, queue_log, workstation
+        self._floor, self._queue_log, self._workstation = floor, queue_log, workstation
         self.wallboard: WallboardWindow | None = None
         self.reports: ReportWindow | None = None
 
@@ -79,7 +79,7 @@ class SupervisorLauncher(QObject):
         try:
             self.wallboard = open_wallboard(
                 self._session, load_settings(), audit=self._audit, client=self._client,
-                loop=self._loop, bridge=self._bridge, central=self._central,
+                loop=self._loop, bridge=self._bridge, floor=self._floor,
                 queue_log=self._queue_log, workstation=self._workstation,
                 reasons=load_policy().reasons, start_client=False,
             )  # fmt: skip
@@ -93,7 +93,7 @@ class SupervisorLauncher(QObject):
     def open_reports(self) -> ReportWindow | None:
         try:
             service = SupervisorService(
-                self._session, load_settings(), audit=self._audit, central=self._central,
+                self._session, load_settings(), audit=self._audit, floor=self._floor,
                 queue_log=self._queue_log, workstation=self._workstation,
             )  # fmt: skip
             self.reports = ReportWindow(service, self._bridge)
@@ -119,7 +119,7 @@ def install_supervisor(
     client: AmiClient,
     loop: LoopThread,
     audit: AuditLog,
-    central: Engine | None,
+    floor: FloorReads | None,
     data_dir: Path,
     workstation: str = "",
 ) -> SupervisorLauncher | None:
@@ -127,7 +127,7 @@ def install_supervisor(
     if not can_supervise(session):
         return None
     launcher = SupervisorLauncher(
-        window, session, bridge=bridge, client=client, loop=loop, audit=audit, central=central,
+        window, session, bridge=bridge, client=client, loop=loop, audit=audit, floor=floor,
         queue_log=queue_log_path(data_dir), workstation=workstation,
     )  # fmt: skip
     specs = (

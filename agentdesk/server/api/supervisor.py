@@ -1,0 +1,77 @@
+"""Supervisor and administrator endpoints: floor history, breached tickets, sessions, audit.
+
+Every route here needs a supervisor or administrator session (403 for an
+agent's token, whatever else it carries); the administrator-only ones say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
+
+from agentdesk.models import Role
+from agentdesk.server.auth import Principal, supervisor
+from agentdesk.server.context import Ctx
+from agentdesk.server.problems import Problem, forbidden
+from agentdesk.services.supervisor.floor_stats import (
+    BreachedTickets,
+    WorkstationLatency,
+    breached_tickets,
+    pop_latency_by_workstation,
+)
+from agentdesk.store.audit_log import verify_chain
+
+router = APIRouter(prefix="/supervisor", tags=["supervisor"])
+
+Supervisor = Annotated[Principal, Depends(supervisor)]
+LATENCY = TypeAdapter(tuple[WorkstationLatency, ...])
+BREACHED = TypeAdapter(BreachedTickets)
+
+
+@router.get("/pop-latency")
+def pop_latency(
+    day: dt.date,
+    principal: Supervisor,
+    ctx: Ctx,
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
+) -> Any:
+    """Ring→pop p50/p95 per workstation over the calls offered on ``day`` (in ``tz``)."""
+    try:
+        zone = zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise Problem(400, "invalid-request", "Unknown time zone", tz) from exc
+    return LATENCY.dump_python(pop_latency_by_workstation(ctx.engine, day, zone), mode="json")
+
+
+@router.get("/breached-tickets")
+def breached(principal: Supervisor, ctx: Ctx) -> Any:
+    """Open tickets past their first-response or resolution due time, most overdue first."""
+    return BREACHED.dump_python(breached_tickets(ctx.engine, dt.datetime.now(dt.UTC)), mode="json")
+
+
+@router.post("/agents/{agent_id}/revoke-sessions")
+def revoke_sessions(agent_id: uuid.UUID, principal: Supervisor, ctx: Ctx) -> dict[str, int]:
+    """End every session of an agent at once (a lost badge, a left employee); audited."""
+    ended = ctx.signin.revoke_agent(agent_id, actor=principal.login, reason="revoked by supervisor")
+    return {"revoked": ended}
+
+
+@router.get("/audit/verify")
+def audit_verify(principal: Supervisor, ctx: Ctx) -> dict[str, Any]:
+    """Walk the audit hash chain (administrators only)."""
+    if principal.role is not Role.ADMIN:
+        raise forbidden("Only administrators may verify the audit chain.")
+    with Session(ctx.engine) as session:
+        report = verify_chain(session)
+    return {
+        "ok": report.ok,
+        "entries": report.entries,
+        "head": f"{report.head_seq}:{report.head_hash}",
+        "broken": None if report.broken is None else str(report.broken),
+    }
