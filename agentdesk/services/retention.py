@@ -13,13 +13,14 @@ import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from agentdesk.ids import uuid7
 from agentdesk.models import AuditEntry, CallRecord, Customer, Interaction, utcnow
 from agentdesk.paths import resource
+from agentdesk.store.audit_log import PURGE_ACTION, append_audit, purge_before
 from agentdesk.store.engine import write_session
 
 BATCH = 5_000
@@ -123,42 +124,43 @@ def purge(
     cut_i = now - dt.timedelta(days=policy.interaction_days)
     cut_c = now - dt.timedelta(days=policy.call_record_days)
     cut_a = now - dt.timedelta(days=policy.audit_days)
-    audit_where = and_(AuditEntry.at < cut_a, AuditEntry.action != "retention.purge")
     if dry_run:
         with write_session(engine) as s:
             interactions = _count(s, Interaction, _interaction_filter(cut_i))
             call_records = _count(s, CallRecord, _call_record_filter(cut_c))
-            audit_entries = _count(s, AuditEntry, audit_where)
-        report = PurgeReport(
-            interactions, call_records, audit_entries, dry_run=True, cutoff_interactions=cut_i
-        )
     else:
         call_records = _delete_in_batches(engine, CallRecord, _call_record_filter(cut_c))
         interactions = _delete_in_batches(engine, Interaction, _interaction_filter(cut_i))
-        audit_entries = _delete_in_batches(engine, AuditEntry, audit_where)
-        report = PurgeReport(
-            interactions, call_records, audit_entries, dry_run=False, cutoff_interactions=cut_i
-        )
+    # The audit trail is cut only from its start and in the same transaction as the purge's
+    # own entry, which records where the chain now begins (store/audit_log.py).
     with write_session(engine) as s:
-        s.add(
-            AuditEntry(
-                id=uuid7(),
-                at=now,
-                actor=actor,
-                action="retention.purge",
-                entity_type="store",
-                reason="dry run" if dry_run else "retention policy",
-                details={
-                    "interactions": report.interactions,
-                    "call_records": report.call_records,
-                    "audit_entries": report.audit_entries,
-                    "policy_days": {
-                        "interaction": policy.interaction_days,
-                        "call_record": policy.call_record_days,
-                        "audit_entry": policy.audit_days,
-                    },
-                    "dry_run": dry_run,
-                },
-            )
+        cut = purge_before(s, cut_a, dry_run=dry_run)
+        report = PurgeReport(
+            interactions,
+            call_records,
+            int(cut["removed"]),
+            dry_run=dry_run,
+            cutoff_interactions=cut_i,
+        )
+        details: dict[str, Any] = {
+            "interactions": report.interactions,
+            "call_records": report.call_records,
+            "audit_entries": report.audit_entries,
+            "policy_days": {
+                "interaction": policy.interaction_days,
+                "call_record": policy.call_record_days,
+                "audit_entry": policy.audit_days,
+            },
+            "dry_run": dry_run,
+        }
+        if not dry_run and "purged_through" in cut:
+            details["purged_through"] = cut["purged_through"]
+        append_audit(
+            s,
+            actor=actor,
+            action=PURGE_ACTION,
+            entity_type="store",
+            reason="dry run" if dry_run else "retention policy",
+            details=details,
         )
     return report

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
@@ -40,6 +40,9 @@ from agentdesk.models import AuditEntry, SyncState, utcnow
 
 GENESIS_HASH = "0" * 64
 HEAD_KEY = "audit.chain_head"
+# ``seq:hash`` of the last entry a retention purge removed: the chain resumes after it.
+FLOOR_KEY = "audit.chain_floor"
+PURGE_ACTION = "retention.purge"
 # Any constant works; this one spells "AUDITCHN" so it is recognisable in pg_locks.
 _PG_LOCK_KEY = 0x41554449_5443484E
 
@@ -218,6 +221,65 @@ def _anchor(expect_head: str | None) -> tuple[int, str] | None:
     return int(seq_text), digest.lower()
 
 
+def purge_before(session: Session, cutoff: dt.datetime, *, dry_run: bool = False) -> dict[str, Any]:
+    """Remove the oldest entries written before ``cutoff``, as a prefix of the chain.
+
+    Retention may only cut the chain from its start, so what remains still verifies:
+    the last removed entry's ``seq:hash`` becomes the chain's floor (``FLOOR_KEY``) and
+    is returned for the purge's own audit entry, which the caller appends in the same
+    transaction (``verify_chain`` accepts a floor only when such an entry vouches for it).
+    An entry newer than ``cutoff`` ends the prefix, so nothing after it goes.
+    """
+    _lock_chain(session)
+    first_kept = session.scalar(
+        select(func.min(AuditEntry.seq)).where(AuditEntry.seq.is_not(None), AuditEntry.at >= cutoff)
+    )
+    head_seq, _ = _head(session)
+    last_gone = (first_kept - 1) if first_kept is not None else head_seq
+    floor_seq, _floor_hash = _floor(session)
+    if last_gone <= floor_seq:
+        return {"removed": 0}
+    digest = session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq == last_gone))
+    removed = int(
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.seq.is_not(None), AuditEntry.seq <= last_gone)
+        )
+        or 0
+    )
+    if not dry_run:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq <= last_gone))
+        row = session.get(SyncState, FLOOR_KEY)
+        value = f"{last_gone}:{digest}"
+        if row is None:
+            session.add(SyncState(key=FLOOR_KEY, value=value))
+        else:
+            row.value = value
+    return {"removed": removed, "purged_through": {"seq": last_gone, "hash": digest}}
+
+
+def _floor(session: Session) -> tuple[int, str]:
+    row = session.get(SyncState, FLOOR_KEY)
+    if row is None:
+        return 0, GENESIS_HASH
+    seq, _, digest = row.value.partition(":")
+    return int(seq), digest
+
+
+def _floor_vouched(session: Session, floor_seq: int, floor_hash: str) -> bool:
+    """True when a chained purge entry recorded exactly this floor."""
+    for details in session.scalars(
+        select(AuditEntry.details).where(
+            AuditEntry.action == PURGE_ACTION, AuditEntry.seq > floor_seq
+        )
+    ):
+        through = (details or {}).get("purged_through") or {}
+        if through.get("seq") == floor_seq and through.get("hash") == floor_hash:
+            return True
+    return False
+
+
 def verify_chain(session: Session, expect_head: str | None = None) -> ChainReport:
     """Walk every entry in ``seq`` order and report the first one that breaks the chain.
 
@@ -228,9 +290,14 @@ def verify_chain(session: Session, expect_head: str | None = None) -> ChainRepor
     unchained = session.execute(
         select(AuditEntry.id).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.at).limit(1)
     ).scalar()
-    expected_seq, prev, count = 1, GENESIS_HASH, 0
+    floor_seq, floor_hash = _floor(session)
+    expected_seq, prev, count = floor_seq + 1, floor_hash, 0
     broken: ChainBreak | None = None
-    for entry in _walk(session):
+    if floor_seq and not _floor_vouched(session, floor_seq, floor_hash):
+        broken = ChainBreak(
+            floor_seq, None, "the chain's start was moved without a retention purge entry"
+        )
+    for entry in [] if broken is not None else _walk(session):
         count += 1
         if entry.seq != expected_seq:
             problem = (

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from agentdesk.cli import main
-from agentdesk.ids import uuid7
-from agentdesk.models import AuditEntry, CallRecord, Customer, Interaction
+from agentdesk.models import AuditEntry, CallRecord, Customer, Interaction, SyncState
 from agentdesk.services.retention import RetentionPolicy, purge
+from agentdesk.store.audit_log import FLOOR_KEY, append_audit, verify_chain
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
@@ -61,9 +62,12 @@ def populated(central: Engine) -> Engine:
             )
         )
         s.add(CallRecord(linkedid="1700000000.2", ended_at=NOW - dt.timedelta(days=5)))
-        s.add(
-            AuditEntry(id=uuid7(), at=NOW - dt.timedelta(days=4000), actor="x", action="pii.reveal")
-        )
+    # One audit entry written (through the chain) 4000 days ago, one today.
+    long_ago = patch("agentdesk.store.audit_log.utcnow", lambda: NOW - dt.timedelta(days=4000))
+    with long_ago, Session(central) as s, s.begin():
+        append_audit(s, actor="x", action="pii.reveal")
+    with Session(central) as s, s.begin():
+        append_audit(s, actor="x", action="pii.reveal")
     return central
 
 
@@ -94,6 +98,25 @@ def test_purge_removes_old_rows_and_keeps_legal_holds(populated: Engine) -> None
     # A second run finds nothing more and leaves its own audit entry.
     again = purge(populated, RetentionPolicy(), actor="tester", now=NOW)
     assert (again.interactions, again.call_records, again.audit_entries) == (0, 0, 0)
+
+
+def test_the_audit_chain_still_verifies_after_a_purge_and_a_forged_start_is_caught(
+    populated: Engine,
+) -> None:
+    purge(populated, RetentionPolicy(), actor="tester", now=NOW)
+    with Session(populated) as s:
+        report = verify_chain(s)
+        assert report.ok, report.broken
+        first = s.scalar(select(func.min(AuditEntry.seq)))
+    assert first == 2  # the old entry went, the chain resumes after it
+    # Deleting the oldest remaining entry as if retention had done it is caught.
+    with Session(populated) as s, s.begin():
+        s.execute(delete(AuditEntry).where(AuditEntry.seq == first))
+        s.execute(
+            update(SyncState).where(SyncState.key == FLOOR_KEY).values(value=f"{first}:{'f' * 64}")
+        )
+    with Session(populated) as s:
+        assert not verify_chain(s).ok
 
 
 def test_too_short_a_policy_is_refused(tmp_path: Path) -> None:
