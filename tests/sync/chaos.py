@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,15 @@ ROOT = Path(__file__).resolve().parents[2]
 class DeskProcess:
     """One ``chaos_desk`` child and a thread forwarding its stdout markers to a queue."""
 
-    def __init__(self, cache: Path, central_url: str, login: str, scope: str, seed: int) -> None:
+    def __init__(
+        self,
+        cache: Path,
+        central_url: str,
+        login: str,
+        scope: str,
+        seed: int,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.stderr_path = cache.with_suffix(f".{seed}.stderr")
         with self.stderr_path.open("w") as stderr:
             self.proc = subprocess.Popen(
@@ -50,14 +59,16 @@ class DeskProcess:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
-                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
             )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: Counter[str] = Counter()  # every marker printed so far
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.seen[line.strip()] += 1
             self.lines.put(line.strip())
         self.lines.put("<eof>")
 

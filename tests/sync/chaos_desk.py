@@ -3,6 +3,12 @@
 Prints ``push-begin`` / ``pull-begin`` markers (from the sync engine's debug
 log) so the test can kill it with SIGKILL in the middle of either.
 Run as ``python -m tests.sync.chaos_desk CACHE CENTRAL_URL LOGIN SCOPE SEED``.
+
+With an ``http(s)://`` CENTRAL_URL the desktop is a real one: it signs in to
+``agentdesk server`` (password in ``$AGENTDESK_CHAOS_PASSWORD``), takes its
+scope from the sign-in answer (SCOPE is then ignored) and syncs through
+``ServerApi`` + ``HttpCentral``. It also prints ``offline`` / ``online`` when
+its sync status flips, and ``session-ended`` if the server forgot its session.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import random
 import sys
 import threading
@@ -20,6 +27,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from agentdesk.client.api import ServerApi, ServerUnavailable, SignedIn
+from agentdesk.client.central import HttpCentral
 from agentdesk.ids import uuid7
 from agentdesk.models import Customer, Ticket
 from agentdesk.store import migrate
@@ -27,6 +36,8 @@ from agentdesk.store.engine import encrypted_sqlite_engine, read_session
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.sync import SyncScope, SyncSettings
 from agentdesk.store.sync.engine import SyncEngine
+from agentdesk.store.sync.port import CentralPort
+from agentdesk.store.sync.status import SyncStatus
 from agentdesk.store.writer import LocalWriter
 from tests.sync.factories import REF, person, ticket
 from tests.ui_workspace.builders import FIELD_KEYRING
@@ -43,10 +54,36 @@ SETTINGS = SyncSettings(
 )
 
 
+PASSWORD_ENV = "AGENTDESK_CHAOS_PASSWORD"
+
+
 def scope_named(name: str) -> SyncScope:
     if name == "full":
         return SyncScope(full_replica=True)
     return SyncScope(team_ids=frozenset({REF.team_a}), agent_id=REF.bob)
+
+
+def scope_of(grant: SignedIn) -> SyncScope:
+    """The working set the server gives this session (it filters by the same rule)."""
+    return SyncScope(
+        team_ids=grant.team_ids, agent_id=grant.agent_id, full_replica=grant.full_replica
+    )
+
+
+def sign_in(
+    url: str, login: str, password: str, patience: float = 60.0
+) -> tuple[ServerApi, SignedIn]:
+    """Sign in, waiting out a server that is down or restarting (as a desktop's retry would)."""
+    api = ServerApi(url)
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return api, api.sign_in(login, password, f"chaos-{login}")
+        except ServerUnavailable:
+            if time.monotonic() > deadline:
+                api.close()
+                raise
+            time.sleep(0.2)
 
 
 _out = threading.Lock()
@@ -73,7 +110,7 @@ def _ids(engine: object, model: type[Customer] | type[Ticket]) -> list[uuid.UUID
         return list(s.scalars(select(model.id).limit(200)))
 
 
-def one_write(writer: LocalWriter, rng: random.Random) -> None:
+def one_write(writer: LocalWriter, rng: random.Random, agent_id: uuid.UUID = REF.bob) -> None:
     customers, tickets = _ids(writer._engine, Customer), _ids(writer._engine, Ticket)
     op = rng.choice(["customer", "patch", "ticket", "update", "comment", "interaction", "delete"])
     if op == "customer" or not customers:
@@ -117,7 +154,7 @@ def one_write(writer: LocalWriter, rng: random.Random) -> None:
                 "channel": "phone",
                 "direction": "inbound",
                 "started_at": dt.datetime.now(dt.UTC),
-                "agent_id": REF.bob,
+                "agent_id": agent_id,
             },
         )
     elif rng.random() < 0.2:
@@ -139,14 +176,20 @@ def main(argv: list[str]) -> int:
     if fresh:
         migrate.upgrade(engine)
     writer = LocalWriter(engine, login)
+    port: str | CentralPort = central
+    desk_scope, agent_id = scope_named(scope), REF.bob
+    if central.startswith(("http://", "https://")):
+        api, grant = sign_in(central, login, os.environ[PASSWORD_ENV])
+        port, desk_scope, agent_id = HttpCentral(api), scope_of(grant), grant.agent_id
     sync = SyncEngine(
         engine,
-        central,
+        port,
         agent_login=login,
-        scope=scope_named(scope),
+        scope=desk_scope,
         settings=SETTINGS,
         field_cipher=FIELD_KEYRING,
     )
+    sync.add_status_listener(StatusMarkers())
     writer.add_listener(sync.on_local_write)
     sync.start()
     sync.wait_for(lambda s: s.last_sync_at is not None, 60)
@@ -154,8 +197,24 @@ def main(argv: list[str]) -> int:
     rng = random.Random(int(seed))
     while True:
         with contextlib.suppress(MutationRejected, IntegrityError):  # refused writes are fine
-            one_write(writer, rng)
+            one_write(writer, rng, agent_id)
         time.sleep(rng.uniform(0.005, 0.03))  # an agent's pace, compressed
+
+
+class StatusMarkers:
+    """``offline`` / ``online`` when the sync status flips; ``session-ended`` on a 401."""
+
+    def __init__(self) -> None:
+        self._online: bool | None = None
+        self._lock = threading.Lock()  # listeners run on the loop and on pool threads
+
+    def __call__(self, status: SyncStatus) -> None:
+        with self._lock:
+            if "SessionEnded" in (status.last_error or ""):
+                say("session-ended")
+            if status.online != self._online:
+                self._online = status.online
+                say("online" if status.online else "offline")
 
 
 if __name__ == "__main__":
