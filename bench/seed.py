@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -60,8 +61,43 @@ def main() -> int:
 
         with running_server() as server:
             engine = central_engine(server.url(server.create_database()))
-            _run(engine, options, "PostgreSQL", args.workers)
+            _run(engine, options, "PostgreSQL", args.workers, _postmaster_pid(server.data_dir))
     return 0
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds of a PostgreSQL server: the postmaster, its live and its exited children."""
+    if pid is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ppid, utime, stime, cutime, cstime = (int(fields[i]) for i in (1, 11, 12, 13, 14))
+        if int(entry.name) == pid:
+            total += (utime + stime + cutime + cstime) / tick
+        elif ppid == pid:
+            total += (utime + stime) / tick
+    return total
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process and its reaped children (the seeding workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _load() -> str:
@@ -69,8 +105,15 @@ def _load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min)"
 
 
-def _run(engine: Engine, options: SeedOptions, label: str, workers: int | None) -> SeedReport:
+def _run(
+    engine: Engine,
+    options: SeedOptions,
+    label: str,
+    workers: int | None,
+    server_pid: int | None = None,
+) -> SeedReport:
     migrate.upgrade(engine)
+    cpu_before, server_before = _own_cpu(), _process_cpu(server_pid)
     print(f"{label}: seeding {options.customers:,} customers (seed {options.seed})", flush=True)
     started = time.perf_counter()
     last = [started]
@@ -87,6 +130,8 @@ def _run(engine: Engine, options: SeedOptions, label: str, workers: int | None) 
             )
 
     report = seed(engine, options, progress, workers, log=lambda line: print(line, flush=True))
+    cpu = _own_cpu() - cpu_before
+    server_cpu = _process_cpu(server_pid) - server_before
     with engine.connect() as conn:
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
     print(
@@ -95,6 +140,11 @@ def _run(engine: Engine, options: SeedOptions, label: str, workers: int | None) 
         f"({report.customers / report.seconds:,.0f} customers/s); load after: {_load()}"
     )
     print("  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items()))
+    print(
+        f"  CPU: {cpu:.1f} s in agentdesk processes"
+        + (f", {server_cpu:.1f} s in the PostgreSQL server" if server_pid else "")
+        + f" (the box has {os.cpu_count()} cores for {report.seconds:.1f} s of wall time)"
+    )
     print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     engine.dispose()
     return report

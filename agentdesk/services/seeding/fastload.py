@@ -573,27 +573,106 @@ def _restore_sqlite(path: str, parked: Parked, phases: dict[str, float], say: Lo
             conn.execute(statement)
         conn.execute("COMMIT")
         done()
-        conn.execute("BEGIN")
-        done = _timed(phases, "indexes", say)
-        for sql in parked.indexes.values():
-            conn.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
-        conn.execute("COMMIT")
-        done()
-        conn.execute("BEGIN")
-        done = _timed(phases, "full-text index", say)
-        conn.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
-        for name, sql in parked.triggers.items():
-            exists = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
-            ).fetchone()
-            if not exists:
-                conn.execute(sql)
-        conn.execute("DELETE FROM sync_state WHERE key = ?", (PARKED_KEY,))
-        conn.execute("COMMIT")
+        done = _timed(phases, "indexes and full-text index", say)
+        with _FullTextBuild(conn, path) as fts:
+            conn.execute("BEGIN")
+            for sql in parked.indexes.values():
+                conn.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+            conn.execute("COMMIT")
+            fts.install()
+            conn.execute("BEGIN")
+            for name, sql in parked.triggers.items():
+                exists = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+                ).fetchone()
+                if not exists:
+                    conn.execute(sql)
+            conn.execute("DELETE FROM sync_state WHERE key = ?", (PARKED_KEY,))
+            conn.execute("COMMIT")
         done()
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
         conn.close()
+
+
+# FTS5 keeps an external-content index in these tables (``<name>_<suffix>``).
+_FTS_SHADOWS = ("data", "idx", "docsize", "config")
+
+
+class _FullTextBuild:
+    """Builds the FTS5 index in a side file on a second core while the store builds B-trees.
+
+    SQLite has one writer per file, so rebuilding FTS5 in the store would wait
+    for every ``CREATE INDEX``. The side file gets the same ``search_doc``
+    rows (same docids) and the same ``search_fts`` definition, builds the
+    index in a thread (sqlite3 releases the GIL while a statement runs), and
+    ``install`` copies its four shadow tables into the store: the index it
+    would have built itself, byte for byte.
+    """
+
+    def __init__(self, store: sqlite3.Connection, path: str) -> None:
+        self._store = store
+        self._path = f"{path}.fts-build"
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> _FullTextBuild:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self._path)
+        definitions = [
+            sql
+            for (sql,) in self._store.execute(
+                "SELECT sql FROM sqlite_master WHERE name IN ('search_doc', 'search_fts') "
+                "ORDER BY name = 'search_fts'"
+            )
+        ]
+        side = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-200000"):
+            side.execute(f"PRAGMA {pragma}")
+        for sql in definitions:
+            side.execute(sql)
+        self._store.execute("ATTACH DATABASE ? AS fts_side", (self._path,))
+        try:
+            self._store.execute("INSERT INTO fts_side.search_doc SELECT * FROM main.search_doc")
+        finally:
+            self._store.execute("DETACH DATABASE fts_side")
+        self._thread = threading.Thread(target=self._build, args=(side,), name="fts-build")
+        self._thread.start()
+        return self
+
+    def _build(self, side: sqlite3.Connection) -> None:
+        try:
+            side.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            side.close()
+
+    def install(self) -> None:
+        """Wait for the side build, then copy its index into the store."""
+        assert self._thread is not None
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        # ATTACH and DETACH are refused inside a transaction, so the copy has its own.
+        self._store.execute("ATTACH DATABASE ? AS fts_side", (self._path,))
+        try:
+            self._store.execute("BEGIN")
+            for suffix in _FTS_SHADOWS:
+                table = f"search_fts_{suffix}"
+                self._store.execute(f"DELETE FROM main.{table}")
+                self._store.execute(f"INSERT INTO main.{table} SELECT * FROM fts_side.{table}")
+            self._store.execute("COMMIT")
+        finally:
+            if self._store.in_transaction:
+                self._store.execute("ROLLBACK")
+            self._store.execute("DETACH DATABASE fts_side")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self._path)
 
 
 def _restore_pg(engine: Engine, parked: Parked, phases: dict[str, float], say: Log) -> None:
