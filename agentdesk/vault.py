@@ -56,7 +56,11 @@ class KeyringUnavailable(RuntimeError):
 
 
 def backend_name(backend: object) -> str:
-    return f"{type(backend).__module__}.{type(backend).__name__}"
+    return backend_name_of(type(backend))
+
+
+def backend_name_of(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__name__}"
 
 
 def refusal(backend: keyring.backend.KeyringBackend) -> str | None:
@@ -80,7 +84,10 @@ def refusal(backend: keyring.backend.KeyringBackend) -> str | None:
         return f"active backend {name} reports itself unusable on this machine"
     if name == "keyrings.alt.file.PlaintextKeyring":
         return f"active backend {name} writes secrets to a plain file and is refused"
-    if name not in ALLOWED_BACKENDS:
+    # A subclass of an allowed backend keeps its storage (e.g. a site's wrapper that
+    # supplies CryptFileKeyring's master password); whoever can choose the backend class
+    # already runs code in this process.
+    if not any(backend_name_of(cls) in ALLOWED_BACKENDS for cls in type(backend).__mro__):
         return (
             f"active backend {name} is not an OS keyring or an encrypted file backend; "
             "agentdesk allows only those"

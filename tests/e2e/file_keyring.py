@@ -1,46 +1,34 @@
-"""A keyring backend for end-to-end tests only: secrets in a JSON file in the test's temp dir.
+"""A keyring for end-to-end tests only: keyrings.cryptfile's encrypted file in the test's dir.
 
 CI machines are headless and have no OS keyring. The desktop process and the
 test must share the AMI secret, the remembered agent password and the cache
 key the way a site's OS keyring would let them, so the end-to-end test points
-``PYTHON_KEYRING_BACKEND`` at this class. Never used outside tests.
+``PYTHON_KEYRING_BACKEND`` at this class: the real encrypted file backend
+agentdesk allows on a headless box, with its file and master password taken
+from the environment instead of a prompt. Never used outside tests.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
-import keyring.backend
-import keyring.errors
+from keyrings.cryptfile.cryptfile import CryptFileKeyring
 
-ENV = "AGENTDESK_TEST_KEYRING"
+ENV = "AGENTDESK_TEST_KEYRING"  # path of the encrypted keyring file
+PASSWORD_ENV = "AGENTDESK_TEST_KEYRING_PASSWORD"
 
 
-class FileKeyring(keyring.backend.KeyringBackend):
-    """Reads and writes ``$AGENTDESK_TEST_KEYRING`` (a JSON object of service/user → secret)."""
+class E2eCryptFileKeyring(CryptFileKeyring):  # type: ignore[misc]
+    """CryptFileKeyring at ``$AGENTDESK_TEST_KEYRING``, unlocked by an environment variable."""
 
-    priority = 1  # type: ignore[assignment]
+    @property
+    def file_path(self) -> str:
+        return os.environ[ENV]
 
-    @staticmethod
-    def _path() -> Path:
-        return Path(os.environ[ENV])
+    @property
+    def keyring_key(self) -> str:
+        return os.environ[PASSWORD_ENV]
 
-    def _load(self) -> dict[str, str]:
-        path = self._path()
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._load().get(f"{service}/{username}")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        data = self._load()
-        data[f"{service}/{username}"] = password
-        self._path().write_text(json.dumps(data), encoding="utf-8")
-
-    def delete_password(self, service: str, username: str) -> None:
-        data = self._load()
-        if data.pop(f"{service}/{username}", None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
-        self._path().write_text(json.dumps(data), encoding="utf-8")
+    @keyring_key.setter
+    def keyring_key(self, value: str) -> None:
+        pass  # the password comes from the environment only

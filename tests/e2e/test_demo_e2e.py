@@ -1,4 +1,5 @@
-"""``agentdesk demo`` from nothing: seeds an empty store, rings the demo agent within seconds."""
+"""``agentdesk demo`` from nothing: seeds an empty store, rings the demo agent within seconds,
+and leaves no card number and no identity number in clear in any file it wrote."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from agentdesk.models import CustomerPhone, IdentityDocument
+from agentdesk.store.engine import read_session, sqlite_engine
+from agentdesk.store.field_crypto import FieldKeyring, field_context
 from tests.e2e.test_desktop_e2e import AGENTDESK, Process
+from tests.test_no_clear_card_data import card_like_numbers, without_known_numbers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -56,3 +62,40 @@ def test_demo_starts_from_an_empty_directory_and_calls_arrive(tmp_path: Path) ->
     log = (tmp_path / "demo.log").read_text(encoding="utf-8")
     # This CI box has no OS keyring: the demo says so and keeps secrets in memory.
     assert "No OS keyring backend" in log or "keyring" not in log.lower()
+    _no_clear_card_or_identity_numbers(tmp_path)
+
+
+def _no_clear_card_or_identity_numbers(root: Path) -> None:
+    """Every file the demo wrote (store, WAL, cache, config, its log) scanned byte by byte."""
+    demo = root / "demo"
+    key_file = demo / "field.key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    keys = FieldKeyring.from_file(key_file)
+    engine = sqlite_engine(demo / "central.db")
+    try:
+        with read_session(engine) as s:
+            docs = s.execute(select(IdentityDocument)).scalars().all()
+            numbers = {
+                keys.decrypt(d.number_enc, field_context("identity_document", "number", d.id))
+                for d in docs
+                if d.number_enc is not None
+            }
+            phones = {
+                text.encode()
+                for row in s.execute(select(CustomerPhone.number_raw, CustomerPhone.e164))
+                for text in row
+                if text
+            }
+    finally:
+        engine.dispose()
+    assert len(numbers) > 10
+    written = [p for p in root.rglob("*") if p.is_file() and p != key_file]
+    # Without an OS keyring (this box) the desktop's cache is a session-only temporary file,
+    # removed at exit; the store, its WAL, the config and the log are what stays.
+    assert {"central.db", "demo.log"} <= {p.name for p in written}
+    for path in written:
+        content = path.read_bytes()
+        cards = card_like_numbers(without_known_numbers(content, phones))
+        assert not cards, f"{path} holds card-like numbers {sorted(cards)[:3]}"
+        leaked = [n for n in numbers if n.encode() in content]
+        assert not leaked, f"{path} holds identity numbers in clear, e.g. {leaked[0]}"

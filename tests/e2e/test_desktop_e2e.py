@@ -12,7 +12,6 @@ the customer whose number called.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import re
@@ -31,7 +30,7 @@ from agentdesk.paths import resource
 from agentdesk.store import migrate
 from agentdesk.store.engine import read_session, sqlite_engine
 from agentdesk.telephony.sim.traffic import StaticCallerPool
-from tests.e2e.file_keyring import ENV
+from tests.e2e.file_keyring import ENV, PASSWORD_ENV, E2eCryptFileKeyring
 from tests.ui.data import PASSWORD, add_agent, add_customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -134,17 +133,19 @@ def site(tmp_path: Path) -> Iterator[dict[str, object]]:
             open_tickets=0,
             interactions=0,
         )
-    keyring_file = tmp_path / "keyring.json"
-    keyring_file.write_text(
-        json.dumps({"agentdesk/ami": "agentdesk", "agentdesk/remember:alice": PASSWORD}),
-        encoding="utf-8",
-    )
+    keyring_env = {ENV: str(tmp_path / "keyring.cfg"), PASSWORD_ENV: "e2e-only"}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in keyring_env.items():
+            patch.setenv(key, value)
+        backend = E2eCryptFileKeyring()
+        backend.set_password("agentdesk", "ami", "agentdesk")
+        backend.set_password("agentdesk", "remember:alice", PASSWORD)
     env = {
         **os.environ,
+        **keyring_env,
         "PYTHONPATH": str(ROOT),
         "QT_QPA_PLATFORM": "offscreen",
-        "PYTHON_KEYRING_BACKEND": "tests.e2e.file_keyring.FileKeyring",
-        ENV: str(keyring_file),
+        "PYTHON_KEYRING_BACKEND": "tests.e2e.file_keyring.E2eCryptFileKeyring",
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "AGENTDESK_DATA_DIR": str(tmp_path / "data"),
         "AGENTDESK_CENTRAL_URL": f"sqlite:///{central_path}",
