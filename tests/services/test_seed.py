@@ -336,3 +336,27 @@ def test_a_bulk_load_killed_half_way_is_finished_by_the_next_seed(
     with engine.connect() as conn:
         parked = conn.execute(text("SELECT count(*) FROM sync_state WHERE key LIKE 'seed.%'"))
         assert parked.scalar_one() == 0
+
+
+def test_bulk_mode_encrypts_with_the_servers_key(tmp_path: Path) -> None:
+    from agentdesk.store.field_crypto import FieldKeyring, field_context, new_key_text
+
+    key_text = new_key_text("seed")
+    keys = FieldKeyring.parse(key_text, "test key")
+    engine = sqlite_engine(tmp_path / "c.db")
+    migrate.upgrade(engine)
+    seed(engine, SeedOptions(customers=300, seed=3, chunk_size=100, field_key=key_text), bulk=True)
+    with engine.connect() as conn:
+        people = conn.execute(
+            text("SELECT id, birth_year, date_of_birth_enc FROM customer WHERE kind = 'person'")
+        ).all()
+        docs = conn.execute(text("SELECT id, number_masked, number_enc FROM identity_document"))
+        for doc_id, masked, sealed in docs:
+            number = keys.decrypt(
+                sealed, field_context("identity_document", "number", uuid.UUID(doc_id))
+            )
+            assert masked == "\u2022" * 5 + number[-4:]
+    assert people
+    for cid, year, sealed in people:
+        born = keys.decrypt(sealed, field_context("customer", "date_of_birth", uuid.UUID(cid)))
+        assert dt.date.fromisoformat(born).year == year
