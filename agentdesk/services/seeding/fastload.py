@@ -26,6 +26,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -574,12 +575,15 @@ def _restore_sqlite(path: str, parked: Parked, phases: dict[str, float], say: Lo
         conn.execute("COMMIT")
         done()
         done = _timed(phases, "indexes and full-text index", say)
+        started = time.perf_counter()
         with _FullTextBuild(conn, path) as fts:
             conn.execute("BEGIN")
             for sql in parked.indexes.values():
                 conn.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
             conn.execute("COMMIT")
+            say(f"    B-tree indexes built after {time.perf_counter() - started:.1f} s")
             fts.install()
+            say(f"    full-text index in place after {time.perf_counter() - started:.1f} s")
             conn.execute("BEGIN")
             for name, sql in parked.triggers.items():
                 exists = conn.execute(
@@ -675,6 +679,9 @@ class _FullTextBuild:
             os.remove(self._path)
 
 
+_ON_SEARCH_DOC = re.compile(r" ON (?:\S+\.)?search_doc ")
+
+
 def _restore_pg(engine: Engine, parked: Parked, phases: dict[str, float], say: Log) -> None:
     url = _target(engine).location
     import psycopg
@@ -705,10 +712,6 @@ def _restore_pg(engine: Engine, parked: Parked, phases: dict[str, float], say: L
         if errors:
             raise errors[0]
 
-    done = _timed(phases, "search documents", say)
-    execute(_PG_DOCS, 3)
-    done()
-    done = _timed(phases, "indexes", say)
     with psycopg.connect(url, autocommit=True) as conn:
         existing = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
         constraints = {
@@ -717,12 +720,20 @@ def _restore_pg(engine: Engine, parked: Parked, phases: dict[str, float], say: L
                 "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"
             )
         }
-    # Largest tables first so the two sessions finish together.
-    statements = sorted(
-        (sql for name, sql in parked.indexes.items() if name not in existing),
+    missing = {name: sql for name, sql in parked.indexes.items() if name not in existing}
+    search = [sql for sql in missing.values() if _ON_SEARCH_DOC.search(sql)]
+    # The search documents and the other tables' indexes share the sessions (largest
+    # tables first, so the sessions finish together); the search documents' own indexes
+    # can only follow them, and the foreign keys come last.
+    others = sorted(
+        (sql for sql in missing.values() if sql not in search),
         key=lambda sql: ("interaction" not in sql, "product" not in sql, sql),
     )
-    execute(statements, 2)
+    done = _timed(phases, "search documents and indexes", say)
+    execute([*_PG_DOCS, *others], 3)
+    execute(search, 2)
+    done()
+    done = _timed(phases, "foreign keys", say)
     execute(
         [
             "ALTER TABLE {} ADD CONSTRAINT {} {}".format(*qualified.split(".", 1), definition)
