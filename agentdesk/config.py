@@ -32,6 +32,9 @@ class CentralSettings:
     url: str | None = None
     # Name of the keyring entry holding the PostgreSQL password, if the URL has none.
     password_key: str = "central-db"
+    # The embedded store's SQLCipher key (64 hex digits, 0600); default: central.key next
+    # to the store, made when the store is created.
+    key_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _merge_section(cls: type[Any], current: Any, values: Mapping[str, Any], wher
             raise ConfigError(f"unknown setting {where}.{key}; known: {', '.join(sorted(known))}")
         if isinstance(value, list):
             value = tuple(value)
-        if key in ("path", "data_dir", "ca_file") and value is not None:
+        if key in ("path", "data_dir", "ca_file", "key_file") and value is not None:
             value = Path(str(value)).expanduser()
         updates[key] = value
     return dataclasses.replace(current, **updates)
@@ -153,6 +156,7 @@ _ENV_OVERRIDES: dict[str, tuple[str | None, str, type]] = {
     "AGENTDESK_WORKSTATION": (None, "workstation", str),
     "AGENTDESK_IDLE_LOCK_MINUTES": (None, "idle_lock_minutes", int),
     "AGENTDESK_CENTRAL_URL": ("central", "url", str),
+    "AGENTDESK_CENTRAL_KEY_FILE": ("central", "key_file", Path),
     "AGENTDESK_LOCAL_PATH": ("local", "path", Path),
     "AGENTDESK_PBX_HOST": ("pbx", "host", str),
     "AGENTDESK_PBX_PORT": ("pbx", "port", int),

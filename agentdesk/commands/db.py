@@ -38,6 +38,10 @@ def register(subparsers: Any) -> None:
     check = actions.add_parser("check", help="fail if the schema is not at the latest revision")
     check.add_argument("--url", help="database URL (default: the configured central store)")
     check.set_defaults(func=_check)
+    encrypt = actions.add_parser(
+        "encrypt", help="encrypt an older plaintext embedded store in place (SQLCipher)"
+    )
+    encrypt.set_defaults(func=_encrypt)
     register_grants(actions, _engine)
 
 
@@ -63,6 +67,29 @@ def _upgrade(args: argparse.Namespace) -> int:
         print(f"agentdesk db upgrade: {exc}", file=sys.stderr)
         return 2
     print(f"{_where(engine)} is at revision {migrate.current_revision(engine)}")
+    return 0
+
+
+def _encrypt(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from agentdesk.store.central import KEY_FILE_NAME, encrypt_plaintext
+
+    try:
+        settings = settings_from(args)
+        url = make_url(settings.central_url)
+        if url.get_backend_name() != "sqlite" or not url.database:
+            raise StoreError("only the embedded SQLite store is encrypted by agentdesk")
+        store = Path(url.database)
+        key_file = settings.central.key_file or store.with_name(KEY_FILE_NAME)
+        kept = encrypt_plaintext(store, key_file)
+    except (StoreError, ConfigError, OSError) as exc:
+        print(f"agentdesk db encrypt: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{store} is now encrypted (key in {key_file}, 0600; back it up). The plaintext "
+        f"original is {kept}: check the store opens, then shred it."
+    )
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,22 +90,34 @@ def sqlite_engine(path: Path) -> Engine:
     return _sqlite_file_engine(path)
 
 
-def encrypted_sqlite_engine(path: Path, key_hex: str) -> Engine:
+def sqlcipher_connect(path: Path | str, key_hex: str, **kwargs: Any) -> Any:
+    """A DB-API connection to a SQLCipher file (for bulk work outside SQLAlchemy too)."""
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(str(path), **kwargs)
+    conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")
+    return conn
+
+
+def encrypted_sqlite_engine(path: Path, key_hex: str, *, what: str = "local cache") -> Engine:
     """SQLCipher-encrypted SQLite file keyed with a raw 256-bit key."""
     if not _HEX_KEY.match(key_hex):
-        raise StoreError("the cache key must be 64 hexadecimal digits (256 bits)")
+        raise StoreError(f"the {what} key must be 64 hexadecimal digits (256 bits)")
     import sqlcipher3
 
     def creator() -> Any:
-        conn = sqlcipher3.connect(str(path), check_same_thread=False)
-        conn.execute(f"PRAGMA key = \"x'{key_hex}'\"")
+        conn = sqlcipher_connect(path, key_hex, check_same_thread=False)
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlcipher3.DatabaseError as exc:
             conn.close()
             raise StoreError(
-                f"cannot open the local cache {path}: wrong key or not an agentdesk cache "
-                f"({exc}). Move the file aside to rebuild it from the central store."
+                f"cannot open the {what} {path}: wrong key or not an agentdesk store ({exc})."
+                + (
+                    " Move the file aside to rebuild it from the central store."
+                    if what == "local cache"
+                    else ""
+                )
             ) from exc
         if not conn.execute("PRAGMA cipher_version").fetchone()[0]:
             conn.close()
@@ -113,11 +126,25 @@ def encrypted_sqlite_engine(path: Path, key_hex: str) -> Engine:
             )
         return conn
 
-    return _sqlite_file_engine(path, creator=creator, module=sqlcipher3)
+    engine = _sqlite_file_engine(path, creator=creator, module=sqlcipher3)
+    _SQLCIPHER_KEYS[engine] = key_hex
+    return engine
 
 
-def central_engine(url: str, password: str | None = None) -> Engine:
-    """Engine for the central store: PostgreSQL by URL, or an embedded SQLite file."""
+# Which engines are SQLCipher files, and their key: bulk loaders open their own connections.
+_SQLCIPHER_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def sqlcipher_key(engine: Engine) -> str | None:
+    """The raw key of an engine made by :func:`encrypted_sqlite_engine`, else None."""
+    return _SQLCIPHER_KEYS.get(engine)
+
+
+def central_engine(url: str, password: str | None = None, *, key_hex: str | None = None) -> Engine:
+    """Engine for the central store: PostgreSQL by URL, or an embedded SQLite file.
+
+    ``key_hex`` opens the embedded file with SQLCipher (``store.central`` supplies it).
+    """
     try:
         parsed: URL = make_url(url)
     except ArgumentError as exc:
@@ -125,6 +152,10 @@ def central_engine(url: str, password: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise StoreError("the embedded central store needs a file path")
+        if key_hex is not None:
+            return encrypted_sqlite_engine(
+                Path(parsed.database), key_hex, what="embedded central store"
+            )
         return sqlite_engine(Path(parsed.database))
     if parsed.get_backend_name() != "postgresql":
         raise StoreError(f"unsupported central database {parsed.get_backend_name()!r}")
