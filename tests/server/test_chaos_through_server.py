@@ -15,7 +15,7 @@ from agentdesk.store.engine import central_engine
 from tests.support.pgserver import PostgresServer
 from tests.sync.chaos_server import prepare_central, run_server_chaos
 
-ROUNDS = int(os.environ.get("AGENTDESK_CHAOS_ROUNDS", "6"))
+ROUNDS = int(os.environ.get("AGENTDESK_CHAOS_ROUNDS", "5"))
 
 
 @pytest.mark.postgres
@@ -27,7 +27,9 @@ def test_desktops_and_server_survive_kill_9_and_a_restarting_database(
     migrate.upgrade(engine)
     prepare_central(engine)
     try:
-        report = run_server_chaos(engine, pg_url, tmp_path, ROUNDS, pg_server.stop, pg_server.start)
+        report = run_server_chaos(
+            engine, pg_url, tmp_path, ROUNDS, pg_server.stop, pg_server.start, log=print
+        )
     finally:
         engine.dispose()
     assert report.rounds == ROUNDS
