@@ -14,7 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from swagger_ui_bundle import swagger_ui_path
 
 from agentdesk.models import Role
 from agentdesk.server import problems
@@ -86,14 +90,34 @@ def create_app(ctx: ServerContext) -> FastAPI:
         version="1",
         summary="Sign-in, sync, customer look-ups and reveals for agentdesk desktops.",
         lifespan=lifespan,
+        # The stock /docs page loads Swagger UI from a public CDN; a bank's network has none
+        # and should not fetch scripts from outside. The page is served from the package.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = ctx
     problems.install(app)
     app.middleware("http")(_limit_body(ctx.max_body_bytes))
     app.include_router(health.router)
+    _mount_docs(app)
     for router in (session.router, sync.router, customers.router, supervisor.router, live.router):
         app.include_router(router, prefix=API)
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """``/docs``: the OpenAPI page for integrators, with Swagger UI shipped in the package."""
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="agentdesk server — API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _limit_body(

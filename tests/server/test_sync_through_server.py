@@ -192,3 +192,12 @@ def test_a_supervisor_reads_the_floor_and_revokes_an_agents_sessions(
     assert revoked["revoked"] >= 1
     with pytest.raises(SessionEnded):
         bob.central.identity()
+
+
+def test_the_api_page_is_served_without_any_outside_host(server: RunningServer) -> None:
+    page = httpx.get(server.url + "/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert "://" not in page.text.replace(server.url, "")  # no CDN: a bank's LAN has none
+    assert httpx.get(server.url + "/docs-assets/swagger-ui-bundle.js").status_code == 200
+    paths = httpx.get(server.url + "/openapi.json").json()["paths"]
+    assert "/api/v1/sync/push" in paths and "/api/v1/session" in paths
