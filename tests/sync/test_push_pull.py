@@ -22,7 +22,7 @@ from agentdesk.models import (
 )
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutations import MutationOutcome, mutator
-from agentdesk.store.sync import CentralStore, SyncScope
+from agentdesk.store.sync import CentralStore, SyncScope, SyncSettings
 from agentdesk.store.sync.protocol import PushEntry
 from agentdesk.store.sync.verify import compare, explain
 from tests.sync.conftest import Desk
@@ -305,3 +305,38 @@ def test_reference_data_is_refreshed_periodically(
     assert _get(alice, Disposition, "RESOLVED") is None
     alice.syncer.cycle()
     assert _get(alice, Disposition, "RESOLVED").label == "Resolved on first contact"
+
+
+def test_a_cycle_gets_to_its_pull_while_the_agent_keeps_writing(
+    centre: CentralStore, make_desk: Callable[..., Desk]
+) -> None:
+    """A push that never drains (writes arrive as fast as batches go) must not starve the pull:
+    a cycle pushes what was queued when it began, then pulls; later writes go next cycle."""
+    alice = make_desk("alice", centre, settings=SyncSettings(push_batch=2))
+    bob = make_desk("bob", centre)
+    theirs = person()
+    bob.writer.write("customer.create", theirs)
+    bob.syncer.cycle()
+    send = alice.syncer.central.apply_batch
+    batches = 0
+
+    def send_while_typing(*args: Any) -> Any:
+        nonlocal batches
+        batches += 1
+        assert batches < 30, "the push never ended, so the pull never ran"
+        for _ in range(2):  # two new writes per batch of two: the outbox never empties
+            alice.writer.write("customer.create", person())
+        return send(*args)
+
+    alice.syncer.central.apply_batch = send_while_typing  # type: ignore[method-assign]
+    for _ in range(4):
+        alice.writer.write("customer.create", person())
+    report = alice.syncer.cycle()
+    assert report.pushed == 4
+    assert _get_local(alice, theirs["id"]) is not None
+    assert alice.local.outbox_counts()[0] == 4  # written during the push: the next cycle's
+
+
+def _get_local(desk: Desk, customer_id: object) -> Customer | None:
+    with read_session(desk.engine) as s:
+        return s.get(Customer, customer_id)

@@ -136,15 +136,19 @@ class LocalStore:
 
     # --- outbox -----------------------------------------------------------------------------
 
-    def pending_batch(self, limit: int) -> list[PushEntry]:
+    def pending_batch(self, limit: int, upto: int | None = None) -> list[PushEntry]:
+        """The oldest pending entries, at most ``limit``, none after ``upto`` when given."""
         with read_session(self.engine) as s:
-            rows = s.scalars(
-                select(OutboxEntry)
-                .where(OutboxEntry.state == OutboxState.PENDING)
-                .order_by(OutboxEntry.client_seq)
-                .limit(limit)
-            )
+            query = select(OutboxEntry).where(OutboxEntry.state == OutboxState.PENDING)
+            if upto is not None:
+                query = query.where(OutboxEntry.client_seq <= upto)
+            rows = s.scalars(query.order_by(OutboxEntry.client_seq).limit(limit))
             return [PushEntry(r.client_seq, r.mutation_id, r.name, r.args) for r in rows]
+
+    def last_seq(self) -> int:
+        """The newest outbox entry's number (0 for an empty outbox)."""
+        with read_session(self.engine) as s:
+            return int(s.scalar(select(func.max(OutboxEntry.client_seq))) or 0)
 
     def pending_roots(self, session: Session) -> set[uuid.UUID]:
         """Entity ids with unacknowledged local mutations (aggregate roots and others)."""

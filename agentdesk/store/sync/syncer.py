@@ -166,10 +166,11 @@ class Syncer:
 
     # --- push ------------------------------------------------------------------------------
 
-    def push_once(self) -> tuple[int, int]:
-        """Send one batch. Returns (entries settled, of which rejected)."""
+    def push_once(self, upto: int | None = None) -> tuple[int, int]:
+        """Send one batch (of entries up to #``upto``). Returns (entries settled, of which
+        rejected)."""
         limit = self._batch_limit or self.settings.push_batch
-        batch = self.local.pending_batch(limit)
+        batch = self.local.pending_batch(limit, upto)
         if not batch:
             return 0, 0
         give_up = self._give_up([e.mutation_id for e in batch])
@@ -217,9 +218,12 @@ class Syncer:
         log.warning("central store expected change #%d again; re-sending from there", expected)
 
     def push_all(self, should_stop: Callable[[], bool] = lambda: False) -> tuple[int, int]:
+        """Push what is queued now. Writes made meanwhile wait for the next cycle, so an
+        agent writing as fast as batches go cannot keep a cycle from reaching its pull."""
+        upto = self.local.last_seq()
         total = rejected = 0
         while not should_stop():
-            settled, bad = self.push_once()
+            settled, bad = self.push_once(upto)
             if not settled:
                 break
             total, rejected = total + settled, rejected + bad
