@@ -19,7 +19,18 @@ from enum import StrEnum
 from pathlib import Path
 
 from agentdesk.paths import resource
-from agentdesk.services.screen_pop import AmiEvent, CallInfo, CallPhase
+from agentdesk.services.screen_pop import CallInfo, CallPhase
+from agentdesk.telephony.events import (
+    AmiEvent,
+    MemberFields,
+    QueueMember,
+    QueueMemberAdded,
+    QueueMemberPause,
+    QueueMemberPenalty,
+    QueueMemberRemoved,
+    QueueMemberRinginuse,
+    QueueMemberStatus,
+)
 
 
 class AgentState(StrEnum):
@@ -116,14 +127,14 @@ class StateSnapshot:
         )
 
 
-_MEMBER_EVENTS = {
-    "queuememberstatus",
-    "queuememberadded",
-    "queuememberpause",
-    "queuememberpenalty",
-    "queuememberringinuse",
-    "queuemember",
-}
+_MEMBER_EVENTS = (
+    QueueMemberStatus,
+    QueueMemberAdded,
+    QueueMemberPause,
+    QueueMemberPenalty,
+    QueueMemberRinginuse,
+    QueueMember,
+)
 
 
 class AgentStateMachine:
@@ -159,22 +170,19 @@ class AgentStateMachine:
         """Replace memberships with a ``QueueStatus`` answer (``QueueMember`` rows)."""
         self._members.clear()
         for row in members:
-            if (row.get("Event") or "").lower() == "queuemember":
-                self._apply_member(row, location_key="Location")
+            if isinstance(row, QueueMember):
+                self._apply_member(row)
         return self._derive()
 
-    def handle(self, event: AmiEvent) -> StateSnapshot | None:
+    def handle(self, event: AmiEvent | None) -> StateSnapshot | None:
         """Apply a member event; return the new snapshot when the state changed."""
-        name = (event.get("Event") or "").lower()
-        if name == "queuememberremoved":
-            if (event.get("Interface") or "").lower() == self._interface:
-                self._members.pop(event.get("Queue") or "", None)
+        if isinstance(event, QueueMemberRemoved):
+            if event.interface.lower() == self._interface:
+                self._members.pop(event.queue, None)
                 return self._derive()
             return None
-        if name in _MEMBER_EVENTS:
-            key = "Location" if name == "queuemember" else "Interface"
-            if self._apply_member(event, location_key=key):
-                return self._derive()
+        if isinstance(event, _MEMBER_EVENTS) and self._apply_member(event):
+            return self._derive()
         return None
 
     def on_call(self, call: CallInfo | None) -> StateSnapshot | None:
@@ -190,18 +198,12 @@ class AgentStateMachine:
         return self._derive()
 
     # ------------------------------------------------------------------ derivation
-    def _apply_member(self, event: AmiEvent, *, location_key: str) -> bool:
-        if (event.get(location_key) or "").lower() != self._interface:
+    def _apply_member(self, event: MemberFields) -> bool:
+        if event.interface.lower() != self._interface or not event.queue:
             return False
-        queue = event.get("Queue")
-        if not queue:
-            return False
-        try:
-            status = int(event.get("Status") or 0)
-        except ValueError:
-            status = 0
-        self._members[queue] = MemberRow(
-            queue, (event.get("Paused") or "0") == "1", event.get("PausedReason") or "", status
+        status = int(event.status) if event.status is not None else 0
+        self._members[event.queue] = MemberRow(
+            event.queue, event.paused, event.paused_reason, status
         )
         return True
 

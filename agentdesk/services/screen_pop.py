@@ -19,20 +19,30 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any
 
 from agentdesk.services.call_data import IVR_VARIABLES, IvrData, ivr_from_pairs
-
-
-class AmiEvent(Protocol):
-    """The part of an AMI message the tracker reads (``agentdesk.telephony.codec.AmiMessage``)."""
-
-    def get(self, key: str, default: str | None = None) -> str | None: ...
-
-    def variables(self, key: str = "ChanVariable") -> dict[str, str]: ...
+from agentdesk.telephony.events import (
+    AgentCalled,
+    AgentComplete,
+    AgentConnect,
+    AgentEvent,
+    AgentRingNoAnswer,
+    AmiEvent,
+    ChannelEvent,
+    CoreShowChannel,
+    DialEnd,
+    Hangup,
+    Hold,
+    IvrResult,
+    QueueCallerAbandon,
+    QueueCallerJoin,
+    Unhold,
+    VarSet,
+)
 
 
 class CallPhase(StrEnum):
@@ -129,10 +139,9 @@ class CallTracker:
         self._calls.pop(linkedid, None)
 
     # ------------------------------------------------------------------ input
-    def handle(self, event: AmiEvent, now: float) -> list[CallChange]:
+    def handle(self, event: AmiEvent | None, now: float) -> list[CallChange]:
         """Apply one event; return what changed for this agent (usually nothing)."""
-        name = event.get("Event") or ""
-        handler = _HANDLERS.get(name.lower())
+        handler = _HANDLERS.get(type(event))
         if handler is None:
             return []
         try:
@@ -141,11 +150,11 @@ class CallTracker:
             self.malformed += 1
             return []
 
-    def _mine(self, event: AmiEvent) -> bool:
-        interface = (event.get("Interface") or "").lower()
+    def _mine(self, event: AgentEvent) -> bool:
+        interface = event.interface.lower()
         if interface:
             return interface == self._interface
-        member = (event.get("MemberName") or "").lower()
+        member = event.member_name.lower()
         return bool(self._member) and member == self._member
 
     def _remember(self, cache: OrderedDict, key: str, value: object) -> None:  # type: ignore[type-arg]
@@ -161,20 +170,19 @@ class CallTracker:
         self._remember(self._calls, call.linkedid, call)
 
     # ------------------------------------------------------------------ IVR data
-    def _on_ivr_vars(self, event: AmiEvent, now: float) -> list[CallChange]:
-        linkedid = _required(event, "Linkedid")
+    def _on_ivr_vars(self, event: IvrResult | VarSet, now: float) -> list[CallChange]:
+        linkedid = _required(event)
         pairs = self._ivr_for(linkedid)
-        name = (event.get("Event") or "").lower()
-        if name == "userevent":
+        if isinstance(event, IvrResult):
             extra = _user_event_pairs(event)
             if not extra:
                 return []
             pairs.update(extra)
-        elif name == "varset":
-            variable = (event.get("Variable") or "").lstrip("_")
+        else:
+            variable = event.bare_variable
             if variable not in IVR_VARIABLES:
                 return []  # VarSet is the noisiest event class; keep only IVR results
-            pairs[variable] = event.get("Value") or ""
+            pairs[variable] = event.value
         self._remember(self._ivr, linkedid, pairs)
         call = self._calls.get(linkedid)
         if call is None:
@@ -191,18 +199,18 @@ class CallTracker:
             else []
         )
 
-    def _on_caller_join(self, event: AmiEvent, now: float) -> list[CallChange]:
-        linkedid = _required(event, "Linkedid")
+    def _on_caller_join(self, event: QueueCallerJoin, now: float) -> list[CallChange]:
+        linkedid = _required(event)
         if linkedid not in self._joined:
             self._remember(self._joined, linkedid, now)
         return []
 
     # ------------------------------------------------------------------ offer / answer
-    def _on_agent_called(self, event: AmiEvent, now: float) -> list[CallChange]:
+    def _on_agent_called(self, event: AgentCalled, now: float) -> list[CallChange]:
         if not self._mine(event):
             self.ignored += 1
             return []
-        linkedid = _required(event, "Linkedid")
+        linkedid = _required(event)
         existing = self._calls.get(linkedid)
         if existing is not None and existing.phase in (
             CallPhase.RINGING,
@@ -211,20 +219,20 @@ class CallTracker:
         ):
             return []  # duplicate (or a second queue ringing us for the same caller)
         pairs = self._ivr_for(linkedid)
-        pairs.update(event.variables("ChanVariable"))
-        if event.get("Language"):
-            pairs.setdefault("CHANNEL_LANGUAGE", event.get("Language") or "")
+        caller = event.channel
+        pairs.update(caller.variable_map())
+        if caller.language:
+            pairs.setdefault("CHANNEL_LANGUAGE", caller.language)
         self._remember(self._ivr, linkedid, pairs)
-        number = event.get("CallerIDNum") or ""
-        name = event.get("CallerIDName") or ""
+        number, name = caller.caller_num, caller.caller_name
         queued = self._joined.get(linkedid)
         call = CallInfo(
             linkedid=linkedid,
-            uniqueid=event.get("Uniqueid") or linkedid,
-            queue=event.get("Queue"),
+            uniqueid=caller.uniqueid or linkedid,
+            queue=event.queue or None,
             caller_raw="" if number in _NO_NUMBER else number,
             caller_name=None if name in _NO_NUMBER else name,
-            agent_channel=event.get("DestChannel"),
+            agent_channel=event.dest.channel or None,
             phase=CallPhase.RINGING,
             offered_at=now,
             ivr=ivr_from_pairs(pairs),
@@ -234,20 +242,20 @@ class CallTracker:
         self._put(call)
         return [CallChange(ChangeKind.OFFERED, call)]
 
-    def _on_agent_connect(self, event: AmiEvent, now: float) -> list[CallChange]:
+    def _on_agent_connect(self, event: AgentConnect, now: float) -> list[CallChange]:
         if not self._mine(event):
             self.ignored += 1
             return []
-        call = self._calls.get(_required(event, "Linkedid"))
+        call = self._calls.get(_required(event))
         if call is None or call.phase is not CallPhase.RINGING:
             return []
-        wait = _seconds(event.get("HoldTime"), call.wait_seconds)
+        wait = _seconds(event.hold_time, call.wait_seconds)
         updated = dataclasses.replace(
             call,
             phase=CallPhase.CONNECTED,
             connected_at=now,
             wait_seconds=wait,
-            agent_channel=event.get("DestChannel") or call.agent_channel,
+            agent_channel=event.dest.channel or call.agent_channel,
         )
         self._put(updated)
         return [CallChange(ChangeKind.CONNECTED, updated)]
@@ -261,36 +269,34 @@ class CallTracker:
         self._calls.pop(linkedid, None)
         return [CallChange(ChangeKind.DISMISSED, updated, reason)]
 
-    def _on_ring_no_answer(self, event: AmiEvent, now: float) -> list[CallChange]:
+    def _on_ring_no_answer(self, event: AgentRingNoAnswer, now: float) -> list[CallChange]:
         if not self._mine(event):
             self.ignored += 1
             return []
-        return self._dismiss(_required(event, "Linkedid"), "not answered", now)
+        return self._dismiss(_required(event), "not answered", now)
 
-    def _on_dial_end(self, event: AmiEvent, now: float) -> list[CallChange]:
-        status = (event.get("DialStatus") or "").upper()
-        call = self._calls.get(event.get("Linkedid") or "")
-        if call is None or status == "ANSWER" or event.get("DestChannel") != call.agent_channel:
+    def _on_dial_end(self, event: DialEnd, now: float) -> list[CallChange]:
+        status = event.dial_status
+        call = self._calls.get(event.linkedid)
+        if call is None or status == "ANSWER" or event.dest.channel != call.agent_channel:
             return []
         reason = "caller hung up" if status == "CANCEL" else f"not answered ({status.lower()})"
         return self._dismiss(call.linkedid, reason, now)
 
-    def _on_abandon(self, event: AmiEvent, now: float) -> list[CallChange]:
-        return self._dismiss(_required(event, "Linkedid"), "caller hung up", now)
+    def _on_abandon(self, event: QueueCallerAbandon, now: float) -> list[CallChange]:
+        return self._dismiss(_required(event), "caller hung up", now)
 
     # ------------------------------------------------------------------ hold / end
-    def _live_call_for_channel(self, event: AmiEvent) -> CallInfo | None:
-        call = self._calls.get(event.get("Linkedid") or "")
+    def _live_call_for_channel(self, event: ChannelEvent) -> CallInfo | None:
+        call = self._calls.get(event.linkedid)
         if call is None or call.phase not in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
             return None
-        channel = event.get("Channel")
+        channel = event.channel.channel
         return (
-            call
-            if channel in (call.agent_channel, None) or event.get("Uniqueid") == call.uniqueid
-            else None
+            call if channel in (call.agent_channel, "") or event.uniqueid == call.uniqueid else None
         )
 
-    def _on_hold(self, event: AmiEvent, now: float) -> list[CallChange]:
+    def _on_hold(self, event: Hold, now: float) -> list[CallChange]:
         call = self._live_call_for_channel(event)
         if call is None or call.phase is CallPhase.ON_HOLD:
             return []
@@ -298,7 +304,7 @@ class CallTracker:
         self._put(updated)
         return [CallChange(ChangeKind.HELD, updated)]
 
-    def _on_unhold(self, event: AmiEvent, now: float) -> list[CallChange]:
+    def _on_unhold(self, event: Unhold, now: float) -> list[CallChange]:
         call = self._live_call_for_channel(event)
         if call is None or call.phase is not CallPhase.ON_HOLD:
             return []
@@ -322,20 +328,19 @@ class CallTracker:
         self._put(updated)
         return [CallChange(ChangeKind.ENDED, updated, reason)]
 
-    def _on_agent_complete(self, event: AmiEvent, now: float) -> list[CallChange]:
+    def _on_agent_complete(self, event: AgentComplete, now: float) -> list[CallChange]:
         if not self._mine(event):
             self.ignored += 1
             return []
-        call = self._calls.get(_required(event, "Linkedid"))
+        call = self._calls.get(_required(event))
         if call is None or call.phase not in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
             return []
-        reason = (event.get("Reason") or "caller").lower()
-        return self._end(call, reason, now, _seconds(event.get("TalkTime"), None))
+        return self._end(call, event.reason.value, now, _seconds(event.talk_time, None))
 
-    def _on_hangup(self, event: AmiEvent, now: float) -> list[CallChange]:
-        linkedid = event.get("Linkedid") or ""
+    def _on_hangup(self, event: Hangup, now: float) -> list[CallChange]:
+        linkedid = event.linkedid
         call = self._calls.get(linkedid)
-        if call is None or event.get("Channel") != call.agent_channel:
+        if call is None or event.channel.channel != call.agent_channel:
             return []
         if call.phase is CallPhase.RINGING:
             return self._dismiss(linkedid, "call ended while ringing", now)
@@ -345,9 +350,9 @@ class CallTracker:
         return []
 
     # ------------------------------------------------------------------ resync
-    def reconcile(self, channels: Sequence[AmiEvent], now: float) -> list[CallChange]:
+    def reconcile(self, channels: Sequence[CoreShowChannel], now: float) -> list[CallChange]:
         """After a (re)login: end calls whose agent channel the PBX no longer has."""
-        alive = {c.get("Channel") for c in channels}
+        alive = {c.channel.channel for c in channels}
         changes: list[CallChange] = []
         for call in list(self._calls.values()):
             if call.agent_channel in alive:
@@ -359,41 +364,44 @@ class CallTracker:
         return changes
 
 
-def _required(event: AmiEvent, key: str) -> str:
-    value = event.get(key)
-    if not value:
-        raise KeyError(key)
-    return value
+def _required(event: ChannelEvent) -> str:
+    """The call's ``Linkedid``: an event without one cannot be correlated (counted malformed)."""
+    if not event.linkedid:
+        raise KeyError("Linkedid")
+    return event.linkedid
 
 
-def _seconds(text: str | None, default: float | None) -> float | None:
-    if text is None:
+def _seconds(value: int | None, default: float | None) -> float | None:
+    if value is None:
         return default
-    try:
-        value = float(text)
-    except ValueError:
-        return default
-    return value if 0 <= value < 10**7 else default
+    return float(value) if value < 10**7 else default
 
 
-def _user_event_pairs(event: AmiEvent) -> dict[str, str]:
-    if (event.get("UserEvent") or "").lower() != "ivrresult":
-        return {}
-    keys = ("Session", "Intent", "Language", "IDV", "IDVMethod", "IDVAttempts", "Segment")
-    return {f"UE_{k.upper()}": v for k in keys if (v := event.get(k)) is not None}
+def _user_event_pairs(event: IvrResult) -> dict[str, str]:
+    values = {
+        "UE_SESSION": event.session,
+        "UE_INTENT": event.intent,
+        "UE_LANGUAGE": event.language,
+        "UE_IDV": event.idv,
+        "UE_IDVMETHOD": event.idv_method,
+        "UE_IDVATTEMPTS": event.idv_attempts,
+        "UE_SEGMENT": event.segment,
+    }
+    return {k: v for k, v in values.items() if v is not None}
 
 
-_HANDLERS = {
-    "agentcalled": CallTracker._on_agent_called,
-    "agentconnect": CallTracker._on_agent_connect,
-    "agentringnoanswer": CallTracker._on_ring_no_answer,
-    "agentcomplete": CallTracker._on_agent_complete,
-    "dialend": CallTracker._on_dial_end,
-    "queuecallerabandon": CallTracker._on_abandon,
-    "queuecallerjoin": CallTracker._on_caller_join,
-    "hold": CallTracker._on_hold,
-    "unhold": CallTracker._on_unhold,
-    "hangup": CallTracker._on_hangup,
-    "userevent": CallTracker._on_ivr_vars,
-    "varset": CallTracker._on_ivr_vars,
+# Exact types: a typed event's class says which rule applies (IvrResult is not a VarSet).
+_HANDLERS: dict[type[Any], Callable[[CallTracker, Any, float], list[CallChange]]] = {
+    AgentCalled: CallTracker._on_agent_called,
+    AgentConnect: CallTracker._on_agent_connect,
+    AgentRingNoAnswer: CallTracker._on_ring_no_answer,
+    AgentComplete: CallTracker._on_agent_complete,
+    DialEnd: CallTracker._on_dial_end,
+    QueueCallerAbandon: CallTracker._on_abandon,
+    QueueCallerJoin: CallTracker._on_caller_join,
+    Hold: CallTracker._on_hold,
+    Unhold: CallTracker._on_unhold,
+    Hangup: CallTracker._on_hangup,
+    IvrResult: CallTracker._on_ivr_vars,
+    VarSet: CallTracker._on_ivr_vars,
 }

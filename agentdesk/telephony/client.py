@@ -46,8 +46,10 @@ from agentdesk.telephony.client_types import (
     ResyncCallback,
     ResyncSnapshot,
     StateCallback,
+    TypedEventCallback,
 )
 from agentdesk.telephony.codec import AmiMessage, AmiParser, AmiProtocolError, encode
+from agentdesk.telephony.events import AmiEvent, decode
 
 __all__ = [
     "ActionResult",
@@ -106,6 +108,7 @@ class AmiClient:
         self._max_line = max_line
         self._state = ConnectionState.DISCONNECTED
         self._event_subs: list[tuple[str, EventCallback]] = []
+        self._typed_subs: list[tuple[str, TypedEventCallback]] = []
         self._state_subs: list[StateCallback] = []
         self._resync_subs: list[ResyncCallback] = []
         self._pending: dict[str, _Pending] = {}
@@ -127,6 +130,15 @@ class AmiClient:
         entry = (pattern.lower(), callback)
         self._event_subs.append(entry)
         return lambda: self._event_subs.remove(entry) if entry in self._event_subs else None
+
+    def on_typed_event(
+        self, callback: TypedEventCallback, pattern: str = "*"
+    ) -> Callable[[], None]:
+        """Like :meth:`on_event`, but ``callback`` gets the typed event
+        (:mod:`agentdesk.telephony.events`), decoded once however many subscribers match."""
+        entry = (pattern.lower(), callback)
+        self._typed_subs.append(entry)
+        return lambda: self._typed_subs.remove(entry) if entry in self._typed_subs else None
 
     def on_state(self, callback: StateCallback) -> None:
         """Call ``callback(state, detail)`` on every :class:`ConnectionState` change."""
@@ -363,6 +375,12 @@ class AmiClient:
         for pattern, callback in list(self._event_subs):
             if fnmatch.fnmatchcase(lowered, pattern):
                 self._call(callback, message)
+        typed: AmiEvent | None = None
+        for pattern, typed_callback in list(self._typed_subs):
+            if fnmatch.fnmatchcase(lowered, pattern):
+                typed = typed or decode(message)
+                if typed is not None:
+                    self._call(typed_callback, typed)
 
     async def _invoke(self, callback: Callable[..., Awaitable[None] | None], *args: object) -> None:
         try:

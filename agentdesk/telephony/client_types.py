@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import AmiEvent, CoreShowChannel, decode_all
 
 
 class ConnectionState(enum.Enum):
@@ -71,8 +72,17 @@ class ResyncSnapshot:
     channels: tuple[AmiMessage, ...]  # CoreShowChannel events
     reconnect: bool  # False for the first login of this client
 
+    def queue_events(self) -> list[AmiEvent]:
+        """The ``QueueStatus`` rows as typed events (QueueParams, QueueMember, QueueEntry)."""
+        return decode_all(self.queue_status)
+
+    def channel_events(self) -> list[CoreShowChannel]:
+        """The ``CoreShowChannels`` rows as typed events."""
+        return [e for e in decode_all(self.channels) if isinstance(e, CoreShowChannel)]
+
 
 EventCallback = Callable[[AmiMessage], Awaitable[None] | None]
+TypedEventCallback = Callable[[AmiEvent], Awaitable[None] | None]
 StateCallback = Callable[[ConnectionState, str | None], Awaitable[None] | None]
 ResyncCallback = Callable[[ResyncSnapshot], Awaitable[None] | None]
 

@@ -34,7 +34,7 @@ from agentdesk.services.phone import normalise
 from agentdesk.services.screen_pop import CallChange, CallInfo, CallPhase, CallTracker, ChangeKind
 from agentdesk.services.wrapup import WrapUpDraft, WrapUpService
 from agentdesk.telephony.client import ActionResult, ConnectionState, ResyncSnapshot
-from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import AmiEvent, QueueParams
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.wrapup_keeper import WrapUpKeeper
@@ -130,28 +130,24 @@ class DeskController(QObject):
         return self.tracker.current()
 
     # ------------------------------------------------------------------ PBX input
-    def _on_link_event(self, message: AmiMessage, arrived: float) -> None:
-        snapshot = self._state.handle(message)
+    def _on_link_event(self, event: AmiEvent, arrived: float) -> None:
+        snapshot = self._state.handle(event)
         if snapshot is not None:
             log.debug("agent state %s", snapshot.label)
         self._emit_state(snapshot)
-        for change in self.tracker.handle(message, time.time()):
+        for change in self.tracker.handle(event, time.time()):
             self._apply(change, arrived)
 
     def _on_link_resynced(self, snapshot: ResyncSnapshot) -> None:
-        queues = tuple(
-            sorted(
-                {m.get("Queue") or "" for m in snapshot.queue_status if m.event == "QueueParams"}
-                - {""}
-            )
-        )
+        rows = snapshot.queue_events()
+        queues = tuple(sorted({r.queue for r in rows if isinstance(r, QueueParams)} - {""}))
         if queues != self.queues:
             self.queues = queues
             self.queues_changed.emit(queues)
-        self._emit_state(self._state.resync(snapshot.queue_status))
+        self._emit_state(self._state.resync(rows))
         if self.options.join_queues and not snapshot.reconnect and not self._state.snapshot.queues:
             self.log_in_queues()
-        for change in self.tracker.reconcile(list(snapshot.channels), time.time()):
+        for change in self.tracker.reconcile(snapshot.channel_events(), time.time()):
             self._apply(change, time.perf_counter())
         if snapshot.reconnect:
             self.notice.emit("info", "PBX link restored; calls and agent state resynchronised.")

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from agentdesk.services.call_data import IVR_VARIABLES
 from agentdesk.telephony.client import ActionResult, AmiClient, ConnectionState, ResyncSnapshot
-from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import AmiEvent, DialEnd, Hangup, VarSet
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 
@@ -43,7 +43,7 @@ _PATTERNS = (
 class PbxLink(QObject):
     """GUI-thread face of the AMI client: filtered events in, actions out."""
 
-    event_received = Signal(object, float)  # AmiMessage, perf_counter() when it was parsed
+    event_received = Signal(object, float)  # AmiEvent, perf_counter() when it was parsed
     resynced = Signal(object)  # ResyncSnapshot
     link_changed = Signal(str, str)  # ConnectionState value, detail
 
@@ -74,7 +74,7 @@ class PbxLink(QObject):
         self._started = True
         self._loop.start()
         for pattern in _PATTERNS:
-            self._client.on_event(self._on_loop_event, pattern)
+            self._client.on_typed_event(self._on_loop_event, pattern)
         self._client.on_state(self._on_loop_state)
         self._client.on_resync(self._on_loop_resync)
         self._loop.submit(self._client.start())
@@ -114,20 +114,19 @@ class PbxLink(QObject):
         future.add_done_callback(done)
 
     # ------------------------------------------------------------------ loop thread side
-    def _relevant(self, message: AmiMessage) -> bool:
-        name = (message.event or "").lower()
-        if name == "varset":
-            return (message.get("Variable") or "").lstrip("_") in IVR_VARIABLES
-        if name == "hangup":
-            return (message.get("Channel") or "").lower().startswith(self._channel_prefix)
-        if name == "dialend":
-            return (message.get("DestChannel") or "").lower().startswith(self._channel_prefix)
+    def _relevant(self, event: AmiEvent) -> bool:
+        if isinstance(event, VarSet):
+            return event.bare_variable in IVR_VARIABLES
+        if isinstance(event, Hangup):
+            return event.channel.channel.lower().startswith(self._channel_prefix)
+        if isinstance(event, DialEnd):
+            return event.dest.channel.lower().startswith(self._channel_prefix)
         return True
 
-    def _on_loop_event(self, message: AmiMessage) -> None:
+    def _on_loop_event(self, event: AmiEvent) -> None:
         arrived = time.perf_counter()
-        if self._relevant(message):
-            self._bridge.post(self.event_received.emit, message, arrived)
+        if self._relevant(event):
+            self._bridge.post(self.event_received.emit, event, arrived)
 
     def _on_loop_state(self, state: ConnectionState, detail: str | None) -> None:
         self._bridge.post(self._set_state, state, detail or "")

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from agentdesk.services.screen_pop import CallPhase, CallTracker, ChangeKind
 from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import decode
 from tests.ui.ami_events import (
     AGENT_IFACE,
     called,
@@ -78,8 +79,8 @@ def test_ring_no_answer_dismisses_and_a_later_offer_pops_again() -> None:
 def test_caller_abandons_while_ringing() -> None:
     tracker = CallTracker(AGENT_IFACE)
     tracker.handle(called("4.1"), 1.0)
-    abandon = AmiMessage.build(
-        ("Event", "QueueCallerAbandon"), ("Linkedid", "4.1"), ("Queue", "general")
+    abandon = decode(
+        AmiMessage.build(("Event", "QueueCallerAbandon"), ("Linkedid", "4.1"), ("Queue", "general"))
     )
     assert tracker.handle(abandon, 5.0)[0].detail == "caller hung up"
 
@@ -88,11 +89,13 @@ def test_hangup_of_agent_leg_without_agent_complete_ends_the_call() -> None:
     tracker = CallTracker(AGENT_IFACE)
     tracker.handle(called("5.1"), 1.0)
     tracker.handle(connect("5.1"), 2.0)
-    hangup = AmiMessage.build(
-        ("Event", "Hangup"),
-        ("Channel", f"{AGENT_IFACE}-0000000a"),
-        ("Linkedid", "5.1"),
-        ("Cause", "16"),
+    hangup = decode(
+        AmiMessage.build(
+            ("Event", "Hangup"),
+            ("Channel", f"{AGENT_IFACE}-0000000a"),
+            ("Linkedid", "5.1"),
+            ("Cause", "16"),
+        )
     )
     ended = tracker.handle(hangup, 30.0)
     assert kinds(ended) == [ChangeKind.ENDED] and ended[0].call.talk_seconds == 28.0
@@ -166,4 +169,4 @@ event_names = st.sampled_from(
 def test_garbage_events_never_raise(events: list) -> None:
     tracker = CallTracker(AGENT_IFACE)
     for i, (name, headers) in enumerate(events):
-        tracker.handle(AmiMessage((("Event", name), *headers)), float(i))
+        tracker.handle(decode(AmiMessage((("Event", name), *headers))), float(i))

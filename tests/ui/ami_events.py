@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import AmiEvent, decode
+
+
+def typed(message: AmiMessage) -> AmiEvent:
+    """The message as the services receive it: decoded once, in telephony."""
+    event = decode(message)
+    assert event is not None
+    return event
+
 
 AGENT_IFACE = "PJSIP/1001"
 
@@ -51,7 +60,7 @@ def agent_event(
     extra: list[tuple[str, str]] | None = None,
     variables: dict[str, str] | None = None,
     agent_unique: str | None = None,
-) -> AmiMessage:
+) -> AmiEvent:
     ext = interface.split("/", 1)[1]
     agent_chan = f"{interface}-0000000a"
     pairs = [("Event", name), ("Privilege", "agent,all")]
@@ -63,20 +72,20 @@ def agent_event(
     )
     pairs += [("Queue", queue), ("Interface", interface), ("MemberName", f"Agent {ext}")]
     pairs += extra or []
-    return AmiMessage(tuple(pairs))
+    return typed(AmiMessage(tuple(pairs)))
 
 
-def called(linkedid: str, **kw: object) -> AmiMessage:
+def called(linkedid: str, **kw: object) -> AmiEvent:
     return agent_event("AgentCalled", linkedid, **kw)  # type: ignore[arg-type]
 
 
-def connect(linkedid: str, hold: int = 9, ring: int = 3, **kw: object) -> AmiMessage:
+def connect(linkedid: str, hold: int = 9, ring: int = 3, **kw: object) -> AmiEvent:
     return agent_event(
         "AgentConnect", linkedid, extra=[("HoldTime", str(hold)), ("RingTime", str(ring))], **kw
     )  # type: ignore[arg-type]
 
 
-def complete(linkedid: str, talk: int = 42, reason: str = "caller", **kw: object) -> AmiMessage:
+def complete(linkedid: str, talk: int = 42, reason: str = "caller", **kw: object) -> AmiEvent:
     return agent_event(
         "AgentComplete",
         linkedid,
@@ -85,16 +94,16 @@ def complete(linkedid: str, talk: int = 42, reason: str = "caller", **kw: object
     )  # type: ignore[arg-type]
 
 
-def ring_no_answer(linkedid: str, **kw: object) -> AmiMessage:
+def ring_no_answer(linkedid: str, **kw: object) -> AmiEvent:
     return agent_event("AgentRingNoAnswer", linkedid, extra=[("RingTime", "15000")], **kw)  # type: ignore[arg-type]
 
 
-def hold(linkedid: str, name: str = "Hold", interface: str = AGENT_IFACE) -> AmiMessage:
+def hold(linkedid: str, name: str = "Hold", interface: str = AGENT_IFACE) -> AmiEvent:
     pairs = [("Event", name), ("Privilege", "call,all")]
     pairs += snapshot("", f"{interface}-0000000a", f"{linkedid}1", linkedid)
     if name == "Hold":
         pairs.append(("MusicClass", "default"))
-    return AmiMessage(tuple(pairs))
+    return typed(AmiMessage(tuple(pairs)))
 
 
 def member(
@@ -105,7 +114,7 @@ def member(
     reason: str = "",
     status: int = 1,
     interface: str = AGENT_IFACE,
-) -> AmiMessage:
+) -> AmiEvent:
     key = "Location" if name == "QueueMember" else "Interface"
     who = "Name" if name == "QueueMember" else "MemberName"
     pairs = [("Event", name)]
@@ -129,12 +138,12 @@ def member(
         ("Ringinuse", "0"),
         ("Wrapuptime", "0"),
     ]
-    return AmiMessage(tuple(pairs))
+    return typed(AmiMessage(tuple(pairs)))
 
 
-def user_event(linkedid: str, **fields: str) -> AmiMessage:
+def user_event(linkedid: str, **fields: str) -> AmiEvent:
     pairs = [("Event", "UserEvent"), ("Privilege", "user,all")]
     pairs += snapshot("", "PJSIP/carrier-00000001", linkedid, linkedid)
     pairs.append(("UserEvent", "IVRResult"))
     pairs += list(fields.items())
-    return AmiMessage(tuple(pairs))
+    return typed(AmiMessage(tuple(pairs)))
