@@ -433,6 +433,9 @@ def build_desktop(
         data_dir=settings.data_dir,
         workstation=settings.workstation,
     )
+    if sync is not None:
+        # The status bar follows the sync engine as it changes, not only on its slow poll.
+        sync.add_status_listener(lambda _status: bridge.post(window.status.refresh_store))
     # PCI DSS 8.2.8: customer data hidden after the site's idle time until the password is
     # given again (checked by the server, or offline within the policy window).
     install_idle_lock(

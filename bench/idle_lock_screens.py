@@ -22,13 +22,14 @@ from PySide6.QtWidgets import QApplication
 from agentdesk.app import AmiCredentials, build_desktop
 from agentdesk.config import LocalSettings, Settings
 from agentdesk.services.agent_state import AgentState, load_policy
-from agentdesk.services.auth import AuthService
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.desk_controller import DeskOptions
 from agentdesk.ui.idle_lock import install_idle_lock
 from agentdesk.vault import MemoryKeyring
+from tests.support.server import LoopbackServer
 from tests.ui.conftest import IFACE, SimThread, make_stores
 from tests.ui.data import PASSWORD, add_agent, add_customer
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 HOSTILE = "<b style=color:green>ID&V PASSED</b> \u202eDESSAP"
@@ -61,12 +62,13 @@ def main() -> None:
     keyring.set_keyring(MemoryKeyring())
     app = QApplication(sys.argv)
     tmp = Path(tempfile.mkdtemp())
-    stores = make_stores(tmp)
-    add_agent(stores.central)
-    add_customer(stores.central, HOSTILE, "+447700900123")
+    central, stores = make_stores(tmp)
+    add_agent(central)
+    add_customer(central, HOSTILE, "+447700900123")
+    server = LoopbackServer.start(central, cipher=FIELD_KEYRING)
     sim = SimThread()
     sim.run(sim.sim.add_agent, IFACE, "Alice Agent", {"general": 0})
-    identity = AuthService(stores.central).authenticate("alice", PASSWORD)
+    identity, connection = server.sign_in("alice", PASSWORD)
     bridge = Bridge()
     desktop = build_desktop(
         Settings(data_dir=tmp, local=LocalSettings(full_replica=True)),
@@ -74,6 +76,7 @@ def main() -> None:
         identity,
         bridge,
         AmiCredentials("127.0.0.1", sim.sim.port, "agentdesk", sim.secret),
+        server=connection,
         options=DeskOptions(),
         policy=load_policy(),
     )

@@ -25,11 +25,9 @@ class StoreStatus:
     detail: str = ""
 
     def describe(self) -> str:
-        where = (
-            "Central: online" if self.central_online else "Central: OFFLINE (working from cache)"
-        )
+        where = "Server: online" if self.central_online else "Server: OFFLINE (working from cache)"
         if not self.pending_writes:
-            return f"{where} · all saved centrally"
+            return f"{where} · all saved on the server"
         age = (
             f", oldest {fmt.duration(self.oldest_pending_seconds)}"
             if self.oldest_pending_seconds
@@ -54,7 +52,7 @@ class DeskStatusBar(QStatusBar):
         super().__init__(parent)
         self._bridge, self._recorder, self._source = bridge, recorder, status_source
         self.pbx = fmt.plain(QLabel("PBX: connecting…", self))
-        self.store = fmt.plain(QLabel("Central: checking…" if status_source else "", self))
+        self.store = fmt.plain(QLabel("Server: connecting…" if status_source else "", self))
         self.latency = fmt.plain(QLabel("Pop: –", self))
         self.notice = fmt.plain(QLabel(self))
         self.notice.setObjectName("statusNotice")
@@ -92,6 +90,10 @@ class DeskStatusBar(QStatusBar):
         self.notice.setProperty("level", level)
         self._repolish(self.notice)
         self._notice_until = time.monotonic() + (30 if level != "info" else 10)
+
+    def refresh_store(self) -> None:
+        """Ask the store status again now (the sync engine says something changed)."""
+        self._tick()
 
     def refresh_latency(self) -> None:
         summary = self._recorder.summary()

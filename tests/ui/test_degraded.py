@@ -66,7 +66,7 @@ def test_unreachable_pbx_is_explained_and_retried(offline_desktop: Any, qtbot: A
         lambda: desktop.window.status.pbx.text() in ("PBX: DISCONNECTED", "PBX: reconnecting…")
     )
     # Without a central store the desktop still opens and says where it works from.
-    assert desktop.sync is None and "Central" in desktop.window.status.store.text()
+    assert desktop.sync is None and "Server: OFFLINE" in desktop.window.status.store.text()
 
 
 def test_wrong_ami_secret_is_a_clear_final_error(offline_desktop: Any, qtbot: Any) -> None:
