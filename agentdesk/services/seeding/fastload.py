@@ -10,14 +10,21 @@ it:
    catalogue, parks them in ``sync_state`` (so a seed killed half-way is
    repaired by the next run) and drops or disables them;
 2. generates chunks in worker processes which write them themselves: on
-   SQLite taking turns in chunk order (one writer, rollback journal off, no
-   fsync), on PostgreSQL side by side with ``COPY``;
-3. writes the search documents with set-based SQL, recreates every index,
-   trigger and foreign key exactly as it was defined, rebuilds FTS5 in one
-   pass (SQLite) or ``ANALYZE``s (PostgreSQL), and puts SQLite back in WAL.
+   SQLite taking turns in chunk order (one writer; rollback journal, fsync,
+   CHECK and foreign-key enforcement off), on PostgreSQL side by side with
+   ``COPY``;
+3. writes the search documents with set-based SQL and recreates every index,
+   trigger and foreign key exactly as it was defined; on SQLite the FTS5
+   index is rebuilt in one pass in a side file on the second core, then
+   copied in, and the store goes back to WAL; PostgreSQL gets ``ANALYZE``.
+
+A load that is interrupted between steps is finished by the next seed (the
+parked definitions). With SQLite's journal off, a process killed in the
+middle of writing a chunk can leave a damaged file: bulk mode is for a new,
+empty store, which one deletes and seeds again.
 
 The ordinary path inserts chunk after chunk with every index and trigger
-live; tests check that both paths leave the same rows and search documents.
+live; tests check that both paths leave the same rows, documents and schema.
 """
 
 from __future__ import annotations
@@ -74,6 +81,16 @@ _SQLITE_DOCS = (
     """INSERT INTO search_doc(source_id, customer_id, email)
        SELECT e.id, e.customer_id, e.address_norm FROM customer_email e
        WHERE NOT EXISTS (SELECT 1 FROM search_doc d WHERE d.source_id = e.id)""",
+)
+# Into an empty search_doc (every bulk load) the same documents without the existence
+# probes: the backfill statements of migration 0003 as they stand.
+_SQLITE_FRESH_DOCS = (
+    """INSERT INTO search_doc(source_id, customer_id, name)
+        SELECT id, id, display_name FROM customer WHERE deleted_at IS NULL""",
+    """INSERT INTO search_doc(source_id, customer_id, phone)
+        SELECT id, customer_id, coalesce(ltrim(e164, '+'), number_raw) FROM customer_phone""",
+    """INSERT INTO search_doc(source_id, customer_id, email)
+        SELECT id, customer_id, address_norm FROM customer_email""",
 )
 _PG_DOCS = (
     """INSERT INTO search_doc
@@ -570,7 +587,8 @@ def _restore_sqlite(path: str, parked: Parked, phases: dict[str, float], say: Lo
             conn.execute(f"PRAGMA {pragma}")
         conn.execute("BEGIN")
         done = _timed(phases, "search documents", say)
-        for statement in _SQLITE_DOCS:
+        fresh = conn.execute("SELECT 1 FROM search_doc LIMIT 1").fetchone() is None
+        for statement in _SQLITE_FRESH_DOCS if fresh else _SQLITE_DOCS:
             conn.execute(statement)
         conn.execute("COMMIT")
         done()
