@@ -73,7 +73,7 @@ from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
-from agentdesk.ui.idle_lock import install_idle_lock
+from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.status_bar import StoreStatus
@@ -438,13 +438,18 @@ def build_desktop(
         sync.add_status_listener(lambda _status: bridge.post(window.status.refresh_store))
     # PCI DSS 8.2.8: customer data hidden after the site's idle time until the password is
     # given again (checked by the server, or offline within the policy window).
-    install_idle_lock(
+    lock = install_idle_lock(
         window,
         bridge,
         unlock_verifier(server.api if server else None, identity.login, settings.workstation),
         timeout_s=settings.idle_lock_minutes * 60,
         user_label=identity.display_name,
     )
+    if sync is not None:
+        # A session the server ended (expired, revoked) locks the desk and asks for the
+        # password; the unlock opens a new session and the outbox goes out with it.
+        sync.add_status_listener(lambda st: bridge.post(_ask_to_sign_in_again, lock, st))
+        lock.unlocked.connect(sync.sync_now)
     # Compile the pop's statements and warm the cache's pages before the first call rings.
     bridge.submit(local_matcher.match, "+447700900000", lane="local")
     desktop = Desktop(window, controller, link, loop, recorder, sync=sync, server=server)
@@ -457,6 +462,15 @@ def build_desktop(
     else:
         window.status.set_pbx("failed", "no AMI credentials")
     return desktop
+
+
+def _ask_to_sign_in_again(lock: IdleLock, status: SyncStatus) -> None:
+    if status.phase == "signed_out" and not lock.is_locked:
+        lock.lock()
+        lock.screen.show_message(
+            "Your session at the server has ended. Enter your password to carry on; "
+            "nothing you saved is lost."
+        )
 
 
 def offline_status(stores: Stores) -> Callable[[], StoreStatus]:

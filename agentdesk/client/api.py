@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from agentdesk.models import Role
-from agentdesk.store.sync.protocol import CentralUnavailable, SyncError
+from agentdesk.store.sync.protocol import CentralUnavailable, SessionExpired, SyncError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class ServerUnavailable(CentralUnavailable):
     """The server cannot be reached or answered "try later" (transient)."""
 
 
-class SessionEnded(SyncError):
+class SessionEnded(SessionExpired):
     """The session expired or was revoked: sign in again (pending work stays queued)."""
 
 

@@ -39,7 +39,7 @@ from agentdesk.store.sync.backoff import Backoff
 from agentdesk.store.sync.central import CentralStore
 from agentdesk.store.sync.local import LocalStore
 from agentdesk.store.sync.port import CentralPort, DirectCentral
-from agentdesk.store.sync.protocol import ClientIdentityError, is_transient
+from agentdesk.store.sync.protocol import ClientIdentityError, SessionExpired, is_transient
 from agentdesk.store.sync.scope import SyncScope
 from agentdesk.store.sync.status import RejectedMutation, StatusBoard, StatusListener, SyncStatus
 from agentdesk.store.sync.syncer import Syncer, SyncSettings
@@ -293,6 +293,10 @@ class SyncEngine:
         return self.syncer.cycle(abandoned)
 
     async def _on_failure(self, exc: Exception, backoff: Backoff) -> float:
+        if isinstance(exc, SessionExpired):
+            log.info("sync paused: the server ended this desktop's session")
+            await self._publish_counts(online=False, phase="signed_out", last_error=str(exc))
+            return self.settings.backoff_cap  # the desktop asks the agent to sign in again
         if isinstance(exc, ClientIdentityError):
             log.error("sync stopped: %s", exc)
             await self._publish_counts(online=True, phase="failed", last_error=str(exc))

@@ -91,6 +91,13 @@ class CentralUnavailable(SyncError):
     """The central store cannot be reached now; retry later."""
 
 
+class SessionExpired(SyncError):
+    """The centre no longer accepts this desktop's session: the agent must sign in again.
+
+    Nothing is lost meanwhile: the outbox keeps every write until a new session sends it.
+    """
+
+
 class ResyncRequired(SyncError):
     """The feed no longer holds everything after this client's cursor: refill, then re-push."""
 

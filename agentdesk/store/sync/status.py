@@ -32,7 +32,8 @@ class RejectedMutation:
 class SyncStatus:
     """One moment of the sync engine, as the status bar shows it.
 
-    ``phase`` is one of: starting, filling, syncing, idle, offline, stopped, failed.
+    ``phase`` is one of: starting, filling, syncing, idle, offline, signed_out (the
+    server ended the session: sign in again), stopped, failed.
     """
 
     client_id: uuid.UUID
