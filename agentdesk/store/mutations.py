@@ -6,24 +6,29 @@ queues it in the outbox in the same transaction; the sync engine later
 applies the *same* mutator on the central store, where its result is
 authoritative. Keeping one registry means the two sides cannot drift.
 
-Mutators receive an open session inside a write transaction, validate,
-change rows, and return a small JSON-safe result. They raise
-``MutationRejected`` for input that can never succeed (the agent must fix
-it); any other exception is treated as transient by the sync engine.
+Each mutation has one argument class (``store.mutation_args``). The service
+that builds a mutation constructs it; ``apply_mutation`` parses whatever
+arrives (the instance, or the JSON an outbox row or a push carries) once, and
+the mutator receives the validated instance. Mutators run inside a write
+transaction, check what needs the database (references, workflow), change
+rows, and return a small JSON-safe result. They raise ``MutationRejected``
+for input that can never succeed (the agent must fix it); any other
+exception is treated as transient by the sync engine.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session
 
 from agentdesk.store.field_crypto import FieldCipher
+from agentdesk.store.mutation_args.base import MutationArgs
+from agentdesk.store.mutation_args.base import MutationRejected as MutationRejected
 
 Side = Literal["local", "central"]
 
@@ -56,40 +61,44 @@ class Changed:
 
 @dataclass
 class MutationOutcome:
-    """What a mutator returns: a JSON-safe result plus the rows it changed."""
+    """What a mutator returns: a JSON-safe result plus the rows it changed.
+
+    ``args`` are the arguments as the outbox must keep them when the mutator completed
+    them locally (a patch's ``base`` values read from the cache); ``apply_mutation`` fills
+    in the parsed arguments otherwise.
+    """
 
     result: dict[str, Any]
     changed: list[Changed] = field(default_factory=list)
+    args: MutationArgs | None = None
 
 
-class MutationRejected(ValueError):
-    """Input that can never be applied; shown to the agent with ``field`` highlighted."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-Mutator = Callable[[Session, dict[str, Any], MutationContext], MutationOutcome]
+A = TypeVar("A", bound=MutationArgs)
+Mutator = Callable[[Session, A, MutationContext], MutationOutcome]
 
 
 @dataclass(frozen=True)
 class MutatorSpec:
+    """One registered mutation: its name, the entity it changes, its arguments and mutator."""
+
     name: str
     entity_type: str
-    fn: Mutator
+    args_type: type[MutationArgs]
+    fn: Callable[[Session, Any, MutationContext], MutationOutcome]
 
 
 _REGISTRY: dict[str, MutatorSpec] = {}
 
 
-def mutator(name: str, entity_type: str) -> Callable[[Mutator], Mutator]:
-    """Register ``fn`` as the mutator for ``name``."""
+def mutator(name: str, entity_type: str, args: type[A]) -> Callable[[Mutator[A]], Mutator[A]]:
+    """Register ``fn`` as the mutator for ``name``, taking ``args`` (already validated)."""
+    if args.mutation != name:
+        raise RuntimeError(f"{args.__name__} is the arguments of {args.mutation!r}, not {name!r}")
 
-    def register(fn: Mutator) -> Mutator:
+    def register(fn: Mutator[A]) -> Mutator[A]:
         if name in _REGISTRY:
             raise RuntimeError(f"mutation {name!r} registered twice")
-        _REGISTRY[name] = MutatorSpec(name, entity_type, fn)
+        _REGISTRY[name] = MutatorSpec(name, entity_type, args, fn)
         return fn
 
     return register
@@ -108,91 +117,32 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def args_types() -> dict[str, type[MutationArgs]]:
+    """Every mutation's name and argument class (for the server's published schema)."""
+    _load_builtin_mutators()
+    return {name: _REGISTRY[name].args_type for name in sorted(_REGISTRY)}
+
+
 def apply_mutation(
-    session: Session, name: str, args: dict[str, Any], ctx: MutationContext
+    session: Session, name: str, args: Mapping[str, Any] | MutationArgs, ctx: MutationContext
 ) -> MutationOutcome:
-    """Run the named mutator inside the caller's transaction."""
-    return spec(name).fn(session, args, ctx)
+    """Parse ``args`` once and run the named mutator inside the caller's transaction.
+
+    ``args`` is the instance a service built, or the JSON an outbox row or a push
+    carries; either way a bad value is ``MutationRejected`` naming its field, before any
+    row is touched.
+    """
+    mutation = spec(name)
+    parsed = mutation.args_type.parse(args)
+    outcome = mutation.fn(session, parsed, ctx)
+    if outcome.args is None:
+        outcome.args = parsed
+    return outcome
 
 
 def _load_builtin_mutators() -> None:
     # Imported lazily: the mutator modules import this one to register.
     import agentdesk.store.mutators  # noqa: F401
-
-
-# --- small argument helpers shared by mutators --------------------------------------------
-
-
-def arg_uuid(args: dict[str, Any], key: str, *, required: bool = True) -> uuid.UUID | None:
-    value = args.get(key)
-    if value is None:
-        if required:
-            raise MutationRejected(f"{key} is required", key)
-        return None
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise MutationRejected(f"{key} is not a valid id", key) from None
-
-
-def arg_datetime(args: dict[str, Any], key: str, *, required: bool = True) -> dt.datetime | None:
-    value = args.get(key)
-    if value is None:
-        if required:
-            raise MutationRejected(f"{key} is required", key)
-        return None
-    try:
-        parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        raise MutationRejected(f"{key} is not an ISO 8601 timestamp", key) from None
-    if parsed.tzinfo is None:
-        raise MutationRejected(f"{key} must carry a time zone", key)
-    return parsed.astimezone(dt.UTC)
-
-
-# Free-text fields where an agent may type line breaks and tabs; every other text field is
-# one line, so a value cannot paint a second line (a fake "ID&V PASSED") under a name.
-MULTILINE_KEYS = frozenset({"notes", "body", "description", "reason"})
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_CONTROL = re.compile("[\t\n\r]")
-
-
-def arg_text(args: dict[str, Any], key: str, *, max_len: int, required: bool = False) -> str | None:
-    """A text argument, refused with a clear reason if it cannot be stored and shown safely.
-
-    Lone surrogates (half of a UTF-16 pair, from a broken paste or a crafted request)
-    cannot be encoded for the database or the wire; control characters have no glyph and
-    can hide text. Bidi controls stay allowed: real names need them, and the desktop
-    neutralises them when it shows a value.
-    """
-    value = args.get(key)
-    if value is None or value == "":
-        if required:
-            raise MutationRejected(f"{key} is required", key)
-        return None
-    if not isinstance(value, str):
-        raise MutationRejected(f"{key} must be text", key)
-    if len(value) > max_len:
-        raise MutationRejected(f"{key} is {len(value):,} characters; the limit is {max_len:,}", key)
-    if "\x00" in value:
-        raise MutationRejected(f"{key} contains a NUL character", key)
-    if (bad := _SURROGATE.search(value)) is not None:
-        raise MutationRejected(
-            f"{key} contains an invalid character (a lone UTF-16 surrogate, "
-            f"U+{ord(bad.group()):04X}, at position {bad.start() + 1}); retype or re-paste it",
-            key,
-        )
-    if (bad := _CONTROL.search(value)) is not None or (
-        key not in MULTILINE_KEYS and (bad := _LINE_CONTROL.search(value)) is not None
-    ):
-        what = "a line break or tab" if bad.group() in "\t\n\r" else "a control character"
-        raise MutationRejected(
-            f"{key} contains {what} (U+{ord(bad.group()):04X}) at position {bad.start() + 1}"
-            + ("" if key in MULTILINE_KEYS else "; it must be a single line"),
-            key,
-        )
-    return value
 
 
 def jsonable(value: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from agentdesk.ids import uuid7
 from agentdesk.models import OutboxEntry, utcnow
 from agentdesk.store.engine import write_session
+from agentdesk.store.mutation_args.base import MutationArgs
 from agentdesk.store.mutations import Changed, MutationContext, apply_mutation, jsonable, spec
 
 
@@ -57,17 +58,23 @@ class LocalWriter:
         self._listeners.append(listener)
 
     def write(
-        self, name: str, args: dict[str, Any], base_versions: dict[str, Any] | None = None
+        self,
+        name: str,
+        args: MutationArgs | Mapping[str, Any],
+        base_versions: dict[str, Any] | None = None,
     ) -> WriteResult:
         """Apply mutation ``name`` locally and queue it for the centre.
 
+        ``args`` is the mutation's argument class (services build it), or a mapping that
+        is parsed into it. The outbox keeps the arguments as JSON, as the mutator left them.
         Raises ``MutationRejected`` (nothing written) when the input is invalid.
         """
         mutation = spec(name)
-        safe_args = jsonable(args)
         ctx = MutationContext(actor=self._actor, side="local", now=utcnow())
         with self._lock, write_session(self._engine) as session:
-            outcome = apply_mutation(session, name, safe_args, ctx)
+            outcome = apply_mutation(session, name, args, ctx)
+            assert outcome.args is not None  # apply_mutation fills it in
+            safe_args = outcome.args.to_json()
             entity_id = (
                 outcome.changed[0].entity_id if outcome.changed else uuid.UUID(safe_args["id"])
             )

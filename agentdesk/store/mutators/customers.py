@@ -25,7 +25,6 @@ later, on the central store where their outcome is authoritative:
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Any
 
@@ -35,7 +34,6 @@ from sqlalchemy.orm import Session
 from agentdesk.ids import uuid7
 from agentdesk.models import (
     ConflictReview,
-    ContactLabel,
     Customer,
     CustomerAddress,
     CustomerEmail,
@@ -44,37 +42,33 @@ from agentdesk.models import (
     CustomerPhone,
 )
 from agentdesk.store.field_crypto import field_context
+from agentdesk.store.mutation_args.base import rejecting
+from agentdesk.store.mutation_args.customers import (
+    AddressArgs,
+    CustomerAddAddress,
+    CustomerAddEmail,
+    CustomerAddPhone,
+    CustomerCreate,
+    CustomerDelete,
+    CustomerFields,
+    CustomerPatch,
+    EmailArgs,
+    PhoneArgs,
+)
 from agentdesk.store.mutations import (
     Changed,
     MutationContext,
     MutationOutcome,
     MutationRejected,
-    arg_text,
-    arg_uuid,
     jsonable,
     mutator,
 )
 
-E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
-COUNTRY = re.compile(r"^[A-Z]{2}$")
 KYC_FIELDS = frozenset(
     {"given_name", "middle_name", "family_name", "organisation_name", "date_of_birth"}
 )
 NAME_FIELDS = frozenset({"given_name", "middle_name", "family_name", "organisation_name"})
-_TEXT_LIMITS = {
-    "given_name": 200,
-    "middle_name": 200,
-    "family_name": 200,
-    "organisation_name": 300,
-    "organisation_type": 64,
-    "segment": 32,
-    "preferred_language": 16,
-    "preferred_channel": 16,
-}
-_BOOL_FIELDS = frozenset({"marketing_opt_out", "vulnerable"})
-PATCHABLE = (
-    frozenset(_TEXT_LIMITS) | _BOOL_FIELDS | {"employee_count", "date_of_birth", "home_region"}
-)
+PATCHABLE = frozenset(CustomerFields.model_fields)
 BIRTH = "date_of_birth"
 MASK = "\u2022"
 
@@ -84,58 +78,10 @@ def masked_birth(year: int | None) -> str | None:
     return None if year is None else f"{MASK}{MASK}/{MASK}{MASK}/{year}"
 
 
-# --- argument parsing ---------------------------------------------------------------------
-
-
-def _field_value(name: str, value: Any) -> Any:
-    """Validate one patchable field and return it in its column's Python type."""
-    if name in _TEXT_LIMITS:
-        return arg_text({name: value}, name, max_len=_TEXT_LIMITS[name])
-    if name in _BOOL_FIELDS:
-        if not isinstance(value, bool):
-            raise MutationRejected(f"{name} must be true or false", name)
-        return value
-    if name == "employee_count":
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000_000:
-            raise MutationRejected(
-                "employee_count must be a whole number from 0 to 10,000,000", name
-            )
-        return value
-    if name == "date_of_birth":
-        if value is None or value == "":
-            return None
-        try:
-            born = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise MutationRejected("date_of_birth must be an ISO date (YYYY-MM-DD)", name) from None
-        if not dt.date(1880, 1, 1) <= born <= dt.date.today():
-            raise MutationRejected("date_of_birth is outside any plausible range", name)
-        return born
-    if name == "home_region":
-        if not isinstance(value, str) or not COUNTRY.match(value):
-            raise MutationRejected("home_region must be a two-letter country code", name)
-        return value
-    raise MutationRejected(f"{name} cannot be changed with customer.patch", name)
-
-
-def _label(value: Any, key: str) -> ContactLabel:
-    try:
-        return ContactLabel(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in ContactLabel)
-        raise MutationRejected(f"{key} {value!r} is not one of: {allowed}", key) from None
-
-
-def _child_id(item: dict[str, Any]) -> uuid.UUID:
-    if item.get("id") is None:
-        # Filled in place: on the local side the outbox keeps the args after the mutator
-        # ran, so the centre later creates the very same row.
-        item["id"] = str(uuid7())
-    child = arg_uuid(item, "id")
-    assert child is not None
-    return child
+def _as_field(name: str, value: Any) -> Any:
+    """A ``base`` value the agent saw, read as field ``name``'s type to compare it."""
+    with rejecting("customer.patch"):
+        return getattr(CustomerFields.model_validate({name: value}), name)
 
 
 def _as_text(value: Any) -> str | None:
@@ -201,67 +147,45 @@ def _touched(row: Customer, ctx: MutationContext) -> None:
 # --- contact points ------------------------------------------------------------------------
 
 
-def _new_phone(item: dict[str, Any], customer_id: uuid.UUID, ctx: MutationContext) -> CustomerPhone:
-    e164 = item.get("e164")
-    if e164 is not None and (not isinstance(e164, str) or not E164.match(e164)):
-        raise MutationRejected("e164 must be an E.164 number such as +441632960001", "e164")
+def _new_phone(item: PhoneArgs, customer_id: uuid.UUID, ctx: MutationContext) -> CustomerPhone:
     return CustomerPhone(
-        id=_child_id(item),
+        id=item.id,
         customer_id=customer_id,
-        label=_label(item.get("label"), "label"),
-        number_raw=arg_text(item, "number_raw", max_len=64, required=True),
-        e164=e164,
-        is_primary=bool(item.get("is_primary", False)),
+        label=item.label,
+        number_raw=item.number_raw,
+        e164=item.e164,
+        is_primary=item.is_primary,
         created_at=ctx.now,
     )
 
 
-def _new_email(item: dict[str, Any], customer_id: uuid.UUID, ctx: MutationContext) -> CustomerEmail:
-    raw = arg_text(item, "address", max_len=320, required=True)
-    address = (raw or "").strip()
-    mailbox, _, domain = address.rpartition("@")
-    if not mailbox or "." not in domain or any(c.isspace() for c in address):
-        raise MutationRejected(f"{address!r} is not an e-mail address", "address")
+def _new_email(item: EmailArgs, customer_id: uuid.UUID, ctx: MutationContext) -> CustomerEmail:
     return CustomerEmail(
-        id=_child_id(item),
+        id=item.id,
         customer_id=customer_id,
-        label=_label(item.get("label"), "label"),
-        address=address,
-        address_norm=address.lower(),
-        is_primary=bool(item.get("is_primary", False)),
+        label=item.label,
+        address=item.address,
+        address_norm=item.address.lower(),
+        is_primary=item.is_primary,
         created_at=ctx.now,
     )
 
 
 def _new_address(
-    item: dict[str, Any], customer_id: uuid.UUID, ctx: MutationContext
+    item: AddressArgs, customer_id: uuid.UUID, ctx: MutationContext
 ) -> CustomerAddress:
-    country = item.get("country")
-    if not isinstance(country, str) or not COUNTRY.match(country):
-        raise MutationRejected("country must be a two-letter country code", "country")
     return CustomerAddress(
-        id=_child_id(item),
+        id=item.id,
         customer_id=customer_id,
-        label=_label(item.get("label"), "label"),
-        line1=arg_text(item, "line1", max_len=200, required=True),
-        line2=arg_text(item, "line2", max_len=200),
-        city=arg_text(item, "city", max_len=120, required=True),
-        region=arg_text(item, "region", max_len=120),
-        postal_code=arg_text(item, "postal_code", max_len=32),
-        country=country,
+        label=item.label,
+        line1=item.line1,
+        line2=item.line2,
+        city=item.city,
+        region=item.region,
+        postal_code=item.postal_code,
+        country=item.country,
         created_at=ctx.now,
     )
-
-
-def _items(args: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    items = args.get(key) or []
-    if (
-        not isinstance(items, list)
-        or not all(isinstance(i, dict) for i in items)
-        or len(items) > 50
-    ):
-        raise MutationRejected(f"{key} must be a list of at most 50 objects", key)
-    return items
 
 
 def _clear_primary(
@@ -280,58 +204,40 @@ def _clear_primary(
 # --- mutators ------------------------------------------------------------------------------
 
 
-@mutator("customer.create", "customer")
+@mutator("customer.create", "customer", CustomerCreate)
 def create_customer(
-    session: Session, args: dict[str, Any], ctx: MutationContext
+    session: Session, args: CustomerCreate, ctx: MutationContext
 ) -> MutationOutcome:
-    """Create a person or business with its contact points.
+    """Create a person or business with its contact points (``CustomerCreate``).
 
-    args: ``id`` (UUIDv7, required); ``kind`` ``person``|``business``; ``given_name``,
-    ``middle_name``, ``family_name`` (a person needs a given or family name);
-    ``organisation_name`` (required for a business), ``organisation_type``, ``employee_count``;
-    ``date_of_birth`` (YYYY-MM-DD); ``segment``, ``preferred_language``, ``preferred_channel``,
-    ``marketing_opt_out``, ``vulnerable``, ``home_region``; ``display_name`` (optional, derived
-    from the names when absent); ``phones`` [{``id``, ``label``, ``number_raw``, ``e164`` (already
-    normalised by the caller, or null), ``is_primary``}], ``emails`` [{``id``, ``label``,
-    ``address``, ``is_primary``}], ``addresses`` [{``id``, ``label``, ``line1``, ``line2``,
-    ``city``, ``region``, ``postal_code``, ``country``}]. Child ids are filled in locally when
-    missing. Replaying an existing id changes nothing (result status ``exists``).
+    Replaying an existing id changes nothing (result status ``exists``).
     """
-    customer_id = arg_uuid(args, "id")
-    assert customer_id is not None
-    if session.get(Customer, customer_id) is not None:
-        return MutationOutcome({"status": "exists", "id": str(customer_id)})
-    try:
-        kind = CustomerKind(str(args.get("kind")))
-    except ValueError:
-        raise MutationRejected("kind must be 'person' or 'business'", "kind") from None
+    if session.get(Customer, args.id) is not None:
+        return MutationOutcome({"status": "exists", "id": str(args.id)})
     row = Customer(
-        id=customer_id,
-        kind=kind,
+        id=args.id,
+        kind=args.kind,
         version=1 if ctx.side == "central" else 0,
         created_at=ctx.now,
         updated_at=ctx.now,
     )
-    for name in sorted(PATCHABLE - {BIRTH}):
-        if name in args:
-            setattr(row, name, _field_value(name, args[name]))
-    if args.get(BIRTH) is not None:
-        _set_birth(row, _field_value(BIRTH, args[BIRTH]), ctx)
-    if kind == CustomerKind.PERSON and not (row.given_name or row.family_name):
-        raise MutationRejected("a person needs a given or family name", "family_name")
-    if kind == CustomerKind.BUSINESS and not row.organisation_name:
-        raise MutationRejected("a business needs an organisation name", "organisation_name")
-    row.display_name = arg_text(args, "display_name", max_len=400) or display_name_of(row)
+    given = args.given()
+    born = given.pop(BIRTH, None)
+    for name, value in given.items():
+        setattr(row, name, value)
+    if born is not None:
+        _set_birth(row, born, ctx)
+    row.display_name = args.display_name or display_name_of(row)
     session.add(row)
     session.flush()
-    children: list[Any] = [_new_phone(i, customer_id, ctx) for i in _items(args, "phones")]
-    children += [_new_email(i, customer_id, ctx) for i in _items(args, "emails")]
-    children += [_new_address(i, customer_id, ctx) for i in _items(args, "addresses")]
+    children: list[Any] = [_new_phone(i, args.id, ctx) for i in args.phones]
+    children += [_new_email(i, args.id, ctx) for i in args.emails]
+    children += [_new_address(i, args.id, ctx) for i in args.addresses]
     session.add_all(children)
     session.flush()
     return MutationOutcome(
-        {"status": "created", "id": str(customer_id)},
-        [Changed("customer", customer_id, version=row.version)],
+        {"status": "created", "id": str(args.id)},
+        [Changed("customer", args.id, version=row.version)],
     )
 
 
@@ -348,7 +254,7 @@ def _merge_field(
     if current == new:
         return "same"
     concurrent = (
-        ctx.side == "central" and field in base and _field_value(field, base[field]) != current
+        ctx.side == "central" and field in base and _as_field(field, base[field]) != current
     )
     if concurrent and field in KYC_FIELDS:
         session.add(
@@ -418,25 +324,18 @@ def _merge_birth(
     return "applied"
 
 
-@mutator("customer.patch", "customer")
-def patch_customer(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
+@mutator("customer.patch", "customer", CustomerPatch)
+def patch_customer(session: Session, args: CustomerPatch, ctx: MutationContext) -> MutationOutcome:
     """Change some fields of a customer, merging per field with concurrent edits.
 
-    args: ``id``; ``changes`` {field: new value} with fields from ``PATCHABLE`` (names, date of
-    birth, segment, languages, channel, flags, home region); ``base`` {field: value the agent saw
-    when editing} (optional: the local side fills missing entries from the cache before the
-    outbox keeps them); ``base_version`` (optional, informational). ``display_name`` follows the
-    names. Result: ``applied`` fields and ``kept`` {field: central value} for identity fields
-    whose concurrent edit went to the supervisors' conflict review.
+    ``display_name`` follows the names. Locally the ``base`` values the agent did not send
+    are filled in from the cache, and the outbox keeps the arguments so completed. Result:
+    ``applied`` fields and ``kept`` {field: central value} for identity fields whose
+    concurrent edit went to the supervisors' conflict review.
     """
-    row = _live_customer(session, arg_uuid(args, "id"))
-    changes = args.get("changes")
-    if not isinstance(changes, dict) or not changes:
-        raise MutationRejected("changes must be a non-empty object", "changes")
-    base = args.setdefault("base", {}) if ctx.side == "local" else (args.get("base") or {})
-    if not isinstance(base, dict):
-        raise MutationRejected("base must be an object", "base")
-    parsed = {name: _field_value(name, value) for name, value in sorted(changes.items())}
+    row = _live_customer(session, args.id)
+    base = dict(args.base)
+    parsed = args.changes.given()
     changed: list[Changed] = []
     applied: list[str] = []
     kept: dict[str, Any] = {}
@@ -471,23 +370,23 @@ def patch_customer(session: Session, args: dict[str, Any], ctx: MutationContext)
         "applied": applied,
         "kept": kept,
     }
-    return MutationOutcome(result, [Changed("customer", row.id, version=row.version), *changed])
+    queued = args.model_copy(update={"base": base}) if ctx.side == "local" else args
+    return MutationOutcome(
+        result, [Changed("customer", row.id, version=row.version), *changed], queued
+    )
 
 
 def _add_child(
-    session: Session, args: dict[str, Any], ctx: MutationContext, kind: str
+    session: Session,
+    customer_id: uuid.UUID,
+    ctx: MutationContext,
+    child: CustomerPhone | CustomerEmail | CustomerAddress,
+    kind: str,
 ) -> MutationOutcome:
-    row = _live_customer(session, arg_uuid(args, "customer_id"), "customer_id")
-    builders = {
-        "phone": (_new_phone, CustomerPhone),
-        "email": (_new_email, CustomerEmail),
-        "address": (_new_address, CustomerAddress),
-    }
-    build, model = builders[kind]
-    child_id = _child_id(args)
-    if session.get(model, child_id) is not None:
-        return MutationOutcome({"status": "exists", "id": str(child_id)})
-    child = build(args, row.id, ctx)
+    row = _live_customer(session, customer_id, "customer_id")
+    if session.get(type(child), child.id) is not None:
+        return MutationOutcome({"status": "exists", "id": str(child.id)})
+    child.customer_id = row.id
     session.add(child)
     session.flush()
     if isinstance(child, CustomerPhone | CustomerEmail) and child.is_primary:
@@ -498,49 +397,50 @@ def _add_child(
     _touched(row, ctx)
     session.flush()
     return MutationOutcome(
-        {"status": "created", "id": str(child_id)},
+        {"status": "created", "id": str(child.id)},
         [Changed("customer", row.id, version=row.version), history],
     )
 
 
-@mutator("customer.add_phone", "customer")
-def add_phone(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
-    """Add a phone number. args: ``customer_id``, ``id``, ``label``, ``number_raw``, ``e164``
-    (normalised by the caller, or null when it cannot be), ``is_primary`` (clears the others)."""
-    return _add_child(session, args, ctx, "phone")
+@mutator("customer.add_phone", "customer", CustomerAddPhone)
+def add_phone(session: Session, args: CustomerAddPhone, ctx: MutationContext) -> MutationOutcome:
+    """Add a phone number; ``is_primary`` clears the others."""
+    return _add_child(
+        session, args.customer_id, ctx, _new_phone(args, args.customer_id, ctx), "phone"
+    )
 
 
-@mutator("customer.add_email", "customer")
-def add_email(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
-    """Add an e-mail address.
-
-    args: ``customer_id``, ``id``, ``label``, ``address``, ``is_primary``.
-    """
-    return _add_child(session, args, ctx, "email")
-
-
-@mutator("customer.add_address", "customer")
-def add_address(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
-    """Add a postal address. args: ``customer_id``, ``id``, ``label``, ``line1``, ``line2``,
-    ``city``, ``region``, ``postal_code``, ``country`` (ISO 3166 alpha-2)."""
-    return _add_child(session, args, ctx, "address")
+@mutator("customer.add_email", "customer", CustomerAddEmail)
+def add_email(session: Session, args: CustomerAddEmail, ctx: MutationContext) -> MutationOutcome:
+    """Add an e-mail address; ``is_primary`` clears the others."""
+    return _add_child(
+        session, args.customer_id, ctx, _new_email(args, args.customer_id, ctx), "email"
+    )
 
 
-@mutator("customer.delete", "customer")
+@mutator("customer.add_address", "customer", CustomerAddAddress)
+def add_address(
+    session: Session, args: CustomerAddAddress, ctx: MutationContext
+) -> MutationOutcome:
+    """Add a postal address."""
+    child = _new_address(args, args.customer_id, ctx)
+    return _add_child(session, args.customer_id, ctx, child, "address")
+
+
+@mutator("customer.delete", "customer", CustomerDelete)
 def delete_customer(
-    session: Session, args: dict[str, Any], ctx: MutationContext
+    session: Session, args: CustomerDelete, ctx: MutationContext
 ) -> MutationOutcome:
     """Tombstone a customer (``deleted_at``); nothing is removed, later edits are refused.
 
-    args: ``id``; ``reason`` (optional, kept in the history). Deleting twice changes nothing.
+    Deleting twice changes nothing.
     """
-    customer_id = arg_uuid(args, "id")
-    row = session.get(Customer, customer_id, with_for_update=True)
+    row = session.get(Customer, args.id, with_for_update=True)
     if row is None:
         raise MutationRejected("no such customer", "id")
     if row.deleted_at is not None:
         return MutationOutcome({"status": "unchanged", "id": str(row.id)})
-    reason = arg_text(args, "reason", max_len=2000)
+    reason = args.reason
     row.deleted_at = ctx.now
     history = _history(session, row, ctx, "deleted_at", None, reason or ctx.now)
     _touched(row, ctx)

@@ -28,22 +28,24 @@ from agentdesk.ids import uuid7
 from agentdesk.models import (
     Agent,
     Customer,
-    Severity,
     Team,
     Ticket,
     TicketComment,
     TicketHistory,
-    TicketPriority,
     TicketStatus,
+)
+from agentdesk.store.mutation_args.tickets import MAX_COMMENT as MAX_COMMENT
+from agentdesk.store.mutation_args.tickets import (
+    TicketCommentAdd,
+    TicketCreate,
+    TicketReopen,
+    TicketUpdate,
 )
 from agentdesk.store.mutations import (
     Changed,
     MutationContext,
     MutationOutcome,
     MutationRejected,
-    arg_datetime,
-    arg_text,
-    arg_uuid,
     jsonable,
     mutator,
 )
@@ -51,21 +53,6 @@ from agentdesk.store.mutations import (
 STATUS_RANK = {s: i for i, s in enumerate(TicketStatus)}  # enum order is the workflow order
 REOPENABLE = frozenset({TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED})
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-MAX_COMMENT = 100_000
-UPDATABLE = (
-    "status",
-    "priority",
-    "severity",
-    "team_id",
-    "assignee_id",
-    "title",
-    "description",
-    "reason",
-    "first_response_due",
-    "resolution_due",
-    "first_responded_at",
-    "escalation_level",
-)
 
 
 def ticket_number(ticket_id: uuid.UUID) -> str:
@@ -83,47 +70,14 @@ def ticket_number(ticket_id: uuid.UUID) -> str:
     return "T-" + "-".join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
-def _enum(enum_cls: Any, value: Any, key: str) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_cls)
-        raise MutationRejected(f"{key} {value!r} is not one of: {allowed}", key) from None
-
-
-def _ref(session: Session, model: type[Any], value: Any, key: str) -> uuid.UUID | None:
+def _ref(session: Session, model: type[Any], ref: uuid.UUID | None, key: str) -> uuid.UUID | None:
     """A reference that must exist (team, agent, customer) or be null."""
-    ref = arg_uuid({key: value}, key, required=False)
     if ref is None:
         return None
     row = session.get(model, ref)
     if row is None or getattr(row, "deleted_at", None) is not None:
         raise MutationRejected(f"{key} refers to no known {model.__tablename__}", key)
     return ref
-
-
-def _field_value(session: Session, name: str, value: Any) -> Any:
-    if name == "status":
-        return _enum(TicketStatus, value, name)
-    if name == "priority":
-        return _enum(TicketPriority, value, name)
-    if name == "severity":
-        return _enum(Severity, value, name)
-    if name == "team_id":
-        return _ref(session, Team, value, name)
-    if name == "assignee_id":
-        return _ref(session, Agent, value, name)
-    if name in ("title", "reason"):
-        return arg_text({name: value}, name, max_len=300 if name == "title" else 64, required=True)
-    if name == "description":
-        return arg_text({name: value}, name, max_len=MAX_COMMENT)
-    if name in ("first_response_due", "resolution_due", "first_responded_at"):
-        return arg_datetime({name: value}, name, required=False)
-    if name == "escalation_level":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-            raise MutationRejected("escalation_level must be a whole number from 0 to 9", name)
-        return value
-    raise MutationRejected(f"{name} cannot be changed with ticket.update", name)
 
 
 def _history(
@@ -143,9 +97,8 @@ def _history(
 
 
 def _live_ticket(
-    session: Session, args: dict[str, Any], key: str = "id", *, lock: bool = True
+    session: Session, ticket_id: uuid.UUID, key: str = "id", *, lock: bool = True
 ) -> Ticket:
-    ticket_id = arg_uuid(args, key)
     row = session.get(Ticket, ticket_id, with_for_update=lock)
     if row is None or row.deleted_at is not None:
         raise MutationRejected("no such ticket", key)
@@ -159,47 +112,30 @@ def _unique_number(session: Session, number: str, ticket_id: uuid.UUID) -> str:
     return candidate
 
 
-@mutator("ticket.create", "ticket")
-def create_ticket(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
-    """Open a ticket.
-
-    args: ``id`` (UUIDv7, required); ``number`` (optional, derived from ``id``); ``reason``
-    (required, ≤ 64) and ``title`` (required, ≤ 300); ``description``; ``customer_id``;
-    ``priority`` (low|normal|high|urgent, default normal); ``severity`` (minor|major|critical,
-    default minor); ``status`` (new|open, default new); ``team_id``; ``assignee_id``;
-    ``created_by`` (agent id); ``first_response_due`` and ``resolution_due`` (ISO timestamps with
-    zone, computed by the caller from the SLA policy); ``escalation_level``. Replaying an existing
-    id changes nothing (status ``exists``). Result carries the ``number``.
-    """
-    ticket_id = arg_uuid(args, "id")
-    assert ticket_id is not None
-    existing = session.get(Ticket, ticket_id)
+@mutator("ticket.create", "ticket", TicketCreate)
+def create_ticket(session: Session, args: TicketCreate, ctx: MutationContext) -> MutationOutcome:
+    """Open a ticket (``TicketCreate``). Replaying an existing id changes nothing (status
+    ``exists``). Result carries the ``number``; the centre makes it unique if it must."""
+    existing = session.get(Ticket, args.id)
     if existing is not None:
-        return MutationOutcome(
-            {"status": "exists", "id": str(ticket_id), "number": existing.number}
-        )
-    number = arg_text(args, "number", max_len=26) or ticket_number(ticket_id)
-    status = _enum(TicketStatus, args.get("status", "new"), "status")
-    if status not in (TicketStatus.NEW, TicketStatus.OPEN):
-        raise MutationRejected("a ticket starts as new or open", "status")
+        return MutationOutcome({"status": "exists", "id": str(args.id), "number": existing.number})
+    number = args.number or ticket_number(args.id)
     row = Ticket(
-        id=ticket_id,
-        number=_unique_number(session, number, ticket_id) if ctx.side == "central" else number,
-        customer_id=_ref(session, Customer, args.get("customer_id"), "customer_id"),
-        reason=_field_value(session, "reason", args.get("reason")),
-        title=_field_value(session, "title", args.get("title")),
-        description=_field_value(session, "description", args.get("description")),
-        priority=_field_value(session, "priority", args.get("priority", "normal")),
-        severity=_field_value(session, "severity", args.get("severity", "minor")),
-        status=status,
-        team_id=_field_value(session, "team_id", args.get("team_id")),
-        assignee_id=_field_value(session, "assignee_id", args.get("assignee_id")),
-        created_by=_ref(session, Agent, args.get("created_by"), "created_by"),
-        first_response_due=_field_value(
-            session, "first_response_due", args.get("first_response_due")
-        ),
-        resolution_due=_field_value(session, "resolution_due", args.get("resolution_due")),
-        escalation_level=_field_value(session, "escalation_level", args.get("escalation_level", 0)),
+        id=args.id,
+        number=_unique_number(session, number, args.id) if ctx.side == "central" else number,
+        customer_id=_ref(session, Customer, args.customer_id, "customer_id"),
+        reason=args.reason,
+        title=args.title,
+        description=args.description,
+        priority=args.priority,
+        severity=args.severity,
+        status=args.status,
+        team_id=_ref(session, Team, args.team_id, "team_id"),
+        assignee_id=_ref(session, Agent, args.assignee_id, "assignee_id"),
+        created_by=_ref(session, Agent, args.created_by, "created_by"),
+        first_response_due=args.first_response_due,
+        resolution_due=args.resolution_due,
+        escalation_level=args.escalation_level,
         version=1 if ctx.side == "central" else 0,
         created_at=ctx.now,
         updated_at=ctx.now,
@@ -209,8 +145,8 @@ def create_ticket(session: Session, args: dict[str, Any], ctx: MutationContext) 
     history = _history(session, row, ctx, "created", None, row.number)
     session.flush()
     return MutationOutcome(
-        {"status": "created", "id": str(ticket_id), "number": row.number},
-        [Changed("ticket", ticket_id, version=row.version), history],
+        {"status": "created", "id": str(args.id), "number": row.number},
+        [Changed("ticket", args.id, version=row.version), history],
     )
 
 
@@ -219,23 +155,20 @@ def _set_status(row: Ticket, new: TicketStatus, now: dt.datetime) -> None:
     row.closed_at = now if new == TicketStatus.CLOSED else None
 
 
-@mutator("ticket.update", "ticket")
-def update_ticket(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
-    """Change ticket fields.
+@mutator("ticket.update", "ticket", TicketUpdate)
+def update_ticket(session: Session, args: TicketUpdate, ctx: MutationContext) -> MutationOutcome:
+    """Change the given fields (``TicketChanges``).
 
-    args: ``id``; ``changes`` {field: value} with fields from ``UPDATABLE``: ``status`` (forward
-    only; use ``ticket.reopen`` to go back), ``priority``, ``severity``, ``team_id``,
-    ``assignee_id``, ``title``, ``description``, ``reason``, ``first_response_due``,
-    ``resolution_due``, ``first_responded_at``, ``escalation_level``; ``base_version``
-    (optional, informational). Locally a backward status is refused; at the centre a status
-    that another desktop already moved further is kept (result ``kept``). Every applied change
-    appends a history row.
+    Locally a backward status is refused; at the centre a status that another desktop
+    already moved further is kept (result ``kept``). Every applied change appends a
+    history row.
     """
-    row = _live_ticket(session, args)
-    changes = args.get("changes")
-    if not isinstance(changes, dict) or not changes:
-        raise MutationRejected("changes must be a non-empty object", "changes")
-    parsed = {name: _field_value(session, name, value) for name, value in sorted(changes.items())}
+    row = _live_ticket(session, args.id)
+    parsed = args.changed()
+    if "team_id" in parsed:
+        _ref(session, Team, args.changes.team_id, "team_id")
+    if "assignee_id" in parsed:
+        _ref(session, Agent, args.changes.assignee_id, "assignee_id")
     applied: list[str] = []
     kept: dict[str, Any] = {}
     changed: list[Changed] = []
@@ -272,15 +205,15 @@ def update_ticket(session: Session, args: dict[str, Any], ctx: MutationContext) 
     return MutationOutcome(result, [Changed("ticket", row.id, version=row.version), *changed])
 
 
-@mutator("ticket.reopen", "ticket")
-def reopen_ticket(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
-    """Move a pending, resolved or closed ticket back to open.
+@mutator("ticket.reopen", "ticket", TicketReopen)
+def reopen_ticket(session: Session, args: TicketReopen, ctx: MutationContext) -> MutationOutcome:
+    """Move a pending, resolved or closed ticket back to open, keeping ``reason`` in the history.
 
-    args: ``id``; ``reason`` (optional, ≤ 2000, kept in the history). Locally a ticket that is
-    not pending/resolved/closed is refused; at the centre an already-open ticket is left as is.
+    Locally a ticket that is not pending/resolved/closed is refused; at the centre an
+    already-open ticket is left as is.
     """
-    row = _live_ticket(session, args)
-    reason = arg_text(args, "reason", max_len=2000)
+    row = _live_ticket(session, args.id)
+    reason = args.reason
     if row.status not in REOPENABLE:
         if ctx.side == "local":
             raise MutationRejected(f"a {row.status.value} ticket is already open", "status")
@@ -303,33 +236,26 @@ def reopen_ticket(session: Session, args: dict[str, Any], ctx: MutationContext) 
     )
 
 
-@mutator("ticket.comment", "ticket_comment")
-def comment_ticket(session: Session, args: dict[str, Any], ctx: MutationContext) -> MutationOutcome:
-    """Append a comment. Append-only and idempotent: a replayed id changes nothing.
-
-    args: ``id`` (UUIDv7, required); ``ticket_id``; ``body`` (required, ≤ 100,000 characters);
-    ``internal`` (bool, default true); ``author_id`` (agent id, optional).
-    """
-    comment_id = arg_uuid(args, "id")
-    assert comment_id is not None
-    if session.get(TicketComment, comment_id) is not None:
-        return MutationOutcome({"status": "exists", "id": str(comment_id)})
+@mutator("ticket.comment", "ticket_comment", TicketCommentAdd)
+def comment_ticket(
+    session: Session, args: TicketCommentAdd, ctx: MutationContext
+) -> MutationOutcome:
+    """Append a comment. Append-only and idempotent: a replayed id changes nothing."""
+    if session.get(TicketComment, args.id) is not None:
+        return MutationOutcome({"status": "exists", "id": str(args.id)})
     # No row lock: a comment only needs the ticket to exist; it never changes it.
-    ticket = _live_ticket(session, args, "ticket_id", lock=False)
-    internal = args.get("internal", True)
-    if not isinstance(internal, bool):
-        raise MutationRejected("internal must be true or false", "internal")
+    ticket = _live_ticket(session, args.ticket_id, "ticket_id", lock=False)
     session.add(
         TicketComment(
-            id=comment_id,
+            id=args.id,
             ticket_id=ticket.id,
-            author_id=_ref(session, Agent, args.get("author_id"), "author_id"),
-            body=arg_text(args, "body", max_len=MAX_COMMENT, required=True),
-            internal=internal,
+            author_id=_ref(session, Agent, args.author_id, "author_id"),
+            body=args.body,
+            internal=args.internal,
             created_at=ctx.now,
         )
     )
     session.flush()
     return MutationOutcome(
-        {"status": "created", "id": str(comment_id)}, [Changed("ticket_comment", comment_id)]
+        {"status": "created", "id": str(args.id)}, [Changed("ticket_comment", args.id)]
     )
