@@ -63,6 +63,10 @@ class ActionResult:
             if not (m.event or "").endswith("Complete") and (event is None or m.event == event)
         ]
 
+    def typed_items(self) -> list[AmiEvent]:
+        """The list items (``*Complete`` excluded) as typed events."""
+        return decode_all(self.items())
+
 
 @dataclass(frozen=True, slots=True)
 class ResyncSnapshot:

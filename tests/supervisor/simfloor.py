@@ -12,6 +12,7 @@ from typing import Any
 from agentdesk.services.queue_metrics import MetricsConfig, ServiceLevelDefinition
 from agentdesk.services.supervisor import LiveBoard, SupervisorSettings
 from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import CoreShowChannel, QueueSummary, decode, decode_all
 from agentdesk.telephony.sim.config import QueueConfig
 from agentdesk.telephony.sim.simulator import PbxSimulator
 from tests.telephony.amihelpers import make_config, make_sim
@@ -48,7 +49,7 @@ class SimFloor:
     def _on_event(self, message: AmiMessage, _klass: str) -> None:
         if self.online:
             self.events.append(message)
-            self.board.handle(message, self.now)
+            self.board.handle(decode(message), self.now)
 
     @property
     def now(self) -> float:
@@ -61,9 +62,9 @@ class SimFloor:
         channels = self.sim.actions.core_show_channels(None, channels_req)  # type: ignore[arg-type]
         summary = self.sim.actions.queue_summary(None, AmiMessage.build(("Action", "QueueSummary")))  # type: ignore[arg-type]
         self.board.resync(
-            [m for m in status if not (m.event or "").endswith("Complete")],
-            [m for m in channels if m.event == "CoreShowChannel"],
-            [m for m in summary if m.event == "QueueSummary"],
+            decode_all([m for m in status if not (m.event or "").endswith("Complete")]),
+            [e for e in decode_all(channels) if isinstance(e, CoreShowChannel)],
+            [e for e in decode_all(summary) if isinstance(e, QueueSummary)],
             now=self.now,
         )
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from agentdesk.services.queue_log import QueueLogRecord
 from agentdesk.services.supervisor.records import LeaveResolver, to_record
 from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import AmiEvent, decode
 
 T = 1_700_000_000.0
 
 
-def event(name: str, **headers: str) -> AmiMessage:
-    return AmiMessage.build(("Event", name), *headers.items())
+def event(name: str, **headers: str) -> AmiEvent:
+    decoded = decode(AmiMessage.build(("Event", name), *headers.items()))
+    assert decoded is not None
+    return decoded
 
 
 def test_each_queue_event_maps_to_its_queue_log_line() -> None:
@@ -70,10 +73,12 @@ def test_leave_at_answer_or_after_abandon_is_not_a_flow_out() -> None:
 
 def test_caller_names_lose_asterisks_c_escaping() -> None:
     from agentdesk.services.supervisor.floor import caller_label
+    from agentdesk.telephony.events import ChannelInfo
 
-    assert caller_label(event("X", CallerIDNum="+44", CallerIDName="Gareth O\\'Brien")) == (
-        "Gareth O'Brien <+44>"
-    )
-    assert caller_label(event("X", CallerIDNum="<unknown>", CallerIDName="<unknown>")) == "withheld"
-    odd = caller_label(event("X", CallerIDNum="1", CallerIDName="a\\nb \\\\ c \\q"))
+    def label(num: str, name: str) -> str:
+        return caller_label(ChannelInfo(caller_num=num, caller_name=name))
+
+    assert label("+44", "Gareth O\\'Brien") == "Gareth O'Brien <+44>"
+    assert label("<unknown>", "<unknown>") == "withheld"
+    odd = label("1", "a\\nb \\\\ c \\q")
     assert odd == "a b \\ c q <1>"

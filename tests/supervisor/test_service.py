@@ -19,12 +19,15 @@ from agentdesk.services.supervisor.settings import SupervisorSettings
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import decode
 from tests.supervisor.conftest import FakeSession, audit_entries
 from tests.supervisor.simfloor import SimFloor, settings
 
 T = TypeVar("T")
 IFACE = "PJSIP/agent-3001"
-JOIN = AmiMessage.build(("Event", "QueueCallerJoin"), ("Uniqueid", "1.1"), ("Queue", "general"))
+JOIN = decode(
+    AmiMessage.build(("Event", "QueueCallerJoin"), ("Uniqueid", "1.1"), ("Queue", "general"))
+)
 
 
 def with_pbx(floor: SimFloor, body: Callable[[AmiClient], Awaitable[T]]) -> T:
@@ -167,7 +170,7 @@ def test_alert_is_raised_acknowledged_with_who_and_when_and_cleared(
     svc = make_service(supervisor, audit, settings=strict, clock=lambda: clock[0])
     for uid in ("1.1", "1.2"):
         join = (("Event", "QueueCallerJoin"), ("Uniqueid", uid), ("Queue", "general"))
-        svc.handle(AmiMessage.build(*join, ("CallerIDNum", "+447700900001")))
+        svc.handle(decode(AmiMessage.build(*join, ("CallerIDNum", "+447700900001"))))
     snap, changes = svc.snapshot()
     assert [a.kind for a in changes.raised] == [AlertKind.WAITING]
     alert = snap.alerts[0]
@@ -184,7 +187,7 @@ def test_alert_is_raised_acknowledged_with_who_and_when_and_cleared(
     # The entry's time is the writer's clock (the server's, once it lands), never a time the
     # client asks for: the service's clock only stamps the acknowledgement itself.
     assert entry.at.timestamp() == pytest.approx(time.time(), abs=120)
-    svc.handle(AmiMessage.build(("Event", "QueueCallerAbandon"), ("Uniqueid", "1.1"),
-                                ("Queue", "general"), ("HoldTime", "30")))  # fmt: skip
+    svc.handle(decode(AmiMessage.build(("Event", "QueueCallerAbandon"), ("Uniqueid", "1.1"),
+                                       ("Queue", "general"), ("HoldTime", "30"))))  # fmt: skip
     snap, changes = svc.snapshot()
     assert [a.id for a in changes.cleared] == [alert.id] and snap.alerts == ()

@@ -24,8 +24,8 @@ from agentdesk.services.queue_metrics import (
     QueueLogInterpreter,
     local_midnight,
 )
-from agentdesk.services.supervisor.floor import Floor, caller_label, text
-from agentdesk.services.supervisor.records import AmiEvent, LeaveResolver, to_record
+from agentdesk.services.supervisor.floor import Floor, caller_label
+from agentdesk.services.supervisor.records import LeaveResolver, to_record
 from agentdesk.services.supervisor.resync import apply_resync
 from agentdesk.services.supervisor.settings import SupervisorSettings
 from agentdesk.services.supervisor.views import (
@@ -34,11 +34,30 @@ from agentdesk.services.supervisor.views import (
     QueueRow,
     WaitingCaller,
 )
+from agentdesk.telephony.events import (
+    AgentCalled,
+    AgentComplete,
+    AgentConnect,
+    AmiEvent,
+    CoreShowChannel,
+    Hold,
+    QueueCallerAbandon,
+    QueueCallerJoin,
+    QueueCallerLeave,
+    QueueMemberAdded,
+    QueueMemberPause,
+    QueueMemberPenalty,
+    QueueMemberRemoved,
+    QueueMemberRinginuse,
+    QueueMemberStatus,
+    QueueSummary,
+    Unhold,
+)
 
 _ON_CALL = frozenset({AgentStatus.ON_CALL, AgentStatus.ON_HOLD, AgentStatus.RINGING})
-_MEMBER_EVENTS = frozenset(
-    {"queuememberstatus", "queuememberadded", "queuememberpause", "queuememberpenalty",
-     "queuememberringinuse"}
+_MEMBER_EVENTS = (
+    QueueMemberStatus, QueueMemberAdded, QueueMemberPause, QueueMemberPenalty,
+    QueueMemberRinginuse,
 )  # fmt: skip
 _WINDOWS = (15, 30, 60)
 
@@ -102,31 +121,32 @@ class LiveBoard:
         return count
 
     # ------------------------------------------------------------------ events
-    def handle(self, event: AmiEvent, now: float) -> bool:
+    def handle(self, event: AmiEvent | None, now: float) -> bool:
         """Apply one AMI event; True when something a view shows changed."""
-        name = text(event, "Event").lower()
+        if event is None:
+            return False
         record = to_record(event, now)
         if record is not None:
             self.feed(record)
         agent = None
-        if name == "queuecallerjoin":
+        if isinstance(event, QueueCallerJoin):
             self._join(event, now)
-        elif name in ("queuecallerleave", "queuecallerabandon"):
-            self._leave(name, event, now)
-        elif name in _MEMBER_EVENTS:
+        elif isinstance(event, QueueCallerLeave | QueueCallerAbandon):
+            self._leave(event, now)
+        elif isinstance(event, _MEMBER_EVENTS):
             agent = self.floor.apply_member(event, now)
-        elif name == "queuememberremoved":
+        elif isinstance(event, QueueMemberRemoved):
             agent = self.floor.remove_member(event, now)
-        elif name == "agentconnect":
-            self._leaves.settle(text(event, "Uniqueid"), text(event, "Queue"))
-            self.waiting.get(text(event, "Queue"), {}).pop(text(event, "Uniqueid"), None)
+        elif isinstance(event, AgentConnect):
+            self._leaves.settle(event.uniqueid, event.queue)
+            self.waiting.get(event.queue, {}).pop(event.uniqueid, None)
             agent = self.floor.connect(event, now)
-        elif name == "agentcomplete":
+        elif isinstance(event, AgentComplete):
             agent = self.floor.complete(event, now)
-        elif name == "agentcalled":
+        elif isinstance(event, AgentCalled):
             agent = self.floor.offer(event, now)
-        elif name in ("hold", "unhold"):
-            agent = self.floor.hold(event, name == "hold")
+        elif isinstance(event, Hold | Unhold):
+            agent = self.floor.hold(event, isinstance(event, Hold))
         elif record is None:
             return False
         if agent is not None:
@@ -134,17 +154,17 @@ class LiveBoard:
         self.version += 1
         return True
 
-    def _join(self, event: AmiEvent, now: float) -> None:
-        queue, uid = text(event, "Queue"), text(event, "Uniqueid")
+    def _join(self, event: QueueCallerJoin, now: float) -> None:
+        queue, uid = event.queue, event.uniqueid
         self.queue_names.add(queue)
         self.waiting.setdefault(queue, {})[uid] = WaitingCaller(
-            uid, queue, caller_label(event), now
+            uid, queue, caller_label(event.channel), now
         )
 
-    def _leave(self, name: str, event: AmiEvent, now: float) -> None:
-        queue, uid = text(event, "Queue"), text(event, "Uniqueid")
+    def _leave(self, event: QueueCallerLeave | QueueCallerAbandon, now: float) -> None:
+        queue, uid = event.queue, event.uniqueid
         caller = self.waiting.get(queue, {}).pop(uid, None)
-        if name == "queuecallerabandon":
+        if isinstance(event, QueueCallerAbandon):
             self._leaves.settle(uid, queue)
         elif caller is not None:
             self._leaves.leave(uid, queue, now, now - caller.since)
@@ -160,8 +180,8 @@ class LiveBoard:
     def resync(
         self,
         queue_status: Sequence[AmiEvent],
-        channels: Sequence[AmiEvent],
-        summary: Sequence[AmiEvent] = (),
+        channels: Sequence[CoreShowChannel],
+        summary: Sequence[QueueSummary] = (),
         *,
         now: float,
     ) -> None:

@@ -18,27 +18,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agentdesk.services.supervisor.records import AmiEvent
 from agentdesk.services.supervisor.views import AgentRow, AgentStatus, QueueMembership
+from agentdesk.telephony.events import (
+    AgentCalled,
+    AgentComplete,
+    AgentConnect,
+    ChannelEvent,
+    ChannelInfo,
+    MemberFields,
+    QueueMemberRemoved,
+)
 
 # Asterisk device states (QueueMemberStatus "Status").
 RINGING_STATES = frozenset({6, 7})
 BUSY_STATES = frozenset({2, 3, 8})
 UNAVAILABLE_STATES = frozenset({4, 5})
-_DIGITS = re.compile(r"[0-9]{1,18}")
-
-
-def text(event: AmiEvent, key: str) -> str:
-    return (event.get(key) or "").strip()
-
-
-def number(event: AmiEvent, key: str, default: int = 0) -> int:
-    value = text(event, key)
-    return int(value) if _DIGITS.fullmatch(value) else default
-
-
-def flag(event: AmiEvent, key: str) -> bool:
-    return text(event, key).lower() in ("1", "true", "yes")
 
 
 @dataclass(slots=True)
@@ -117,13 +111,13 @@ def unescape_c(value: str) -> str:
     return _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(1)), value)
 
 
-def caller_label(event: AmiEvent, prefix: str = "CallerID") -> str:
+def caller_label(channel: ChannelInfo, *, connected: bool = False) -> str:
     """'Name <number>' or just the number; AMI's '<unknown>' placeholders dropped.
 
-    ``prefix`` picks the pair: ``CallerID`` (CallerIDNum/Name), ``ConnectedLine``.
+    ``connected`` picks the ConnectedLine pair instead of the CallerID one.
     """
-    num = text(event, f"{prefix}Num")
-    name = unescape_c(text(event, f"{prefix}Name"))
+    num = channel.connected_num if connected else channel.caller_num
+    name = unescape_c(channel.connected_name if connected else channel.caller_name)
     num = "" if num in ("<unknown>", "unknown") else num
     name = "" if name in ("<unknown>", "unknown") else name
     if name and num:
@@ -153,59 +147,56 @@ class Floor:
         return self.agents.get(interface.lower())
 
     # ------------------------------------------------------------------ member events
-    def apply_member(self, event: AmiEvent, now: float, *, listing: bool = False) -> Agent | None:
+    def apply_member(self, event: MemberFields, now: float) -> Agent | None:
         """QueueMemberStatus/Added/Pause/Penalty (or a QueueMember list item)."""
-        iface = text(event, "Location" if listing else "Interface")
-        queue = text(event, "Queue")
-        if not iface or not queue:
+        if not event.interface or not event.queue:
             return None
-        agent = self.agent(iface, text(event, "Name" if listing else "MemberName"), now)
-        member = agent.members.setdefault(queue, Member(queue))
-        member.paused = flag(event, "Paused")
-        member.reason = text(event, "PausedReason") if member.paused else ""
-        member.penalty = number(event, "Penalty")
-        member.calls_taken = number(event, "CallsTaken", member.calls_taken)
-        if text(event, "Status"):
-            agent.device = number(event, "Status", agent.device)
+        agent = self.agent(event.interface, event.member_name, now)
+        member = agent.members.setdefault(event.queue, Member(event.queue))
+        member.paused = event.paused
+        member.reason = event.paused_reason if member.paused else ""
+        member.penalty = event.penalty or 0
+        if event.calls_taken is not None:
+            member.calls_taken = event.calls_taken
+        if event.status is not None:
+            agent.device = int(event.status)
         return agent
 
-    def remove_member(self, event: AmiEvent, now: float) -> Agent | None:
-        agent = self.find(text(event, "Interface"))
+    def remove_member(self, event: QueueMemberRemoved, now: float) -> Agent | None:
+        agent = self.find(event.interface)
         if agent is None:
             return None
-        agent.members.pop(text(event, "Queue"), None)
+        agent.members.pop(event.queue, None)
         return agent
 
     # ------------------------------------------------------------------ call events
-    def offer(self, event: AmiEvent, now: float) -> Agent | None:
+    def offer(self, event: AgentCalled, now: float) -> Agent | None:
         """AgentCalled: remember who is ringing this agent, to show while it rings."""
-        agent = self.find(text(event, "Interface"))
+        agent = self.find(event.interface)
         if agent is not None:
-            agent.offered = (caller_label(event), text(event, "Queue"))
+            agent.offered = (caller_label(event.channel), event.queue)
         return agent
 
-    def connect(self, event: AmiEvent, now: float) -> Agent | None:
-        agent = self.find(text(event, "Interface"))
+    def connect(self, event: AgentConnect, now: float) -> Agent | None:
+        agent = self.find(event.interface)
         if agent is None:
-            agent = self.agent(text(event, "Interface"), text(event, "MemberName"), now)
-        channel = text(event, "DestChannel")
+            agent = self.agent(event.interface, event.member_name, now)
+        channel = event.dest.channel
         if agent.call is not None:
             self.channels.pop(agent.call.channel, None)
-        agent.call = Call(
-            caller_label(event), text(event, "Queue"), text(event, "Uniqueid"), channel, now
-        )
+        agent.call = Call(caller_label(event.channel), event.queue, event.uniqueid, channel, now)
         if channel:
             self.channels[channel] = agent.interface.lower()
         return agent
 
-    def complete(self, event: AmiEvent, now: float) -> Agent | None:
-        agent = self.find(text(event, "Interface"))
+    def complete(self, event: AgentComplete, now: float) -> Agent | None:
+        agent = self.find(event.interface)
         if agent is None:
             return None
         self.end_call(agent)
         agent.handled += 1
-        agent.talk_s += number(event, "TalkTime")
-        agent.acw_until = now + self._wrapup_s(text(event, "Queue"))
+        agent.talk_s += event.talk_time or 0
+        agent.acw_until = now + self._wrapup_s(event.queue)
         return agent
 
     def end_call(self, agent: Agent) -> None:
@@ -213,8 +204,8 @@ class Floor:
             self.channels.pop(agent.call.channel, None)
             agent.call = None
 
-    def hold(self, event: AmiEvent, held: bool) -> Agent | None:
-        key = self.channels.get(text(event, "Channel"))
+    def hold(self, event: ChannelEvent, held: bool) -> Agent | None:
+        key = self.channels.get(event.channel.channel)
         agent = self.agents.get(key) if key else None
         if agent is None or agent.call is None:
             return None

@@ -27,30 +27,26 @@ a leave briefly and turns it into a flow-out only if neither happened.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Protocol
 
 from agentdesk.services.queue_log import QueueLogRecord
+from agentdesk.telephony.events import (
+    AgentComplete,
+    AgentConnect,
+    AgentRingNoAnswer,
+    AmiEvent,
+    CompleteReason,
+    QueueCallerAbandon,
+    QueueCallerJoin,
+    QueueMemberAdded,
+    QueueMemberPause,
+    QueueMemberRemoved,
+)
 
 
-class AmiEvent(Protocol):
-    """The part of an AMI message read here (``agentdesk.telephony.codec.AmiMessage``)."""
-
-    def get(self, key: str, default: str | None = None) -> str | None: ...
-
-
-def _text(event: AmiEvent, key: str) -> str:
-    return (event.get(key) or "").strip()
-
-
-_ASCII_INT = re.compile(r"-?[0-9]{1,18}")
-
-
-def _int(event: AmiEvent, key: str) -> str:
-    """The header as integer text ('' when missing or not an ASCII number)."""
-    value = _text(event, key)
-    return value if _ASCII_INT.fullmatch(value) else ""
+def _num(value: int | None) -> str:
+    """A queue_log integer field: '' when the event had no readable number."""
+    return "" if value is None else str(value)
 
 
 def _record(
@@ -59,48 +55,45 @@ def _record(
     return QueueLogRecord(0, at, call_id or "NONE", queue, agent or "NONE", event, tuple(data))
 
 
-def _complete(event: AmiEvent, at: float) -> QueueLogRecord:
-    reason = _text(event, "Reason").lower()
-    holdtime, talktime = _int(event, "HoldTime"), _int(event, "TalkTime")
-    uid, queue, member = _text(event, "Uniqueid"), _text(event, "Queue"), _text(event, "MemberName")
-    if reason == "transfer":
+def _complete(event: AgentComplete, at: float) -> QueueLogRecord:
+    holdtime, talktime = _num(event.hold_time), _num(event.talk_time)
+    uid, queue, member = event.uniqueid, event.queue, event.member_name
+    if event.reason is CompleteReason.TRANSFER:
         return _record(at, uid, queue, member, "TRANSFER", "", "", holdtime, talktime, "")
-    name = "COMPLETEAGENT" if reason == "agent" else "COMPLETECALLER"
+    name = "COMPLETEAGENT" if event.reason is CompleteReason.AGENT else "COMPLETECALLER"
     return _record(at, uid, queue, member, name, holdtime, talktime, "")
 
 
-def _pause(event: AmiEvent, at: float) -> QueueLogRecord:
-    paused = _text(event, "Paused") in ("1", "true", "yes")
-    reason = _text(event, "PausedReason") or _text(event, "Reason")
-    name = "PAUSE" if paused else "UNPAUSE"
-    return _record(at, "NONE", _text(event, "Queue"), _text(event, "MemberName"), name, reason)
+def _pause(event: QueueMemberPause, at: float) -> QueueLogRecord:
+    name = "PAUSE" if event.paused else "UNPAUSE"
+    return _record(at, "NONE", event.queue, event.member_name, name, event.paused_reason)
 
 
 def to_record(event: AmiEvent, at: float) -> QueueLogRecord | None:
     """The queue_log twin of ``event`` (None for events with none, or a Leave: see above)."""
-    name = _text(event, "Event").lower()
-    uid, queue = _text(event, "Uniqueid"), _text(event, "Queue")
+    queue = getattr(event, "queue", "")
     if not queue:
         return None
-    member = _text(event, "MemberName")
-    if name == "queuecallerjoin":
-        return _record(at, uid, queue, "", "ENTERQUEUE", "", _text(event, "CallerIDNum"),
-                       _int(event, "Position"))  # fmt: skip
-    if name == "agentconnect":
-        return _record(at, uid, queue, member, "CONNECT", _int(event, "HoldTime"),
-                       _text(event, "DestUniqueid"), _int(event, "RingTime"))  # fmt: skip
-    if name == "agentcomplete":
+    if isinstance(event, QueueCallerJoin):
+        return _record(at, event.uniqueid, queue, "", "ENTERQUEUE", "",
+                       event.channel.caller_num, _num(event.position))  # fmt: skip
+    if isinstance(event, AgentConnect):
+        return _record(at, event.uniqueid, queue, event.member_name, "CONNECT",
+                       _num(event.hold_time), event.dest.uniqueid,
+                       _num(event.ring_time))  # fmt: skip
+    if isinstance(event, AgentComplete):
         return _complete(event, at)
-    if name == "queuecallerabandon":
-        return _record(at, uid, queue, "", "ABANDON", _int(event, "Position"),
-                       _int(event, "OriginalPosition"), _int(event, "HoldTime"))  # fmt: skip
-    if name == "agentringnoanswer":
-        return _record(at, uid, queue, member, "RINGNOANSWER", _int(event, "RingTime"))
-    if name == "queuememberadded":
-        return _record(at, "MANAGER", queue, member, "ADDMEMBER", "")
-    if name == "queuememberremoved":
-        return _record(at, "MANAGER", queue, member, "REMOVEMEMBER", "")
-    if name == "queuememberpause":
+    if isinstance(event, QueueCallerAbandon):
+        return _record(at, event.uniqueid, queue, "", "ABANDON", _num(event.position),
+                       _num(event.original_position), _num(event.hold_time))  # fmt: skip
+    if isinstance(event, AgentRingNoAnswer):
+        return _record(at, event.uniqueid, queue, event.member_name, "RINGNOANSWER",
+                       _num(event.ring_time_ms))  # fmt: skip
+    if isinstance(event, QueueMemberAdded):
+        return _record(at, "MANAGER", queue, event.member_name, "ADDMEMBER", "")
+    if isinstance(event, QueueMemberRemoved):
+        return _record(at, "MANAGER", queue, event.member_name, "REMOVEMEMBER", "")
+    if isinstance(event, QueueMemberPause):
         return _pause(event, at)
     return None
 

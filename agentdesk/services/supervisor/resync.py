@@ -15,75 +15,66 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from agentdesk.services.queue_log import QueueLogRecord
-from agentdesk.services.supervisor.floor import (
-    BUSY_STATES,
-    Agent,
-    Call,
-    Member,
-    caller_label,
-    flag,
-    number,
-    text,
-)
-from agentdesk.services.supervisor.records import AmiEvent
+from agentdesk.services.supervisor.floor import BUSY_STATES, Agent, Call, Member, caller_label
 from agentdesk.services.supervisor.views import AgentStatus, WaitingCaller
+from agentdesk.telephony.events import (
+    AmiEvent,
+    CoreShowChannel,
+    QueueEntry,
+    QueueMember,
+    QueueParams,
+    QueueSummary,
+)
 
 if TYPE_CHECKING:
     from agentdesk.services.supervisor.board import LiveBoard
 
 
-def _duration(value: str) -> float:
-    """CoreShowChannel ``Duration`` (HH:MM:SS) in seconds; 0 when unreadable."""
-    parts = value.split(":")
-    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
-        return 0.0
-    hours, minutes, seconds = (int(p) for p in parts)
-    return float(hours * 3600 + minutes * 60 + seconds)
-
-
-def _epoch(value: int, now: float) -> float | None:
+def _epoch(value: int | None, now: float) -> float | None:
     """A PBX epoch field (0 = never) clamped to now."""
-    return min(float(value), now) if value > 0 else None
+    return min(float(value), now) if value else None
 
 
-def _rebuild_waiting(board: LiveBoard, entries: Sequence[AmiEvent], now: float) -> None:
+def _rebuild_waiting(board: LiveBoard, entries: Sequence[QueueEntry], now: float) -> None:
     fresh: dict[str, dict[str, WaitingCaller]] = {}
     for entry in entries:
-        queue, uid = text(entry, "Queue"), text(entry, "Uniqueid")
+        queue, uid = entry.queue, entry.uniqueid
         if not queue or not uid:
             continue
         known = board.waiting.get(queue, {}).get(uid)
-        since = known.since if known else now - number(entry, "Wait")
-        caller = known.caller if known else caller_label(entry)
+        since = known.since if known else now - (entry.wait or 0)
+        caller = known.caller if known else caller_label(entry.channel)
         fresh.setdefault(queue, {})[uid] = WaitingCaller(uid, queue, caller, since)
     board.waiting = fresh
 
 
-def _call_from_channels(agent: Agent, channels: Sequence[AmiEvent], now: float) -> Call | None:
+def _call_from_channels(
+    agent: Agent, channels: Sequence[CoreShowChannel], now: float
+) -> Call | None:
     prefix = agent.interface.lower() + "-"
-    leg = next((c for c in channels if text(c, "Channel").lower().startswith(prefix)), None)
+    leg = next((c for c in channels if c.channel.channel.lower().startswith(prefix)), None)
     if leg is None:
         return None
-    bridge = text(leg, "BridgeId")
+    bridge = leg.bridge_id
     queue, uniqueid = "", ""
     for other in channels:
-        if other is leg or not bridge or text(other, "BridgeId") != bridge:
+        if other is leg or not bridge or other.bridge_id != bridge:
             continue
-        if text(other, "Application").lower() == "queue":
-            queue = text(other, "ApplicationData").split(",", 1)[0]
-        uniqueid = text(other, "Uniqueid")
-    caller = caller_label(leg, "ConnectedLine")
-    since = now - _duration(text(leg, "Duration"))
-    return Call(caller, queue, uniqueid, text(leg, "Channel"), since)
+        if other.application.lower() == "queue":
+            queue = other.application_data.split(",", 1)[0]
+        uniqueid = other.uniqueid
+    caller = caller_label(leg.channel, connected=True)
+    since = now - float(leg.duration_s or 0)
+    return Call(caller, queue, uniqueid, leg.channel.channel, since)
 
 
-def _member_times(agent: Agent, rows: Sequence[AmiEvent], now: float) -> float | None:
+def _member_times(agent: Agent, rows: Sequence[QueueMember], now: float) -> float | None:
     """When the agent's current state most likely began, from LastPause/LastCall/LoginTime."""
     if agent.status is AgentStatus.PAUSED:
-        pauses = [_epoch(number(r, "LastPause"), now) for r in rows]
+        pauses = [_epoch(r.last_pause, now) for r in rows]
         return max((p for p in pauses if p is not None), default=None)
     if agent.status is AgentStatus.AVAILABLE:
-        marks = [_epoch(number(r, k), now) for r in rows for k in ("LastCall", "LoginTime")]
+        marks = [_epoch(m, now) for r in rows for m in (r.last_call, r.login_time)]
         return max((m for m in marks if m is not None), default=None)
     return None
 
@@ -91,21 +82,18 @@ def _member_times(agent: Agent, rows: Sequence[AmiEvent], now: float) -> float |
 def apply_resync(
     board: LiveBoard,
     queue_status: Sequence[AmiEvent],
-    channels: Sequence[AmiEvent],
-    summary: Sequence[AmiEvent],
+    channels: Sequence[CoreShowChannel],
+    summary: Sequence[QueueSummary],
     now: float,
 ) -> None:
-    by_kind: dict[str, list[AmiEvent]] = {}
-    for item in queue_status:
-        by_kind.setdefault(text(item, "Event").lower(), []).append(item)
-    for item in (*by_kind.get("queueparams", ()), *summary):
-        if text(item, "Queue"):
-            board.queue_names.add(text(item, "Queue"))
-    _rebuild_waiting(board, by_kind.get("queueentry", ()), now)
-    rows: dict[str, list[AmiEvent]] = {}
-    for row in by_kind.get("queuemember", ()):
-        if text(row, "Location") and text(row, "Queue"):
-            rows.setdefault(text(row, "Location").lower(), []).append(row)
+    names = [e.queue for e in queue_status if isinstance(e, QueueParams)]
+    names += [s.queue for s in summary]
+    board.queue_names.update(name for name in names if name)
+    _rebuild_waiting(board, [e for e in queue_status if isinstance(e, QueueEntry)], now)
+    rows: dict[str, list[QueueMember]] = {}
+    for row in queue_status:
+        if isinstance(row, QueueMember) and row.interface and row.queue:
+            rows.setdefault(row.interface.lower(), []).append(row)
     floor = board.floor
     for key in [k for k in floor.agents if k not in rows]:
         agent = floor.agents.pop(key)
@@ -115,19 +103,22 @@ def apply_resync(
 
 
 def _resync_agent(
-    board: LiveBoard, key: str, rows: list[AmiEvent], channels: Sequence[AmiEvent], now: float
+    board: LiveBoard,
+    key: str,
+    rows: list[QueueMember],
+    channels: Sequence[CoreShowChannel],
+    now: float,
 ) -> None:
     floor = board.floor
     fresh = key not in floor.agents
-    agent = floor.agent(text(rows[0], "Location"), text(rows[0], "Name"), now)
+    agent = floor.agent(rows[0].interface, rows[0].member_name, now)
     agent.members = {}
     for row in rows:
-        member = Member(text(row, "Queue"), flag(row, "Paused"), "", number(row, "Penalty"),
-                        number(row, "CallsTaken"))  # fmt: skip
-        member.reason = text(row, "PausedReason") if member.paused else ""
+        member = Member(row.queue, row.paused, "", row.penalty or 0, row.calls_taken or 0)
+        member.reason = row.paused_reason if member.paused else ""
         agent.members[member.queue] = member
-    agent.device = max(number(r, "Status", 1) for r in rows)
-    in_call = any(flag(r, "InCall") for r in rows) or agent.device in BUSY_STATES
+    agent.device = max(int(r.status) if r.status is not None else 1 for r in rows)
+    in_call = any(r.in_call for r in rows) or agent.device in BUSY_STATES
     agent.handled = max(agent.handled, sum(m.calls_taken for m in agent.members.values()))
     if in_call and agent.call is None:
         agent.call = _call_from_channels(agent, channels, now)

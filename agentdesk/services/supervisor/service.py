@@ -38,9 +38,9 @@ from agentdesk.services.supervisor.history import (
     series_from_queue_log,
     series_from_store,
 )
-from agentdesk.services.supervisor.records import AmiEvent
 from agentdesk.services.supervisor.settings import SupervisorSettings
 from agentdesk.services.supervisor.views import BoardSnapshot
+from agentdesk.telephony.events import AmiEvent, CoreShowChannel, QueueSummary
 
 MAX_REASON = 200
 
@@ -140,24 +140,24 @@ class SupervisorService:
         return self._clock()
 
     # ------------------------------------------------------------------ live board (loop thread)
-    def handle(self, event: AmiEvent) -> bool:
+    def handle(self, event: AmiEvent | None) -> bool:
         self._check(Capability.VIEW_WALLBOARD)
+        if event is None:
+            return False
         return self.board.handle(event, self._event_time(event))
 
     def _event_time(self, event: AmiEvent) -> float:
         # Asterisk adds Timestamp with timestampevents=yes: prefer the PBX's own clock then.
-        stamp = (event.get("Timestamp") or "").strip()
-        try:
-            value = float(stamp)
-        except ValueError:
+        value = event.timestamp
+        if value is None:
             return self._clock()
         return value if abs(value - self._clock()) < 86_400 else self._clock()
 
     def resync(
         self,
         queue_status: Sequence[AmiEvent],
-        channels: Sequence[AmiEvent],
-        summary: Sequence[AmiEvent] = (),
+        channels: Sequence[CoreShowChannel],
+        summary: Sequence[QueueSummary] = (),
     ) -> None:
         self._check(Capability.VIEW_WALLBOARD)
         self.board.resync(queue_status, channels, summary, now=self._clock())

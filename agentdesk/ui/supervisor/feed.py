@@ -29,7 +29,7 @@ from agentdesk.services.supervisor import SupervisorService
 from agentdesk.services.supervisor.floor_stats import BreachedTickets
 from agentdesk.services.supervisor.history import today_history
 from agentdesk.telephony.client import AmiClient, AmiError, ConnectionState, ResyncSnapshot
-from agentdesk.telephony.codec import AmiMessage
+from agentdesk.telephony.events import AmiEvent, CoreShowChannel, QueueSummary
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 
@@ -89,7 +89,7 @@ class SupervisorFeed(QObject):
         if self._client is not None:
             self.service.set_pbx(self._client)
             for pattern in PATTERNS:
-                self._unsubscribe.append(self._client.on_event(self._on_event, pattern))
+                self._unsubscribe.append(self._client.on_typed_event(self._on_event, pattern))
             self._client.on_state(self._on_state)
             self._client.on_resync(self._on_resync)
         self._runner = self._loop.submit(self._run(start_client))
@@ -132,11 +132,11 @@ class SupervisorFeed(QObject):
                 with contextlib.suppress(AmiError, OSError, TimeoutError):
                     await self._resync_now(reconnect=False)
 
-    def _on_event(self, message: AmiMessage) -> None:
+    def _on_event(self, event: AmiEvent) -> None:
         if not self._started:
             return
         self.events_seen += 1
-        if self.service.handle(message):
+        if self.service.handle(event):
             self._schedule_publish()
 
     def _schedule_publish(self) -> None:
@@ -173,23 +173,26 @@ class SupervisorFeed(QObject):
     async def _on_resync(self, snapshot: ResyncSnapshot) -> None:
         if not self._started:
             return
-        await self._apply_resync(snapshot.queue_status, snapshot.channels)
+        await self._apply_resync(snapshot.queue_events(), snapshot.channel_events())
 
     async def _resync_now(self, *, reconnect: bool) -> None:
         assert self._client is not None
         status = await self._client.send_action("QueueStatus")
         channels = await self._client.send_action("CoreShowChannels")
         await self._apply_resync(
-            tuple(status.items()) if status.ok else (),
-            tuple(channels.items()) if channels.ok else (),
+            status.typed_items() if status.ok else [],
+            [c for c in channels.typed_items() if isinstance(c, CoreShowChannel)]
+            if channels.ok
+            else [],
         )
 
-    async def _apply_resync(self, status: tuple[Any, ...], channels: tuple[Any, ...]) -> None:
-        summary: tuple[Any, ...] = ()
+    async def _apply_resync(self, status: list[AmiEvent], channels: list[CoreShowChannel]) -> None:
+        summary: list[QueueSummary] = []
         if self._client is not None:
             with contextlib.suppress(AmiError, OSError, TimeoutError):
                 reply = await self._client.send_action("QueueSummary")
-                summary = tuple(reply.items("QueueSummary")) if reply.ok else ()
+                if reply.ok:
+                    summary = [s for s in reply.typed_items() if isinstance(s, QueueSummary)]
         self.service.resync(status, channels, summary)
         if not self._backfilled:
             self._backfilled = True
