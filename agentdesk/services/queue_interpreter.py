@@ -45,7 +45,9 @@ from agentdesk.services.queue_metrics import AGENT_LEVEL, NO_AGENT, AgentActivit
 _NONE = "NONE"
 _COMPLETIONS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
 _TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
-_FLOWOUTS = frozenset({"EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY"})
+# WITHDRAW: taken out of the queue on request (QueueWithdrawCaller), back to the dialplan
+# without hanging up: a flow-out, never an abandon.
+_FLOWOUTS = frozenset({"EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY", "WITHDRAW"})
 _STALE_CALL_S = 24 * 3600.0  # a call open this long lost its end line; forget it
 _MAX_CLOSED = 100_000  # ended calls remembered to ignore repeated lines about them
 

@@ -39,6 +39,8 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "EXITWITHTIMEOUT": ("position", "origposition", "waittime"),
     "EXITWITHKEY": ("key", "position", "origposition", "waittime"),
     "EXITEMPTY": ("position", "origposition", "waittime"),
+    # QueueWithdrawCaller (18.11+/20): "%d|%d|%ld|%.40s" in app_queue.c.
+    "WITHDRAW": ("position", "origposition", "waittime", "withdrawinfo"),
     "RINGNOANSWER": ("ringtime_ms",),
     "RINGCANCELED": ("ringtime_ms",),
     "TRANSFER": ("extension", "context", "holdtime", "calltime", "origposition"),

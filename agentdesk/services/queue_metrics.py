@@ -19,8 +19,8 @@ Definitions
 - **Offered** = ENTERQUEUE. **Answered** = CONNECT (wait = its holdtime).
   **Abandoned** = ABANDON (wait = waittime); a *short abandon* waited less
   than ``ServiceLevelDefinition.short_abandon_s``. **Flowed out** =
-  EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY (left the queue unanswered without
-  hanging up).
+  EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY, WITHDRAW (left the queue unanswered
+  without hanging up; WITHDRAW is a ``QueueWithdrawCaller`` request).
 - **AHT** = (talk + wrap-up) ÷ handled. Talk is the ``calltime`` of
   COMPLETECALLER/COMPLETEAGENT/TRANSFER/BLINDTRANSFER/ATTENDEDTRANSFER; it
   *includes hold* (queue_log has no hold events, Asterisk counts the whole

@@ -401,6 +401,46 @@ class Acd:
         self.w.hangup(call.chan)
         self.kick()
 
+    def withdraw(self, call: Call, info: str) -> None:
+        """``QueueWithdrawCaller``: the caller leaves the queue back to the dialplan.
+
+        The order and lines are app_queue.c's (18.11+/20): ``record_abandoned``
+        (so ``QueueCallerAbandon`` and the queue's abandoned count, as Asterisk
+        does), the ``WITHDRAW`` queue_log line, ``QUEUE_WITHDRAW_INFO``, then
+        ``QueueCallerLeave`` and ``QUEUESTATUS=WITHDRAW``. The simulator has no
+        dialplan after the queue, so the caller is then hung up.
+        """
+        if call.state != "queued":
+            return
+        q = self.queues[call.queue or ""]
+        for timer in (call.retry_timer, call.patience_timer):
+            if timer is not None:
+                timer.cancel()
+        for attempt in list(call.attempts):
+            if attempt.timer is not None:
+                attempt.timer.cancel()
+            self._drop_attempt(attempt, "CANCEL", 16)
+        wait = int(self.sched.now - call.enqueued_at)
+        call.chan.set_var("ABANDONED", "TRUE")
+        self.w.varset(call.chan, "ABANDONED", "TRUE")
+        self.qe.caller_abandon(call, wait)
+        q.abandoned += 1
+        if wait <= q.config.servicelevel:
+            q.abandoned_in_sl += 1
+        # Asterisk writes the info with "%.40s": at most 40 characters.
+        self.qlog.write(self.sched.epoch(), call.chan.uniqueid, q.name, "NONE", "WITHDRAW",
+                        call.position, call.original_position, wait, info[:40])  # fmt: skip
+        if info:
+            call.chan.set_var("QUEUE_WITHDRAW_INFO", info)
+            self.w.varset(call.chan, "QUEUE_WITHDRAW_INFO", info)
+        self.w.moh_stop(call.chan)
+        self._leave(q, call)
+        call.chan.set_var("QUEUESTATUS", "WITHDRAW")
+        self.w.varset(call.chan, "QUEUESTATUS", "WITHDRAW")
+        call.state = "ended"
+        self.w.hangup(call.chan)
+        self.kick()
+
     def finish_member(self, call: Call, talktime: int) -> None:
         """Book-keeping when a connected call leaves its member (hangup or transfer)."""
         member, q = call.member, self.queues[call.queue or ""]

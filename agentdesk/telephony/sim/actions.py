@@ -52,6 +52,13 @@ class SimActions:
             "Makes a queue member temporarily unavailable.",
         )
         reg("QueueAdd", self.queue_add, ("agent",), "Add interface to queue.")
+        # Registered with no privilege in app_queue.c (ast_manager_register_xml(..., 0, ...)).
+        reg(
+            "QueueWithdrawCaller",
+            self.queue_withdraw_caller,
+            (),
+            "Request to withdraw a caller from the queue back to the dialplan.",
+        )
         reg("QueueRemove", self.queue_remove, ("agent",), "Remove interface from queue.")
         reg(
             "CoreShowChannels",
@@ -143,6 +150,33 @@ class SimActions:
             *items,
             list_complete(m, "QueueSummaryComplete", len(items)),
         ]
+
+    def queue_withdraw_caller(self, session: AmiSession, m: AmiMessage) -> Out:
+        """app_queue.c ``manager_request_withdraw_caller_from_queue``: same checks and texts."""
+        queue, caller = m.get("Queue") or "", m.get("Caller") or ""
+        if not queue:
+            return [reply(m, "Error", message="'Queue' not specified.")]
+        if not caller:
+            return [reply(m, "Error", message="'Caller' not specified.")]
+        q = self.sim.acd.queues.get(queue)
+        if q is None:
+            return [
+                reply(m, "Error", message="Unable to request withdraw from queue: No such queue")
+            ]
+        call = next((c for c in q.entries if c.chan.name == caller), None)
+        if call is None:
+            return [
+                reply(m, "Error", message="Unable to request withdraw from queue: No such caller")
+            ]
+        if call.withdraw_requested:
+            return [
+                reply(
+                    m, "Error", message="Unable to request withdraw from queue: Already requested"
+                )
+            ]
+        call.withdraw_requested = True
+        self._later(self.sim.acd.withdraw, call, m.get("WithdrawInfo") or "")
+        return [reply(m, "Success", message="Withdraw requested successfully")]
 
     def queue_pause(self, session: AmiSession, m: AmiMessage) -> Out:
         interface, paused = m.get("Interface"), m.get("Paused")

@@ -87,6 +87,7 @@ class Call:
     ring_seconds: int = 0
     held: bool = False
     scripted_agent: str | None = None  # ring only this interface (tests)
+    withdraw_requested: bool = False  # QueueWithdrawCaller accepted; leaves at the next step
 
 
 @dataclass(eq=False)
