@@ -43,6 +43,14 @@ from agentdesk.services.phone import NumberStatus, normalise
 from agentdesk.services.platform.reveal import RevealedValue as RevealedValue
 from agentdesk.services.platform.reveal import RevealRefused
 from agentdesk.store.engine import read_session
+from agentdesk.store.mutation_args.audit import AuditAdd
+from agentdesk.store.mutation_args.base import MutationArgs, rejecting
+from agentdesk.store.mutation_args.customers import (
+    CustomerAddAddress,
+    CustomerAddEmail,
+    CustomerAddPhone,
+    CustomerPatch,
+)
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.writer import LocalWriter
 
@@ -279,15 +287,15 @@ class CustomerService:
         audit_id = uuid7()
         self._write(
             "audit.add",
-            {
-                "id": audit_id,
-                "action": "pii.reveal",
-                "entity_type": target,
-                "entity_id": str(target_id or customer_id),
-                "reason": reason,
-                "details": {"customer_id": str(customer_id), "field": target},
-                "workstation": self._workstation,
-            },
+            lambda: AuditAdd(
+                id=audit_id,
+                action="pii.reveal",
+                entity_type=target,
+                entity_id=str(target_id or customer_id),
+                reason=reason,
+                details={"customer_id": str(customer_id), "field": target},
+                workstation=self._workstation,
+            ),
         )
         return RevealedValue(value, audit_id, target)
 
@@ -320,7 +328,11 @@ class CustomerService:
         sent_base = {k: base[k] for k in changed if k in base}
         result = self._write(
             "customer.patch",
-            {"id": card.id, "changes": changed, "base": sent_base},
+            # The form's changes are a free-form dict: validated whole, so an unknown key is
+            # refused as a change this mutation cannot make.
+            lambda: CustomerPatch.model_validate(
+                {"id": card.id, "changes": changed, "base": sent_base}
+            ),
             {"customer": card.version},
         )
         return EditOutcome(tuple(result.get("applied", ())), dict(result.get("kept", {})))
@@ -334,29 +346,35 @@ class CustomerService:
         primary: bool = False,
     ) -> uuid.UUID:
         raw, e164 = validate_phone(number, region)
-        return self._add_child(
+        phone_id = uuid7()
+        self._write(
             "customer.add_phone",
-            customer_id,
-            {
-                "label": self._label(label),
-                "number_raw": raw[:64],
-                "e164": e164,
-                "is_primary": primary,
-            },
+            lambda: CustomerAddPhone(
+                customer_id=customer_id,
+                id=phone_id,
+                label=self._label(label),
+                number_raw=raw[:64],
+                e164=e164,
+                is_primary=primary,
+            ),
         )
+        return phone_id
 
     def add_email(
         self, customer_id: uuid.UUID, address: str, label: str, primary: bool = False
     ) -> uuid.UUID:
-        return self._add_child(
+        email_id = uuid7()
+        self._write(
             "customer.add_email",
-            customer_id,
-            {
-                "label": self._label(label),
-                "address": validate_email(address),
-                "is_primary": primary,
-            },
+            lambda: CustomerAddEmail(
+                customer_id=customer_id,
+                id=email_id,
+                label=self._label(label),
+                address=validate_email(address),
+                is_primary=primary,
+            ),
         )
+        return email_id
 
     def add_address(
         self,
@@ -371,37 +389,41 @@ class CustomerService:
     ) -> uuid.UUID:
         if not line1.strip() or not city.strip():
             raise CustomerValidationError("line1", "an address needs a first line and a city")
-        return self._add_child(
+        address_id = uuid7()
+        self._write(
             "customer.add_address",
-            customer_id,
-            {
-                "label": self._label(label),
-                "line1": line1.strip(),
-                "line2": line2.strip() or None,
-                "city": city.strip(),
-                "region": region.strip() or None,
-                "postal_code": postal_code.strip() or None,
-                "country": country.strip().upper(),
-            },
+            lambda: CustomerAddAddress(
+                customer_id=customer_id,
+                id=address_id,
+                label=self._label(label),
+                line1=line1.strip(),
+                line2=line2.strip() or None,
+                city=city.strip(),
+                region=region.strip() or None,
+                postal_code=postal_code.strip() or None,
+                country=country.strip().upper(),
+            ),
         )
-
-    def _add_child(self, name: str, customer_id: uuid.UUID, args: dict[str, Any]) -> uuid.UUID:
-        child_id = uuid7()
-        self._write(name, {"customer_id": customer_id, "id": child_id, **args})
-        return child_id
+        return address_id
 
     @staticmethod
-    def _label(label: str) -> str:
+    def _label(label: str) -> ContactLabel:
         try:
-            return ContactLabel(label).value
+            return ContactLabel(label)
         except ValueError:
             allowed = ", ".join(m.value for m in ContactLabel)
             raise CustomerValidationError("label", f"label must be one of: {allowed}") from None
 
     def _write(
-        self, name: str, args: dict[str, Any], base_versions: dict[str, Any] | None = None
+        self,
+        name: str,
+        build: Callable[[], MutationArgs],
+        base_versions: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Build mutation ``name``'s arguments and write them; any refusal names the field."""
         try:
+            with rejecting(name):
+                args = build()
             return self._writer.write(name, args, base_versions).result
         except MutationRejected as exc:
             raise CustomerValidationError(exc.field or "", str(exc)) from exc

@@ -11,7 +11,10 @@ import uuid
 from dataclasses import dataclass
 
 from agentdesk.ids import uuid7
+from agentdesk.models import ContactLabel, CustomerKind
 from agentdesk.services.phone import normalise
+from agentdesk.store.mutation_args.base import rejecting
+from agentdesk.store.mutation_args.customers import CustomerCreate, PhoneArgs
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.writer import LocalWriter
 
@@ -53,31 +56,30 @@ class QuickCustomerService:
                 f"{new.number!r} is not a phone number: {number.reason}", "number"
             )
         customer_id = uuid7()
-        phones = (
-            [
-                {
-                    "id": uuid7(),
-                    "label": "mobile",
-                    "number_raw": new.number.strip(),
-                    "e164": number.e164,
-                    "is_primary": True,
-                }
-            ]
-            if number.e164
-            else []
-        )
         try:
-            self._writer.write(
-                "customer.create",
-                {
-                    "id": customer_id,
-                    "kind": "person",
-                    "given_name": given or None,
-                    "family_name": family or None,
-                    "segment": new.segment,
-                    "phones": phones,
-                },
-            )
+            with rejecting("customer.create"):
+                phones = (
+                    [
+                        PhoneArgs(
+                            id=uuid7(),
+                            label=ContactLabel.MOBILE,
+                            number_raw=new.number.strip(),
+                            e164=number.e164,
+                            is_primary=True,
+                        )
+                    ]
+                    if number.e164
+                    else []
+                )
+                args = CustomerCreate(
+                    id=customer_id,
+                    kind=CustomerKind.PERSON,
+                    given_name=given or None,
+                    family_name=family or None,
+                    segment=new.segment,
+                    phones=phones,
+                )
+            self._writer.write("customer.create", args)
         except MutationRejected as exc:
             raise QuickCustomerError(str(exc), exc.field or "family_name") from exc
         return customer_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, Select, select
@@ -22,10 +23,13 @@ from agentdesk.models import (
     Agent,
     Customer,
     Interaction,
+    Severity,
     Team,
     Ticket,
     TicketComment,
     TicketHistory,
+    TicketPriority,
+    TicketStatus,
     agent_team,
     utcnow,
 )
@@ -44,6 +48,14 @@ from agentdesk.services.ticket_views import (
     TicketValidationError,
 )
 from agentdesk.store.engine import read_session
+from agentdesk.store.mutation_args.base import MutationArgs, choose, rejecting
+from agentdesk.store.mutation_args.tickets import (
+    TicketChanges,
+    TicketCommentAdd,
+    TicketCreate,
+    TicketReopen,
+    TicketUpdate,
+)
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.writer import LocalWriter
 
@@ -235,23 +247,24 @@ class TicketService:
         except (SlaPolicyError, ValueError) as exc:
             raise TicketValidationError("reason", str(exc)) from exc
         ticket_id = uuid7()
+        team = team_id or self.team_for_reason(reason)
         self._write(
             "ticket.create",
-            {
-                "id": ticket_id,
-                "reason": reason,
-                "title": title.strip(),
-                "description": description,
-                "customer_id": customer_id,
-                "priority": priority,
-                "severity": severity,
-                "team_id": team_id or self.team_for_reason(reason),
-                "assignee_id": assignee_id,
-                "created_by": self._agent_id,
-                "first_response_due": due.first_response_due,
-                "resolution_due": due.resolution_due,
-                "status": "open" if assignee_id else "new",
-            },
+            lambda: TicketCreate(
+                id=ticket_id,
+                reason=reason,
+                title=title.strip(),
+                description=description,
+                customer_id=customer_id,
+                priority=choose(TicketPriority, priority, "priority"),
+                severity=choose(Severity, severity, "severity"),
+                team_id=team,
+                assignee_id=assignee_id,
+                created_by=self._agent_id,
+                first_response_due=due.first_response_due,
+                resolution_due=due.resolution_due,
+                status=TicketStatus.OPEN if assignee_id else TicketStatus.NEW,
+            ),
         )
         return self.get(ticket_id)
 
@@ -284,7 +297,10 @@ class TicketService:
         if wanted:
             self._write(
                 "ticket.update",
-                {"id": loaded.id, "changes": wanted, "base_version": current.version},
+                # The form's changes are a free-form dict, validated whole.
+                lambda: TicketUpdate.model_validate(
+                    {"id": loaded.id, "changes": wanted, "base_version": current.version}
+                ),
             )
         return self.get(loaded.id)
 
@@ -305,11 +321,17 @@ class TicketService:
                 "status", f"a {current.status} ticket can move to {allowed}, not {status}"
             )
         if status == "open" and current.status != "new":
-            self._write("ticket.reopen", {"id": current.id, "reason": "reopened by agent"})
+            self._write(
+                "ticket.reopen", lambda: TicketReopen(id=current.id, reason="reopened by agent")
+            )
         else:
             self._write(
                 "ticket.update",
-                {"id": current.id, "changes": {"status": status}, "base_version": current.version},
+                lambda: TicketUpdate(
+                    id=current.id,
+                    changes=TicketChanges(status=choose(TicketStatus, status, "status")),
+                    base_version=current.version,
+                ),
             )
 
     def _sla_changes(self, current: TicketRow, wanted: dict[str, Any]) -> dict[str, Any]:
@@ -340,18 +362,21 @@ class TicketService:
         comment_id = uuid7()
         self._write(
             "ticket.comment",
-            {
-                "id": comment_id,
-                "ticket_id": ticket_id,
-                "body": body,
-                "internal": internal,
-                "author_id": self._agent_id,
-            },
+            lambda: TicketCommentAdd(
+                id=comment_id,
+                ticket_id=ticket_id,
+                body=body,
+                internal=internal,
+                author_id=self._agent_id,
+            ),
         )
         return comment_id
 
-    def _write(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _write(self, name: str, build: Callable[[], MutationArgs]) -> dict[str, Any]:
+        """Build mutation ``name``'s arguments and write them; any refusal names the field."""
         try:
+            with rejecting(name):
+                args = build()
             return self._writer.write(name, args).result
         except MutationRejected as exc:
             raise TicketValidationError(exc.field or "", str(exc)) from exc

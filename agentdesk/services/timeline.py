@@ -29,6 +29,8 @@ from agentdesk.models import (
     TicketHistory,
 )
 from agentdesk.store.engine import read_session
+from agentdesk.store.mutation_args.base import choose, rejecting
+from agentdesk.store.mutation_args.interactions import InteractionAdd
 from agentdesk.store.writer import LocalWriter
 
 PREVIEW_CHARS = 240
@@ -419,19 +421,18 @@ class TimelineService:
         started = started_at or dt.datetime.now(dt.UTC)
         ended = started + dt.timedelta(seconds=duration_seconds) if duration_seconds else None
         interaction_id = uuid7()
-        self._writer.write(
-            "interaction.add",
-            {
-                "id": interaction_id,
-                "customer_id": customer_id,
-                "channel": channel,
-                "direction": direction,
-                "started_at": started,
-                "ended_at": ended,
-                "agent_id": agent_id,
-                "subject": subject.strip()[:300] or None,
-                "notes": notes,
-                "talk_seconds": duration_seconds,
-            },
-        )
+        with rejecting("interaction.add"):
+            args = InteractionAdd(
+                id=interaction_id,
+                customer_id=customer_id,
+                channel=choose(Channel, channel, "channel"),
+                direction=choose(Direction, direction, "direction"),
+                started_at=started,
+                ended_at=ended,
+                agent_id=agent_id,
+                subject=subject.strip()[:300] or None,
+                notes=notes,
+                talk_seconds=duration_seconds,
+            )
+        self._writer.write("interaction.add", args)
         return interaction_id

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentdesk.ids import uuid7
+from agentdesk.models import Channel, Direction, IdvResult
 from agentdesk.paths import resource
 from agentdesk.services.screen_pop import CallInfo
+from agentdesk.store.mutation_args.base import choose, rejecting
+from agentdesk.store.mutation_args.interactions import MAX_NOTES, CallRecordArgs, InteractionAdd
 from agentdesk.store.mutations import MutationRejected
-from agentdesk.store.mutators.interactions import MAX_NOTES
 from agentdesk.store.writer import LocalWriter, WriteResult
 
 
@@ -174,56 +176,65 @@ class WrapUpService:
             )
             # A retry after a failed interaction write must not open a second ticket.
             self._tickets_made[ctx.interaction_id] = ticket_id
-        started = _utc(call.connected_at if call.connected_at is not None else call.offered_at)
-        ended = _utc(call.ended_at) if call.ended_at is not None else now
-        args = {
-            "id": ctx.interaction_id,
-            "customer_id": ctx.customer_id,
-            "channel": "phone",
-            "direction": call.direction,
-            "started_at": started,
-            "ended_at": max(ended, started),
-            "agent_id": ctx.agent_id,
-            "queue": call.queue,
-            "linkedid": call.linkedid,
-            "caller_id": call.caller_raw[:64] or None,
-            "ivr_session_id": call.ivr.session_id,
-            "ivr_intent": call.ivr.intent,
-            "idv_result": call.ivr.idv_result,
-            "idv_method": call.ivr.idv_method,
-            "idv_attempts": call.ivr.idv_attempts,
-            "disposition_code": draft.disposition,
-            "subject": self._subject(call, draft),
-            "notes": draft.notes or None,
-            "talk_seconds": round(call.talk_seconds or 0),
-            "hold_seconds": round(call.hold_seconds),
-            "wrapup_seconds": max(round((now - ctx.acw_started).total_seconds()), 0),
-            "ticket_id": ticket_id,
-            "call": self._call_record(ctx, now),
-        }
         try:
+            args = self._interaction(ctx, draft, ticket_id, now)
             write = self._writer.write("interaction.add", args)
         except MutationRejected as exc:
             raise WrapUpError(str(exc), exc.field) from exc
         return WrapUpSaved(ctx.interaction_id, ticket_id, write)
 
-    def _call_record(self, ctx: WrapUpContext, now: dt.datetime) -> dict[str, object]:
+    def _interaction(
+        self, ctx: WrapUpContext, draft: WrapUpDraft, ticket_id: uuid.UUID | None, now: dt.datetime
+    ) -> InteractionAdd:
+        """The call as one timeline entry, with its PBX timings as the call record."""
+        call = ctx.call
+        started = _utc(call.connected_at if call.connected_at is not None else call.offered_at)
+        ended = _utc(call.ended_at) if call.ended_at is not None else now
+        idv = call.ivr.idv_result
+        with rejecting("interaction.add"):
+            return InteractionAdd(
+                id=ctx.interaction_id,
+                customer_id=ctx.customer_id,
+                channel=Channel.PHONE,
+                direction=choose(Direction, call.direction, "direction"),
+                started_at=started,
+                ended_at=max(ended, started),
+                agent_id=ctx.agent_id,
+                queue=call.queue,
+                linkedid=call.linkedid,
+                caller_id=call.caller_raw[:64] or None,
+                ivr_session_id=call.ivr.session_id,
+                ivr_intent=call.ivr.intent,
+                idv_result=choose(IdvResult, idv, "idv_result") if idv else None,
+                idv_method=call.ivr.idv_method,
+                idv_attempts=call.ivr.idv_attempts,
+                disposition_code=draft.disposition,
+                subject=self._subject(call, draft),
+                notes=draft.notes or None,
+                talk_seconds=round(call.talk_seconds or 0),
+                hold_seconds=round(call.hold_seconds),
+                wrapup_seconds=max(round((now - ctx.acw_started).total_seconds()), 0),
+                ticket_id=ticket_id,
+                call=self._call_record(ctx, now),
+            )
+
+    def _call_record(self, ctx: WrapUpContext, now: dt.datetime) -> CallRecordArgs:
         """PBX timings for ``call_record`` (supervisor reports, pop latency per workstation)."""
         call = ctx.call
         latency = self._pop_latency(call.linkedid) if self._pop_latency else None
-        return {
-            "id": ctx.call_record_id,
-            "uniqueid": call.uniqueid,
-            "enqueued_at": _utc(call.queued_at) if call.queued_at is not None else None,
-            "offered_at": _utc(call.offered_at),
-            "answered_at": _utc(call.connected_at) if call.connected_at is not None else None,
-            "ended_at": _utc(call.ended_at) if call.ended_at is not None else None,
-            "wrapup_ended_at": now,
-            "hold_seconds": round(call.hold_seconds),
-            "end_reason": (call.end_reason or "")[:24] or None,
-            "pop_latency_ms": None if latency is None else round(latency, 3),
-            "workstation": self._workstation,
-        }
+        return CallRecordArgs(
+            id=ctx.call_record_id,
+            uniqueid=call.uniqueid,
+            enqueued_at=_utc(call.queued_at) if call.queued_at is not None else None,
+            offered_at=_utc(call.offered_at),
+            answered_at=_utc(call.connected_at) if call.connected_at is not None else None,
+            ended_at=_utc(call.ended_at) if call.ended_at is not None else None,
+            wrapup_ended_at=now,
+            hold_seconds=round(call.hold_seconds),
+            end_reason=(call.end_reason or "")[:24] or None,
+            pop_latency_ms=None if latency is None else round(latency, 3),
+            workstation=self._workstation,
+        )
 
     def _subject(self, call: CallInfo, draft: WrapUpDraft) -> str:
         option = self._dispositions.get(draft.disposition)

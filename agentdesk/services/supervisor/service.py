@@ -40,6 +40,8 @@ from agentdesk.services.supervisor.history import (
 )
 from agentdesk.services.supervisor.settings import SupervisorSettings
 from agentdesk.services.supervisor.views import BoardSnapshot
+from agentdesk.store.mutation_args.audit import AuditAdd
+from agentdesk.store.mutation_args.base import rejecting
 from agentdesk.telephony.events import AmiEvent, CoreShowChannel, QueueSummary
 
 MAX_REASON = 200
@@ -66,7 +68,7 @@ class ActionSender(Protocol):
 class AuditLog(Protocol):
     """Where audit entries go (``LocalWriter`` fits: ``write("audit.add", args)``)."""
 
-    def write(self, name: str, args: dict[str, Any]) -> object: ...
+    def write(self, name: str, args: AuditAdd) -> object: ...
 
 
 class SupervisorInputError(ValueError):
@@ -266,17 +268,17 @@ class SupervisorService:
         reason: str | None,
         details: dict[str, Any],
     ) -> None:
-        args = {
-            "id": uuid7(),
-            "at": dt.datetime.fromtimestamp(self._clock(), dt.UTC),
-            "actor": self._session.login,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id[:64],
-            "reason": reason,
-            "details": details,
-            "workstation": self._workstation or None,
-        }
+        # Who and when are not sent: the writer records its agent and its own clock.
+        with rejecting("audit.add"):
+            args = AuditAdd(
+                id=uuid7(),
+                action=action,
+                entity_type=entity_type,
+                entity_id=entity_id[:64],
+                reason=reason,
+                details=details,
+                workstation=self._workstation or None,
+            )
         # The write is a local SQLite transaction: keep it off the telephony loop.
         await asyncio.to_thread(self._audit.write, "audit.add", args)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic import ValidationError as ValidationError
@@ -230,6 +230,21 @@ class Choice:
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
         return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def choose(enum: type[E], value: str, field: str) -> E:
+    """``value`` as a member of ``enum``, for a service that holds text (a form, the IVR).
+
+    Refused as the mutator would refuse it, so the agent sees the same message and field.
+    """
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in enum)
+        raise MutationRejected(f"{field} {value!r} is not one of: {allowed}", field) from None
 
 
 @dataclass(frozen=True)
