@@ -66,6 +66,9 @@ class AmiMessage:
     """
 
     headers: tuple[tuple[str, str], ...]
+    #: Set by a parser in ``recover`` mode on a message it had to cut (Asterisk's
+    #: ``Failed to parse message: line too long``); None for a message read whole.
+    parse_error: str | None = None
 
     @classmethod
     def build(cls, *pairs: tuple[str, object], **named: object) -> AmiMessage:
@@ -193,6 +196,12 @@ class AmiParser:
     With ``expect_banner`` (the client side) the first line is taken as the
     banner if it starts with ``Asterisk Call Manager/``; see :attr:`banner`.
     Lines without a colon are ignored, as Asterisk's header lookup ignores them.
+
+    With ``recover`` (the server side, as Asterisk's ``get_input``/``do_message``)
+    an over-long line or a header past ``max_headers`` does not raise: the line is
+    discarded up to its newline (never buffered), the headers already read are
+    kept, and the message is still delivered at its blank line with
+    :attr:`AmiMessage.parse_error` set, so the reply can carry its ActionID.
     """
 
     def __init__(
@@ -202,8 +211,12 @@ class AmiParser:
         max_line: int = DEFAULT_MAX_LINE,
         max_headers: int = DEFAULT_MAX_HEADERS,
         max_buffer: int = DEFAULT_MAX_BUFFER,
+        recover: bool = False,
     ) -> None:
         self.max_line = max_line
+        self.recover = recover
+        self._skipping = False  # discarding the rest of an over-long line
+        self._cut: str | None = None  # why the current message is incomplete
         self.max_headers = max_headers
         self.max_buffer = max_buffer
         self.banner: str | None = None
@@ -220,6 +233,8 @@ class AmiParser:
         self._scan_from = 0
         self._headers = []
         self._message_bytes = 0
+        self._skipping = False
+        self._cut = None
 
     @property
     def buffered(self) -> int:
@@ -249,8 +264,15 @@ class AmiParser:
             end = buf.find(b"\n", max(start, self._scan_from))
             if end < 0:
                 break
-            if end - start > self.max_line:
-                raise LineTooLongError(f"AMI line too long (limit {self.max_line} bytes)")
+            if self._skipping or end - start > self.max_line:
+                if not self.recover:
+                    raise LineTooLongError(f"AMI line too long (limit {self.max_line} bytes)")
+                # The tail of a line already found too long, or a whole one: drop it.
+                self._skipping = False
+                self._cut = self._cut or "line too long"
+                start = end + 1
+                self._scan_from = start
+                continue
             line = bytes(buf[start:end])
             start = end + 1
             self._scan_from = start
@@ -259,7 +281,13 @@ class AmiParser:
             del buf[:start]
             self._scan_from = 0
         if len(buf) > self.max_line:
-            raise LineTooLongError(f"AMI line too long (limit {self.max_line} bytes)")
+            if not self.recover:
+                raise LineTooLongError(f"AMI line too long (limit {self.max_line} bytes)")
+            # No newline yet and already too long: discard what we have and the rest of
+            # the line as it arrives, so a 10 MB line never sits in memory.
+            buf.clear()
+            self._skipping = True
+            self._cut = self._cut or "line too long"
         self._scan_from = len(buf)
         if self.buffered > self.max_buffer:
             raise BufferLimitError(f"AMI message exceeds {self.max_buffer} buffered bytes")
@@ -268,10 +296,11 @@ class AmiParser:
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         if not raw.strip():
-            if self._headers:
-                out.append(AmiMessage(tuple(self._headers)))
+            if self._headers or self._cut:
+                out.append(AmiMessage(tuple(self._headers), self._cut))
                 self._headers = []
                 self._message_bytes = 0
+                self._cut = None
             return
         text = raw.decode("utf-8", "replace")
         if self._expect_banner and self.banner is None and not self._headers:
@@ -285,7 +314,13 @@ class AmiParser:
             self.ignored_lines += 1
             return
         if len(self._headers) >= self.max_headers:
-            raise TooManyHeadersError(f"AMI message has more than {self.max_headers} headers")
+            if not self.recover:
+                raise TooManyHeadersError(f"AMI message has more than {self.max_headers} headers")
+            self._cut = self._cut or "too many lines"
+            return
+        if self.recover and self._message_bytes + len(raw) > self.max_buffer:
+            self._cut = self._cut or "too many lines"
+            return
         # Asterisk skips blanks after the colon; trailing blanks are not meaningful either.
         self._headers.append((key, value.strip()))
         self._message_bytes += len(raw)

@@ -32,7 +32,6 @@ CLASSES = frozenset(
     }
 )
 UNAUTHENTICATED_ACTIONS = frozenset({"login", "challenge", "logoff"})
-MAX_PROTOCOL_ERRORS = 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,11 @@ registered by a backend such as the PBX simulator with :meth:`AmiServer.register
 Events are published with their class (``call``, ``agent`` ...) and reach the
 sessions whose user may read that class and whose event mask allows it.
 
-Hostile input is bounded: lines over ``max_line`` get Asterisk's ``Failed to
-parse message: line too long`` error, repeated framing errors or an
-unterminated flood close the connection, and a peer that does not read its
-events is dropped once ``max_write_buffer`` bytes are pending.
+Hostile input is bounded: a line over ``max_line`` is discarded as it arrives
+(never buffered) and the message it was in is answered, at its end and with
+its ActionID, by Asterisk's ``Failed to parse message: line too long``; like
+Asterisk, framing errors never close the session. A peer that does not read
+its events is dropped once ``max_write_buffer`` bytes are pending.
 """
 
 from __future__ import annotations
@@ -28,15 +29,11 @@ from agentdesk.telephony.codec import (
     AMI_VERSION,
     AmiMessage,
     AmiParser,
-    AmiProtocolError,
-    BufferLimitError,
-    LineTooLongError,
     encode,
     encode_banner,
 )
 from agentdesk.telephony.responses import (
     CLASSES,
-    MAX_PROTOCOL_ERRORS,
     UNAUTHENTICATED_ACTIONS,
     AmiUser,
     list_complete,
@@ -233,57 +230,37 @@ class AmiServer:
             session.close()
 
     async def _serve(self, session: AmiSession, reader: asyncio.StreamReader) -> None:
+        # recover: like Asterisk's get_input/do_message, a bad line never ends the session
+        # nor loses the headers around it; the error is answered at the message's end.
         parser = AmiParser(
-            max_line=self.max_line, max_headers=self.max_headers, max_buffer=self.max_buffer
+            max_line=self.max_line,
+            max_headers=self.max_headers,
+            max_buffer=self.max_buffer,
+            recover=True,
         )
-        errors = 0
-        skipped: int | None = None  # bytes discarded of an over-long line, while discarding
         while not session.closed:
             data = await reader.read(65536)
             if not data:
                 return
-            if skipped is not None:
-                # Like Asterisk, drop the rest of an over-long line up to its newline; a
-                # "line" that never ends is a flood, and the connection is closed.
-                end = data.find(b"\n")
-                if end < 0:
-                    skipped += len(data)
-                    if skipped > self.max_buffer:
-                        log.warning(
-                            "AMI session %s sent an endless line; closed after %d framing errors",
-                            session.peer,
-                            errors,
-                        )
-                        session.close()
-                        return
-                    continue
-                data, skipped = data[end + 1 :], None
-            error: AmiProtocolError | None = None
-            try:
-                messages = parser.feed(data)
-            except AmiProtocolError as exc:
-                messages, error = list(exc.messages), exc
-            for message in messages:
-                await self._process(session, message)
+            for message in parser.feed(data):
+                if message.parse_error is not None:
+                    self._parse_error(session, message)
+                else:
+                    await self._process(session, message)
                 if session.closed:
                     return
-            if error is not None:
-                errors += 1
-                log.warning("AMI session %s sent a malformed message: %s", session.peer, error)
-                text = "line too long" if isinstance(error, LineTooLongError) else str(error)
-                session.send(
-                    AmiMessage.build(
-                        ("Response", "Error"), ("Message", f"Failed to parse message: {text}")
-                    )
-                )
-                if isinstance(error, LineTooLongError):
-                    skipped = 0
-                if isinstance(error, BufferLimitError) or errors >= MAX_PROTOCOL_ERRORS:
-                    log.warning(
-                        "AMI session %s closed after %d framing errors", session.peer, errors
-                    )
-                    session.close()
-                    return
+
+    @staticmethod
+    def _parse_error(session: AmiSession, message: AmiMessage) -> None:
+        """``handle_parse_error``/``hdr_loss`` of manager.c: an error carrying the ActionID."""
+        log.warning(
+            "AMI session %s sent a malformed message: %s", session.peer, message.parse_error
+        )
+        if message.parse_error == "line too long":
+            text = "Failed to parse message: line too long"
+        else:
+            text = "Too many lines in message or allocation failure"
+        session.send(reply(message, "Error", message=text))
 
     async def _process(self, session: AmiSession, message: AmiMessage) -> None:
         name = (message.action or "").strip()

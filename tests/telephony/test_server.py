@@ -139,27 +139,59 @@ def test_events_reach_only_sessions_allowed_to_read_them() -> None:
     arun(scenario())
 
 
-def test_line_too_long_gets_asterisk_error_and_flood_closes(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_line_too_long_is_answered_at_the_end_of_its_message_with_the_action_id() -> None:
+    """manager.c do_message → handle_parse_error: the headers read before and after the
+    long line stay, and the error goes out at the blank line with the ActionID."""
+
     async def scenario() -> None:
         server = await _server(max_line=1024)
         peer = await RawAmi.connect(server.port)
         await peer.banner()
-        peer.writer.write(b"Action: Ping\r\nX: " + b"a" * 5000 + b"\r\n\r\n")
+        peer.writer.write(b"Action: Ping\r\nActionID: long-1\r\nX: " + b"a" * 5000 + b"\r\n")
+        await asyncio.sleep(0.05)
+        peer.writer.write(b"Y: after\r\n\r\n")
         error = await peer.read()
         assert error.headers == (
             ("Response", "Error"),
+            ("ActionID", "long-1"),
             ("Message", "Failed to parse message: line too long"),
         )
-        for _ in range(40):  # an endless line: repeated errors, then the server hangs up
-            peer.writer.write(b"z" * 4096)
-        assert await peer.closed()
+        peer.writer.write(b"Action: Ping\r\nActionID: next\r\n\r\n")
+        assert (await peer.read()).action_id == "next"  # the session goes on
         await server.stop()
 
-    with caplog.at_level(logging.WARNING):
-        arun(scenario())
-    assert "closed after" in caplog.text
+    arun(scenario())
+
+
+def test_framing_errors_never_close_the_session_and_stay_bounded() -> None:
+    """Asterisk does not hang up on framing errors: 20 bad messages, a 10 MB line,
+    invalid UTF-8 and a CR inside a value, and the session still answers."""
+
+    async def scenario() -> None:
+        server = await _server(max_line=1024)
+        peer = await RawAmi.connect(server.port)
+        await peer.banner()
+        for n in range(20):
+            peer.writer.write(f"Action: Ping\r\nActionID: bad-{n}\r\nX: ".encode())
+            peer.writer.write(b"b" * 3000 + b"\r\n\r\n")
+            error = await peer.read()
+            assert (error.action_id, error["Response"]) == (f"bad-{n}", "Error")
+        peer.writer.write(b"Action: Ping\r\nActionID: huge\r\nX: ")
+        chunk = b"c" * (1 << 20)
+        for _ in range(10):  # 10 MB in one line, never buffered
+            peer.writer.write(chunk)
+            await peer.writer.drain()
+        peer.writer.write(b"\r\n\r\n")
+        assert (await peer.read(timeout=10)).action_id == "huge"
+        peer.writer.write(b"Action: Ping\r\nActionID: u\xff\xfe\r\nV: a\rb\r\n\r\n")
+        odd = await peer.read()
+        assert odd["Response"] == "Error" and odd.action_id == "u\ufffd\ufffd"  # not logged in
+        peer.writer.write(b"Action: Ping\r\nActionID: ok\r\n\r\n")
+        assert (await peer.read()).action_id == "ok"
+        assert server.sessions and not next(iter(server.sessions)).closed
+        await server.stop()
+
+    arun(scenario())
 
 
 def test_auth_timeout_closes_idle_unauthenticated_session() -> None:
