@@ -91,8 +91,9 @@ class DeskProcess:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
-    def why(self) -> str:
-        return self.stderr_path.read_text(errors="replace")[-3000:]
+    def why(self, *, full: bool = False) -> str:
+        text = self.stderr_path.read_text(errors="replace")
+        return text if full else text[-3000:]
 
 
 @dataclass

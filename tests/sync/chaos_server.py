@@ -49,6 +49,8 @@ PASSWORD = "chaos: correct horse"
 # Alice's desktop holds a full replica (a supervisor's role, as configured below); Bob's a
 # working set (his team, his tickets, customers handed to him).
 DESKS = (("alice", "full"), ("bob", "team"))
+# How httpx reports a connection the server's death cut in the middle of a request.
+_CUT = ("(RemoteProtocolError)", "(ReadError)", "(WriteError)")
 
 
 def free_port() -> int:
@@ -158,6 +160,7 @@ class ServerChaosReport:
     server_kills: int = 0
     pg_restarts: int = 0
     desk_outages_seen: int = 0  # desktops that went offline and came back on their session
+    requests_cut: int = 0  # of those, desktops with a request in flight when the server died
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -217,8 +220,9 @@ def _round(
         for p in procs:
             assert p.wait_marker("ready", timeout=90), f"a desktop never became ready: {p.why()}"
         if n % 3 == 1:  # the server dies in the middle of a push batch
-            assert procs[0].wait_marker("push-begin", rng.randint(1, 3)), procs[0].why()
-            time.sleep(rng.uniform(0.0, 0.04))  # before, during or after the transaction
+            pusher = rng.choice(procs)
+            assert pusher.wait_marker("push-begin", rng.randint(1, 3)), pusher.why()
+            time.sleep(rng.uniform(0.0, 0.06))  # before, during or after the transaction
             server.kill()
             report.server_kills += 1
             time.sleep(rng.uniform(0.2, 1.0))  # long enough for desktops to notice
@@ -227,6 +231,8 @@ def _round(
                 assert p.wait_marker("offline", timeout=60), f"never saw the outage: {p.why()}"
                 assert p.wait_marker("online", timeout=60), f"never came back: {p.why()}"
                 report.desk_outages_seen += 1
+                # A request the kill cut off (rather than one refused at connect).
+                report.requests_cut += any(c in p.why(full=True) for c in _CUT)
         elif n % 3 == 2:  # the database goes away in the middle of a push batch
             assert procs[0].wait_marker("push-begin", rng.randint(1, 3)), procs[0].why()
             stop_pg()
