@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from agentdesk.client.api import ServerApi, ServerRefused, SessionEnded
 from agentdesk.ids import uuid7
@@ -201,3 +201,27 @@ def test_the_api_page_is_served_without_any_outside_host(server: RunningServer) 
     assert httpx.get(server.url + "/docs-assets/swagger-ui-bundle.js").status_code == 200
     paths = httpx.get(server.url + "/openapi.json").json()["paths"]
     assert "/api/v1/sync/push" in paths and "/api/v1/session" in paths
+
+
+def test_a_replayed_push_changes_nothing_and_another_agents_cache_id_is_refused(
+    server: RunningServer, desktop: Callable[..., Desktop]
+) -> None:
+    from agentdesk.store.sync.protocol import PushEntry
+
+    bob = desktop("bob")
+    customer = person()
+    entry = PushEntry(1, uuid7(), "customer.create", {k: _json(v) for k, v in customer.items()})
+    first = bob.central.apply_batch(bob.syncer.client_id, [entry], frozenset())
+    again = bob.central.apply_batch(bob.syncer.client_id, [entry], frozenset())
+    assert [r.state for r in first.results] == ["applied"]
+    assert [r.state for r in again.results] == ["duplicate"]
+    with read_session(server.engine) as s:
+        assert s.scalar(select(func.count()).where(Customer.id == customer["id"])) == 1
+    alice = desktop("alice", fill=False)
+    with pytest.raises(ServerRefused) as refused:
+        alice.central.apply_batch(bob.syncer.client_id, [entry], frozenset())
+    assert refused.value.status == 403 and "another agent" in str(refused.value)
+
+
+def _json(value: object) -> object:
+    return str(value) if not isinstance(value, str | int | float | bool | list | dict) else value
