@@ -1,7 +1,8 @@
 """Process-level chaos for sync: SIGKILL desktops mid-push/mid-pull, restart PostgreSQL mid-batch.
 
 Used by ``tests/sync/test_chaos.py`` (a bounded number of rounds) and by
-``bench/sync.py --soak`` (many more).
+``bench/chaos.py --direct --soak N`` (many more). The same chaos through ``agentdesk server``
+is ``tests/sync/chaos_server.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Chaos: real desktop processes killed with SIGKILL mid-push and mid-pull, PostgreSQL restarted
 mid-batch, several rounds; afterwards nothing acknowledged is lost, nothing is applied twice, and
-every cache agrees with the centre. ``bench/sync.py --soak`` runs many more rounds."""
+every cache agrees with the centre. ``bench/chaos.py --direct --soak N`` runs
+many more rounds; ``tests/server/test_chaos_through_server.py`` is the same through the server."""
 
 from __future__ import annotations
 
