@@ -22,12 +22,12 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from sqlalchemy.orm import Session
 
 from agentdesk.store.field_crypto import FieldCipher
-from agentdesk.store.mutation_args.base import MutationArgs
+from agentdesk.store.mutation_args.base import MutationArgs, OpenArgs
 from agentdesk.store.mutation_args.base import MutationRejected as MutationRejected
 
 Side = Literal["local", "central"]
@@ -90,12 +90,25 @@ class MutatorSpec:
 _REGISTRY: dict[str, MutatorSpec] = {}
 
 
-def mutator(name: str, entity_type: str, args: type[A]) -> Callable[[Mutator[A]], Mutator[A]]:
-    """Register ``fn`` as the mutator for ``name``, taking ``args`` (already validated)."""
-    if args.mutation != name:
+@overload
+def mutator(name: str, entity_type: str) -> Callable[[Mutator[Any]], Mutator[Any]]: ...
+
+
+@overload
+def mutator(name: str, entity_type: str, args: type[A]) -> Callable[[Mutator[A]], Mutator[A]]: ...
+
+
+def mutator(
+    name: str, entity_type: str, args: type[MutationArgs] = OpenArgs
+) -> Callable[[Mutator[Any]], Mutator[Any]]:
+    """Register ``fn`` as the mutator for ``name``, taking ``args`` (already validated).
+
+    Without ``args`` the mutator gets ``OpenArgs`` (any keys): only for tests' fakes.
+    """
+    if args is not OpenArgs and args.mutation != name:
         raise RuntimeError(f"{args.__name__} is the arguments of {args.mutation!r}, not {name!r}")
 
-    def register(fn: Mutator[A]) -> Mutator[A]:
+    def register(fn: Mutator[Any]) -> Mutator[Any]:
         if name in _REGISTRY:
             raise RuntimeError(f"mutation {name!r} registered twice")
         _REGISTRY[name] = MutatorSpec(name, entity_type, args, fn)
@@ -120,7 +133,11 @@ def names() -> list[str]:
 def args_types() -> dict[str, type[MutationArgs]]:
     """Every mutation's name and argument class (for the server's published schema)."""
     _load_builtin_mutators()
-    return {name: _REGISTRY[name].args_type for name in sorted(_REGISTRY)}
+    return {
+        name: spec.args_type
+        for name, spec in sorted(_REGISTRY.items())
+        if spec.args_type is not OpenArgs
+    }
 
 
 def apply_mutation(

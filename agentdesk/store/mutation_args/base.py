@@ -67,6 +67,17 @@ class MutationArgs(ArgsPart):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
+class OpenArgs(MutationArgs):
+    """Arguments taken as given, for a mutator registered without a class (a test's fake).
+
+    Not for real mutations: those name their arguments so both sides and the published
+    schema agree.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    mutation = ""
+
+
 def reject(message: str, field: str | None = None) -> PydanticCustomError:
     """A failure whose message is shown as written (not prefixed with the field's name)."""
     return PydanticCustomError("rejected", "{message}", {"message": message, "field": field})
