@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from agentdesk.models import Role
@@ -97,7 +98,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     )
     app.state.context = ctx
     problems.install(app)
-    app.middleware("http")(_limit_body(ctx.max_body_bytes))
+    app.add_middleware(_BodyLimit, limit=ctx.max_body_bytes)
     app.include_router(health.router)
     _mount_docs(app)
     for router in (session.router, sync.router, customers.router, supervisor.router, live.router):
@@ -120,29 +121,36 @@ def _mount_docs(app: FastAPI) -> None:
         )
 
 
-def _limit_body(
-    limit: int,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Refuse oversized bodies from their declared length, before reading them."""
+class _BodyLimit:
+    """Refuse oversized bodies from their declared length, before reading them.
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return problems.problem_response(
-                problems.Problem(
+    Plain ASGI rather than ``BaseHTTPMiddleware``, which costs every request a task
+    and a pair of memory streams (measured: a tenth of the server's time under load).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared: bytes | None = None
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    declared = value
+            problem = None
+            if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+                problem = problems.Problem(
                     413,
                     "too-large",
                     "Request too large",
-                    f"Requests are limited to {limit // (1024 * 1024)} MB; send smaller batches.",
-                ),
-                request,
-            )
-        if declared is None and request.method in ("POST", "PUT", "PATCH"):
-            return problems.problem_response(
-                problems.Problem(411, "length-required", "Content-Length required"), request
-            )
-        return await call_next(request)
-
-    return middleware
+                    f"Requests are limited to {self.limit // (1024 * 1024)} MB; "
+                    "send smaller batches.",
+                )
+            elif declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                problem = problems.Problem(411, "length-required", "Content-Length required")
+            if problem is not None:
+                response = problems.problem_response(problem, Request(scope))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -2,7 +2,7 @@
 
 The principal is built from the server's own session table and the agent
 row (a role changed by an administrator, a revocation made by another
-server process, applies within ``SESSION_CACHE_SECONDS``, 5 s: see
+server process, applies within ``SESSION_CACHE_SECONDS``, 10 s: see
 ``services.platform.signin``; a sign-out through this server at once);
 nothing in the request body can change it.
 """

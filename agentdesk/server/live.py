@@ -6,6 +6,15 @@ The source is PostgreSQL ``NOTIFY`` (every server instance hears every
 commit) or, on the embedded store, the in-process hub of the pushing
 request. Each WebSocket gets a counter it waits on; a slow or gone client
 costs nothing but its own task.
+
+Every poke makes every connected desktop pull, so the fleet's pulls are
+paced: each socket sends its poke at a random moment within ``spread()``
+seconds of the change and at most once per ``spread()``, where the spread
+grows with the number of sockets (``PULL_COST`` each, at most
+``MAX_SPREAD``). Two desktops see a change within milliseconds; 500 spread
+their pulls over two seconds instead of arriving in the same instant, so
+the server answers about ``1 / PULL_COST`` pulls a second however many
+changes are made (they fold into the next poke).
 """
 
 from __future__ import annotations
@@ -17,6 +26,10 @@ import logging
 from agentdesk.store.sync.port import LiveSource
 
 log = logging.getLogger(__name__)
+
+# Seconds of server time one desktop's pull is budgeted at (pacing, see above).
+PULL_COST = 0.004
+MAX_SPREAD = 2.0
 
 
 class LiveHub:
@@ -65,6 +78,10 @@ class LiveHub:
     @property
     def generation(self) -> int:
         return self._generation
+
+    def spread(self) -> float:
+        """Seconds over which the connected desktops' pulls after one change are spread."""
+        return min(MAX_SPREAD, self.clients * PULL_COST)
 
     async def wait_after(self, seen: int, timeout: float) -> int:
         """The poke counter once it moves past ``seen`` (or after ``timeout`` seconds)."""

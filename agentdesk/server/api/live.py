@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
@@ -35,14 +36,25 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     ctx.hub.clients += 1
     reader = asyncio.create_task(_drain(websocket))
+    loop = asyncio.get_running_loop()
     try:
         seen = ctx.hub.generation
         await websocket.send_json({"type": "poke"})  # a (re)connect is a poke
+        quiet_until = 0.0
         while not reader.done():
             now = await ctx.hub.wait_after(seen, HEARTBEAT)
             if now != seen:
-                seen = now
+                # Paced (see server/live.py): a random moment within the spread, and not
+                # again before this socket's last poke is one spread old.
+                spread = ctx.hub.spread()
+                delay = max(0.0, quiet_until - loop.time()) + random.uniform(0.0, spread)
+                if delay > 0.0:
+                    await asyncio.wait({reader}, timeout=delay)
+                    if reader.done():
+                        break
+                seen = ctx.hub.generation  # changes made meanwhile ride on this poke
                 await websocket.send_json({"type": "poke"})
+                quiet_until = loop.time() + spread
                 continue
             still = await run_in_threadpool(ctx.signin.authenticate, token or "")
             if still is None:

@@ -21,11 +21,11 @@ How it holds up against an attacker guessing passwords:
   nobody in. A session ends at ``expires_at`` (absolute) or after
   ``idle_timeout`` without a request, or when signed out or revoked.
 * **A short memory of live sessions.** ``authenticate`` remembers a live
-  session for ``SESSION_CACHE_SECONDS`` (5 s of the service's clock) so a
+  session for ``SESSION_CACHE_SECONDS`` (10 s of the service's clock) so a
   busy desktop's requests do not each cost two queries. Sign-out and
   ``revoke_agent`` through this service forget the session at once; a
   revocation, deactivation or role change made anywhere else (another
-  server process, SQL) takes effect within those 5 s. Expiry (absolute and
+  server process, SQL) takes effect within those 10 s. Expiry (absolute and
   idle) is still checked on every call.
 * **Everything is audited** with server time and a server-chosen actor
   (``signin.ok``, ``signin.failed``, ``signin.locked``,
@@ -75,7 +75,7 @@ from agentdesk.store.audit_log import append_audit
 
 MAX_LOGIN = 64
 # How long a live session is trusted without re-reading it (see the module docstring).
-SESSION_CACHE_SECONDS = 5.0
+SESSION_CACHE_SECONDS = 10.0
 SESSION_CACHE_SIZE = 20_000
 MAX_PASSWORD = 1024
 # Stored in agent.password_hash for directory users: not a PHC string, so no

@@ -200,7 +200,12 @@ def _decoder(column: Column[Any]) -> Callable[[Any], Any]:
         return Decimal
     if isinstance(kind, Enum) and kind.enum_class is not None:
         return kind.enum_class
-    return lambda v: v
+    return same
+
+
+def same(value: Any) -> Any:
+    """The decoder of columns whose JSON value is already the Python value."""
+    return value
 
 
 _DECODERS: dict[str, dict[str, Callable[[Any], Any]]] = {}

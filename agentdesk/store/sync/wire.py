@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from agentdesk.models import Base
-from agentdesk.store.sync.entities import column_decoders, encode_value
+from agentdesk.store.sync.entities import column_decoders, encode_value, same
 from agentdesk.store.sync.local import Unit
 from agentdesk.store.sync.protocol import Cursor, FeedRow, PushEntry, PushReply, PushResult
 
@@ -37,11 +37,18 @@ def decode_rows(table: Table, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, 
     """JSON arrays back to Python values in column order; a wrong width is refused."""
     decoders: list[Callable[[Any], Any]] = column_decoders(table)
     width = len(decoders)
+    # Only the columns that need it are visited (text, numbers and flags arrive as they are).
+    active = [(i, fn) for i, fn in enumerate(decoders) if fn is not same]
     out: list[tuple[Any, ...]] = []
     for row in rows:
         if len(row) != width:
             raise ValueError(f"a {table.name} row has {len(row)} values, expected {width}")
-        out.append(tuple(None if v is None else fn(v) for fn, v in zip(decoders, row, strict=True)))
+        values = list(row)
+        for i, fn in active:
+            v = values[i]
+            if v is not None:
+                values[i] = fn(v)
+        out.append(tuple(values))
     return out
 
 
