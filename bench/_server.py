@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package holds fixtures
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert, update
 
 from agentdesk.models import Agent, Role, agent_team
@@ -36,9 +37,24 @@ TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def add_agents(engine: Engine, prefix: str, count: int, team: uuid.UUID = REF.team_a) -> list[str]:
-    """``count`` agents in ``team`` sharing one Argon2id hash of PASSWORD; their logins."""
-    hashed = hash_password(PASSWORD)
+def add_agents(
+    engine: Engine,
+    prefix: str,
+    count: int,
+    team: uuid.UUID = REF.team_a,
+    *,
+    cheap_hash: bool = False,
+) -> list[str]:
+    """``count`` agents in ``team`` sharing one Argon2id hash of PASSWORD; their logins.
+
+    ``cheap_hash``: an Argon2id hash with minimal cost parameters, for fleets of bench
+    accounts (sign-in is not what is measured; the server's own parameters are unchanged).
+    """
+    hashed = (
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+        if cheap_hash
+        else hash_password(PASSWORD)
+    )
     logins = [f"{prefix}{i:04d}" for i in range(count)]
     ids = [uuid.uuid4() for _ in logins]
     with write_session(engine) as s:

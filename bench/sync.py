@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import statistics
 import sys
 import tempfile
@@ -366,6 +367,8 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--sqlite", action="store_true", help="also over the embedded store")
     args = parser.parse_args()
+    # A TERM ends the bench through its finally blocks: the server and PostgreSQL stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="agentdesk-bench-sync-"))
     with running_server() as pg:
         url = pg.url(pg.create_database())
