@@ -23,7 +23,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from agentdesk.models import Role
 from agentdesk.server import problems
-from agentdesk.server.api import customers, health, live, session, supervisor, sync
+from agentdesk.server.api import customers, health, live, mutations, session, supervisor, sync
 from agentdesk.server.context import ServerContext
 from agentdesk.server.live import LiveHub
 from agentdesk.server.settings import ServerSettings
@@ -101,8 +101,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.add_middleware(_BodyLimit, limit=ctx.max_body_bytes)
     app.include_router(health.router)
     _mount_docs(app)
-    for router in (session.router, sync.router, customers.router, supervisor.router, live.router):
-        app.include_router(router, prefix=API)
+    for module in (session, sync, mutations, customers, supervisor, live):
+        app.include_router(module.router, prefix=API)
     return app
 
 
