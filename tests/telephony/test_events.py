@@ -1,4 +1,4 @@
-"""Typed events: decoded once in telephony, tolerant of odd PBX input, the only AMI view above it."""
+"""Typed events: decoded once in telephony, tolerant of odd PBX input, the only AMI view."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_bad_numbers_become_none_and_are_counted() -> None:
             ("Status", "42"),
             ("CallsTaken", "7"),
             ("Paused", "1"),
-        )  # fmt: skip
+        )
     )
     assert isinstance(event, QueueMember)
     assert (event.penalty, event.status, event.calls_taken, event.paused) == (None, None, 7, True)
@@ -56,7 +56,7 @@ def test_units_unknown_events_and_non_events() -> None:
     assert isinstance(other, VarSet) and other.bare_variable == "IDV_RESULT"
 
 
-names = st.sampled_from(sorted(known_events()) + ["Bogus", ""])
+names = st.sampled_from([*sorted(known_events()), "Bogus", ""])
 text = st.text(max_size=20)
 
 
@@ -78,6 +78,7 @@ def test_nothing_above_telephony_reads_ami_headers() -> None:
     for package in ("services", "ui"):
         for path in (ROOT / package).rglob("*.py"):
             source = path.read_text(encoding="utf-8")
-            if (_CODEC_IMPORT.search(source) and _HEADER_READ.search(source)) or "agentdesk.telephony.codec" in source:
+            reads_headers = _CODEC_IMPORT.search(source) and _HEADER_READ.search(source)
+            if reads_headers or "agentdesk.telephony.codec" in source:
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
