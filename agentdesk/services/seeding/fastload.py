@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -60,7 +60,7 @@ from agentdesk.services.seeding.generator import (
     SeedOptions,
     SeedReport,
 )
-from agentdesk.store.engine import write_session
+from agentdesk.store.engine import sqlcipher_connect, sqlcipher_key, write_session
 
 PARKED_KEY = "seed.bulk_load"
 # Below this many customers the worker processes cost more than bulk mode saves.
@@ -117,10 +117,21 @@ class Job:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a worker process writes: a SQLite file or a PostgreSQL conninfo."""
+    """Where a worker process writes: a SQLite file or a PostgreSQL conninfo.
+
+    ``key`` is the SQLCipher key of an encrypted embedded store (the default one).
+    """
 
     dialect: str
     location: str
+    key: str | None = field(default=None, repr=False)
+
+
+def _open_sqlite(path: str, key: str | None, **kwargs: Any) -> Any:
+    """A DB-API connection to a store file, through SQLCipher when it is encrypted."""
+    if key is None:
+        return sqlite3.connect(path, **kwargs)
+    return sqlcipher_connect(path, key, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -316,7 +327,7 @@ def _init_worker(turn: _Turn | None) -> None:
 
 def _connect(target: Target) -> Any:
     if target.dialect == "sqlite":
-        conn = sqlite3.connect(target.location, isolation_level=None, timeout=600)
+        conn = _open_sqlite(target.location, target.key, isolation_level=None, timeout=600)
         # The generator's rows are valid by construction (the ordinary path, which checks
         # everything, writes the same rows in the tests). SQLite re-evaluates each
         # ``CHECK (x IN (...))`` by building a temporary table per inserted row, which
@@ -391,7 +402,7 @@ def _bulk_load(
     parked = _suspend(engine)
     engine.dispose()
     if sqlite:
-        _sqlite_journal(target.location, "DELETE")
+        _sqlite_journal(target.location, target.key, "DELETE")
     args = [(options, target, job, agent_ids, team_ids) for job in jobs]
     done = rows = 0
     try:
@@ -436,13 +447,13 @@ def _close_worker_connection() -> None:
 
 def _target(engine: Engine) -> Target:
     if engine.dialect.name == "sqlite":
-        return Target("sqlite", str(engine.url.database))
+        return Target("sqlite", str(engine.url.database), sqlcipher_key(engine))
     url = engine.url.set(drivername="postgresql")
     return Target("postgresql", url.render_as_string(hide_password=False))
 
 
-def _sqlite_journal(path: str, mode: str) -> None:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+def _sqlite_journal(path: str, key: str | None, mode: str) -> None:
+    conn = _open_sqlite(path, key, isolation_level=None, timeout=30)
     try:
         conn.execute(f"PRAGMA journal_mode={mode}")
     finally:
@@ -561,7 +572,7 @@ def restore(engine: Engine, parked: Parked, phases: dict[str, float], say: Log) 
     """Search documents, indexes, triggers and foreign keys back as they were defined."""
     engine.dispose()  # SQLite changes journal mode only when no other connection is open
     if engine.dialect.name == "sqlite":
-        _restore_sqlite(str(engine.url.database), parked, phases, say)
+        _restore_sqlite(str(engine.url.database), sqlcipher_key(engine), parked, phases, say)
     else:
         _restore_pg(engine, parked, phases, say)
     engine.dispose()
@@ -577,8 +588,10 @@ def _timed(phases: dict[str, float], name: str, say: Log) -> Callable[[], None]:
     return done
 
 
-def _restore_sqlite(path: str, parked: Parked, phases: dict[str, float], say: Log) -> None:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=600)
+def _restore_sqlite(
+    path: str, key: str | None, parked: Parked, phases: dict[str, float], say: Log
+) -> None:
+    conn = _open_sqlite(path, key, isolation_level=None, timeout=600)
     try:
         with contextlib.suppress(sqlite3.OperationalError):
             # Fails when someone else has the store open (a repair): keep its journal then.
@@ -594,7 +607,7 @@ def _restore_sqlite(path: str, parked: Parked, phases: dict[str, float], say: Lo
         done()
         done = _timed(phases, "indexes and full-text index", say)
         started = time.perf_counter()
-        with _FullTextBuild(conn, path) as fts:
+        with _FullTextBuild(conn, path, key) as fts:
             conn.execute("BEGIN")
             for sql in parked.indexes.values():
                 conn.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
@@ -632,9 +645,15 @@ class _FullTextBuild:
     would have built itself, byte for byte.
     """
 
-    def __init__(self, store: sqlite3.Connection, path: str) -> None:
+    def __init__(self, store: sqlite3.Connection, path: str, key: str | None) -> None:
         self._store = store
         self._path = f"{path}.fts-build"
+        # An encrypted store's side file is encrypted with the same key (SQLCipher attaches
+        # it with the main database's key): the index holds names and numbers too.
+        self._key = key
+        self._attach = "ATTACH DATABASE ? AS fts_side" + (
+            "" if key is None else f" KEY \"x'{key}'\""
+        )
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -648,12 +667,12 @@ class _FullTextBuild:
                 "ORDER BY name = 'search_fts'"
             )
         ]
-        side = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        side = _open_sqlite(self._path, self._key, isolation_level=None, check_same_thread=False)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-200000"):
             side.execute(f"PRAGMA {pragma}")
         for sql in definitions:
             side.execute(sql)
-        self._store.execute("ATTACH DATABASE ? AS fts_side", (self._path,))
+        self._store.execute(self._attach, (self._path,))
         try:
             self._store.execute("INSERT INTO fts_side.search_doc SELECT * FROM main.search_doc")
         finally:
@@ -677,7 +696,7 @@ class _FullTextBuild:
         if self._error is not None:
             raise self._error
         # ATTACH and DETACH are refused inside a transaction, so the copy has its own.
-        self._store.execute("ATTACH DATABASE ? AS fts_side", (self._path,))
+        self._store.execute(self._attach, (self._path,))
         try:
             self._store.execute("BEGIN")
             for suffix in _FTS_SHADOWS:
