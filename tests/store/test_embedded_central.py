@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from agentdesk.config import CentralSettings, Settings
-from agentdesk.models import Team
+from agentdesk.models import Customer, Team
 from agentdesk.store import migrate
 from agentdesk.store.central import encrypt_plaintext, is_plaintext, open_central, open_embedded
 from agentdesk.store.engine import StoreError, sqlite_engine, write_session
@@ -76,3 +76,25 @@ def test_an_old_plaintext_store_is_encrypted_in_place(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(Team.name)).scalar() == "Mortgages"
     engine.dispose()
+
+
+def test_bulk_seeding_fills_the_encrypted_store_and_leaves_nothing_in_clear(
+    tmp_path: Path,
+) -> None:
+    from agentdesk.services.search import SearchService
+    from agentdesk.services.seeding.generator import SeedOptions, seed
+
+    data = tmp_path / "site"
+    engine = open_central(Settings(data_dir=data))
+    migrate.upgrade(engine)
+    seed(engine, SeedOptions(customers=400), workers=0, bulk=True)
+    with engine.connect() as conn:
+        name = conn.execute(
+            select(Customer.family_name).where(Customer.family_name.is_not(None))
+        ).scalar()
+    hits = SearchService(engine).search(str(name)).hits
+    engine.dispose()
+    assert hits
+    assert sorted(p.name for p in data.iterdir()) == ["central.db", "central.key"]
+    assert not is_plaintext(data / "central.db")
+    assert b"search_fts" not in (data / "central.db").read_bytes()
