@@ -43,23 +43,23 @@ from agentdesk.client.lookups import (
 from agentdesk.client.signin import unlock_verifier
 from agentdesk.config import Settings
 from agentdesk.models import Customer
-from agentdesk.services.agent_state import AgentStateMachine, StatePolicy, load_policy
-from agentdesk.services.auth import AgentIdentity
-from agentdesk.services.caller_match import CallerMatcher, CustomerCard
-from agentdesk.services.customers import CustomerService
-from agentdesk.services.pop_latency import PopLatencyRecorder
-from agentdesk.services.quick_customer import QuickCustomerService
-from agentdesk.services.search import SearchService
-from agentdesk.services.sla import load_policy as load_sla_policy
-from agentdesk.services.ticket_views import TicketValidationError
-from agentdesk.services.tickets import TicketService
-from agentdesk.services.timeline import TimelineService
-from agentdesk.services.wrapup import (
+from agentdesk.services.crm.caller_match import CallerMatcher, CustomerCard
+from agentdesk.services.crm.customers import CustomerService
+from agentdesk.services.crm.quick_customer import QuickCustomerService
+from agentdesk.services.crm.search import SearchService
+from agentdesk.services.crm.timeline import TimelineService
+from agentdesk.services.desk.agent_state import AgentStateMachine, StatePolicy, load_policy
+from agentdesk.services.desk.pop_latency import PopLatencyRecorder
+from agentdesk.services.desk.wrapup import (
     FollowUpRequest,
     TicketCreator,
     WrapUpService,
     load_dispositions,
 )
+from agentdesk.services.platform.auth import AgentIdentity
+from agentdesk.services.tickets.service import TicketService
+from agentdesk.services.tickets.sla import load_policy as load_sla_policy
+from agentdesk.services.tickets.views import TicketValidationError
 from agentdesk.store import migrate
 from agentdesk.store.cache_file import UnreadableCache, open_local_cache
 from agentdesk.store.engine import sqlite_engine

@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert, update
 
 from agentdesk.models import Agent, Role, agent_team
-from agentdesk.services.auth import hash_password
+from agentdesk.services.platform.auth import hash_password
 from agentdesk.store.engine import write_session
 from agentdesk.store.field_crypto import new_key_text
 from tests.sync.factories import REF

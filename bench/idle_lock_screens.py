@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from agentdesk.app import AmiCredentials, build_desktop
 from agentdesk.config import LocalSettings, Settings
-from agentdesk.services.agent_state import AgentState, load_policy
+from agentdesk.services.desk.agent_state import AgentState, load_policy
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.desk_controller import DeskOptions
 from agentdesk.ui.idle_lock import install_idle_lock

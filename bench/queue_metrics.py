@@ -30,11 +30,11 @@ from datetime import UTC
 from pathlib import Path
 from typing import TypeVar
 
-from agentdesk.services.erlang import required_agents
-from agentdesk.services.queue_live import LiveQueueMetrics
-from agentdesk.services.queue_log import QueueLogReader, QueueLogRecord
-from agentdesk.services.queue_metrics import MetricsConfig
-from agentdesk.services.reports import build_store
+from agentdesk.services.supervisor.erlang import required_agents
+from agentdesk.services.supervisor.queue_live import LiveQueueMetrics
+from agentdesk.services.supervisor.queue_log import QueueLogReader, QueueLogRecord
+from agentdesk.services.supervisor.queue_metrics import MetricsConfig
+from agentdesk.services.supervisor.reports import build_store
 from agentdesk.telephony.sim import PbxSimulator, load_config
 from agentdesk.telephony.sim.config import PbxConfig
 from agentdesk.telephony.sim.traffic import RateProfile

@@ -35,8 +35,8 @@ from sqlalchemy import func, select
 from agentdesk.app import AmiCredentials, Stores, build_desktop
 from agentdesk.config import Settings
 from agentdesk.models import Customer, Role
-from agentdesk.services.auth import AgentIdentity
-from agentdesk.services.pop_latency import percentile
+from agentdesk.services.desk.pop_latency import percentile
+from agentdesk.services.platform.auth import AgentIdentity
 from agentdesk.services.seeding.generator import SeedOptions, seed
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine

@@ -34,9 +34,9 @@ from PySide6.QtCore import Qt, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from agentdesk.models import Role
-from agentdesk.services.agent_state import load_policy
-from agentdesk.services.auth import AgentIdentity
-from agentdesk.services.pop_latency import percentile as nearest_rank
+from agentdesk.services.desk.agent_state import load_policy
+from agentdesk.services.desk.pop_latency import percentile as nearest_rank
+from agentdesk.services.platform.auth import AgentIdentity
 from agentdesk.services.supervisor import load_settings
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine

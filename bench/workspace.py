@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy import func, select
 
 from agentdesk.models import Customer
-from agentdesk.services.search import SearchService
-from agentdesk.services.timeline import TimelineService
+from agentdesk.services.crm.search import SearchService
+from agentdesk.services.crm.timeline import TimelineService
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine
 from agentdesk.ui.bridge import Bridge

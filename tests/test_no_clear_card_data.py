@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from agentdesk.models import Customer, CustomerPhone, IdentityDocument, Product
-from agentdesk.services.customer_views import mask_product
+from agentdesk.services.crm.customer_views import mask_product
 from agentdesk.store.engine import read_session, sqlite_engine
 from agentdesk.store.field_crypto import FieldKeyring, field_context, new_key_text
 

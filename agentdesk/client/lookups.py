@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from agentdesk.client.api import ServerApi, ServerRefused
-from agentdesk.services.caller_match import CallerMatch, CustomerCard, Source
-from agentdesk.services.phone import CallerNumber
+from agentdesk.services.crm.caller_match import CallerMatch, CustomerCard, Source
+from agentdesk.services.crm.phone import CallerNumber
+from agentdesk.services.crm.search import SearchResults
 from agentdesk.services.platform.reveal import RevealedValue
-from agentdesk.services.search import SearchResults
 from agentdesk.services.supervisor.floor_stats import BreachedTickets, WorkstationLatency
 
 _MATCH = TypeAdapter(CallerMatch)

@@ -22,7 +22,7 @@ from agentdesk.client.offline_signin import (
     remember_online_signin,
 )
 from agentdesk.models import Role
-from agentdesk.services.auth import AgentIdentity, StoreUnreachable, WrongCredentials
+from agentdesk.services.platform.auth import AgentIdentity, StoreUnreachable, WrongCredentials
 
 log = logging.getLogger(__name__)
 

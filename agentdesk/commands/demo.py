@@ -138,9 +138,9 @@ class DemoRuntime:
         from agentdesk import vault
         from agentdesk.client.api import ServerApi
         from agentdesk.client.signin import DesktopSignIn
-        from agentdesk.services.agent_state import load_policy
-        from agentdesk.services.auth import AuthError
-        from agentdesk.services.demo_calls import sample_callers
+        from agentdesk.services.desk.agent_state import load_policy
+        from agentdesk.services.desk.demo_calls import sample_callers
+        from agentdesk.services.platform.auth import AuthError
         from agentdesk.services.seeding.reference import DEMO_PASSWORD
         from agentdesk.ui.bridge import Bridge
         from agentdesk.ui.desk_controller import DeskOptions

@@ -19,14 +19,14 @@ import sys
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agentdesk.services.erlang import (
+from agentdesk.services.supervisor.erlang import (
     ErlangInputError,
     StaffingInfeasibleError,
     StaffingTarget,
     staffing_plan,
 )
-from agentdesk.services.queue_metrics import MetricsConfig, ServiceLevelDefinition
-from agentdesk.services.reports import (
+from agentdesk.services.supervisor.queue_metrics import MetricsConfig, ServiceLevelDefinition
+from agentdesk.services.supervisor.reports import (
     GroupBy,
     Interval,
     format_staffing,

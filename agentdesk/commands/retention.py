@@ -10,7 +10,7 @@ from typing import Any
 
 from agentdesk.commands.common import settings_from
 from agentdesk.config import ConfigError
-from agentdesk.services.retention import RetentionPolicy, purge
+from agentdesk.services.platform.retention import RetentionPolicy, purge
 from agentdesk.store import migrate
 from agentdesk.store.central import open_central
 from agentdesk.store.engine import StoreError, central_engine

@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from agentdesk import app as composition
     from agentdesk.client.signin import DesktopSignIn
-    from agentdesk.services.agent_state import load_policy
+    from agentdesk.services.desk.agent_state import load_policy
     from agentdesk.store.engine import StoreError
     from agentdesk.ui.bridge import Bridge
     from agentdesk.ui.cache_reset_dialog import confirm_cache_reset

@@ -10,10 +10,10 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
 
 from agentdesk.models import Role
-from agentdesk.services.caller_match import CallerMatcher
+from agentdesk.services.crm.caller_match import CallerMatcher
+from agentdesk.services.crm.search import SearchService
 from agentdesk.services.platform.reveal import RevealPolicy
 from agentdesk.services.platform.signin import SignInService
-from agentdesk.services.search import SearchService
 from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.sync.central import CentralStore
 

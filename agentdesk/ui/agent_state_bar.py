@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
-from agentdesk.services.agent_state import AgentState, MemberRow, StatePolicy, StateSnapshot
+from agentdesk.services.desk.agent_state import AgentState, MemberRow, StatePolicy, StateSnapshot
 from agentdesk.ui import format as fmt
 from agentdesk.ui.desk_controller import DeskController
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QWidget
 
-from agentdesk.services.screen_pop import CallPhase
+from agentdesk.services.desk.screen_pop import CallPhase
 from agentdesk.ui import format as fmt
 from agentdesk.ui.desk_controller import DeskController
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.pbx_actions import ActionInputError, dialable
+from agentdesk.services.desk.pbx_actions import ActionInputError, dialable
 from agentdesk.ui import format as fmt
 from agentdesk.ui.row_model import Column, RowTableModel
 

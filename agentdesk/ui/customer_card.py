@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.caller_match import CustomerCard, InteractionLine, TicketLine
+from agentdesk.services.crm.caller_match import CustomerCard, InteractionLine, TicketLine
 from agentdesk.ui import format as fmt
 from agentdesk.ui.desk_theme import tone
 from agentdesk.ui.row_model import Column, RowTableModel

@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from agentdesk.services.agent_state import AgentState
-from agentdesk.services.demo_calls import CallKind, DemoCallers, ScriptedCall
-from agentdesk.services.screen_pop import CallChange, ChangeKind
+from agentdesk.services.desk.agent_state import AgentState
+from agentdesk.services.desk.demo_calls import CallKind, DemoCallers, ScriptedCall
+from agentdesk.services.desk.screen_pop import CallChange, ChangeKind
 from agentdesk.ui.desk_controller import DeskController
 
 Place = Callable[[ScriptedCall, bool], None]  # (call, through the IVR)

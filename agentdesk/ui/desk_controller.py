@@ -26,13 +26,19 @@ from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
 from agentdesk.logsafe import describe_error, mask_phone
-from agentdesk.services import pbx_actions as actions
-from agentdesk.services.agent_state import AgentStateMachine, StateSnapshot
-from agentdesk.services.auth import AgentIdentity
-from agentdesk.services.caller_match import CallerMatch, CallerMatcher, MatchKind, PopMatcher
-from agentdesk.services.phone import normalise
-from agentdesk.services.screen_pop import CallChange, CallInfo, CallPhase, CallTracker, ChangeKind
-from agentdesk.services.wrapup import WrapUpDraft, WrapUpService
+from agentdesk.services.crm.caller_match import CallerMatch, CallerMatcher, MatchKind, PopMatcher
+from agentdesk.services.crm.phone import normalise
+from agentdesk.services.desk import pbx_actions as actions
+from agentdesk.services.desk.agent_state import AgentStateMachine, StateSnapshot
+from agentdesk.services.desk.screen_pop import (
+    CallChange,
+    CallInfo,
+    CallPhase,
+    CallTracker,
+    ChangeKind,
+)
+from agentdesk.services.desk.wrapup import WrapUpDraft, WrapUpService
+from agentdesk.services.platform.auth import AgentIdentity
 from agentdesk.telephony.client import ActionResult, ConnectionState, ResyncSnapshot
 from agentdesk.telephony.events import AmiEvent, QueueParams
 from agentdesk.ui.bridge import Bridge

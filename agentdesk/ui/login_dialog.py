@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk import vault
-from agentdesk.services import auth
-from agentdesk.services.auth import AgentIdentity, AuthError
+from agentdesk.services.platform import auth
+from agentdesk.services.platform.auth import AgentIdentity, AuthError
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.forms import error_label, ok_cancel
 

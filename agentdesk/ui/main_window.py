@@ -44,10 +44,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.caller_match import CustomerCard
-from agentdesk.services.pop_latency import PopLatencyRecorder
-from agentdesk.services.quick_customer import QuickCustomer
-from agentdesk.services.screen_pop import CallChange, ChangeKind
+from agentdesk.services.crm.caller_match import CustomerCard
+from agentdesk.services.crm.quick_customer import QuickCustomer
+from agentdesk.services.desk.pop_latency import PopLatencyRecorder
+from agentdesk.services.desk.screen_pop import CallChange, ChangeKind
 from agentdesk.ui import format as fmt
 from agentdesk.ui.agent_state_bar import AgentStateBar
 from agentdesk.ui.bridge import Bridge

@@ -18,7 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from agentdesk.services.call_data import IVR_VARIABLES
+from agentdesk.services.desk.call_data import IVR_VARIABLES
 from agentdesk.telephony.client import ActionResult, AmiClient, ConnectionState, ResyncSnapshot
 from agentdesk.telephony.events import AmiEvent, DialEnd, Hangup, VarSet
 from agentdesk.telephony.loop_thread import LoopThread

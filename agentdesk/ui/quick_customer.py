@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.quick_customer import QuickCustomer, QuickCustomerError
+from agentdesk.services.crm.quick_customer import QuickCustomer, QuickCustomerError
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.forms import error_label, ok_cancel
 

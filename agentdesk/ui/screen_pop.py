@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.caller_match import (
+from agentdesk.services.crm.caller_match import (
     CustomerCard,
     CustomerSummary,
     InteractionLine,
@@ -33,8 +33,8 @@ from agentdesk.services.caller_match import (
     ProductLine,
     TicketLine,
 )
-from agentdesk.services.phone import NumberStatus
-from agentdesk.services.pop_latency import PopLatencyRecorder
+from agentdesk.services.crm.phone import NumberStatus
+from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.ui import format as fmt
 from agentdesk.ui.customer_card import CustomerCardView, make_label, make_table
 from agentdesk.ui.desk_controller import PopContent

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
-from agentdesk.services.pop_latency import PopLatencyRecorder
+from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 

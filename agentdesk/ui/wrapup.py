@@ -24,9 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.agent_state import StatePolicy
-from agentdesk.services.phone import normalise
-from agentdesk.services.wrapup import DispositionOption, WrapUpContext, WrapUpDraft, WrapUpSaved
+from agentdesk.services.crm.phone import normalise
+from agentdesk.services.desk.agent_state import StatePolicy
+from agentdesk.services.desk.wrapup import (
+    DispositionOption,
+    WrapUpContext,
+    WrapUpDraft,
+    WrapUpSaved,
+)
 from agentdesk.ui import format as fmt
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.wrapup_keeper import WrapUpKeeper

@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from agentdesk.logsafe import describe_error
-from agentdesk.services.agent_state import StatePolicy
-from agentdesk.services.screen_pop import CallInfo
-from agentdesk.services.wrapup import (
+from agentdesk.services.desk.agent_state import StatePolicy
+from agentdesk.services.desk.screen_pop import CallInfo
+from agentdesk.services.desk.wrapup import (
     WrapUpContext,
     WrapUpDraft,
     WrapUpError,

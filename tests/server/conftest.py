@@ -22,7 +22,7 @@ from agentdesk.server.app import build_context, create_app
 from agentdesk.server.context import ServerContext
 from agentdesk.server.run import ServerThread
 from agentdesk.server.settings import ListenSettings, ServerSettings
-from agentdesk.services.auth import hash_password
+from agentdesk.services.platform.auth import hash_password
 from agentdesk.store.engine import write_session
 from agentdesk.store.sync import Syncer, SyncScope
 from agentdesk.store.sync.local import LocalStore

@@ -136,7 +136,7 @@ def test_a_caller_is_matched_at_the_server_and_the_customer_becomes_reachable(
     server: RunningServer, desktop: Callable[..., Desktop]
 ) -> None:
     from agentdesk.client.lookups import ServerMatcher, ServerSearch
-    from agentdesk.services.caller_match import MatchKind
+    from agentdesk.services.crm.caller_match import MatchKind
     from tests.ui.data import add_customer
 
     bob = desktop("bob")

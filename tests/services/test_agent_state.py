@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentdesk.services.agent_state import AgentState, AgentStateMachine, load_policy
-from agentdesk.services.screen_pop import CallTracker
+from agentdesk.services.desk.agent_state import AgentState, AgentStateMachine, load_policy
+from agentdesk.services.desk.screen_pop import CallTracker
 from tests.ui.ami_events import AGENT_IFACE, called, complete, connect, member
 
 

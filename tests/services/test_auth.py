@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from agentdesk import vault
-from agentdesk.services.auth import (
+from agentdesk.services.platform.auth import (
     AuthService,
     StoreUnreachable,
     WrongCredentials,

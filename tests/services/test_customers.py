@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from agentdesk.models import AuditEntry, OutboxEntry
-from agentdesk.services.customers import (
+from agentdesk.services.crm.customers import (
     CustomerNotFound,
     CustomerService,
     CustomerValidationError,

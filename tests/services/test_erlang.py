@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentdesk.services.erlang import (
+from agentdesk.services.supervisor.erlang import (
     ErlangInputError,
     StaffingInfeasibleError,
     StaffingTarget,

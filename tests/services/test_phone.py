@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentdesk.services.phone import MAX_INPUT_LENGTH, NumberStatus, normalise
+from agentdesk.services.crm.phone import MAX_INPUT_LENGTH, NumberStatus, normalise
 
 LONDON = "+442079460958"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentdesk.services.queue_log import (
+from agentdesk.services.supervisor.queue_log import (
     EVENT_FIELDS,
     QueueLogReader,
     parse_timestamp,

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 
-from agentdesk.services.queue_log import QueueLogReader, QueueLogRecord, read_queue_log
-from agentdesk.services.queue_metrics import (
+from agentdesk.services.supervisor.queue_log import QueueLogReader, QueueLogRecord, read_queue_log
+from agentdesk.services.supervisor.queue_metrics import (
     AgentActivity,
     CellStore,
     LiveQueueMetrics,

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentdesk.services.queue_log import QueueLogReader, read_queue_log
-from agentdesk.services.queue_metrics import (
+from agentdesk.services.supervisor.queue_log import QueueLogReader, read_queue_log
+from agentdesk.services.supervisor.queue_metrics import (
     AgentActivity,
     CellStore,
     LiveQueueMetrics,

@@ -10,9 +10,9 @@ from collections import Counter
 from datetime import UTC
 from pathlib import Path
 
-from agentdesk.services.queue_log import QueueLogReader
-from agentdesk.services.queue_metrics import LiveQueueMetrics, MetricsConfig
-from agentdesk.services.reports import GroupBy, Interval, build_report, build_store
+from agentdesk.services.supervisor.queue_log import QueueLogReader
+from agentdesk.services.supervisor.queue_metrics import LiveQueueMetrics, MetricsConfig
+from agentdesk.services.supervisor.reports import GroupBy, Interval, build_report, build_store
 from agentdesk.telephony.sim.config import load_config
 from agentdesk.telephony.sim.simulator import PbxSimulator
 

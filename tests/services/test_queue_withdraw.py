@@ -8,8 +8,8 @@ as having left the queue unanswered (a flow-out), never as an abandon.
 
 from __future__ import annotations
 
-from agentdesk.services.queue_log import QueueLogReader
-from agentdesk.services.queue_metrics import LiveQueueMetrics, MetricsConfig
+from agentdesk.services.supervisor.queue_log import QueueLogReader
+from agentdesk.services.supervisor.queue_metrics import LiveQueueMetrics, MetricsConfig
 from agentdesk.telephony.codec import AmiMessage
 from agentdesk.telephony.events import QueueCallerWithdraw, decode
 from tests.supervisor.simfloor import SimFloor

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agentdesk.services.erlang import required_agents
-from agentdesk.services.queue_log import QueueLogReader
-from agentdesk.services.queue_metrics import MetricsConfig
-from agentdesk.services.reports import (
+from agentdesk.services.supervisor.erlang import required_agents
+from agentdesk.services.supervisor.queue_log import QueueLogReader
+from agentdesk.services.supervisor.queue_metrics import MetricsConfig
+from agentdesk.services.supervisor.reports import (
     GroupBy,
     Interval,
     Report,

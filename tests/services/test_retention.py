@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from agentdesk.cli import main
 from agentdesk.models import AuditEntry, CallRecord, Customer, Interaction, SyncState
-from agentdesk.services.retention import RetentionPolicy, purge
+from agentdesk.services.platform.retention import RetentionPolicy, purge
 from agentdesk.store.audit_log import FLOOR_KEY, append_audit, verify_chain
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentdesk.services.screen_pop import CallPhase, CallTracker, ChangeKind
+from agentdesk.services.desk.screen_pop import CallPhase, CallTracker, ChangeKind
 from agentdesk.telephony.codec import AmiMessage
 from agentdesk.telephony.events import decode
 from tests.ui.ami_events import (

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import Engine, select
 
 from agentdesk.models import CustomerPhone
-from agentdesk.services import pbx_actions as actions
-from agentdesk.services.quick_customer import (
+from agentdesk.services.crm.quick_customer import (
     QuickCustomer,
     QuickCustomerError,
     QuickCustomerService,
 )
+from agentdesk.services.desk import pbx_actions as actions
 from agentdesk.store.engine import read_session
 from agentdesk.store.writer import LocalWriter
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from agentdesk.services.caller_match import CallerMatcher, MatchKind
+from agentdesk.services.crm.caller_match import CallerMatcher, MatchKind
 from tests.ui.data import add_customer
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, delete, insert, update
 
 from agentdesk.ids import uuid7
 from agentdesk.models import Customer, CustomerPhone, Ticket
-from agentdesk.services.search import SearchService
-from agentdesk.services.search_query import QueryKind, parse_query
+from agentdesk.services.crm.search import SearchService
+from agentdesk.services.crm.search_query import QueryKind, parse_query
 from tests.ui_workspace.builders import BASE_TIME, add_customer, add_many_customers
 
 

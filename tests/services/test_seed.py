@@ -81,7 +81,7 @@ def test_phone_numbers_are_valid_and_match_their_raw_form(tmp_path: Path) -> Non
     engine = sqlite_engine(tmp_path / "c.db")
     migrate.upgrade(engine)
     seed(engine, SeedOptions(customers=1500, seed=11), workers=1)
-    from agentdesk.services.phone import normalise
+    from agentdesk.services.crm.phone import normalise
 
     with Session(engine) as s:
         rows = s.execute(
@@ -252,7 +252,7 @@ def test_bulk_load_writes_what_the_ordinary_path_writes(
 def test_a_bulk_seeded_store_answers_search_and_the_screen_pop(
     new_store: Callable[[str], Engine],
 ) -> None:
-    from agentdesk.services.search import SearchService
+    from agentdesk.services.crm.search import SearchService
 
     engine = new_store("bulk")
     seed(engine, SeedOptions(customers=400, seed=4, chunk_size=100), workers=1, bulk=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentdesk.models import TicketPriority
-from agentdesk.services.sla import (
+from agentdesk.services.tickets.sla import (
     SlaPolicyError,
     SlaState,
     format_countdown,

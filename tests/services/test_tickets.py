@@ -9,9 +9,9 @@ from sqlalchemy import Engine, insert
 
 from agentdesk.ids import uuid7
 from agentdesk.models import Team
-from agentdesk.services.sla import load_policy
-from agentdesk.services.ticket_views import TicketConflict, TicketValidationError
-from agentdesk.services.tickets import TicketService
+from agentdesk.services.tickets.service import TicketService
+from agentdesk.services.tickets.sla import load_policy
+from agentdesk.services.tickets.views import TicketConflict, TicketValidationError
 from agentdesk.store.writer import LocalWriter
 from tests.ui_workspace.builders import Org, add_customer, add_org
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from agentdesk.ids import uuid7
-from agentdesk.services.timeline import TimelineFilter, TimelineService
+from agentdesk.services.crm.timeline import TimelineFilter, TimelineService
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine
 from agentdesk.store.writer import LocalWriter

@@ -8,8 +8,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from agentdesk.models import Interaction, OutboxEntry
-from agentdesk.services.screen_pop import CallTracker
-from agentdesk.services.wrapup import WrapUpDraft, WrapUpError, WrapUpService, load_dispositions
+from agentdesk.services.desk.screen_pop import CallTracker
+from agentdesk.services.desk.wrapup import (
+    WrapUpDraft,
+    WrapUpError,
+    WrapUpService,
+    load_dispositions,
+)
 from agentdesk.store.engine import read_session
 from agentdesk.store.writer import LocalWriter
 from tests.ui.ami_events import AGENT_IFACE, called, complete, connect, hold

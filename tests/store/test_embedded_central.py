@@ -56,7 +56,7 @@ def test_a_missing_or_loose_key_file_is_refused_with_the_reason(tmp_path: Path) 
     with pytest.raises(StoreError, match="chmod 600"):
         open_central(Settings(data_dir=data))
     key.unlink()
-    with pytest.raises(StoreError, match="key file .* is missing"):
+    with pytest.raises(StoreError, match=r"key file .* is missing"):
         open_central(Settings(data_dir=data))
 
 
@@ -81,7 +81,7 @@ def test_an_old_plaintext_store_is_encrypted_in_place(tmp_path: Path) -> None:
 def test_bulk_seeding_fills_the_encrypted_store_and_leaves_nothing_in_clear(
     tmp_path: Path,
 ) -> None:
-    from agentdesk.services.search import SearchService
+    from agentdesk.services.crm.search import SearchService
     from agentdesk.services.seeding.generator import SeedOptions, seed
 
     data = tmp_path / "site"

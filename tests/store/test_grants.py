@@ -34,7 +34,7 @@ from agentdesk.models import (
 from agentdesk.server.app import build_context, create_app
 from agentdesk.server.run import ServerThread
 from agentdesk.server.settings import ListenSettings, ServerSettings
-from agentdesk.services.auth import hash_password
+from agentdesk.services.platform.auth import hash_password
 from agentdesk.services.platform.reveal import REVEAL_ACTION
 from agentdesk.store import migrate
 from agentdesk.store.audit_log import append_audit, verify_chain

@@ -8,7 +8,7 @@ from typing import Any
 
 from pytestqt.qtbot import QtBot
 
-from agentdesk.services.agent_state import load_policy
+from agentdesk.services.desk.agent_state import load_policy
 from agentdesk.services.supervisor import SupervisorSettings
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.client import AmiClient

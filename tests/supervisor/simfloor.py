@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentdesk.services.queue_metrics import MetricsConfig, ServiceLevelDefinition
 from agentdesk.services.supervisor import LiveBoard, SupervisorSettings
+from agentdesk.services.supervisor.queue_metrics import MetricsConfig, ServiceLevelDefinition
 from agentdesk.telephony.codec import AmiMessage
 from agentdesk.telephony.events import CoreShowChannel, QueueSummary, decode, decode_all
 from agentdesk.telephony.sim.config import QueueConfig

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agentdesk.paths import resource
-from agentdesk.services.alerts import (
+from agentdesk.services.supervisor.alerting import conditions_for
+from agentdesk.services.supervisor.alerts import (
     AlertBook,
     AlertConfigError,
     AlertKind,
@@ -19,8 +20,7 @@ from agentdesk.services.alerts import (
     Severity,
     thresholds_from,
 )
-from agentdesk.services.queue_metrics import MetricsRow
-from agentdesk.services.supervisor.alerting import conditions_for
+from agentdesk.services.supervisor.queue_metrics import MetricsRow
 from agentdesk.services.supervisor.settings import load_settings, settings_from
 from agentdesk.services.supervisor.views import AgentRow, AgentStatus, BoardSnapshot, QueueRow
 

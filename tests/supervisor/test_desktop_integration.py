@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, update
 
 from agentdesk.models import Agent, Role
-from agentdesk.services.agent_state import AgentState, load_policy
-from agentdesk.services.roles import PermissionDenied
+from agentdesk.services.desk.agent_state import AgentState, load_policy
+from agentdesk.services.platform.roles import PermissionDenied
 from agentdesk.services.supervisor import AgentStatus, load_settings
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.client import AmiClient

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.services.queue_log import QueueLogReader
-from agentdesk.services.reports import Interval
 from agentdesk.services.supervisor.history import (
     merge_days,
     series_from_queue_log,
     staffing_rows,
     today_history,
 )
+from agentdesk.services.supervisor.queue_log import QueueLogReader
+from agentdesk.services.supervisor.reports import Interval
 from agentdesk.services.supervisor.settings import SupervisorSettings
 from tests.supervisor.simfloor import settings
 

@@ -10,7 +10,6 @@ import pytest
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from agentdesk.services.alerts import Alert, AlertKind, Severity
 from agentdesk.services.supervisor import (
     AgentRow,
     AgentStatus,
@@ -18,6 +17,7 @@ from agentdesk.services.supervisor import (
     QueueRow,
     WorkstationLatency,
 )
+from agentdesk.services.supervisor.alerts import Alert, AlertKind, Severity
 from agentdesk.services.supervisor.history import StaffingRow
 from agentdesk.ui.supervisor.columns import (
     AGENT_COLUMNS,

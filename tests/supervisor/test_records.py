@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentdesk.services.queue_log import QueueLogRecord
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.services.supervisor.records import LeaveResolver, to_record
 from agentdesk.telephony.codec import AmiMessage
 from agentdesk.telephony.events import AmiEvent, decode

@@ -13,10 +13,10 @@ from pytestqt.qtbot import QtBot
 
 from agentdesk.cli import main
 from agentdesk.models import Role
-from agentdesk.services.reports import COLUMNS as REPORT_COLUMNS
-from agentdesk.services.reports import GroupBy, Interval
-from agentdesk.services.roles import PermissionDenied
+from agentdesk.services.platform.roles import PermissionDenied
 from agentdesk.services.supervisor import SupervisorService
+from agentdesk.services.supervisor.reports import COLUMNS as REPORT_COLUMNS
+from agentdesk.services.supervisor.reports import GroupBy, Interval
 from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor.live_model import LiveTableModel

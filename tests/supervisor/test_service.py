@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 import pytest
 
 from agentdesk.models import Role
-from agentdesk.services.alerts import AlertKind, AlertThresholds
-from agentdesk.services.reports import Interval
-from agentdesk.services.roles import PermissionDenied
+from agentdesk.services.platform.roles import PermissionDenied
 from agentdesk.services.supervisor import SupervisorInputError, SupervisorService
+from agentdesk.services.supervisor.alerts import AlertKind, AlertThresholds
+from agentdesk.services.supervisor.reports import Interval
 from agentdesk.services.supervisor.settings import SupervisorSettings
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.client import AmiClient

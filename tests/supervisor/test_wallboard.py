@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from agentdesk.services.roles import PermissionDenied
+from agentdesk.services.platform.roles import PermissionDenied
 from agentdesk.services.supervisor import AgentStatus
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.loop_thread import LoopThread

@@ -17,7 +17,7 @@ from agentdesk.client.signin import DesktopSignIn
 from agentdesk.server.app import build_context, create_app
 from agentdesk.server.run import ServerThread
 from agentdesk.server.settings import ListenSettings, ServerSettings
-from agentdesk.services.auth import AgentIdentity
+from agentdesk.services.platform.auth import AgentIdentity
 from agentdesk.store.field_crypto import FieldCipher
 
 EVERY_ROLE = ("agent", "supervisor", "admin")

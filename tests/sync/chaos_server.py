@@ -35,7 +35,7 @@ from agentdesk.models import (
     OutboxState,
     Role,
 )
-from agentdesk.services.auth import hash_password
+from agentdesk.services.platform.auth import hash_password
 from agentdesk.store.engine import encrypted_sqlite_engine, read_session, write_session
 from agentdesk.store.field_crypto import new_key_text
 from agentdesk.store.sync import Syncer

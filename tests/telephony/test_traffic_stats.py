@@ -28,7 +28,7 @@ from agentdesk.telephony.sim.traffic import (
 from tests.telephony.amihelpers import EPOCH, make_config, make_sim, quiet_behaviour
 
 try:  # the services engineer's implementation, when present
-    from agentdesk.services.erlang import erlang_a_metrics
+    from agentdesk.services.supervisor.erlang import erlang_a_metrics
 except ImportError:  # pragma: no cover - fallback keeps this test independent of services
     erlang_a_metrics = None
 

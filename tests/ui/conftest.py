@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from agentdesk.app import AmiCredentials, Desktop, Stores, build_desktop
 from agentdesk.config import LocalSettings, Settings
-from agentdesk.services.agent_state import AgentState, load_policy
+from agentdesk.services.desk.agent_state import AgentState, load_policy
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine
 from agentdesk.telephony.loop_thread import LoopThread

@@ -24,8 +24,8 @@ from agentdesk.models import (
     Role,
     Ticket,
 )
-from agentdesk.services.auth import hash_password
-from agentdesk.services.phone import normalise
+from agentdesk.services.crm.phone import normalise
+from agentdesk.services.platform.auth import hash_password
 from agentdesk.store.engine import write_session
 
 PASSWORD = "correct horse"

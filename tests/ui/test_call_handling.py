@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from agentdesk.models import Interaction, Ticket
-from agentdesk.services.agent_state import AgentState
-from agentdesk.services.screen_pop import CallPhase
+from agentdesk.services.desk.agent_state import AgentState
+from agentdesk.services.desk.screen_pop import CallPhase
 from agentdesk.store.engine import read_session
 from tests.ui.data import add_customer
 

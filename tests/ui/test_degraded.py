@@ -11,8 +11,8 @@ import pytest
 from agentdesk.app import AmiCredentials, Stores, build_desktop
 from agentdesk.config import Settings
 from agentdesk.models import Role
-from agentdesk.services.agent_state import AgentState
-from agentdesk.services.auth import AgentIdentity
+from agentdesk.services.desk.agent_state import AgentState
+from agentdesk.services.platform.auth import AgentIdentity
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine
 from agentdesk.ui.bridge import Bridge

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
-from agentdesk.services.agent_state import AgentState
-from agentdesk.services.screen_pop import CallPhase
+from agentdesk.services.desk.agent_state import AgentState
+from agentdesk.services.desk.screen_pop import CallPhase
 from tests.ui.conftest import IFACE
 
 pytestmark = pytest.mark.gui

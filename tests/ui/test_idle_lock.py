@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow
 from pytestqt.qtbot import QtBot
 
-from agentdesk.services.agent_state import AgentState
+from agentdesk.services.desk.agent_state import AgentState
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 from agentdesk.logsafe import describe_error, mask_phone
-from agentdesk.services.agent_state import AgentState
+from agentdesk.services.desk.agent_state import AgentState
 from tests.ui.data import add_customer
 
 NUMBER = "+447700900123"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from agentdesk.services.auth import AuthService, remembered_password
+from agentdesk.services.platform.auth import AuthService, remembered_password
 from agentdesk.store.engine import central_engine
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.login_dialog import LoginDialog

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from agentdesk.services.agent_state import load_policy
-from agentdesk.services.caller_match import CustomerSummary, InteractionLine, TicketLine
-from agentdesk.services.wrapup import load_dispositions
+from agentdesk.services.crm.caller_match import CustomerSummary, InteractionLine, TicketLine
+from agentdesk.services.desk.agent_state import load_policy
+from agentdesk.services.desk.wrapup import load_dispositions
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.shortcuts import SHORTCUTS, ShortcutsDialog
 

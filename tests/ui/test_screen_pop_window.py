@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from agentdesk.services.caller_match import MatchKind
-from agentdesk.services.phone import NumberStatus
+from agentdesk.services.crm.caller_match import MatchKind
+from agentdesk.services.crm.phone import NumberStatus
 from tests.ui.data import add_customer
 
 pytestmark = pytest.mark.gui

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from agentdesk.services.customers import CustomerService
-from agentdesk.services.search import SearchService
-from agentdesk.services.sla import load_policy
-from agentdesk.services.tickets import TicketService
-from agentdesk.services.timeline import TimelineService
+from agentdesk.services.crm.customers import CustomerService
+from agentdesk.services.crm.search import SearchService
+from agentdesk.services.crm.timeline import TimelineService
+from agentdesk.services.tickets.service import TicketService
+from agentdesk.services.tickets.sla import load_policy
 from agentdesk.store import migrate
 from agentdesk.store.engine import sqlite_engine
 from agentdesk.store.writer import LocalWriter

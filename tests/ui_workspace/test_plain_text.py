@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
-from agentdesk.services.customers import CustomerValidationError
-from agentdesk.services.ticket_views import TicketValidationError
+from agentdesk.services.crm.customers import CustomerValidationError
+from agentdesk.services.tickets.views import TicketValidationError
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.ui import format as fmt
 from agentdesk.ui.tickets.pane import TicketPane

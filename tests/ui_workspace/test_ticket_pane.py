@@ -9,8 +9,8 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
-from agentdesk.services.sla import load_policy
-from agentdesk.services.tickets import TicketService
+from agentdesk.services.tickets.service import TicketService
+from agentdesk.services.tickets.sla import load_policy
 from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.tickets.model import SLA_COLUMN, TicketTableModel
 from agentdesk.ui.tickets.pane import TicketPane

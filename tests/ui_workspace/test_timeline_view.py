@@ -8,7 +8,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
-from agentdesk.services.timeline import TimelineFilter
+from agentdesk.services.crm.timeline import TimelineFilter
 from agentdesk.ui.timeline.model import PLACEHOLDER_ROLE
 from agentdesk.ui.timeline.view import TimelineView
 from agentdesk.ui.workspace.context import WorkspaceContext

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, select
 
 from agentdesk.models import AuditEntry
-from agentdesk.services.search import SearchResults
+from agentdesk.services.crm.search import SearchResults
 from agentdesk.store.engine import read_session
 from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.search.popup import SearchPopup

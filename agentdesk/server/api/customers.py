@@ -18,9 +18,9 @@ from agentdesk.server.api.schemas import MatchIn, RevealIn, RevealOut, SearchIn
 from agentdesk.server.auth import CurrentPrincipal, Principal
 from agentdesk.server.context import ClientId, Ctx, ServerContext
 from agentdesk.server.problems import Problem, forbidden
-from agentdesk.services.caller_match import CallerMatch, CustomerCard
+from agentdesk.services.crm.caller_match import CallerMatch, CustomerCard
+from agentdesk.services.crm.search import SearchResults
 from agentdesk.services.platform.reveal import RevealRateLimited, RevealRefused, reveal
-from agentdesk.services.search import SearchResults
 from agentdesk.store.sync.port import DirectCentral
 
 router = APIRouter(prefix="/customers", tags=["customers"])

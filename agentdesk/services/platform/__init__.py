@@ -1,6 +1,6 @@
 """Platform services: who may sign in, their sessions, and the directory behind them."""
 
-from agentdesk.services.auth import hash_password, verify_password
+from agentdesk.services.platform.auth import hash_password, verify_password
 from agentdesk.services.platform.signin import (
     AccountLocked,
     AgentProfile,

@@ -70,7 +70,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agentdesk.models import Agent, AuthSession, Role, SigninThrottle, agent_team, utcnow
-from agentdesk.services.auth import hash_password, verify_password
+from agentdesk.services.platform.auth import hash_password, verify_password
 from agentdesk.store.audit_log import append_audit
 
 MAX_LOGIN = 64

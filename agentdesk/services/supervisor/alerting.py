@@ -1,11 +1,11 @@
-"""Which alert conditions hold on the board right now (see :mod:`agentdesk.services.alerts`)."""
+"""Which alert conditions hold on the board right now (see :mod:`.alerts` in this package)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from agentdesk.services.alerts import AlertKind, AlertThresholds, Condition, Severity
-from agentdesk.services.queue_metrics import MetricsRow
+from agentdesk.services.supervisor.alerts import AlertKind, AlertThresholds, Condition, Severity
+from agentdesk.services.supervisor.queue_metrics import MetricsRow
 from agentdesk.services.supervisor.views import AgentRow, AgentStatus, BoardSnapshot, QueueRow
 
 

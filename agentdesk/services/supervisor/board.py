@@ -4,7 +4,7 @@ Single-threaded by design: the desktop runs it on the telephony loop thread
 (where the events arrive) and only the snapshots cross to the GUI thread.
 Queue figures (service level today and over the last 15/30/60 minutes, ASA,
 AHT, abandonment) come from the queue_log twins of the events fed into
-:class:`~agentdesk.services.queue_metrics.LiveQueueMetrics`; waiting callers
+:class:`~agentdesk.services.supervisor.queue_metrics.LiveQueueMetrics`; waiting callers
 and agent states are kept here, exact to the last event, and replaced by
 the PBX's own lists at every resync (login, reconnect, the once-a-minute
 safety resync).
@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from agentdesk.services.alerts import Alert
-from agentdesk.services.queue_live import LiveSnapshot
-from agentdesk.services.queue_log import QueueLogRecord
-from agentdesk.services.queue_metrics import (
+from agentdesk.services.supervisor.alerts import Alert
+from agentdesk.services.supervisor.floor import Floor, caller_label
+from agentdesk.services.supervisor.queue_live import LiveSnapshot
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
+from agentdesk.services.supervisor.queue_metrics import (
     CellStore,
     LiveQueueMetrics,
     MetricsRow,
     QueueLogInterpreter,
     local_midnight,
 )
-from agentdesk.services.supervisor.floor import Floor, caller_label
 from agentdesk.services.supervisor.records import LeaveResolver, to_record
 from agentdesk.services.supervisor.resync import apply_resync
 from agentdesk.services.supervisor.settings import SupervisorSettings

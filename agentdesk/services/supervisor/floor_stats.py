@@ -13,7 +13,7 @@ from typing import Protocol
 from sqlalchemy import Engine, and_, func, or_, select
 
 from agentdesk.models import CallRecord, Ticket, TicketStatus
-from agentdesk.services.pop_latency import percentile
+from agentdesk.services.desk.pop_latency import percentile
 from agentdesk.store.engine import read_session
 
 _CLOSED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)

@@ -2,7 +2,7 @@
 
 Today comes from the board's live quarter-hour cells; last week (and any
 report day) from the queue_log file, read on a worker thread. Both go
-through :func:`agentdesk.services.reports.build_report`, so a chart bar and
+through :func:`agentdesk.services.supervisor.reports.build_report`, so a chart bar and
 a report line of the same interval are the same number. The staffing panel
 puts Erlang C's "agents needed" for each interval (forecast: the same
 weekday last week, or today's actual calls once the interval has passed)
@@ -16,15 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentdesk.services.erlang import (
+from agentdesk.services.supervisor.erlang import (
     ErlangInputError,
     StaffingInfeasibleError,
     StaffingTarget,
     required_agents,
 )
-from agentdesk.services.queue_log import QueueLogReader, QueueLogRecord
-from agentdesk.services.queue_metrics import CellStore, MetricsConfig
-from agentdesk.services.reports import GroupBy, Interval, build_report, build_store
+from agentdesk.services.supervisor.queue_log import QueueLogReader, QueueLogRecord
+from agentdesk.services.supervisor.queue_metrics import CellStore, MetricsConfig
+from agentdesk.services.supervisor.reports import GroupBy, Interval, build_report, build_store
 
 _MARGIN_S = 4 * 3600  # history read around a day: calls that span midnight, open pauses
 

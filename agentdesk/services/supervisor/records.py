@@ -1,7 +1,7 @@
 """AMI queue events as queue_log records, so live and historical figures share one definition.
 
 The wallboard's service level, ASA, AHT and abandonment come from
-:class:`~agentdesk.services.queue_metrics.LiveQueueMetrics`, which reads
+:class:`~agentdesk.services.supervisor.queue_metrics.LiveQueueMetrics`, which reads
 queue_log records. Each AMI queue event has a queue_log twin that
 Asterisk's app_queue writes at the same moment; this module builds it:
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agentdesk.services.queue_log import QueueLogRecord
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.telephony.events import (
     AgentComplete,
     AgentConnect,

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from agentdesk.services.queue_log import QueueLogRecord
 from agentdesk.services.supervisor.floor import BUSY_STATES, Agent, Call, Member, caller_label
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.services.supervisor.views import AgentStatus, WaitingCaller
 from agentdesk.telephony.events import (
     AmiEvent,

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agentdesk.ids import uuid7
-from agentdesk.services import pbx_actions
-from agentdesk.services.alerts import Alert, AlertBook, AlertChanges
-from agentdesk.services.reports import GroupBy, Interval, Report, report_from_queue_log
-from agentdesk.services.roles import Capability, Session, require
+from agentdesk.services.desk import pbx_actions
+from agentdesk.services.platform.roles import Capability, Session, require
 from agentdesk.services.supervisor.alerting import conditions_for
+from agentdesk.services.supervisor.alerts import Alert, AlertBook, AlertChanges
 from agentdesk.services.supervisor.board import LiveBoard
 from agentdesk.services.supervisor.floor_stats import (
     BreachedTickets,
@@ -38,6 +37,7 @@ from agentdesk.services.supervisor.history import (
     series_from_queue_log,
     series_from_store,
 )
+from agentdesk.services.supervisor.reports import GroupBy, Interval, Report, report_from_queue_log
 from agentdesk.services.supervisor.settings import SupervisorSettings
 from agentdesk.services.supervisor.views import BoardSnapshot
 from agentdesk.store.mutation_args.audit import AuditAdd

@@ -1,7 +1,7 @@
 """The supervisor's settings: service-level definition, wrap-up times and alert thresholds.
 
 Read from ``resources/alerts.toml`` (or a site copy). The same
-:class:`~agentdesk.services.queue_metrics.MetricsConfig` drives the live
+:class:`~agentdesk.services.supervisor.queue_metrics.MetricsConfig` drives the live
 wallboard, the historical reports and the alerts, so the three never
 disagree about what "service level" means.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from agentdesk.paths import resource
-from agentdesk.services.alerts import AlertConfigError, AlertThresholds, thresholds_from
-from agentdesk.services.queue_metrics import MetricsConfig, ServiceLevelDefinition
+from agentdesk.services.supervisor.alerts import AlertConfigError, AlertThresholds, thresholds_from
+from agentdesk.services.supervisor.queue_metrics import MetricsConfig, ServiceLevelDefinition
 
 
 @dataclass(frozen=True)

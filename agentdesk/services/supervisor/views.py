@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agentdesk.services.alerts import Alert
+from agentdesk.services.supervisor.alerts import Alert
 
 
 class AgentStatus(StrEnum):

@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
-from agentdesk.services.search import Searcher, SearchHit, SearchResults
+from agentdesk.services.crm.search import Searcher, SearchHit, SearchResults
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named
@@ -37,9 +37,7 @@ class SearchPopup(QDialog):
     ticket_chosen = Signal(uuid.UUID, object)  # ticket id, customer id (or None)
     results_shown = Signal(object)  # SearchResults
 
-    def __init__(
-        self, bridge: Bridge, service: Searcher, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, bridge: Bridge, service: Searcher, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._bridge = bridge
         self._service = service

@@ -2,7 +2,7 @@
 
 :func:`open_wallboard` is the one way in: it builds the role-checked
 supervisor service, the live feed on the telephony loop and the window, and
-raises :class:`~agentdesk.services.roles.PermissionDenied` for a session
+raises :class:`~agentdesk.services.platform.roles.PermissionDenied` for a session
 whose role may not see supervisor data.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
-from agentdesk.services.agent_state import ReasonCode
-from agentdesk.services.roles import Session
+from agentdesk.services.desk.agent_state import ReasonCode
+from agentdesk.services.platform.roles import Session
 from agentdesk.services.supervisor import SupervisorService, SupervisorSettings
 from agentdesk.services.supervisor.floor_stats import FloorReads
 from agentdesk.services.supervisor.service import AuditLog

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentdesk.services.alerts import Alert, Severity
 from agentdesk.services.supervisor import AgentRow, AgentStatus, QueueRow, WorkstationLatency
+from agentdesk.services.supervisor.alerts import Alert, Severity
 from agentdesk.services.supervisor.history import StaffingRow
 from agentdesk.ui import format as fmt
 from agentdesk.ui.supervisor.live_model import LiveColumn

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.agent_state import ReasonCode
+from agentdesk.services.desk.agent_state import ReasonCode
 from agentdesk.services.supervisor import AgentRow
 from agentdesk.ui import format as fmt
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from agentdesk.services.reports import Interval
-from agentdesk.services.roles import PermissionDenied
+from agentdesk.services.platform.roles import PermissionDenied
 from agentdesk.services.supervisor import SupervisorService
 from agentdesk.services.supervisor.floor_stats import BreachedTickets
 from agentdesk.services.supervisor.history import today_history
+from agentdesk.services.supervisor.reports import Interval
 from agentdesk.telephony.client import AmiClient, AmiError, ConnectionState, ResyncSnapshot
 from agentdesk.telephony.events import AmiEvent, CoreShowChannel, QueueSummary
 from agentdesk.telephony.loop_thread import LoopThread

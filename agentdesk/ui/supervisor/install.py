@@ -4,7 +4,7 @@
 (Ctrl+Shift+R) to the main window's toolbar only when the signed-in role
 may supervise; an agent's window gets nothing. Hiding the actions is a
 courtesy: the supervisor service behind them refuses an agent session
-anyway (:class:`~agentdesk.services.roles.PermissionDenied`). The wallboard
+anyway (:class:`~agentdesk.services.platform.roles.PermissionDenied`). The wallboard
 shares the desktop's AMI client and telephony loop (one PBX login per
 workstation) and writes its audit entries through the desktop's writer.
 """
@@ -20,10 +20,10 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from agentdesk.services.agent_state import load_policy
-from agentdesk.services.alerts import AlertConfigError
-from agentdesk.services.roles import PermissionDenied, Session, can_supervise
+from agentdesk.services.desk.agent_state import load_policy
+from agentdesk.services.platform.roles import PermissionDenied, Session, can_supervise
 from agentdesk.services.supervisor import SupervisorService, load_settings
+from agentdesk.services.supervisor.alerts import AlertConfigError
 from agentdesk.services.supervisor.floor_stats import FloorReads
 from agentdesk.services.supervisor.service import AuditLog
 from agentdesk.telephony.client import AmiClient

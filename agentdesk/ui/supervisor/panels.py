@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.alerts import Alert
+from agentdesk.services.supervisor.alerts import Alert
 from agentdesk.ui.supervisor.columns import ALERT_COLUMNS
 from agentdesk.ui.supervisor.live_model import SORT_ROLE, LiveColumn, LiveTableModel
 

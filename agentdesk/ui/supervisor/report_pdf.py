@@ -24,9 +24,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication
 
-from agentdesk.services.queue_metrics import MetricsConfig
-from agentdesk.services.reports import Column, Interval, Report, ReportLine, format_value
 from agentdesk.services.supervisor.history import series_from_queue_log, shift_week
+from agentdesk.services.supervisor.queue_metrics import MetricsConfig
+from agentdesk.services.supervisor.reports import Column, Interval, Report, ReportLine, format_value
 from agentdesk.ui.supervisor.charts import ChartData, paint_interval_chart
 
 DPI = 150

@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.reports import COLUMNS as REPORT_COLUMNS
-from agentdesk.services.reports import (
+from agentdesk.services.platform.roles import Capability, require
+from agentdesk.services.supervisor import SupervisorService
+from agentdesk.services.supervisor.reports import COLUMNS as REPORT_COLUMNS
+from agentdesk.services.supervisor.reports import (
     Column,
     GroupBy,
     Interval,
@@ -36,8 +38,6 @@ from agentdesk.services.reports import (
     format_value,
     write_csv,
 )
-from agentdesk.services.roles import Capability, require
-from agentdesk.services.supervisor import SupervisorService
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor.charts import ChartData, IntervalChart
 from agentdesk.ui.supervisor.live_model import LiveColumn

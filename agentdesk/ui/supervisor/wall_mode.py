@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHeaderView, QLabel
 
-from agentdesk.services.alerts import Alert, Severity
+from agentdesk.services.supervisor.alerts import Alert, Severity
 from agentdesk.ui import format as fmt
 from agentdesk.ui.supervisor.charts import WALL_PALETTE, IntervalChart
 from agentdesk.ui.supervisor.columns import WALL_QUEUE_COLUMNS

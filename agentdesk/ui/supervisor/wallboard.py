@@ -18,10 +18,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QWidget
 
-from agentdesk.services.agent_state import ReasonCode
-from agentdesk.services.alerts import Alert, Severity
-from agentdesk.services.roles import Capability, allows, require
+from agentdesk.services.desk.agent_state import ReasonCode
+from agentdesk.services.platform.roles import Capability, allows, require
 from agentdesk.services.supervisor import BoardSnapshot, IntervalSeries
+from agentdesk.services.supervisor.alerts import Alert, Severity
 from agentdesk.services.supervisor.history import shift_week
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor.charts import ChartData

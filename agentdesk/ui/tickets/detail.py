@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.ticket_views import (
+from agentdesk.services.tickets.service import TicketService
+from agentdesk.services.tickets.views import (
     WORKFLOW,
     ChangeView,
     CommentView,
@@ -30,7 +31,6 @@ from agentdesk.services.ticket_views import (
     TicketDetail,
     TicketRow,
 )
-from agentdesk.services.tickets import TicketService
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.sla import SlaPolicy
+from agentdesk.services.tickets.sla import SlaPolicy
 from agentdesk.ui.forms import error_label, ok_cancel
 from agentdesk.ui.named import named
 

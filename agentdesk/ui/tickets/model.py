@@ -20,8 +20,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from agentdesk.services.sla import SlaState, format_countdown, sla_state
-from agentdesk.services.ticket_views import TicketRow
+from agentdesk.services.tickets.sla import SlaState, format_countdown, sla_state
+from agentdesk.services.tickets.views import TicketRow
 from agentdesk.ui import format as fmt
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.ticket_views import TicketRow
-from agentdesk.services.tickets import TicketService
+from agentdesk.services.tickets.service import TicketService
+from agentdesk.services.tickets.views import TicketRow
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named

@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from agentdesk.services.timeline import TimelineEntry
+from agentdesk.services.crm.timeline import TimelineEntry
 from agentdesk.ui import format as fmt
 from agentdesk.ui.timeline.model import ENTRY_ROLE
 

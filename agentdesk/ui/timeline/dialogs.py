@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.timeline import MANUAL_CHANNELS
+from agentdesk.services.crm.timeline import MANUAL_CHANNELS
 from agentdesk.ui.forms import error_label, ok_cancel
 from agentdesk.ui.named import named
 

@@ -19,7 +19,12 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from agentdesk.services.timeline import TimelineCursor, TimelineEntry, TimelineFilter, TimelinePage
+from agentdesk.services.crm.timeline import (
+    TimelineCursor,
+    TimelineEntry,
+    TimelineFilter,
+    TimelinePage,
+)
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 

@@ -23,7 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.timeline import CHANNELS, InteractionDetail, TimelineFilter, TimelineService
+from agentdesk.services.crm.timeline import (
+    CHANNELS,
+    InteractionDetail,
+    TimelineFilter,
+    TimelineService,
+)
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from agentdesk.services.customers import CustomerService
-from agentdesk.services.search import Searcher
-from agentdesk.services.tickets import TicketService
-from agentdesk.services.timeline import TimelineService
+from agentdesk.services.crm.customers import CustomerService
+from agentdesk.services.crm.search import Searcher
+from agentdesk.services.crm.timeline import TimelineService
+from agentdesk.services.tickets.service import TicketService
 from agentdesk.ui.bridge import Bridge
 
 

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.models import ContactLabel
-from agentdesk.services.customer_views import CustomerCard
-from agentdesk.services.customers import MIN_REASON_CHARS
+from agentdesk.services.crm.customer_views import CustomerCard
+from agentdesk.services.crm.customers import MIN_REASON_CHARS
 from agentdesk.ui import format as fmt
 from agentdesk.ui.forms import error_label, ok_cancel
 from agentdesk.ui.named import named

@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.customer_views import (
+from agentdesk.services.crm.customer_views import (
     ContactPoint,
     CustomerCard,
     DocumentView,
     HistoryEntry,
     ProductView,
 )
-from agentdesk.services.customers import CustomerNotFound, RevealedValue
+from agentdesk.services.crm.customers import CustomerNotFound, RevealedValue
 from agentdesk.ui import format as fmt
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel

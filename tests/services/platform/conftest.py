@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
 from agentdesk.models import Agent, Role, Team, agent_team
-from agentdesk.services.auth import hash_password
+from agentdesk.services.platform.auth import hash_password
 from tests.support.slapd import SlapdServer, running_slapd
 
 PASSWORD = "correct horse 42"

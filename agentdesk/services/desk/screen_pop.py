@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from agentdesk.services.call_data import IVR_VARIABLES, IvrData, ivr_from_pairs
+from agentdesk.services.desk.call_data import IVR_VARIABLES, IvrData, ivr_from_pairs
 from agentdesk.telephony.events import (
     AgentCalled,
     AgentComplete,

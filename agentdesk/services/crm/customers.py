@@ -29,7 +29,7 @@ from agentdesk.models import (
     Interaction,
     Product,
 )
-from agentdesk.services.customer_views import (
+from agentdesk.services.crm.customer_views import (
     ContactPoint,
     CustomerCard,
     DocumentView,
@@ -39,7 +39,7 @@ from agentdesk.services.customer_views import (
     mask_date,
     mask_product,
 )
-from agentdesk.services.phone import NumberStatus, normalise
+from agentdesk.services.crm.phone import NumberStatus, normalise
 from agentdesk.services.platform.reveal import RevealedValue as RevealedValue
 from agentdesk.services.platform.reveal import RevealRefused
 from agentdesk.store.engine import read_session

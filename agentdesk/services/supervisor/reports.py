@@ -8,7 +8,7 @@ table, CSV, the desktop's QPdfWriter pages and charts) walks the same
 
 Intervals are local wall-clock periods in ``MetricsConfig.tz`` (15, 30, 60
 minutes or a day); calls count in the interval they entered the queue (see
-``agentdesk.services.queue_metrics``). Beside the actual staffing, each
+``agentdesk.services.supervisor.queue_metrics``). Beside the actual staffing, each
 queue line shows the agents Erlang C says the interval needed for its
 actual offered calls and AHT under the service-level target.
 """
@@ -24,15 +24,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
-from agentdesk.services.erlang import (
+from agentdesk.services.supervisor.erlang import (
     ErlangInputError,
     StaffingInfeasibleError,
     StaffingResult,
     StaffingTarget,
     required_agents,
 )
-from agentdesk.services.queue_log import ParseSummary, QueueLogReader, QueueLogRecord
-from agentdesk.services.queue_metrics import (
+from agentdesk.services.supervisor.queue_log import ParseSummary, QueueLogReader, QueueLogRecord
+from agentdesk.services.supervisor.queue_metrics import (
     AGENT_LEVEL,
     CellStore,
     Counters,

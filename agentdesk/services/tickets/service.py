@@ -33,8 +33,8 @@ from agentdesk.models import (
     agent_team,
     utcnow,
 )
-from agentdesk.services.sla import SlaPolicy, SlaPolicyError
-from agentdesk.services.ticket_views import (
+from agentdesk.services.tickets.sla import SlaPolicy, SlaPolicyError
+from agentdesk.services.tickets.views import (
     EDITABLE,
     OPEN_STATUSES,
     WORKFLOW,

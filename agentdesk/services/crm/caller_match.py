@@ -20,8 +20,8 @@ from sqlalchemy import Engine, Select, Uuid, bindparam, select
 from sqlalchemy.engine import Connection
 
 from agentdesk.models import Customer, CustomerPhone, Interaction, Product, Ticket, TicketStatus
-from agentdesk.services.customer_views import mask_product
-from agentdesk.services.phone import CallerNumber, normalise
+from agentdesk.services.crm.customer_views import mask_product
+from agentdesk.services.crm.phone import CallerNumber, normalise
 
 Source = Literal["local", "central", "none"]
 OPEN_TICKET_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)

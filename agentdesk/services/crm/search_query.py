@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import phonenumbers
 
-from agentdesk.services.phone import normalise
+from agentdesk.services.crm.phone import normalise
 
 MAX_QUERY_CHARS = 200
 MIN_QUERY_CHARS = 2

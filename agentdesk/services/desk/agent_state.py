@@ -4,7 +4,7 @@ The desktop never decides an agent is Available: it asks the PBX
 (``QueuePause``/``QueueAdd``) and changes state only when the PBX says so
 (``QueueMemberPause``, ``QueueMemberStatus``, ``QueueMemberAdded``/``Removed``,
 ``QueueMember`` rows of a resync). Call phases from the
-:class:`~agentdesk.services.screen_pop.CallTracker` sit on top: Ringing,
+:class:`~agentdesk.services.desk.screen_pop.CallTracker` sit on top: Ringing,
 On call, On hold. After-call work is a pause whose reason is the ACW reason,
 so the PBX routes no call to an agent who is still wrapping up, and the
 state survives a desktop restart.
@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from agentdesk.paths import resource
-from agentdesk.services.screen_pop import CallInfo, CallPhase
+from agentdesk.services.desk.screen_pop import CallInfo, CallPhase
 from agentdesk.telephony.events import (
     AmiEvent,
     MemberFields,

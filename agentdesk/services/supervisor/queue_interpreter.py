@@ -2,9 +2,9 @@
 
 ``QueueLogInterpreter`` is the one place that knows Asterisk's queue_log
 events; it writes what they mean to a ``MetricsSink`` (the batch
-``CellStore`` of :mod:`agentdesk.services.queue_metrics`, or the live
-window of :mod:`agentdesk.services.queue_live`). What the figures mean is
-described in :mod:`agentdesk.services.queue_metrics`.
+``CellStore`` of :mod:`agentdesk.services.supervisor.queue_metrics`, or the live
+window of :mod:`agentdesk.services.supervisor.queue_live`). What the figures mean is
+described in :mod:`agentdesk.services.supervisor.queue_metrics`.
 
 Rules used
 - **Attribution.** Everything about a call (offered, answered, abandoned,
@@ -39,8 +39,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agentdesk.services.queue_log import QueueLogRecord
-from agentdesk.services.queue_metrics import AGENT_LEVEL, NO_AGENT, AgentActivity, MetricsConfig
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
+from agentdesk.services.supervisor.queue_metrics import (
+    AGENT_LEVEL,
+    NO_AGENT,
+    AgentActivity,
+    MetricsConfig,
+)
 
 _NONE = "NONE"
 _COMPLETIONS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})

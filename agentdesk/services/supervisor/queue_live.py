@@ -12,9 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from agentdesk.services.queue_interpreter import AgentSnapshot, MetricsSink, QueueLogInterpreter
-from agentdesk.services.queue_log import QueueLogRecord
-from agentdesk.services.queue_metrics import (
+from agentdesk.services.supervisor.queue_interpreter import (
+    AgentSnapshot,
+    MetricsSink,
+    QueueLogInterpreter,
+)
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
+from agentdesk.services.supervisor.queue_metrics import (
     AGENT_LEVEL,
     ALL_AGENTS,
     AgentActivity,

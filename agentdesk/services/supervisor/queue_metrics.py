@@ -7,9 +7,9 @@ supervisor wallboard and the tests. The package is split by responsibility:
   ``MetricsConfig``), the additive ``Counters`` of one cell, the batch
   ``CellStore``, the rollups and ``make_row`` that turns sums into a
   ``MetricsRow``;
-- :mod:`agentdesk.services.queue_interpreter`: ``QueueLogInterpreter``, which
+- :mod:`agentdesk.services.supervisor.queue_interpreter`: ``QueueLogInterpreter``, which
   reads records and writes call facts and agent state time to a sink;
-- :mod:`agentdesk.services.queue_live`: ``LiveQueueMetrics``, the incremental
+- :mod:`agentdesk.services.supervisor.queue_live`: ``LiveQueueMetrics``, the incremental
   wallboard view.
 
 ``QueueLogInterpreter``, ``LiveQueueMetrics`` and their value types stay
@@ -30,7 +30,7 @@ Definitions
 - **Occupancy** = (talk + ACW) ÷ (talk + ACW + idle).
 
 Batch use: ``QueueLogInterpreter`` into a ``CellStore`` (see
-``agentdesk.services.reports``). Live use: ``LiveQueueMetrics.feed`` each
+``agentdesk.services.supervisor.reports``). Live use: ``LiveQueueMetrics.feed`` each
 record, then ``snapshot()`` for a wallboard, or ``today()``/``last()``.
 """
 
@@ -45,11 +45,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agentdesk.services.queue_interpreter import AgentSnapshot as AgentSnapshot
-    from agentdesk.services.queue_interpreter import MetricsSink as MetricsSink
-    from agentdesk.services.queue_interpreter import QueueLogInterpreter as QueueLogInterpreter
-    from agentdesk.services.queue_live import LiveQueueMetrics as LiveQueueMetrics
-    from agentdesk.services.queue_live import LiveSnapshot as LiveSnapshot
+    from agentdesk.services.supervisor.queue_interpreter import AgentSnapshot as AgentSnapshot
+    from agentdesk.services.supervisor.queue_interpreter import MetricsSink as MetricsSink
+    from agentdesk.services.supervisor.queue_interpreter import (
+        QueueLogInterpreter as QueueLogInterpreter,
+    )
+    from agentdesk.services.supervisor.queue_live import LiveQueueMetrics as LiveQueueMetrics
+    from agentdesk.services.supervisor.queue_live import LiveSnapshot as LiveSnapshot
 
 AGENT_LEVEL = ""  # queue key of agent-level state time
 ALL_AGENTS = "*"  # agent key of the live window's per-queue cells
@@ -367,11 +369,11 @@ def local_midnight(timestamp: float, tz: tzinfo) -> float:
 # on first use (PEP 562) because those modules import this one: an eager import at load
 # time would be circular whichever module is imported first.
 _MOVED = {
-    "AgentSnapshot": "agentdesk.services.queue_interpreter",
-    "MetricsSink": "agentdesk.services.queue_interpreter",
-    "QueueLogInterpreter": "agentdesk.services.queue_interpreter",
-    "LiveQueueMetrics": "agentdesk.services.queue_live",
-    "LiveSnapshot": "agentdesk.services.queue_live",
+    "AgentSnapshot": "agentdesk.services.supervisor.queue_interpreter",
+    "MetricsSink": "agentdesk.services.supervisor.queue_interpreter",
+    "QueueLogInterpreter": "agentdesk.services.supervisor.queue_interpreter",
+    "LiveQueueMetrics": "agentdesk.services.supervisor.queue_live",
+    "LiveSnapshot": "agentdesk.services.supervisor.queue_live",
 }
 
 

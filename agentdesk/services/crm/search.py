@@ -21,8 +21,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from agentdesk.models import Customer, CustomerEmail, Product, Ticket
-from agentdesk.services.phone import normalise
-from agentdesk.services.search_query import ParsedQuery, QueryKind, parse_query
+from agentdesk.services.crm.phone import normalise
+from agentdesk.services.crm.search_query import ParsedQuery, QueryKind, parse_query
 
 DEFAULT_LIMIT = 20
 _CANDIDATES = 200  # index rows fetched before ranking; bounded so prefixes stay cheap

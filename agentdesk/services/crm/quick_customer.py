@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from agentdesk.ids import uuid7
 from agentdesk.models import ContactLabel, CustomerKind
-from agentdesk.services.phone import normalise
+from agentdesk.services.crm.phone import normalise
 from agentdesk.store.mutation_args.base import rejecting
 from agentdesk.store.mutation_args.customers import CustomerCreate, PhoneArgs
 from agentdesk.store.mutations import MutationRejected

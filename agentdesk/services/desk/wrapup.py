@@ -21,7 +21,7 @@ from pathlib import Path
 from agentdesk.ids import uuid7
 from agentdesk.models import Channel, Direction, IdvResult
 from agentdesk.paths import resource
-from agentdesk.services.screen_pop import CallInfo
+from agentdesk.services.desk.screen_pop import CallInfo
 from agentdesk.store.mutation_args.base import choose, rejecting
 from agentdesk.store.mutation_args.interactions import MAX_NOTES, CallRecordArgs, InteractionAdd
 from agentdesk.store.mutations import MutationRejected

@@ -1,0 +1,1 @@
+"""Tickets: the service agents use, list views, SLA clocks."""
