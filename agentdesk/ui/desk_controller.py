@@ -23,9 +23,8 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from sqlalchemy.exc import SQLAlchemyError
 
-from agentdesk.logsafe import describe_error, mask_phone
+from agentdesk.logsafe import mask_phone
 from agentdesk.services.crm.caller_match import CallerMatch, CallerMatcher, MatchKind, PopMatcher
 from agentdesk.services.crm.phone import normalise
 from agentdesk.services.desk import pbx_actions as actions
@@ -210,11 +209,7 @@ class DeskController(QObject):
             self._show(dataclasses.replace(existing, call=call))
             return
         number = normalise(call.caller_raw, self.options.region)
-        try:
-            match = self._local.match_number(number)
-        except SQLAlchemyError as exc:
-            log.warning("local cache lookup failed: %s", describe_error(exc))
-            match = CallerMatch(number, MatchKind.NONE, "none", errors=(str(exc),))
+        match = self._local.match_number(number)  # a failing cache answers "none, error"
         central_needed = (
             match.kind is MatchKind.NONE
             and number.lookup_key is not None

@@ -11,6 +11,7 @@ Both return the same frozen values, so the pop does not care where they came fro
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,7 +19,9 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine, Select, Uuid, bindparam, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
+from agentdesk.logsafe import describe_error
 from agentdesk.models import Customer, CustomerPhone, Interaction, Product, Ticket, TicketStatus
 from agentdesk.services.crm.customer_views import mask_product
 from agentdesk.services.crm.phone import CallerNumber, normalise
@@ -26,6 +29,8 @@ from agentdesk.services.crm.phone import CallerNumber, normalise
 Source = Literal["local", "central", "none"]
 OPEN_TICKET_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 MAX_CANDIDATES = 25
+
+log = logging.getLogger(__name__)
 
 
 class MatchKind(StrEnum):
@@ -149,6 +154,14 @@ class CallerMatcher:
         return self.match_number(number)
 
     def match_number(self, number: CallerNumber) -> CallerMatch:
+        """Never raises: a store that fails says so in ``errors`` (and the pop asks further)."""
+        try:
+            return self._match(number)
+        except SQLAlchemyError as exc:
+            log.warning("%s lookup failed: %s", self._source, describe_error(exc))
+            return CallerMatch(number, MatchKind.NONE, "none", errors=(describe_error(exc),))
+
+    def _match(self, number: CallerNumber) -> CallerMatch:
         key = number.lookup_key
         if key is None:
             return CallerMatch(number, MatchKind.NONE, "none")
