@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -42,7 +41,6 @@ from agentdesk.vault import KeyringUnavailable
 log = logging.getLogger(__name__)
 
 API = "/api/v1"
-WORKER_THREADS = 10  # the central engine's pool: 5 connections + 5 overflow
 
 
 def field_cipher(path: Path | None) -> FieldCipher | None:
@@ -82,10 +80,6 @@ def build_context(
 def create_app(ctx: ServerContext) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Request threads beyond the database pool only queue for a connection while they
-        # fight for the GIL; a FIFO of requests in front of ten threads serves more per
-        # CPU second than forty contending threads.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         await ctx.hub.start()
         try:
             yield
