@@ -307,7 +307,11 @@ async def load(server: ServerProcess, args: argparse.Namespace, logins: list[str
     cpu, wall = server.cpu_seconds() - cpu0, time.perf_counter() - wall0
     own = sum(os.times()[:2]) - own0
     if spy is not None:
-        await asyncio.wait_for(spy.wait(), 30)
+        try:
+            await asyncio.wait_for(spy.wait(), 60)
+        except TimeoutError:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it has on an interrupt
+            await asyncio.wait_for(spy.wait(), 30)
     await asyncio.wait(tasks, timeout=40)
     for task in tasks:
         task.cancel()
