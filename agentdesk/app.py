@@ -209,9 +209,9 @@ def start_sync(
     scope = SyncScope(
         team_ids=server.team_ids, agent_id=identity.id, full_replica=server.full_replica
     )
-    sync = SyncEngine(
-        stores.local, HttpCentral(server.api), agent_login=identity.login, scope=scope
-    )
+    central = HttpCentral(server.api)
+    sync = SyncEngine(stores.local, central, agent_login=identity.login, scope=scope)
+    central.client_id = sync.client_id  # named on the live link: pokes for this desktop only
     sync.start()
     return sync
 

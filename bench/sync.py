@@ -222,7 +222,10 @@ def desk(url: str, work: Path, login: str, name: str) -> Desk:
         team_ids=grant.team_ids, agent_id=grant.agent_id, full_replica=grant.full_replica
     )
     cache = fresh_cache(work, name)
-    return Desk(login, api, cache, scope, Syncer(LocalStore(cache), HttpCentral(api), scope, login))
+    central = HttpCentral(api)
+    syncer = Syncer(LocalStore(cache), central, scope, login)
+    central.client_id = syncer.client_id
+    return Desk(login, api, cache, scope, syncer)
 
 
 def bench_fill(url: str, work: Path, login: str, rows: int) -> None:
@@ -244,9 +247,9 @@ def bench_latency(url: str, work: Path, logins: tuple[str, str], changes: int, l
     desks = []
     for n, login in enumerate(logins):
         d = desk(url, work, login, f"lat-{label}-{n}")
-        engine = SyncEngine(
-            d.cache, HttpCentral(d.api), agent_login=login, scope=d.scope, settings=settings
-        )
+        central = HttpCentral(d.api)
+        engine = SyncEngine(d.cache, central, agent_login=login, scope=d.scope, settings=settings)
+        central.client_id = engine.client_id
         writer = LocalWriter(d.cache, login)
         writer.add_listener(engine.on_local_write)
         engine.start()

@@ -13,7 +13,7 @@ import json
 import logging
 import ssl
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,10 +65,21 @@ def _protocol_errors(exc: ServerRefused) -> Exception:
 
 
 class HttpCentral:
-    """The central side of sync, reached through the server as the signed-in agent."""
+    """The central side of sync, reached through the server as the signed-in agent.
 
-    def __init__(self, api: ServerApi) -> None:
+    ``client_id`` is the desktop's sync client id, sent on the live link so the
+    server pokes it only for changes its pull would return. Whoever builds the
+    sync engine sets it; the first sync request teaches it too, for callers that
+    did not (until then the server pokes this desktop for every change).
+    """
+
+    def __init__(self, api: ServerApi, client_id: uuid.UUID | None = None) -> None:
         self.api = api
+        self.client_id = client_id
+
+    def _learn(self, client_id: uuid.UUID) -> None:
+        if self.client_id is None:
+            self.client_id = client_id
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -84,6 +95,7 @@ class HttpCentral:
 
     @contextmanager
     def snapshot(self, client_id: uuid.UUID, *, reference_only: bool = False) -> Iterator[Snapshot]:
+        self._learn(client_id)
         params = {"client_id": str(client_id), "reference_only": str(reference_only).lower()}
         try:
             with self.api.stream("/sync/snapshot", params) as response:
@@ -101,6 +113,7 @@ class HttpCentral:
     def apply_batch(
         self, client_id: uuid.UUID, entries: Sequence[PushEntry], give_up: frozenset[uuid.UUID]
     ) -> PushReply:
+        self._learn(client_id)
         body = {
             "client_id": str(client_id),
             "entries": [push_entry_json(e) for e in entries],
@@ -109,6 +122,7 @@ class HttpCentral:
         return push_reply_from_json(self._call("POST", "/sync/push", json=body))
 
     def pull(self, client_id: uuid.UUID, cursor: Cursor, limit: int) -> PullPage:
+        self._learn(client_id)
         body = self._call(
             "GET",
             "/sync/pull",
@@ -149,7 +163,7 @@ class HttpCentral:
         return out
 
     def live(self) -> LiveSource | None:
-        return WebSocketPokes(self.api)
+        return WebSocketPokes(self.api, lambda: self.client_id)
 
 
 def _chunks(lines: Iterator[str]) -> Iterator[TableChunk]:
@@ -165,10 +179,22 @@ def _chunks(lines: Iterator[str]) -> Iterator[TableChunk]:
 
 
 class WebSocketPokes:
-    """Pokes from the server's ``/live`` WebSocket, reconnecting with backoff and jitter."""
+    """Pokes from the server's ``/live`` WebSocket, reconnecting with backoff and jitter.
 
-    def __init__(self, api: ServerApi) -> None:
+    ``client_id()`` is read at every (re)connect and sent as ``?client_id=``: the
+    server then pokes only for changes to this desktop's teams and customers.
+    """
+
+    def __init__(
+        self, api: ServerApi, client_id: Callable[[], uuid.UUID | None] | None = None
+    ) -> None:
         self._api = api
+        self._client_id = client_id or (lambda: None)
+
+    def url(self) -> str:
+        client_id = self._client_id()
+        base = self._api.ws_url
+        return base if client_id is None else f"{base}?client_id={client_id}"
 
     async def run(
         self, stop: asyncio.Event, on_poke: PokeCallback, on_state: StateCallback
@@ -180,7 +206,7 @@ class WebSocketPokes:
         while not stop.is_set():
             try:
                 async with websockets.connect(
-                    self._api.ws_url,
+                    self.url(),
                     additional_headers={"Authorization": f"Bearer {self._api.token}"},
                     ssl=ssl_ctx,
                     open_timeout=5,

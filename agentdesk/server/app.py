@@ -26,6 +26,7 @@ from agentdesk.server import problems
 from agentdesk.server.api import customers, health, live, mutations, session, supervisor, sync
 from agentdesk.server.context import ServerContext
 from agentdesk.server.live import LiveHub
+from agentdesk.server.pins import PinBook
 from agentdesk.server.settings import ServerSettings
 from agentdesk.services.crm.caller_match import CallerMatcher
 from agentdesk.services.crm.search import SearchService
@@ -60,6 +61,7 @@ def build_context(
     cipher: FieldCipher | None = None,
 ) -> ServerContext:
     store = CentralStore(engine, cipher)
+    pins = PinBook(engine)
     return ServerContext(
         engine=engine,
         store=store,
@@ -70,7 +72,8 @@ def build_context(
         ),
         matcher=CallerMatcher(engine, source="central", region=region),
         search=SearchService(engine, region),
-        hub=LiveHub(DirectCentral(store, SyncScope(), "server").live()),
+        hub=LiveHub(DirectCentral(store, SyncScope(), "server").changes(), pins),
+        pins=pins,
         cipher=cipher,
         reveal_policy=RevealPolicy.load(),
         full_replica_roles=frozenset(Role(r) for r in settings.listen.full_replica_roles),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from agentdesk.models import SyncPin, Ticket
 from agentdesk.server.auth import Principal
+from agentdesk.server.pins import PinBook
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.sync.protocol import PushEntry
 
@@ -54,9 +55,17 @@ def _uuid(value: Any) -> uuid.UUID | None:
 class MutationAuthorizer:
     """Checks one desktop's pushed entries against its principal."""
 
-    def __init__(self, principal: Principal, client_id: uuid.UUID, *, postgres: bool) -> None:
+    def __init__(
+        self,
+        principal: Principal,
+        client_id: uuid.UUID,
+        *,
+        postgres: bool,
+        pins: PinBook | None = None,
+    ) -> None:
         self.principal = principal
         self.client_id = client_id
+        self._pins = pins
         self._insert = postgresql.insert if postgres else sqlite.insert
 
     def __call__(self, session: Session, entry: PushEntry) -> None:
@@ -92,6 +101,10 @@ class MutationAuthorizer:
             .values(client_id=self.client_id, customer_id=customer_id)
             .on_conflict_do_nothing()
         )
+        if self._pins is not None:
+            # Before the commit (and its NOTIFY): a later change to this customer finds the
+            # pin in memory. A batch rolled back leaves a stray pin: one needless poke at most.
+            self._pins.add(self.client_id, {customer_id})
 
     def _pinned(self, session: Session, customer_id: uuid.UUID) -> bool:
         found = session.execute(

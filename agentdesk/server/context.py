@@ -19,6 +19,7 @@ from agentdesk.store.sync.central import CentralStore
 
 if TYPE_CHECKING:
     from agentdesk.server.live import LiveHub
+    from agentdesk.server.pins import PinBook
 
 
 @dataclass
@@ -31,6 +32,8 @@ class ServerContext:
     matcher: CallerMatcher
     search: SearchService
     hub: LiveHub
+    # Customers handed to each connected desktop, for targeting pokes (``server/pins.py``).
+    pins: PinBook
     cipher: FieldCipher | None = None
     reveal_policy: RevealPolicy | None = None
     # Roles whose desktops may hold a full replica instead of a working set.

@@ -1,21 +1,26 @@
 """Live pokes to desktops: one database listener per server process, fanned out to WebSockets.
 
-A poke says only "something changed, pull now" — no data, so it needs no
-need-to-know filtering; what a desktop then pulls is filtered by its scope.
-The source is PostgreSQL ``NOTIFY`` (every server instance hears every
-commit) or, on the embedded store, the in-process hub of the pushing
-request. Each WebSocket gets a counter it waits on; a slow or gone client
-costs nothing but its own task.
+A poke says only "something changed, pull now" — no data. The source is
+PostgreSQL ``NOTIFY`` (every server instance hears every commit) or, on the
+embedded store, the in-process hub of the pushing request; either way each
+change names the teams and customers of its feed rows (``live.Change``).
 
-Every poke makes every connected desktop pull, so the fleet's pulls are
-paced: each socket sends its poke at a random moment within ``spread()``
-seconds of the change and at most once per ``spread()``, where the spread
-grows with the number of sockets (``PULL_COST`` each, at most
-``MAX_SPREAD``). Two desktops see a change within milliseconds; 500 spread
-their pulls over five seconds instead of arriving in the same instant, so
-the server answers about ``1 / PULL_COST`` pulls a second however many
-changes are made (they fold into the next poke). ``PULL_COST`` is what a
-pull measured on the 2-core build box (``bench/server_load.py``).
+Each WebSocket subscribes with what its desktop may pull: its agent's teams
+and its client id, whose pins (customers handed to that desktop) the
+:class:`PinBook` holds in memory. A change wakes only the sockets whose pull
+would return something: the same rule as ``feed_visibility`` in SQL (a team
+in common, or a pinned customer), with full replicas, desktops that named no
+client id (older builds) and changes that could not say (``everything``)
+waking all. A wrap-up thus pokes a handful of desktops instead of every
+connected one, and the pulls that follow are the ones that find rows.
+
+Pacing stays for broadcasts: the desktops one change wakes send their pulls at
+a random moment within ``PULL_COST`` seconds per woken desktop (at most
+``MAX_SPREAD``), and a socket is not poked again before its last poke's spread
+is over. A targeted poke wakes a few desktops, so its spread is tens of
+milliseconds; an ``everything`` poke (a listener reconnect, a server-side
+write) to 500 spreads their pulls over five seconds as before. ``PULL_COST``
+is what a pull measured on the 2-core build box (``bench/server_load.py``).
 """
 
 from __future__ import annotations
@@ -23,8 +28,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
+from dataclasses import dataclass, field
 
-from agentdesk.store.sync.port import LiveSource
+from agentdesk.server.pins import REFRESH, PinBook
+from agentdesk.store.sync import live
+from agentdesk.store.sync.port import ChangeSource
 
 log = logging.getLogger(__name__)
 
@@ -33,63 +42,108 @@ PULL_COST = 0.01
 MAX_SPREAD = 5.0
 
 
-class LiveHub:
-    """Counts pokes and wakes every waiting WebSocket when one arrives."""
+@dataclass(eq=False)
+class Subscription:
+    """One WebSocket's interest: what its desktop may pull, and a pending poke."""
 
-    def __init__(self, source: LiveSource | None) -> None:
+    client_id: uuid.UUID | None
+    teams: frozenset[int]
+    everything: bool
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+    # Pacing of the pending poke (the largest spread of the changes it folds in).
+    spread: float = 0.0
+
+    def take(self) -> float:
+        """Clear the pending poke; its spread."""
+        spread, self.spread = self.spread, 0.0
+        self.woken.clear()
+        return spread
+
+
+class LiveHub:
+    """Hears changes and wakes the WebSockets whose desktops they concern."""
+
+    def __init__(self, source: ChangeSource | None, pins: PinBook | None = None) -> None:
         self._source = source
-        self._generation = 0
-        self._changed: asyncio.Condition | None = None
+        self.pins = pins
+        self._subs: set[Subscription] = set()
         self._stop: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.listening = source is None  # nothing to listen to counts as ready
-        self.clients = 0
+        # Counters for tests and status: changes heard, sockets woken by them.
+        self.changes = 0
+        self.woken = 0
+
+    @property
+    def clients(self) -> int:
+        return len(self._subs)
 
     async def start(self) -> None:
-        self._changed = asyncio.Condition()
         self._stop = asyncio.Event()
         if self._source is not None:
-            self._task = asyncio.create_task(
-                self._source.run(self._stop, self._on_poke, self._on_state)
+            self._tasks.append(
+                asyncio.create_task(
+                    self._source.run_changes(self._stop, self._on_change, self._on_state)
+                )
             )
+        if self.pins is not None:
+            self._tasks.append(asyncio.create_task(self._refresh_pins(self._stop, self.pins)))
 
     async def stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await task
+        self._tasks.clear()
 
-    def _on_poke(self) -> None:
-        self._generation += 1
-        if self._changed is not None:
-            asyncio.get_running_loop().create_task(self._notify())
+    def subscribe(
+        self, client_id: uuid.UUID | None, teams: frozenset[uuid.UUID], *, full_replica: bool
+    ) -> Subscription:
+        """A socket's subscription (call on the event loop); ``unsubscribe`` it when it closes."""
+        sub = Subscription(
+            client_id,
+            frozenset(live.id_key(t) for t in teams),
+            full_replica or client_id is None,
+        )
+        self._subs.add(sub)
+        return sub
 
-    async def _notify(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    def wants(self, sub: Subscription, change: live.Change) -> bool:
+        """Would this desktop's pull return something of ``change``? (``feed_visibility``)"""
+        if change.everything or sub.everything or not sub.teams.isdisjoint(change.teams):
+            return True
+        return (
+            sub.client_id is not None
+            and self.pins is not None
+            and self.pins.holds_any(sub.client_id, change.customers)
+        )
+
+    def _on_change(self, change: live.Change) -> None:
+        self.changes += 1
+        woken = [sub for sub in self._subs if self.wants(sub, change)]
+        spread = min(MAX_SPREAD, len(woken) * PULL_COST)
+        for sub in woken:
+            sub.spread = max(sub.spread, spread)
+            sub.woken.set()
+        self.woken += len(woken)
 
     def _on_state(self, connected: bool, error: str | None) -> None:
         self.listening = connected
         if not connected:
             log.warning("live pokes: database listener disconnected (%s)", error)
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    def spread(self) -> float:
-        """Seconds over which the connected desktops' pulls after one change are spread."""
-        return min(MAX_SPREAD, self.clients * PULL_COST)
-
-    async def wait_after(self, seen: int, timeout: float) -> int:
-        """The poke counter once it moves past ``seen`` (or after ``timeout`` seconds)."""
-        assert self._changed is not None
-        async with self._changed:
+    @staticmethod
+    async def _refresh_pins(stop: asyncio.Event, pins: PinBook) -> None:
+        """Pick up pins other server instances wrote (see ``server/pins.py`` for the bound)."""
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(pins.refresh)
+            except Exception:  # a database hiccup: try again next round
+                log.warning("live pokes: reloading pins failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._generation != seen), timeout
-                )
-        return self._generation
+                await asyncio.wait_for(stop.wait(), REFRESH)

@@ -31,7 +31,9 @@ CARD = TypeAdapter(CustomerCard)
 
 
 def _pins(ctx: ServerContext, principal: Principal) -> DirectCentral:
-    return DirectCentral(ctx.store, principal.scope, principal.login, filter_pull=True)
+    return DirectCentral(
+        ctx.store, principal.scope, principal.login, filter_pull=True, on_pin=ctx.pins.add
+    )
 
 
 def _require_pinned(

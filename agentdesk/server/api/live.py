@@ -1,9 +1,13 @@
 """``/api/v1/live``: a WebSocket that says "pull now" whenever the central store changed.
 
 Authenticated like every request (``Authorization: Bearer`` on the upgrade).
-The socket carries pokes only, never data; a heartbeat every 20 s keeps
-proxies from closing an idle connection and tells the desktop the link is
-alive. A session that ends closes the socket (code 4401) so the desktop asks
+The desktop names its sync client id (``?client_id=``, bound to the agent as
+on every sync request) so it is poked only for changes its pull would return
+(its teams' tickets, its pinned customers: see ``server/live.py``); a desktop
+that names none is poked for every change, one that names another agent's id
+is refused (code 4403). The socket carries pokes only, never data; a heartbeat
+every 20 s keeps proxies from closing an idle connection and tells the desktop
+the link is alive. A session that ends closes the socket (code 4401) so the desktop asks
 the agent to sign in again.
 """
 
@@ -12,47 +16,60 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import uuid
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from agentdesk.server.auth import bearer_token
+from agentdesk.server.api.sync import claim_client
+from agentdesk.server.auth import bearer_token, principal_from
 from agentdesk.server.context import ServerContext
+from agentdesk.server.problems import Problem
 
 router = APIRouter(tags=["live"])
 
 HEARTBEAT = 20.0
 SESSION_CLOSED = 4401
+FOREIGN_CLIENT = 4403
 
 
 @router.websocket("/live")
-async def live(websocket: WebSocket) -> None:
+async def live(websocket: WebSocket, client_id: uuid.UUID | None = None) -> None:
     ctx: ServerContext = websocket.app.state.context
     token = bearer_token(websocket)  # type: ignore[arg-type]
     info = await run_in_threadpool(ctx.signin.authenticate, token or "")
     if info is None:
         await websocket.close(code=SESSION_CLOSED, reason="sign in again")
         return
-    await websocket.accept()
-    ctx.hub.clients += 1
-    reader = asyncio.create_task(_drain(websocket))
-    loop = asyncio.get_running_loop()
+    principal = principal_from(ctx, info)
+    if client_id is not None:
+        try:
+            await run_in_threadpool(claim_client, ctx, principal, client_id)
+        except Problem:
+            await websocket.close(code=FOREIGN_CLIENT, reason="this desktop is another agent's")
+            return
+        await run_in_threadpool(ctx.pins.attach, client_id)
+    sub = ctx.hub.subscribe(client_id, principal.team_ids, full_replica=principal.full_replica)
+    reader: asyncio.Task[None] | None = None
     try:
-        seen = ctx.hub.generation
+        await websocket.accept()
+        reader = asyncio.create_task(_drain(websocket))
+        loop = asyncio.get_running_loop()
         await websocket.send_json({"type": "poke"})  # a (re)connect is a poke
         quiet_until = 0.0
         while not reader.done():
-            now = await ctx.hub.wait_after(seen, HEARTBEAT)
-            if now != seen:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sub.woken.wait(), HEARTBEAT)
+            if sub.woken.is_set():
                 # Paced (see server/live.py): a random moment within the spread, and not
                 # again before this socket's last poke is one spread old.
-                spread = ctx.hub.spread()
+                spread = sub.spread
                 delay = max(0.0, quiet_until - loop.time()) + random.uniform(0.0, spread)
                 if delay > 0.0:
                     await asyncio.wait({reader}, timeout=delay)
                     if reader.done():
                         break
-                seen = ctx.hub.generation  # changes made meanwhile ride on this poke
+                spread = max(spread, sub.take())  # changes made meanwhile ride on this poke
                 await websocket.send_json({"type": "poke"})
                 quiet_until = loop.time() + spread
                 continue
@@ -64,10 +81,13 @@ async def live(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass  # the desktop went away; nothing to clean up but our own task
     finally:
-        ctx.hub.clients -= 1
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
+        ctx.hub.unsubscribe(sub)
+        if client_id is not None:
+            ctx.pins.detach(client_id)
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
 
 
 async def _drain(websocket: WebSocket) -> None:

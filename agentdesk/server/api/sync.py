@@ -38,17 +38,20 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 
 
 def _central(ctx: ServerContext, principal: Principal, client_id: uuid.UUID) -> DirectCentral:
-    _claim_client(ctx, principal, client_id)
+    claim_client(ctx, principal, client_id)
     return DirectCentral(
         ctx.store,
         principal.scope,
         principal.login,
         filter_pull=True,
-        authorize=MutationAuthorizer(principal, client_id, postgres=ctx.store.is_postgres),
+        authorize=MutationAuthorizer(
+            principal, client_id, postgres=ctx.store.is_postgres, pins=ctx.pins
+        ),
+        on_pin=ctx.pins.add,
     )
 
 
-def _claim_client(ctx: ServerContext, principal: Principal, client_id: uuid.UUID) -> None:
+def claim_client(ctx: ServerContext, principal: Principal, client_id: uuid.UUID) -> None:
     """A desktop's client id belongs to the agent that first synced with it."""
     owner = ctx.client_owners.get(client_id)
     if owner is None:

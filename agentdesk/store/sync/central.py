@@ -281,14 +281,17 @@ class CentralStore:
                 s.execute(insert(AppliedMutation), verdicts)
             client.last_mutation_seq = last
             client.last_seen_at = utcnow()
+            # Whose data changed (teams, customers of the feed rows), so the server pokes only
+            # the desktops whose pulls would return it.
+            change = live.Change.of(feed)
             if self.is_postgres and any(r.state != "duplicate" for r in results):
-                # One tiny poke per push transaction, delivered by PostgreSQL at commit.
+                # One small poke per push transaction, delivered by PostgreSQL at commit.
                 s.execute(
                     text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": NOTIFY_CHANNEL, "payload": client_id.hex[:8]},
+                    {"channel": NOTIFY_CHANNEL, "payload": change.payload()},
                 )
         if self.hub_key is not None and any(r.state != "duplicate" for r in results):
-            live.poke_in_process(self.hub_key)
+            live.poke_in_process(self.hub_key, change)
         return PushReply(tuple(results), gap)
 
     def _lock_client(
@@ -412,7 +415,10 @@ class CentralStore:
             outcome = apply_mutation(s, name, copy.deepcopy(args), ctx)
             s.flush()
             if record_changes(s, outcome.changed) and self.is_postgres:
-                s.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+                # Server-side jobs and seeding: no targeting, every desktop pulls.
+                s.execute(
+                    text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": live.ALL_PAYLOAD}
+                )
         if self.hub_key is not None:
             live.poke_in_process(self.hub_key)
         return outcome

@@ -50,6 +50,8 @@ from agentdesk.store.sync.snapshot import (
 
 PokeCallback = Callable[[], None]
 StateCallback = Callable[[bool, str | None], None]
+# Told which customers a desktop (client id) was just handed; ``reset``: these replace all.
+PinCallback = Callable[[uuid.UUID, set[uuid.UUID], bool], None]
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,15 @@ class LiveSource(Protocol):
         self, stop: asyncio.Event, on_poke: PokeCallback, on_state: StateCallback
     ) -> None:
         """Deliver pokes until ``stop`` is set; a (re)connect counts as a poke."""
+
+
+class ChangeSource(Protocol):
+    """Like :class:`LiveSource`, with what changed (the server targets its pokes with it)."""
+
+    async def run_changes(
+        self, stop: asyncio.Event, on_change: live.ChangeCallback, on_state: StateCallback
+    ) -> None:
+        """Deliver changes until ``stop`` is set; a (re)connect is ``live.EVERYTHING``."""
 
 
 class CentralPort(Protocol):
@@ -144,10 +155,15 @@ class _HubSource:
     async def run(
         self, stop: asyncio.Event, on_poke: PokeCallback, on_state: StateCallback
     ) -> None:
+        await self.run_changes(stop, lambda _change: on_poke(), on_state)
+
+    async def run_changes(
+        self, stop: asyncio.Event, on_change: live.ChangeCallback, on_state: StateCallback
+    ) -> None:
         loop = asyncio.get_running_loop()
 
-        def poke() -> None:  # called on the pushing thread
-            loop.call_soon_threadsafe(on_poke)
+        def poke(change: live.Change) -> None:  # called on the pushing thread
+            loop.call_soon_threadsafe(on_change, change)
 
         unsubscribe = live.subscribe_in_process(self._key, poke)
         on_state(True, None)
@@ -166,7 +182,12 @@ class _PgSource:
     async def run(
         self, stop: asyncio.Event, on_poke: PokeCallback, on_state: StateCallback
     ) -> None:
-        await live.PgListener(self._dsn, NOTIFY_CHANNEL, on_poke, on_state).run(stop)
+        await self.run_changes(stop, lambda _change: on_poke(), on_state)
+
+    async def run_changes(
+        self, stop: asyncio.Event, on_change: live.ChangeCallback, on_state: StateCallback
+    ) -> None:
+        await live.PgListener(self._dsn, NOTIFY_CHANNEL, on_change, on_state).run(stop)
 
 
 @dataclass
@@ -176,7 +197,8 @@ class DirectCentral:
     ``filter_pull`` limits the feed to rows this desktop may see, in SQL (the
     server sets it; tests of the sync rules leave it off to see everything).
     Customers handed to the desktop by a fill or a closure are remembered as
-    *pins* of its client id, so later changes to them reach it.
+    *pins* of its client id, so later changes to them reach it; ``on_pin`` hears
+    of every pin written (the server keeps them in memory to target its pokes).
     """
 
     store: CentralStore
@@ -184,6 +206,7 @@ class DirectCentral:
     actor: str
     filter_pull: bool = False
     authorize: Authorizer | None = None
+    on_pin: PinCallback | None = None
     _pins_written: set[uuid.UUID] = field(default_factory=set)
 
     def describe(self) -> str:
@@ -260,6 +283,8 @@ class DirectCentral:
                     dialect_insert(table).on_conflict_do_nothing(),
                     [{"client_id": client_id, "customer_id": c} for c in sorted(customers)],
                 )
+        if self.on_pin is not None:
+            self.on_pin(client_id, customers, reset)
 
     def pinned(self, client_id: uuid.UUID, customers: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Which of ``customers`` this desktop was handed (for need-to-know checks)."""
@@ -276,6 +301,10 @@ class DirectCentral:
             return {r[0] for r in rows}
 
     def live(self) -> LiveSource | None:
+        return self.changes()
+
+    def changes(self) -> _PgSource | _HubSource | None:
+        """The live source that also says what changed (and serves as a plain ``LiveSource``)."""
         if self.store.is_postgres:
             return _PgSource(live.conninfo(self.store.engine))
         if self.store.hub_key is not None:
@@ -285,6 +314,7 @@ class DirectCentral:
 
 __all__ = [
     "CentralPort",
+    "ChangeSource",
     "Closure",
     "DirectCentral",
     "LiveSource",
