@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from agentdesk.models import CustomerPhone, IdentityDocument
-from agentdesk.store.engine import read_session, sqlite_engine
+from agentdesk.store.central import open_embedded
+from agentdesk.store.engine import read_session
 from agentdesk.store.field_crypto import FieldKeyring, field_context
 from tests.e2e.test_desktop_e2e import AGENTDESK, Process
 from tests.test_no_clear_card_data import card_like_numbers, without_known_numbers
@@ -71,7 +72,8 @@ def _no_clear_card_or_identity_numbers(root: Path) -> None:
     key_file = demo / "field.key"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     keys = FieldKeyring.from_file(key_file)
-    engine = sqlite_engine(demo / "central.db")
+    # The embedded store is SQLCipher-encrypted; its key sits beside it (0600).
+    engine = open_embedded(demo / "central.db", demo / "central.key")
     try:
         with read_session(engine) as s:
             docs = s.execute(select(IdentityDocument)).scalars().all()
@@ -89,7 +91,9 @@ def _no_clear_card_or_identity_numbers(root: Path) -> None:
     finally:
         engine.dispose()
     assert len(numbers) > 10
-    written = [p for p in root.rglob("*") if p.is_file() and p != key_file]
+    keys_on_disk = {key_file, demo / "central.key"}
+    assert oct((demo / "central.key").stat().st_mode & 0o777) == "0o600"
+    written = [p for p in root.rglob("*") if p.is_file() and p not in keys_on_disk]
     # Without an OS keyring (this box) the desktop's cache is a session-only temporary file,
     # removed at exit; the store, its WAL, the config and the log are what stays.
     assert {"central.db", "demo.log"} <= {p.name for p in written}

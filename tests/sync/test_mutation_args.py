@@ -226,7 +226,8 @@ def _ask(method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Re
 
 def test_the_catalogue_publishes_every_mutation_and_its_schema() -> None:
     listed = _ask("GET", "/api/v1/mutations").json()
-    assert [m["name"] for m in listed] == sorted(args_types())
+    # Other test modules register fakes ("test.…") in the same registry: leave them out.
+    assert [m["name"] for m in listed if not m["name"].startswith("test.")] == sorted(args_types())
     add = _ask("GET", "/api/v1/mutations/interaction.add").json()
     assert add["entity_type"] == "interaction"
     assert add["args_schema"]["additionalProperties"] is False

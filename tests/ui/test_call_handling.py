@@ -106,6 +106,7 @@ def test_wrap_up_with_a_follow_up_ticket_links_it_to_the_interaction(desk_factor
     desk = desk_factory(auto_answer=True)
     seed(desk.central)
     placed = desk.call("+447700900131", intent="card_lost")
+    desk.wait_pop(placed)  # the card the server found is on screen before the wrap-up
     _phase(desk, CallPhase.CONNECTED)
     desk.controller.hangup()
     form = desk.window.wrapup
