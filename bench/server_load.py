@@ -113,7 +113,8 @@ class Fleet:
         while time.monotonic() < self.deadline:
             try:
                 async with websockets.connect(
-                    self.ws_url,
+                    # Named like a desktop does, so the server pokes it only for its changes.
+                    f"{self.ws_url}?client_id={desk.client_id}",
                     additional_headers={"Authorization": f"Bearer {desk.token}"},
                     open_timeout=30,
                     ping_interval=None,

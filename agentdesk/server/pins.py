@@ -15,7 +15,7 @@ reaches the desktop on its next pull (any other poke, or the engine's safety
 poll). A pin removed elsewhere (a refill's reset) stays here until the
 socket reconnects; that costs a needless pull, never a missed one.
 
-Customers are kept as their 64-bit prefix (:func:`live.id_key`) in one
+Customers are kept as 64 bits of their id (:func:`live.id_key`) in one
 sorted ``array('Q')`` per desktop: 8 bytes a pin, where a ``set`` of UUIDs
 would cost ~100 (a fill pins ~10 000 customers; 500 desktops -> 40 MB).
 """
@@ -99,7 +99,7 @@ class PinBook:
                         held.insert(at, key)
 
     def holds_any(self, client_id: uuid.UUID, customers: frozenset[int]) -> bool:
-        """True if this desktop holds one of ``customers`` (prefixes, see ``live.id_key``)."""
+        """True if this desktop holds one of ``customers`` (``live.id_key`` values)."""
         with self._lock:
             held = self._pins.get(client_id)
             if held is None or not customers:

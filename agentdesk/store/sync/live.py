@@ -38,15 +38,19 @@ MAX_PAYLOAD = 7900
 
 
 def id_key(value: uuid.UUID) -> int:
-    """The 64-bit prefix a poke names an id by (a collision costs one needless pull)."""
-    return value.int >> 64
+    """The 64 bits a poke names an id by: the low half (a collision costs one needless pull).
+
+    Not the high half: in a UUIDv7 that is the millisecond and 12 random bits, so ids
+    made in the same moment (a seeded set of teams, a batch of customers) would share it.
+    """
+    return value.int & 0xFFFF_FFFF_FFFF_FFFF
 
 
 @dataclass(frozen=True)
 class Change:
     """What one committed transaction touched, as far as feed filtering cares.
 
-    ``teams`` and ``customers`` hold :func:`id_key` prefixes of the feed rows'
+    ``teams`` and ``customers`` hold the :func:`id_key` of of the feed rows'
     ``team_id`` / ``customer_id``; ``everything`` means "could not say": poke all.
     """
 
@@ -68,7 +72,7 @@ class Change:
         return cls(frozenset(teams), frozenset(customers))
 
     def payload(self) -> str:
-        """Compact JSON for ``pg_notify`` (16-hex prefixes), ``{"all":true}`` if too big."""
+        """Compact JSON for ``pg_notify`` (16 hex digits an id), ``{"all":true}`` if too big."""
         if self.everything:
             return ALL_PAYLOAD
         text = json.dumps(
