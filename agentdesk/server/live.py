@@ -19,7 +19,9 @@ a random moment within ``PULL_COST`` seconds per woken desktop (at most
 ``MAX_SPREAD``), and a socket is not poked again before its last poke's spread
 is over. A targeted poke wakes a few desktops, so its spread is tens of
 milliseconds; an ``everything`` poke (a listener reconnect, a server-side
-write) to 500 spreads their pulls over five seconds as before. ``PULL_COST``
+write) to 500 spreads their pulls over five seconds as before, and so does the
+poke a socket gets when it (re)connects (a restarted server is reconnected by
+every desktop at once). ``PULL_COST``
 is what a pull measured on the 2-core build box (``bench/server_load.py``).
 """
 
@@ -109,6 +111,11 @@ class LiveHub:
         )
         self._subs.add(sub)
         return sub
+
+    def poke_later(self, sub: Subscription) -> None:
+        """Wake ``sub`` paced as if every connected socket were woken (a reconnect)."""
+        sub.spread = max(sub.spread, min(MAX_SPREAD, len(self._subs) * PULL_COST))
+        sub.woken.set()
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)

@@ -55,7 +55,9 @@ async def live(websocket: WebSocket, client_id: uuid.UUID | None = None) -> None
         await websocket.accept()
         reader = asyncio.create_task(_drain(websocket))
         loop = asyncio.get_running_loop()
-        await websocket.send_json({"type": "poke"})  # a (re)connect is a poke
+        # A (re)connect is a poke, paced like a broadcast: after a restart every desktop
+        # reconnects at once, and each first pull may be a long one.
+        ctx.hub.poke_later(sub)
         quiet_until = 0.0
         while not reader.done():
             with contextlib.suppress(TimeoutError):
