@@ -18,6 +18,7 @@ be swapped without the sync rules noticing.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -146,16 +147,26 @@ def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-class _HubSource:
-    """Pokes from pushes to an embedded SQLite centre in this same process."""
-
-    def __init__(self, key: str) -> None:
-        self._key = key
+class _ChangeSource(abc.ABC):
+    """A live source that knows what changed; ``run`` is for listeners that only need a poke."""
 
     async def run(
         self, stop: asyncio.Event, on_poke: PokeCallback, on_state: StateCallback
     ) -> None:
         await self.run_changes(stop, lambda _change: on_poke(), on_state)
+
+    @abc.abstractmethod
+    async def run_changes(
+        self, stop: asyncio.Event, on_change: live.ChangeCallback, on_state: StateCallback
+    ) -> None:
+        """Deliver each change until ``stop`` is set; a (re)connect counts as one."""
+
+
+class _HubSource(_ChangeSource):
+    """Pokes from pushes to an embedded SQLite centre in this same process."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
 
     async def run_changes(
         self, stop: asyncio.Event, on_change: live.ChangeCallback, on_state: StateCallback
@@ -173,16 +184,11 @@ class _HubSource:
             unsubscribe()
 
 
-class _PgSource:
+class _PgSource(_ChangeSource):
     """Pokes from PostgreSQL ``NOTIFY`` (one LISTEN connection)."""
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
-
-    async def run(
-        self, stop: asyncio.Event, on_poke: PokeCallback, on_state: StateCallback
-    ) -> None:
-        await self.run_changes(stop, lambda _change: on_poke(), on_state)
 
     async def run_changes(
         self, stop: asyncio.Event, on_change: live.ChangeCallback, on_state: StateCallback
