@@ -32,3 +32,7 @@ lock:
 	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
 	  $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
 	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml requirements.in
+
+# The README's screen-pop pictures, taken from the real demo on a virtual 1366x768 screen.
+screenshots: bootstrap
+	scripts/screenshots
