@@ -11,6 +11,7 @@ the customer whose number called.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import queue
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,17 +65,28 @@ class Process:
             self.lines.put(line)
 
     def expect(self, pattern: str, timeout: float) -> re.Match[str]:
+        """The first line matching ``pattern`` within ``timeout`` seconds in all.
+
+        The bound is a deadline, not a per-line wait: a process that keeps printing
+        other lines still fails on time, and the failure shows its last lines.
+        """
         regex = re.compile(pattern)
-        try:
-            while True:
-                line = self.lines.get(timeout=timeout)
-                match = regex.search(line)
-                if match:
-                    return match
-        except queue.Empty:
-            raise AssertionError(
-                f"no line matching {pattern!r} within {timeout}s; see {self.log.name}"
-            ) from None
+        deadline = time.monotonic() + timeout
+        seen: collections.deque[str] = collections.deque(maxlen=40)
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            seen.append(line)
+            match = regex.search(line)
+            if match:
+                return match
+        tail = "".join(seen) or "(nothing)\n"
+        raise AssertionError(
+            f"no line matching {pattern!r} within {timeout}s from {self.log.name};"
+            f" its last lines:\n{tail}"
+        )
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -90,6 +103,15 @@ class Process:
             self.proc.stdout.close()
         self.log.close()
         return self.proc.returncode
+
+
+def log_tails(tmp: Path, lines: int = 30) -> str:
+    """The last lines of every process's log, for a failure message."""
+    parts = []
+    for log in sorted(tmp.glob("*.log")):
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        parts.append(f"--- {log.name} (last {len(text)} lines)\n" + "\n".join(text))
+    return "\n".join(parts)
 
 
 def landed(engine: object, linkedid: str) -> bool:
@@ -203,6 +225,11 @@ def test_pbx_and_desktop_processes_land_exactly_one_interaction(site: dict) -> N
             desk.expect(r"sync: all local changes are at the centre", 30)
             if landed(engine, linkedid):
                 break
+    except AssertionError as exc:
+        for process in (desk, server, pbx):
+            if process is not None:
+                process.stop()
+        raise AssertionError(f"{exc}\n{log_tails(tmp)}") from None
     finally:
         codes = [p.stop() for p in (desk, server, pbx) if p is not None]
     assert codes and all(code == 0 for code in codes), codes
