@@ -54,17 +54,17 @@ def dialable(number: str) -> str:
     return cleaned
 
 
+def notify(endpoint: str, event: str) -> PbxAction:
+    """A SIP NOTIFY to the phone of ``endpoint`` (``talk`` answers or resumes, ``hold`` holds)."""
+    return PbxAction("PJSIPNotify", (("Endpoint", endpoint), ("Variable", f"Event={event}")))
+
+
 def answer(interface: str) -> PbxAction:
-    return PbxAction(
-        "PJSIPNotify", (("Endpoint", endpoint_of(interface)), ("Variable", "Event=talk"))
-    )
+    return notify(endpoint_of(interface), "talk")
 
 
 def hold(interface: str, on: bool) -> PbxAction:
-    event = "hold" if on else "talk"
-    return PbxAction(
-        "PJSIPNotify", (("Endpoint", endpoint_of(interface)), ("Variable", f"Event={event}"))
-    )
+    return notify(endpoint_of(interface), "hold" if on else "talk")
 
 
 def hangup(channel: str) -> PbxAction:
