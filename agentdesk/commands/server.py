@@ -2,11 +2,16 @@
 
     agentdesk server [--host H] [--port P] [--certfile PEM --keyfile KEY]
                      [--field-key-file PATH] [--upgrade]
+                     [--pbx HOST:PORT [--pbx-user NAME] [--pbx-secret-file PATH]]
 
-Settings come from the ``[listen]``, ``[auth]``, ``[ldap]`` and ``[central]``
-tables of the settings file (see ``agentdesk.server.settings``); the options
-here override ``[listen]``. Prints ``listening on URL`` once it serves, and
-stops cleanly on SIGINT or SIGTERM.
+Settings come from the ``[listen]``, ``[auth]``, ``[ldap]``, ``[[pbx]]`` and
+``[central]`` tables of the settings file (see ``agentdesk.server.settings``);
+the options here override ``[listen]``. ``--pbx`` (for the demo and a lab's
+simulator) replaces the ``[[pbx]]`` list with one PBX on a loopback address,
+site ``local``; its secret comes from ``--pbx-secret-file`` (0600) or else the
+keyring entry ``ami``. Every PBX's secret is read before the server starts.
+Prints ``listening on URL`` once it serves, and stops cleanly on SIGINT or
+SIGTERM.
 """
 
 from __future__ import annotations
@@ -37,6 +42,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--upgrade", action="store_true", help="migrate the central store to this version first"
     )
+    parser.add_argument(
+        "--pbx", metavar="HOST:PORT", help="one PBX on a loopback address (demo, simulator)"
+    )
+    parser.add_argument("--pbx-user", default="agentdesk", help="its AMI user (default agentdesk)")
+    parser.add_argument(
+        "--pbx-secret-file", type=Path, help="its AMI secret (0600; else keyring entry 'ami')"
+    )
     parser.set_defaults(func=run)
 
 
@@ -44,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from agentdesk.commands.common import settings_from
     from agentdesk.config import ConfigError
     from agentdesk.server.app import build_context, create_app, field_cipher
+    from agentdesk.server.cti.config import pbx_from_address
     from agentdesk.server.run import ServerThread
-    from agentdesk.server.settings import load_server_settings
+    from agentdesk.server.settings import is_loopback, load_server_settings
     from agentdesk.store import migrate
     from agentdesk.store.central import open_central
     from agentdesk.store.engine import StoreError
@@ -66,6 +79,21 @@ def run(args: argparse.Namespace) -> int:
         }
         listen = dataclasses.replace(server_settings.listen, **overrides)
         listen.check()
+        if args.pbx:
+            pbx = pbx_from_address(
+                args.pbx,
+                username=args.pbx_user,
+                secret_file=args.pbx_secret_file,
+                secret_keyring=None,
+            )
+            if not is_loopback(pbx.host):
+                raise ConfigError(
+                    f"--pbx is for a PBX on this machine ({pbx.host} is not a loopback "
+                    "address); configure a real PBX in [[pbx]] of the settings file"
+                )
+            server_settings = dataclasses.replace(server_settings, pbx=(pbx,))
+        for pbx in server_settings.pbx:
+            pbx.read_secret()  # a missing or world-readable secret stops the start here
         cipher = field_cipher(listen.field_key_file)
         engine = open_central(settings)
         if args.upgrade:

@@ -23,8 +23,19 @@ from swagger_ui_bundle import swagger_ui_path
 
 from agentdesk.models import Role
 from agentdesk.server import problems
-from agentdesk.server.api import customers, health, live, mutations, session, supervisor, sync
+from agentdesk.server.api import (
+    cti,
+    customers,
+    health,
+    live,
+    mutations,
+    session,
+    supervisor,
+    sync,
+)
 from agentdesk.server.context import ServerContext
+from agentdesk.server.cti.hub import CtiHub
+from agentdesk.server.cti.lines import AgentDirectory
 from agentdesk.server.live import LiveHub
 from agentdesk.server.pins import PinBook
 from agentdesk.server.settings import ServerSettings
@@ -77,6 +88,7 @@ def build_context(
         cipher=cipher,
         reveal_policy=RevealPolicy.load(),
         full_replica_roles=frozenset(Role(r) for r in settings.listen.full_replica_roles),
+        cti=CtiHub(AgentDirectory(engine), settings.pbx),
     )
 
 
@@ -84,9 +96,13 @@ def create_app(ctx: ServerContext) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await ctx.hub.start()
+        if ctx.cti is not None:
+            await ctx.cti.start()
         try:
             yield
         finally:
+            if ctx.cti is not None:
+                await ctx.cti.stop()
             await ctx.hub.stop()
 
     app = FastAPI(
@@ -104,7 +120,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.add_middleware(_BodyLimit, limit=ctx.max_body_bytes)
     app.include_router(health.router)
     _mount_docs(app)
-    for module in (session, sync, mutations, customers, supervisor, live):
+    for module in (session, sync, mutations, customers, supervisor, live, cti):
         app.include_router(module.router, prefix=API)
     return app
 

@@ -18,6 +18,7 @@ from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.sync.central import CentralStore
 
 if TYPE_CHECKING:
+    from agentdesk.server.cti.hub import CtiHub
     from agentdesk.server.live import LiveHub
     from agentdesk.server.pins import PinBook
 
@@ -41,6 +42,8 @@ class ServerContext:
     max_body_bytes: int = 8 * 1024 * 1024
     # Desktop client id -> the agent it is bound to (a binding never changes once made).
     client_owners: dict[uuid.UUID, str] = field(default_factory=dict)
+    # The CTI gateway (``server/cti``): the PBX links and the desktops' CTI sockets.
+    cti: CtiHub | None = None
 
 
 def context(request: Request) -> ServerContext:

@@ -12,6 +12,7 @@ Read from the same TOML file as the rest (``--config``) in these tables::
 
     [auth]   # sign-in policy, see agentdesk.services.platform.signin
     [ldap]   # optional directory sign-in, see agentdesk.services.platform.ldap_directory
+    [[pbx]]  # zero or more PBXs for the CTI gateway, see agentdesk.server.cti.config
 
 The database is ``[central]`` as for every other command; the server is the
 only process that opens it.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdesk.config import ConfigError, default_config_path
+from agentdesk.server.cti.config import PbxConfig, parse_pbx_list
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class ServerSettings:
     listen: ListenSettings = field(default_factory=ListenSettings)
     auth: dict[str, Any] = field(default_factory=dict)
     ldap: dict[str, Any] = field(default_factory=dict)
+    # The PBXs whose AMI the CTI gateway logs in to (none: no CTI).
+    pbx: tuple[PbxConfig, ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -94,5 +98,8 @@ def load_server_settings(path: Path | None = None) -> ServerSettings:
     if "full_replica_roles" in raw:
         raw["full_replica_roles"] = tuple(raw["full_replica_roles"])
     return ServerSettings(
-        ListenSettings(**raw), dict(data.get("auth", {})), dict(data.get("ldap", {}))
+        ListenSettings(**raw),
+        dict(data.get("auth", {})),
+        dict(data.get("ldap", {})),
+        parse_pbx_list(data.get("pbx")),
     )

@@ -1,4 +1,9 @@
-"""``/health`` (the process answers) and ``/ready`` (it can serve: database and pokes work)."""
+"""``/health`` (the process answers) and ``/ready`` (it can serve: database and pokes work).
+
+``/ready`` also reports each PBX link of the CTI gateway under ``pbx``; a PBX
+that is down does not make the server unready (sign-in, sync and look-ups
+still work, and the desktops are told on their CTI socket).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,6 @@ def ready(ctx: Ctx) -> JSONResponse:
         checks["database"] = f"unavailable ({type(exc).__name__})"
     checks["live"] = "ok" if ctx.hub.listening else "reconnecting"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503
-    )
+    body: dict[str, object] = {"status": "ready" if ok else "not ready", "checks": checks}
+    body["pbx"] = ctx.cti.status() if ctx.cti is not None else {}
+    return JSONResponse(body, 200 if ok else 503)

@@ -1,0 +1,613 @@
+"""One PBX: the gateway's AMI link to it, and the calls of the agents whose lines are on it.
+
+Every event the PBX sends is decoded once (``AmiClient.on_typed_event``) and
+handed to the agents it concerns, need to know (``docs/cti.md``):
+
+* ``Agent*`` events by the member interface (an agent's own ring, answer,
+  completion), ``QueueMember*`` by interface *or* state interface;
+* the channel events of calls offered to an agent, from their
+  ``AgentCalled``: ``Hold``/``Unhold``/``Hangup`` of the caller's channel
+  or the agent's own leg, ``DialEnd`` of the agent's leg, the caller's queue
+  exits and the IVR results (``VarSet`` of the IVR variables, ``IvrResult``);
+  until the agent's offer is dismissed, or ``LINGER`` seconds after the
+  last channel of the call hung up;
+* never other agents' events, DTMF, ``Newexten``, other ``VarSet``\\ s or
+  raw ``UserEvent``\\ s; channel variables other than the IVR ones are
+  dropped from every snapshot block.
+
+IVR results usually arrive *before* the call rings anyone (the IVR runs
+first); they are kept per call (bounded) and replayed to an agent right
+before the offer, so the pop shows them as on a desktop with its own link.
+
+Each agent's calls are followed with the desk's own
+:class:`~agentdesk.services.desk.screen_pop.CallTracker`, fed exactly what
+the agent is sent: it names the agent's leg of each call for call requests.
+All of it runs on the server's event loop; nothing here blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agentdesk.config import ConfigError
+from agentdesk.server.cti.config import PbxConfig
+from agentdesk.services.desk.call_data import IVR_VARIABLES
+from agentdesk.services.desk.call_requests import AgentLine
+from agentdesk.services.desk.pbx_actions import PbxAction
+from agentdesk.services.desk.screen_pop import CallPhase, CallTracker, ChangeKind
+from agentdesk.telephony.client import (
+    ActionResult,
+    AmiClient,
+    Backoff,
+    ConnectionState,
+    NotConnectedError,
+    ResyncSnapshot,
+)
+from agentdesk.telephony.event_json import to_json
+from agentdesk.telephony.events import (
+    AgentCalled,
+    AgentEvent,
+    AmiEvent,
+    ChannelInfo,
+    CoreShowChannel,
+    DialEnd,
+    Hangup,
+    Hold,
+    IvrResult,
+    MemberFields,
+    Newchannel,
+    QueueCallerAbandon,
+    QueueCallerLeave,
+    QueueCallerWithdraw,
+    QueueMember,
+    QueueParams,
+    Unhold,
+    VarSet,
+)
+
+log = logging.getLogger(__name__)
+
+LINGER = 60.0  # seconds a call's events still reach its agent after its last channel hung up
+MAX_CALL_AGE = 12 * 3600.0  # a call followed longer than this is dropped (lost Hangups)
+MAX_CALLS_PER_AGENT = 32
+IVR_CALLS = 5000  # calls whose IVR results are kept for their offer
+IVR_EVENTS_PER_CALL = 16
+FRESH = 1.0  # seconds one PBX snapshot serves the resyncs of sockets connecting meanwhile
+SWEEP = 5.0
+# Event names the gateway reads (fnmatch, as AmiClient.on_typed_event takes them).
+PATTERNS = (
+    "Agent*",
+    "QueueMember*",
+    "QueueCaller*",
+    "Hold",
+    "Unhold",
+    "Hangup",
+    "DialEnd",
+    "VarSet",
+    "UserEvent",
+    "Newchannel",
+)
+LINK_STATES = {
+    ConnectionState.CONNECTING: "reconnecting",
+    ConnectionState.RECONNECTING: "reconnecting",
+    ConnectionState.CONNECTED: "connected",
+    ConnectionState.DISCONNECTED: "disconnected",
+    ConnectionState.FAILED: "failed",
+    ConnectionState.CLOSED: "disconnected",
+}
+_LIVE = (CallPhase.RINGING, CallPhase.CONNECTED, CallPhase.ON_HOLD)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for an agent's socket. An offer (``offer_number`` set) is preceded by
+    the server's match of the caller, which the socket makes (it knows its client id)."""
+
+    message: dict[str, Any]
+    offer_number: str | None = None
+    linkedid: str = ""
+
+
+class Delivery(Protocol):
+    """Where a gateway hands what it has for agents (the hub)."""
+
+    def deliver(self, login: str, item: Outgoing) -> None: ...
+
+    def link_changed(self, gateway: PbxGateway) -> None: ...
+
+    def resynced(self, gateway: PbxGateway, reconnect: bool) -> None: ...
+
+
+@dataclass
+class _Window:
+    """One call offered to one agent, while the agent may hear of it."""
+
+    linkedid: str
+    caller_uniqueid: str
+    agent_channel: str
+    opened: float
+    live: set[str] = field(default_factory=set)  # uniqueids of its channels still up
+    closes_at: float | None = None
+
+
+class _Agent:
+    def __init__(self, login: str, line: AgentLine) -> None:
+        self.login = login
+        self.line = line
+        self.tracker = CallTracker(line.interface, line.member_name)
+        self.windows: OrderedDict[str, _Window] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What QueueStatus and CoreShowChannels said, decoded."""
+
+    params: tuple[QueueParams, ...]
+    members: tuple[QueueMember, ...]
+    channels: tuple[CoreShowChannel, ...]
+
+    @classmethod
+    def of(cls, queue_rows: list[AmiEvent], channel_rows: list[AmiEvent]) -> Snapshot:
+        return cls(
+            tuple(r for r in queue_rows if isinstance(r, QueueParams)),
+            tuple(r for r in queue_rows if isinstance(r, QueueMember)),
+            tuple(r for r in channel_rows if isinstance(r, CoreShowChannel)),
+        )
+
+
+def _clean_channel(info: ChannelInfo) -> ChannelInfo:
+    kept = tuple((k, v) for k, v in info.variables if k.lstrip("_") in IVR_VARIABLES)
+    return info if kept == info.variables else dataclasses.replace(info, variables=kept)
+
+
+def scrub(event: AmiEvent) -> AmiEvent:
+    """``event`` with only the IVR channel variables left in its snapshot blocks."""
+    changes: dict[str, ChannelInfo] = {}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, ChannelInfo):
+            cleaned = _clean_channel(value)
+            if cleaned is not value:
+                changes[f.name] = cleaned
+    return dataclasses.replace(event, **changes) if changes else event  # type: ignore[arg-type]
+
+
+def event_message(event: AmiEvent) -> dict[str, Any]:
+    return {"type": "event", "event": to_json(scrub(event))}
+
+
+def _headers(action: PbxAction) -> dict[str, object]:
+    """An action's headers for ``send_action`` (a repeated header becomes a list)."""
+    headers: dict[str, object] = {}
+    for key, value in action.headers:
+        if key in headers:
+            previous = headers[key]
+            headers[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            headers[key] = value
+    return headers
+
+
+class PbxGateway:
+    """The AMI link to one PBX and the per-agent call state built from its events."""
+
+    def __init__(
+        self, config: PbxConfig, sink: Delivery, *, backoff: Backoff | None = None
+    ) -> None:
+        self.config = config
+        self.site = config.site
+        self._sink = sink
+        self._backoff = backoff
+        self._client: AmiClient | None = None
+        self.state = "disconnected"
+        self.detail = "not started"
+        self._lines: dict[str, AgentLine] = {}
+        self._by_interface: dict[str, str] = {}  # lower-case interface or alias -> login
+        self._agents: dict[str, _Agent] = {}
+        self._by_call: dict[str, set[str]] = {}  # linkedid -> logins with a window on it
+        self._ivr: OrderedDict[str, list[AmiEvent]] = OrderedDict()
+        self._members: set[str] = set()  # logins seen as queue members on this PBX
+        self._snapshot: Snapshot | None = None
+        self._snapshot_at = float("-inf")
+        self._fetching: asyncio.Task[Snapshot] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.connected
+
+    async def start(self) -> None:
+        """Start connecting (returns at once); a secret that cannot be read fails the link."""
+        try:
+            secret = self.config.read_secret()
+        except ConfigError as exc:
+            log.error("PBX %s: %s", self.site, exc)
+            self._set_link("failed", str(exc))
+            return
+        client = AmiClient(
+            self.config.host,
+            self.config.port,
+            self.config.username,
+            secret,
+            auth=self.config.auth,
+            backoff=self._backoff,
+        )
+        for pattern in PATTERNS:
+            client.on_typed_event(self._on_event, pattern)
+        client.on_state(self._on_state)
+        client.on_resync(self._on_resync)
+        self._client = client
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop())
+        await client.start()
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._client is not None:
+            await self._client.close()
+        self._set_link("disconnected", "server stopping")
+
+    # ------------------------------------------------------------------ agents' lines
+    def set_lines(self, lines: Mapping[str, AgentLine]) -> None:
+        """Every active agent's line (from the ``agent`` table); changed lines start afresh."""
+        for login in list(self._lines):
+            if login not in lines:
+                self._forget_agent(login)
+        for login, line in lines.items():
+            self.register(login, line)
+
+    def register(self, login: str, line: AgentLine) -> None:
+        """Know ``login``'s line (at once, e.g. when their desktop connects)."""
+        old = self._lines.get(login)
+        if old is not None and old.interface.lower() == line.interface.lower():
+            self._lines[login] = line
+            return
+        if old is not None:
+            self._forget_agent(login)
+        self._lines[login] = line
+        key = line.interface.lower()
+        holder = self._by_interface.get(key)
+        if holder is not None and holder != login:
+            self._forget_agent(holder)
+        self._by_interface[key] = login
+
+    def _forget_agent(self, login: str) -> None:
+        self._lines.pop(login, None)
+        agent = self._agents.pop(login, None)
+        if agent is not None:
+            for linkedid in list(agent.windows):
+                self._by_call.get(linkedid, set()).discard(login)
+        for key in [k for k, v in self._by_interface.items() if v == login]:
+            del self._by_interface[key]
+        self._members.discard(login)
+
+    def _agent(self, login: str) -> _Agent | None:
+        agent = self._agents.get(login)
+        if agent is None:
+            line = self._lines.get(login)
+            if line is None:
+                return None
+            agent = self._agents[login] = _Agent(login, line)
+        return agent
+
+    def _login_for(self, interface: str, state_interface: str = "") -> str | None:
+        for name in (interface, state_interface):
+            if name:
+                login = self._by_interface.get(name.lower())
+                if login is not None:
+                    return login
+        return None
+
+    def _learn_member(self, member: MemberFields) -> str | None:
+        """The agent a member row or event is about; learns the member interface as an
+        alias when the agent's line is the member's state interface."""
+        login = self._login_for(member.interface, member.state_interface)
+        if login is None:
+            return None
+        self._members.add(login)
+        key = member.interface.lower()
+        if key and key not in self._by_interface:
+            self._by_interface[key] = login
+        return login
+
+    def serves(self, login: str) -> bool:
+        """Whether ``login`` was seen as a queue member on this PBX."""
+        return login in self._members
+
+    # ------------------------------------------------------------------ link state
+    def _set_link(self, state: str, detail: str | None) -> None:
+        text = detail or ""
+        if state == self.state and text == self.detail:
+            return
+        self.state, self.detail = state, text
+        self._sink.link_changed(self)
+
+    def _on_state(self, state: ConnectionState, detail: str | None) -> None:
+        if state is ConnectionState.CONNECTED:
+            return  # announced by _on_resync, which runs first, with the resync after it
+        self._snapshot = None
+        self._set_link(LINK_STATES[state], detail)
+
+    def _on_resync(self, snapshot: ResyncSnapshot) -> None:
+        snap = Snapshot.of(snapshot.queue_events(), list(snapshot.channel_events()))
+        self._keep(snap)
+        now = time.time()
+        by_call: dict[str, set[str]] = {}
+        for row in snap.channels:
+            by_call.setdefault(row.linkedid, set()).add(row.uniqueid)
+        for agent in list(self._agents.values()):
+            for change in agent.tracker.reconcile(snap.channels, now):
+                if change.kind is ChangeKind.DISMISSED:
+                    self._close(agent, change.call.linkedid)
+            for window in list(agent.windows.values()):
+                window.live = set(by_call.get(window.linkedid, ()))
+                if not window.live and window.closes_at is None:
+                    window.closes_at = now + LINGER
+        banner = self._client.banner if self._client is not None else None
+        self._set_link("connected", banner or "")
+        self._sink.resynced(self, snapshot.reconnect)
+
+    def _keep(self, snap: Snapshot) -> None:
+        self._snapshot = snap
+        self._snapshot_at = asyncio.get_running_loop().time()
+        for member in snap.members:
+            self._learn_member(member)
+
+    # ------------------------------------------------------------------ resync messages
+    async def fresh_snapshot(self) -> Snapshot:
+        """Queue and channel state now (one fetch serves every caller within ``FRESH`` s).
+        Raises :class:`NotConnectedError` while the link is down."""
+        loop = asyncio.get_running_loop()
+        if self._snapshot is not None and loop.time() - self._snapshot_at < FRESH:
+            return self._snapshot
+        if self._fetching is None or self._fetching.done():
+            self._fetching = loop.create_task(self._fetch())
+            self._fetching.add_done_callback(_retrieve)
+        return await asyncio.shield(self._fetching)
+
+    async def _fetch(self) -> Snapshot:
+        client = self._client
+        if client is None or not client.connected:
+            raise NotConnectedError(f"the AMI link to {self.site} is down")
+        status = await client.send_action("QueueStatus")
+        channels = await client.send_action("CoreShowChannels")
+        snap = Snapshot.of(
+            status.typed_items() if status.ok else [],
+            channels.typed_items() if channels.ok else [],
+        )
+        self._keep(snap)
+        return snap
+
+    def resync_message(
+        self, login: str, reconnect: bool, snap: Snapshot | None = None
+    ) -> dict[str, Any] | None:
+        """``login``'s ``resync``: their member rows, the queue names, their calls' channels."""
+        snap = snap or self._snapshot
+        if snap is None:
+            return None
+        queue: list[dict[str, Any]] = [
+            to_json(QueueParams(queue=p.queue)) for p in snap.params if p.queue
+        ]
+        queue += [
+            to_json(scrub(m))
+            for m in snap.members
+            if self._login_for(m.interface, m.state_interface) == login
+        ]
+        channels: list[dict[str, Any]] = []
+        agent = self._agents.get(login)
+        if agent is not None:
+            live = {}
+            for linkedid in agent.windows:
+                call = agent.tracker.get(linkedid)
+                if call is not None and call.phase in _LIVE:
+                    live[linkedid] = call
+            for row in snap.channels:
+                call = live.get(row.linkedid)
+                if call is not None and (
+                    row.uniqueid == call.uniqueid or row.channel.channel == call.agent_channel
+                ):
+                    channels.append(to_json(scrub(row)))
+        return {"type": "resync", "reconnect": reconnect, "queue": queue, "channels": channels}
+
+    def link_message(self) -> dict[str, Any]:
+        return {"type": "link", "state": self.state, "detail": self.detail}
+
+    # ------------------------------------------------------------------ requests
+    def agent_channel(self, login: str, linkedid: str) -> str | None:
+        """The agent's leg of the call ``linkedid``, if it is one of their live calls."""
+        agent = self._agents.get(login)
+        if agent is None or linkedid not in agent.windows:
+            return None
+        call = agent.tracker.get(linkedid)
+        if call is None or call.phase not in _LIVE:
+            return None
+        return call.agent_channel
+
+    def owns_call(self, login: str, linkedid: str) -> bool:
+        agent = self._agents.get(login)
+        if agent is None or linkedid not in agent.windows:
+            return False
+        call = agent.tracker.get(linkedid)
+        return call is not None and call.phase in _LIVE
+
+    async def send(self, action: PbxAction) -> ActionResult:
+        """Send ``action``; :class:`NotConnectedError` while the link is down."""
+        client = self._client
+        if client is None or not client.connected:
+            raise NotConnectedError(f"the AMI link to {self.site} is down")
+        return await client.send_action(action.name, _headers(action))
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, event: AmiEvent) -> None:
+        now = time.time()
+        if isinstance(event, AgentEvent):
+            self._agent_event(event, now)
+        elif isinstance(event, MemberFields):
+            login = self._learn_member(event)
+            if login is not None:
+                self._sink.deliver(login, Outgoing(event_message(event)))
+        elif isinstance(event, Newchannel):
+            for _agent, window in self._windows(event.linkedid):
+                window.live.add(event.uniqueid)
+        elif isinstance(event, (Hold, Unhold, Hangup)):
+            for agent, window in self._windows(event.linkedid):
+                if event.uniqueid == window.caller_uniqueid or _agents_leg(
+                    agent, window, event.channel.channel
+                ):
+                    self._send(agent, event, now)
+            if isinstance(event, Hangup):
+                self._hung_up(event, now)
+        elif isinstance(event, DialEnd):
+            for agent, window in self._windows(event.linkedid):
+                if _agents_leg(agent, window, event.dest.channel):
+                    self._send(agent, event, now)
+        elif isinstance(event, (QueueCallerAbandon, QueueCallerLeave, QueueCallerWithdraw)):
+            for agent, _window in self._windows(event.linkedid):
+                self._send(agent, event, now)
+        elif isinstance(event, IvrResult) or (
+            type(event) is VarSet and event.bare_variable in IVR_VARIABLES
+        ):
+            self._remember_ivr(event)
+            for agent, _window in self._windows(event.linkedid):
+                self._send(agent, event, now)
+
+    def _agent_event(self, event: AgentEvent, now: float) -> None:
+        login = self._login_for(event.interface)
+        agent = self._agent(login) if login is not None else None
+        if agent is None or not event.linkedid:
+            return
+        window = agent.windows.get(event.linkedid)
+        if isinstance(event, AgentCalled):
+            replay: list[AmiEvent] = []
+            if window is None:
+                window = _Window(
+                    event.linkedid,
+                    event.channel.uniqueid or event.linkedid,
+                    event.dest.channel,
+                    now,
+                )
+                agent.windows[event.linkedid] = window
+                self._by_call.setdefault(event.linkedid, set()).add(agent.login)
+                self._trim(agent)
+                replay = list(self._ivr.get(event.linkedid, ()))
+            window.agent_channel = event.dest.channel or window.agent_channel
+            window.live.update(u for u in (event.channel.uniqueid, event.dest.uniqueid) if u)
+            window.closes_at = None
+            for earlier in replay:
+                self._send(agent, earlier, now)
+            self._sink.deliver(
+                agent.login,
+                Outgoing(
+                    event_message(event),
+                    offer_number=event.channel.number,
+                    linkedid=event.linkedid,
+                ),
+            )
+            self._track(agent, event, now)
+            return
+        if window is not None and event.dest.channel:
+            window.agent_channel = event.dest.channel
+            if event.dest.uniqueid:
+                window.live.add(event.dest.uniqueid)
+        self._send(agent, event, now)
+
+    def _windows(self, linkedid: str) -> Iterator[tuple[_Agent, _Window]]:
+        for login in list(self._by_call.get(linkedid, ())):
+            agent = self._agents.get(login)
+            window = agent.windows.get(linkedid) if agent is not None else None
+            if agent is not None and window is not None:
+                yield agent, window
+
+    def _send(self, agent: _Agent, event: AmiEvent, now: float) -> None:
+        self._sink.deliver(agent.login, Outgoing(event_message(event)))
+        self._track(agent, event, now)
+
+    def _track(self, agent: _Agent, event: AmiEvent, now: float) -> None:
+        if isinstance(event, AgentEvent) and event.interface != agent.line.interface:
+            # Matched by an alias (the line is the member's state interface).
+            event = dataclasses.replace(event, interface=agent.line.interface)
+        for change in agent.tracker.handle(event, now):
+            if change.kind is ChangeKind.DISMISSED:
+                # Not this agent's call after all (not answered, caller gone, sent elsewhere).
+                self._close(agent, change.call.linkedid)
+
+    def _hung_up(self, event: Hangup, now: float) -> None:
+        for _agent, window in self._windows(event.linkedid):
+            window.live.discard(event.uniqueid)
+            if not window.live and window.closes_at is None:
+                window.closes_at = now + LINGER
+        if event.uniqueid == event.linkedid:
+            self._ivr.pop(event.linkedid, None)
+
+    def _remember_ivr(self, event: IvrResult | VarSet) -> None:
+        linkedid = event.linkedid
+        if not linkedid:
+            return
+        kept = self._ivr.get(linkedid)
+        if kept is None:
+            kept = self._ivr[linkedid] = []
+            while len(self._ivr) > IVR_CALLS:
+                self._ivr.popitem(last=False)
+        else:
+            self._ivr.move_to_end(linkedid)
+        if len(kept) < IVR_EVENTS_PER_CALL:
+            kept.append(event)
+
+    def _close(self, agent: _Agent, linkedid: str) -> None:
+        agent.windows.pop(linkedid, None)
+        agent.tracker.forget(linkedid)
+        holders = self._by_call.get(linkedid)
+        if holders is not None:
+            holders.discard(agent.login)
+            if not holders:
+                del self._by_call[linkedid]
+
+    def _trim(self, agent: _Agent) -> None:
+        while len(agent.windows) > MAX_CALLS_PER_AGENT:
+            oldest = next(iter(agent.windows))
+            self._close(agent, oldest)
+
+    def sweep(self, now: float) -> None:
+        """Forget calls past their linger time (or followed implausibly long)."""
+        for agent in list(self._agents.values()):
+            for window in list(agent.windows.values()):
+                if (window.closes_at is not None and window.closes_at <= now) or (
+                    now - window.opened > MAX_CALL_AGE
+                ):
+                    self._close(agent, window.linkedid)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP)
+            try:
+                self.sweep(time.time())
+            except Exception:
+                log.exception("PBX %s: sweeping finished calls failed", self.site)
+
+
+def _agents_leg(agent: _Agent, window: _Window, channel: str) -> bool:
+    """Whether ``channel`` (in this call) is the agent's: the leg the queue rang, or a
+    channel of the agent's own device (``PJSIP/1001-0000002a`` for ``PJSIP/1001``)."""
+    if not channel:
+        return False
+    if channel == window.agent_channel:
+        return True
+    device, _, _ = channel.rpartition("-")
+    return bool(device) and device.lower() == agent.line.interface.lower()
+
+
+def _retrieve(task: asyncio.Task[Snapshot]) -> None:
+    """Mark a snapshot fetch's failure as seen (its awaiters got it, if any)."""
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,255 @@
+"""The gateways of every configured PBX, the desktops' CTI sockets, and call requests.
+
+One :class:`CtiHub` per server process, started and stopped with the app
+(``server/app.py`` lifespan), on the server's event loop. It knows each
+agent's line from the ``agent`` table (re-read every ``REFRESH`` seconds and
+when the agent's desktop connects), which PBX serves that line, and the
+socket of each agent (one: a newer desktop replaces an older one).
+
+A socket's queue is bounded: a desktop that does not read its events is
+dropped (it reconnects and gets a fresh ``resync``) rather than letting the
+server's memory grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fnmatch
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentdesk.server.cti.config import PbxConfig
+from agentdesk.server.cti.gateway import Outgoing, PbxGateway
+from agentdesk.server.cti.lines import AgentDirectory, AgentRecord
+from agentdesk.services.desk.call_requests import (
+    AgentLine,
+    CallRequest,
+    CallResult,
+    Hangup,
+    Hold,
+    Transfer,
+    to_action,
+)
+from agentdesk.telephony.client import Backoff, NotConnectedError
+
+log = logging.getLogger(__name__)
+
+REFRESH = 60.0  # seconds between re-reads of the agents' lines
+QUEUE_LIMIT = 512  # messages waiting for one socket before it is dropped
+REPLACED = 4409
+OVERFLOW = 1013  # "try again later": the desktop reconnects and resyncs
+
+
+class NoPbx(Exception):
+    """No configured PBX serves this agent's line."""
+
+
+class LinkDown(Exception):
+    """The agent's PBX link is down; try again shortly."""
+
+
+class NotYourCall(Exception):
+    """The request names a call that is not one of the agent's live calls."""
+
+
+class Subscription:
+    """One desktop's CTI socket: its bounded queue and why it must close, if it must."""
+
+    def __init__(self, login: str, line: AgentLine, limit: int = QUEUE_LIMIT) -> None:
+        self.login = login
+        self.line = line
+        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(limit)
+        self.ended = asyncio.Event()
+        self.close_code = 1000
+        self.close_reason = ""
+
+    def put(self, item: Outgoing) -> None:
+        if self.ended.is_set():
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            log.warning("CTI socket of %s is not reading its events; dropping it", self.login)
+            self.end(OVERFLOW, "too many events waiting; reconnect")
+
+    def end(self, code: int, reason: str) -> None:
+        if not self.ended.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.ended.set()
+
+
+class CtiHub:
+    """Gateways by site, agents' sockets by login, and the requests' checks."""
+
+    def __init__(
+        self,
+        directory: AgentDirectory,
+        pbxs: Sequence[PbxConfig],
+        *,
+        backoff: Backoff | None = None,
+        queue_limit: int = QUEUE_LIMIT,
+    ) -> None:
+        self.directory = directory
+        self.gateways: dict[str, PbxGateway] = {
+            p.site: PbxGateway(p, self, backoff=backoff) for p in pbxs
+        }
+        self._subs: dict[str, Subscription] = {}
+        self._queue_limit = queue_limit
+        self._refresher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        if not self.gateways:
+            log.info("no [[pbx]] configured: CTI is off")
+            return
+        await self.refresh_lines()
+        for gateway in self.gateways.values():
+            await gateway.start()
+        self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        for sub in list(self._subs.values()):
+            sub.end(1001, "server stopping")
+        for gateway in self.gateways.values():
+            await gateway.stop()
+
+    async def refresh_lines(self) -> None:
+        try:
+            lines = await asyncio.to_thread(self.directory.lines)
+        except SQLAlchemyError as exc:
+            log.warning("cannot read the agents' lines: %s", type(exc).__name__)
+            return
+        for gateway in self.gateways.values():
+            gateway.set_lines(lines)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH)
+            await self.refresh_lines()
+
+    def status(self) -> dict[str, dict[str, str]]:
+        """Each PBX link's state, for ``/ready``."""
+        return {site: {"state": g.state, "detail": g.detail} for site, g in self.gateways.items()}
+
+    # ------------------------------------------------------------------ which PBX
+    def home(self, login: str, line: AgentLine) -> PbxGateway | None:
+        """The PBX serving ``line``: by the sites' ``interfaces`` patterns, else where the
+        line was seen as a queue member, else the only PBX (or the only one without patterns)."""
+        iface = line.interface.lower()
+        for gateway in self.gateways.values():
+            if any(fnmatch.fnmatchcase(iface, p.lower()) for p in gateway.config.interfaces):
+                return gateway
+        for gateway in self.gateways.values():
+            if gateway.serves(login):
+                return gateway
+        open_sites = [g for g in self.gateways.values() if not g.config.interfaces]
+        if len(open_sites) == 1:
+            return open_sites[0]
+        return None
+
+    def _register(self, login: str, line: AgentLine) -> None:
+        for gateway in self.gateways.values():
+            gateway.register(login, line)
+
+    def link_message(self, login: str, line: AgentLine) -> dict[str, Any]:
+        gateway = self.home(login, line)
+        if gateway is None:
+            detail = (
+                "The server has no PBX configured."
+                if not self.gateways
+                else f"No configured PBX serves {line.interface}."
+            )
+            return {"type": "link", "state": "failed", "detail": detail}
+        return gateway.link_message()
+
+    # ------------------------------------------------------------------ sockets
+    def subscribe(self, record: AgentRecord) -> Subscription:
+        """A socket for ``record`` (who has a line); an older socket of theirs is closed."""
+        assert record.line is not None
+        self._register(record.login, record.line)
+        sub = Subscription(record.login, record.line, self._queue_limit)
+        previous = self._subs.get(record.login)
+        if previous is not None:
+            previous.end(REPLACED, "signed in on another desktop")
+        self._subs[record.login] = sub
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        if self._subs.get(sub.login) is sub:
+            del self._subs[sub.login]
+
+    async def first_resync(self, sub: Subscription) -> dict[str, Any] | None:
+        """The ``resync`` a socket gets on connect (None while its PBX link is down)."""
+        gateway = self.home(sub.login, sub.line)
+        if gateway is None or not gateway.connected:
+            return None
+        try:
+            snap = await gateway.fresh_snapshot()
+        except (NotConnectedError, TimeoutError) as exc:
+            log.info("no resync for %s yet: %s", sub.login, exc)
+            return None
+        return gateway.resync_message(sub.login, False, snap)
+
+    # Delivery (called by the gateways, on the loop)
+    def deliver(self, login: str, item: Outgoing) -> None:
+        sub = self._subs.get(login)
+        if sub is not None:
+            sub.put(item)
+
+    def link_changed(self, gateway: PbxGateway) -> None:
+        for sub in list(self._subs.values()):
+            if self.home(sub.login, sub.line) is gateway:
+                sub.put(Outgoing(gateway.link_message()))
+
+    def resynced(self, gateway: PbxGateway, reconnect: bool) -> None:
+        for sub in list(self._subs.values()):
+            if self.home(sub.login, sub.line) is gateway:
+                message = gateway.resync_message(sub.login, reconnect)
+                if message is not None:
+                    sub.put(Outgoing(message))
+
+    # ------------------------------------------------------------------ requests
+    async def perform(self, record: AgentRecord, request: CallRequest) -> CallResult:
+        """Check and carry out ``request`` for ``record``'s line.
+
+        Raises :class:`NoPbx`, :class:`NotYourCall`, :class:`LinkDown`,
+        ``ActionInputError`` (bad input, in words) or ``ActionTimeoutError``.
+        """
+        line = record.line
+        assert line is not None
+        self._register(record.login, line)
+        gateway = self.home(record.login, line)
+        if gateway is None:
+            raise NoPbx(
+                "The server has no PBX configured."
+                if not self.gateways
+                else f"No configured PBX serves {line.interface}."
+            )
+        channel: str | None = None
+        if isinstance(request, (Hangup, Hold, Transfer)):
+            if not gateway.owns_call(record.login, request.linkedid):
+                raise NotYourCall("That call is not one of yours (or it has ended).")
+            channel = gateway.agent_channel(record.login, request.linkedid)
+        action = to_action(
+            request, dataclasses.replace(line, dial_plan=gateway.config.dial_plan), channel
+        )
+        if not gateway.connected:
+            raise LinkDown(f"The link to the PBX ({gateway.site}) is down; try again shortly.")
+        try:
+            result = await gateway.send(action)
+        except NotConnectedError as exc:
+            raise LinkDown(
+                f"The link to the PBX ({gateway.site}) dropped; try again shortly."
+            ) from exc
+        if result.ok:
+            return CallResult(True, "")
+        return CallResult(False, result.message or "The PBX refused the request.")

@@ -1,0 +1,128 @@
+"""Need-to-know fan-out over ``/api/v1/cti``: each agent hears of their own calls only.
+
+Real server, real gateway, the bundled PBX simulator on loopback; the
+desktops are plain WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from agentdesk.models import SyncPin
+from agentdesk.services.desk.call_data import IVR_VARIABLES
+from agentdesk.telephony.event_json import from_json
+from agentdesk.telephony.events import AgentCalled
+from tests.server.cti.conftest import ALICE, BOB, CALLER, Lab, is_event, wait_until
+
+QUIET = 1.0  # seconds a socket must stay silent about a call that is not its agent's
+
+
+def test_each_socket_gets_only_its_own_agents_offers(lab: Lab) -> None:
+    alice, bob = lab.desk("alice").open(), lab.desk("bob").open()
+    for sock in (alice, bob):
+        sock.expect(lambda m: m["type"] == "link" and m["state"] == "connected", what="link")
+        sock.expect(lambda m: m["type"] == "resync", what="resync")
+
+    to_alice = lab.sim.call(CALLER, ALICE, intent="card_lost")
+    offer = alice.expect(is_event("AgentCalled", to_alice.linkedid), what="alice's offer")
+    typed = from_json(offer["event"])
+    assert isinstance(typed, AgentCalled) and typed.interface == ALICE
+    to_bob = lab.sim.call("+447700900999", BOB)
+    bob.expect(is_event("AgentCalled", to_bob.linkedid), what="bob's offer")
+    alice.drain(QUIET)
+    bob.drain(QUIET)
+
+    assert not alice.events(to_bob.linkedid), "alice heard of bob's call"
+    assert not bob.events(to_alice.linkedid), "bob heard of alice's call"
+    for sock, own in ((alice, ALICE), (bob, BOB)):
+        for event in sock.events():
+            if "interface" in event and event["interface"]:
+                assert own in (event["interface"], event.get("state_interface")), event
+            assert event["kind"] not in ("UserEvent", "Newexten", "DTMFBegin", "DTMFEnd")
+            if event["kind"] == "VarSet":
+                assert event["variable"].lstrip("_") in IVR_VARIABLES, event
+            for block in ("channel", "dest"):
+                for name, _value in (event.get(block) or {}).get("variables", []):
+                    assert name.lstrip("_") in IVR_VARIABLES
+    matches = [m for m in alice.seen if m["type"] == "match"]
+    assert {m["linkedid"] for m in matches} == {to_alice.linkedid}
+
+
+def test_offer_comes_right_after_the_servers_match_and_pins_the_customer(lab: Lab) -> None:
+    desk = lab.desk("alice")
+    sock = desk.open()
+    sock.expect(lambda m: m["type"] == "resync", what="resync")
+
+    placed = lab.sim.call(CALLER, ALICE, intent="card_lost")
+    sock.expect(is_event("AgentCalled", placed.linkedid), what="the offer")
+    index = next(
+        i
+        for i, m in enumerate(sock.seen)
+        if m["type"] == "event" and m["event"]["kind"] == "AgentCalled"
+    )
+    before = sock.seen[index - 1]
+    assert before["type"] == "match" and before["linkedid"] == placed.linkedid
+    assert before["match"]["kind"] == "single"
+    assert before["match"]["candidates"][0]["id"] == str(lab.customer_id)
+    assert before["match"]["card"]["summary"]["display_name"] == "Ada Lovelace"
+    # The IVR's result (set before the call reached the queue) is replayed before the offer.
+    ivr = [m["event"] for m in sock.seen[:index] if m["type"] == "event"]
+    assert any(e["kind"] == "VarSet" and e["value"] == "card_lost" for e in ivr), ivr
+
+    def pinned() -> bool:
+        with lab.central.connect() as conn:
+            rows = conn.execute(
+                select(SyncPin.customer_id).where(SyncPin.client_id == desk.client_id)
+            ).scalars()
+            return lab.customer_id in set(rows)
+
+    wait_until(pinned, 5, "the matched customer to be pinned to the desktop")
+    card = desk.http.get(
+        f"/api/v1/customers/{lab.customer_id}/card", params={"client_id": str(desk.client_id)}
+    )
+    assert card.status_code == 200, card.text
+
+
+def test_unknown_caller_gets_a_none_match(lab: Lab) -> None:
+    sock = lab.desk("alice").open()
+    sock.expect(lambda m: m["type"] == "resync", what="resync")
+    placed = lab.sim.call("+447700900555", ALICE)
+    match = sock.expect(lambda m: m["type"] == "match", what="match")
+    assert match["linkedid"] == placed.linkedid and match["match"]["kind"] == "none"
+
+
+def test_a_newer_desktop_replaces_the_older_socket(lab: Lab) -> None:
+    desk = lab.desk("alice")
+    first = desk.open()
+    first.expect(lambda m: m["type"] == "resync", what="resync")
+    second = desk.open(client_id=uuid.uuid4())
+    second.expect(lambda m: m["type"] == "resync", what="resync on the newer socket")
+    wait_until(lambda: first.ws.close_code is not None or _recv_closed(first), 10, "close")
+    assert first.ws.close_code == 4409
+
+
+def _recv_closed(sock: object) -> bool:
+    from websockets.exceptions import ConnectionClosed
+
+    try:
+        sock.ws.recv(0.1)  # type: ignore[attr-defined]
+    except TimeoutError:
+        return False
+    except ConnectionClosed:
+        return True
+    return False
+
+
+def test_socket_without_a_session_or_a_line_is_refused(lab: Lab) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    ws_url = lab.url.replace("http://", "ws://") + "/api/v1/cti"
+    with connect(ws_url, additional_headers={"Authorization": "Bearer nope"}) as ws:
+        try:
+            ws.recv(10)
+        except ConnectionClosed:
+            pass
+        assert ws.close_code == 4401
