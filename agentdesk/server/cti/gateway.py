@@ -80,7 +80,6 @@ MAX_CALL_AGE = 12 * 3600.0  # a call followed longer than this is dropped (lost 
 MAX_CALLS_PER_AGENT = 32
 IVR_CALLS = 5000  # calls whose IVR results are kept for their offer
 IVR_EVENTS_PER_CALL = 16
-FRESH = 1.0  # seconds one PBX snapshot serves the resyncs of sockets connecting meanwhile
 SWEEP = 5.0
 # Event names the gateway reads (fnmatch, as AmiClient.on_typed_event takes them).
 PATTERNS = (
@@ -216,7 +215,6 @@ class PbxGateway:
         self._ivr: OrderedDict[str, list[AmiEvent]] = OrderedDict()
         self._members: set[str] = set()  # logins seen as queue members on this PBX
         self._snapshot: Snapshot | None = None
-        self._snapshot_at = float("-inf")
         self._fetching: asyncio.Task[Snapshot] | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -360,19 +358,16 @@ class PbxGateway:
 
     def _keep(self, snap: Snapshot) -> None:
         self._snapshot = snap
-        self._snapshot_at = asyncio.get_running_loop().time()
         for member in snap.members:
             self._learn_member(member)
 
     # ------------------------------------------------------------------ resync messages
     async def fresh_snapshot(self) -> Snapshot:
-        """Queue and channel state now (one fetch serves every caller within ``FRESH`` s).
-        Raises :class:`NotConnectedError` while the link is down."""
-        loop = asyncio.get_running_loop()
-        if self._snapshot is not None and loop.time() - self._snapshot_at < FRESH:
-            return self._snapshot
+        """Queue and channel state now. Sockets connecting while a fetch is on its way share
+        it (after a server restart every desktop connects at once); a finished fetch is never
+        reused, since a call may have started since. :class:`NotConnectedError` while down."""
         if self._fetching is None or self._fetching.done():
-            self._fetching = loop.create_task(self._fetch())
+            self._fetching = asyncio.get_running_loop().create_task(self._fetch())
             self._fetching.add_done_callback(_retrieve)
         return await asyncio.shield(self._fetching)
 

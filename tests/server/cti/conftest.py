@@ -65,7 +65,8 @@ class SimThread:
     def call(self, number: str, agent: str, **kwargs: Any) -> PlacedCall:
         kwargs.setdefault("queue", "general")
         kwargs.setdefault("handle_time", 3600.0)
-        return self.run(self.sim.place_call, number, agent=agent, **kwargs)
+        placed: PlacedCall = self.run(self.sim.place_call, number, agent=agent, **kwargs)
+        return placed
 
     def drop_links(self) -> int:
         """Close every AMI session at once, as a PBX restart or a network cut would."""
@@ -116,9 +117,9 @@ class CtiSocket:
         self, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0, what: str = ""
     ) -> dict[str, Any]:
         """The first message (already seen or arriving within ``timeout`` s) ``check`` accepts."""
-        for message in self.seen:
-            if check(message):
-                return message
+        for earlier in self.seen:
+            if check(earlier):
+                return earlier
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -126,7 +127,7 @@ class CtiSocket:
                 kinds = [_describe(m) for m in self.seen[-15:]]
                 raise AssertionError(f"no {what or 'matching message'} within {timeout} s: {kinds}")
             try:
-                message = json.loads(self.ws.recv(left))
+                message: dict[str, Any] = json.loads(self.ws.recv(left))
             except TimeoutError:
                 continue
             self.seen.append(message)
@@ -293,9 +294,7 @@ def lab(cti_central: Engine, tmp_path: Path) -> Iterator[Lab]:
             return made
 
         built = Lab(url, ctx, cti_central, sim, customer, desk)
-        wait_until(
-            lambda: built.ready()["pbx"]["lab"]["state"] == "connected", what="the PBX link"
-        )
+        wait_until(lambda: built.ready()["pbx"]["lab"]["state"] == "connected", what="the PBX link")
         yield built
     finally:
         for made in desks:
