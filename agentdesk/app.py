@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import keyring
 from sqlalchemy import Engine, select
@@ -34,6 +35,8 @@ from sqlalchemy import Engine, select
 from agentdesk import vault
 from agentdesk.client.api import ServerApi, SignedIn
 from agentdesk.client.central import HttpCentral
+from agentdesk.client.cti import CallFeed, ServerCallFeed, UnavailableFeed
+from agentdesk.client.direct_pbx import DirectPbxFeed
 from agentdesk.client.lookups import (
     ServerFloorReads,
     ServerMatcher,
@@ -49,6 +52,8 @@ from agentdesk.services.crm.quick_customer import QuickCustomerService
 from agentdesk.services.crm.search import SearchService
 from agentdesk.services.crm.timeline import TimelineService
 from agentdesk.services.desk.agent_state import AgentStateMachine, StatePolicy, load_policy
+from agentdesk.services.desk.call_requests import AgentLine
+from agentdesk.services.desk.pbx_actions import DialPlan
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.services.desk.wrapup import (
     FollowUpRequest,
@@ -69,7 +74,6 @@ from agentdesk.store.sync.local import LocalStore
 from agentdesk.store.sync.protocol import SyncError
 from agentdesk.store.sync.status import SyncStatus
 from agentdesk.store.writer import LocalWriter
-from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
@@ -310,6 +314,49 @@ def ami_credentials(settings: Settings) -> tuple[AmiCredentials | None, str | No
     ), None
 
 
+def call_feed(
+    settings: Settings,
+    identity: AgentIdentity,
+    ami: AmiCredentials | None,
+    server: ServerConnection | None,
+    dial_plan: DialPlan,
+    client_id: Callable[[], uuid.UUID],
+) -> CallFeed:
+    """Where this desktop's calls come from.
+
+    AMI credentials given: the desktop's own AMI login (tests, labs: ``agentdesk run
+    --direct-pbx`` or no server configured). Otherwise the server's CTI gateway, for a
+    desktop signed in online; after an offline sign-in no calls can reach it.
+    """
+    if ami is not None:
+        line = AgentLine(
+            interface=identity.interface or "",
+            member_name=identity.display_name,
+            extension=identity.extension or "",
+            dial_plan=dial_plan,
+        )
+        auth: Literal["plain", "md5"] = "plain" if ami.auth == "plain" else "md5"
+        return DirectPbxFeed.login(ami.host, ami.port, ami.username, ami.secret, line, auth=auth)
+    if server is not None:
+        known: list[uuid.UUID] = []
+
+        def once() -> uuid.UUID:  # read the cache's client id once, at the first connect
+            if not known:
+                known.append(client_id())
+            return known[0]
+
+        return ServerCallFeed(server.api, once)
+    if settings.server.url:
+        return UnavailableFeed(
+            "calls come through the server, and this desktop is signed in offline: sign in "
+            "online to receive calls."
+        )
+    return UnavailableFeed(
+        "no server is configured and no AMI secret is stored for a direct PBX login "
+        "('agentdesk run --store-ami-secret')."
+    )
+
+
 @dataclass
 class Desktop:
     """What :func:`build_desktop` made; ``shutdown`` stops it in the right order."""
@@ -345,11 +392,14 @@ def build_desktop(
     options: DeskOptions | None = None,
     policy: StatePolicy | None = None,
     with_sync: bool = True,
+    feed: CallFeed | None = None,
 ) -> Desktop:
     """Services, telephony and the main window for the signed-in agent (GUI thread).
 
     ``server`` is the signed-in session; None when the agent signed in offline (the desk
-    works from the cache and its outbox until they sign in online again).
+    works from the cache and its outbox until they sign in online again). Calls come
+    through the server's CTI gateway unless ``ami`` is given (the desktop's own AMI
+    login, :func:`call_feed`) or a ``feed`` is (tests).
     """
     policy = policy or load_policy()
     options = options or DeskOptions(region=settings.default_region)
@@ -371,15 +421,9 @@ def build_desktop(
         pop_latency=recorder.for_call,
         workstation=settings.workstation,
     )
-    loop = LoopThread()
-    client = AmiClient(
-        ami.host if ami else "127.0.0.1",
-        ami.port if ami else 0,
-        ami.username if ami else "",
-        ami.secret if ami else "",
-        auth="md5" if ami is None or ami.auth == "md5" else "plain",
-    )
-    link = PbxLink(client, loop, bridge, identity.interface or "")
+    feed = feed or call_feed(settings, identity, ami, server, options.dial_plan, client_id)
+    link = PbxLink(feed, bridge)
+    link_loop = feed.loop if isinstance(feed, DirectPbxFeed | ServerCallFeed) else LoopThread()
     state = AgentStateMachine(identity.interface or "", policy, clock=_monotonic)
     controller = DeskController(
         identity,
@@ -426,8 +470,9 @@ def build_desktop(
         window,
         identity,
         bridge=bridge,
-        client=client,
-        loop=loop,
+        # The wallboard shares a direct AMI login; through the server it has none (yet).
+        client=feed.client if isinstance(feed, DirectPbxFeed) else None,  # type: ignore[arg-type]
+        loop=link_loop,
         audit=writer,
         floor=ServerFloorReads(server.api) if server else None,
         data_dir=settings.data_dir,
@@ -452,15 +497,14 @@ def build_desktop(
         lock.unlocked.connect(sync.sync_now)
     # Compile the pop's statements and warm the cache's pages before the first call rings.
     bridge.submit(local_matcher.match, "+447700900000", lane="local")
-    desktop = Desktop(window, controller, link, loop, recorder, sync=sync, server=server)
+    desktop = Desktop(window, controller, link, link_loop, recorder, sync=sync, server=server)
     if sync is not None:
         desktop.extra_stops.append(sync.stop)
     if supervisor is not None:
         desktop.extra_stops.append(supervisor.shutdown)
-    if ami is not None:
-        link.start()
-    else:
-        window.status.set_pbx("failed", "no AMI credentials")
+    if isinstance(feed, UnavailableFeed):
+        window.status.set_pbx("failed", feed.reason)
+    link.start()
     return desktop
 
 

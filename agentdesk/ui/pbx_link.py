@@ -1,93 +1,145 @@
-"""The desktop's AMI session, seen from the GUI thread.
+"""The desk's call feed, seen from the GUI thread.
 
-The :class:`~agentdesk.telephony.client.AmiClient` runs on the telephony
-loop thread; this adapter subscribes to the events the desktop needs, drops
-the rest on that thread (a busy PBX sends hundreds of events a second, most
-about other agents), and hands the remainder to the GUI thread through the
-:class:`~agentdesk.ui.bridge.Bridge`, stamped with the moment they arrived
-(the start of the ring → pop latency). Actions go the other way and their
-results come back through the bridge too.
+A :class:`PbxLink` wraps a :class:`~agentdesk.client.cti.CallFeed`: the
+server's CTI gateway (production) or the desktop's own AMI login (tests and
+labs, :class:`~agentdesk.client.direct_pbx.DirectPbxFeed`). The feed
+delivers on its own thread; this class hands each item to the GUI thread
+through the :class:`~agentdesk.ui.bridge.Bridge`, in order of arrival, as a
+signal. Typed events keep the moment they arrived (the start of the ring →
+pop latency); the server's caller match for an offer comes as
+:attr:`PbxLink.matched` before that call's ``AgentCalled``.
+
+Call requests go the other way (:meth:`PbxLink.request`), one at a time in
+the order the agent made them, on a thread of their own (a slow customer
+look-up on the bridge's lanes never delays "answer"); their result comes
+back on the GUI thread.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from agentdesk.services.desk.call_data import IVR_VARIABLES
-from agentdesk.telephony.client import ActionResult, AmiClient, ConnectionState, ResyncSnapshot
-from agentdesk.telephony.events import AmiEvent, DialEnd, Hangup, VarSet
-from agentdesk.telephony.loop_thread import LoopThread
+from agentdesk.client.cti import CallFeed, Resync
+from agentdesk.client.direct_pbx import ActionResult, AmiClient, DirectPbxFeed
+from agentdesk.services.crm.caller_match import CallerMatch
+from agentdesk.services.desk.call_requests import CallRequest, CallResult
+from agentdesk.telephony.client_types import ConnectionState
+from agentdesk.telephony.events import AmiEvent
 from agentdesk.ui.bridge import Bridge
 
 log = logging.getLogger(__name__)
 
-# Events about queues and calls the desktop reacts to (fnmatch patterns, case-insensitive).
-_PATTERNS = (
-    "agent*",
-    "queuemember*",
-    "queuecaller*",
-    "hold",
-    "unhold",
-    "hangup",
-    "dialend",
-    "userevent",
-    "varset",
-)
 
-
-class PbxLink(QObject):
-    """GUI-thread face of the AMI client: filtered events in, actions out."""
-
-    event_received = Signal(object, float)  # AmiEvent, perf_counter() when it was parsed
-    resynced = Signal(object)  # ResyncSnapshot
-    link_changed = Signal(str, str)  # ConnectionState value, detail
+class _Sink:
+    """The feed's side (any thread): everything goes to the GUI thread in arrival order."""
 
     def __init__(
         self,
-        client: AmiClient,
-        loop: LoopThread,
         bridge: Bridge,
-        interface: str,
-        parent: QObject | None = None,
+        link: PbxLink,
+        set_state: Callable[[ConnectionState, str], None],
     ) -> None:
+        self._post, self._link, self._set_state = bridge.post, link, set_state
+
+    def on_event(self, event: AmiEvent, arrived: float) -> None:
+        self._post(self._link.event_received.emit, event, arrived)
+
+    def on_match(self, linkedid: str, match: CallerMatch) -> None:
+        self._post(self._link.matched.emit, linkedid, match)
+
+    def on_resync(self, snapshot: Resync) -> None:
+        self._post(self._link.resynced.emit, snapshot)
+
+    def on_link(self, state: ConnectionState, detail: str) -> None:
+        self._post(self._set_state, state, detail)
+
+
+class PbxLink(QObject):
+    """GUI-thread face of the call feed: events and matches in, requests out."""
+
+    event_received = Signal(object, float)  # AmiEvent, perf_counter() when it arrived
+    resynced = Signal(object)  # a Resync: queue_events(), channel_events(), reconnect
+    link_changed = Signal(str, str)  # ConnectionState value, detail
+    matched = Signal(str, object)  # linkedid, CallerMatch (before that call's AgentCalled)
+
+    def __init__(self, feed: CallFeed, bridge: Bridge, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._client = client
-        self._loop = loop
+        self._feed = feed
         self._bridge = bridge
-        self._channel_prefix = interface.lower() + "-"
         self._started = False
+        self._requests: ThreadPoolExecutor | None = None
         self.state = ConnectionState.DISCONNECTED
 
     @property
+    def feed(self) -> CallFeed:
+        return self._feed
+
+    @property
+    def where(self) -> str:
+        """Where calls come from, for messages: "the PBX at host:port" or the server's link."""
+        return self._feed.where
+
+    @property
+    def direct(self) -> bool:
+        """True when this desktop holds its own AMI login (tests, labs)."""
+        return isinstance(self._feed, DirectPbxFeed)
+
+    @property
     def client(self) -> AmiClient:
-        return self._client
+        """The desktop's own AMI client: direct mode only (calls through the server have none)."""
+        if not isinstance(self._feed, DirectPbxFeed):
+            raise RuntimeError(
+                "calls come through the server: this desktop has no AMI client (use request())"
+            )
+        return self._feed.client
 
     def start(self) -> None:
-        """Subscribe and start connecting (returns at once; progress arrives as link_changed)."""
+        """Start the feed (returns at once; progress arrives as link_changed)."""
         if self._started:
             return
         self._started = True
-        self._loop.start()
-        for pattern in _PATTERNS:
-            self._client.on_typed_event(self._on_loop_event, pattern)
-        self._client.on_state(self._on_loop_state)
-        self._client.on_resync(self._on_loop_resync)
-        self._loop.submit(self._client.start())
+        self._requests = ThreadPoolExecutor(1, thread_name_prefix="agentdesk-call-requests")
+        self._feed.start(_Sink(self._bridge, self, self._set_state))
 
     def stop(self, timeout: float = 3.0) -> None:
         if not self._started:
             return
         self._started = False
-        try:
-            self._loop.submit(self._client.close()).result(timeout)
-        except Exception as exc:  # closing a dead link must never block the exit
-            log.info("AMI close: %s", exc)
-        self._loop.stop()
+        requests, self._requests = self._requests, None
+        if requests is not None:
+            requests.shutdown(wait=False, cancel_futures=True)
+        self._feed.stop(timeout)
+
+    # ------------------------------------------------------------------ requests
+    def request(
+        self, req: CallRequest, on_result: Callable[[CallResult], None] | None = None
+    ) -> None:
+        """Carry out ``req``; ``on_result`` gets the :class:`CallResult` on the GUI thread."""
+        requests = self._requests
+        if requests is None:
+            if on_result is not None:
+                on_result(CallResult(False, f"Not sent: {self.where} is not connected yet."))
+            return
+        future = requests.submit(self._feed.request, req)
+
+        def done(f: Future[CallResult]) -> None:
+            if f.cancelled():
+                return
+            exc = f.exception()
+            if exc is not None:  # a feed must not raise; say so rather than lose the answer
+                log.error("call request %s failed", req.kind, exc_info=exc)
+                result = CallResult(False, f"Not sent: {type(exc).__name__}.")
+            else:
+                result = f.result()
+            if on_result is not None:
+                self._bridge.post(on_result, result)
+
+        future.add_done_callback(done)
 
     def send(
         self,
@@ -96,12 +148,13 @@ class PbxLink(QObject):
         on_result: Callable[[ActionResult], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """Send an action; callbacks run on the GUI thread."""
-        if not self._started:
+        """A raw AMI action, direct mode only (the desk moves to :meth:`request`)."""
+        if not self._started or not isinstance(self._feed, DirectPbxFeed):
             if on_error is not None:
-                on_error(ConnectionError("the PBX link is not started"))
+                why = "is not started" if not self._started else "goes through the server"
+                on_error(ConnectionError(f"the PBX link {why}; AMI actions are not sent"))
             return
-        future = self._loop.submit(self._client.send_action(action, dict(headers)))
+        future = self._feed.send(action, headers)
 
         def done(f: Any) -> None:
             exc = f.exception()
@@ -113,27 +166,7 @@ class PbxLink(QObject):
 
         future.add_done_callback(done)
 
-    # ------------------------------------------------------------------ loop thread side
-    def _relevant(self, event: AmiEvent) -> bool:
-        if isinstance(event, VarSet):
-            return event.bare_variable in IVR_VARIABLES
-        if isinstance(event, Hangup):
-            return event.channel.channel.lower().startswith(self._channel_prefix)
-        if isinstance(event, DialEnd):
-            return event.dest.channel.lower().startswith(self._channel_prefix)
-        return True
-
-    def _on_loop_event(self, event: AmiEvent) -> None:
-        arrived = time.perf_counter()
-        if self._relevant(event):
-            self._bridge.post(self.event_received.emit, event, arrived)
-
-    def _on_loop_state(self, state: ConnectionState, detail: str | None) -> None:
-        self._bridge.post(self._set_state, state, detail or "")
-
-    def _on_loop_resync(self, snapshot: ResyncSnapshot) -> None:
-        self._bridge.post(self.resynced.emit, snapshot)
-
+    # ------------------------------------------------------------------ GUI thread
     def _set_state(self, state: ConnectionState, detail: str) -> None:
         self.state = state
         self.link_changed.emit(state.value, detail)
