@@ -125,3 +125,21 @@ def test_socket_without_a_session_or_a_line_is_refused(lab: Lab) -> None:
         with contextlib.suppress(ConnectionClosed):
             ws.recv(10)
         assert ws.close_code == 4401
+
+
+def test_an_agent_without_a_line_is_refused_with_4403(lab: Lab) -> None:
+    from sqlalchemy import update
+    from websockets.exceptions import ConnectionClosed
+
+    from agentdesk.models import Agent
+    from agentdesk.store.engine import write_session
+
+    with write_session(lab.central) as s:
+        s.execute(update(Agent).where(Agent.login == "sue").values(interface=None))
+    sue = lab.desk("sue")
+    sock = sue.open()
+    with contextlib.suppress(ConnectionClosed):
+        sock.ws.recv(10)
+    assert sock.ws.close_code == 4403
+    refused = sue.request({"kind": "pause", "paused": True})
+    assert refused.status_code == 403
