@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from agentdesk.models import Role
@@ -44,6 +46,7 @@ from agentdesk.services.desk.pbx_actions import ActionInputError
 from agentdesk.store.sync.port import DirectCentral
 from agentdesk.telephony.client import ActionTimeoutError
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["cti"])
 
 HEARTBEAT = 20.0
@@ -165,7 +168,11 @@ async def _match(
         central = DirectCentral(
             ctx.store, principal.scope, principal.login, filter_pull=True, on_pin=ctx.pins.add
         )
-        await run_in_threadpool(central.pin, client_id, {c.id for c in result.candidates})
+        try:
+            await run_in_threadpool(central.pin, client_id, {c.id for c in result.candidates})
+        except SQLAlchemyError as exc:
+            # The pop still shows the match; the card endpoint will refuse it unpinned.
+            log.warning("CTI match: pinning for %s failed: %s", principal.login, exc)
     return {"type": "match", "linkedid": linkedid, "match": MATCH.dump_python(result, mode="json")}
 
 

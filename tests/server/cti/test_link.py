@@ -243,3 +243,24 @@ def test_pbx_address_option() -> None:
     )
     with pytest.raises(ConfigError, match="HOST:PORT"):
         pbx_from_address("localhost", username="agentdesk", secret_file=None, secret_keyring=None)
+
+
+def test_settings_file_pbx_tables(tmp_path: Path) -> None:
+    from agentdesk.server.settings import load_server_settings
+
+    path = tmp_path / "agentdesk.toml"
+    path.write_text(
+        '[[pbx]]\nsite = "london"\nhost = "10.0.0.5"\nsecret_file = "/etc/agentdesk/ami.secret"\n'
+        'interfaces = ["PJSIP/1*"]\n\n'
+        '[[pbx]]\nsite = "leeds"\nhost = "10.0.1.5"\nport = 5039\nsecret_keyring = "ami-leeds"\n',
+        encoding="utf-8",
+    )
+    london, leeds = load_server_settings(path).pbx
+    assert (london.site, london.interfaces, london.secret_file) == (
+        "london",
+        ("PJSIP/1*",),
+        Path("/etc/agentdesk/ami.secret"),
+    )
+    assert (leeds.port, leeds.secret_keyring) == (5039, "ami-leeds")
+    (tmp_path / "none.toml").write_text("[listen]\nport = 8443\n", encoding="utf-8")
+    assert load_server_settings(tmp_path / "none.toml").pbx == ()
