@@ -383,6 +383,9 @@ class ServerCallFeed:
                 raise
             except Exception as exc:  # any failure: say so, wait, reconnect
                 final = _FINAL_CLOSES.get(_close_code(exc) or 0)
+                reason = getattr(getattr(exc, "rcvd", None), "reason", "")
+                if final is not None and isinstance(reason, str) and reason.strip():
+                    final = f"{final} (the server said: {reason.strip()[:120]})"
                 detail = final or _why(exc)
             if final is not None:
                 log.warning("CTI feed ended: %s", final)

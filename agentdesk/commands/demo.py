@@ -5,7 +5,9 @@ An ``agentdesk server`` on a loopback port over an embedded central store
 field key kept 0600 in the demo's directory), the PBX simulator in-process
 (virtual agents and background traffic drawn from the demo customers), and
 the desktop signed in as a demo agent *through the server*, exactly as
-``agentdesk run`` would be: it never opens the central database. Scripted calls
+``agentdesk run`` would be: it never opens the central database and never
+logs in to the PBX (the server's CTI gateway holds the only AMI login, to the
+simulator, and hands the desktop its calls over ``/api/v1/cti``). Scripted calls
 ring the demo agent's phone a few seconds after they become Available, and
 rotate through known, shared, unknown and withheld numbers so every kind of
 screen pop shows up. Without an OS keyring the demo says so and keeps its
@@ -135,7 +137,6 @@ class DemoRuntime:
 
     def start(self) -> None:
         from agentdesk import app as composition
-        from agentdesk import vault
         from agentdesk.client.api import ServerApi
         from agentdesk.client.signin import DesktopSignIn
         from agentdesk.services.desk.agent_state import load_policy
@@ -149,7 +150,10 @@ class DemoRuntime:
         keyring_ok, note = composition.prepare_keyring(allow_memory=True)
         if note:
             print(f"agentdesk demo: {note}", file=sys.stderr, flush=True)
-        central, url = self._start_server(settings)
+        central, key_text = self._open_central(settings)
+        callers = sample_callers(central)
+        sim, sim_loop = self._start_simulator(callers, settings)
+        url = self._start_server(settings, central, key_text, sim.port)
         stores = composition.open_stores(settings, persistent_cache=keyring_ok)
         self._stops.append(stores.dispose)
         api = ServerApi(url)
@@ -158,22 +162,15 @@ class DemoRuntime:
             identity = signin.authenticate(args.agent, DEMO_PASSWORD)
         except AuthError as exc:
             raise RuntimeError(f"demo agent {args.agent!r}: {exc}") from exc
-        callers = sample_callers(central)
-        sim, sim_loop = self._start_simulator(callers, identity, settings)
+        self._seat_agent(sim, sim_loop, identity)
         bridge = Bridge()
         self._stops.append(bridge.shutdown)
-        ami = composition.AmiCredentials(
-            "127.0.0.1",
-            sim.port,
-            "agentdesk",
-            vault.get_secret(settings.pbx.secret_key) or "",
-        )
         desktop = composition.build_desktop(
             settings,
             stores,
             identity,
             bridge,
-            ami,
+            None,  # no AMI login on the desktop: calls come through the server's gateway
             server=composition.server_connection(api, signin.grant),
             options=DeskOptions(auto_answer=args.auto_answer, region=settings.default_region),
             policy=load_policy(acw_limit_seconds=args.acw_limit),
@@ -191,14 +188,11 @@ class DemoRuntime:
         desktop.window.show()
         self.desktop = desktop
 
-    def _start_server(self, settings: Settings) -> tuple[Any, str]:
-        """Seed the embedded store if empty and serve it on a loopback port (plain HTTP)."""
+    def _open_central(self, settings: Settings) -> tuple[Any, str]:
+        """The embedded central store (seeded if empty) and the demo's field key."""
         from sqlalchemy import func, select
 
         from agentdesk.models import Customer
-        from agentdesk.server.app import build_context, create_app
-        from agentdesk.server.run import ServerThread
-        from agentdesk.server.settings import ListenSettings, ServerSettings
         from agentdesk.services.seeding.generator import SeedOptions, seed
         from agentdesk.store import migrate
         from agentdesk.store.central import open_central
@@ -219,20 +213,43 @@ class DemoRuntime:
                 flush=True,
             )
             seed(central, SeedOptions(customers=self.args.customers, field_key=key_text), workers=1)
+        return central, key_text
+
+    def _start_server(self, settings: Settings, central: Any, key_text: str, pbx_port: int) -> str:
+        """Serve the store on a loopback port (plain HTTP), its CTI gateway logged in to the
+        simulator with the demo's AMI user (secret in the keyring entry the simulator set)."""
+        from agentdesk.server.app import build_context, create_app
+        from agentdesk.server.cti.config import PbxConfig
+        from agentdesk.server.run import ServerThread
+        from agentdesk.server.settings import ListenSettings, ServerSettings
+        from agentdesk.store.field_crypto import FieldKeyring
+
+        keyring = FieldKeyring.parse(key_text, "demo field key")
+        pbx = PbxConfig(
+            site="demo",
+            host="127.0.0.1",
+            port=pbx_port,
+            username=settings.pbx.username,
+            secret_keyring=settings.pbx.secret_key,
+            auth="md5" if settings.pbx.use_md5 else "plain",
+        )
         # A one-desk site: every role's desktop holds the whole (small) customer base.
         listen = ListenSettings(
             host="127.0.0.1", port=0, full_replica_roles=("agent", "supervisor", "admin")
         )
         ctx = build_context(
-            central, ServerSettings(listen=listen), region=settings.default_region, cipher=keyring
+            central,
+            ServerSettings(listen=listen, pbx=(pbx,)),
+            region=settings.default_region,
+            cipher=keyring,
         )
         server = ServerThread(create_app(ctx), listen)
         url = server.start()
         self._stops.append(server.stop)
-        print(f"agentdesk demo: server on {url}", flush=True)
-        return central, url
+        print(f"agentdesk demo: server on {url} (CTI gateway to the simulator)", flush=True)
+        return url
 
-    def _start_simulator(self, callers: Any, identity: Any, settings: Settings) -> tuple[Any, Any]:
+    def _start_simulator(self, callers: Any, settings: Settings) -> tuple[Any, Any]:
         from agentdesk import vault
         from agentdesk.telephony.loop_thread import LoopThread
         from agentdesk.telephony.sim.config import load_config
@@ -254,13 +271,7 @@ class DemoRuntime:
         loop = LoopThread("agentdesk-pbx-sim")
         loop.start()
 
-        async def boot() -> None:
-            await sim.start()
-            sim.add_agent(
-                identity.interface, identity.display_name, {queue: 0 for queue in config.queues}
-            )
-
-        loop.submit(boot()).result(15)
+        loop.submit(sim.start()).result(15)
 
         def stop_simulator() -> None:
             loop.submit(sim.stop()).result(5)
@@ -268,12 +279,21 @@ class DemoRuntime:
             sim.close()
 
         self._stops.append(stop_simulator)
+        return sim, loop
+
+    def _seat_agent(self, sim: Any, loop: Any, identity: Any) -> None:
+        """The demo agent's phone on the simulator, a member of every queue."""
+
+        async def seat() -> None:
+            queues = {queue: 0 for queue in sim.config.queues}
+            sim.add_agent(identity.interface, identity.display_name, queues)
+
+        loop.submit(seat()).result(15)
         print(
             f"agentdesk demo: PBX simulator on 127.0.0.1:{sim.port}; signed in as "
             f"{identity.display_name} ({identity.interface})",
             flush=True,
         )
-        return sim, loop
 
     def _direct_calls(
         self, desktop: Any, callers: Any, sim: Any, loop: Any, interface: str

@@ -1,4 +1,10 @@
-"""``agentdesk run``: the agent desktop against the configured ``agentdesk server`` and PBX."""
+"""``agentdesk run``: the agent desktop against the configured ``agentdesk server``.
+
+Calls reach the desktop through the server's CTI gateway (``docs/cti.md``): the
+desktop needs no AMI login and no AMI secret. A lab without a server, or a
+developer with ``--direct-pbx``, logs in to the PBX from the desktop instead,
+with the secret stored by ``--store-ami-secret``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from typing import Any
 
 from agentdesk import vault
 from agentdesk.commands.common import settings_from
-from agentdesk.config import ConfigError
+from agentdesk.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +26,11 @@ log = logging.getLogger(__name__)
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="open the agent desktop (configured server and PBX)",
-        description="Open the agent desktop. Server URL and CA ([server]), PBX address and "
-        "workstation come from the settings file and AGENTDESK_* variables; secrets from the OS "
-        "keyring. The desktop never opens the central database.",
+        help="open the agent desktop (configured server)",
+        description="Open the agent desktop. Server URL and CA ([server]) and workstation come "
+        "from the settings file and AGENTDESK_* variables. Calls come through the server; only "
+        "without a server (or with --direct-pbx) does the desktop log in to the PBX ([pbx], "
+        "secret in the OS keyring). The desktop never opens the central database.",
     )
     parser.add_argument("--agent", default="", help="agent id to pre-fill in the sign-in dialog")
     parser.add_argument(
@@ -56,11 +63,22 @@ def register(subparsers: Any) -> None:
         help="close the desktop after this many seconds (kiosk tests)",
     )
     parser.add_argument(
+        "--direct-pbx",
+        action="store_true",
+        help="log in to the PBX from this desktop even with a server configured (labs, "
+        "development; needs the AMI secret in the keyring)",
+    )
+    parser.add_argument(
         "--store-ami-secret",
         action="store_true",
         help="read the AMI secret from standard input into the OS keyring, then exit",
     )
     parser.set_defaults(func=_run)
+
+
+def direct_pbx(settings: Settings, args: argparse.Namespace) -> bool:
+    """Whether this desktop logs in to the PBX itself: no server configured, or asked to."""
+    return bool(getattr(args, "direct_pbx", False)) or not settings.server.url
 
 
 def _seconds(text: str) -> int:
@@ -129,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication, QDialog
 
     from agentdesk import app as composition
+    from agentdesk.client.cti import UnavailableFeed
     from agentdesk.client.signin import DesktopSignIn
     from agentdesk.services.desk.agent_state import load_policy
     from agentdesk.store.engine import StoreError
@@ -150,7 +169,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"agentdesk run: {exc}", file=sys.stderr)
         return 2
     api, server_note = composition.connect_server(settings)
-    ami, ami_note = composition.ami_credentials(settings)
+    ami, ami_note = None, None
+    if direct_pbx(settings, args):
+        ami, ami_note = composition.ami_credentials(settings)
+        log.info("calls: direct AMI login to %s:%s", settings.pbx.host, settings.pbx.port)
+    else:
+        log.info("calls: through the server's CTI gateway at %s", settings.server.url)
     notes = [n for n in (keyring_note, server_note, ami_note) if n]
     for note in notes:
         log.warning(note)
@@ -189,6 +213,8 @@ def _run(args: argparse.Namespace) -> int:
             region=settings.default_region,
         ),
         policy=load_policy(acw_limit_seconds=args.acw_limit),
+        # Asked for a direct login without a secret: say so rather than use the server.
+        feed=UnavailableFeed(ami_note) if ami_note and args.direct_pbx else None,
     )
     if signin.offline:
         notes.append(

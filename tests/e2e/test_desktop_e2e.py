@@ -1,5 +1,7 @@
 """End to end, as a site runs it: ``agentdesk pbx``, ``agentdesk server`` and ``agentdesk run``
-as separate processes; only the server opens the central store.
+as separate processes; only the server opens the central store, and only the server logs in to
+the PBX (its CTI gateway, ``--pbx`` with a 0600 secret file): the desktop has no AMI secret and
+gets its calls over ``/api/v1/cti``.
 
 The PBX simulator's traffic draws callers from its demo pool, every one of
 whom is a customer in the central store; the desktop (offscreen, auto-answer
@@ -160,8 +162,11 @@ def site(tmp_path: Path) -> Iterator[dict[str, object]]:
         for key, value in keyring_env.items():
             patch.setenv(key, value)
         backend = E2eCryptFileKeyring()
-        backend.set_password("agentdesk", "ami", "agentdesk")
         backend.set_password("agentdesk", "remember:alice", PASSWORD)
+    # The AMI secret is the server's alone (a 0600 file); the desktop's keyring has none.
+    secret = tmp_path / "ami.secret"
+    secret.touch(mode=0o600)
+    secret.write_text("agentdesk\n", encoding="utf-8")
     env = {
         **os.environ,
         **keyring_env,
@@ -173,7 +178,7 @@ def site(tmp_path: Path) -> Iterator[dict[str, object]]:
         "AGENTDESK_CENTRAL_URL": f"sqlite:///{central_path}",
         "AGENTDESK_WORKSTATION": "e2e-ws",
     }
-    yield {"engine": engine, "env": env, "tmp": tmp_path}
+    yield {"engine": engine, "env": env, "tmp": tmp_path, "secret": secret}
     engine.dispose()
 
 
@@ -200,7 +205,20 @@ def test_pbx_and_desktop_processes_land_exactly_one_interaction(site: dict) -> N
     desk = server = None
     try:
         port = pbx.expect(r"AMI on 127\.0\.0\.1:(\d+)", 30).group(1)
-        server = Process([*AGENTDESK, "server", "--port", "0"], env, tmp / "server.log")
+        server = Process(
+            [
+                *AGENTDESK,
+                "server",
+                "--port",
+                "0",
+                "--pbx",
+                f"127.0.0.1:{port}",
+                "--pbx-secret-file",
+                str(site["secret"]),
+            ],
+            env,
+            tmp / "server.log",
+        )
         url = server.expect(r"listening on (http://\S+)", 30).group(1)
         desk = Process(
             [
@@ -214,9 +232,11 @@ def test_pbx_and_desktop_processes_land_exactly_one_interaction(site: dict) -> N
                 "1",
                 "--join-queues",
             ],
-            {**env, "AGENTDESK_PBX_PORT": port, "AGENTDESK_SERVER_URL": url},
+            # No PBX address and no AMI secret: calls come through the server.
+            {**env, "AGENTDESK_SERVER_URL": url},
             tmp / "desk.log",
         )
+        desk.expect(r"calls: through the server's CTI gateway", 30)
         saved = desk.expect(r"wrap-up saved: call (\S+) → interaction (\S+)", 90)
         linkedid, interaction_id = saved.group(1), saved.group(2)
         # Each "outbox empty" line follows a push; the first one after our save covers it
@@ -233,6 +253,11 @@ def test_pbx_and_desktop_processes_land_exactly_one_interaction(site: dict) -> N
     finally:
         codes = [p.stop() for p in (desk, server, pbx) if p is not None]
     assert codes and all(code == 0 for code in codes), codes
+    # One AMI login at the PBX, the server's; the desktop never opened one.
+    desk_log = (tmp / "desk.log").read_text(encoding="utf-8")
+    assert "agentdesk.telephony.client" not in desk_log
+    pbx_log = (tmp / "pbx.log").read_text(encoding="utf-8")
+    assert pbx_log.count("logged in from") == 1, pbx_log[-2000:]
     with read_session(engine) as s:
         rows = s.scalars(select(Interaction).where(Interaction.linkedid == linkedid)).all()
         assert len(rows) == 1 and str(rows[0].id) == interaction_id
