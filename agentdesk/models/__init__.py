@@ -12,6 +12,7 @@ from agentdesk.models.customer import (
     IdentityDocument,
     Product,
 )
+from agentdesk.models.desk import DeskDraft
 from agentdesk.models.enums import (
     Channel,
     ContactLabel,
@@ -58,6 +59,7 @@ __all__ = [
     "CustomerHistory",
     "CustomerKind",
     "CustomerPhone",
+    "DeskDraft",
     "Direction",
     "Disposition",
     "DocumentKind",

@@ -48,6 +48,7 @@ from agentdesk.services.crm.caller_match import CustomerCard
 from agentdesk.services.crm.quick_customer import QuickCustomer
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.services.desk.screen_pop import CallChange, ChangeKind
+from agentdesk.services.desk.wrapup import WrapUpContext
 from agentdesk.ui import format as fmt
 from agentdesk.ui.agent_state_bar import AgentStateBar
 from agentdesk.ui.bridge import Bridge
@@ -297,8 +298,8 @@ class MainWindow(QMainWindow):
             self.tray.notify_if_hidden("Incoming call", f"{who} · {pop.call.queue or ''}")
 
     def _on_controller_pop_dismissed(self, linkedid: str, reason: str) -> None:
-        if self.pop.content is not None and self.pop.content.linkedid == linkedid:
-            self.pop.clear()
+        if linkedid in self.pop.entries:
+            self.pop.remove(linkedid)  # that call's entry only: another call stays on screen
             self.status.show_notice("info", f"Call withdrawn: {reason}.")
 
     def _on_controller_call_changed(self, change: CallChange) -> None:
@@ -319,8 +320,8 @@ class MainWindow(QMainWindow):
         if waiting is not None and waiting[0] == linkedid:
             self.open_customer(waiting[1], caller=True, title=waiting[2])
 
-    def _on_wrapups_started(self, _ctx: object) -> None:
-        self.pop.clear()
+    def _on_wrapups_started(self, ctx: WrapUpContext) -> None:
+        self.pop.remove(ctx.call.linkedid)
         if not self._typing_in(self.call_tabs.currentWidget()):
             self.call_tabs.setCurrentIndex(1)
 

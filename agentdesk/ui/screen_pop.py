@@ -4,6 +4,11 @@ It fills in place inside the call dock and never takes the keyboard focus:
 an agent typing elsewhere keeps typing; F7 moves focus here on purpose.
 Every list is a view over a :class:`RowTableModel`. The first paint after new
 content records the ring → pop-painted latency.
+
+Several calls at once are separate entries, one tab each: a second offer while
+the agent is on a call waits in its own tab instead of painting over the live
+call, and removing one entry (offer withdrawn, call wrapped up) never clears
+another.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +41,7 @@ from agentdesk.services.crm.caller_match import (
 )
 from agentdesk.services.crm.phone import NumberStatus
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
+from agentdesk.services.desk.screen_pop import CallPhase
 from agentdesk.ui import format as fmt
 from agentdesk.ui.customer_card import CustomerCardView, make_label, make_table
 from agentdesk.ui.desk_controller import PopContent
@@ -42,6 +49,9 @@ from agentdesk.ui.desk_theme import tone
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 
 log = logging.getLogger(__name__)
+
+
+_LIVE = (CallPhase.CONNECTED, CallPhase.ON_HOLD)
 
 
 class ScreenPopView(QFrame):
@@ -61,6 +71,7 @@ class ScreenPopView(QFrame):
         self.setObjectName("screenPop")
         self._recorder = recorder
         self._content: PopContent | None = None
+        self._entries: dict[str, PopContent] = {}  # every call on screen, oldest first
         self._mark: tuple[str, float] | None = None
         self._styled_phase: object = None
         self.candidates = RowTableModel[CustomerSummary](
@@ -79,6 +90,14 @@ class ScreenPopView(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         layout.setSpacing(6)
+        self.calls = QTabBar(self)
+        self.calls.setObjectName("popCalls")
+        self.calls.setDocumentMode(True)
+        self.calls.setExpanding(False)
+        self.calls.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a new call never takes the focus
+        self.calls.currentChanged.connect(self._on_call_tab)
+        self.calls.hide()
+        layout.addWidget(self.calls)
         self.banner = make_label(self, "popBanner")
         self.number = make_label(self, "popNumber", rich=True)
         self.number.linkActivated.connect(self._on_link)
@@ -143,9 +162,33 @@ class ScreenPopView(QFrame):
     # ------------------------------------------------------------------ content
     @property
     def content(self) -> PopContent | None:
+        """The call shown now (one of :attr:`entries`)."""
         return self._content
 
+    @property
+    def entries(self) -> dict[str, PopContent]:
+        """Every call on screen by linkedid, oldest first."""
+        return dict(self._entries)
+
+    def remove(self, linkedid: str) -> None:
+        """Take one call off (withdrawn, wrapped up); the others stay as they are."""
+        if self._entries.pop(linkedid, None) is None:
+            return
+        shown = self._content is not None and self._content.linkedid == linkedid
+        if not shown:
+            self._sync_tabs()
+            return
+        rest = list(self._entries.values())
+        if not rest:
+            self.clear()
+            return
+        live = [p for p in rest if p.call.phase in _LIVE]
+        self._display(live[-1] if live else rest[-1])
+
     def clear(self) -> None:
+        """No call at all: every entry goes."""
+        self._entries.clear()
+        self._sync_tabs()
         self._content = None
         self._mark = None
         self.banner.setText("No call")
@@ -160,8 +203,25 @@ class ScreenPopView(QFrame):
         self._restyle()
 
     def show_pop(self, pop: PopContent) -> None:
+        """Add or refresh one call's entry. A call on the agent's line (connected, held)
+        stays in view; another call offered meanwhile waits in its own tab."""
+        self._entries[pop.linkedid] = pop
+        current = self._content
+        if (
+            current is None
+            or current.linkedid == pop.linkedid
+            or current.linkedid not in self._entries
+            or pop.call.phase in _LIVE
+            or current.call.phase not in _LIVE
+        ):
+            self._display(pop)
+        else:
+            self._sync_tabs()
+
+    def _display(self, pop: PopContent) -> None:
         first = self._content is None or self._content.linkedid != pop.linkedid
         self._content = pop
+        self._sync_tabs()
         call, match = pop.call, pop.match
         where = f" · queue {fmt.display_text(call.queue)}" if call.queue else ""
         waited = (
@@ -187,8 +247,45 @@ class ScreenPopView(QFrame):
             self._mark = (pop.linkedid, pop.arrived)
         self.update()
 
+    def _sync_tabs(self) -> None:
+        """One tab per call when there are several; the shown call's tab selected."""
+        bar = self.calls
+        bar.blockSignals(True)
+        try:
+            while bar.count() > len(self._entries):
+                bar.removeTab(bar.count() - 1)
+            for index, pop in enumerate(self._entries.values()):
+                text = self._tab_text(pop)
+                if index >= bar.count():
+                    bar.addTab(text)
+                elif bar.tabText(index) != text:
+                    bar.setTabText(index, text)
+                bar.setTabData(index, pop.linkedid)
+                if self._content is not None and pop.linkedid == self._content.linkedid:
+                    bar.setCurrentIndex(index)
+        finally:
+            bar.blockSignals(False)
+        bar.setVisible(len(self._entries) > 1)
+
+    @staticmethod
+    def _tab_text(pop: PopContent) -> str:
+        phase = {"ringing": "Incoming", "connected": "On call", "on_hold": "On hold"}.get(
+            pop.call.phase.value, "Call"
+        )
+        card = pop.match.card
+        who = card.summary.display_name if card else (pop.match.number.display or "Caller")
+        return fmt.tab_text(f"{phase} · {who}")
+
+    def _on_call_tab(self, index: int) -> None:
+        linkedid = self.calls.tabData(index)
+        pop = self._entries.get(linkedid) if isinstance(linkedid, str) else None
+        if pop is not None and pop is not self._content:
+            self._display(pop)
+
     @staticmethod
     def _status_text(pop: PopContent) -> str:
+        if pop.looking_up and pop.match.kind is MatchKind.SINGLE and pop.chosen is not None:
+            return "Found in this workstation's cache; checking the central database…"
         if pop.looking_up:
             return "Not in this workstation's cache; checking the central database…"
         if pop.match.source == "none":

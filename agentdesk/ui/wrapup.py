@@ -189,10 +189,27 @@ class WrapUpForm(QFrame):
         self.follow_up.setChecked(False)
         self.follow_up_title.clear()
         self.next_state.setCurrentIndex(0)
+        self._fill(self._keeper.draft(call.linkedid))
         self.error.clear()
         self.setEnabled(True)
         self._clock.start()
         self._tick()
+
+    def _fill(self, draft: WrapUpDraft | None) -> None:
+        """What was typed before (during the call, or before a restart) comes back."""
+        if draft is None:
+            return
+        codes = [row.code for row in self.dispositions.rows]
+        if draft.disposition in codes:
+            self.disposition.setCurrentIndex(codes.index(draft.disposition))
+        if draft.notes:
+            self.notes.setPlainText(draft.notes)
+        if draft.follow_up_title is not None and self._keeper.service.can_open_tickets:
+            self.follow_up.setChecked(True)
+            self.follow_up_title.setText(draft.follow_up_title)
+        states = [row.code for row in self.next_states.rows]
+        if draft.next_state in states:
+            self.next_state.setCurrentIndex(states.index(draft.next_state))
 
     def _on_keeper_updated(self, ctx: WrapUpContext) -> None:
         if self._ctx is not None and ctx.call.linkedid == self._ctx.call.linkedid:

@@ -7,6 +7,11 @@ engine carries it to the centre when it can. A central database that is
 down therefore never loses a wrap-up. The interaction id is fixed when the
 wrap-up opens, so a retried save cannot create a second row (the mutator is
 insert-or-ignore by id).
+
+The caller may be a customer the server matched whom this cache does not hold
+yet: the interaction still commits locally at once (the centre checks the
+reference), so nothing waits on a round trip. A missed offer (nobody answered
+here) is filed too, as a call with the ``missed`` disposition, without the agent.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from agentdesk.ids import uuid7
 from agentdesk.models import Channel, Direction, IdvResult
 from agentdesk.paths import resource
+from agentdesk.services.crm.phone import normalise
 from agentdesk.services.desk.screen_pop import CallInfo
 from agentdesk.store.mutation_args.base import choose, rejecting
 from agentdesk.store.mutation_args.interactions import MAX_NOTES, CallRecordArgs, InteractionAdd
@@ -63,6 +69,9 @@ class FollowUpRequest:
     intent: str | None = None  # the IVR's intent, a hint for the ticket's reason
 
 
+MISSED_DISPOSITION = "missed"
+
+
 #: Creates a follow-up ticket and returns its id (provided by the ticket service).
 TicketCreator = Callable[[FollowUpRequest], uuid.UUID]
 
@@ -87,6 +96,7 @@ class WrapUpContext:
     customer_id: uuid.UUID | None
     acw_started: dt.datetime
     call_record_id: uuid.UUID = field(default_factory=uuid7)
+    caller_e164: str | None = None  # the caller's number as normalised for the match
 
 
 @dataclass(frozen=True)
@@ -120,8 +130,10 @@ class WrapUpService:
         extra_codes: tuple[str, ...] = (),
         pop_latency: Callable[[str], float | None] | None = None,
         workstation: str | None = None,
+        region: str = "GB",
     ) -> None:
         self._writer = writer
+        self._region = region
         self._pop_latency = pop_latency
         self._workstation = workstation
         self._dispositions = {d.code: d for d in dispositions}
@@ -129,6 +141,10 @@ class WrapUpService:
         self._ticket_creator = ticket_creator
         self._extra_codes = frozenset(extra_codes)
         self._tickets_made: dict[uuid.UUID, uuid.UUID] = {}  # system codes such as the ACW timeout
+
+    @property
+    def writer(self) -> LocalWriter:
+        return self._writer
 
     @property
     def dispositions(self) -> tuple[DispositionOption, ...]:
@@ -140,9 +156,30 @@ class WrapUpService:
 
     @staticmethod
     def begin(
-        call: CallInfo, agent_id: uuid.UUID | None, customer_id: uuid.UUID | None, now: dt.datetime
+        call: CallInfo,
+        agent_id: uuid.UUID | None,
+        customer_id: uuid.UUID | None,
+        now: dt.datetime,
+        caller_e164: str | None = None,
     ) -> WrapUpContext:
-        return WrapUpContext(uuid7(), call, agent_id, customer_id, now)
+        return WrapUpContext(uuid7(), call, agent_id, customer_id, now, caller_e164=caller_e164)
+
+    def record_missed(self, ctx: WrapUpContext) -> WriteResult:
+        """File an offer nobody answered here: a call with the ``missed`` disposition.
+
+        No form and no validation: the agent never talked to the caller. ``ctx`` fixes
+        the ids, so a retried write cannot file it twice.
+        """
+        call = ctx.call
+        reason = (call.end_reason or "not answered").replace("_", " ")
+        draft = WrapUpDraft(MISSED_DISPOSITION)
+        now = _utc(call.ended_at) if call.ended_at is not None else ctx.acw_started
+        try:
+            subject = f"Missed call: {reason}"
+            args = self._interaction(ctx, draft, None, now, missed=True, subject=subject)
+            return self._writer.write("interaction.add", args)
+        except MutationRejected as exc:
+            raise WrapUpError(str(exc), exc.field) from exc
 
     def validate(self, draft: WrapUpDraft) -> None:
         option = self._dispositions.get(draft.disposition)
@@ -184,7 +221,14 @@ class WrapUpService:
         return WrapUpSaved(ctx.interaction_id, ticket_id, write)
 
     def _interaction(
-        self, ctx: WrapUpContext, draft: WrapUpDraft, ticket_id: uuid.UUID | None, now: dt.datetime
+        self,
+        ctx: WrapUpContext,
+        draft: WrapUpDraft,
+        ticket_id: uuid.UUID | None,
+        now: dt.datetime,
+        *,
+        missed: bool = False,
+        subject: str | None = None,
     ) -> InteractionAdd:
         """The call as one timeline entry, with its PBX timings as the call record."""
         call = ctx.call
@@ -209,29 +253,36 @@ class WrapUpService:
                 idv_method=call.ivr.idv_method,
                 idv_attempts=call.ivr.idv_attempts,
                 disposition_code=draft.disposition,
-                subject=self._subject(call, draft),
+                subject=(subject or self._subject(call, draft))[:300],
                 notes=draft.notes or None,
                 talk_seconds=round(call.talk_seconds or 0),
                 hold_seconds=round(call.hold_seconds),
-                wrapup_seconds=max(round((now - ctx.acw_started).total_seconds()), 0),
+                wrapup_seconds=None
+                if missed
+                else max(round((now - ctx.acw_started).total_seconds()), 0),
                 ticket_id=ticket_id,
-                call=self._call_record(ctx, now),
+                call=self._call_record(ctx, now, missed=missed),
             )
 
-    def _call_record(self, ctx: WrapUpContext, now: dt.datetime) -> CallRecordArgs:
+    def _call_record(
+        self, ctx: WrapUpContext, now: dt.datetime, *, missed: bool = False
+    ) -> CallRecordArgs:
         """PBX timings for ``call_record`` (supervisor reports, pop latency per workstation)."""
         call = ctx.call
         latency = self._pop_latency(call.linkedid) if self._pop_latency else None
+        e164 = ctx.caller_e164 or normalise(call.caller_raw, self._region).e164
+        end_reason = MISSED_DISPOSITION if missed else (call.end_reason or "")[:24] or None
         return CallRecordArgs(
             id=ctx.call_record_id,
             uniqueid=call.uniqueid,
+            caller_e164=e164[:20] if e164 else None,
             enqueued_at=_utc(call.queued_at) if call.queued_at is not None else None,
             offered_at=_utc(call.offered_at),
             answered_at=_utc(call.connected_at) if call.connected_at is not None else None,
             ended_at=_utc(call.ended_at) if call.ended_at is not None else None,
-            wrapup_ended_at=now,
+            wrapup_ended_at=None if missed else now,
             hold_seconds=round(call.hold_seconds),
-            end_reason=(call.end_reason or "")[:24] or None,
+            end_reason=end_reason,
             pop_latency_ms=None if latency is None else round(latency, 3),
             workstation=self._workstation,
         )

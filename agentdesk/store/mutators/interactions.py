@@ -26,11 +26,25 @@ def add_interaction(
     if session.get(Interaction, args.id) is not None:
         # Append-only and idempotent: a replay of the same interaction changes nothing.
         return MutationOutcome({"status": "exists", "id": str(args.id)})
-    _require_existing(session, Customer, args.customer_id, "customer_id", "customer")
+    local_customer = args.customer_id
+    if (
+        ctx.side == "local"
+        and args.call is not None
+        and not _exists(session, Customer, local_customer)
+    ):
+        # A call whose caller the server matched but this cache does not hold yet: the
+        # desktop files the wrap-up at once (no round trip, nothing held in memory); its
+        # own copy waits for the customer, and the centre, which checks the reference,
+        # files it under them. The queued arguments keep ``customer_id``; the centre's
+        # copy replaces this row when the customer is cached.
+        local_customer = None
+    else:
+        _require_existing(session, Customer, args.customer_id, "customer_id", "customer")
     _require_existing(session, Ticket, args.ticket_id, "ticket_id", "ticket")
     # Every argument but ``call`` is a column of the same name and type.
     row = Interaction(
-        **args.model_dump(exclude={"call"}),
+        **args.model_dump(exclude={"call", "customer_id"}),
+        customer_id=local_customer,
         created_at=ctx.now,
     )
     session.add(row)
@@ -40,6 +54,10 @@ def add_interaction(
     return MutationOutcome(
         {"status": "created", "id": str(args.id)}, [Changed("interaction", args.id)]
     )
+
+
+def _exists(session: Session, model: type, ref: uuid.UUID | None) -> bool:
+    return ref is None or session.get(model, ref) is not None
 
 
 def _require_existing(
