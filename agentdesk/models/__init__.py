@@ -30,6 +30,12 @@ from agentdesk.models.enums import (
 from agentdesk.models.interaction import CallRecord, Interaction
 from agentdesk.models.org import Agent, AgentSkill, Queue, Skill, Team, agent_team
 from agentdesk.models.reference import Disposition, KnowledgeArticle
+from agentdesk.models.scheduling import (
+    Notification,
+    NotificationState,
+    ScheduledTimer,
+    SchedulerLease,
+)
 from agentdesk.models.sync import (
     AppliedMutation,
     ChangeLog,
@@ -67,12 +73,16 @@ __all__ = [
     "IdvResult",
     "Interaction",
     "KnowledgeArticle",
+    "Notification",
+    "NotificationState",
     "OutboxEntry",
     "OutboxState",
     "Product",
     "ProductKind",
     "Queue",
     "Role",
+    "ScheduledTimer",
+    "SchedulerLease",
     "Severity",
     "SigninThrottle",
     "Skill",
