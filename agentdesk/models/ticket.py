@@ -20,6 +20,8 @@ class Ticket(Base):
         Index("ix_ticket_customer_status", "customer_id", "status"),
         Index("ix_ticket_team_status", "team_id", "status"),
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        # The scheduler's "what is due before T" on 100k open tickets is a range scan here.
+        Index("ix_ticket_sla_next_due", "sla_next_due", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -43,9 +45,16 @@ class Ticket(Base):
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("agent.id", ondelete="SET NULL")
     )
+    # SLA clocks, in business time on the team's calendar (services/tickets/sla.py).
     first_response_due: Mapped[dt.datetime | None]
+    next_update_due: Mapped[dt.datetime | None]  # runs from the first response on
     resolution_due: Mapped[dt.datetime | None]
     first_responded_at: Mapped[dt.datetime | None]
+    # Set while the clocks are stopped (waiting for the customer, resolved, closed).
+    sla_paused_at: Mapped[dt.datetime | None]
+    # The earliest clock still running, None while paused or finished; kept by the
+    # mutators so "what is due" needs one index and no OR across three columns.
+    sla_next_due: Mapped[dt.datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("agent.id", ondelete="SET NULL")

@@ -1,11 +1,13 @@
 """Tickets: lists (mine, my teams', a customer's), detail, create/assign/status/comment.
 
-Writes go through ``LocalWriter`` as ``ticket.*`` mutations. SLA due times
-come from the policy (``sla.py``) at creation and again when the reason or
-priority changes. Concurrent edits are caught before writing: an update
-carries the row the agent loaded, and if someone else has since changed a
-field this agent is also changing, ``TicketConflict`` is raised and nothing
-is written, so no one's change is silently lost.
+Writes go through ``LocalWriter`` as ``ticket.*`` mutations. Where a new
+ticket goes comes from the routing rules (``routing.py``), its SLA due times
+from the team's policy on its business calendar (``sla.py``); both are
+decided, and every check made, before anything is written (``plan.py``).
+Concurrent edits are caught before writing: an update carries the row the
+agent loaded, and if someone else has since changed a field this agent is
+also changing, ``TicketConflict`` is raised and nothing is written, so no
+one's change is silently lost.
 """
 
 from __future__ import annotations
@@ -28,16 +30,16 @@ from agentdesk.models import (
     Ticket,
     TicketComment,
     TicketHistory,
-    TicketPriority,
     TicketStatus,
     agent_team,
     utcnow,
 )
+from agentdesk.services.tickets.plan import TicketPlanner
+from agentdesk.services.tickets.routing import RoutingRules, load_rules
 from agentdesk.services.tickets.sla import SlaPolicy, SlaPolicyError
 from agentdesk.services.tickets.views import (
     EDITABLE,
     OPEN_STATUSES,
-    WORKFLOW,
     ChangeView,
     CommentView,
     FieldConflict,
@@ -50,7 +52,6 @@ from agentdesk.services.tickets.views import (
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import MutationArgs, choose, rejecting
 from agentdesk.store.mutation_args.tickets import (
-    TicketChanges,
     TicketCommentAdd,
     TicketCreate,
     TicketReopen,
@@ -72,11 +73,18 @@ class TicketService:
         writer: LocalWriter,
         policy: SlaPolicy,
         agent_id: uuid.UUID | None = None,
+        *,
+        rules: RoutingRules | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self._engine = engine
         self._writer = writer
         self._policy = policy
         self._agent_id = agent_id
+        self._clock = clock
+        # The shipped rules when the composition root passes none (app.py predates routing).
+        rules = rules if rules is not None else load_rules(reasons=policy.reasons)
+        self._planner = TicketPlanner(engine, policy, rules)
 
     @property
     def policy(self) -> SlaPolicy:
@@ -216,15 +224,15 @@ class TicketService:
             resolution_due=t.resolution_due,
             first_responded_at=t.first_responded_at,
             version=t.version,
+            next_update_due=t.next_update_due,
+            sla_paused_at=t.sla_paused_at,
         )
 
     # --- writes -----------------------------------------------------------------------------
 
-    def team_for_reason(self, reason: str) -> uuid.UUID | None:
-        """The default team of a reason, as named in the SLA policy."""
-        name = self._policy.reason(reason).team
-        with read_session(self._engine) as session:
-            return session.scalar(select(Team.id).where(Team.name == name))
+    def suggested_team(self, reason: str) -> str:
+        """The team the routing rules send a ticket of ``reason`` to (the dialog's default)."""
+        return self._planner.suggested_team(reason)
 
     def create(
         self,
@@ -233,21 +241,34 @@ class TicketService:
         title: str,
         customer_id: uuid.UUID | None = None,
         description: str = "",
-        priority: str = "normal",
+        priority: str | None = None,
         severity: str = "minor",
         team_id: uuid.UUID | None = None,
         assignee_id: uuid.UUID | None = None,
+        product: str | None = None,
+        channel: str | None = None,
         now: dt.datetime | None = None,
     ) -> TicketRow:
-        """Open a ticket with SLA due times from the policy; returns it as stored."""
+        """Open a ticket where the routing rules send it, with SLA due times on the team's
+        business calendar; returns it as stored. ``team_id``/``priority`` given by the agent
+        win over the rule (the history says so); an assignee must belong to the team."""
         if not title.strip():
             raise TicketValidationError("title", "a ticket needs a title")
-        try:
-            due = self._policy.due(reason, priority, now or utcnow())
-        except (SlaPolicyError, ValueError) as exc:
-            raise TicketValidationError("reason", str(exc)) from exc
+        opened = now or self._clock()
+        with read_session(self._engine) as session:
+            routed = self._planner.route_new(
+                session,
+                reason=reason,
+                customer_id=customer_id,
+                product=product,
+                channel=channel,
+                team_id=team_id,
+                priority=priority,
+            )
+            if assignee_id is not None:
+                self._planner.check_member(session, assignee_id, routed.team_id)
+        clocks = self._planner.new_clocks(routed.team, routed.priority, opened)
         ticket_id = uuid7()
-        team = team_id or self.team_for_reason(reason)
         self._write(
             "ticket.create",
             lambda: TicketCreate(
@@ -256,14 +277,16 @@ class TicketService:
                 title=title.strip(),
                 description=description,
                 customer_id=customer_id,
-                priority=choose(TicketPriority, priority, "priority"),
+                priority=routed.priority,
                 severity=choose(Severity, severity, "severity"),
-                team_id=team,
+                team_id=routed.team_id,
                 assignee_id=assignee_id,
                 created_by=self._agent_id,
-                first_response_due=due.first_response_due,
-                resolution_due=due.resolution_due,
                 status=TicketStatus.OPEN if assignee_id else TicketStatus.NEW,
+                routed_by=routed.routed_by,
+                assign=None if assignee_id else routed.assign,
+                first_response_due=clocks.first_response_due,
+                resolution_due=clocks.resolution_due,
             ),
         )
         return self.get(ticket_id)
@@ -273,9 +296,11 @@ class TicketService:
     ) -> TicketRow:
         """Apply ``changes`` to the ticket the agent loaded as ``loaded``.
 
-        Raises ``TicketConflict`` (nothing written) when another agent changed a field that this
-        edit also changes; with ``force`` the agent's values are applied on top of theirs (the
-        history keeps both).
+        Only fields that differ from the stored ticket are written. Raises
+        ``TicketConflict`` (nothing written) when another agent changed a field that this
+        edit also changes; with ``force`` the agent's values are applied on top of theirs
+        (the history keeps both). A new reason routes the ticket again; every check runs
+        before the first write.
         """
         unknown = set(changes) - set(EDITABLE)
         if unknown:
@@ -288,18 +313,25 @@ class TicketService:
             self._check_conflicts(loaded, current, wanted)
         if not wanted:
             return current
-        status = wanted.pop("status", None)
-        if status is not None:
-            self._move_status(current, str(status))
-        wanted.update(self._sla_changes(current, wanted))
-        if current.first_responded_at is None and status not in (None, "new"):
-            wanted["first_responded_at"] = utcnow()  # leaving "new" is the first response
-        if wanted:
+        plan = self._planner.plan_update(current, wanted, self._clock())
+        if plan.reopen is not None:
+            reopen = plan.reopen
+            self._write(
+                "ticket.reopen",
+                lambda: TicketReopen(id=current.id, reason="reopened by agent", **reopen),
+            )
+        if plan.changes:
             self._write(
                 "ticket.update",
                 # The form's changes are a free-form dict, validated whole.
                 lambda: TicketUpdate.model_validate(
-                    {"id": loaded.id, "changes": wanted, "base_version": current.version}
+                    {
+                        "id": loaded.id,
+                        "changes": plan.changes,
+                        "base_version": current.version,
+                        "routed_by": plan.routed_by,
+                        "assign": plan.assign,
+                    }
                 ),
             )
         return self.get(loaded.id)
@@ -313,39 +345,6 @@ class TicketService:
         )
         if clashes:
             raise TicketConflict(clashes, current)
-
-    def _move_status(self, current: TicketRow, status: str) -> None:
-        if status not in WORKFLOW.get(current.status, ()):
-            allowed = ", ".join(WORKFLOW.get(current.status, ())) or "nothing"
-            raise TicketValidationError(
-                "status", f"a {current.status} ticket can move to {allowed}, not {status}"
-            )
-        if status == "open" and current.status != "new":
-            self._write(
-                "ticket.reopen", lambda: TicketReopen(id=current.id, reason="reopened by agent")
-            )
-        else:
-            self._write(
-                "ticket.update",
-                lambda: TicketUpdate(
-                    id=current.id,
-                    changes=TicketChanges(status=choose(TicketStatus, status, "status")),
-                    base_version=current.version,
-                ),
-            )
-
-    def _sla_changes(self, current: TicketRow, wanted: dict[str, Any]) -> dict[str, Any]:
-        if "reason" not in wanted and "priority" not in wanted:
-            return {}
-        try:
-            due = self._policy.due(
-                str(wanted.get("reason", current.reason)),
-                str(wanted.get("priority", current.priority)),
-                current.created_at,
-            )
-        except (SlaPolicyError, ValueError) as exc:
-            raise TicketValidationError("reason", str(exc)) from exc
-        return {"first_response_due": due.first_response_due, "resolution_due": due.resolution_due}
 
     def assign(
         self, loaded: TicketRow, assignee_id: uuid.UUID | None, team_id: uuid.UUID | None = None

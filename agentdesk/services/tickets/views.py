@@ -54,6 +54,8 @@ class TicketRow:
     resolution_due: dt.datetime | None
     first_responded_at: dt.datetime | None
     version: int
+    next_update_due: dt.datetime | None = None
+    sla_paused_at: dt.datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -61,12 +63,18 @@ class TicketRow:
 
     @property
     def sla_due(self) -> dt.datetime | None:
-        """The clock that matters now: first response until answered, then resolution."""
-        if not self.is_open:
+        """The clock that matters now: first response until answered, then the earlier of
+        the next update and the resolution. None while paused (waiting for the customer)."""
+        if not self.is_open or self.sla_paused_at is not None:
             return None
         if self.first_responded_at is None and self.first_response_due is not None:
             return self.first_response_due
-        return self.resolution_due
+        running = [d for d in (self.next_update_due, self.resolution_due) if d is not None]
+        return min(running) if running else None
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        due = self.sla_due
+        return due is not None and now >= due
 
     def value(self, field: str) -> object:
         return getattr(self, field)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import model_validator
@@ -35,6 +36,18 @@ Escalation = Annotated[int, WholeNumber(0, MAX_ESCALATION)]
 Status = Annotated[TicketStatus, Choice(TicketStatus)]
 Priority = Annotated[TicketPriority, Choice(TicketPriority)]
 Level = Annotated[Severity, Choice(Severity)]
+# A routing decision for the history: rule and team names only, never customer data.
+RoutedBy = Annotated[str | None, Text(200)]
+
+
+class TeamAssignment(StrEnum):
+    """How the centre hands a routed ticket to a member of its team."""
+
+    ROUND_ROBIN = "round_robin"
+    LEAST_LOADED = "least_loaded"
+
+
+Assign = Annotated[TeamAssignment | None, Choice(TeamAssignment)]
 
 
 class TicketCreate(MutationArgs):
@@ -42,6 +55,8 @@ class TicketCreate(MutationArgs):
 
     ``number`` is derived from the UUIDv7 ``id`` when absent. The due times are computed
     by the caller from the SLA policy. A ticket starts as ``new`` or ``open``.
+    ``routed_by`` names the routing rule that chose the team (kept in the history);
+    ``assign`` asks the centre to pick a member of the team when no assignee is given.
     """
 
     mutation = "ticket.create"
@@ -59,8 +74,11 @@ class TicketCreate(MutationArgs):
     assignee_id: OptionalId = None
     created_by: OptionalId = None
     first_response_due: OptionalTimestamp = None
+    next_update_due: OptionalTimestamp = None
     resolution_due: OptionalTimestamp = None
     escalation_level: Escalation = 0
+    routed_by: RoutedBy = None
+    assign: Assign = None
 
     @model_validator(mode="after")
     def _starts_new_or_open(self) -> Self:
@@ -86,8 +104,11 @@ class TicketChanges(ArgsPart):
     description: Description = None
     reason: Annotated[str | None, Text(64, required=True)] = None
     first_response_due: OptionalTimestamp = None
+    next_update_due: OptionalTimestamp = None
     resolution_due: OptionalTimestamp = None
     first_responded_at: OptionalTimestamp = None
+    # When the clocks stopped (the agent's instant, not the push's); set with the status.
+    sla_paused_at: OptionalTimestamp = None
     escalation_level: Annotated[int | None, WholeNumber(0, MAX_ESCALATION)] = None
 
 
@@ -95,6 +116,7 @@ class TicketUpdate(MutationArgs):
     """``ticket.update``: change some fields; status only moves forward (reopen goes back).
 
     ``base_version`` is the version the agent loaded, informational for the centre.
+    ``routed_by``/``assign``: as for ``ticket.create``, when a reason change routed it again.
     """
 
     mutation = "ticket.update"
@@ -102,6 +124,8 @@ class TicketUpdate(MutationArgs):
     id: Id
     changes: TicketChanges
     base_version: Annotated[int | None, WholeNumber()] = None
+    routed_by: RoutedBy = None
+    assign: Assign = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
@@ -117,13 +141,17 @@ class TicketUpdate(MutationArgs):
 class TicketReopen(MutationArgs):
     """``ticket.reopen``: move a pending, resolved or closed ticket back to open.
 
-    ``reason`` is free text kept in the ticket's history.
+    ``reason`` is free text kept in the ticket's history. The due times, when given, are
+    the SLA clocks resumed (what they still owed when paused, from now on).
     """
 
     mutation = "ticket.reopen"
 
     id: Id
     reason: Annotated[str | None, Text(2000, multiline=True)] = None
+    first_response_due: OptionalTimestamp = None
+    next_update_due: OptionalTimestamp = None
+    resolution_due: OptionalTimestamp = None
 
 
 class TicketCommentAdd(MutationArgs):

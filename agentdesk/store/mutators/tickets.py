@@ -13,6 +13,14 @@ Run on the desktop's cache first and then, authoritatively, on the centre:
 * The ticket number is derived from the ticket's UUIDv7, so desktops create
   numbers offline without talking to each other; the centre appends a suffix
   in the (astronomically unlikely) event that a number is already taken.
+* SLA bookkeeping follows every change: ``sla_paused_at`` is set while the
+  ticket is pending/resolved/closed, and ``sla_next_due`` (indexed) is the
+  earliest clock still running, so the scheduler finds due work in one range
+  scan. The due times themselves come from the service (business calendars).
+* Routing: the rule that chose the team is written to the history; a team
+  that hands out its tickets gets a member picked here, on the centre only
+  (round-robin or least-loaded needs every member's open tickets), and the
+  centre refuses an assignee who is not a member of the ticket's team.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
@@ -33,9 +41,11 @@ from agentdesk.models import (
     TicketComment,
     TicketHistory,
     TicketStatus,
+    agent_team,
 )
 from agentdesk.store.mutation_args.tickets import MAX_COMMENT as MAX_COMMENT
 from agentdesk.store.mutation_args.tickets import (
+    TeamAssignment,
     TicketCommentAdd,
     TicketCreate,
     TicketReopen,
@@ -52,6 +62,11 @@ from agentdesk.store.mutations import (
 
 STATUS_RANK = {s: i for i, s in enumerate(TicketStatus)}  # enum order is the workflow order
 REOPENABLE = frozenset({TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED})
+# Clocks run while the ticket is with us; waiting for the customer or done stops them.
+CLOCKS_RUN = frozenset({TicketStatus.NEW, TicketStatus.OPEN})
+LOAD_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+ROUTING_ACTOR = "routing"
+QUIET_FIELDS = frozenset({"sla_paused_at"})  # bookkeeping: no history entry of its own
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -93,7 +108,13 @@ def _customer_ref(
 
 
 def _history(
-    session: Session, ticket: Ticket, ctx: MutationContext, field: str, old: Any, new: Any
+    session: Session,
+    ticket: Ticket,
+    ctx: MutationContext,
+    field: str,
+    old: Any,
+    new: Any,
+    by: str | None = None,
 ) -> Changed:
     entry = TicketHistory(
         id=uuid7(),
@@ -101,11 +122,101 @@ def _history(
         field=field,
         old_value=None if old is None else str(jsonable(old)),
         new_value=None if new is None else str(jsonable(new)),
-        changed_by=ctx.actor,
+        changed_by=by or ctx.actor,
         changed_at=ctx.now,
     )
     session.add(entry)
     return Changed("ticket_history", entry.id)
+
+
+def sla_next_due(row: Ticket) -> dt.datetime | None:
+    """The earliest running clock: first response until answered, then the next update;
+    the resolution throughout. None while the clocks are stopped."""
+    if row.deleted_at is not None or row.status not in CLOCKS_RUN:
+        return None
+    first = row.first_response_due if row.first_responded_at is None else row.next_update_due
+    running = [d for d in (first, row.resolution_due) if d is not None]
+    return min(running) if running else None
+
+
+def _keep_clocks(row: Ticket, now: dt.datetime) -> None:
+    """Stop or restart the pause mark and recompute the indexed next due time."""
+    if row.status in CLOCKS_RUN:
+        row.sla_paused_at = None
+    elif row.sla_paused_at is None:
+        row.sla_paused_at = now
+    row.sla_next_due = sla_next_due(row)
+
+
+def _is_member(session: Session, agent_id: uuid.UUID, team_id: uuid.UUID) -> bool:
+    stmt = select(agent_team.c.agent_id).where(
+        agent_team.c.agent_id == agent_id, agent_team.c.team_id == team_id
+    )
+    return session.execute(stmt).first() is not None
+
+
+def _check_member(session: Session, row: Ticket, ctx: MutationContext) -> None:
+    """At the centre, an assignee must belong to the ticket's team (the desktop checks first,
+    as a courtesy; its cache may be older)."""
+    if ctx.side != "central" or row.team_id is None or row.assignee_id is None:
+        return
+    if not _is_member(session, row.assignee_id, row.team_id):
+        raise MutationRejected("the assignee is not a member of the ticket's team", "assignee_id")
+
+
+def pick_member(session: Session, team_id: uuid.UUID, how: TeamAssignment) -> uuid.UUID | None:
+    """An active member of the team: the least loaded (fewest open tickets), or round-robin
+    (the member whose latest ticket in this team is the oldest; never-assigned first).
+    Ties go to the login's order, so the choice is the same on SQLite and PostgreSQL."""
+    members = (
+        select(Agent.id, Agent.login)
+        .join(agent_team, agent_team.c.agent_id == Agent.id)
+        .where(agent_team.c.team_id == team_id, Agent.active)
+        .subquery()
+    )
+    on: ColumnElement[bool] = Ticket.assignee_id == members.c.id
+    key: ColumnElement[Any]
+    if how is TeamAssignment.LEAST_LOADED:
+        on = on & Ticket.status.in_(LOAD_STATUSES) & Ticket.deleted_at.is_(None)
+        key = func.count(Ticket.id)
+        order = [key, members.c.login]
+    else:
+        on = on & (Ticket.team_id == team_id)
+        key = func.max(Ticket.created_at)
+        order = [key.is_not(None), key, members.c.login]
+    stmt = (
+        select(members.c.id)
+        .outerjoin(Ticket, on)
+        .group_by(members.c.id, members.c.login)
+        .order_by(*order)
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def _route(
+    session: Session,
+    row: Ticket,
+    ctx: MutationContext,
+    routed_by: str | None,
+    assign: TeamAssignment | None,
+) -> list[Changed]:
+    """History of the routing decision, and the centre's pick of an assignee."""
+    changed = []
+    if routed_by:
+        changed.append(_history(session, row, ctx, "routing", None, routed_by, ROUTING_ACTOR))
+    if ctx.side != "central" or assign is None or row.team_id is None:
+        return changed
+    if row.assignee_id is not None:
+        return changed
+    picked = pick_member(session, row.team_id, assign)
+    if picked is None:
+        note = f"{assign.value}: no active member in the team; left in the team's queue"
+        changed.append(_history(session, row, ctx, "routing", None, note, ROUTING_ACTOR))
+        return changed
+    row.assignee_id = picked
+    changed.append(_history(session, row, ctx, "assignee_id", None, picked, ROUTING_ACTOR))
+    return changed
 
 
 def _live_ticket(
@@ -146,19 +257,23 @@ def create_ticket(session: Session, args: TicketCreate, ctx: MutationContext) ->
         assignee_id=_ref(session, Agent, args.assignee_id, "assignee_id"),
         created_by=_ref(session, Agent, args.created_by, "created_by"),
         first_response_due=args.first_response_due,
+        next_update_due=args.next_update_due,
         resolution_due=args.resolution_due,
         escalation_level=args.escalation_level,
         version=1 if ctx.side == "central" else 0,
         created_at=ctx.now,
         updated_at=ctx.now,
     )
+    _check_member(session, row, ctx)
     session.add(row)
     session.flush()
-    history = _history(session, row, ctx, "created", None, row.number)
+    history = [_history(session, row, ctx, "created", None, row.number)]
+    history += _route(session, row, ctx, args.routed_by, args.assign)
+    _keep_clocks(row, ctx.now)
     session.flush()
     return MutationOutcome(
         {"status": "created", "id": str(args.id), "number": row.number},
-        [Changed("ticket", args.id, version=row.version), history],
+        [Changed("ticket", args.id, version=row.version), *history],
     )
 
 
@@ -202,8 +317,12 @@ def update_ticket(session: Session, args: TicketUpdate, ctx: MutationContext) ->
         else:
             setattr(row, name, new)
         applied.append(name)
-        changed.append(_history(session, row, ctx, name, old, new))
+        if name not in QUIET_FIELDS:
+            changed.append(_history(session, row, ctx, name, old, new))
     if applied:
+        changed += _route(session, row, ctx, args.routed_by, args.assign)
+        _check_member(session, row, ctx)
+        _keep_clocks(row, ctx.now)
         row.updated_at = ctx.now
         if ctx.side == "central":
             row.version += 1
@@ -238,6 +357,12 @@ def reopen_ticket(session: Session, args: TicketReopen, ctx: MutationContext) ->
     changed = [_history(session, row, ctx, "status", old, TicketStatus.OPEN)]
     if reason:
         changed.append(_history(session, row, ctx, "reopen_reason", None, reason))
+    for name in ("first_response_due", "next_update_due", "resolution_due"):
+        resumed = getattr(args, name)
+        if resumed is not None and resumed != getattr(row, name):
+            changed.append(_history(session, row, ctx, name, getattr(row, name), resumed))
+            setattr(row, name, resumed)
+    _keep_clocks(row, ctx.now)
     row.updated_at = ctx.now
     if ctx.side == "central":
         row.version += 1

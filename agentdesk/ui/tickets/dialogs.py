@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,7 +23,8 @@ SEVERITIES = ("minor", "major", "critical")
 
 
 class TicketCreateDialog(QDialog):
-    """Reason, title, description, priority, severity and team; the team follows the reason."""
+    """Reason, title, description, priority, severity and team. Team and priority start as
+    "Automatic": the routing rules decide (the team they would pick is shown)."""
 
     def __init__(
         self,
@@ -30,11 +32,13 @@ class TicketCreateDialog(QDialog):
         teams: list[tuple[uuid.UUID, str]],
         parent: QWidget | None = None,
         title: str = "",
+        suggest: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New ticket")
         self.setAccessibleName("New ticket")
         self._policy = policy
+        self._suggest = suggest
         self.reason = named(QComboBox(), "Reason")
         for code, reason in policy.reasons.items():
             self.reason.addItem(reason.label, code)
@@ -42,11 +46,12 @@ class TicketCreateDialog(QDialog):
         self.description = named(QPlainTextEdit(), "Description")
         self.priority = named(QComboBox(), "Priority")
         self.severity = named(QComboBox(), "Severity")
+        self.priority.addItem("Automatic", None)
         for combo, values in ((self.priority, PRIORITIES), (self.severity, SEVERITIES)):
             for value in values:
                 combo.addItem(value.title(), value)
-        self.priority.setCurrentIndex(1)
         self.team = named(QComboBox(), "Team")
+        self.team.addItem("Automatic", None)
         for team_id, name in teams:
             self.team.addItem(name, str(team_id))
         self.error = error_label()
@@ -63,10 +68,8 @@ class TicketCreateDialog(QDialog):
         self._on_reason_changed()
 
     def _on_reason_changed(self) -> None:
-        team = self._policy.reason(self.reason.currentData()).team
-        index = self.team.findText(team)
-        if index >= 0:
-            self.team.setCurrentIndex(index)
+        team = self._suggest(self.reason.currentData()) if self._suggest else ""
+        self.team.setItemText(0, f"Automatic ({team})" if team else "Automatic")
 
     def _on_accept(self) -> None:
         if not self.title.text().strip():
@@ -82,5 +85,9 @@ class TicketCreateDialog(QDialog):
             "description": self.description.toPlainText(),
             "priority": self.priority.currentData(),
             "severity": self.severity.currentData(),
-            "team_id": self.team.currentData(),
+            "team_id": _uuid(self.team.currentData()),
         }
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None

@@ -183,7 +183,9 @@ class TicketPane(QWidget):
         self.detail.set_choices(*choices)
 
     def _on_new_clicked(self) -> None:
-        dialog = TicketCreateDialog(self._service.policy, self._teams, self)
+        dialog = TicketCreateDialog(
+            self._service.policy, self._teams, self, suggest=self._service.suggested_team
+        )
         if dialog.exec() == TicketCreateDialog.DialogCode.Accepted:
             self.create_ticket(dialog.values())
 

@@ -1,4 +1,4 @@
-"""SLA policy: due times by reason and priority, near/after breach classification."""
+"""SLA policy: per team and priority, on business hours; pause and resume; bad files."""
 
 from __future__ import annotations
 
@@ -16,34 +16,57 @@ from agentdesk.services.tickets.sla import (
     parse_duration,
 )
 
-OPENED = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+MONDAY_0900 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+FRIDAY_1755 = dt.datetime(2026, 11, 27, 17, 55, tzinfo=dt.UTC)
 
 
-def test_shipped_policy_scales_by_priority_and_honours_pinned_targets() -> None:
+def test_shipped_policy_per_team_and_priority_counts_business_hours() -> None:
     policy = load_policy()
-    normal = policy.due("card_dispute", "normal", OPENED)
-    high = policy.due("card_dispute", TicketPriority.HIGH, OPENED)
-    assert normal.first_response_due == OPENED + dt.timedelta(hours=4)
-    assert high.first_response_due == OPENED + dt.timedelta(hours=2)
-    assert high.resolution_due == OPENED + dt.timedelta(days=5)
-    pinned = policy.due("card_lost", "urgent", OPENED)
-    assert pinned.first_response_due == OPENED + dt.timedelta(minutes=5)
-    assert policy.reason("card_lost").team == "Cards"
+    normal = policy.due("Everyday Banking", "normal", MONDAY_0900)  # default: 8h / 27h
+    assert normal.first_response_due == MONDAY_0900 + dt.timedelta(hours=8)
+    # Three 9-hour days: due at Wednesday's close, not Thursday's opening.
+    assert normal.resolution_due == dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)
+    high = policy.due(None, TicketPriority.HIGH, FRIDAY_1755)  # half: 4h first response
+    assert high.first_response_due == dt.datetime(2026, 11, 30, 12, 55, tzinfo=dt.UTC)
+    pinned = policy.due("Cards", "urgent", MONDAY_0900)
+    assert pinned.first_response_due == MONDAY_0900 + dt.timedelta(minutes=15)
+    fraud = policy.due("Fraud & Disputes", "normal", FRIDAY_1755)  # round the clock
+    assert fraud.first_response_due == FRIDAY_1755 + dt.timedelta(hours=2)
+    assert policy.next_update("Cards", "normal", MONDAY_0900) == dt.datetime(
+        2026, 11, 24, 9, 0, tzinfo=dt.UTC
+    )  # 12 business hours on the Cards floor (08:00-20:00)
     assert policy.default_reason in policy.reasons
+    assert policy.for_team("No such team") is policy.for_team(None)
 
 
-def test_unknown_reason_is_a_clear_error() -> None:
+def test_a_paused_clock_resumes_owing_what_it_owed() -> None:
+    policy = load_policy()
+    due = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)  # Friday noon
+    paused = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)  # 2 business hours left
+    back = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC)  # Tuesday 17:00
+    resumed = policy.resume(None, due, paused, back)
+    assert resumed == dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)  # 1h Tue + 1h Wed
+    breached = policy.resume(None, paused, due, back)  # already past due when paused
+    assert breached == paused
+    assert policy.resume(None, None, paused, back) is None
+
+
+def test_unknown_reason_and_priority_are_clear_errors() -> None:
+    policy = load_policy()
     with pytest.raises(SlaPolicyError, match="unknown ticket reason"):
-        load_policy().due("pigeon", "normal", OPENED)
+        policy.reason("pigeon")
+    with pytest.raises(SlaPolicyError, match="unknown ticket priority"):
+        policy.due("Cards", "whenever", MONDAY_0900)
 
 
 def test_state_turns_near_then_breached() -> None:
     policy = load_policy()
-    due = OPENED + dt.timedelta(hours=4)
-    assert policy.state(due, OPENED, OPENED + dt.timedelta(hours=1)) is SlaState.OK
-    assert policy.state(due, OPENED, OPENED + dt.timedelta(hours=3, minutes=30)) is SlaState.NEAR
-    assert policy.state(due, OPENED, due) is SlaState.BREACHED
-    assert policy.state(None, OPENED, due) is SlaState.NONE
+    due = MONDAY_0900 + dt.timedelta(hours=4)
+    assert policy.state(due, MONDAY_0900, MONDAY_0900 + dt.timedelta(hours=1)) is SlaState.OK
+    near = MONDAY_0900 + dt.timedelta(hours=3, minutes=30)
+    assert policy.state(due, MONDAY_0900, near) is SlaState.NEAR
+    assert policy.state(due, MONDAY_0900, due) is SlaState.BREACHED
+    assert policy.state(None, MONDAY_0900, due) is SlaState.NONE
 
 
 @pytest.mark.parametrize(
@@ -66,11 +89,39 @@ def test_countdown_text() -> None:
     assert format_countdown(-dt.timedelta(minutes=12)) == "overdue 12m"
 
 
-def test_malformed_policy_file_is_reported(tmp_path: Path) -> None:
+GOOD = """
+[reasons.x]
+label = "X"
+[calendars.site]
+hours = "24x7"
+[teams.default]
+calendar = "site"
+normal = { first_response = "1h", next_update = "2h", resolution = "3h" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD.replace(', resolution = "3h"', ""), "missing 'resolution'"),
+        (GOOD.replace('calendar = "site"', 'calendar = "moon"'), "unknown calendar 'moon'"),
+        (GOOD.replace("[teams.default]", "[teams.Cards]"), r"needs a \[teams.default\]"),
+        (GOOD.replace('label = "X"', ""), "needs a label"),
+        (GOOD.replace("first_response", "first_reply"), "unknown clock 'first_reply'"),
+        (GOOD.replace('"24x7"', '"always"'), "hours must be"),
+    ],
+)
+def test_malformed_policy_files_are_reported(tmp_path: Path, text: str, message: str) -> None:
     bad = tmp_path / "sla.toml"
-    bad.write_text("[reasons.x]\nlabel = 'X'\nfirst_response = '1h'\n", "utf-8")
-    with pytest.raises(SlaPolicyError, match="resolution"):
+    bad.write_text(text, "utf-8")
+    with pytest.raises(SlaPolicyError, match=message):
         load_policy(bad)
-    bad.write_bytes(b"\xff\xfe garbage")
+
+
+def test_unreadable_policy_file_is_reported(tmp_path: Path) -> None:
+    good = tmp_path / "sla.toml"
+    good.write_text(GOOD, "utf-8")
+    assert load_policy(good).for_team("any").calendar.name == "site"
+    good.write_bytes(b"\xff\xfe garbage")
     with pytest.raises(SlaPolicyError, match="cannot read"):
-        load_policy(bad)
+        load_policy(good)

@@ -1,0 +1,110 @@
+"""What is due: open tickets whose earliest running SLA clock expires before a given instant.
+
+The server's scheduler calls ``due_before`` on every tick. It reads the
+indexed ``ticket.sla_next_due`` (kept by the ticket mutators: the earliest of
+the running clocks, None while paused or finished), so the cost is a range
+scan over the index whatever the number of open tickets; pages continue with
+``after`` (keyset pagination, never OFFSET). Qt-free and session-agnostic: a
+``Connection`` or an ORM ``Session`` both work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, tuple_
+from sqlalchemy.orm import Session
+
+from agentdesk.models import Ticket
+
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class DueTicket:
+    """One ticket with a clock due: which clock, when, and what escalation needs to know."""
+
+    id: uuid.UUID
+    number: str
+    team_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    priority: str
+    status: str
+    escalation_level: int
+    due_at: dt.datetime
+    clock: str  # "first_response", "next_update" or "resolution"
+    first_response_due: dt.datetime | None
+    next_update_due: dt.datetime | None
+    resolution_due: dt.datetime | None
+
+    @property
+    def cursor(self) -> tuple[dt.datetime, uuid.UUID]:
+        """Pass as ``after`` to read the next page."""
+        return self.due_at, self.id
+
+
+_COLUMNS = (
+    Ticket.id,
+    Ticket.number,
+    Ticket.team_id,
+    Ticket.assignee_id,
+    Ticket.priority,
+    Ticket.status,
+    Ticket.escalation_level,
+    Ticket.sla_next_due,
+    Ticket.first_response_due,
+    Ticket.next_update_due,
+    Ticket.resolution_due,
+    Ticket.first_responded_at,
+)
+
+
+def due_before(
+    conn: Connection | Session,
+    when: dt.datetime,
+    limit: int = 500,
+    after: tuple[dt.datetime, uuid.UUID] | None = None,
+) -> list[DueTicket]:
+    """Tickets with a running clock due at or before ``when``, earliest first, at most
+    ``limit`` (1..10 000); ``after`` is the last page's final ``cursor``."""
+    if when.tzinfo is None:
+        raise ValueError("when must be timezone-aware")
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must lie between 1 and {MAX_PAGE}")
+    stmt = (
+        select(*_COLUMNS)
+        .where(Ticket.sla_next_due.is_not(None), Ticket.sla_next_due <= when)
+        .order_by(Ticket.sla_next_due, Ticket.id)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(tuple_(Ticket.sla_next_due, Ticket.id) > tuple_(*after))
+    return [_due(row) for row in conn.execute(stmt)]
+
+
+def _due(row: Row[Any, *tuple[Any, ...]]) -> DueTicket:
+    t = row._mapping
+    due = t[Ticket.sla_next_due]
+    if t[Ticket.first_responded_at] is None and due == t[Ticket.first_response_due]:
+        clock = "first_response"
+    elif t[Ticket.first_responded_at] is not None and due == t[Ticket.next_update_due]:
+        clock = "next_update"
+    else:
+        clock = "resolution"
+    return DueTicket(
+        id=t[Ticket.id],
+        number=t[Ticket.number],
+        team_id=t[Ticket.team_id],
+        assignee_id=t[Ticket.assignee_id],
+        priority=t[Ticket.priority].value,
+        status=t[Ticket.status].value,
+        escalation_level=t[Ticket.escalation_level],
+        due_at=due,
+        clock=clock,
+        first_response_due=t[Ticket.first_response_due],
+        next_update_due=t[Ticket.next_update_due],
+        resolution_due=t[Ticket.resolution_due],
+    )
