@@ -38,6 +38,8 @@ from agentdesk.server.cti.hub import CtiHub
 from agentdesk.server.cti.lines import AgentDirectory
 from agentdesk.server.live import LiveHub
 from agentdesk.server.pins import PinBook
+from agentdesk.server.scheduler import api as scheduler_api
+from agentdesk.server.scheduler import build_scheduler
 from agentdesk.server.settings import ServerSettings
 from agentdesk.services.crm.caller_match import CallerMatcher
 from agentdesk.services.crm.search import SearchService
@@ -89,6 +91,7 @@ def build_context(
         reveal_policy=RevealPolicy.load(),
         full_replica_roles=frozenset(Role(r) for r in settings.listen.full_replica_roles),
         cti=CtiHub(AgentDirectory(engine), settings.pbx),
+        scheduler=build_scheduler(store, settings.scheduler, smtp=settings.smtp, sms=settings.sms),
     )
 
 
@@ -98,9 +101,13 @@ def create_app(ctx: ServerContext) -> FastAPI:
         await ctx.hub.start()
         if ctx.cti is not None:
             await ctx.cti.start()
+        if ctx.scheduler is not None:
+            await ctx.scheduler.start()
         try:
             yield
         finally:
+            if ctx.scheduler is not None:
+                await ctx.scheduler.stop()
             if ctx.cti is not None:
                 await ctx.cti.stop()
             await ctx.hub.stop()
@@ -122,6 +129,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     _mount_docs(app)
     for module in (session, sync, mutations, customers, supervisor, live, cti):
         app.include_router(module.router, prefix=API)
+    app.include_router(scheduler_api.router, prefix=API)
     return app
 
 

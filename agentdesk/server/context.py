@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from agentdesk.server.cti.hub import CtiHub
     from agentdesk.server.live import LiveHub
     from agentdesk.server.pins import PinBook
+    from agentdesk.server.scheduler import Scheduler
 
 
 @dataclass
@@ -44,6 +45,8 @@ class ServerContext:
     client_owners: dict[uuid.UUID, str] = field(default_factory=dict)
     # The CTI gateway (``server/cti``): the PBX links and the desktops' CTI sockets.
     cti: CtiHub | None = None
+    # The site's scheduler (``server/scheduler``): leader lease, timers, notifications.
+    scheduler: Scheduler | None = None
 
 
 def context(request: Request) -> ServerContext:

@@ -13,6 +13,8 @@ Read from the same TOML file as the rest (``--config``) in these tables::
     [auth]   # sign-in policy, see agentdesk.services.platform.signin
     [ldap]   # optional directory sign-in, see agentdesk.services.platform.ldap_directory
     [[pbx]]  # zero or more PBXs for the CTI gateway, see agentdesk.server.cti.config
+    [scheduler] [smtp] [sms]  # timed work and customer notifications,
+                              # see agentdesk.server.scheduler.config
 
 The database is ``[central]`` as for every other command; the server is the
 only process that opens it.
@@ -28,6 +30,9 @@ from typing import Any
 
 from agentdesk.config import ConfigError, default_config_path
 from agentdesk.server.cti.config import PbxConfig, parse_pbx_list
+from agentdesk.server.scheduler.config import parse_scheduler, parse_sms, parse_smtp
+from agentdesk.server.scheduler.runner import SchedulerSettings
+from agentdesk.services.notifications.channels import SmsSettings, SmtpSettings
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,10 @@ class ServerSettings:
     ldap: dict[str, Any] = field(default_factory=dict)
     # The PBXs whose AMI the CTI gateway logs in to (none: no CTI).
     pbx: tuple[PbxConfig, ...] = ()
+    # Timed work (one leader per site) and customer notifications (none without a channel).
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    smtp: SmtpSettings | None = None
+    sms: SmsSettings | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -102,4 +111,7 @@ def load_server_settings(path: Path | None = None) -> ServerSettings:
         dict(data.get("auth", {})),
         dict(data.get("ldap", {})),
         parse_pbx_list(data.get("pbx")),
+        scheduler=parse_scheduler(data.get("scheduler")),
+        smtp=parse_smtp(data.get("smtp")),
+        sms=parse_sms(data.get("sms")),
     )
