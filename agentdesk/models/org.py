@@ -39,9 +39,17 @@ class Agent(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"), default=Role.AGENT)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # The PBX queue-member interface this agent's phone rings on, e.g. PJSIP/1001.
+    # The PBX queue-member interface this agent's phone rings on, e.g. PJSIP/1001, SIP/1001
+    # or Local/1001@agents (optionally /n).
     interface: Mapped[str | None] = mapped_column(String(80), unique=True)
     extension: Mapped[str | None] = mapped_column(String(20))
+    # The member's StateInterface when it is not the interface (a Local member watched
+    # through its phone, e.g. PJSIP/1001); its events and channels are this agent's too.
+    state_interface: Mapped[str | None] = mapped_column(String(80))
+    # The PJSIP endpoint the "answer now" / "hold" NOTIFY goes to (PJSIPNotify Endpoint).
+    # Empty: derived from a PJSIP/SIP interface; a Local member without it cannot be
+    # answered or held from the desktop.
+    endpoint: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = created_at_column()
 

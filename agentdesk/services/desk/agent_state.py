@@ -8,6 +8,12 @@ The desktop never decides an agent is Available: it asks the PBX
 On call, On hold. After-call work is a pause whose reason is the ACW reason,
 so the PBX routes no call to an agent who is still wrapping up, and the
 state survives a desktop restart.
+
+Member events are the agent's when their ``Interface`` *or* ``StateInterface``
+is the agent's interface, state interface or a configured alias
+(:class:`~agentdesk.services.desk.identity.AgentIdentity`): a
+``Local/1001@agents`` member watched through ``PJSIP/1001`` is the same agent
+whichever of the two a row names.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from agentdesk.paths import resource
+from agentdesk.services.desk.identity import AgentIdentity
 from agentdesk.services.desk.screen_pop import CallInfo, CallPhase
 from agentdesk.telephony.events import (
     AmiEvent,
@@ -140,8 +147,17 @@ _MEMBER_EVENTS = (
 class AgentStateMachine:
     """Folds member events and call phases into one :class:`StateSnapshot`."""
 
-    def __init__(self, interface: str, policy: StatePolicy, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        interface: str,
+        policy: StatePolicy,
+        clock: Callable[[], float],
+        *,
+        state_interface: str = "",
+        aliases: Iterable[str] = (),
+    ) -> None:
         self._interface = interface.lower()
+        self.identity = AgentIdentity.of(interface, state_interface, aliases)
         self._policy = policy
         self._clock = clock
         self._members: dict[str, MemberRow] = {}
@@ -177,7 +193,7 @@ class AgentStateMachine:
     def handle(self, event: AmiEvent | None) -> StateSnapshot | None:
         """Apply a member event; return the new snapshot when the state changed."""
         if isinstance(event, QueueMemberRemoved):
-            if event.interface.lower() == self._interface:
+            if self.identity.member_is_mine(event):
                 self._members.pop(event.queue, None)
                 return self._derive()
             return None
@@ -199,7 +215,7 @@ class AgentStateMachine:
 
     # ------------------------------------------------------------------ derivation
     def _apply_member(self, event: MemberFields) -> bool:
-        if event.interface.lower() != self._interface or not event.queue:
+        if not self.identity.member_is_mine(event) or not event.queue:
             return False
         status = int(event.status) if event.status is not None else 0
         self._members[event.queue] = MemberRow(

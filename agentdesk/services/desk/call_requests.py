@@ -15,11 +15,12 @@ record, and a channel is accepted only when it is one of the agent's calls.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, TypeAdapter
 
 from agentdesk.services.desk import pbx_actions as actions
+from agentdesk.services.desk.identity import AgentIdentity
 
 _SHORT = 128
 # No control characters: a CR/LF in a value would end an AMI header and start another.
@@ -110,6 +111,21 @@ class CallResult:
 RESULT = TypeAdapter(CallResult)
 
 
+class AgentRow(Protocol):
+    """What :meth:`AgentLine.from_agent` reads: an ``agentdesk.models.org.Agent`` row fits."""
+
+    @property
+    def interface(self) -> str | None: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def extension(self) -> str | None: ...
+    @property
+    def state_interface(self) -> str | None: ...
+    @property
+    def endpoint(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class AgentLine:
     """Where an agent is on the PBX, from configuration (never from the desktop)."""
@@ -120,10 +136,37 @@ class AgentLine:
     # The phone that rings and is sent "answer now" / "hold" (PJSIP endpoint name).
     endpoint: str = ""
     dial_plan: actions.DialPlan = field(default_factory=actions.DialPlan)
+    # The member's StateInterface when it differs from the interface (e.g. PJSIP/1001 for
+    # Local/1001@agents): member events and channels naming it are this agent's.
+    state_interface: str = ""
+
+    @classmethod
+    def from_agent(
+        cls, agent: AgentRow, dial_plan: actions.DialPlan | None = None
+    ) -> AgentLine | None:
+        """The line of an agent row; None when the agent has no interface configured."""
+        interface = (agent.interface or "").strip()
+        if not interface:
+            return None
+        return cls(
+            interface=interface,
+            member_name=agent.display_name,
+            extension=(agent.extension or "").strip(),
+            endpoint=(agent.endpoint or "").strip(),
+            dial_plan=dial_plan or actions.DialPlan(),
+            state_interface=(agent.state_interface or "").strip(),
+        )
+
+    @property
+    def identity(self) -> AgentIdentity:
+        """How events and channels are recognised as this agent's (interface or state one)."""
+        return AgentIdentity.of(self.interface, self.state_interface)
 
     @property
     def notify_endpoint(self) -> str:
-        return self.endpoint or actions.endpoint_of(self.interface)
+        """The configured endpoint, else a PJSIP/SIP interface's; raises ActionInputError
+        for a line (a Local member) that names no phone."""
+        return actions.notify_endpoint(self.interface, self.endpoint)
 
 
 def to_action(

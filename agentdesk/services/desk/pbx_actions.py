@@ -41,9 +41,30 @@ class DialPlan:
     originate_timeout_ms: int = 30_000
 
 
+_NOTIFY_TECHS = ("pjsip", "sip")
+
+
 def endpoint_of(interface: str) -> str:
-    """``PJSIP/1001`` → ``1001`` (the PJSIP endpoint the NOTIFY goes to)."""
-    return interface.split("/", 1)[1] if "/" in interface else interface
+    """``PJSIP/1001`` → ``1001``: the fallback NOTIFY endpoint when none is configured.
+
+    Only a ``PJSIP/`` or ``SIP/`` interface names its endpoint; anything else
+    (``Local/1001@agents``, whose text names a dialplan extension, not a phone)
+    raises :class:`ActionInputError` instead of guessing a name.
+    """
+    tech, sep, rest = (interface or "").strip().partition("/")
+    if sep and tech.lower() in _NOTIFY_TECHS and rest and "/" not in rest:
+        return rest
+    raise ActionInputError(
+        f"No phone endpoint is configured for {interface or 'this line'}, so the desktop "
+        "cannot answer or hold for it: answer on the phone, or ask an administrator to set "
+        "the agent's PJSIP endpoint."
+    )
+
+
+def notify_endpoint(interface: str, endpoint: str = "") -> str:
+    """The endpoint a NOTIFY for this line goes to: the configured one, else from the interface."""
+    configured = (endpoint or "").strip()
+    return configured or endpoint_of(interface)
 
 
 def dialable(number: str) -> str:
@@ -59,12 +80,12 @@ def notify(endpoint: str, event: str) -> PbxAction:
     return PbxAction("PJSIPNotify", (("Endpoint", endpoint), ("Variable", f"Event={event}")))
 
 
-def answer(interface: str) -> PbxAction:
-    return notify(endpoint_of(interface), "talk")
+def answer(interface: str, endpoint: str = "") -> PbxAction:
+    return notify(notify_endpoint(interface, endpoint), "talk")
 
 
-def hold(interface: str, on: bool) -> PbxAction:
-    return notify(endpoint_of(interface), "hold" if on else "talk")
+def hold(interface: str, on: bool, endpoint: str = "") -> PbxAction:
+    return notify(notify_endpoint(interface, endpoint), "hold" if on else "talk")
 
 
 def hangup(channel: str) -> PbxAction:

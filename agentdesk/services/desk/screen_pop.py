@@ -7,6 +7,16 @@
 correlated by ``Linkedid``. Events for other agents are ignored, duplicates
 change nothing, and malformed events are dropped with a count, never raised.
 
+The agent is recognised by interface, state interface or a configured alias
+(:class:`~agentdesk.services.desk.identity.AgentIdentity`): an ``Agent*``
+event is the agent's when its ``Interface`` is one of them, and a channel is
+one of the agent's legs when it is the ``Dest`` channel of the offer or a
+channel of one of those devices with the call's ``Linkedid``. For a
+``Local/…`` member that second rule is what finds the phone's own channel
+(``PJSIP/1001-…``) on ``Hold``, ``DialEnd`` and ``Hangup``; the call ends
+when its last agent leg hangs up (a non-``/n`` Local channel that optimises
+itself away mid-call hangs up while the phone's channel talks on).
+
 IVR results reach the pop three ways; all are merged per ``Linkedid``:
 ``ChanVariable`` lines on the event itself (manager.conf ``channelvars``),
 ``VarSet`` events, and a ``UserEvent`` (``UserEvent: IVRResult``).
@@ -19,12 +29,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from agentdesk.services.desk.call_data import IVR_VARIABLES, IvrData, ivr_from_pairs
+from agentdesk.services.desk.identity import AgentIdentity
 from agentdesk.telephony.events import (
     AgentCalled,
     AgentComplete,
@@ -84,6 +95,8 @@ class CallInfo:
     talk_seconds: float | None = None
     end_reason: str | None = None
     direction: str = "inbound"
+    # Other live channels of the agent's devices in this call (a Local member's phone leg).
+    agent_legs: tuple[str, ...] = ()
 
     def held_for(self, now: float) -> float:
         """Total hold time so far, including a hold still running."""
@@ -107,8 +120,16 @@ _MAX_REMEMBERED = 2000  # bounded caches: a busy PBX must not grow the desktop's
 class CallTracker:
     """Turns the PBX's event stream into this agent's call changes."""
 
-    def __init__(self, interface: str, member_name: str | None = None) -> None:
+    def __init__(
+        self,
+        interface: str,
+        member_name: str | None = None,
+        *,
+        state_interface: str = "",
+        aliases: Iterable[str] = (),
+    ) -> None:
         self._interface = interface.lower()
+        self.identity = AgentIdentity.of(interface, state_interface, aliases)
         self._member = (member_name or "").lower()
         self._calls: OrderedDict[str, CallInfo] = OrderedDict()
         self._ivr: OrderedDict[str, dict[str, str]] = OrderedDict()
@@ -151,9 +172,8 @@ class CallTracker:
             return []
 
     def _mine(self, event: AgentEvent) -> bool:
-        interface = event.interface.lower()
-        if interface:
-            return interface == self._interface
+        if event.interface:
+            return self.identity.is_mine(event.interface)
         member = event.member_name.lower()
         return bool(self._member) and member == self._member
 
@@ -278,7 +298,17 @@ class CallTracker:
     def _on_dial_end(self, event: DialEnd, now: float) -> list[CallChange]:
         status = event.dial_status
         call = self._calls.get(event.linkedid)
-        if call is None or status == "ANSWER" or event.dest.channel != call.agent_channel:
+        if call is None:
+            return []
+        dest = event.dest.channel
+        if dest != call.agent_channel:
+            # The Local member's second half dialling the phone: an answer there names the
+            # phone's channel (a leg of this call); the other outcomes are decided by the
+            # queue's own dial of the agent channel (DialEnd / AgentRingNoAnswer).
+            if status == "ANSWER" and self.identity.owns_channel(dest):
+                self._learn_leg(call, dest)
+            return []
+        if status == "ANSWER":
             return []
         reason = "caller hung up" if status == "CANCEL" else f"not answered ({status.lower()})"
         return self._dismiss(call.linkedid, reason, now)
@@ -287,14 +317,33 @@ class CallTracker:
         return self._dismiss(_required(event), "caller hung up", now)
 
     # ------------------------------------------------------------------ hold / end
+    def _is_leg(self, call: CallInfo, channel: str) -> bool:
+        """Whether ``channel`` (of an event with this call's Linkedid) is one of the agent's."""
+        if not channel:
+            return False
+        return (
+            channel == call.agent_channel
+            or channel in call.agent_legs
+            or self.identity.owns_channel(channel)
+        )
+
+    def _learn_leg(self, call: CallInfo, channel: str) -> None:
+        if channel == call.agent_channel or channel in call.agent_legs:
+            return
+        legs = (*call.agent_legs, channel)[-8:]  # a call has a handful of legs at most
+        self._put(dataclasses.replace(self._calls.get(call.linkedid, call), agent_legs=legs))
+
     def _live_call_for_channel(self, event: ChannelEvent) -> CallInfo | None:
         call = self._calls.get(event.linkedid)
         if call is None or call.phase not in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
             return None
         channel = event.channel.channel
-        return (
-            call if channel in (call.agent_channel, "") or event.uniqueid == call.uniqueid else None
-        )
+        if channel == "" or event.uniqueid == call.uniqueid:
+            return call
+        if not self._is_leg(call, channel):
+            return None
+        self._learn_leg(call, channel)
+        return self._calls[call.linkedid]
 
     def _on_hold(self, event: Hold, now: float) -> list[CallChange]:
         call = self._live_call_for_channel(event)
@@ -340,22 +389,46 @@ class CallTracker:
     def _on_hangup(self, event: Hangup, now: float) -> list[CallChange]:
         linkedid = event.linkedid
         call = self._calls.get(linkedid)
-        if call is None or event.channel.channel != call.agent_channel:
+        channel = event.channel.channel
+        if call is None:
             return []
         if call.phase is CallPhase.RINGING:
+            if channel != call.agent_channel:
+                return []
             return self._dismiss(linkedid, "call ended while ringing", now)
-        if call.phase in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
-            # No AgentComplete (a direct call, or the queue's event was lost): end here.
-            return self._end(call, "hangup", now, None)
-        return []
+        if call.phase not in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
+            return []
+        if not self._is_leg(call, channel):
+            return []
+        remaining = [c for c in (call.agent_channel, *call.agent_legs) if c and c != channel]
+        if remaining:
+            # Another leg of the agent's still talks (the Local half went, the phone stays):
+            # it becomes the channel hang-up and transfer act on.
+            self._put(dataclasses.replace(
+                call, agent_channel=remaining[0], agent_legs=tuple(remaining[1:])
+            ))  # fmt: skip
+            return []
+        # No AgentComplete (a direct call, or the queue's event was lost): end here.
+        return self._end(call, "hangup", now, None)
 
     # ------------------------------------------------------------------ resync
     def reconcile(self, channels: Sequence[CoreShowChannel], now: float) -> list[CallChange]:
         """After a (re)login: end calls whose agent channel the PBX no longer has."""
         alive = {c.channel.channel for c in channels}
+        owned: dict[str, list[str]] = {}  # linkedid -> live channels of the agent's devices
+        for c in channels:
+            if self.identity.owns_channel(c.channel.channel):
+                owned.setdefault(c.linkedid, []).append(c.channel.channel)
         changes: list[CallChange] = []
         for call in list(self._calls.values()):
             if call.agent_channel in alive:
+                continue
+            legs = [leg for leg in call.agent_legs if leg in alive]
+            legs += [c for c in owned.get(call.linkedid, ()) if c not in legs]
+            if legs and call.phase in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
+                self._put(dataclasses.replace(
+                    call, agent_channel=legs[0], agent_legs=tuple(legs[1:])
+                ))  # fmt: skip
                 continue
             if call.phase is CallPhase.RINGING:
                 changes += self._dismiss(call.linkedid, "gone after PBX reconnect", now)
