@@ -5,6 +5,13 @@ busy, past wrap-up) at the lowest penalty are rung according to the queue's
 strategy; a member that does not answer within ``timeout`` gets
 AgentRingNoAnswer and, with ``autopause``, a pause; after ``retry`` seconds
 the caller is offered again. ``QueueCallerLeave`` is sent at answer.
+
+A ``Local/…`` member with a state interface rings as in Asterisk: the queue
+creates the Local channel (its ``;1`` half is the ``Dest`` of the Agent*
+events and of the queue's DialBegin/DialEnd), the ``;2`` half dials the phone
+(``PJSIP/…-…``, its own DialBegin/DialEnd with the same ``Linkedid``), and
+the phone's answer bridges ``;2`` with the phone before the queue sees the
+answer. The halves stay up for the whole call (``/n`` behaviour).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from agentdesk.telephony.sim.state import (
     NOT_INUSE,
     Call,
     Device,
+    LocalLegs,
     Member,
     QueueState,
     RingAttempt,
@@ -75,6 +83,14 @@ class Acd:
     def device(self, interface: str) -> Device | None:
         return self.devices.get(interface.lower())
 
+    def device_of_phone(self, interface: str) -> Device | None:
+        """The device whose member interface *or* state interface (its phone) is ``interface``."""
+        found = self.device(interface)
+        if found is not None:
+            return found
+        wanted = interface.lower()
+        return next((d for d in self.devices.values() if d.phone.lower() == wanted), None)
+
     def add_member(
         self,
         queue: str,
@@ -87,6 +103,7 @@ class Acd:
         virtual: bool = False,
         membership: str = "dynamic",
         log_it: bool = True,
+        state_interface: str = "",
     ) -> Member:
         q = self.queues[queue]
         if interface.lower() in {i.lower() for i in q.members}:
@@ -94,6 +111,8 @@ class Acd:
         dev = self.devices.get(interface.lower())
         if dev is None:
             dev = Device(interface, name or interface, self.sched.epoch(), virtual)
+            # app_queue.c create_queue_member: no state interface means the interface itself.
+            dev.state_interface = state_interface or interface
             self.devices[interface.lower()] = dev
         member = Member(queue, dev, penalty, membership, paused, reason if paused else "")
         q.members[interface] = member
@@ -246,10 +265,53 @@ class Acd:
                 return [m]
         return [free[0]]
 
+    def _leg(self, call: Call, dev: Device, name: str, exten: str) -> Channel:
+        """A channel towards ``dev`` for ``call`` (the caller's line is its connected line)."""
+        return Channel(
+            name=name,
+            uniqueid=self.ids.uniqueid(self.sched.epoch()),
+            linkedid=call.chan.linkedid,
+            state=DOWN,
+            caller_num=exten,
+            caller_name=dev.name,
+            connected_num=call.chan.caller_num,
+            connected_name=call.chan.caller_name,
+            context="from-queue",
+            exten=exten,
+            created=self.sched.now,
+            language=call.chan.language,
+            variables=dict(call.chan.variables),
+        )
+
+    def _ring_local(self, call: Call, m: Member, exten: str) -> RingAttempt:
+        """Ring a Local member: ;1 for the queue, ;2 dialling the phone."""
+        dev = m.device
+        half1_name, half2_name = self.ids.local_names(dev.location)
+        half1 = self._leg(call, dev, half1_name, exten)
+        half2 = self._leg(call, dev, half2_name, exten)
+        phone = self._leg(call, dev, self.ids.channel_name(dev.phone), exten)
+        attempt = RingAttempt(call, m, half1, self.sched.now, local=LocalLegs(half2, phone))
+        self.w.newchannel(half1)
+        self.w.newchannel(half2)
+        self.set_status(dev, DEV_RINGING)
+        self.qe.agent_called(call, m, half1)
+        self.w.dial_begin(call.chan, half1, dev.location)
+        self.w.newchannel(phone)
+        self.w.dial_begin(half2, phone, dev.endpoint)
+        for ch in (phone, half2, half1):
+            ch.state = RINGING
+            self.w.newstate(ch)
+        return attempt
+
     def _ring(self, q: QueueState, call: Call, members: list[Member]) -> None:
         for m in members:
             dev = m.device
             exten = dev.endpoint.rsplit("-", 1)[-1]
+            if dev.is_local:
+                attempt = self._ring_local(call, m, exten)
+                call.attempts.append(attempt)
+                dev.ringing = attempt
+                continue
             chan = Channel(
                 name=self.ids.channel_name(dev.interface),
                 uniqueid=self.ids.uniqueid(self.sched.epoch()),
@@ -271,7 +333,7 @@ class Acd:
             self.w.newchannel(chan)
             self.set_status(dev, DEV_RINGING)
             self.qe.agent_called(call, m, chan)
-            self.w.dial_begin(call.chan, chan, dev.endpoint)
+            self.w.dial_begin(call.chan, chan, dev.location)
             chan.state = RINGING
             self.w.newstate(chan)
         timer = self.sched.after(q.config.timeout, self.ring_timeout, call)
@@ -286,7 +348,41 @@ class Acd:
         dev.ringing = None
         self.w.dial_end(call.chan, attempt.chan, status)
         self.w.hangup(attempt.chan, cause)
+        if attempt.local is not None:  # the ;1 half went: ;2 cancels its dial of the phone
+            self.w.dial_end(attempt.local.half2, attempt.local.phone, "CANCEL")
+            self.w.hangup(attempt.local.phone, cause)
+            self.w.hangup(attempt.local.half2, cause)
         self.set_status(dev, NOT_INUSE)
+
+    def end_local(self, call: Call) -> None:
+        """Hang up a connected Local member's ;2 half and phone (after its ;1 half)."""
+        legs, call.local = call.local, None
+        if legs is None:
+            return
+        if legs.bridge is not None:
+            for ch in (legs.phone, legs.half2):
+                if ch in legs.bridge.channels:
+                    legs.bridge.channels.remove(ch)
+                ch.bridge = None
+                self.w.bridge_leave(legs.bridge, ch)
+            self.w.bridge_destroy(legs.bridge)
+        for ch in (legs.phone, legs.half2):
+            if not ch.hungup:
+                self.w.hangup(ch)
+
+    def _answer_local(self, legs: LocalLegs) -> None:
+        """The phone answers the ;2 half's dial: they are bridged before the queue hears of it."""
+        legs.phone.state = legs.half2.state = UP
+        self.w.newstate(legs.phone)
+        self.w.dial_end(legs.half2, legs.phone, "ANSWER")
+        self.w.newstate(legs.half2)
+        bridge = Bridge(self.ids.uuid())
+        legs.bridge = bridge
+        self.w.bridge_create(bridge)
+        for ch in (legs.half2, legs.phone):
+            bridge.channels.append(ch)
+            ch.bridge = bridge
+            self.w.bridge_enter(bridge, ch)
 
     def ring_timeout(self, call: Call) -> None:
         q = self.queues[call.queue or ""]
@@ -326,6 +422,9 @@ class Acd:
             call.patience_timer.cancel()
         dev.ringing, dev.call = None, call
         call.member, call.agent_chan, call.state = m, attempt.chan, "connected"
+        call.local = attempt.local
+        if attempt.local is not None:
+            self._answer_local(attempt.local)
         holdtime = int(self.sched.now - call.enqueued_at)
         call.ring_seconds = int(self.sched.now - attempt.started)
         self.set_status(dev, INUSE)

@@ -100,6 +100,9 @@ class SimActions:
         seen: set[int] = set()
         for call in list(self.sim.calls.values()):
             chans = [call.chan, *(a.chan for a in call.attempts)]
+            for legs in [a.local for a in call.attempts] + [call.local]:
+                if legs is not None:
+                    chans += [legs.half2, legs.phone]
             if call.agent_chan is not None:
                 chans.append(call.agent_chan)
             if call.bridge is not None:
@@ -213,6 +216,7 @@ class SimActions:
                 penalty=penalty,
                 paused=paused,
                 reason=m.get("Reason") or "",
+                state_interface=m.get("StateInterface") or "",
             )
         )
         return [reply(m, "Success", message="Added interface to queue")]
@@ -432,14 +436,14 @@ class SimActions:
             ]
         dev = None
         if endpoint:
-            dev = self.sim.acd.device(endpoint if "/" in endpoint else f"PJSIP/{endpoint}")
+            dev = self.sim.acd.device_of_phone(endpoint if "/" in endpoint else f"PJSIP/{endpoint}")
             if dev is None:
                 return [reply(m, "Error", message=f"Unable to retrieve endpoint {endpoint}")]
         elif channel:
             hit = self._find(channel)
             if hit is None:
                 return [reply(m, "Error", message=f"Unable to find channel {channel}")]
-            dev = self.sim.acd.device(hit[0].name.rsplit("-", 1)[0])
+            dev = self.sim.acd.device_of_phone(hit[0].name.rsplit("-", 1)[0])
         event = variables.get("Event", "").lower()
         if dev is not None:
             self._later(self._notify, dev.interface, event)

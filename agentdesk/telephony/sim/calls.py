@@ -4,6 +4,11 @@ Orders follow telephony research §1.6: on hangup ``AgentComplete`` comes
 after HangupRequest and before the BridgeLeaves; on blind transfer
 ``BlindTransfer`` then ``AgentComplete`` (Reason: transfer) then the
 BridgeLeaves; on attended transfer ``AttendedTransfer`` then ``AgentComplete``.
+
+For a Local member the phone's channel holds (``Hold``/``Unhold`` come from
+the phone, not from the Local channel the queue bridged), an agent hang-up
+starts at the phone (phone and ``;2`` half hang up before ``AgentComplete``),
+and any other end hangs the ``;2`` half and the phone up after the ``;1`` half.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class CallControl:
         assert bridge is not None
         first, second = (call.chan, agent) if by == "caller" else (agent, call.chan)
         holdtime, talktime = self._times(call)
+        if by != "caller":
+            self.acd.end_local(call)  # the phone hung up: its ;2 half goes, then ;1
         self.w.hangup_request(first)
         self.acd.qe.agent_complete(call, call.member, agent, holdtime, talktime, by)
         self._leave(bridge, first)
@@ -50,6 +57,7 @@ class CallControl:
         self.w.bridge_destroy(bridge)
         self.w.hangup(call.chan)
         self.w.hangup(agent)
+        self.acd.end_local(call)
         call.state = "ended"
         event = "COMPLETECALLER" if by == "caller" else "COMPLETEAGENT"
         self.acd.qlog.write(
@@ -72,18 +80,20 @@ class CallControl:
         self.w.bridge_leave(bridge, ch)
 
     def hold(self, call: Call) -> bool:
-        if call.state != "connected" or call.held or call.agent_chan is None:
+        phone = call.phone_chan
+        if call.state != "connected" or call.held or phone is None:
             return False
         call.held = True
-        self.w.hold(call.agent_chan)
+        self.w.hold(phone)
         self.w.moh_start(call.chan)
         return True
 
     def unhold(self, call: Call) -> bool:
-        if not call.held or call.agent_chan is None:
+        phone = call.phone_chan
+        if not call.held or phone is None:
             return False
         call.held = False
-        self.w.unhold(call.agent_chan)
+        self.w.unhold(phone)
         self.w.moh_stop(call.chan)
         return True
 
@@ -110,6 +120,7 @@ class CallControl:
         call.chan.context, call.chan.exten, call.chan.priority = context, exten, 1
         self.w.newexten(call.chan, "Goto", f"{context},{exten},1")
         self.w.hangup(agent)
+        self.acd.end_local(call)
         self.acd.qlog.write(
             self.acd.sched.epoch(),
             call.chan.uniqueid,
@@ -139,7 +150,7 @@ class CallControl:
         dev = call.member.device
         epoch = acd.sched.epoch()
         second = Channel(
-            ids.channel_name(dev.interface),
+            ids.channel_name(dev.phone),
             ids.uniqueid(epoch),
             "",
             RING,
@@ -199,6 +210,7 @@ class CallControl:
         self.w.bridge_enter(second_bridge, call.chan)
         self.w.bridge_destroy(orig_bridge)
         self.w.hangup(agent)
+        self.acd.end_local(call)
         self.w.hangup(second)
         self.acd.qlog.write(
             self.acd.sched.epoch(),

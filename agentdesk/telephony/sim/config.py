@@ -74,6 +74,10 @@ class AgentsConfig:
     first_extension: int = 2001
     groups: tuple[AgentGroup, ...] = ()
     behaviour: AgentBehaviour = AgentBehaviour()
+    # Virtual agents as Local/<ext>@<local_context>/n members whose StateInterface is their
+    # phone, PJSIP/agent-<ext> (default: PJSIP/agent-<ext> members, no Local channels).
+    local_members: bool = False
+    local_context: str = "agents"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,12 @@ def _duration(raw: Any, default: Duration, key: str) -> Duration:
     if kind not in ("lognormal", "exponential", "fixed"):
         raise ConfigError(f"{key}.kind: unknown distribution {kind!r}")
     return Duration(float(raw.get("mean", default.mean)), float(raw.get("cv", default.cv)), kind)
+
+
+def _flag(raw: Any, key: str) -> bool:
+    if not isinstance(raw, bool):
+        raise ConfigError(f"agents.{key}: expected true or false")
+    return raw
 
 
 def _queue(name: str, raw: Mapping[str, Any]) -> QueueConfig:
@@ -226,6 +236,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path | None = None) -> Pb
                 first_extension=int(agents_raw.get("first_extension", 2001)),
                 groups=groups,
                 behaviour=_behaviour(agents_raw),
+                local_members=_flag(agents_raw.get("local_members", False), "local_members"),
+                local_context=str(agents_raw.get("local_context", "agents")),
             ),
             traffic=_traffic(data.get("traffic", {})),
             transfer_context=str(transfers.get("context", "transfers")),

@@ -68,6 +68,18 @@ class Ids:
         # chan_pjsip names channels PJSIP/<endpoint>-%08x.
         return f"{endpoint}-{next(self._chan):08x}"
 
+    def local_names(self, location: str) -> tuple[str, str]:
+        """The two halves of a Local channel to ``exten@context[/options]``.
+
+        core_local.c names them ``Local/<exten>@<context>-%08x;1`` and ``;2``:
+        options are not part of the name, and no context means ``default``.
+        """
+        base = location.split("/", 1)[0]
+        if "@" not in base:
+            base += "@default"
+        name = f"Local/{base}-{next(self._chan):08x}"
+        return f"{name};1", f"{name};2"
+
     def uuid(self) -> str:
         """A UUID derived from the seed, so replays produce the same bridge ids."""
         value = (self._uuid_seed * 1_000_003 + next(self._uuids)) % (1 << 122)

@@ -202,7 +202,10 @@ class PbxSimulator:
                 if x < acc:
                     group = g
                     break
-            interface = f"PJSIP/agent-{ext + i}"
+            phone = f"PJSIP/agent-{ext + i}"
+            interface = phone
+            if self.config.agents.local_members:
+                interface = f"Local/{ext + i}@{self.config.agents.local_context}/n"
             for queue, penalty in group.skills.items():
                 self.acd.add_member(
                     queue,
@@ -212,15 +215,27 @@ class PbxSimulator:
                     virtual=True,
                     membership="static",
                     log_it=False,
+                    state_interface=phone,
                 )
             dev = self.acd.device(interface)
             if dev is not None:
                 self.floor.start_shift(dev)
 
     def add_agent(
-        self, interface: str, name: str, queues: Mapping[str, int], *, paused: bool = False
+        self,
+        interface: str,
+        name: str,
+        queues: Mapping[str, int],
+        *,
+        paused: bool = False,
+        state_interface: str = "",
     ) -> None:
-        """Add a real (desktop) agent: its phone rings and is answered via AMI."""
+        """Add a real (desktop) agent: its phone rings and is answered via AMI.
+
+        ``interface`` may be a ``Local/<exten>@<context>[/n]`` member with
+        ``state_interface`` naming its phone (``PJSIP/1001``): the queue then rings
+        the Local channel and the phone's own channel carries hold and hang-up.
+        """
         for queue, penalty in queues.items():
             self.acd.add_member(
                 queue,
@@ -230,6 +245,7 @@ class PbxSimulator:
                 paused=paused,
                 reason="Login" if paused else "",
                 virtual=False,
+                state_interface=state_interface,
             )
         self.sched.run_until(self.sched.now)
 

@@ -15,7 +15,12 @@ NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD = 1, 2,
 
 @dataclass(eq=False)
 class Device:
-    """An agent's phone (queue ``Interface``), shared by all of the agent's queue memberships."""
+    """An agent's phone (queue ``Interface``), shared by all of the agent's queue memberships.
+
+    A ``Local/<exten>@<context>[/n]`` member has a ``state_interface`` naming the
+    phone (``PJSIP/…``): the queue dials the Local channel, whose second half
+    dials the phone (see :class:`LocalLegs`).
+    """
 
     interface: str
     name: str
@@ -27,11 +32,26 @@ class Device:
     last_call: float = 0.0  # epoch of the end of the last call
     wrapup_until: float = 0.0  # simulated time
     memberships: dict[str, Member] = field(default_factory=dict)
+    state_interface: str = ""  # app_queue.c: the interface itself when none is configured
+
+    @property
+    def phone(self) -> str:
+        """The interface of the phone itself: the state interface, else the interface."""
+        return self.state_interface or self.interface
+
+    @property
+    def is_local(self) -> bool:
+        return self.interface.lower().startswith("local/") and self.phone != self.interface
+
+    @property
+    def location(self) -> str:
+        """The interface without its technology: the queue's ``DialString``."""
+        return self.interface.split("/", 1)[-1]
 
     @property
     def endpoint(self) -> str:
         """``agent-2001`` for ``PJSIP/agent-2001`` (the PJSIPNotify ``Endpoint``)."""
-        return self.interface.split("/", 1)[-1]
+        return self.phone.split("/", 1)[-1]
 
 
 @dataclass(eq=False)
@@ -50,6 +70,20 @@ class Member:
 
 
 @dataclass(eq=False)
+class LocalLegs:
+    """A Local member's other channels: the ``;2`` half and the phone it dialled.
+
+    The queue's own channel (``Dest`` of the Agent* events) is the ``;1`` half;
+    the simulator keeps the halves up for the whole call, as a ``/n`` Local
+    channel does (no optimisation).
+    """
+
+    half2: Channel
+    phone: Channel
+    bridge: Bridge | None = None
+
+
+@dataclass(eq=False)
 class RingAttempt:
     """One member's phone ringing for one queued call."""
 
@@ -58,6 +92,7 @@ class RingAttempt:
     chan: Channel
     started: float
     timer: Timer | None = None
+    local: LocalLegs | None = None
 
 
 @dataclass(eq=False)
@@ -82,11 +117,18 @@ class Call:
     end_timer: Timer | None = None
     member: Member | None = None
     agent_chan: Channel | None = None
+    local: LocalLegs | None = None  # a Local member's ;2 half and phone, while connected
     bridge: Bridge | None = None
     answered_at: float = 0.0
     ring_seconds: int = 0
     held: bool = False
     scripted_agent: str | None = None  # ring only this interface (tests)
+
+    @property
+    def phone_chan(self) -> Channel | None:
+        """The channel of the agent's phone (holds and hang-ups start there)."""
+        return self.local.phone if self.local is not None else self.agent_chan
+
     withdraw_requested: bool = False  # QueueWithdrawCaller accepted; leaves at the next step
 
 
