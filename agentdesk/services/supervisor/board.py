@@ -8,6 +8,16 @@ AHT, abandonment) come from the queue_log twins of the events fed into
 and agent states are kept here, exact to the last event, and replaced by
 the PBX's own lists at every resync (login, reconnect, the once-a-minute
 safety resync).
+
+A caller withdrawn from a queue (``QueueWithdrawCaller``; Asterisk 20 sends
+``QueueCallerAbandon`` + ``QueueCallerLeave`` and then ``VarSet
+QUEUESTATUS=WITHDRAW``, decoded as ``QueueCallerWithdraw``) leaves the
+waiting list at the abandon and counts as withdrawn, never as abandoned: the
+abandon's record is held by
+:class:`~agentdesk.services.supervisor.records.AbandonResolver` until the
+caller's channel says which it was. The AMI user needs the ``dialplan`` read
+class for those VarSets; without them every withdrawal still counts as an
+abandon, as before.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from agentdesk.services.supervisor.queue_metrics import (
     QueueLogInterpreter,
     local_midnight,
 )
-from agentdesk.services.supervisor.records import LeaveResolver, to_record
+from agentdesk.services.supervisor.records import AbandonResolver, LeaveResolver, to_record
 from agentdesk.services.supervisor.resync import apply_resync
 from agentdesk.services.supervisor.settings import SupervisorSettings
 from agentdesk.services.supervisor.views import (
@@ -40,10 +50,12 @@ from agentdesk.telephony.events import (
     AgentConnect,
     AmiEvent,
     CoreShowChannel,
+    Hangup,
     Hold,
     QueueCallerAbandon,
     QueueCallerJoin,
     QueueCallerLeave,
+    QueueCallerWithdraw,
     QueueMemberAdded,
     QueueMemberPause,
     QueueMemberPenalty,
@@ -52,6 +64,7 @@ from agentdesk.telephony.events import (
     QueueMemberStatus,
     QueueSummary,
     Unhold,
+    VarSet,
 )
 
 _ON_CALL = frozenset({AgentStatus.ON_CALL, AgentStatus.ON_HOLD, AgentStatus.RINGING})
@@ -76,6 +89,7 @@ class LiveBoard:
         self.waiting: dict[str, dict[str, WaitingCaller]] = {}
         self.queue_names: set[str] = set()
         self._leaves = LeaveResolver(self.feed)
+        self._abandons = AbandonResolver(self.feed)
         self._backlog: list[QueueLogRecord] | None = None
         self.version = 0  # bumps on every change a view could show
         self._refresh_s = settings.figures_refresh_s
@@ -125,8 +139,12 @@ class LiveBoard:
         """Apply one AMI event; True when something a view shows changed."""
         if event is None:
             return False
+        if isinstance(event, QueueCallerWithdraw | VarSet | Hangup):
+            return self._caller_channel(event)
         record = to_record(event, now)
-        if record is not None:
+        if isinstance(event, QueueCallerAbandon) and record is not None:
+            self._abandons.abandon(event.uniqueid, record, now)
+        elif record is not None:
             self.feed(record)
         agent = None
         if isinstance(event, QueueCallerJoin):
@@ -154,6 +172,21 @@ class LiveBoard:
         self.version += 1
         return True
 
+    def _caller_channel(self, event: QueueCallerWithdraw | VarSet | Hangup) -> bool:
+        """What the caller's channel says about a held abandon: withdrawn, or really gone."""
+        uid = event.uniqueid
+        if isinstance(event, QueueCallerWithdraw):
+            changed = self._abandons.withdraw(uid)
+        elif isinstance(event, Hangup):
+            changed = self._abandons.hangup(uid)
+        else:
+            if event.bare_variable == "QUEUE_WITHDRAW_INFO":
+                self._abandons.info(uid, event.value)
+            return False
+        if changed:
+            self.version += 1
+        return changed
+
     def _join(self, event: QueueCallerJoin, now: float) -> None:
         queue, uid = event.queue, event.uniqueid
         self.queue_names.add(queue)
@@ -172,6 +205,8 @@ class LiveBoard:
     def tick(self, now: float) -> bool:
         """Time passing: flow-outs settle, timed wrap-ups end. True if anything changed."""
         before = self.version
+        if self._abandons.flush(now):
+            self.version += 1
         self._leaves.flush(now)
         if self.floor.expire_wrapups(now):
             self.version += 1
@@ -238,7 +273,9 @@ class LiveBoard:
             self.settings.thresholds.sl_target_for(queue),
             today.asa_s if today else None, today.aht_s if today else None,
             today.abandon_rate if today else None, today.offered if today else 0,
-            today.answered if today else 0, today.abandoned if today else 0, *counts,
+            today.answered if today else 0, today.abandoned if today else 0,
+            counts[0], counts[1], counts[2], counts[3], counts[4],
+            today.withdrawn if today else 0,
         )  # fmt: skip
 
     def snapshot(

@@ -278,7 +278,7 @@ class QueueLogInterpreter:
             short = 1 if self.config.service_level.is_short_abandon(wait) else 0
             values = {"abandoned": 1, "short_abandoned": short, "wait_abandoned_s": wait}
         else:
-            values = {"flowed_out": 1}
+            values = {"flowed_out": 1, "withdrawn": 1 if record.event == "WITHDRAW" else 0}
         values["max_wait_s"] = wait
         self._sink.add_call(call.enqueued, record.queue, NO_AGENT, values)
         self._close_call((record.call_id, record.queue))

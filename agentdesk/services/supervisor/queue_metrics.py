@@ -21,6 +21,7 @@ Definitions
   than ``ServiceLevelDefinition.short_abandon_s``. **Flowed out** =
   EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY, WITHDRAW (left the queue unanswered
   without hanging up; WITHDRAW is a ``QueueWithdrawCaller`` request).
+  **Withdrawn** = WITHDRAW alone, shown beside the abandons.
 - **AHT** = (talk + wrap-up) ÷ handled. Talk is the ``calltime`` of
   COMPLETECALLER/COMPLETEAGENT/TRANSFER/BLINDTRANSFER/ATTENDEDTRANSFER; it
   *includes hold* (queue_log has no hold events, Asterisk counts the whole
@@ -126,8 +127,8 @@ class AgentActivity(StrEnum):
 
 CALL_FIELDS = (
     "offered", "answered", "answered_within", "abandoned", "short_abandoned", "flowed_out",
-    "transfers", "ring_no_answers", "handled", "wait_answered_s", "wait_abandoned_s", "talk_s",
-    "wrapup_s",
+    "withdrawn", "transfers", "ring_no_answers", "handled", "wait_answered_s",
+    "wait_abandoned_s", "talk_s", "wrapup_s",
 )  # fmt: skip
 TIME_FIELDS = ("busy_s", "acw_s", "idle_s", "paused_s")
 _ACTIVITY_FIELD = {
@@ -148,6 +149,7 @@ class Counters:
     abandoned: float = 0.0
     short_abandoned: float = 0.0
     flowed_out: float = 0.0
+    withdrawn: float = 0.0  # of flowed_out: taken out by QueueWithdrawCaller (WITHDRAW)
     transfers: float = 0.0
     ring_no_answers: float = 0.0
     handled: float = 0.0
@@ -185,6 +187,7 @@ class Counters:
         self.abandoned += other.abandoned
         self.short_abandoned += other.short_abandoned
         self.flowed_out += other.flowed_out
+        self.withdrawn += other.withdrawn
         self.transfers += other.transfers
         self.ring_no_answers += other.ring_no_answers
         self.handled += other.handled
@@ -235,6 +238,7 @@ class MetricsRow:
     occupancy: float | None
     staffed_agents: float | None
     pause_by_reason: tuple[tuple[str, float], ...]
+    withdrawn: int = 0  # of flowed_out: withdrawn from the queue on request, never abandons
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -276,6 +280,7 @@ def make_row(
         occupancy=_ratio(cell.busy_s + cell.acw_s, cell.busy_s + cell.acw_s + cell.idle_s),
         staffed_agents=_ratio(logged_in, span),
         pause_by_reason=tuple(sorted(cell.pause_reasons.items())),
+        withdrawn=int(cell.withdrawn),
     )  # fmt: skip
 
 

@@ -19,6 +19,10 @@ QueueMemberPause        PAUSE / UNPAUSE (reason)
 QueueCallerLeave        EXITWITHTIMEOUT, only when no answer follows
 ======================  ==========================================
 
+``QueueCallerAbandon`` is ambiguous too: Asterisk 20 sends it for a caller
+who hung up *and* for one withdrawn by ``QueueWithdrawCaller``
+(:class:`AbandonResolver` below tells the two apart).
+
 ``QueueCallerLeave`` is ambiguous on its own: Asterisk sends it when an
 agent answers (just *before* ``AgentConnect``), after an abandon, and when a
 caller leaves unanswered (timeout, key press). :class:`LeaveResolver` holds
@@ -135,3 +139,71 @@ class LeaveResolver:
                 del self._pending[key]
                 uid, queue = key
                 self._emit(_record(at, uid, queue, "", "EXITWITHTIMEOUT", "", "", str(int(waited))))
+
+
+class AbandonResolver:
+    """Holds an ABANDON until the caller's channel says whether it was a withdrawal.
+
+    In Asterisk 20's app_queue.c a ``QueueWithdrawCaller`` request ends the
+    caller's wait through the same ``record_abandoned()`` as a hang-up (so the
+    AMI shows ``QueueCallerAbandon``), then writes the ``WITHDRAW`` queue_log
+    line, sets ``QUEUE_WITHDRAW_INFO`` when the request carried info, sends
+    ``QueueCallerLeave`` from ``leave_queue()`` and last sets
+    ``QUEUESTATUS=WITHDRAW`` (``set_queue_result()``), all on the caller's
+    channel in that order. A caller who hung up gets no ``QUEUESTATUS`` and
+    their channel's ``Hangup`` follows. So the ABANDON waits here until the
+    withdrawal arrives (it becomes the WITHDRAW record, a flow-out), the
+    caller's ``Hangup`` arrives, or ``grace_s`` passes (then it is an abandon).
+    """
+
+    def __init__(
+        self, emit: Callable[[QueueLogRecord], None], grace_s: float = 2.0, limit: int = 10_000
+    ) -> None:
+        self._emit = emit
+        self._grace_s = grace_s
+        self._limit = limit
+        self._pending: dict[str, tuple[float, QueueLogRecord, str]] = {}  # uid -> (at, rec, info)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def abandon(self, uniqueid: str, record: QueueLogRecord, at: float) -> None:
+        """A ``QueueCallerAbandon``'s ABANDON record: held until it is known what it was."""
+        old = self._pending.pop(uniqueid, None)
+        if old is not None:
+            self._emit(old[1])
+        self._pending[uniqueid] = (at, record, "")
+        while len(self._pending) > self._limit:
+            self._emit(self._pending.pop(next(iter(self._pending)))[1])
+
+    def info(self, uniqueid: str, text: str) -> None:
+        """``QUEUE_WITHDRAW_INFO`` of a held caller (comes before ``QUEUESTATUS``)."""
+        held = self._pending.get(uniqueid)
+        if held is not None:
+            self._pending[uniqueid] = (held[0], held[1], text[:40])
+
+    def withdraw(self, uniqueid: str) -> bool:
+        """``QUEUESTATUS=WITHDRAW``: the held ABANDON becomes a WITHDRAW; False if none held."""
+        held = self._pending.pop(uniqueid, None)
+        if held is None:
+            return False
+        _, record, info = held
+        position, origposition, waittime = (*record.data, "", "", "")[:3]
+        self._emit(_record(record.timestamp, record.call_id, record.queue, "", "WITHDRAW",
+                           position, origposition, waittime, info))  # fmt: skip
+        return True
+
+    def hangup(self, uniqueid: str) -> bool:
+        """The caller's channel hung up: a held ABANDON was a real one."""
+        held = self._pending.pop(uniqueid, None)
+        if held is None:
+            return False
+        self._emit(held[1])
+        return True
+
+    def flush(self, now: float) -> bool:
+        """Emit the held ABANDONs whose grace has passed; True when any was."""
+        due = [uid for uid, (at, _, _) in self._pending.items() if now - at >= self._grace_s]
+        for uid in due:
+            self._emit(self._pending.pop(uid)[1])
+        return bool(due)

@@ -94,6 +94,7 @@ class QueueRow:
     on_call: int
     wrap_up: int
     paused: int
+    withdrawn: int = 0  # today: taken out of the queue on request (not abandoned)
 
     @property
     def key(self) -> str:

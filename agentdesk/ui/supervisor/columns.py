@@ -93,6 +93,11 @@ QUEUE_COLUMNS: tuple[LiveColumn[QueueRow], ...] = (
         tooltip="abandoned ÷ offered today (short abandons excluded)",
         numeric=True,
     ),
+    _count(
+        "Withdrawn",
+        "withdrawn",
+        "callers taken out of the queue today on request (QueueWithdrawCaller), not abandons",
+    ),
     _count("Offered", "offered", "calls that entered the queue today"),
     _count("Answered", "answered"),
     _count("Logged in", "logged_in"),

@@ -36,7 +36,8 @@ from agentdesk.ui.bridge import Bridge
 log = logging.getLogger(__name__)
 
 # The events the wallboard reads (fnmatch, lower case); everything else is dropped unread.
-PATTERNS = ("queue*", "agent*", "hold", "unhold")
+# VarSet and Hangup tell a withdrawn caller (QUEUESTATUS=WITHDRAW) from one who hung up.
+PATTERNS = ("queue*", "agent*", "hold", "unhold", "varset", "hangup")
 
 
 class SupervisorFeed(QObject):
