@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
+from agentdesk.services.tickets.routing import load_rules
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy
 from agentdesk.store.writer import LocalWriter
@@ -28,15 +30,41 @@ def _pane(qtbot: QtBot, context: WorkspaceContext, scope: str) -> TicketPane:
     return pane
 
 
+# Round the clock, so the colours do not depend on the hour the test runs at.
+ROUND_THE_CLOCK = """
+[reasons.card_lost]
+label = "Lost or stolen card"
+[calendars.always]
+hours = "24x7"
+[teams.default]
+calendar = "always"
+normal = { first_response = "30m", next_update = "1h", resolution = "4h" }
+urgent = { first_response = "5m", next_update = "30m", resolution = "1h" }
+[priority]
+low = 2.0
+high = 0.5
+"""
+
+
 def test_models_pass_the_model_tester_and_colour_sla(
-    qtbot: QtBot, qtmodeltester: ModelTester, context: WorkspaceContext
+    qtbot: QtBot,
+    qtmodeltester: ModelTester,
+    context: WorkspaceContext,
+    engine: Engine,
+    org: Org,
+    tmp_path: Path,
 ) -> None:
+    (tmp_path / "sla.toml").write_text(ROUND_THE_CLOCK, "utf-8")
+    policy = load_policy(tmp_path / "sla.toml")
+    writer = LocalWriter(engine, "alice")
+    tickets = TicketService(engine, writer, policy, org.agent_id, rules=load_rules())
     opened = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=50)
     for priority in ("low", "high", "urgent"):
-        context.tickets.create(
-            reason="card_lost", title=f"{priority} one", priority=priority, now=opened
-        )
-    pane = _pane(qtbot, context, "team")
+        tickets.create(reason="card_lost", title=f"{priority} one", priority=priority, now=opened)
+    pane = TicketPane(context.bridge, tickets, "team")
+    qtbot.addWidget(pane)
+    pane.resize(1200, 600)
+    pane.show()
     with qtbot.wait_signal(pane.status_changed, timeout=WAIT_MS):
         pane.refresh()
     qtmodeltester.check(pane.model)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.tickets.service import TicketService
+from agentdesk.services.tickets.sla import format_countdown
 from agentdesk.services.tickets.views import (
     WORKFLOW,
     ChangeView,
@@ -58,12 +61,32 @@ LINK_COLUMNS = (
 )
 
 
-def _text(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
+def _plain(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def _uuid(value: object) -> uuid.UUID | None:
     return uuid.UUID(str(value)) if value else None
+
+
+def due_text(due: dt.datetime, now: dt.datetime) -> str:
+    """A due time in local time; with the year when it is not this year's."""
+    local = due.astimezone()
+    same_year = local.year == now.astimezone().year
+    return f"{local:%d %b %H:%M}" if same_year else f"{local:%d %b %Y %H:%M}"
+
+
+def _select(combo: QComboBox, value: uuid.UUID | None, name: str, missing: str) -> None:
+    """Show ``value`` in ``combo``, adding it when the choices do not hold it (not loaded yet,
+    an agent who has left): the form must show the ticket's real team and assignee."""
+    if value is None:
+        combo.setCurrentIndex(max(0, combo.findData(None)))
+        return
+    index = combo.findData(str(value))
+    if index < 0:
+        combo.addItem(name or missing, str(value))
+        index = combo.count() - 1
+    combo.setCurrentIndex(index)
 
 
 def _table(model: RowTableModel[Any], name: str) -> QTableView:
@@ -84,11 +107,16 @@ class TicketDetailPanel(QWidget):
     message_shown = Signal(str)
 
     def __init__(
-        self, bridge: Bridge, service: TicketService, parent: QWidget | None = None
+        self,
+        bridge: Bridge,
+        service: TicketService,
+        parent: QWidget | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         super().__init__(parent)
         self._bridge = bridge
         self._service = service
+        self._clock = clock
         self._loaded: TicketRow | None = None
         self._pending: dict[str, object] = {}
         self._build()
@@ -98,6 +126,11 @@ class TicketDetailPanel(QWidget):
         # Rich text for the bold number only; every value in it goes through fmt.esc.
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.heading.setWordWrap(True)
+        self.overdue = fmt.plain(named(QLabel(), "Overdue badge"))
+        self.overdue.setStyleSheet(
+            "background:#c62828;color:#ffffff;font-weight:bold;padding:2px 8px;border-radius:8px"
+        )
+        self.overdue.setVisible(False)
         self.title = named(QLineEdit(maxLength=300), "Ticket title")
         self.status = named(QComboBox(), "Ticket status")
         self.priority = named(QComboBox(), "Ticket priority")
@@ -144,8 +177,11 @@ class TicketDetailPanel(QWidget):
         buttons.addWidget(self.apply_mine)
         buttons.addWidget(self.discard)
         buttons.addWidget(self.save)
+        header = QHBoxLayout()
+        header.addWidget(self.heading, 1)
+        header.addWidget(self.overdue, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
+        layout.addLayout(header)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.tabs, 1)
@@ -161,6 +197,7 @@ class TicketDetailPanel(QWidget):
     def set_choices(
         self, teams: list[tuple[uuid.UUID, str]], agents: list[tuple[uuid.UUID, str]]
     ) -> None:
+        """Fill the team and assignee choices; a loaded ticket keeps showing its own."""
         self.team.clear()
         self.team.addItem("No team", None)
         # Ids travel as text: QComboBox.findData cannot match Python UUID objects.
@@ -170,6 +207,16 @@ class TicketDetailPanel(QWidget):
         self.assignee.addItem("Unassigned", None)
         for agent_id, name in agents:
             self.assignee.addItem(name, str(agent_id))
+        if self._loaded is not None:
+            self._show_team(self._loaded)
+
+    def _show_team(self, row: TicketRow) -> None:
+        if self.team.findData(None) < 0:
+            self.team.insertItem(0, "No team", None)
+        if self.assignee.findData(None) < 0:
+            self.assignee.insertItem(0, "Unassigned", None)
+        _select(self.team, row.team_id, row.team, "Unknown team")
+        _select(self.assignee, row.assignee_id, row.assignee, "Unknown agent")
 
     def show_ticket(self, ticket_id: uuid.UUID | None) -> None:
         if ticket_id is None:
@@ -191,7 +238,16 @@ class TicketDetailPanel(QWidget):
         row = self._loaded = detail.row
         self.setEnabled(True)
         self._show_conflict(None)
-        due = f" · SLA due {row.sla_due.astimezone():%d %b %H:%M}" if row.sla_due else ""
+        now = self._clock()
+        due = f" · SLA due {due_text(row.sla_due, now)}" if row.sla_due else ""
+        if row.sla_paused_at is not None and row.is_open:
+            due = " · SLA paused (waiting for the customer)"
+        overdue = row.sla_due is not None and row.is_overdue(now)
+        self.overdue.setVisible(overdue)
+        if overdue and row.sla_due is not None:
+            late = format_countdown(now - row.sla_due)
+            self.overdue.setText(f"Overdue {late}")
+            self.overdue.setAccessibleDescription(f"SLA overdue by {late}")
         customer = fmt.esc(row.customer_name) if row.customer_name else "no customer"
         self.heading.setText(
             f"<b>{fmt.esc(row.number)}</b> · {fmt.esc(row.reason_label)} · {customer}{due}"
@@ -204,15 +260,27 @@ class TicketDetailPanel(QWidget):
             self.status.addItem(f"→ {label}", nxt)
         self.priority.setCurrentIndex(max(0, self.priority.findData(row.priority)))
         self.severity.setCurrentIndex(max(0, self.severity.findData(row.severity)))
-        self.team.setCurrentIndex(max(0, self.team.findData(_text(row.team_id))))
-        self.assignee.setCurrentIndex(max(0, self.assignee.findData(_text(row.assignee_id))))
+        self._show_team(row)
         self.comments_model.set_rows(detail.comments)
         self.history_model.set_rows(detail.history)
         self.links_model.set_rows(detail.interactions)
 
     # --- saving -------------------------------------------------------------------------------
 
+    def changed_values(self) -> dict[str, object]:
+        """Only the fields the agent changed against the loaded ticket: a save must not write
+        what it did not touch (an untouched form once cleared the team and assignee)."""
+        loaded = self._loaded
+        if loaded is None:
+            return {}
+        return {
+            name: value
+            for name, value in self.edited_values().items()
+            if _plain(value) != _plain(loaded.value(name))
+        }
+
     def edited_values(self) -> dict[str, object]:
+        """Every value the form holds now."""
         return {
             "title": self.title.text().strip(),
             "status": self.status.currentData(),
@@ -226,7 +294,7 @@ class TicketDetailPanel(QWidget):
         loaded = self._loaded
         if loaded is None:
             return
-        values = self._pending if force else self.edited_values()
+        values = self._pending if force else self.changed_values()
         self._pending = values
         self._bridge.submit(
             lambda: self._service.update(loaded, values, force=force),

@@ -162,7 +162,8 @@ class TicketPane(QWidget):
         self.model.set_rows(rows)
         self.model.tick()
         breached = sum(1 for r in rows if r.sla_due and self.model.state(r).value == "breached")
-        self._show_status(f"{len(rows)} tickets" + (f", {breached} past SLA" if breached else ""))
+        count = f"{len(rows)} ticket" + ("" if len(rows) == 1 else "s")
+        self._show_status(count + (f", {breached} overdue" if breached else ""))
         target = self._select_after_load or selected
         self._select_after_load = None
         if target is not None:
