@@ -86,25 +86,24 @@ def due_before(
 
 
 def _due(row: Row[Any, *tuple[Any, ...]]) -> DueTicket:
-    t = row._mapping
-    due = t[Ticket.sla_next_due]
-    if t[Ticket.first_responded_at] is None and due == t[Ticket.first_response_due]:
+    due = row.sla_next_due
+    if row.first_responded_at is None and due == row.first_response_due:
         clock = "first_response"
-    elif t[Ticket.first_responded_at] is not None and due == t[Ticket.next_update_due]:
+    elif row.first_responded_at is not None and due == row.next_update_due:
         clock = "next_update"
     else:
         clock = "resolution"
     return DueTicket(
-        id=t[Ticket.id],
-        number=t[Ticket.number],
-        team_id=t[Ticket.team_id],
-        assignee_id=t[Ticket.assignee_id],
-        priority=t[Ticket.priority].value,
-        status=t[Ticket.status].value,
-        escalation_level=t[Ticket.escalation_level],
+        id=row.id,
+        number=row.number,
+        team_id=row.team_id,
+        assignee_id=row.assignee_id,
+        priority=row.priority.value,
+        status=row.status.value,
+        escalation_level=row.escalation_level,
         due_at=due,
         clock=clock,
-        first_response_due=t[Ticket.first_response_due],
-        next_update_due=t[Ticket.next_update_due],
-        resolution_due=t[Ticket.resolution_due],
+        first_response_due=row.first_response_due,
+        next_update_due=row.next_update_due,
+        resolution_due=row.resolution_due,
     )
