@@ -25,6 +25,7 @@ from agentdesk.models import Role
 from agentdesk.server import problems
 from agentdesk.server.api import (
     cti,
+    cti_floor,
     customers,
     health,
     live,
@@ -127,7 +128,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.add_middleware(_BodyLimit, limit=ctx.max_body_bytes)
     app.include_router(health.router)
     _mount_docs(app)
-    for module in (session, sync, mutations, customers, supervisor, live, cti):
+    for module in (session, sync, mutations, customers, supervisor, live, cti, cti_floor):
         app.include_router(module.router, prefix=API)
     app.include_router(scheduler_api.router, prefix=API)
     return app

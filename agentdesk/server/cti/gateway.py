@@ -223,6 +223,12 @@ class PbxGateway:
     def connected(self) -> bool:
         return self._client is not None and self._client.connected
 
+    @property
+    def client(self) -> AmiClient | None:
+        """This link's AMI client (None before :meth:`start`, or when the secret could not be
+        read); the supervisors' floor (``server/cti/floor.py``) subscribes to it as well."""
+        return self._client
+
     async def start(self) -> None:
         """Start connecting (returns at once); a secret that cannot be read fails the link."""
         try:

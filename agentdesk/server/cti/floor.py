@@ -1,0 +1,431 @@
+"""The supervisors' floor, computed once per PBX on the server from the gateway's AMI link.
+
+Each configured PBX (site) gets one :class:`SiteFloor`: the Qt-free
+:class:`~agentdesk.services.supervisor.board.LiveBoard` the wallboard has
+always used, fed exactly as the desktop's ``SupervisorFeed`` fed it — the
+typed events the gateway's AMI client decodes (queue, agent, hold, the
+caller's ``VarSet``/``Hangup``), a resync after every (re)login and every
+``resync_s`` (``QueueStatus``, ``CoreShowChannels``, ``QueueSummary``), and a
+tick a second so timed wrap-ups end and flow-outs settle. No second AMI login:
+the floor subscribes to the gateway's own client.
+
+What supervisors' sockets receive (``docs/cti.md``, ``/api/v1/cti/floor``):
+``floor`` (every site in full, on connect), then per site ``update``
+messages holding only the queue and agent rows that changed (and the PBX
+link's state when it changed), built once per publish and shared by every
+socket, at most every ``PUBLISH_S``; ``today`` (the day's interval series for
+the charts) every ``CHART_S``. The link state is the gateway's own: the
+wallboard says "connected" exactly when the agents' calls flow.
+
+A socket's queue is bounded; one that does not read is dropped (it
+reconnects and gets a fresh ``floor``), never buffered without limit.
+Everything here runs on the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentdesk.server.cti.gateway import PbxGateway
+from agentdesk.server.cti.hub import CtiHub
+from agentdesk.services.supervisor.board import LiveBoard
+from agentdesk.services.supervisor.history import IntervalSeries, series_from_store
+from agentdesk.services.supervisor.queue_metrics import MetricsRow
+from agentdesk.services.supervisor.reports import Interval
+from agentdesk.services.supervisor.settings import SupervisorSettings
+from agentdesk.services.supervisor.views import AgentRow, QueueRow
+from agentdesk.telephony.client import AmiClient, AmiError, ResyncSnapshot
+from agentdesk.telephony.client_types import ConnectionState
+from agentdesk.telephony.events import AmiEvent, CoreShowChannel, QueueSummary
+
+log = logging.getLogger(__name__)
+
+# The events the board reads (fnmatch, as AmiClient.on_typed_event takes them): the same as
+# the wallboard's own AMI login read. VarSet and Hangup tell a withdrawn caller from one who
+# hung up.
+PATTERNS = ("queue*", "agent*", "hold", "unhold", "varset", "hangup")
+PUBLISH_S = 0.25  # at most one update per site this often
+TICK_S = 1.0  # time passing: wrap-ups end, waits grow, alerts on time fire on time
+CHART_S = 30.0  # the day's interval series
+REFRESH_S = 60.0  # who signs in on which interface (for supervisor requests by login)
+QUEUE_LIMIT = 64  # messages waiting for one supervisor socket before it is dropped
+OVERFLOW = 1013
+FIRST_RESYNC_S = 5.0  # how long a floor started on a live link waits for its first resync
+
+_QUEUE = TypeAdapter(QueueRow)
+_AGENT = TypeAdapter(AgentRow)
+_WINDOW = TypeAdapter(MetricsRow)
+_SERIES = TypeAdapter(IntervalSeries)
+
+
+def event_time(event: AmiEvent, now: float) -> float:
+    """The PBX's own clock when it stamps events (``timestampevents``) and is plausible."""
+    value = event.timestamp
+    return value if value is not None and abs(value - now) < 86_400 else now
+
+
+class FloorSubscription:
+    """One supervisor's socket: a bounded queue of messages, and why it must close."""
+
+    def __init__(self, interval: Interval, limit: int = QUEUE_LIMIT) -> None:
+        self.interval = interval
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(limit)
+        self.ended = asyncio.Event()
+        self.close_code = 1000
+        self.close_reason = ""
+
+    def put(self, message: dict[str, Any]) -> None:
+        if self.ended.is_set():
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("a supervisor's floor socket is not reading; dropping it")
+            self.end(OVERFLOW, "too many updates waiting; reconnect")
+
+    def end(self, code: int, reason: str) -> None:
+        if not self.ended.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.ended.set()
+
+
+@dataclasses.dataclass
+class _Published:
+    """What the sockets were last told about one site (updates are differences from it)."""
+
+    link: dict[str, str]
+    queues: dict[str, dict[str, Any]]
+    agents: dict[str, dict[str, Any]]
+    windows: dict[str, dict[str, Any]]
+
+
+class SiteFloor:
+    """One PBX's floor: a live board fed by the gateway's AMI client."""
+
+    def __init__(
+        self,
+        gateway: PbxGateway,
+        settings: SupervisorSettings,
+        broadcast: Callable[[dict[str, Any]], None],
+        *,
+        clock: Callable[[], float] = time.time,
+        publish_s: float = PUBLISH_S,
+    ) -> None:
+        self.gateway = gateway
+        self.site = gateway.site
+        self.settings = settings
+        self.board = LiveBoard(settings)
+        self._broadcast = broadcast
+        self._clock = clock
+        self._publish_s = publish_s
+        self._client: AmiClient | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._last_publish = 0.0
+        self._published: _Published | None = None
+        self._resynced = asyncio.Event()
+        self._resyncing: asyncio.Task[None] | None = None
+        self._next_resync = 0.0
+        self.logins: Mapping[str, str] = {}  # lower-case interface -> login
+        self.events_seen = 0
+
+    # ------------------------------------------------------------------ the AMI link
+    def attach(self) -> None:
+        """Subscribe to the gateway's client (again, if the gateway made a new one)."""
+        client = self.gateway.client
+        if client is None or client is self._client:
+            return
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = [client.on_typed_event(self._on_event, p) for p in PATTERNS]
+        # AmiClient has no way to drop these two; a replaced client is closed by its gateway.
+        client.on_state(self._on_state)
+        client.on_resync(self._on_resync)
+        self._client = client
+        if client.connected:  # logged in before the floor listened: ask for the lists now
+            self.resync_soon()
+
+    def _on_event(self, event: AmiEvent) -> None:
+        self.events_seen += 1
+        now = self._clock()
+        if self.board.handle(event, event_time(event, now)):
+            self.changed()
+
+    def _on_state(self, state: ConnectionState, detail: str | None) -> None:
+        if state is not ConnectionState.CONNECTED:
+            self._resynced.clear()
+        # At once, not coalesced: a drop and a quick reconnect must both be seen. The gateway
+        # subscribed first, so its state (read when publishing) is already the new one.
+        self.publish()
+
+    async def _on_resync(self, snapshot: ResyncSnapshot) -> None:
+        summary = await self._summary()
+        self._apply(snapshot.queue_events(), snapshot.channel_events(), summary)
+
+    def resync_soon(self) -> None:
+        if self._resyncing is None or self._resyncing.done():
+            self._resyncing = asyncio.get_running_loop().create_task(self._resync_now())
+
+    async def _resync_now(self) -> None:
+        client = self._client
+        if client is None or not client.connected:
+            return
+        try:
+            status = await client.send_action("QueueStatus")
+            channels = await client.send_action("CoreShowChannels")
+        except (AmiError, OSError, TimeoutError) as exc:
+            log.info("floor %s: resync failed (%s)", self.site, type(exc).__name__)
+            return
+        summary = await self._summary()
+        self._apply(
+            status.typed_items() if status.ok else [],
+            [c for c in channels.typed_items() if isinstance(c, CoreShowChannel)]
+            if channels.ok
+            else [],
+            summary,
+        )
+
+    async def _summary(self) -> list[QueueSummary]:
+        client = self._client
+        if client is None:
+            return []
+        with contextlib.suppress(AmiError, OSError, TimeoutError):
+            reply = await client.send_action("QueueSummary")
+            if reply.ok:
+                return [s for s in reply.typed_items() if isinstance(s, QueueSummary)]
+        return []
+
+    def _apply(
+        self,
+        status: list[AmiEvent],
+        channels: list[CoreShowChannel],
+        summary: list[QueueSummary],
+    ) -> None:
+        self.board.resync(status, channels, summary, now=self._clock())
+        self._next_resync = time.monotonic() + self.settings.resync_s
+        self._resynced.set()
+        self.publish()
+
+    async def wait_resynced(self, timeout: float) -> bool:
+        """Until the board holds the PBX's lists (False: the link is down or slow)."""
+        if self.gateway.client is None or not self.gateway.connected:
+            return self._resynced.is_set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._resynced.wait(), timeout)
+        return self._resynced.is_set()
+
+    def every_second(self) -> None:
+        """Time passing, the periodic safety resync, a client the gateway made since."""
+        self.attach()
+        if self.board.tick(self._clock()):
+            self.changed()
+        if self.gateway.connected and time.monotonic() >= self._next_resync:
+            self._next_resync = time.monotonic() + self.settings.resync_s
+            self.resync_soon()
+        self.publish_due()
+
+    # ------------------------------------------------------------------ publishing
+    def changed(self) -> None:
+        """Something shown changed: publish within ``publish_s`` (coalesced)."""
+        if self._handle is not None:
+            return
+        wait = max(0.0, self._last_publish + self._publish_s - time.monotonic())
+        self._handle = asyncio.get_running_loop().call_later(wait, self.publish)
+
+    def publish_due(self) -> None:
+        """Publish now unless an update went out less than ``publish_s`` ago (then soon)."""
+        if time.monotonic() - self._last_publish >= self._publish_s:
+            self.publish()
+        else:
+            self.changed()
+
+    def _state(self) -> _Published:
+        now = self._clock()
+        snap = self.board.snapshot(now)
+        minutes = self.settings.thresholds.sl_window_minutes
+        windows = {}
+        for queue in snap.queues:
+            row = self.board.window(minutes, queue.name, now)
+            if row is not None:
+                windows[queue.name] = _WINDOW.dump_python(row, mode="json")
+        agents = {}
+        for agent in snap.agents:
+            body = _AGENT.dump_python(agent, mode="json")
+            body["login"] = self.logins.get(agent.key, "")
+            agents[agent.key] = body
+        return _Published(
+            {"state": self.gateway.state, "detail": self.gateway.detail},
+            {q.name: _QUEUE.dump_python(q, mode="json") for q in snap.queues},
+            agents,
+            windows,
+        )
+
+    def publish(self) -> None:
+        """Tell every socket what changed since the last publish (nothing: no message)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._last_publish = time.monotonic()
+        fresh = self._state()
+        old, self._published = self._published, fresh
+        if old is None:
+            self._broadcast({"type": "update", **self.full(), "full": True})
+            return
+        update: dict[str, Any] = {"type": "update", "site": self.site}
+        if fresh.link != old.link:
+            update["link"] = fresh.link
+        for kind in ("queues", "agents"):
+            now_rows: dict[str, dict[str, Any]] = getattr(fresh, kind)
+            was: dict[str, dict[str, Any]] = getattr(old, kind)
+            upserts = [row for key, row in now_rows.items() if was.get(key) != row]
+            gone = [key for key in was if key not in now_rows]
+            if upserts:
+                update[kind] = upserts
+            if gone:
+                update[f"{kind}_gone"] = gone
+        if fresh.windows != old.windows:
+            update["windows"] = fresh.windows
+        if len(update) > 2:
+            self._broadcast(update)
+
+    def full(self) -> dict[str, Any]:
+        """The site as last published (updates after it are differences from it)."""
+        if self._published is None:
+            self._published = self._state()
+            self._last_publish = time.monotonic()
+        state = self._published
+        return {
+            "site": self.site,
+            "link": state.link,
+            "definition": self.settings.definition.describe(),
+            "queues": list(state.queues.values()),
+            "agents": list(state.agents.values()),
+            "windows": state.windows,
+        }
+
+    def today(self, interval: Interval) -> dict[str, Any]:
+        """The ``today`` message: the day's intervals from the board's live cells."""
+        day = dt.datetime.fromtimestamp(self._clock(), self.settings.metrics.tz).date()
+        series = series_from_store(self.board.today_cells, self.settings.metrics, day, interval)
+        body = _SERIES.dump_python(series, mode="json")
+        return {"type": "today", "site": self.site, "series": body}
+
+
+class FloorHub:
+    """Every site's floor and the supervisors' sockets; started with the server."""
+
+    def __init__(
+        self,
+        hub: CtiHub,
+        settings: SupervisorSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        publish_s: float = PUBLISH_S,
+        chart_s: float = CHART_S,
+        queue_limit: int = QUEUE_LIMIT,
+    ) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.sites = {
+            site: SiteFloor(gateway, settings, self._broadcast, clock=clock, publish_s=publish_s)
+            for site, gateway in hub.gateways.items()
+        }
+        self._subs: set[FloorSubscription] = set()
+        self._chart_s = chart_s
+        self._queue_limit = queue_limit
+        self._runner: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if not self.sites:
+            return
+        await self.refresh_logins()
+        for floor in self.sites.values():
+            floor.attach()
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        for sub in list(self._subs):
+            sub.end(1001, "server stopping")
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+
+    async def refresh_logins(self) -> None:
+        try:
+            lines = await asyncio.to_thread(self.hub.directory.lines)
+        except SQLAlchemyError as exc:
+            log.warning("floor: cannot read the agents' lines: %s", type(exc).__name__)
+            return
+        logins = {line.interface.lower(): login for login, line in lines.items()}
+        for login, line in lines.items():
+            alias = str(getattr(line, "state_interface", "") or "").lower()
+            if alias:
+                logins.setdefault(alias, login)
+        for floor in self.sites.values():
+            floor.logins = logins
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_chart = loop.time() + self._chart_s
+        next_refresh = loop.time() + REFRESH_S
+        while True:
+            await asyncio.sleep(TICK_S)
+            for floor in self.sites.values():
+                try:
+                    floor.every_second()
+                except Exception:
+                    log.exception("floor %s: tick failed", floor.site)
+            if loop.time() >= next_chart:
+                next_chart = loop.time() + self._chart_s
+                self._send_today(self._subs)
+            if loop.time() >= next_refresh:
+                next_refresh = loop.time() + REFRESH_S
+                await self.refresh_logins()
+
+    # ------------------------------------------------------------------ sockets
+    async def ready(self) -> None:
+        """Until every site whose link is up holds the PBX's lists (briefly, at most): a
+        socket opened just after the server started gets the PBX's picture, not an empty one."""
+        for floor in self.sites.values():
+            await floor.wait_resynced(FIRST_RESYNC_S)
+
+    def open(
+        self, interval: Interval = Interval.MIN30
+    ) -> tuple[FloorSubscription, list[dict[str, Any]]]:
+        """A new socket's subscription and what it is sent first: every site in full, then
+        today's series. Synchronous on purpose: each update queued for the socket afterwards
+        is a difference from exactly this picture."""
+        sub = FloorSubscription(interval, self._queue_limit)
+        self._subs.add(sub)
+        first = {"type": "floor", "sites": [f.full() for f in self.sites.values()]}
+        return sub, [first, *(f.today(interval) for f in self.sites.values())]
+
+    def unsubscribe(self, sub: FloorSubscription) -> None:
+        self._subs.discard(sub)
+
+    def _broadcast(self, message: dict[str, Any]) -> None:
+        for sub in list(self._subs):
+            sub.put(message)
+
+    def _send_today(self, subs: set[FloorSubscription]) -> None:
+        made: dict[tuple[str, Interval], dict[str, Any]] = {}
+        for sub in list(subs):
+            for site, floor in self.sites.items():
+                key = (site, sub.interval)
+                if key not in made:
+                    made[key] = floor.today(sub.interval)
+                sub.put(made[key])
+
+
+__all__ = ["PATTERNS", "FloorHub", "FloorSubscription", "SiteFloor", "event_time"]
