@@ -740,6 +740,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", help="write a py-spy raw profile of the server here")
     args = parser.parse_args(argv)
+    # asyncio's "socket.send() raised exception." for each write to a socket its peer reset
+    # (the PBX dropping the gateway's session, sockets closing at the end): noise here.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     if args.role == "_pbx":
         return asyncio.run(_pbx_serve(args))
     if not 1 <= args.agents <= 5000 or args.seconds <= 0:
