@@ -40,7 +40,7 @@ CLOCKS_STOPPED = ("pending", "resolved", "closed")
 class Routed:
     """Where a ticket goes: the team (id and name), priority and how the centre assigns it."""
 
-    team_id: uuid.UUID
+    team_id: uuid.UUID | None
     team: str
     priority: TicketPriority
     routed_by: str
@@ -92,13 +92,11 @@ class TicketPlanner:
         return TicketFacts(reason, product, segment, language, channel)
 
     @staticmethod
-    def _team_id(session: Session, name: str, decision: RouteDecision) -> uuid.UUID:
-        team_id = session.scalar(select(Team.id).where(Team.name == name))
-        if team_id is None:
-            raise TicketValidationError(
-                "team_id", f"routing rule {decision.rule} names team {name!r}, unknown at this site"
-            )
-        return team_id
+    def _team_id(session: Session, name: str) -> uuid.UUID | None:
+        """The routed team's id; None when this store does not hold it (a desktop whose
+        reference data has not arrived, a site without that team): the ticket is still
+        written, without a team, and the history says why (a wrap-up must never fail on it)."""
+        return session.scalar(select(Team.id).where(Team.name == name))
 
     @staticmethod
     def team_name(session: Session, team_id: uuid.UUID) -> str:
@@ -158,7 +156,9 @@ class TicketPlanner:
         decision = self._decide(self._facts(session, reason, customer_id, product, channel))
         note = decision.describe()
         if team_id is None:
-            team, tid = decision.team, self._team_id(session, decision.team, decision)
+            team, tid = decision.team, self._team_id(session, decision.team)
+            if tid is None:
+                note += f"; team {team!r} is unknown here, left without a team"
         else:
             team, tid = self.team_name(session, team_id), team_id
             if team != decision.team:
@@ -169,7 +169,7 @@ class TicketPlanner:
             raise TicketValidationError("priority", f"unknown priority {priority!r}") from None
         if chosen is not decision.priority:
             note += f"; priority chosen by the agent: {chosen.value}"
-        return Routed(tid, team, chosen, note, self._assign(team))
+        return Routed(tid, team, chosen, note, self._assign(team) if tid else None)
 
     def new_clocks(self, team: str, priority: TicketPriority, opened_at: dt.datetime) -> SlaDue:
         try:
@@ -210,8 +210,10 @@ class TicketPlanner:
         decision = self._decide(self._facts(session, str(changes["reason"]), current.customer_id))
         plan.routed_by = decision.describe()
         if "team_id" not in changes:
-            team_id = self._team_id(session, decision.team, decision)
-            if team_id != current.team_id:
+            team_id = self._team_id(session, decision.team)
+            if team_id is None:
+                plan.routed_by += f"; team {decision.team!r} is unknown here, team kept"
+            elif team_id != current.team_id:
                 changes["team_id"] = team_id
         if "priority" not in changes and decision.priority.value != current.priority:
             changes["priority"] = decision.priority.value
