@@ -470,9 +470,8 @@ def build_desktop(
         window,
         identity,
         bridge=bridge,
-        # The wallboard shares a direct AMI login; through the server it has none (yet).
-        client=feed.client if isinstance(feed, DirectPbxFeed) else None,  # type: ignore[arg-type]
-        loop=link_loop,
+        # The floor the server computes, over this session (the desktop has no AMI login).
+        api=server.api if server else None,
         audit=writer,
         floor=ServerFloorReads(server.api) if server else None,
         data_dir=settings.data_dir,

@@ -1,32 +1,58 @@
-"""The real wallboard against the in-process PBX simulator (its own loop thread), for GUI tests."""
+"""The real wallboard fed by the server's floor, over a real server logged in to the simulator.
+
+``start_board`` builds what a supervisor's desktop has since the floor moved
+to the server: a central store with the supervisor and the simulator's agents,
+``agentdesk server`` on loopback whose CTI gateway holds the only AMI login
+(to the in-process simulator on its own loop thread), a signed-in
+:class:`~agentdesk.client.api.ServerApi`, and the wallboard opened on
+``/api/v1/cti/floor``.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine, insert, select, update
 
+from agentdesk.client.api import ServerApi
+from agentdesk.client.floor import ServerFloorFeed
+from agentdesk.ids import uuid7
+from agentdesk.models import Agent, Role, Team
+from agentdesk.models.org import agent_team
+from agentdesk.server.app import build_context, create_app
+from agentdesk.server.cti.config import PbxConfig
+from agentdesk.server.run import ServerThread
+from agentdesk.server.settings import ListenSettings, ServerSettings
 from agentdesk.services.desk.agent_state import load_policy
 from agentdesk.services.supervisor import SupervisorSettings
+from agentdesk.store import migrate
+from agentdesk.store.engine import sqlite_engine, write_session
 from agentdesk.store.writer import LocalWriter
-from agentdesk.telephony.client import AmiClient
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.telephony.sim.config import QueueConfig
 from agentdesk.telephony.sim.simulator import PbxSimulator, PlacedCall
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor import WallboardWindow, open_wallboard
 from tests.telephony.amihelpers import make_config, make_sim
+from tests.ui.data import PASSWORD, add_agent
+from tests.ui_workspace.builders import FIELD_KEYRING
 
 QUEUES = {
     "general": QueueConfig("general", timeout=15, retry=5, wrapuptime=0, servicelevel=20),
     "sales": QueueConfig("sales", timeout=15, retry=5, wrapuptime=0, servicelevel=30),
 }
+SUPERVISOR = "sam.supervisor"
 
 
 class SimThread:
     """The simulator on its own asyncio loop thread; every call is marshalled onto it."""
+
+    username, secret = "desk", "s3cret"
 
     def __init__(self, agents: int = 2, **kwargs: Any) -> None:
         import time
@@ -54,16 +80,47 @@ class SimThread:
         self.sim.close()
 
 
+def seed_floor(central: Engine, agents: dict[str, str], supervisor: str = SUPERVISOR) -> None:
+    """``supervisor`` (role supervisor) and ``agents`` (login -> interface) in one team."""
+    for login, interface in agents.items():
+        add_agent(central, login, interface)
+    add_agent(central, supervisor, "PJSIP/9999")
+    team = uuid7()
+    with write_session(central) as s:
+        s.execute(update(Agent).where(Agent.login == supervisor).values(role=Role.SUPERVISOR))
+        s.execute(insert(Team), [{"id": team, "name": "Floor"}])
+        ids = s.execute(select(Agent.id)).scalars().all()
+        s.execute(insert(agent_team), [{"agent_id": i, "team_id": team} for i in ids])
+
+
+def start_floor_server(
+    central: Engine, port: int, username: str, secret: str, folder: Path
+) -> ServerThread:
+    """``agentdesk server`` on loopback with its CTI gateway logged in to the simulator."""
+    path = folder / "ami.secret"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    pbx = PbxConfig(site="lab", host="127.0.0.1", port=port, username=username, secret_file=path)
+    listen = ListenSettings(host="127.0.0.1", port=0)
+    ctx = build_context(central, ServerSettings(listen=listen, pbx=(pbx,)), cipher=FIELD_KEYRING)
+    thread = ServerThread(create_app(ctx), listen)
+    thread.start()
+    return thread
+
+
 @dataclass
 class Board:
-    """A running wallboard, its simulator and its pieces."""
+    """A running wallboard, its server, its simulator and its pieces."""
 
     window: WallboardWindow
     sim: SimThread
-    client: AmiClient
-    loop: LoopThread
+    server: ServerThread
+    api: ServerApi
     bridge: Bridge
     qtbot: QtBot
+    central: Engine
+    folder: tempfile.TemporaryDirectory[str]
     stopped: list[Any] = field(default_factory=list)
 
     def wait(self, predicate: Any, timeout: int = 10_000) -> None:
@@ -85,10 +142,12 @@ class Board:
 
     def close(self) -> None:
         self.window.shutdown()
-        self.loop.submit(self.client.close()).result(5)
-        self.loop.stop()
+        self.api.close()
         self.bridge.shutdown()
+        self.server.stop()
         self.sim.stop()
+        self.central.dispose()
+        self.folder.cleanup()
 
 
 def start_board(
@@ -104,15 +163,20 @@ def start_board(
 ) -> Board:
     from tests.supervisor.simfloor import settings as default_settings
 
+    folder = tempfile.TemporaryDirectory(prefix="floor-")
+    central = sqlite_engine(Path(folder.name) / "central.db")
+    migrate.upgrade(central, field_keyring=FIELD_KEYRING)
+    seed_floor(central, {f"agent{3001 + n}": f"PJSIP/agent-{3001 + n}" for n in range(agents)})
     sim = sim or SimThread(agents, **sim_kwargs)
-    loop = LoopThread("test-supervisor")
+    server = start_floor_server(central, sim.sim.port, sim.username, sim.secret, Path(folder.name))
+    api = ServerApi(server.url)
+    api.sign_in(SUPERVISOR, PASSWORD, "sup-1")
     bridge = Bridge()
-    client = AmiClient("127.0.0.1", sim.sim.port, "desk", "s3cret", ping_interval=60)
     window = open_wallboard(
-        session, settings or default_settings(), audit=audit, client=client, loop=loop,
+        session, settings or default_settings(), audit=audit, source=ServerFloorFeed(api),
         bridge=bridge, queue_log=queue_log, workstation="sup-1",
         reasons=load_policy().reasons,
     )  # fmt: skip
     qtbot.addWidget(window)
     window.show()
-    return Board(window, sim, client, loop, bridge, qtbot)
+    return Board(window, sim, server, api, bridge, qtbot, central, folder)

@@ -1,19 +1,17 @@
-"""The real wallboard window, fed by the in-process simulator over AMI."""
+"""The real wallboard window, fed by the server's floor (its gateway logged in to the simulator)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from agentdesk.client.api import ServerApi
+from agentdesk.client.floor import ServerFloorFeed
 from agentdesk.services.platform.roles import PermissionDenied
 from agentdesk.services.supervisor import AgentStatus
 from agentdesk.store.writer import LocalWriter
-from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor import open_wallboard
 from tests.supervisor.conftest import FakeSession, audit_entries
@@ -34,6 +32,7 @@ def board(qtbot: QtBot, supervisor: FakeSession, audit: LocalWriter) -> Iterator
 def test_wallboard_shows_the_floor_after_the_login_resync(board: Board) -> None:
     board.wait(lambda s: len(s.agents) == 2 and s.connected)
     assert board.window.ui.link.text() == "PBX: live"
+    assert board.window.last_snapshot.link_detail  # type: ignore[union-attr]
     assert board.cell(board.window.ui.queues, "general", "Logged in") == "2"
     assert board.cell(board.window.ui.agents, "Agent 3001", "State") == "Available"
     assert "answered within 20 s" in board.window.ui.definition.text()
@@ -79,12 +78,14 @@ def test_supervisor_pause_from_the_window_reaches_the_pbx_and_is_audited(
 def test_an_agent_account_cannot_open_the_supervisor_view(
     qtbot: QtBot, agent: FakeSession, audit: LocalWriter
 ) -> None:
-    loop, bridge = LoopThread("unused"), Bridge()
+    bridge = Bridge()
+    source = ServerFloorFeed(ServerApi("http://127.0.0.1:9"))
     try:
         with pytest.raises(PermissionDenied, match="may not view the supervisor wallboard"):
-            open_wallboard(agent, settings(), audit=audit, client=None, loop=loop, bridge=bridge)
+            open_wallboard(agent, settings(), audit=audit, source=source, bridge=bridge)
     finally:
         bridge.shutdown()
+        source.api.close()
     assert audit_entries(audit) == []
 
 
@@ -101,30 +102,3 @@ def test_wall_screen_mode_goes_large_and_back(board: Board) -> None:
     window.wall.set_enabled(False)
     assert not window.isFullScreen() and ui.bottom.isVisible()
     assert not ui.queues.isColumnHidden(0)
-
-
-def test_today_starts_at_midnight_not_at_login_thanks_to_the_queue_log(
-    qtbot: QtBot, supervisor: FakeSession, audit: LocalWriter, tmp_path: Path
-) -> None:
-    now = time.time()
-    midnight = dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time.min, tzinfo=dt.UTC)
-    t = max(now - 600, midnight.timestamp() + 10)
-    lines = [
-        f"{t:.0f}|9.1|general|NONE|ENTERQUEUE||+441|1",
-        f"{t + 4:.0f}|9.1|general|Agent 3001|CONNECT|4|9.2|4",
-        f"{t + 64:.0f}|9.1|general|Agent 3001|COMPLETECALLER|4|60|1",
-        f"{t + 5:.0f}|9.3|general|NONE|ENTERQUEUE||+442|1",
-        f"{t + 35:.0f}|9.3|general|NONE|ABANDON|1|1|30",
-    ]
-    path = tmp_path / "queue_log"
-    path.write_text("\n".join(lines) + "\n")
-    made = start_board(qtbot, supervisor, audit, settings=settings(tz=dt.UTC), queue_log=path)
-    try:
-        made.wait(lambda s: s.queue("general") is not None and s.queue("general").offered == 2)
-        row = made.window.last_snapshot.queue("general")  # type: ignore[union-attr]
-        assert (row.answered, row.abandoned, row.sl_today) == (1, 1, 0.5)
-        qtbot.waitUntil(lambda: made.window.ui.chart.data is not None, timeout=10_000)
-        today = made.window.ui.chart.data.today  # type: ignore[union-attr]
-        assert sum(p.offered for p in today.points) == 2
-    finally:
-        made.close()

@@ -5,8 +5,9 @@
 may supervise; an agent's window gets nothing. Hiding the actions is a
 courtesy: the supervisor service behind them refuses an agent session
 anyway (:class:`~agentdesk.services.platform.roles.PermissionDenied`). The wallboard
-shares the desktop's AMI client and telephony loop (one PBX login per
-workstation) and writes its audit entries through the desktop's writer.
+shows the floor the server computes (``/api/v1/cti/floor``, over the desktop's
+signed-in session; no AMI login on the desktop) and writes its audit entries
+through the desktop's writer.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
+from agentdesk.client.api import ServerApi
+from agentdesk.client.floor import ServerFloorFeed
 from agentdesk.services.desk.agent_state import load_policy
 from agentdesk.services.platform.roles import PermissionDenied, Session, can_supervise
 from agentdesk.services.supervisor import SupervisorService, load_settings
 from agentdesk.services.supervisor.alerts import AlertConfigError
 from agentdesk.services.supervisor.floor_stats import FloorReads
 from agentdesk.services.supervisor.service import AuditLog
-from agentdesk.telephony.client import AmiClient
-from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor import open_wallboard
 from agentdesk.ui.supervisor.report_view import ReportWindow
@@ -55,8 +56,7 @@ class SupervisorLauncher(QObject):
         session: Session,
         *,
         bridge: Bridge,
-        client: AmiClient,
-        loop: LoopThread,
+        api: ServerApi | None,
         audit: AuditLog,
         floor: FloorReads | None,
         queue_log: Path | None,
@@ -64,24 +64,35 @@ class SupervisorLauncher(QObject):
     ) -> None:
         super().__init__(window)
         self._window, self._session, self._bridge = window, session, bridge
-        self._client, self._loop, self._audit = client, loop, audit
+        self._api, self._audit = api, audit
         self._floor, self._queue_log, self._workstation = floor, queue_log, workstation
         self.wallboard: WallboardWindow | None = None
         self.reports: ReportWindow | None = None
 
     def open_wallboard(self) -> WallboardWindow | None:
-        if self.wallboard is not None:
+        if self.wallboard is not None and self.wallboard.feed.running:
             self.wallboard.showNormal()
             if QGuiApplication.platformName() != "offscreen":  # it cannot stack windows
                 self.wallboard.raise_()
             self.wallboard.activateWindow()
             return self.wallboard
+        if self.wallboard is not None:  # closed (its feed stopped): a fresh one
+            self.wallboard.deleteLater()
+            self.wallboard = None
+        if self._api is None:
+            QMessageBox.warning(
+                self._window,
+                "Wallboard",
+                "The wallboard shows the floor the server computes; this desktop is not "
+                "signed in to the server. Sign in online to open it.",
+            )
+            return None
         try:
             self.wallboard = open_wallboard(
-                self._session, load_settings(), audit=self._audit, client=self._client,
-                loop=self._loop, bridge=self._bridge, floor=self._floor,
+                self._session, load_settings(), audit=self._audit,
+                source=ServerFloorFeed(self._api), bridge=self._bridge, floor=self._floor,
                 queue_log=self._queue_log, workstation=self._workstation,
-                reasons=load_policy().reasons, start_client=False,
+                reasons=load_policy().reasons,
             )  # fmt: skip
         except (PermissionDenied, AlertConfigError) as exc:
             QMessageBox.warning(self._window, "Wallboard", str(exc))
@@ -116,8 +127,7 @@ def install_supervisor(
     session: Session,
     *,
     bridge: Bridge,
-    client: AmiClient,
-    loop: LoopThread,
+    api: ServerApi | None,
     audit: AuditLog,
     floor: FloorReads | None,
     data_dir: Path,
@@ -127,7 +137,7 @@ def install_supervisor(
     if not can_supervise(session):
         return None
     launcher = SupervisorLauncher(
-        window, session, bridge=bridge, client=client, loop=loop, audit=audit, floor=floor,
+        window, session, bridge=bridge, api=api, audit=audit, floor=floor,
         queue_log=queue_log_path(data_dir), workstation=workstation,
     )  # fmt: skip
     specs = (
