@@ -47,6 +47,7 @@ from agentdesk.client.signin import unlock_verifier
 from agentdesk.config import Settings
 from agentdesk.models import Customer
 from agentdesk.services.crm.caller_match import CallerMatcher, CustomerCard
+from agentdesk.services.crm.change_scope import ChangeScope
 from agentdesk.services.crm.customers import CustomerService
 from agentdesk.services.crm.quick_customer import QuickCustomerService
 from agentdesk.services.crm.search import SearchService
@@ -58,6 +59,7 @@ from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.services.desk.wrapup import (
     FollowUpRequest,
     TicketCreator,
+    WrapUpSaved,
     WrapUpService,
     load_dispositions,
 )
@@ -76,6 +78,7 @@ from agentdesk.store.sync.status import SyncStatus
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.change_bus import ChangeBus
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
 from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 from agentdesk.ui.main_window import MainWindow
@@ -445,6 +448,13 @@ def build_desktop(
         create_customer=QuickCustomerService(writer, options.region).create,
         status_source=sync_status_source(sync) if sync else offline_status(stores),
     )
+    # The change bus: every local write and every pulled change, once, on the GUI thread.
+    changes = ChangeBus(bridge, ChangeScope(stores.local).customers_of, parent=window)
+    writer.add_listener(changes.on_local_write)
+    if sync is not None:
+        sync.add_change_listener(changes.on_pulled)
+    changes.changed.connect(lambda _changes: window.status.refresh_store())
+    controller.wrapups.saved.connect(lambda saved: _confirm_wrap_up(window, saved))
     # Customer 360 workspace tabs, ticket docks and Ctrl+K search (issue 5).
     install_workspace(
         window,
@@ -462,6 +472,7 @@ def build_desktop(
             else SearchService(stores.local, options.region),
             agent_id=identity.id,
             home_region=options.region,
+            changes=changes,
         ),
     )
     # Wallboard, reports and agent control for supervisors and admins (issue 7); historical
@@ -505,6 +516,11 @@ def build_desktop(
         window.status.set_pbx("failed", feed.reason)
     link.start()
     return desktop
+
+
+def _confirm_wrap_up(window: MainWindow, saved: WrapUpSaved) -> None:
+    follow_up = " and its follow-up ticket" if saved.ticket_id is not None else ""
+    window.status.show_notice("info", f"Wrap-up{follow_up} saved.")
 
 
 def _ask_to_sign_in_again(lock: IdleLock, status: SyncStatus) -> None:

@@ -40,6 +40,12 @@ def when(value: dt.datetime | None) -> str:
     return value.astimezone().strftime("%d %b %Y %H:%M")
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``count(1, "ticket")`` → ``1 ticket``; ``count(1200, "entry", "entries")``
+    → ``1,200 entries``."""
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
+
+
 def words(code: str | None) -> str:
     """``card_lost`` → ``Card lost``."""
     return (code or "").replace("_", " ").strip().capitalize()

@@ -1,13 +1,19 @@
-"""The status bar: PBX link, store and sync state, pending writes, pop latency, notices."""
+"""The status bar: PBX link, store and sync state, pending writes, notices, set-up problems.
+
+Nothing here polls: the store line is asked again when the sync engine's status
+or the change bus says something changed, a notice clears itself on a one-shot
+timer. Pop latency is for support staff: shown with ``--verbose`` only (and
+always in its tooltip for support to read from the About details).
+"""
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel, QMessageBox, QSizePolicy, QStatusBar, QToolButton, QWidget
 
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.ui import format as fmt
@@ -25,7 +31,11 @@ class StoreStatus:
     detail: str = ""
 
     def describe(self) -> str:
-        where = "Server: online" if self.central_online else "Server: OFFLINE (working from cache)"
+        where = (
+            "Server: online"
+            if self.central_online
+            else "Server: OFFLINE (changes are kept here until it is back)"
+        )
         if not self.pending_writes:
             return f"{where} · all saved on the server"
         age = (
@@ -33,7 +43,7 @@ class StoreStatus:
             if self.oldest_pending_seconds
             else ""
         )
-        return f"{where} · {self.pending_writes} change(s) waiting to sync{age}"
+        return f"{where} · {fmt.count(self.pending_writes, 'change')} waiting to sync{age}"
 
 
 StatusSource = Callable[[], StoreStatus]
@@ -60,15 +70,25 @@ class DeskStatusBar(QStatusBar):
         self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.notice.setMinimumWidth(1)
         self.addWidget(self.notice, 1)
+        # Set-up problems (no keyring, no server …): one line, the whole text on click.
+        self.setup = QToolButton(self)
+        self.setup.setObjectName("statusSetupProblems")
+        self.setup.setAutoRaise(True)
+        self.setup.setAccessibleName("Set-up problems")
+        self.setup.setVisible(False)
+        self.setup.clicked.connect(self.show_setup_details)
+        self._setup_notes: list[str] = []
+        self.addPermanentWidget(self.setup)
         for label in (self.store, self.latency, self.pbx):
             self.addPermanentWidget(label)
-        self._notice_until = 0.0
+        # Latency figures are for support: shown when the desktop runs with --verbose.
+        self.latency.setVisible(logging.getLogger().isEnabledFor(logging.DEBUG))
+        self._notice_timer = QTimer(self, singleShot=True)
+        self._notice_timer.timeout.connect(self.notice.clear)
         self._probing = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(2000)
-        self._timer.timeout.connect(self._tick)
-        self._timer.start()
-        self._tick()
+        self._probe_again = False
+        self.refresh_latency()
+        self.refresh_store()
 
     def set_pbx(self, state: str, detail: str) -> None:
         text = {
@@ -89,33 +109,58 @@ class DeskStatusBar(QStatusBar):
         self.notice.setToolTip(fmt.rich_tooltip(text))
         self.notice.setProperty("level", level)
         self._repolish(self.notice)
-        self._notice_until = time.monotonic() + (30 if level != "info" else 10)
+        self._notice_timer.start((30 if level != "info" else 10) * 1000)
+
+    def add_setup_note(self, note: str) -> None:
+        """A start-up problem that changes what works: one line here, details on click."""
+        if not note or note in self._setup_notes:
+            return
+        self._setup_notes.append(note)
+        first = self._setup_notes[0].split(". ")[0].split(": ")[0].rstrip(".")
+        more = len(self._setup_notes) - 1
+        text = "⚠ " + fmt.display_text(first) + (f" (+{more} more)" if more else "")
+        self.setup.setText(fmt.tab_text(text) + " — details…")
+        self.setup.setToolTip(fmt.rich_tooltip("\n\n".join(self._setup_notes)))
+        self.setup.setVisible(True)
+
+    def setup_notes(self) -> tuple[str, ...]:
+        return tuple(self._setup_notes)
+
+    def show_setup_details(self) -> None:
+        box = QMessageBox(self.window())
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("What is not working on this computer")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(fmt.display_text("\n\n".join(self._setup_notes), multiline=True))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def refresh_store(self) -> None:
-        """Ask the store status again now (the sync engine says something changed)."""
-        self._tick()
+        """Ask the store status again (the sync engine or the change bus says something
+        changed); a request while one is running asks once more when it answers."""
+        if self._source is None:
+            return
+        if self._probing:
+            self._probe_again = True
+            return
+        self._probing = True
+        self._bridge.submit(
+            self._source,
+            lane="central",
+            on_done=self._on_store_status,
+            on_error=lambda e: self._on_store_status(StoreStatus(False, -1, detail=str(e))),
+        )
 
     def refresh_latency(self) -> None:
         summary = self._recorder.summary()
         self.latency.setText(f"Pop: {summary.last_ms:.0f} ms" if summary.count else "Pop: –")
         self.latency.setToolTip("Ring → screen pop painted: " + summary.describe())
 
-    def _tick(self) -> None:
-        if self._notice_until and time.monotonic() > self._notice_until:
-            self.notice.clear()
-            self._notice_until = 0.0
-        self.refresh_latency()
-        if self._source is not None and not self._probing:
-            self._probing = True
-            self._bridge.submit(
-                self._source,
-                lane="central",
-                on_done=self._on_store_status,
-                on_error=lambda e: self._on_store_status(StoreStatus(False, -1, detail=str(e))),
-            )
-
     def _on_store_status(self, status: StoreStatus) -> None:
         self._probing = False
+        if self._probe_again:
+            self._probe_again = False
+            self.refresh_store()
         self.store.setText(
             status.describe() if status.pending_writes >= 0 else "Store status unknown"
         )

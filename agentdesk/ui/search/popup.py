@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QVBoxLayout
 from agentdesk.services.crm.search import Searcher, SearchHit, SearchResults
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.change_bus import Changes
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import Column, RowTableModel
 
@@ -42,6 +43,7 @@ class SearchPopup(QDialog):
         self._bridge = bridge
         self._service = service
         self._sequence = 0
+        self._keep: uuid.UUID | None = None  # the hit to keep current when results refresh
         self.setWindowTitle("Search customers and tickets")
         self.setAccessibleName("Search customers and tickets")
         self.setMinimumWidth(560)
@@ -90,6 +92,17 @@ class SearchPopup(QDialog):
             row = min(count - 1, max(0, self.results.currentIndex().row() + step))
             self.results.setCurrentIndex(self.model.index(row, 0))
 
+    def apply_changes(self, changes: Changes) -> None:
+        """Run the shown search again when customers or tickets changed (the change bus),
+        keeping the highlighted result."""
+        if not self.isVisible() or not self.box.text().strip() or self._timer.isActive():
+            return
+        if not changes.touches("customer", "ticket"):
+            return
+        hit = self.model.row_at(self.results.currentIndex().row())
+        self._keep = hit.id if hit is not None else None
+        self._on_timer_timeout()
+
     def _on_timer_timeout(self) -> None:
         self._sequence += 1
         sequence, text = self._sequence, self.box.text()
@@ -103,11 +116,14 @@ class SearchPopup(QDialog):
     def _on_results(self, sequence: int, results: SearchResults) -> None:
         if sequence != self._sequence:
             return  # an older query answered late
+        keep, self._keep = self._keep, None
         self.model.set_rows(results.hits)
         if results.hits:
-            self.results.setCurrentIndex(self.model.index(0, 0))
-        count = f"{len(results.hits)} results" if results.hits else results.message
-        self.hint.setText(f"{count} · {results.elapsed_ms:.0f} ms")
+            row = next((n for n, h in enumerate(results.hits) if h.id == keep), 0)
+            self.results.setCurrentIndex(self.model.index(row, 0))
+        count = fmt.count(len(results.hits), "result") if results.hits else results.message
+        self.hint.setText(count)
+        self.hint.setToolTip(f"Answered in {results.elapsed_ms:.0f} ms")
         self.results_shown.emit(results)
 
     def _open(self, row: int) -> None:

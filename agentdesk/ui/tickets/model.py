@@ -52,9 +52,38 @@ class TicketTableModel(QAbstractTableModel):
         self._now = dt.datetime.now(dt.UTC)
 
     def set_rows(self, rows: Sequence[TicketRow]) -> None:
-        self.beginResetModel()
-        self._rows = tuple(rows)
-        self.endResetModel()
+        """Show ``rows``, changing only what differs so selection and scroll stay.
+
+        Kept tickets keep their source row (the proxy sorts), changed ones are repainted,
+        gone ones removed and new ones appended.
+        """
+        fresh = {r.id: r for r in rows}
+        current = list(self._rows)
+        row = len(current) - 1
+        while row >= 0:  # remove gone tickets in runs, bottom up
+            if current[row].id in fresh:
+                row -= 1
+                continue
+            end = row
+            while row >= 0 and current[row].id not in fresh:
+                row -= 1
+            self.beginRemoveRows(QModelIndex(), row + 1, end)
+            del current[row + 1 : end + 1]
+            self._rows = tuple(current)
+            self.endRemoveRows()
+        last = len(COLUMNS)
+        for n, old in enumerate(current):
+            new = fresh[old.id]
+            if new != old:
+                current[n] = new
+                self._rows = tuple(current)
+                self.dataChanged.emit(self.index(n, 0), self.index(n, last))
+        known = {r.id for r in current}
+        added = [r for r in rows if r.id not in known]
+        if added:
+            self.beginInsertRows(QModelIndex(), len(current), len(current) + len(added) - 1)
+            self._rows = (*current, *added)
+            self.endInsertRows()
 
     def row_at(self, row: int) -> TicketRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

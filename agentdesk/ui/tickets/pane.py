@@ -24,6 +24,7 @@ from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.views import TicketRow
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.change_bus import Changes
 from agentdesk.ui.named import named
 from agentdesk.ui.tickets.detail import TicketDetailPanel
 from agentdesk.ui.tickets.dialogs import TicketCreateDialog
@@ -131,6 +132,27 @@ class TicketPane(QWidget):
             on_done=self._on_rows_loaded,
             on_error=lambda exc: self._show_status(f"Could not load tickets: {exc}"),
         )
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Refresh in place when a change can alter what this list shows (the change bus)."""
+        if self._scope == "customer":
+            if not changes.touches_customer(self._customer):
+                return
+        elif not changes.touches("ticket", "ticket_history", "ticket_comment", "customer"):
+            return
+        self.refresh()
+        loaded = self.detail.loaded
+        if loaded is None or self.detail.changed_values():
+            return  # nothing shown, or the agent is editing: the save checks the version
+        if (
+            changes.everything
+            or loaded.id in changes.ids("ticket")
+            or (
+                changes.touches("ticket_comment", "ticket_history")
+                and changes.touches_customer(loaded.customer_id)
+            )
+        ):
+            self.detail.show_ticket(loaded.id)  # nothing typed there: show the new state
 
     def create_ticket(
         self, values: dict[str, object], customer_id: uuid.UUID | None = None

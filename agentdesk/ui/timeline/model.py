@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from agentdesk.services.crm.timeline import (
+    MAX_PAGE,
     TimelineCursor,
     TimelineEntry,
     TimelineFilter,
@@ -43,6 +44,8 @@ class TimelineModel(QAbstractListModel):
     load_failed = Signal(str)
 
     rows_shifted = Signal(int)  # rows added (+) or dropped (-) at the top, for the view's scroll
+    top_inserted = Signal(int)  # newer entries a refresh put on top (the view decides on scroll)
+    refreshed = Signal()  # an in-place refresh was applied
 
     def __init__(
         self,
@@ -67,6 +70,8 @@ class TimelineModel(QAbstractListModel):
         self._exhausted = True
         self._loading = False
         self._applying = False  # views call fetchMore from row signals; not while we change rows
+        self._refreshing = False  # an in-place refresh is on its way
+        self._refresh_wanted = False  # asked while a page was loading: run once it has landed
         self._generation = 0
 
     # --- control ------------------------------------------------------------------------------
@@ -102,6 +107,7 @@ class TimelineModel(QAbstractListModel):
         self._has_newer = False
         self._exhausted = customer_id is None
         self._loading = False
+        self._refreshing = self._refresh_wanted = False
         self.endResetModel()
         if customer_id is not None:
             self.fetchMore(QModelIndex())
@@ -111,6 +117,109 @@ class TimelineModel(QAbstractListModel):
 
     def reload(self) -> None:
         self.show(self._customer, self._filter)
+
+    def refresh(self) -> None:
+        """Re-read the loaded window from the top and apply the difference row by row.
+
+        New entries are inserted, changed ones repainted, vanished ones removed; the rows
+        the agent is reading keep their selection. Entries older than the re-read part
+        stay as they were. When newer entries were trimmed off the top the window is not
+        at the top, so new ones wait until the agent scrolls up (``fetch_newer``).
+        """
+        if self._customer is None:
+            return
+        if self._loading or self._refreshing:
+            self._refresh_wanted = True
+            return
+        if self._has_newer:
+            return
+        self._refreshing = True
+        generation = self._generation
+        limit = min(max(self._page_size, len(self._entries)), MAX_PAGE)
+        self._bridge.submit(
+            self._fetch,
+            self._customer,
+            self._filter,
+            None,
+            limit,
+            on_done=lambda page: self._on_refreshed(generation, page),
+            on_error=lambda exc: self._on_refresh_failed(generation, exc),
+        )
+
+    def _on_refreshed(self, generation: int, page: TimelinePage) -> None:
+        if generation != self._generation:
+            return
+        self._refreshing = False
+        fresh = list(page.entries)
+        cursor, exhausted = None, True  # the page holds every entry
+        if page.next_cursor is not None and fresh:
+            last = fresh[-1].cursor
+            tail = [e for e in self._entries if e.cursor < last]
+            fresh += tail  # older rows already loaded stay as they were
+            cursor, exhausted = (
+                (self._cursor, self._exhausted) if tail else (page.next_cursor, False)
+            )
+        self._applying = True
+        try:
+            top = self._apply_diff(fresh)
+            self._cursor, self._exhausted = cursor, exhausted
+        finally:
+            self._applying = False
+        if top:
+            self.top_inserted.emit(top)
+        self.refreshed.emit()
+        self.page_loaded.emit(0)
+        self._run_wanted_refresh()
+
+    def _on_refresh_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._refreshing = False
+        self.load_failed.emit(f"Could not refresh the timeline: {exc}")
+
+    def _run_wanted_refresh(self) -> None:
+        if self._refresh_wanted and not self._loading and not self._refreshing:
+            self._refresh_wanted = False
+            self.refresh()
+
+    def _apply_diff(self, fresh: list[TimelineEntry]) -> int:
+        """Turn ``self._entries`` into ``fresh`` with row signals; returns rows added on top.
+
+        Rows missing from ``fresh`` (or out of its order) are removed, then the new ones
+        are inserted where they belong and changed ones repainted, so the view keeps its
+        selection and the rows the agent is reading.
+        """
+        position = {e.key: n for n, e in enumerate(fresh)}
+        keep: list[bool] = []
+        last = -1
+        for entry in self._entries:
+            n = position.get(entry.key, -1)
+            keep.append(n > last)
+            last = max(last, n) if n > last else last
+        row = len(self._entries) - 1
+        while row >= 0:  # remove in runs, bottom up
+            if keep[row]:
+                row -= 1
+                continue
+            end = row
+            while row >= 0 and not keep[row]:
+                row -= 1
+            self.beginRemoveRows(QModelIndex(), row + 1, end)
+            del self._entries[row + 1 : end + 1]
+            self.endRemoveRows()
+        top = 0
+        for at, entry in enumerate(fresh):  # the old rows are now a subsequence of fresh
+            if at < len(self._entries) and self._entries[at].key == entry.key:
+                if self._entries[at] != entry:
+                    self._entries[at] = entry
+                    self.dataChanged.emit(self.index(at), self.index(at))
+                continue
+            self.beginInsertRows(QModelIndex(), at, at)
+            self._entries.insert(at, entry)
+            self.endInsertRows()
+            if at == top:
+                top += 1
+        return top
 
     def entry_at(self, row: int) -> TimelineEntry | None:
         return self._entries[row] if 0 <= row < len(self._entries) else None
@@ -122,6 +231,7 @@ class TimelineModel(QAbstractListModel):
             not parent.isValid()
             and not self._exhausted
             and not self._loading
+            and not self._refreshing
             and not self._applying
         )
 
@@ -168,6 +278,7 @@ class TimelineModel(QAbstractListModel):
         if dropped:
             self.rows_shifted.emit(-dropped)
         self.page_loaded.emit(len(page.entries))
+        self._run_wanted_refresh()
 
     def _trim_top(self) -> int:
         excess = len(self._entries) - self._max_rows
@@ -195,6 +306,7 @@ class TimelineModel(QAbstractListModel):
         if (
             not self._has_newer
             or self._loading
+            or self._refreshing
             or self._fetch_newer is None
             or self._customer is None
             or not self._entries

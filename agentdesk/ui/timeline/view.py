@@ -10,15 +10,20 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QCalendarWidget,
     QComboBox,
     QDateEdit,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +36,7 @@ from agentdesk.services.crm.timeline import (
 )
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.forms import ok_cancel
 from agentdesk.ui.named import named
 from agentdesk.ui.timeline.delegate import TimelineDelegate, meta_line
 from agentdesk.ui.timeline.dialogs import NOTE, LogContactDialog
@@ -40,15 +46,38 @@ TEXT_DEBOUNCE_MS = 300
 
 
 class TimelineListView(QListView):
-    """A list whose Enter/Space toggle the detail of the current entry."""
+    """A list whose Enter/Space toggle the detail of the current entry; Ctrl+Home/Ctrl+End
+    go to the newest and the oldest entry of the whole history, not only the loaded rows."""
 
     expand_requested = Signal(QModelIndex)
+    ends_requested = Signal(bool)  # True: the oldest end (Ctrl+End), False: the newest
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self.expand_requested.emit(self.currentIndex())
             return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and event.key() in (
+            Qt.Key.Key_Home,
+            Qt.Key.Key_End,
+        ):
+            self.ends_requested.emit(event.key() == Qt.Key.Key_End)
+            return
         super().keyPressEvent(event)
+
+
+class GoToDateDialog(QDialog):
+    """Pick the day to jump to; the timeline then shows that day's entries and older."""
+
+    def __init__(self, day: QDate, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Go to a date")
+        layout = QVBoxLayout(self)
+        self.calendar = named(QCalendarWidget(), "Date to go to")
+        self.calendar.setSelectedDate(day)
+        self.calendar.setMaximumDate(QDate.currentDate())
+        self.calendar.activated.connect(lambda _d: self.accept())
+        layout.addWidget(self.calendar)
+        layout.addWidget(ok_cancel(self, self.accept, ok=QDialogButtonBox.StandardButton.Ok))
 
 
 class TimelineView(QWidget):
@@ -95,19 +124,27 @@ class TimelineView(QWidget):
         self.text.setClearButtonEnabled(True)
         self.add_note = named(QPushButton("Add &note"), "Add a note")
         self.log_contact = named(QPushButton("&Log contact"), "Log a non-call contact")
-        bar = QHBoxLayout()
-        for w in (
-            self.channel,
-            self.use_dates,
-            self.since,
-            fmt.plain(QLabel("–")),
-            self.until,
-            self.text,
-            self.add_note,
-            self.log_contact,
-        ):
-            bar.addWidget(w)
-        bar.setStretchFactor(self.text, 1)
+        self.text.setMinimumWidth(self.text.fontMetrics().horizontalAdvance("Search notes…") + 40)
+        self.go_to = named(QToolButton(), "Go to the newest, the oldest or a date")
+        self.go_to.setText("&Go to")
+        self.go_to.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.go_to)
+        self.go_newest = menu.addAction("Newest entry (Ctrl+Home)", self.jump_to_newest)
+        self.go_oldest = menu.addAction("Oldest entry (Ctrl+End)", self.jump_to_oldest)
+        self.go_date = menu.addAction("A date…", self._on_go_to_date)
+        self.go_to.setMenu(menu)
+        # Two rows, so the bar fits the timeline's half of a 1366 px screen with a call up.
+        bar = QVBoxLayout()
+        top, bottom = QHBoxLayout(), QHBoxLayout()
+        for w in (self.channel, self.text, self.add_note, self.log_contact):
+            top.addWidget(w)
+        top.setStretchFactor(self.text, 1)
+        for w in (self.use_dates, self.since, fmt.plain(QLabel("–")), self.until):
+            bottom.addWidget(w)
+        bottom.addStretch(1)
+        bottom.addWidget(self.go_to)
+        bar.addLayout(top)
+        bar.addLayout(bottom)
         self.list = named(TimelineListView(), "Timeline entries")
         self.list.setModel(self.model)
         self.list.setItemDelegate(TimelineDelegate(self.list))
@@ -138,10 +175,15 @@ class TimelineView(QWidget):
         self.text.textChanged.connect(lambda _t: self._text_timer.start())
         self._text_timer.timeout.connect(self._on_filter_changed)
         self.list.expand_requested.connect(self._on_expand_requested)
+        self.list.ends_requested.connect(
+            lambda oldest: self.jump_to_oldest() if oldest else self.jump_to_newest()
+        )
+        self.model.jumped.connect(self._on_jumped)
         self.list.doubleClicked.connect(self._on_expand_requested)
         self.model.page_loaded.connect(self._on_page_loaded)
         self.model.load_failed.connect(self._on_load_failed)
         self.model.rows_shifted.connect(self._on_rows_shifted)
+        self.model.top_inserted.connect(self._on_top_inserted)
         self.list.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.add_note.clicked.connect(lambda: self._on_log_clicked(note_only=True))
         self.log_contact.clicked.connect(lambda: self._on_log_clicked(note_only=False))
@@ -162,6 +204,58 @@ class TimelineView(QWidget):
         return TimelineFilter(
             frozenset({channel}) if channel else frozenset(), since, until, self.text.text().strip()
         )
+
+    def refresh(self) -> None:
+        """Show what changed in place (a save here or elsewhere, a colleague's change)."""
+        self.model.refresh()
+
+    def jump_to_oldest(self) -> None:
+        """Show the oldest entries (the end of the history), scrolled to the very last."""
+        if self._customer is not None:
+            self.detail.setVisible(False)
+            self.model.jump_to_oldest()
+
+    def jump_to_newest(self) -> None:
+        if self._customer is None:
+            return
+        self.detail.setVisible(False)
+        if self.model.has_newer:
+            self.model.reload()  # the window is elsewhere in the history: start at the top
+        else:
+            self.list.scrollToTop()
+            self._select_row(0)
+
+    def jump_to_date(self, day: dt.date) -> None:
+        """Show the entries of ``day`` (local time) and older, that day's latest on top."""
+        if self._customer is not None:
+            self.detail.setVisible(False)
+            self.model.jump_before(_day_start(QDate(day.year, day.month, day.day))
+                                   + dt.timedelta(days=1))  # fmt: skip
+
+    def _on_go_to_date(self) -> None:
+        first = self.model.entry_at(0)
+        day = QDate.currentDate()
+        if first is not None:
+            at = first.at.astimezone()
+            day = QDate(at.year, at.month, at.day)
+        dialog = GoToDateDialog(day, self)
+        dialog.accepted.connect(lambda: self.jump_to_date(dialog.calendar.selectedDate().toPython()))
+        dialog.open()
+        self.go_to_dialog = dialog
+
+    def _on_jumped(self, oldest: bool) -> None:
+        if oldest:
+            self.list.scrollToBottom()
+            self._select_row(self.model.entry_count() - 1)
+        else:
+            self.list.scrollToTop()
+            self._select_row(0)
+
+    def _select_row(self, row: int) -> None:
+        if 0 <= row < self.model.entry_count():
+            index = self.model.index(row)
+            self.list.setCurrentIndex(index)
+            self.list.scrollTo(index)
 
     def set_read_only(self, read_only: bool) -> None:
         self.add_note.setEnabled(not read_only)
@@ -184,7 +278,8 @@ class TimelineView(QWidget):
         more = "" if self.model.exhausted else " (scroll for older)"
         if self.model.has_newer:
             more += " — scroll up for newer"
-        text = f"{count:,} entries shown{more}" if count else "No entries match these filters"
+        shown = fmt.count(count, "entry", "entries")
+        text = f"{shown} shown{more}" if count else "No entries match these filters"
         self.status.setText(text)
         self.status_changed.emit(text)
 
@@ -198,6 +293,13 @@ class TimelineView(QWidget):
         height = self.list.sizeHintForRow(0) if self.model.rowCount() else 0
         bar = self.list.verticalScrollBar()
         bar.setValue(bar.value() + count * height)
+
+    def _on_top_inserted(self, count: int) -> None:
+        # At the top the agent sees the new entries arrive; scrolled down, what they are
+        # reading stays where it is.
+        bar = self.list.verticalScrollBar()
+        if bar.value() > bar.minimum():
+            self._on_rows_shifted(count)
 
     def _on_load_failed(self, message: str) -> None:
         self.status.setText(message)
@@ -261,7 +363,7 @@ class TimelineView(QWidget):
             )
         self._bridge.submit(
             job,
-            on_done=lambda _id: self.model.reload(),
+            on_done=lambda _id: self.model.refresh(),
             on_error=lambda exc: self._on_load_failed(f"Not saved: {exc}"),
         )
 

@@ -10,6 +10,7 @@ from agentdesk.services.crm.search import Searcher
 from agentdesk.services.crm.timeline import TimelineService
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.change_bus import ChangeBus
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,4 @@ class WorkspaceContext:
     search: Searcher
     agent_id: uuid.UUID | None = None
     home_region: str = "GB"
+    changes: ChangeBus | None = None  # every local write and pulled change, on the GUI thread

@@ -32,10 +32,14 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
     ``search_requested``.
     """
 
+    bus = context.changes
+
     def factory(customer_id: uuid.UUID, caller: bool) -> CustomerWorkspace:
         workspace = CustomerWorkspace(context, customer_id, caller)
         workspace.dial_requested.connect(window.request_dial)
         workspace.message_shown.connect(lambda text: window.statusBar().showMessage(text, 5000))
+        if bus is not None:
+            bus.changed.connect(workspace.apply_changes)
         return workspace
 
     window.set_customer_view_factory(factory)
@@ -51,8 +55,13 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
 
     for pane in (mine, team):
         pane.refresh()
-        pane.ticket_saved.connect(refresh_both)
+        if bus is not None:
+            bus.changed.connect(pane.apply_changes)  # the bus carries every save, here or not
+        else:
+            pane.ticket_saved.connect(refresh_both)
     popup = SearchPopup(context.bridge, context.search, window)
+    if bus is not None:
+        bus.changed.connect(popup.apply_changes)
     popup.customer_chosen.connect(lambda cid: window.open_customer(cid))
 
     def open_ticket(ticket_id: uuid.UUID, customer_id: uuid.UUID | None) -> None:

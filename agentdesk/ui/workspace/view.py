@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -34,6 +35,7 @@ from agentdesk.services.crm.customer_views import (
 )
 from agentdesk.services.crm.customers import CustomerNotFound, RevealedValue
 from agentdesk.ui import format as fmt
+from agentdesk.ui.change_bus import Changes
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.tickets.pane import TicketPane
@@ -73,6 +75,7 @@ HISTORY_COLUMNS = (
     Column[HistoryEntry]("Old value", lambda h: (h.old_value or "—")[:120]),
     Column[HistoryEntry]("New value", lambda h: (h.new_value or "—")[:120]),
 )
+MAX_HELD_CHANGES = 10_000  # a hidden tab holding more just refreshes everything when shown
 CHIP_STYLE = "border-radius:8px;padding:2px 8px;color:white;background:{}"
 
 
@@ -114,6 +117,7 @@ class CustomerWorkspace(QWidget):
         self.customer_id = customer_id
         self.caller = caller
         self.card: CustomerCard | None = None
+        self._stale: Changes | None = None  # changes that came while this tab was hidden
         self.setAccessibleName("Customer workspace")
         self._build()
         self._connect_signals()
@@ -218,6 +222,30 @@ class CustomerWorkspace(QWidget):
         self.reveal_product.clicked.connect(lambda: self._on_reveal_clicked("product"))
         self.reveal_document.clicked.connect(lambda: self._on_reveal_clicked("document"))
         self.reveal_dob.clicked.connect(lambda: self._on_reveal_clicked("date_of_birth"))
+
+    # --- live changes (the change bus) ---------------------------------------------------------
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Refresh in place what ``changes`` alter here; a hidden tab waits until shown."""
+        if not changes.touches_customer(self.customer_id):
+            return
+        if not self.isVisible():
+            self._stale = changes if self._stale is None else _merged(self._stale, changes)
+            return
+        if (
+            changes.everything
+            or self.customer_id in changes.ids("customer")
+            or changes.touches("customer_history")
+        ):
+            self.refresh()
+        self.timeline.refresh()
+        self.tickets.apply_changes(changes)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        stale, self._stale = self._stale, None
+        if stale is not None:
+            self.apply_changes(stale)
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -373,3 +401,14 @@ class CustomerWorkspace(QWidget):
             on_done=lambda _id: self.refresh(),
             on_error=lambda exc: self.message_shown.emit(f"Not added: {exc}"),
         )
+
+
+def _merged(a: Changes, b: Changes) -> Changes:
+    if len(a.entities) + len(b.entities) > MAX_HELD_CHANGES:
+        return Changes(everything=True, origins=a.origins | b.origins)
+    return Changes(
+        a.entities | b.entities,
+        a.customers | b.customers,
+        a.origins | b.origins,
+        a.everything or b.everything,
+    )
