@@ -27,8 +27,10 @@ from agentdesk.models.enums import (
     TicketPriority,
     TicketStatus,
 )
+from agentdesk.models.followup import Reminder, ReminderState, TicketAlert
 from agentdesk.models.interaction import CallRecord, Interaction
 from agentdesk.models.org import Agent, AgentSkill, Queue, Skill, Team, agent_team
+from agentdesk.models.queue_record import QueueRecord
 from agentdesk.models.reference import Disposition, KnowledgeArticle
 from agentdesk.models.scheduling import (
     Notification,
@@ -80,6 +82,9 @@ __all__ = [
     "Product",
     "ProductKind",
     "Queue",
+    "QueueRecord",
+    "Reminder",
+    "ReminderState",
     "Role",
     "ScheduledTimer",
     "SchedulerLease",
@@ -91,6 +96,7 @@ __all__ = [
     "SyncState",
     "Team",
     "Ticket",
+    "TicketAlert",
     "TicketComment",
     "TicketHistory",
     "TicketPriority",

@@ -16,7 +16,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from agentdesk.models import SyncPin, Ticket
+from agentdesk.models import Reminder, SyncPin, Ticket
 from agentdesk.server.auth import Principal
 from agentdesk.server.pins import PinBook
 from agentdesk.store.mutations import MutationRejected
@@ -38,6 +38,8 @@ ROLES: dict[str, frozenset[str]] = {
     "ticket.reopen": _EVERYONE,
     "ticket.comment": _EVERYONE,
     "audit.add": _EVERYONE,
+    "reminder.set": _EVERYONE,
+    "reminder.close": _EVERYONE,
 }
 
 _PIN = cast(Table, SyncPin.__table__)
@@ -92,6 +94,22 @@ class MutationAuthorizer:
             self._require_ticket(session, _uuid(args.get("id")))
         elif entry.name == "ticket.comment":
             self._require_ticket(session, _uuid(args.get("ticket_id")))
+        elif entry.name == "reminder.set":
+            self._require_own(_uuid(args.get("agent_id")))
+            self._require_ticket(session, _uuid(args.get("ticket_id")), optional=True)
+            self._require_customer(session, _uuid(args.get("customer_id")), optional=True)
+        elif entry.name == "reminder.close":
+            reminder_id = _uuid(args.get("id"))
+            row = None if reminder_id is None else session.get(Reminder, reminder_id)
+            if row is not None:
+                self._require_own(row.agent_id)
+
+    def _require_own(self, agent_id: uuid.UUID | None) -> None:
+        """Reminders are an agent's own; supervisors may set and close them for their agents."""
+        if agent_id is None or self.principal.role.value in _SUPERVISORS:
+            return
+        if agent_id != self.principal.agent_id:
+            raise MutationRejected("a reminder is set and closed by its own agent only", "agent_id")
 
     # --- need-to-know ----------------------------------------------------------------------
 

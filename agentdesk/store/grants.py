@@ -108,6 +108,8 @@ SERVER_TABLES: dict[str, tuple[str, ...]] = {
     "ticket": _EDIT,  # tombstoned, never deleted
     "ticket_history": _APPEND,
     "ticket_comment": _APPEND,
+    "reminder": _EDIT,  # set, moved, made due, closed; removed only with its ticket or customer
+    "ticket_alert": _EDIT,  # escalation alerts: written once, marked read
     "interaction": _APPEND_PURGE,
     "call_record": _ALL,  # a call's record fills in as the call goes on
     "conflict_review": _EDIT,

@@ -59,6 +59,13 @@ def _valid() -> dict[str, dict[str, Any]]:
         },
         "customer.delete": {"id": uuid7()},
         "audit.add": {"id": uuid7(), "action": "pii.reveal"},
+        "reminder.set": {
+            "id": uuid7(),
+            "agent_id": uuid7(),
+            "customer_id": uuid7(),
+            "due_at": NOW,
+        },
+        "reminder.close": {"id": uuid7()},
     }
 
 
@@ -77,6 +84,8 @@ WRONG_TYPE = [
     ("customer.add_address", {"city": 5}, "city"),
     ("customer.delete", {"id": 12345}, "id"),
     ("audit.add", {"details": "x"}, "details"),
+    ("reminder.set", {"due_at": 5}, "due_at"),
+    ("reminder.close", {"outcome": 5}, "outcome"),
 ]
 TOO_LONG = [
     ("interaction.add", {"subject": "x" * 301}, "subject"),
@@ -91,6 +100,8 @@ TOO_LONG = [
     ("customer.add_address", {"line1": "x" * 201}, "line1"),
     ("customer.delete", {"reason": "x" * 2001}, "reason"),
     ("audit.add", {"action": "x" * 65}, "action"),
+    ("reminder.set", {"note": "x" * 501}, "note"),
+    ("reminder.close", {"outcome": "x" * 65}, "outcome"),
 ]
 UNKNOWN_KEY = [(name, {"colour": "red"}, "colour") for name in sorted(_valid())] + [
     ("ticket.update", {"changes": {"number": "T-1"}}, "number"),

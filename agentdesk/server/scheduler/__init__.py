@@ -18,6 +18,11 @@ from agentdesk.services.notifications.channels import (
 )
 from agentdesk.services.notifications.outbox import NotificationService
 from agentdesk.services.notifications.templates import load_catalog
+from agentdesk.services.tickets import escalation as escalation_mod
+from agentdesk.services.tickets import reminders as reminders_mod
+from agentdesk.services.tickets.escalation import EscalationPolicy, EscalationService, TimerOps
+from agentdesk.services.tickets.reminders import ReminderService
+from agentdesk.services.tickets.sla import SlaPolicy, load_policy
 from agentdesk.store.sync.central import CentralStore
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "Scheduler",
     "SchedulerSettings",
     "TickReport",
+    "add_followups",
     "build_scheduler",
     "cancel",
     "schedule",
@@ -43,12 +49,17 @@ def build_scheduler(
     sms_gateway: SmsGateway | None = None,
     clock: Clock = system_clock,
     holder: str | None = None,
+    sla: SlaPolicy | None = None,
+    escalation: EscalationPolicy | None = None,
 ) -> Scheduler:
-    """The site's scheduler, with notification intake and dispatch when a channel is set.
+    """The site's scheduler: SLA escalation and reminders always, notification intake and
+    dispatch when a channel is set.
 
-    Templates are loaded and checked here: a broken one stops the server at start.
+    Templates and the SLA and escalation policies are loaded and checked here: a broken
+    one stops the server at start.
     """
     scheduler = Scheduler(store.engine, settings, clock=clock, holder=holder)
+    add_followups(scheduler, store, clock=clock, sla=sla, escalation=escalation)
     gateway = sms_gateway or (make_sms_gateway(sms) if sms is not None else None)
     if smtp is not None or gateway is not None:
         service = NotificationService(
@@ -64,3 +75,26 @@ def build_scheduler(
         scheduler.add_job("notifications.intake", service.intake)
         scheduler.add_job("notifications.dispatch", service.dispatch)
     return scheduler
+
+
+def add_followups(
+    scheduler: Scheduler,
+    store: CentralStore,
+    *,
+    clock: Clock = system_clock,
+    sla: SlaPolicy | None = None,
+    escalation: EscalationPolicy | None = None,
+) -> tuple[EscalationService, ReminderService]:
+    """Register SLA escalation and reminders: their timer handlers and feed-following jobs."""
+    ops = TimerOps(schedule, cancel)
+    escalations = EscalationService(
+        store, sla or load_policy(), escalation, timers=ops, clock=clock
+    )
+    scheduler.on_timer(escalation_mod.TIMER_KIND, escalations.handle)
+    scheduler.add_job("escalation.reconcile", escalations.reconcile)
+    reminders = ReminderService(store, timers=ops, clock=clock)
+    scheduler.on_timer(reminders_mod.TIMER_KIND, reminders.handle)
+    scheduler.add_job("reminders.reconcile", reminders.reconcile)
+    scheduler.escalations = escalations
+    scheduler.reminders = reminders
+    return escalations, reminders

@@ -30,6 +30,8 @@ from agentdesk.server.scheduler.clock import Clock, system_clock
 from agentdesk.server.scheduler.lease import LeaderLease
 from agentdesk.server.scheduler.timers import Handler, TimerRunner
 from agentdesk.services.notifications.outbox import NotificationService
+from agentdesk.services.tickets.escalation import EscalationService
+from agentdesk.services.tickets.reminders import ReminderService
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,9 @@ class Scheduler:
         self.startup: list[Callable[[], object]] = []
         # The customer-notification outbox, when a channel is configured (its supervisor API).
         self.notifications: NotificationService | None = None
+        # SLA escalation and agents' reminders (issue 12 items 3-4), registered by build_scheduler.
+        self.escalations: EscalationService | None = None
+        self.reminders: ReminderService | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()

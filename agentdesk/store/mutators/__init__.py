@@ -1,3 +1,9 @@
 """Built-in mutators, registered on import. One module per aggregate."""
 
-from agentdesk.store.mutators import audit, customers, interactions, tickets  # noqa: F401
+from agentdesk.store.mutators import (  # noqa: F401
+    audit,
+    customers,
+    interactions,
+    reminders,
+    tickets,
+)

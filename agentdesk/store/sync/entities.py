@@ -42,9 +42,11 @@ from agentdesk.models import (
     KnowledgeArticle,
     Product,
     Queue,
+    Reminder,
     Skill,
     Team,
     Ticket,
+    TicketAlert,
     TicketComment,
     TicketHistory,
     agent_team,
@@ -96,6 +98,10 @@ KINDS: dict[str, EntityKind] = {
         EntityKind("ticket_comment", TicketComment, None, None, False),
         EntityKind("interaction", Interaction, None, None, False),
         EntityKind("audit_entry", AuditEntry, None, None, False),
+        # Follow-ups for one agent's desk (issue 12): a reminder changes state at the centre
+        # (due) and on the desk (done), so it carries a version; an alert is written once.
+        EntityKind("reminder", Reminder, None, None, True),
+        EntityKind("ticket_alert", TicketAlert, None, None, False),
     )
 }
 
@@ -120,6 +126,8 @@ SYNCED_TABLES: tuple[Table, ...] = (
     _t(TicketComment),
     _t(Interaction),
     _t(AuditEntry),
+    _t(Reminder),
+    _t(TicketAlert),
 )
 
 

@@ -126,6 +126,10 @@ class FeedApplier:
             )
         if name in ("ticket_history", "ticket_comment"):
             return _uuid(row.get("ticket_id")) in tickets
+        if name in ("reminder", "ticket_alert"):
+            # One agent's follow-ups: kept only on that agent's desk.
+            owner = _uuid(row.get("agent_id" if name == "reminder" else "recipient_id"))
+            return self.scope.agent_id is not None and owner == self.scope.agent_id
         return False
 
     def _team_agents(self, s: Session) -> set[uuid.UUID]:

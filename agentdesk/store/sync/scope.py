@@ -24,7 +24,9 @@ from agentdesk.models import (
     Customer,
     CustomerHistory,
     Interaction,
+    Reminder,
     Ticket,
+    TicketAlert,
     TicketComment,
     TicketHistory,
     agent_team,
@@ -168,6 +170,16 @@ def table_selects(q: ScopeQueries) -> Iterator[tuple[Table, Select[Any]]]:
     recent = true() if q.interaction_cutoff is None else inter.c.started_at >= q.interaction_cutoff
     mine = inter.c.agent_id == q.agent_id if q.agent_id is not None else false()
     yield inter, select(inter).where(recent, or_(_in(inter.c.customer_id, q.customer_ids), mine))
+    # One agent's follow-ups: open reminders and the escalation alerts addressed to them.
+    followups: tuple[tuple[Table, str, ColumnElement[bool]], ...] = (
+        (cast(Table, Reminder.__table__), "agent_id", Reminder.state.in_(("pending", "due"))),
+        (cast(Table, TicketAlert.__table__), "recipient_id", true()),
+    )
+    for table, owner, extra in followups:
+        if q.customer_ids is None and q.ticket_ids is None:
+            yield table, select(table)  # a full replica
+        elif q.agent_id is not None:
+            yield table, select(table).where(table.c[owner] == q.agent_id, extra)
     if q.with_audit:
         audit = AuditEntry.__table__
         assert isinstance(audit, Table)

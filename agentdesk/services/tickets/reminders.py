@@ -1,0 +1,231 @@
+"""Follow-up reminders: set on the desk, made due by the server, shown live and at sign-in.
+
+* The desk writes ``reminder.set`` / ``reminder.close`` through its writer (the
+  outbox and sync, like every change); :func:`set_reminder` builds the arguments
+  from what the agent typed and refuses a time in the past.
+* On the server, :meth:`ReminderService.reconcile` (a leader job) follows the
+  change feed for ``reminder`` rows after its cursor (``sync_state``
+  ``reminders.cursor``) and keeps one ``reminder.due`` timer per open reminder
+  (subject: the reminder's id), moving the cursor in the same transaction. On
+  first start it sweeps the pending reminders.
+* :meth:`ReminderService.handle` fires in the timer's transaction: the reminder,
+  locked and still pending and due, becomes ``due`` (version bumped, feed row
+  appended), which reaches the owner's desktop live through sync.
+* A desk that was signed out keeps them: :func:`due_reminders` lists the open,
+  due reminders of an agent from the desk's cache (or the centre), the "missed
+  while away" list shown at sign-in; :func:`upcoming_reminders` the pending ones.
+
+Logs name reminders by id only; the note is never logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.orm import Session
+
+from agentdesk.ids import uuid7
+from agentdesk.models import ChangeLog, Reminder, ReminderState, SyncState, utcnow
+from agentdesk.services.tickets.escalation import TimerOps, publish
+from agentdesk.store.engine import read_session, write_session
+from agentdesk.store.mutation_args.base import rejecting
+from agentdesk.store.mutation_args.reminders import ReminderClose, ReminderOutcome, ReminderSet
+from agentdesk.store.mutations import Changed, MutationRejected
+from agentdesk.store.sync.central import CentralStore
+from agentdesk.store.sync.protocol import Cursor, ResyncRequired
+from agentdesk.store.writer import LocalWriter
+
+log = logging.getLogger(__name__)
+
+TIMER_KIND = "reminder.due"
+CURSOR_KEY = "reminders.cursor"
+SWEEP_PAGE = 500
+MAX_SWEEP_PAGES = 2_000
+OPEN = (ReminderState.PENDING.value, ReminderState.DUE.value)
+_CHANGES = cast(Table, ChangeLog.__table__)
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    """One reminder as the desk lists it."""
+
+    id: uuid.UUID
+    due_at: dt.datetime
+    state: str
+    note: str | None
+    ticket_id: uuid.UUID | None
+    customer_id: uuid.UUID | None
+    fired_at: dt.datetime | None
+
+
+def _view(row: Reminder) -> ReminderView:
+    return ReminderView(
+        row.id, row.due_at, row.state, row.note, row.ticket_id, row.customer_id, row.fired_at
+    )
+
+
+# --- the desk's side --------------------------------------------------------------------------
+
+
+def set_reminder(
+    writer: LocalWriter,
+    agent_id: uuid.UUID,
+    due_at: dt.datetime,
+    *,
+    ticket_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    note: str | None = None,
+    now: dt.datetime | None = None,
+    reminder_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Set (or, with ``reminder_id``, move) a follow-up; a time already past is refused."""
+    if due_at.tzinfo is None:
+        raise MutationRejected("the reminder time needs a time zone", "due_at")
+    if due_at <= (now or utcnow()):
+        raise MutationRejected("the reminder time is in the past", "due_at")
+    rid = reminder_id or uuid7()
+    with rejecting(ReminderSet.mutation):
+        args = ReminderSet(
+            id=rid,
+            agent_id=agent_id,
+            ticket_id=ticket_id,
+            customer_id=customer_id,
+            due_at=due_at,
+            note=(note or "").strip() or None,
+        )
+    writer.write(ReminderSet.mutation, args)
+    return rid
+
+
+def close_reminder(
+    writer: LocalWriter, reminder_id: uuid.UUID, outcome: ReminderOutcome = ReminderOutcome.DONE
+) -> None:
+    writer.write(ReminderClose.mutation, ReminderClose(id=reminder_id, outcome=outcome))
+
+
+def due_reminders(engine: Engine, agent_id: uuid.UUID, limit: int = 200) -> list[ReminderView]:
+    """The agent's reminders that came due and are not done, oldest first: the tray's list,
+    and at sign-in the ones missed while away."""
+    with read_session(engine) as s:
+        rows = s.scalars(
+            select(Reminder)
+            .where(Reminder.agent_id == agent_id, Reminder.state == ReminderState.DUE.value)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(max(1, min(limit, 1000)))
+        ).all()
+        return [_view(r) for r in rows]
+
+
+def upcoming_reminders(engine: Engine, agent_id: uuid.UUID, limit: int = 200) -> list[ReminderView]:
+    """The agent's reminders not yet due, soonest first."""
+    with read_session(engine) as s:
+        rows = s.scalars(
+            select(Reminder)
+            .where(Reminder.agent_id == agent_id, Reminder.state == ReminderState.PENDING.value)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(max(1, min(limit, 1000)))
+        ).all()
+        return [_view(r) for r in rows]
+
+
+# --- the server's side ------------------------------------------------------------------------
+
+
+class ReminderService:
+    """Keeps a timer per open reminder and makes reminders due when it fires."""
+
+    def __init__(self, store: CentralStore, *, timers: TimerOps, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.engine = store.engine
+        self.timers = timers
+        self.clock = clock
+
+    def reconcile(self, limit: int = 500) -> int:
+        """Re-plan the reminders changed since the cursor; how many were looked at."""
+        with read_session(self.engine) as s:
+            state = s.get(SyncState, CURSOR_KEY)
+            cursor = None if state is None else Cursor.parse(state.value)
+        if cursor is None:
+            return self.sweep()
+        try:
+            rows, upto = self.store.pull_page(
+                cursor, limit, visible=_CHANGES.c.entity_type == "reminder"
+            )
+        except ResyncRequired:
+            log.warning("reminders: change feed pruned past %s; sweeping", cursor)
+            return self.sweep()
+        ids = list(dict.fromkeys(r.entity_id for r in rows))
+        with write_session(self.engine) as s:
+            for reminder_id in ids:
+                self._replan(s, reminder_id)
+            self._move_cursor(s, upto)
+        return len(ids)
+
+    def sweep(self) -> int:
+        """A timer for every pending reminder (first start, or after a pruned feed)."""
+        head = self.store.head()
+        seen = 0
+        after: tuple[dt.datetime, uuid.UUID] | None = None
+        for _ in range(MAX_SWEEP_PAGES):
+            with write_session(self.engine) as s:
+                stmt = (
+                    select(Reminder.id, Reminder.due_at)
+                    .where(Reminder.state == ReminderState.PENDING.value)
+                    .order_by(Reminder.due_at, Reminder.id)
+                    .limit(SWEEP_PAGE)
+                )
+                if after is not None:
+                    stmt = stmt.where(
+                        (Reminder.due_at > after[0])
+                        | ((Reminder.due_at == after[0]) & (Reminder.id > after[1]))
+                    )
+                page = s.execute(stmt).all()
+                for reminder_id, _ in page:
+                    self._replan(s, reminder_id)
+            seen += len(page)
+            if len(page) < SWEEP_PAGE:
+                break
+            after = (page[-1][1], page[-1][0])
+        else:
+            log.warning("reminders: sweep stopped after %d reminders", seen)
+        with write_session(self.engine) as s:
+            self._move_cursor(s, head)
+        return seen
+
+    @staticmethod
+    def _move_cursor(s: Session, upto: Cursor) -> None:
+        state = s.get(SyncState, CURSOR_KEY, with_for_update=True)
+        if state is None:
+            s.add(SyncState(key=CURSOR_KEY, value=str(upto)))
+        elif Cursor.parse(state.value) < upto:
+            state.value = str(upto)
+
+    def _replan(self, s: Session, reminder_id: uuid.UUID) -> None:
+        row = s.get(Reminder, reminder_id)
+        if row is not None and row.state == ReminderState.PENDING.value:
+            self.timers.schedule(s, TIMER_KIND, str(reminder_id), row.due_at, rearm=True)
+        else:
+            self.timers.cancel(s, TIMER_KIND, str(reminder_id))
+
+    def handle(self, s: Session, firing: Any) -> None:
+        """``reminder.due`` handler: a pending reminder whose time came becomes due."""
+        row = s.get(Reminder, uuid.UUID(firing.subject), with_for_update=True)
+        if row is None:
+            return
+        s.refresh(row)
+        if row.state != ReminderState.PENDING.value or row.due_at > firing.now:
+            return  # closed, or moved later (the reconcile re-arms the timer)
+        row.state = ReminderState.DUE.value
+        row.fired_at = firing.now
+        row.updated_at = firing.now
+        row.version += 1
+        s.flush()
+        publish(self.store, s, [Changed("reminder", row.id, version=row.version)])
+        log.info("reminder %s due", row.id)
