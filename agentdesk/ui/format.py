@@ -9,6 +9,7 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from agentdesk.services.labels import Kind, plain_words, shipped_labels
 from agentdesk.ui.desk_theme import link_style
 
 # What a shown value must not carry. Bidi embeddings, overrides and isolates (U+202A–U+202E,
@@ -48,7 +49,13 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
 
 def words(code: str | None) -> str:
     """``card_lost`` → ``Card lost``."""
-    return (code or "").replace("_", " ").strip().capitalize()
+    return plain_words(code)
+
+
+def label(kind: Kind, code: str | None) -> str:
+    """What an agent reads for a stored code: ``label("segment", "young_saver")`` →
+    ``Young saver``, from the label files in ``resources/``."""
+    return shipped_labels().label(kind, code)
 
 
 def display_text(value: object, *, multiline: bool = False) -> str:

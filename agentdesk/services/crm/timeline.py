@@ -28,6 +28,7 @@ from agentdesk.models import (
     TicketComment,
     TicketHistory,
 )
+from agentdesk.services.labels import shipped_labels
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import choose, rejecting
 from agentdesk.store.mutation_args.interactions import InteractionAdd
@@ -242,7 +243,9 @@ class TimelineService:
             else (int((ended - started).total_seconds()) if ended else None)
         )
         summary = subject or (
-            "Note" if direction == Direction.INTERNAL else f"{channel.value.title()} contact"
+            "Note"
+            if direction == Direction.INTERNAL
+            else f"{shipped_labels().label('channel', channel.value)} contact"
         )
         return TimelineEntry(
             key=iid.hex,
@@ -387,7 +390,7 @@ class TimelineService:
             pairs = [
                 ("Queue", row.queue),
                 ("Caller ID", row.caller_id),
-                ("IVR intent", row.ivr_intent),
+                ("IVR intent", shipped_labels().label("intent", row.ivr_intent)),
                 ("ID&V", row.idv_result.value if row.idv_result else None),
                 ("Hold", f"{row.hold_seconds}s" if row.hold_seconds else None),
                 ("Wrap-up", f"{row.wrapup_seconds}s" if row.wrapup_seconds else None),

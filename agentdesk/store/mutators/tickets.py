@@ -11,8 +11,8 @@ Run on the desktop's cache first and then, authoritatively, on the centre:
 * Locally ``version`` stays at the last version the centre confirmed (0 for a
   ticket created here); the centre bumps it on every applied change.
 * The ticket number is derived from the ticket's UUIDv7, so desktops create
-  numbers offline without talking to each other; the centre appends a suffix
-  in the (astronomically unlikely) event that a number is already taken.
+  numbers offline without talking to each other; in the rare event that a
+  number is already taken the centre draws another in the same format.
 * SLA bookkeeping follows every change: ``sla_paused_at`` is set while the
   ticket is pending/resolved/closed, and ``sla_next_due`` (indexed) is the
   earliest clock still running, so the scheduler finds due work in one range
@@ -26,6 +26,7 @@ Run on the desktop's cache first and then, authoritatively, on the centre:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
@@ -70,19 +71,44 @@ QUIET_FIELDS = frozenset({"sla_paused_at"})  # bookkeeping: no history entry of 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def ticket_number(ticket_id: uuid.UUID) -> str:
-    """``T-XXXX-XXXX-XXXX-XXXX``: 80 bits of the UUIDv7 in Crockford base32.
+def ticket_number(ticket_id: uuid.UUID, draw: int = 0) -> str:
+    """``T-XXXX-XXXX-C``: 40 bits of the ticket's UUIDv7 in Crockford base32 plus a check
+    character, short enough to read out on the phone.
 
-    The version and variant bits are skipped: 48 bits of milliseconds, the
-    12-bit counter and 20 random bits remain.
+    Crockford's alphabet has no I, L, O or U, so nothing is read or heard twice. The 40
+    bits are the low 8 bits of the millisecond, the 12-bit counter and 20 random bits:
+    ids made in one burst (same or nearby milliseconds) never share a number, and the
+    centre draws again (``draw`` > 0: bits from a hash of the id) in the rare clash.
+    The check character (Luhn mod 32) catches one mistyped character and most swaps.
+    Numbers issued before this format (``T-XXXX-XXXX-XXXX-XXXX``) stay as they are.
     """
-    bits = (
-        (ticket_id.int >> 80) << 32
-        | ((ticket_id.int >> 64) & 0xFFF) << 20
-        | (ticket_id.int & 0xFFFFF)
-    )
-    chars = "".join(_CROCKFORD[(bits >> (5 * i)) & 31] for i in reversed(range(16)))
-    return "T-" + "-".join(chars[i : i + 4] for i in range(0, 16, 4))
+    value = ticket_id.int
+    if draw:
+        digest = hashlib.blake2b(ticket_id.bytes + draw.to_bytes(4, "big"), digest_size=5)
+        bits = int.from_bytes(digest.digest(), "big")
+    else:
+        bits = ((value >> 80) & 0xFF) << 32 | ((value >> 64) & 0xFFF) << 20 | (value & 0xFFFFF)
+    data = "".join(_CROCKFORD[(bits >> (5 * i)) & 31] for i in reversed(range(8)))
+    return f"T-{data[:4]}-{data[4:]}-{check_character(data)}"
+
+
+def check_character(data: str) -> str:
+    """The Luhn mod 32 check character of Crockford base32 ``data``."""
+    total, factor = 0, 2
+    for ch in reversed(data):
+        addend = factor * _CROCKFORD.index(ch)
+        total += addend // 32 + addend % 32
+        factor = 1 if factor == 2 else 2
+    return _CROCKFORD[(32 - total % 32) % 32]
+
+
+def ticket_number_valid(number: str) -> bool:
+    """True when ``number`` is in the current format and its check character matches."""
+    parts = number.upper().split("-")
+    if len(parts) != 4 or parts[0] != "T" or [len(p) for p in parts[1:]] != [4, 4, 1]:
+        return False
+    data = parts[1] + parts[2]
+    return all(ch in _CROCKFORD for ch in data) and check_character(data) == parts[3]
 
 
 def _ref(session: Session, model: type[Any], ref: uuid.UUID | None, key: str) -> uuid.UUID | None:
@@ -228,11 +254,17 @@ def _live_ticket(
     return row
 
 
+MAX_NUMBER_DRAWS = 32
+
+
 def _unique_number(session: Session, number: str, ticket_id: uuid.UUID) -> str:
-    candidate, width = number, 4
-    while session.scalar(select(Ticket.id).where(Ticket.number == candidate)) is not None:
-        candidate, width = f"{number}-{ticket_id.hex[-width:].upper()}", width + 2
-    return candidate
+    """``number``, or another draw in the same format when the centre already has it."""
+    candidate = number
+    for draw in range(1, MAX_NUMBER_DRAWS + 1):
+        if session.scalar(select(Ticket.id).where(Ticket.number == candidate)) is None:
+            return candidate
+        candidate = ticket_number(ticket_id, draw)
+    return f"{number}-{ticket_id.hex[-8:].upper()}"  # 32 clashes in a row: never in practice
 
 
 @mutator("ticket.create", "ticket", TicketCreate)

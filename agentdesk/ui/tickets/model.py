@@ -33,7 +33,11 @@ NEAR_COLOUR, BREACH_COLOUR = QColor("#f9a825"), QColor("#c62828")
 COLUMNS: tuple[tuple[str, Callable[[TicketRow], str]], ...] = (
     ("Number", lambda r: r.number),
     ("Customer", lambda r: r.customer_name),
-    ("Reason", lambda r: r.reason_label),
+    # A reason the SLA policy does not list (older or imported tickets) still reads as words.
+    (
+        "Reason",
+        lambda r: fmt.label("reason", r.reason) if r.reason_label == r.reason else r.reason_label,
+    ),
     ("Priority", lambda r: r.priority.title()),
     ("Status", lambda r: r.status.title()),
     ("Team", lambda r: r.team),

@@ -45,7 +45,7 @@ def meta_line(entry: TimelineEntry) -> str:
         DIRECTION_TEXT.get(entry.direction or "", entry.direction or ""),
         entry.agent or "",
         duration_text(entry.duration_seconds),
-        entry.disposition or "",
+        fmt.label("disposition", entry.disposition),
     ]
     if entry.notes_length > 1000:
         parts.append(f"notes {entry.notes_length:,} chars")

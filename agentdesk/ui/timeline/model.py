@@ -398,7 +398,7 @@ def accessible_text(entry: TimelineEntry) -> str:
         entry.direction or "",
         entry.summary,
         f"agent {entry.agent}" if entry.agent else "",
-        entry.disposition or "",
+        fmt.label("disposition", entry.disposition),
         entry.notes_preview,
     ]
     return ", ".join(p for p in parts if p)

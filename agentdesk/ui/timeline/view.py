@@ -109,9 +109,7 @@ class TimelineView(QWidget):
         self.channel = named(QComboBox(), "Channel filter")
         self.channel.addItem("All channels", "")
         for channel in CHANNELS:
-            self.channel.addItem(
-                channel.upper() if channel in ("sms", "ivr") else channel.title(), channel
-            )
+            self.channel.addItem(fmt.label("channel", channel), channel)
         self.use_dates = named(QCheckBox("&Dates"), "Filter by date range")
         today = QDate.currentDate()
         self.since = named(QDateEdit(today.addMonths(-3)), "From date")

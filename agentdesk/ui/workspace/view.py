@@ -62,7 +62,7 @@ PRODUCT_COLUMNS = (
     ),
 )
 DOCUMENT_COLUMNS = (
-    Column[DocumentView]("Document", lambda d: d.kind.replace("_", " ").title()),
+    Column[DocumentView]("Document", lambda d: fmt.label("document", d.kind)),
     Column[DocumentView]("Number", lambda d: d.masked_number),
     Column[DocumentView]("Country", lambda d: d.issuing_country),
     Column[DocumentView]("Expires", lambda d: d.expires_on.isoformat() if d.expires_on else ""),
@@ -266,7 +266,7 @@ class CustomerWorkspace(QWidget):
             if widget is not None:
                 widget.deleteLater()
         chips = [
-            (card.segment.title(), "#455a64", "Segment"),
+            (fmt.label("segment", card.segment), "#455a64", "Segment"),
             (card.preferred_language.upper(), "#5d4037", "Language"),
             (
                 f"ID {card.verification}",
