@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from agentdesk.server.api import queue_reports
 from agentdesk.server.auth import bearer_token, principal_from
 from agentdesk.server.context import ServerContext
 from agentdesk.server.cti.floor import FloorHub, FloorSubscription
@@ -44,7 +45,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     floor: FloorHub | None = None
     if ctx.cti is not None and ctx.cti.gateways:
         try:
-            floor = FloorHub(ctx.cti, load_settings())
+            floor = FloorHub(ctx.cti, load_settings(), engine=ctx.engine)
         except AlertConfigError as exc:
             log.error("the supervisors' floor is off: %s", exc)
         else:
@@ -59,6 +60,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(tags=["cti"], lifespan=_lifespan)
+# Reports and the reconciliation over the records this floor stores: mounted with the floor.
+router.include_router(queue_reports.router)
 
 
 def _empty(detail: str) -> dict[str, Any]:

@@ -20,6 +20,15 @@ wallboard says "connected" exactly when the agents' calls flow.
 A socket's queue is bounded; one that does not read is dropped (it
 reconnects and gets a fresh ``floor``), never buffered without limit.
 Everything here runs on the server's event loop.
+
+One source, two views (issue 15 item 1): given the server's database, each
+site's board is a :class:`~agentdesk.server.cti.queue_store.StoredBoard`. Every
+queue record it counts is stored once (``queue_record``); on start the board
+first replays today's stored records, so a server restart mid-day keeps the
+day's figures; every ``RECONCILE_S`` (and on ``GET
+/api/v1/supervisor/reconciliation``) the board's day totals are compared with
+the report over the same stored records, and the result travels with the
+site as ``reconcile`` (``drift`` 0 when both views agree).
 """
 
 from __future__ import annotations
@@ -34,10 +43,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agentdesk.server.cti.gateway import PbxGateway
 from agentdesk.server.cti.hub import CtiHub
+from agentdesk.server.cti.queue_store import (
+    MARGIN_S,
+    QueueStore,
+    Reconciliation,
+    StoredBoard,
+    day_of,
+    reconcile,
+)
 from agentdesk.services.supervisor.board import LiveBoard
 from agentdesk.services.supervisor.history import IntervalSeries, series_from_store
 from agentdesk.services.supervisor.queue_metrics import MetricsRow
@@ -61,6 +79,7 @@ REFRESH_S = 60.0  # who signs in on which interface (for supervisor requests by 
 QUEUE_LIMIT = 64  # messages waiting for one supervisor socket before it is dropped
 OVERFLOW = 1013
 FIRST_RESYNC_S = 5.0  # how long a floor started on a live link waits for its first resync
+RECONCILE_S = 60.0  # live day totals vs the report over the stored records
 
 _QUEUE = TypeAdapter(QueueRow)
 _AGENT = TypeAdapter(AgentRow)
@@ -107,6 +126,7 @@ class _Published:
     queues: dict[str, dict[str, Any]]
     agents: dict[str, dict[str, Any]]
     windows: dict[str, dict[str, Any]]
+    reconcile: dict[str, Any] | None = None
 
 
 class SiteFloor:
@@ -120,11 +140,17 @@ class SiteFloor:
         *,
         clock: Callable[[], float] = time.time,
         publish_s: float = PUBLISH_S,
+        store: QueueStore | None = None,
     ) -> None:
         self.gateway = gateway
         self.site = gateway.site
         self.settings = settings
-        self.board = LiveBoard(settings)
+        self.store = store
+        self.board: LiveBoard = (
+            StoredBoard(settings, store) if store is not None else LiveBoard(settings)
+        )
+        self.reconciliation: Reconciliation | None = None
+        self._reconciling: asyncio.Task[Reconciliation | None] | None = None
         self._broadcast = broadcast
         self._clock = clock
         self._publish_s = publish_s
@@ -138,6 +164,44 @@ class SiteFloor:
         self._next_resync = 0.0
         self.logins: Mapping[str, str] = {}  # lower-case interface -> login
         self.events_seen = 0
+
+    # ------------------------------------------------------------------ stored records
+    async def restore(self) -> int:
+        """Replay today's stored records into the board (before it listens to the PBX)."""
+        board, store = self.board, self.store
+        if store is None or not isinstance(board, StoredBoard):
+            return 0
+        start, _ = day_of(board, self._clock())
+        try:
+            records, last = await asyncio.to_thread(store.load, start.timestamp() - MARGIN_S)
+        except SQLAlchemyError as exc:
+            log.error("floor %s: cannot read today's queue records (%s)", self.site,
+                      type(exc).__name__)  # fmt: skip
+            return 0
+        store.seq = store.written_seq = last
+        count = board.replay(records)
+        log.info("floor %s: today's figures restored from %d stored record(s)", self.site, count)
+        return count
+
+    async def reconcile(self, timeout: float = 10.0) -> Reconciliation | None:
+        """The board's day totals against the report over the stored records (None: no store)."""
+        if not isinstance(self.board, StoredBoard):
+            return None
+        try:
+            result = await reconcile(self.board, self.site, timeout=timeout)
+        except SQLAlchemyError as exc:
+            log.warning("floor %s: reconciliation failed (%s)", self.site, type(exc).__name__)
+            return None
+        if result.drift:
+            log.warning("floor %s: live day totals and the report differ by %d (dropped %d)",
+                        self.site, result.drift, result.dropped)  # fmt: skip
+        self.reconciliation = result
+        self.changed()
+        return result
+
+    def reconcile_soon(self) -> None:
+        if self._reconciling is None or self._reconciling.done():
+            self._reconciling = asyncio.get_running_loop().create_task(self.reconcile())
 
     # ------------------------------------------------------------------ the AMI link
     def attach(self) -> None:
@@ -268,6 +332,7 @@ class SiteFloor:
             {q.name: _QUEUE.dump_python(q, mode="json") for q in snap.queues},
             agents,
             windows,
+            self.reconciliation.as_json() if self.reconciliation is not None else None,
         )
 
     def publish(self) -> None:
@@ -295,6 +360,8 @@ class SiteFloor:
                 update[f"{kind}_gone"] = gone
         if fresh.windows != old.windows:
             update["windows"] = fresh.windows
+        if fresh.reconcile != old.reconcile:
+            update["reconcile"] = fresh.reconcile
         if len(update) > 2:
             self._broadcast(update)
 
@@ -311,6 +378,7 @@ class SiteFloor:
             "queues": list(state.queues.values()),
             "agents": list(state.agents.values()),
             "windows": state.windows,
+            "reconcile": state.reconcile,
         }
 
     def today(self, interval: Interval) -> dict[str, Any]:
@@ -333,23 +401,34 @@ class FloorHub:
         publish_s: float = PUBLISH_S,
         chart_s: float = CHART_S,
         queue_limit: int = QUEUE_LIMIT,
+        engine: Engine | None = None,
+        reconcile_s: float = RECONCILE_S,
     ) -> None:
         self.hub = hub
         self.settings = settings
+        self.engine = engine
         self.sites = {
-            site: SiteFloor(gateway, settings, self._broadcast, clock=clock, publish_s=publish_s)
+            site: SiteFloor(
+                gateway, settings, self._broadcast, clock=clock, publish_s=publish_s,
+                store=QueueStore(engine, site) if engine is not None else None,
+            )
             for site, gateway in hub.gateways.items()
-        }
+        }  # fmt: skip
+        self._reconcile_s = reconcile_s
         self._subs: set[FloorSubscription] = set()
         self._chart_s = chart_s
         self._queue_limit = queue_limit
         self._runner: asyncio.Task[None] | None = None
+        self._clock = clock
 
     async def start(self) -> None:
         if not self.sites:
             return
         await self.refresh_logins()
         for floor in self.sites.values():
+            await floor.restore()  # today's figures first: the stored records, in order
+            if floor.store is not None:
+                await floor.store.start()
             floor.attach()
         self._runner = asyncio.get_running_loop().create_task(self._run())
 
@@ -360,6 +439,11 @@ class FloorHub:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
+        for floor in self.sites.values():
+            if floor.store is not None:
+                # Held abandons and leaves are what they look like by now: count and keep them.
+                floor.board.tick(self._clock() + 5.0)
+                await floor.store.stop()
 
     async def refresh_logins(self) -> None:
         try:
@@ -379,6 +463,7 @@ class FloorHub:
         loop = asyncio.get_running_loop()
         next_chart = loop.time() + self._chart_s
         next_refresh = loop.time() + REFRESH_S
+        next_reconcile = loop.time() + min(self._reconcile_s, 5.0)
         while True:
             await asyncio.sleep(TICK_S)
             for floor in self.sites.values():
@@ -389,6 +474,10 @@ class FloorHub:
             if loop.time() >= next_chart:
                 next_chart = loop.time() + self._chart_s
                 self._send_today(self._subs)
+            if loop.time() >= next_reconcile:
+                next_reconcile = loop.time() + self._reconcile_s
+                for floor in self.sites.values():
+                    floor.reconcile_soon()
             if loop.time() >= next_refresh:
                 next_refresh = loop.time() + REFRESH_S
                 await self.refresh_logins()
