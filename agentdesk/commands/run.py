@@ -12,6 +12,7 @@ import argparse
 import faulthandler
 import getpass
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -21,6 +22,10 @@ from agentdesk.commands.common import settings_from
 from agentdesk.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
+#: Test hook, read only with --auto-answer: "<disposition>:<notes>" is typed into the wrap-up
+#: form's fields (key presses on the widgets) as soon as each auto-answered call connects, so
+#: an end-to-end test can kill the process with notes in the draft. Never set on a site.
+TEST_CALL_NOTES_ENV = "AGENTDESK_TEST_CALL_NOTES"
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +46,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--auto-answer",
         action="store_true",
-        help="answer offered calls automatically (a per-agent setting)",
+        help="answer offered calls automatically (a per-agent setting; end-to-end tests may "
+        f"also have notes typed for each answered call through ${TEST_CALL_NOTES_ENV})",
     )
     parser.add_argument(
         "--join-queues",
@@ -125,6 +131,43 @@ def install_quit_handlers(app: Any, window: Any, quit_after: float | None) -> No
     heartbeat.start()
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), window.close)
+
+
+def type_call_notes(desktop: Any, spec: str) -> None:
+    """Test hook (auto-answer only): type ``<disposition>:<notes>`` into the wrap-up form as
+    each call connects, through the form's own widgets, as an agent would during the call."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    from agentdesk.services.desk.screen_pop import CallChange, ChangeKind
+
+    disposition, _, notes = spec.partition(":")
+    form = desktop.window.wrapup
+    typed: set[str] = set()
+
+    def type_for(linkedid: str) -> None:
+        ctx = form.context
+        on_form = form.live_linkedid == linkedid or (
+            ctx is not None and ctx.call.linkedid == linkedid
+        )
+        if linkedid in typed or not on_form:
+            log.warning("test hook: the wrap-up form is not taking notes for call %s", linkedid)
+            return
+        typed.add(linkedid)
+        form.set_disposition(disposition)
+        for i, line in enumerate(notes.split("\n")):
+            if i:
+                QTest.keyClick(form.notes, Qt.Key.Key_Return)
+            QTest.keyClicks(form.notes, line)
+        log.info("test hook: typed notes for call %s (%d characters)", linkedid, len(notes))
+
+    def on_change(change: CallChange) -> None:
+        if change.kind is ChangeKind.CONNECTED and change.call.linkedid not in typed:
+            linkedid = change.call.linkedid
+            QTimer.singleShot(0, lambda: type_for(linkedid))
+
+    desktop.controller.call_changed.connect(on_change)
+    log.warning("test hook %s is set: notes are typed for every answered call", TEST_CALL_NOTES_ENV)
 
 
 def release_application(qapp: Any, *windows: Any) -> None:
@@ -224,6 +267,8 @@ def _run(args: argparse.Namespace) -> int:
     for note in (*notes, dialog.remember_problem or ""):
         if note:
             desktop.window.banner.add(note)
+    if args.auto_answer and (spec := os.environ.get(TEST_CALL_NOTES_ENV)):
+        type_call_notes(desktop, spec)
     install_quit_handlers(qapp, desktop.window, args.quit_after)
     desktop.window.show()
     code = qapp.exec()

@@ -59,6 +59,7 @@ class _Signals(DeskListener):
         self._c.pop_dismissed.emit(linkedid, reason)
 
     def call_changed(self, change: CallChange) -> None:
+        self._k.call_changed.emit(change)  # the wrap-up form first: notes bind to the call
         self._c.call_changed.emit(change)
 
     def state_changed(self, snapshot: StateSnapshot) -> None:

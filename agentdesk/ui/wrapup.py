@@ -2,7 +2,10 @@
 
 It edits the oldest open wrap-up held by the :class:`WrapUpKeeper`; the
 keeper owns the data, the clock and the saving, so closing or hiding this
-form never loses anything.
+form never loses anything. While no wrap-up is open and a call is connected,
+the form takes notes for that call: the draft is kept (in the cache too)
+against the live call's Linkedid as it is typed, and when the call ends the
+same fields carry on as its after-call work.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.crm.phone import normalise
 from agentdesk.services.desk.agent_state import StatePolicy
+from agentdesk.services.desk.screen_pop import CallChange, CallInfo, ChangeKind
 from agentdesk.services.desk.wrapup import (
     DispositionOption,
     WrapUpContext,
@@ -55,6 +59,8 @@ class WrapUpForm(QFrame):
         self.setObjectName("wrapUpForm")
         self._keeper = keeper
         self._ctx: WrapUpContext | None = None
+        self._live: CallInfo | None = None  # the connected call notes are taken for (no ctx)
+        self._calls: dict[str, CallInfo] = {}  # the agent's connected or held calls
         self.dispositions = RowTableModel[DispositionOption](
             [Column("Disposition", lambda d: d.label)], keeper.service.dispositions, self
         )
@@ -132,6 +138,7 @@ class WrapUpForm(QFrame):
         self._keeper.updated.connect(self._on_keeper_updated)
         self._keeper.failed.connect(self._on_keeper_failed)
         self._keeper.saved.connect(self._on_keeper_saved)
+        self._keeper.call_changed.connect(self._on_call_changed)
         self.save_button.clicked.connect(self.save)
         self.follow_up.toggled.connect(self.follow_up_title.setEnabled)
         self.disposition.currentIndexChanged.connect(self._on_disposition_changed)
@@ -144,6 +151,11 @@ class WrapUpForm(QFrame):
     def context(self) -> WrapUpContext | None:
         return self._ctx
 
+    @property
+    def live_linkedid(self) -> str | None:
+        """The call in progress whose notes the form is taking (None in after-call work)."""
+        return self._live.linkedid if self._live is not None and self._ctx is None else None
+
     def draft(self) -> WrapUpDraft:
         row = self.dispositions.row_at(self.disposition.currentIndex())
         state = self.next_states.row_at(self.next_state.currentIndex())
@@ -154,6 +166,9 @@ class WrapUpForm(QFrame):
 
     def save(self) -> None:
         if self._ctx is None:
+            if self._live is not None:
+                self._push_draft()
+                self.error.setText("The call is in progress: save the wrap-up when it ends.")
             return
         self.error.setText("Saving…")
         self._keeper.save(self._ctx.call.linkedid, self.draft())
@@ -169,11 +184,17 @@ class WrapUpForm(QFrame):
     def _on_keeper_started(self, ctx: WrapUpContext) -> None:
         if self._ctx is not None:
             return  # one at a time; the next opens when this one is saved
-        self._load(ctx)
+        live = self._live
+        if live is not None:
+            self._flush()  # what was typed in the last 300 ms goes to its call's draft first
+        self._live = None
+        # The notes taken during this very call stay on screen as they are (cursor and all).
+        self._load(ctx, keep_fields=live is not None and live.linkedid == ctx.call.linkedid)
 
-    def _load(self, ctx: WrapUpContext) -> None:
+    def _load(self, ctx: WrapUpContext, *, keep_fields: bool = False) -> None:
         self._ctx = ctx
         call = ctx.call
+        self.title.setText("After-call work")
         who = normalise(call.caller_raw).display if call.caller_raw else "Withheld number"
         ending = {
             "caller": "caller hung up",
@@ -184,16 +205,45 @@ class WrapUpForm(QFrame):
             f"{fmt.display_text(who)} · talk {fmt.duration(call.talk_seconds)} · hold "
             f"{fmt.duration(call.hold_seconds)} · {ending}"
         )
+        if not keep_fields:
+            self._clear_fields()
+            self._fill(self._keeper.draft(call.linkedid))
+        self.error.clear()
+        self.setEnabled(True)
+        self._clock.start()
+        self._tick()
+
+    def _bind_live(self, call: CallInfo) -> None:
+        """No wrap-up open: take notes for this connected call (kept as its draft)."""
+        self._live = call
+        self.title.setText("Notes for the call in progress")
+        who = normalise(call.caller_raw).display if call.caller_raw else "Withheld number"
+        self.summary.setText(
+            f"{fmt.display_text(who)} · carried into after-call work when the call ends"
+        )
+        self._clear_fields()
+        self._fill(self._keeper.draft(call.linkedid))
+        self._draft_timer.stop()  # filling the fields is not typing: nothing new to keep
+        self.error.clear()
+        self.countdown.clear()
+        self.setEnabled(True)
+
+    def _unbind_live(self) -> None:
+        self._flush()
+        self._live = None
+        self.title.setText("After-call work")
+        self.summary.clear()
+        self.error.clear()
+        self._clear_fields()
+        self._draft_timer.stop()
+        self.setEnabled(False)
+
+    def _clear_fields(self) -> None:
         self.disposition.setCurrentIndex(-1)
         self.notes.clear()
         self.follow_up.setChecked(False)
         self.follow_up_title.clear()
         self.next_state.setCurrentIndex(0)
-        self._fill(self._keeper.draft(call.linkedid))
-        self.error.clear()
-        self.setEnabled(True)
-        self._clock.start()
-        self._tick()
 
     def _fill(self, draft: WrapUpDraft | None) -> None:
         """What was typed before (during the call, or before a restart) comes back."""
@@ -240,6 +290,26 @@ class WrapUpForm(QFrame):
         pending = self._keeper.pending()
         if pending:
             self._load(pending[0])
+        elif self._calls:  # a call still in progress: its notes are next
+            self._bind_live(list(self._calls.values())[-1])
+
+    def _on_call_changed(self, change: CallChange) -> None:
+        call = change.call
+        if change.kind in (ChangeKind.CONNECTED, ChangeKind.HELD, ChangeKind.RESUMED):
+            self._calls.pop(call.linkedid, None)
+            self._calls[call.linkedid] = call
+            if self._live is not None and self._live.linkedid == call.linkedid:
+                self._live = call
+            elif self._ctx is None and self._live is None:
+                self._bind_live(call)
+            return
+        if change.kind in (ChangeKind.ENDED, ChangeKind.DISMISSED):
+            self._calls.pop(call.linkedid, None)
+            if self._ctx is None and self.live_linkedid == call.linkedid:
+                # Ended with no wrap-up opening here (it was open already): let go of it.
+                self._unbind_live()
+                if self._calls:
+                    self._bind_live(list(self._calls.values())[-1])
 
     # ------------------------------------------------------------------ internals
     def _on_disposition_changed(self, index: int) -> None:
@@ -259,6 +329,14 @@ class WrapUpForm(QFrame):
     def _push_draft(self) -> None:
         if self._ctx is not None:
             self._keeper.update_draft(self._ctx.call.linkedid, self.draft())
+        elif self._live is not None:
+            self._keeper.update_draft(self._live.linkedid, self.draft())
+
+    def _flush(self) -> None:
+        """Push a draft still waiting on the typing pause now."""
+        if self._draft_timer.isActive():
+            self._draft_timer.stop()
+            self._push_draft()
 
     def _tick(self) -> None:
         if self._ctx is None:

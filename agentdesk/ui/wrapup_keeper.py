@@ -60,6 +60,9 @@ class WrapUpKeeper(QObject):
     failed = Signal(str, str, str)  # linkedid, message, field
     finished = Signal(str, object)  # linkedid, next state (None: Available)
     notice = Signal(str, str)
+    # CallChange of the agent's calls: the form takes notes for a connected call before
+    # its wrap-up opens (the draft is kept against the live call's Linkedid).
+    call_changed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

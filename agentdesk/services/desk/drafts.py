@@ -31,12 +31,20 @@ MAX_KEPT = 200  # drafts read back at start; more would mean something is very w
 
 @dataclass(frozen=True)
 class DraftRecord:
-    """One call's unfinished wrap-up. ``ctx`` is None while the call is still live."""
+    """One call's unfinished wrap-up. ``ctx`` is None while the call is still live.
+
+    A live call's draft also keeps who it is filed under (the agent, the customer the
+    pop chose, the caller's number), so a desktop that dies mid-call still files the
+    notes under the right customer when it comes back.
+    """
 
     call: CallInfo
     draft: WrapUpDraft
     ctx: WrapUpContext | None = None
     deadline: float | None = None  # wall-clock seconds when after-call work ends
+    agent_id: uuid.UUID | None = None  # live calls only (``ctx`` holds them afterwards)
+    customer_id: uuid.UUID | None = None
+    caller_e164: str | None = None
 
     @property
     def linkedid(self) -> str:
@@ -85,6 +93,11 @@ def _encode(record: DraftRecord) -> dict[str, Any]:
         "call": dataclasses.asdict(record.call),
         "draft": dataclasses.asdict(record.draft),
         "deadline": record.deadline,
+        "live": {
+            "agent_id": _text(record.agent_id),
+            "customer_id": _text(record.customer_id),
+            "caller_e164": record.caller_e164,
+        },
         "ctx": None
         if ctx is None
         else {
@@ -114,7 +127,16 @@ def _decode(data: dict[str, Any]) -> DraftRecord:
             caller_e164=raw.get("caller_e164"),
         )
     deadline = data.get("deadline")
-    return DraftRecord(call, draft, ctx, float(deadline) if deadline is not None else None)
+    live = data.get("live") or {}
+    return DraftRecord(
+        call,
+        draft,
+        ctx,
+        float(deadline) if deadline is not None else None,
+        agent_id=_uuid(live.get("agent_id")),
+        customer_id=_uuid(live.get("customer_id")),
+        caller_e164=live.get("caller_e164"),
+    )
 
 
 def _call(data: dict[str, Any]) -> CallInfo:

@@ -304,6 +304,7 @@ class DeskSession:
 
     def _show(self, pop: PopContent) -> None:
         self.pops[pop.linkedid] = pop
+        self.wrapups.set_live_customer(pop.linkedid, pop.chosen)
         self._listener.pop_shown(pop)
 
     def _on_central_match(self, linkedid: str, match: CallerMatch) -> None:
@@ -441,8 +442,21 @@ class DeskSession:
         self.wrapups.save(linkedid, draft)
 
     def update_draft(self, linkedid: str, draft: WrapUpDraft) -> None:
-        """What the agent typed for a call, kept in the cache as typed (live call or ACW)."""
-        self.wrapups.update_draft(linkedid, draft, self.tracker.get(linkedid))
+        """What the agent typed for a call, kept in the cache as typed (live call or ACW).
+
+        A live call's draft carries the ids its wrap-up will be filed under (the agent,
+        the customer the pop chose), so a crash before the call ends still files it right.
+        """
+        call = self.tracker.get(linkedid)
+        pop = self.pops.get(linkedid)
+        self.wrapups.update_draft(
+            linkedid,
+            draft,
+            call,
+            agent_id=self.agent.id,
+            customer_id=pop.chosen if pop else None,
+            caller_e164=self._e164(call, pop) if call is not None else None,
+        )
 
     def save_all_wrap_ups(self) -> None:
         self.wrapups.save_all_now("The desktop is closing: open wrap-ups were saved.")

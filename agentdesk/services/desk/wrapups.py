@@ -144,10 +144,28 @@ class WrapUpBook:
             self._persist(linkedid)
             self._events.wrapup_updated(entry.ctx)
 
-    def update_draft(self, linkedid: str, draft: WrapUpDraft, call: CallInfo | None = None) -> None:
+    def set_live_customer(self, linkedid: str, customer_id: uuid.UUID | None) -> None:
+        """The pop of a live call with notes now shows this customer (picked, or matched late):
+        a crash before the call ends files the notes under them."""
+        live = self._live.get(linkedid)
+        if live is not None and live.customer_id != customer_id:
+            self._live[linkedid] = replace(live, customer_id=customer_id)
+            self._store(self._live[linkedid])
+
+    def update_draft(
+        self,
+        linkedid: str,
+        draft: WrapUpDraft,
+        call: CallInfo | None = None,
+        *,
+        agent_id: uuid.UUID | None = None,
+        customer_id: uuid.UUID | None = None,
+        caller_e164: str | None = None,
+    ) -> None:
         """The form's current content, kept (also in the cache) so nothing typed is lost.
 
-        ``call`` is the live call when the agent types notes before it has ended.
+        ``call`` is the live call when the agent types notes before it has ended; the ids
+        are what its wrap-up would be filed under if the desktop died before the call ends.
         """
         entry = self._open.get(linkedid)
         if entry is not None:
@@ -158,11 +176,22 @@ class WrapUpBook:
             return
         if call is None or call.phase in (CallPhase.ENDED, CallPhase.MISSED):
             return
-        if linkedid not in self._live and len(self._live) >= MAX_CALL_DRAFTS:
+        previous = self._live.get(linkedid)
+        if previous is None and draft == WrapUpDraft(""):
+            return  # nothing typed yet
+        if previous is not None and previous.draft == draft and previous.call == call:
+            return
+        if previous is None and len(self._live) >= MAX_CALL_DRAFTS:
             self._live.pop(next(iter(self._live)))
-        record = DraftRecord(call, draft)
+        record = DraftRecord(
+            call,
+            draft,
+            agent_id=agent_id,
+            customer_id=customer_id,
+            caller_e164=caller_e164,
+        )
         self._live[linkedid] = record
-        self._store(record)
+        self._store(record, first=previous is None)
 
     def drop_live(self, linkedid: str) -> None:
         """A call that never reached wrap-up (missed): its notes go with it."""
@@ -228,7 +257,13 @@ class WrapUpBook:
                     ended_at=record.call.ended_at or now,
                     end_reason=record.call.end_reason or RESTARTED,
                 )
-                ctx = self._service.begin(call, None, None, dt.datetime.fromtimestamp(now, dt.UTC))
+                ctx = self._service.begin(
+                    call,
+                    record.agent_id,
+                    record.customer_id,
+                    dt.datetime.fromtimestamp(now, dt.UTC),
+                    record.caller_e164,
+                )
                 deadline = now + limit if limit > 0 else None
             log.info("wrap-up of call %s read back after a restart", record.linkedid)
             self._open_entry(ctx, record.draft, deadline)
@@ -339,10 +374,18 @@ class WrapUpBook:
         if entry is not None and not entry.saving:
             self._store(DraftRecord(entry.ctx.call, entry.draft, entry.ctx, entry.deadline))
 
-    def _store(self, record: DraftRecord) -> None:
-        self._submit_drafts("put", record)
+    def _store(self, record: DraftRecord, *, first: bool = False) -> None:
+        """Write the draft to the cache; the first one of a live call is logged once kept."""
+        linkedid = record.linkedid
 
-    def _submit_drafts(self, what: str, arg: object) -> None:
+        def kept(_result: object) -> None:
+            log.info("draft of call %s kept in the cache", linkedid)
+
+        self._submit_drafts("put", record, on_done=kept if first else None)
+
+    def _submit_drafts(
+        self, what: str, arg: object, on_done: Callable[[object], None] | None = None
+    ) -> None:
         if self._drafts is None:
             return
         job = self._drafts.put if what == "put" else self._drafts.delete
@@ -350,5 +393,6 @@ class WrapUpBook:
             job,
             arg,
             lane="local",
+            on_done=on_done,
             on_error=lambda exc: log.warning("draft not kept: %s", describe_error(exc)),
         )
