@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
 from agentdesk.services.desk.agent_state import AgentState, MemberRow, StatePolicy, StateSnapshot
 from agentdesk.ui import format as fmt
 from agentdesk.ui.desk_controller import DeskController
+from agentdesk.ui.shell_widgets import ElidedLabel
+
+CHIP_MAX_WIDTH = 300  # a long not-ready reason is elided here; the time in state never is
 
 
 class AgentStateBar(QWidget):
@@ -35,6 +38,7 @@ class AgentStateBar(QWidget):
         self.chip = fmt.plain(QLabel(self))
         self.chip.setObjectName("stateChip")
         self.chip.setMinimumWidth(210)
+        self.chip.setMaximumWidth(CHIP_MAX_WIDTH)
         self.menu_button = QToolButton(self)
         self.menu_button.setObjectName("stateMenuButton")
         self.menu_button.setText("Change state")
@@ -60,7 +64,8 @@ class AgentStateBar(QWidget):
             "Available, Not ready with a reason, queue log-in "
             f"({actions['available'].shortcut().toString()} = Available)"
         )
-        self.queues = fmt.plain(QLabel(self))
+        self.queues = ElidedLabel("", self)
+        self.queues.setMaximumWidth(320)
         self.queues.setObjectName("stateQueues")
         layout.addWidget(self.chip)
         layout.addWidget(self.menu_button)
@@ -80,17 +85,23 @@ class AgentStateBar(QWidget):
         rows = snapshot.queues
         mixed = len({m.paused for m in rows}) > 1  # only then is "paused" news per queue
         names = [m.queue + (" ‖" if mixed and m.paused else "") for m in rows]
-        self.queues.setText("Queues: " + ", ".join(names) if names else "In no queue")
-        self.queues.setToolTip(
-            fmt.rich_tooltip("\n".join(_member_line(m) for m in rows) or "In no queue")
-        )
+        shown = "Queues: " + ", ".join(names) if names else "In no queue"
+        detail = "\n".join(_member_line(m) for m in rows)
+        self.queues.setText(shown, fmt.rich_tooltip(f"{shown}\n{detail}" if detail else shown))
         offline = snapshot.state is AgentState.OFFLINE
         self.menu_button.setEnabled(not offline)
         self._refresh_time()
 
     def _refresh_time(self) -> None:
         elapsed = time.monotonic() - self._snapshot.since
-        self.chip.setText(f"  {self._snapshot.label}  ·  {fmt.duration(elapsed)}  ")
+        label, since = self._snapshot.label, fmt.duration(elapsed)
+        # Only the label gives way: the time in state stays whole, whatever the reason says.
+        metrics = self.chip.fontMetrics()
+        margins = self.chip.contentsMargins()
+        room = CHIP_MAX_WIDTH - margins.left() - margins.right() - 8
+        room -= metrics.horizontalAdvance(f"    ·  {since}  ")
+        label = metrics.elidedText(label, Qt.TextElideMode.ElideRight, max(room, 24))
+        self.chip.setText(f"  {label}  ·  {since}  ")
         self.chip.setToolTip(
             f"{self._snapshot.label} for {fmt.duration(elapsed)} (as the PBX reports it)"
         )

@@ -10,7 +10,13 @@ Plug-in API for the customer workspace (and any other pane):
   customer's tab, creating it with the factory if needed. ``caller=True`` marks it as
   the current caller's (and never pulls focus from text being typed).
 * ``add_dock(name, title, widget, area=Right, tabify_with=None) -> QDockWidget`` — a dock in the
-  right column is tabbed with the call dock (which a call brings to the front).
+  right column is tabbed with the call dock (which a call brings to the front) and gets a
+  button on the utility strip.
+
+Layout for 1366×768 first: with no call the right column collapses to the *utility strip*
+(a slim vertical bar with one toggle per right-hand pane: Call, My tickets, My team …), so
+the customer gets the width; an offer expands the call pane, and it collapses again once
+the call and its wrap-up are over.
 * Signals ``search_requested(str)`` (the pop's search box, pre-filled with the caller's
   number), ``new_customer_requested(str)`` (quick new customer with that number) —
   connect a search pane / customer form to them.
@@ -69,6 +75,7 @@ from agentdesk.ui.wrapup import WrapUpForm
 CustomerViewFactory = Callable[[uuid.UUID, bool], QWidget]
 CardLoader = Callable[[uuid.UUID], CustomerCard | None]
 CreateCustomer = Callable[[QuickCustomer], uuid.UUID]
+CALL_DOCK_WIDTH = 470  # the pop and the wrap-up form fit in this at 1366×768
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
 
 
@@ -143,8 +150,14 @@ class MainWindow(QMainWindow):
         # Scroll areas: the pages' natural height must not force the window past the screen.
         self.call_tabs.addTab(scrolling(self.pop, self), "&Call")
         self.call_tabs.addTab(scrolling(self.wrapup, self), "&Wrap-up")
+        self.utility = QToolBar("Panes", self)
+        self.utility.setObjectName("utilityStrip")
+        self.utility.setMovable(False)
+        self.utility.setFloatable(False)
+        self.utility.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.RightToolBarArea, self.utility)
         self.call_dock = self.add_dock("callDock", "Call", self.call_tabs)
-        self.call_dock.setMinimumWidth(470)
+        self.call_dock.setMinimumWidth(CALL_DOCK_WIDTH)
         self.state_bar = AgentStateBar(controller, policy, self.actions_by_id, self)
         self.call_timer = CallTimerLabel(controller, self)
         self.call_controls = CallControls(controller, self.actions_by_id)
@@ -242,6 +255,11 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.addDockWidget(area, dock)
+        if area == Qt.DockWidgetArea.RightDockWidgetArea:
+            toggle = dock.toggleViewAction()
+            toggle.setText(title)
+            toggle.setToolTip(f"Show or hide {title}")
+            self.utility.addAction(toggle)
         if tabify_with is None and area == Qt.DockWidgetArea.RightDockWidgetArea and self._docks:
             # Panes share the right column with the call dock as tabs; a call raises its tab.
             tabify_with = "callDock"
@@ -286,9 +304,7 @@ class MainWindow(QMainWindow):
         first = self.pop.content is None or self.pop.content.linkedid != pop.linkedid
         self.pop.show_pop(pop)
         if first:
-            if not self.call_dock.isVisible():
-                self.call_dock.show()
-            self.call_dock.raise_()  # in front of tabbed panes; raising does not take focus
+            self._expand_call_area()
             if self.call_tabs.currentIndex() != 0 and not self._typing_in(
                 self.call_tabs.currentWidget()
             ):
@@ -301,11 +317,14 @@ class MainWindow(QMainWindow):
         if linkedid in self.pop.entries:
             self.pop.remove(linkedid)  # that call's entry only: another call stays on screen
             self.status.show_notice("info", f"Call withdrawn: {reason}.")
+        self._collapse_when_idle()
 
     def _on_controller_call_changed(self, change: CallChange) -> None:
         pop = self.controller.pops.get(change.call.linkedid)
         if pop is not None and pop is not self.pop.content:
             self.pop.show_pop(pop)
+        if change.kind in (ChangeKind.ENDED, ChangeKind.DISMISSED):
+            QTimer.singleShot(0, self._collapse_when_idle)  # after the wrap-up has opened
         if change.kind is ChangeKind.CONNECTED and pop is not None and pop.chosen is not None:
             if self.pop.paint_pending:
                 # Answered before the pop was even painted (auto-answer): the pop goes first,
@@ -322,17 +341,43 @@ class MainWindow(QMainWindow):
 
     def _on_wrapups_started(self, ctx: WrapUpContext) -> None:
         self.pop.remove(ctx.call.linkedid)
+        self._expand_call_area()  # the form must be in sight, even if the agent hid the pane
         if not self._typing_in(self.call_tabs.currentWidget()):
             self.call_tabs.setCurrentIndex(1)
 
     def _on_wrapups_finished(self, _linkedid: str, _next: object) -> None:
         if self._closing and not self.controller.wrapups.pending():
             self.close()
+            return
+        self._collapse_when_idle()
+
+    # ------------------------------------------------------------------ call area
+    def call_active(self) -> bool:
+        """A call rings or is up, a pop is on screen, or a wrap-up is still open."""
+        return (
+            self.controller.current_call() is not None
+            or self.pop.content is not None
+            or bool(self.controller.wrapups.pending())
+        )
+
+    def _collapse_when_idle(self) -> None:
+        """No call left: give the width back to the customer (the strip stays)."""
+        if self._closing or self.call_active() or not self.call_dock.isVisible():
+            return
+        if self._typing_in(self.call_dock):
+            return  # never pull the pane from under the agent's typing
+        self.call_dock.hide()
+
+    def _expand_call_area(self) -> None:
+        if not self.call_dock.isVisible():
+            self.call_dock.show()
+            width = max(CALL_DOCK_WIDTH, int(self.width() * 0.34))
+            self.resizeDocks([self.call_dock], [width], Qt.Orientation.Horizontal)
+        self.call_dock.raise_()  # in front of tabbed panes; raising does not take focus
 
     # ------------------------------------------------------------------ internals
     def _focus_pop(self) -> None:
-        self.call_dock.show()
-        self.call_dock.raise_()
+        self._expand_call_area()
         self.call_tabs.setCurrentIndex(0)
         self.pop.take_focus()
 
@@ -393,6 +438,7 @@ class MainWindow(QMainWindow):
         if not self._warmed:
             self._warmed = True
             restore_state(self)
+            self._collapse_when_idle()  # a new day starts without a call: the strip only
             QTimer.singleShot(0, self.pop.warm_up)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -1,14 +1,18 @@
-"""Building blocks of the main window: notes banner, customer tabs, scrolling pages."""
+"""Building blocks of the main window: notes banner, customer tabs, scrolling pages, and the
+pieces that keep text readable on a 1366×768 screen (eliding labels, tables that fit)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QScrollArea,
     QSizePolicy,
+    QTableView,
     QTabWidget,
     QToolButton,
     QWidget,
@@ -65,3 +69,124 @@ class NoticeBanner(QFrame):
             notes.append(note)
         self.text.setText("\n".join(notes))
         self.show()
+
+
+class ElidedLabel(QLabel):
+    """A one-line plain label that elides (…) to the width it gets; the full text is its tooltip.
+
+    ``text()`` is the full text; what is painted is the elided one (``shown_text()``). Its
+    minimum width is a few characters, so a long name or reason never pushes the row wider.
+    The property ``elides`` tells the layout test this label elides on purpose.
+    """
+
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+    ) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setProperty("elides", True)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._mode = mode
+        self._full = ""
+        self._tip: str | None = None
+        self.setText(text)
+
+    def setText(self, text: str, tooltip: str | None = None) -> None:
+        """Show ``text`` (elided when narrow); ``tooltip`` replaces the full text as the tip."""
+        self._full = text
+        self._tip = tooltip
+        self.setProperty("full_text", text)
+        self._elide()
+        self.updateGeometry()
+
+    def text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left()
+        return QSize(width + margins.right() + 2 * max(self.margin(), 0) + 2, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        few = self.fontMetrics().horizontalAdvance(self._full[:3] + "…")
+        margins = self.contentsMargins()
+        return QSize(min(few, self.sizeHint().width()) + margins.left() + margins.right(),
+                     hint.height())  # fmt: skip
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.contentsRect().width() - 2 * max(self.margin(), 0)
+        shown = self.fontMetrics().elidedText(self._full, self._mode, max(room, 0))
+        if super().text() != shown:
+            super().setText(shown)
+        tip = self._tip if self._tip is not None else (self._full if shown != self._full else "")
+        self.setToolTip(tip)
+
+
+class ColumnFitter(QObject):
+    """Keeps every column of a table inside its view: content widths while they fit, else
+    the wide columns give up room (their cells elide, …) so none is scrolled out of sight."""
+
+    def __init__(self, view: QTableView, floor: int = 48) -> None:
+        super().__init__(view)
+        self._view = view
+        self._floor = floor
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)  # the fitter gives the last column the rest
+        header.setMinimumSectionSize(min(header.minimumSectionSize(), floor))
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        view.viewport().installEventFilter(self)
+        view.installEventFilter(self)  # shown (a tab brought forward): the contents measure now
+        model = view.model()
+        if model is not None:
+            for signal in (model.modelReset, model.rowsInserted, model.dataChanged,
+                           model.layoutChanged):  # fmt: skip
+                signal.connect(self.fit)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            self.fit()
+        return False
+
+    def fit(self, *_args: object) -> None:
+        view, header = self._view, self._view.horizontalHeader()
+        columns = [c for c in range(header.count()) if not header.isSectionHidden(c)]
+        if not columns:
+            return
+        wanted = {c: max(view.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in columns}
+        room = view.viewport().width()
+        total = sum(wanted.values())
+        sizes = dict(wanted)
+        if total > room > 0:
+            # Shrink the widest first: cut every column above a level down to that level.
+            level = max(wanted.values())
+            for _ in range(64):  # bounded bisection on the level
+                used = sum(min(w, level) for w in wanted.values())
+                if used <= room or level <= self._floor:
+                    break
+                level = max(self._floor, level - max(1, (used - room) // len(columns)))
+            sizes = {c: min(w, level) for c, w in wanted.items()}
+        last = columns[-1]
+        sizes[last] = max(sizes[last], room - sum(sizes[c] for c in columns[:-1]))
+        for c in columns:
+            header.resizeSection(c, sizes[c])
+
+
+def fit_columns(view: QTableView) -> ColumnFitter:
+    """Keep ``view``'s columns inside it (see :class:`ColumnFitter`)."""
+    fitter = ColumnFitter(view)
+    fitter.fit()
+    return fitter

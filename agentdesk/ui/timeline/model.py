@@ -9,10 +9,15 @@ At most ``max_rows`` entries are held: scrolling down past that drops the
 newest page from the top, and ``fetch_newer`` brings it back when the agent
 scrolls up again. Memory and the view's per-insert layout work (which is
 linear in the row count) therefore stay bounded for a 100 000-entry history.
+
+The window can also be placed anywhere in the history: ``jump_to_oldest`` loads the
+oldest page (the real end, whatever was loaded before) and ``jump_before(at)`` the
+entries older than an instant (a date); from there the window grows both ways as usual.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +36,8 @@ from agentdesk.ui.bridge import Bridge
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # the frozen TimelineEntry, or None for a placeholder
 PLACEHOLDER_ROLE = Qt.ItemDataRole.UserRole + 2
+_DAWN = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)  # before any entry: "newer than" it is all
+_LOWEST_KEY = uuid.UUID(int=0)
 Index = QModelIndex | QPersistentModelIndex
 PageFetcher = Callable[[uuid.UUID, TimelineFilter, TimelineCursor | None, int], TimelinePage]
 # Fetching newer rows always starts from the top row's cursor, so it is never None.
@@ -44,6 +51,7 @@ class TimelineModel(QAbstractListModel):
     load_failed = Signal(str)
 
     rows_shifted = Signal(int)  # rows added (+) or dropped (-) at the top, for the view's scroll
+    jumped = Signal(bool)  # a jump's first page is in (True: the oldest end of the history)
     top_inserted = Signal(int)  # newer entries a refresh put on top (the view decides on scroll)
     refreshed = Signal()  # an in-place refresh was applied
 
@@ -73,6 +81,7 @@ class TimelineModel(QAbstractListModel):
         self._refreshing = False  # an in-place refresh is on its way
         self._refresh_wanted = False  # asked while a page was loading: run once it has landed
         self._generation = 0
+        self._jump_pending = False  # jump_before's first page is on its way
 
     # --- control ------------------------------------------------------------------------------
 
@@ -221,6 +230,61 @@ class TimelineModel(QAbstractListModel):
                 top += 1
         return top
 
+    def jump_before(self, at: dt.datetime) -> None:
+        """Place the window at the entries strictly older than ``at`` (newer ones above)."""
+        if self._customer is None:
+            return
+        self._restart(TimelineCursor(at, 0, str(_LOWEST_KEY)), has_newer=True)
+        self._jump_pending = True
+        self.fetchMore(QModelIndex())
+
+    def jump_to_oldest(self) -> None:
+        """Place the window at the oldest entries: the end of the whole history."""
+        if self._customer is None or self._fetch_newer is None:
+            return
+        self._restart(None, has_newer=False)
+        self.beginInsertRows(QModelIndex(), 0, 0)  # the placeholder while the page loads
+        self._loading = True
+        self.endInsertRows()
+        generation = self._generation
+        self._bridge.submit(
+            self._fetch_newer,
+            self._customer,
+            self._filter,
+            TimelineCursor(_DAWN, 0, str(_LOWEST_KEY)),
+            self._page_size,
+            on_done=lambda page: self._on_oldest(generation, page),
+            on_error=lambda exc: self._on_error(generation, exc),
+        )
+
+    def _restart(self, cursor: TimelineCursor | None, *, has_newer: bool) -> None:
+        self.beginResetModel()
+        self._generation += 1
+        self._entries = []
+        self._cursor = cursor
+        self._has_newer = has_newer
+        self._exhausted = cursor is None
+        self._loading = False
+        self._jump_pending = False
+        self.endResetModel()
+
+    def _on_oldest(self, generation: int, page: TimelinePage) -> None:
+        if generation != self._generation:
+            return
+        self._applying = True
+        try:
+            self._drop_placeholder()
+            self._has_newer = page.next_cursor is not None
+            self._exhausted = True  # nothing is older than the oldest page
+            if page.entries:
+                self.beginInsertRows(QModelIndex(), 0, len(page.entries) - 1)
+                self._entries = list(page.entries)
+                self.endInsertRows()
+        finally:
+            self._applying = False
+        self.page_loaded.emit(len(page.entries))
+        self.jumped.emit(True)
+
     def entry_at(self, row: int) -> TimelineEntry | None:
         return self._entries[row] if 0 <= row < len(self._entries) else None
 
@@ -278,6 +342,9 @@ class TimelineModel(QAbstractListModel):
         if dropped:
             self.rows_shifted.emit(-dropped)
         self.page_loaded.emit(len(page.entries))
+        if self._jump_pending:
+            self._jump_pending = False
+            self.jumped.emit(False)
         self._run_wanted_refresh()
 
     def _trim_top(self) -> int:

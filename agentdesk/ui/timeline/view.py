@@ -9,8 +9,8 @@ from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QCalendarWidget,
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -134,11 +134,11 @@ class TimelineView(QWidget):
         # Two rows, so the bar fits the timeline's half of a 1366 px screen with a call up.
         bar = QVBoxLayout()
         top, bottom = QHBoxLayout(), QHBoxLayout()
-        for w in (self.channel, self.text, self.add_note, self.log_contact):
-            top.addWidget(w)
+        for wide in (self.channel, self.text, self.add_note, self.log_contact):
+            top.addWidget(wide)
         top.setStretchFactor(self.text, 1)
-        for w in (self.use_dates, self.since, fmt.plain(QLabel("–")), self.until):
-            bottom.addWidget(w)
+        for dates in (self.use_dates, self.since, fmt.plain(QLabel("–")), self.until):
+            bottom.addWidget(dates)
         bottom.addStretch(1)
         bottom.addWidget(self.go_to)
         bar.addLayout(top)
@@ -237,7 +237,7 @@ class TimelineView(QWidget):
             at = first.at.astimezone()
             day = QDate(at.year, at.month, at.day)
         dialog = GoToDateDialog(day, self)
-        dialog.accepted.connect(lambda: self.jump_to_date(dialog.calendar.selectedDate().toPython()))
+        dialog.accepted.connect(lambda: self.jump_to_date(_py_date(dialog.calendar.selectedDate())))
         dialog.open()
         self.go_to_dialog = dialog
 
@@ -364,6 +364,10 @@ class TimelineView(QWidget):
             on_done=lambda _id: self.model.refresh(),
             on_error=lambda exc: self._on_load_failed(f"Not saved: {exc}"),
         )
+
+
+def _py_date(day: QDate) -> dt.date:
+    return dt.date(day.year(), day.month(), day.day())
 
 
 def _day_start(day: QDate) -> dt.datetime:

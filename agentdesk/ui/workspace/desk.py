@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShortcut
 
 from agentdesk.ui.search.popup import SearchPopup, install_search_shortcut
+from agentdesk.ui.shell_widgets import fit_columns
 from agentdesk.ui.tickets.pane import TicketPane
 from agentdesk.ui.workspace.context import WorkspaceContext
 from agentdesk.ui.workspace.view import CustomerWorkspace
@@ -47,6 +49,10 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
     team = TicketPane(context.bridge, context.tickets, "team")
     window.add_dock("my_tickets", "My tickets", mine)
     window.add_dock("team_tickets", "My team", team, tabify_with="my_tickets")
+    for pane in (mine, team):
+        # A right-hand pane is narrow at 1366 px: the list above its detail, all columns in it.
+        pane.splitter.setOrientation(Qt.Orientation.Vertical)
+        fit_columns(pane.table)
 
     def refresh_both(_ticket_id: uuid.UUID) -> None:
         # A save in either dock can move the ticket into or out of the other.

@@ -38,6 +38,7 @@ from agentdesk.ui import format as fmt
 from agentdesk.ui.change_bus import Changes
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
+from agentdesk.ui.shell_widgets import ElidedLabel, fit_columns
 from agentdesk.ui.tickets.pane import TicketPane
 from agentdesk.ui.timeline.view import TimelineView
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -126,7 +127,7 @@ class CustomerWorkspace(QWidget):
         self.tickets.show_customer(customer_id)
 
     def _build(self) -> None:
-        self.name = fmt.plain(named(QLabel("Loading…"), "Customer name"))
+        self.name = named(ElidedLabel("Loading…"), "Customer name")  # long names elide
         font = self.name.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
@@ -171,10 +172,15 @@ class CustomerWorkspace(QWidget):
             "Contact",
         )
         left.addTab(self._page(self.products_view, self.reveal_product), "Products")
-        left.addTab(
-            self._page(self.documents_view, self.reveal_document, self.dob, self.reveal_dob),
-            "Identity",
-        )
+        identity = self._page(self.documents_view, self.reveal_document)
+        dob_row = QHBoxLayout()  # its own row: one row of both is wider than the pane
+        dob_row.addWidget(self.dob)
+        dob_row.addWidget(self.reveal_dob)
+        dob_row.addStretch(1)
+        identity_layout = identity.layout()
+        assert isinstance(identity_layout, QVBoxLayout)
+        identity_layout.addLayout(dob_row)
+        left.addTab(identity, "Identity")
         left.addTab(self._page(self.history_view, self.edit_button), "History")
         self.detail_tabs = left
         self.timeline = TimelineView(
@@ -190,6 +196,15 @@ class CustomerWorkspace(QWidget):
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setSizes([480, 820])
+        self.splitter.setChildrenCollapsible(False)
+        for view in (
+            self.contacts_view,
+            self.products_view,
+            self.documents_view,
+            self.history_view,
+        ):
+            fit_columns(view)  # every column in sight: wide cells elide, with their tooltip
+        fit_columns(self.tickets.table)
         header = QHBoxLayout()
         header.addWidget(self.name)
         header.addLayout(self.chips)
