@@ -27,6 +27,8 @@ CRLF = b"\r\n"
 DEFAULT_MAX_LINE = 8192
 DEFAULT_MAX_HEADERS = 128
 DEFAULT_MAX_BUFFER = 256 * 1024
+# What ``bytes.strip()`` strips (ASCII whitespace); ``str.strip()`` would strip more.
+_BYTES_WS = " \t\n\r\x0b\x0c"
 
 
 class AmiProtocolError(ValueError):
@@ -250,12 +252,71 @@ class AmiParser:
         out: list[AmiMessage] = []
         self._buffer += data
         try:
+            if not self._skipping and not self._expect_banner:
+                self._drain_fast(out)
             self._drain(out)
         except AmiProtocolError as exc:
             self.reset()
             exc.messages = tuple(out)
             raise
         return out
+
+    def _drain_fast(self, out: list[AmiMessage]) -> None:
+        """The complete lines buffered, in one pass, when they are ASCII and none is over
+        ``max_line`` (then characters are bytes and no line limit can be hit: the same
+        messages, counts and errors as :meth:`_take_line` line by line). Anything else is
+        left to :meth:`_drain`."""
+        buf = self._buffer
+        last = buf.rfind(b"\n")
+        if last < 0:
+            return
+        chunk = bytes(buf[:last])
+        if not chunk.isascii():
+            return
+        lines = chunk.decode("ascii").split("\n")
+        if max(map(len, lines)) > self.max_line:
+            return
+        del buf[: last + 1]
+        self._scan_from = 0
+        headers = self._headers
+        size = self._message_bytes
+        cut = self._cut
+        max_headers, max_buffer, recover = self.max_headers, self.max_buffer, self.recover
+        ignored = 0
+        append = out.append
+        try:
+            for line in lines:
+                if line[-1:] == "\r":
+                    line = line[:-1]
+                if not line.strip(_BYTES_WS):
+                    if headers or cut:
+                        append(AmiMessage(tuple(headers), cut))
+                        headers = []
+                        size = 0
+                        cut = None
+                    continue
+                key, sep, value = line.partition(":")
+                key = key.strip()
+                if not sep or not key:
+                    ignored += 1
+                    continue
+                if len(headers) >= max_headers:
+                    if not recover:
+                        raise TooManyHeadersError(
+                            f"AMI message has more than {max_headers} headers"
+                        )
+                    cut = cut or "too many lines"
+                    continue
+                if recover and size + len(line) > max_buffer:
+                    cut = cut or "too many lines"
+                    continue
+                headers.append((key, value.strip()))
+                size += len(line)
+                if size > max_buffer:
+                    raise BufferLimitError(f"AMI message exceeds {max_buffer} buffered bytes")
+        finally:
+            self._headers, self._message_bytes, self._cut = headers, size, cut
+            self.ignored_lines += ignored
 
     def _drain(self, out: list[AmiMessage]) -> None:
         buf = self._buffer

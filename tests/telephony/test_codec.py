@@ -154,3 +154,58 @@ def test_fuzz_random_bytes_never_crash_and_stay_bounded(chunks: list[bytes]) -> 
         except AmiProtocolError as exc:
             assert str(exc)
         assert parser.buffered <= 2048 + 256
+
+
+_PIECES = st.sampled_from(
+    [
+        b"Event: X",
+        b"Key:value",
+        b" Spaced :  v ",
+        b"no colon",
+        b":novalue",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b" ",
+        b"\t",
+        b"\x0b",
+        b"\x1c",  # whitespace to str.strip(), not to bytes.strip()
+        b"\xc3\xa9",
+        b"\xff",
+        b"A" * 40,
+        b"Asterisk Call Manager/9.0.0",
+    ]
+)
+
+
+def _run(parser: AmiParser, chunks: list[bytes]) -> list[object]:
+    seen: list[object] = []
+    for chunk in chunks:
+        try:
+            seen.append([(m.headers, m.parse_error) for m in parser.feed(chunk)])
+        except AmiProtocolError as exc:
+            seen.append((type(exc).__name__, [(m.headers, m.parse_error) for m in exc.messages]))
+    seen.append((parser.ignored_lines, parser.banner, parser.buffered))
+    return seen
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(_PIECES, max_size=30).map(b"".join), max_size=8),
+    st.booleans(),
+    st.booleans(),
+)
+def test_one_pass_drain_is_the_line_by_line_parse(
+    chunks: list[bytes], recover: bool, banner: bool
+) -> None:
+    """feed's one-pass path (ASCII, no over-long line) gives exactly what the line-by-line
+    parse gives: messages, cut messages, errors, ignored lines, banner, buffered bytes."""
+
+    def parser() -> AmiParser:
+        return AmiParser(
+            expect_banner=banner, max_line=64, max_headers=6, max_buffer=160, recover=recover
+        )
+
+    fast, slow = parser(), parser()
+    slow._drain_fast = lambda out: None  # type: ignore[method-assign]
+    assert _run(fast, chunks) == _run(slow, chunks)
