@@ -49,7 +49,9 @@ from agentdesk.telephony.client_types import (
     TypedEventCallback,
 )
 from agentdesk.telephony.codec import AmiMessage, AmiParser, AmiProtocolError, encode
-from agentdesk.telephony.events import AmiEvent, decode
+from agentdesk.telephony.events import decode
+
+_MAX_ROUTES = 1024  # distinct event names routed (a PBX sends a few dozen)
 
 __all__ = [
     "ActionResult",
@@ -109,6 +111,9 @@ class AmiClient:
         self._state = ConnectionState.DISCONNECTED
         self._event_subs: list[tuple[str, EventCallback]] = []
         self._typed_subs: list[tuple[str, TypedEventCallback]] = []
+        # Event name (lower case) -> the callbacks whose patterns match it, in order;
+        # emptied whenever a subscription is added or removed.
+        self._routes: dict[str, tuple[list[EventCallback], list[TypedEventCallback]]] = {}
         self._state_subs: list[StateCallback] = []
         self._resync_subs: list[ResyncCallback] = []
         self._pending: dict[str, _Pending] = {}
@@ -129,7 +134,14 @@ class AmiClient:
         case-insensitive). Returns a function that unsubscribes."""
         entry = (pattern.lower(), callback)
         self._event_subs.append(entry)
-        return lambda: self._event_subs.remove(entry) if entry in self._event_subs else None
+        self._routes.clear()
+
+        def unsubscribe() -> None:
+            if entry in self._event_subs:
+                self._event_subs.remove(entry)
+                self._routes.clear()
+
+        return unsubscribe
 
     def on_typed_event(
         self, callback: TypedEventCallback, pattern: str = "*"
@@ -138,7 +150,14 @@ class AmiClient:
         (:mod:`agentdesk.telephony.events`), decoded once however many subscribers match."""
         entry = (pattern.lower(), callback)
         self._typed_subs.append(entry)
-        return lambda: self._typed_subs.remove(entry) if entry in self._typed_subs else None
+        self._routes.clear()
+
+        def unsubscribe() -> None:
+            if entry in self._typed_subs:
+                self._typed_subs.remove(entry)
+                self._routes.clear()
+
+        return unsubscribe
 
     def on_state(self, callback: StateCallback) -> None:
         """Call ``callback(state, detail)`` on every :class:`ConnectionState` change."""
@@ -351,7 +370,7 @@ class AmiClient:
                 self._dispatch(message)
 
     def _dispatch(self, message: AmiMessage) -> None:
-        pending = self._pending.get(message.action_id or "")
+        pending = self._pending.get(message.action_id or "") if self._pending else None
         if pending is not None and not pending.future.done():
             # A response, or an item of the list this action opened.
             if pending.response is None and message.response is not None:
@@ -372,14 +391,21 @@ class AmiClient:
         if name == "Shutdown" and self._writer is not None:
             self._writer.close()
         lowered = name.lower()
-        for pattern, callback in list(self._event_subs):
-            if fnmatch.fnmatchcase(lowered, pattern):
-                self._call(callback, message)
-        typed: AmiEvent | None = None
-        for pattern, typed_callback in list(self._typed_subs):
-            if fnmatch.fnmatchcase(lowered, pattern):
-                typed = typed or decode(message)
-                if typed is not None:
+        route = self._routes.get(lowered)
+        if route is None:
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes.clear()
+            route = self._routes[lowered] = (
+                [cb for pattern, cb in self._event_subs if fnmatch.fnmatchcase(lowered, pattern)],
+                [cb for pattern, cb in self._typed_subs if fnmatch.fnmatchcase(lowered, pattern)],
+            )
+        raw_callbacks, typed_callbacks = route
+        for callback in raw_callbacks:
+            self._call(callback, message)
+        if typed_callbacks:
+            typed = decode(message)
+            if typed is not None:
+                for typed_callback in typed_callbacks:
                     self._call(typed_callback, typed)
 
     async def _invoke(self, callback: Callable[..., Awaitable[None] | None], *args: object) -> None:
