@@ -36,6 +36,11 @@ def _config(app: FastAPI, listen: ListenSettings) -> uvicorn.Config:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         ws_max_size=1024 * 1024,
+        # No permessage-deflate. uvicorn's switch is per server, not per endpoint, so this
+        # covers every WebSocket: /cti (hundreds of agents' sockets, small JSON messages;
+        # compressing each cost more CPU than the event loop could spare), /live (pokes and
+        # heartbeats only) and /cti/floor (a few supervisors' sockets).
+        ws_per_message_deflate=False,
         limit_concurrency=4096,
     )
 
