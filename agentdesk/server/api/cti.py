@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -30,8 +31,14 @@ from agentdesk.server.api.customers import MATCH
 from agentdesk.server.api.sync import claim_client
 from agentdesk.server.auth import CurrentPrincipal, Principal, bearer_token, principal_from
 from agentdesk.server.context import Ctx, ServerContext
-from agentdesk.server.cti.gateway import Outgoing
-from agentdesk.server.cti.hub import CtiHub, LinkDown, NoPbx, NotYourCall, Subscription
+from agentdesk.server.cti.hub import (
+    SESSION_CLOSED,
+    CtiHub,
+    LinkDown,
+    NoPbx,
+    NotYourCall,
+    Subscription,
+)
 from agentdesk.server.cti.lines import AgentRecord
 from agentdesk.server.problems import Problem, forbidden
 from agentdesk.services.desk.call_requests import (
@@ -49,8 +56,6 @@ from agentdesk.telephony.client import ActionTimeoutError
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["cti"])
 
-HEARTBEAT = 20.0
-SESSION_CLOSED = 4401
 NOT_AN_AGENT = 4403
 RETRY_AFTER = "5"
 _SUPERVISOR_KINDS = (Pause, JoinQueue, LeaveQueue)
@@ -86,15 +91,15 @@ async def cti_events(websocket: WebSocket, client_id: uuid.UUID | None = None) -
             await websocket.close(code=NOT_AN_AGENT, reason="this desktop is another agent's")
             return
         await run_in_threadpool(ctx.pins.attach, client_id)
-    sub = hub.subscribe(record)
+    signin, session_token = ctx.signin, token or ""
+    # The link state and the resync are queued by subscribe; the hub's ticker sends the
+    # heartbeats and rechecks the session (in batches, in a worker thread).
+    sub = hub.subscribe(record, lambda: signin.authenticate(session_token) is not None)
     reader: asyncio.Task[None] | None = None
     try:
         reader = asyncio.create_task(_drain(websocket))
-        await websocket.send_json(hub.link_message(record.login, sub.line))
-        first = await hub.first_resync(sub)
-        if first is not None:
-            await websocket.send_json(first)
-        await _pump(websocket, ctx, hub, sub, principal, client_id, token or "", reader)
+        reader.add_done_callback(lambda _task: sub.wake.set())
+        await _pump(websocket, ctx, sub, principal, client_id, reader)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass  # the desktop went away
     finally:
@@ -110,49 +115,28 @@ async def cti_events(websocket: WebSocket, client_id: uuid.UUID | None = None) -
 async def _pump(
     websocket: WebSocket,
     ctx: ServerContext,
-    hub: CtiHub,
     sub: Subscription,
     principal: Principal,
     client_id: uuid.UUID | None,
-    token: str,
     reader: asyncio.Task[None],
 ) -> None:
-    """Send the socket's queue in order; heartbeat (and recheck the session) when idle."""
-    loop = asyncio.get_running_loop()
-    ended = asyncio.create_task(sub.ended.wait())
-    getter: asyncio.Task[Outgoing] | None = None
-    checked = loop.time()
-    try:
-        while True:
-            if getter is None:
-                getter = asyncio.create_task(sub.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, ended, reader}, timeout=HEARTBEAT, return_when=asyncio.FIRST_COMPLETED
-            )
-            if reader in done:
-                return
-            if ended in done and getter not in done:
-                await websocket.close(code=sub.close_code, reason=sub.close_reason)
-                return
-            if loop.time() - checked >= HEARTBEAT:
-                checked = loop.time()
-                if await run_in_threadpool(ctx.signin.authenticate, token) is None:
-                    await websocket.close(code=SESSION_CLOSED, reason="session ended")
-                    return
-            if getter in done:
-                item = getter.result()
-                getter = None
-                if item.offer_number is not None:
-                    await websocket.send_json(
-                        await _match(ctx, principal, client_id, item.offer_number, item.linkedid)
-                    )
-                await websocket.send_json(item.message)
-            elif not done:
-                await websocket.send_json({"type": "heartbeat"})
-    finally:
-        for task in (getter, ended):
-            if task is not None:
-                task.cancel()
+    """Send the socket's messages in order, all that waited at each wake-up; close it when
+    the hub ends it (replaced, overflow, session ended)."""
+    while True:
+        await sub.wake.wait()
+        sub.wake.clear()
+        if reader.done():
+            return
+        if sub.ended.is_set():
+            await websocket.close(code=sub.close_code, reason=sub.close_reason)
+            return
+        for item in sub.take():
+            if item.offer_number is not None:
+                await websocket.send_json(
+                    await _match(ctx, principal, client_id, item.offer_number, item.linkedid)
+                )
+            await websocket.send_json(item.message)
+        sub.last_sent = time.monotonic()
 
 
 async def _match(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -41,6 +42,7 @@ from agentdesk.config import ConfigError
 from agentdesk.server.cti.config import PbxConfig
 from agentdesk.services.desk.call_data import IVR_VARIABLES
 from agentdesk.services.desk.call_requests import AgentLine
+from agentdesk.services.desk.identity import AgentIdentity, normalise_interface
 from agentdesk.services.desk.pbx_actions import PbxAction
 from agentdesk.services.desk.screen_pop import CallPhase, CallTracker, ChangeKind
 from agentdesk.telephony.client import (
@@ -68,6 +70,7 @@ from agentdesk.telephony.events import (
     QueueCallerLeave,
     QueueCallerWithdraw,
     QueueMember,
+    QueueMemberRemoved,
     QueueParams,
     Unhold,
     VarSet,
@@ -81,6 +84,7 @@ MAX_CALLS_PER_AGENT = 32
 IVR_CALLS = 5000  # calls whose IVR results are kept for their offer
 IVR_EVENTS_PER_CALL = 16
 SWEEP = 5.0
+ROWS_PER_CALL = 16  # channels of one call kept for the agent's resync
 # Event names the gateway reads (fnmatch, as AmiClient.on_typed_event takes them).
 PATTERNS = (
     "Agent*",
@@ -103,6 +107,9 @@ LINK_STATES = {
     ConnectionState.CLOSED: "disconnected",
 }
 _LIVE = (CallPhase.RINGING, CallPhase.CONNECTED, CallPhase.ON_HOLD)
+_MEMBER_FIELDS = tuple(f.name for f in dataclasses.fields(MemberFields) if f.name != "timestamp")
+# An interface as the gateway's indexes hold it (few distinct names: cached, bounded).
+_norm = functools.lru_cache(maxsize=8192)(normalise_interface)
 
 
 @dataclass(frozen=True)
@@ -135,13 +142,31 @@ class _Window:
     opened: float
     live: set[str] = field(default_factory=set)  # uniqueids of its channels still up
     closes_at: float | None = None
+    # Its channels still up as CoreShowChannels rows (from the PBX's resync, then from the
+    # call's own events): what the agent's resync lists of this call.
+    rows: dict[str, CoreShowChannel] = field(default_factory=dict)
+
+    def saw(self, info: ChannelInfo) -> None:
+        """Keep ``info`` (a channel of this call an event described) for the resync."""
+        uid = info.uniqueid
+        if not uid or info.linkedid != self.linkedid:
+            return
+        row = self.rows.get(uid)
+        if row is None:
+            if len(self.rows) < ROWS_PER_CALL:
+                self.rows[uid] = CoreShowChannel(channel=info)
+        elif row.channel != info:
+            self.rows[uid] = dataclasses.replace(row, channel=info)
 
 
 class _Agent:
-    def __init__(self, login: str, line: AgentLine) -> None:
+    def __init__(self, login: str, line: AgentLine, aliases: frozenset[str] = frozenset()) -> None:
         self.login = login
         self.line = line
-        self.tracker = CallTracker(line.interface, line.member_name)
+        self.identity = AgentIdentity.of(line.interface, line.state_interface, sorted(aliases))
+        self.tracker = CallTracker(
+            line.interface, line.member_name, state_interface=line.state_interface
+        )
         self.windows: OrderedDict[str, _Window] = OrderedDict()
 
 
@@ -209,13 +234,19 @@ class PbxGateway:
         self.state = "disconnected"
         self.detail = "not started"
         self._lines: dict[str, AgentLine] = {}
-        self._by_interface: dict[str, str] = {}  # lower-case interface or alias -> login
+        # Normalised interface, state interface or learnt alias -> login (from line.identity).
+        self._by_interface: dict[str, str] = {}
+        self._aliases: dict[str, set[str]] = {}  # login -> member interfaces learnt as theirs
         self._agents: dict[str, _Agent] = {}
         self._by_call: dict[str, set[str]] = {}  # linkedid -> logins with a window on it
         self._ivr: OrderedDict[str, list[AmiEvent]] = OrderedDict()
         self._members: set[str] = set()  # logins seen as queue members on this PBX
-        self._snapshot: Snapshot | None = None
-        self._fetching: asyncio.Task[Snapshot] | None = None
+        # Queue member rows as the PBX's resync said, then as QueueMember* events changed
+        # them, under each of their normalised interface and state interface:
+        # name -> (queue, normalised interface) -> row.
+        self._rows: dict[str, dict[tuple[str, str], QueueMember]] = {}
+        self._queues: dict[str, None] = {}  # queue names (ordered)
+        self._synced = False  # rows and calls resynced since the link last came up
         self._sweeper: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -274,20 +305,21 @@ class PbxGateway:
     def register(self, login: str, line: AgentLine) -> None:
         """Know ``login``'s line (at once, e.g. when their desktop connects)."""
         old = self._lines.get(login)
-        if old is not None and old.interface.lower() == line.interface.lower():
+        if old is not None and _same_line(old, line):
             self._lines[login] = line
             return
         if old is not None:
             self._forget_agent(login)
         self._lines[login] = line
-        key = line.interface.lower()
-        holder = self._by_interface.get(key)
-        if holder is not None and holder != login:
-            self._forget_agent(holder)
-        self._by_interface[key] = login
+        for key in line.identity.names:
+            holder = self._by_interface.get(key)
+            if holder is not None and holder != login:
+                self._forget_agent(holder)
+            self._by_interface[key] = login
 
     def _forget_agent(self, login: str) -> None:
         self._lines.pop(login, None)
+        self._aliases.pop(login, None)
         agent = self._agents.pop(login, None)
         if agent is not None:
             for linkedid in list(agent.windows):
@@ -302,32 +334,76 @@ class PbxGateway:
             line = self._lines.get(login)
             if line is None:
                 return None
-            agent = self._agents[login] = _Agent(login, line)
+            aliases = frozenset(self._aliases.get(login, ()))
+            agent = self._agents[login] = _Agent(login, line, aliases)
         return agent
 
     def _login_for(self, interface: str, state_interface: str = "") -> str | None:
+        """The agent whose identity (``AgentLine.identity``: interface, state interface, learnt
+        aliases; normalised as ``AgentIdentity`` does) names either interface."""
         for name in (interface, state_interface):
             if name:
-                login = self._by_interface.get(name.lower())
+                login = self._by_interface.get(_norm(name))
                 if login is not None:
                     return login
         return None
 
     def _learn_member(self, member: MemberFields) -> str | None:
-        """The agent a member row or event is about; learns the member interface as an
-        alias when the agent's line is the member's state interface."""
+        """The agent a member row or event is about (``identity.member_is_mine``, through the
+        index); learns the member interface as an alias when the agent's line is the
+        member's state interface (``AgentCalled`` names only the member interface)."""
         login = self._login_for(member.interface, member.state_interface)
         if login is None:
             return None
         self._members.add(login)
-        key = member.interface.lower()
+        key = _norm(member.interface)
         if key and key not in self._by_interface:
             self._by_interface[key] = login
+            aliases = self._aliases.setdefault(login, set())
+            aliases.add(key)
+            agent = self._agents.get(login)
+            if agent is not None:
+                line = agent.line
+                agent.identity = AgentIdentity.of(
+                    line.interface, line.state_interface, sorted(aliases)
+                )
         return login
+
+    def _names_of(self, login: str) -> set[str]:
+        line = self._lines.get(login)
+        names = set(line.identity.names) if line is not None else set()
+        names.update(self._aliases.get(login, ()))
+        return names
 
     def serves(self, login: str) -> bool:
         """Whether ``login`` was seen as a queue member on this PBX."""
         return login in self._members
+
+    # ------------------------------------------------------------------ member rows
+    def _put_row(self, member: MemberFields) -> None:
+        """Apply a member row or ``QueueMember*`` event to the rows kept for resyncs."""
+        if not member.queue:
+            return
+        self._queues.setdefault(member.queue, None)
+        interface = _norm(member.interface)
+        key = (member.queue, interface)
+        names = {interface, _norm(member.state_interface)}
+        names.discard("")
+        if isinstance(member, QueueMemberRemoved):
+            for name in names:
+                rows = self._rows.get(name)
+                if rows is not None:
+                    rows.pop(key, None)
+                    if not rows:
+                        del self._rows[name]
+            return
+        row = (
+            member
+            if type(member) is QueueMember
+            else QueueMember(**{f: getattr(member, f) for f in _MEMBER_FIELDS})
+        )
+        for name in names:
+            self._rows.setdefault(name, {})[key] = row
 
     # ------------------------------------------------------------------ link state
     def _set_link(self, state: str, detail: str | None) -> None:
@@ -340,85 +416,90 @@ class PbxGateway:
     def _on_state(self, state: ConnectionState, detail: str | None) -> None:
         if state is ConnectionState.CONNECTED:
             return  # announced by _on_resync, which runs first, with the resync after it
-        self._snapshot = None
+        self._synced = False
         self._set_link(LINK_STATES[state], detail)
 
     def _on_resync(self, snapshot: ResyncSnapshot) -> None:
+        """The one ``QueueStatus`` + ``CoreShowChannels`` of a (re)login: the state every
+        socket's resync is built from until the next one (events keep it current)."""
         snap = Snapshot.of(snapshot.queue_events(), list(snapshot.channel_events()))
         self._keep(snap)
         now = time.time()
-        by_call: dict[str, set[str]] = {}
+        by_call: dict[str, dict[str, CoreShowChannel]] = {}
+        by_name: dict[str, CoreShowChannel] = {}
         for row in snap.channels:
-            by_call.setdefault(row.linkedid, set()).add(row.uniqueid)
+            if row.uniqueid:
+                by_call.setdefault(row.linkedid, {})[row.uniqueid] = row
+            by_name[row.channel.channel] = row
         for agent in list(self._agents.values()):
-            for change in agent.tracker.reconcile(snap.channels, now):
+            # Only the rows that can concern the agent's calls (their channels, their legs
+            # by name): reconcile looks at every row it is given, for every agent.
+            relevant: dict[int, CoreShowChannel] = {}
+            for linkedid in agent.windows:
+                for row in by_call.get(linkedid, {}).values():
+                    relevant[id(row)] = row
+                call = agent.tracker.get(linkedid)
+                if call is not None:
+                    for leg in (call.agent_channel, *call.agent_legs):
+                        named = by_name.get(leg) if leg else None
+                        if named is not None:
+                            relevant[id(named)] = named
+            for change in agent.tracker.reconcile(list(relevant.values()), now):
                 if change.kind is ChangeKind.DISMISSED:
                     self._close(agent, change.call.linkedid)
             for window in list(agent.windows.values()):
-                window.live = set(by_call.get(window.linkedid, ()))
+                rows = by_call.get(window.linkedid, {})
+                window.live = set(rows)
+                window.rows = dict(list(rows.items())[:ROWS_PER_CALL])
                 if not window.live and window.closes_at is None:
                     window.closes_at = now + LINGER
+        self._synced = True
         banner = self._client.banner if self._client is not None else None
         self._set_link("connected", banner or "")
         self._sink.resynced(self, snapshot.reconnect)
 
     def _keep(self, snap: Snapshot) -> None:
-        self._snapshot = snap
+        self._rows = {}
+        self._queues = {p.queue: None for p in snap.params if p.queue}
         for member in snap.members:
             self._learn_member(member)
+            self._put_row(member)
 
     # ------------------------------------------------------------------ resync messages
-    async def fresh_snapshot(self) -> Snapshot:
-        """Queue and channel state now. Sockets connecting while a fetch is on its way share
-        it (after a server restart every desktop connects at once); a finished fetch is never
-        reused, since a call may have started since. :class:`NotConnectedError` while down."""
-        if self._fetching is None or self._fetching.done():
-            self._fetching = asyncio.get_running_loop().create_task(self._fetch())
-            self._fetching.add_done_callback(_retrieve)
-        return await asyncio.shield(self._fetching)
+    @property
+    def synced(self) -> bool:
+        """Whether the link is up and its state was resynced (a socket's resync can be built)."""
+        return self._synced and self.connected
 
-    async def _fetch(self) -> Snapshot:
-        client = self._client
-        if client is None or not client.connected:
-            raise NotConnectedError(f"the AMI link to {self.site} is down")
-        status = await client.send_action("QueueStatus")
-        channels = await client.send_action("CoreShowChannels")
-        snap = Snapshot.of(
-            status.typed_items() if status.ok else [],
-            channels.typed_items() if channels.ok else [],
-        )
-        self._keep(snap)
-        return snap
-
-    def resync_message(
-        self, login: str, reconnect: bool, snap: Snapshot | None = None
-    ) -> dict[str, Any] | None:
-        """``login``'s ``resync``: their member rows, the queue names, their calls' channels."""
-        snap = snap or self._snapshot
-        if snap is None:
+    def resync_message(self, login: str, reconnect: bool) -> dict[str, Any] | None:
+        """``login``'s ``resync`` from the state the gateway keeps (no AMI action): their
+        member rows, the queue names, the channels of their live calls. None before the
+        link's first resync."""
+        if not self._synced:
             return None
-        queue: list[dict[str, Any]] = [
-            to_json(QueueParams(queue=p.queue)) for p in snap.params if p.queue
-        ]
-        queue += [
-            to_json(scrub(m))
-            for m in snap.members
-            if self._login_for(m.interface, m.state_interface) == login
-        ]
+        queue: list[dict[str, Any]] = [to_json(QueueParams(queue=q)) for q in self._queues]
+        mine: dict[tuple[str, str], QueueMember] = {}
+        for name in self._names_of(login):
+            rows = self._rows.get(name)
+            if rows:
+                mine.update(rows)
+        queue += [to_json(mine[k]) for k in sorted(mine)]
         channels: list[dict[str, Any]] = []
         agent = self._agents.get(login)
         if agent is not None:
-            live = {}
-            for linkedid in agent.windows:
+            for linkedid, window in agent.windows.items():
                 call = agent.tracker.get(linkedid)
-                if call is not None and call.phase in _LIVE:
-                    live[linkedid] = call
-            for row in snap.channels:
-                call = live.get(row.linkedid)
-                if call is not None and (
-                    row.uniqueid == call.uniqueid or row.channel.channel == call.agent_channel
-                ):
-                    channels.append(to_json(scrub(row)))
+                if call is None or call.phase not in _LIVE:
+                    continue
+                legs = {call.agent_channel, *call.agent_legs} - {None}
+                for row in window.rows.values():
+                    name = row.channel.channel
+                    if (
+                        row.uniqueid == call.uniqueid
+                        or name in legs
+                        or agent.identity.owns_channel(name)
+                    ):
+                        channels.append(to_json(scrub(row)))
         return {"type": "resync", "reconnect": reconnect, "queue": queue, "channels": channels}
 
     def link_message(self) -> dict[str, Any]:
@@ -456,13 +537,18 @@ class PbxGateway:
             self._agent_event(event, now)
         elif isinstance(event, MemberFields):
             login = self._learn_member(event)
+            self._put_row(event)
             if login is not None:
                 self._sink.deliver(login, Outgoing(event_message(event)))
         elif isinstance(event, Newchannel):
             for _agent, window in self._windows(event.linkedid):
                 window.live.add(event.uniqueid)
+                window.saw(event.channel)
         elif isinstance(event, (Hold, Unhold, Hangup)):
+            hangup = isinstance(event, Hangup)
             for agent, window in self._windows(event.linkedid):
+                if not hangup:
+                    window.saw(event.channel)
                 if event.uniqueid == window.caller_uniqueid or _agents_leg(
                     agent, window, event.channel.channel
                 ):
@@ -471,6 +557,8 @@ class PbxGateway:
                 self._hung_up(event, now)
         elif isinstance(event, DialEnd):
             for agent, window in self._windows(event.linkedid):
+                window.saw(event.channel)
+                window.saw(event.dest)
                 if _agents_leg(agent, window, event.dest.channel):
                     self._send(agent, event, now)
         elif isinstance(event, (QueueCallerAbandon, QueueCallerLeave, QueueCallerWithdraw)):
@@ -504,6 +592,8 @@ class PbxGateway:
                 replay = list(self._ivr.get(event.linkedid, ()))
             window.agent_channel = event.dest.channel or window.agent_channel
             window.live.update(u for u in (event.channel.uniqueid, event.dest.uniqueid) if u)
+            window.saw(event.channel)
+            window.saw(event.dest)
             window.closes_at = None
             for earlier in replay:
                 self._send(agent, earlier, now)
@@ -546,6 +636,7 @@ class PbxGateway:
     def _hung_up(self, event: Hangup, now: float) -> None:
         for _agent, window in self._windows(event.linkedid):
             window.live.discard(event.uniqueid)
+            window.rows.pop(event.uniqueid, None)
             if not window.live and window.closes_at is None:
                 window.closes_at = now + LINGER
         if event.uniqueid == event.linkedid:
@@ -599,16 +690,17 @@ class PbxGateway:
 
 def _agents_leg(agent: _Agent, window: _Window, channel: str) -> bool:
     """Whether ``channel`` (in this call) is the agent's: the leg the queue rang, or a
-    channel of the agent's own device (``PJSIP/1001-0000002a`` for ``PJSIP/1001``)."""
+    channel of one of the agent's devices (``identity.owns_channel``: ``PJSIP/1001-0000002a``
+    for ``PJSIP/1001``, the phone of a Local member with that state interface)."""
     if not channel:
         return False
     if channel == window.agent_channel:
         return True
-    device, _, _ = channel.rpartition("-")
-    return bool(device) and device.lower() == agent.line.interface.lower()
+    return agent.identity.owns_channel(channel)
 
 
-def _retrieve(task: asyncio.Task[Snapshot]) -> None:
-    """Mark a snapshot fetch's failure as seen (its awaiters got it, if any)."""
-    if not task.cancelled():
-        task.exception()
+def _same_line(old: AgentLine, new: AgentLine) -> bool:
+    """Whether two lines name the same member (interface and state interface)."""
+    return _norm(old.interface) == _norm(new.interface) and _norm(old.state_interface) == _norm(
+        new.state_interface
+    )

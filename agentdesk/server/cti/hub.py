@@ -8,7 +8,11 @@ socket of each agent (one: a newer desktop replaces an older one).
 
 A socket's queue is bounded: a desktop that does not read its events is
 dropped (it reconnects and gets a fresh ``resync``) rather than letting the
-server's memory grow.
+server's memory grow. A socket's ``resync`` is built from the state its
+gateway keeps (no AMI action per socket). One ticker serves every socket:
+the heartbeat after ``HEARTBEAT`` s of silence and the session recheck every
+``RECHECK`` s, the rechecks due at each tick run together in one worker
+thread.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import contextlib
 import dataclasses
 import fnmatch
 import logging
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +49,11 @@ REFRESH = 60.0  # seconds between re-reads of the agents' lines
 QUEUE_LIMIT = 512  # messages waiting for one socket before it is dropped
 REPLACED = 4409
 OVERFLOW = 1013  # "try again later": the desktop reconnects and resyncs
+SESSION_CLOSED = 4401
+HEARTBEAT = 20.0  # seconds of silence before a socket is sent a heartbeat
+RECHECK = 20.0  # seconds between rechecks of a socket's session
+TICK = 1.0
+MAX_RECHECKS_PER_TICK = 200
 
 
 class NoPbx(Exception):
@@ -58,29 +69,55 @@ class NotYourCall(Exception):
 
 
 class Subscription:
-    """One desktop's CTI socket: its bounded queue and why it must close, if it must."""
+    """One desktop's CTI socket: its bounded queue and why it must close, if it must.
 
-    def __init__(self, login: str, line: AgentLine, limit: int = QUEUE_LIMIT) -> None:
+    ``wake`` is set whenever there is something to do (messages waiting, the socket
+    ended); the socket's sender takes every waiting message at once (:meth:`take`), so
+    what the gateways delivered within one loop tick goes out in one wake-up.
+    ``recheck`` (blocking: run in a worker thread) says whether the socket's session is
+    still live.
+    """
+
+    def __init__(
+        self,
+        login: str,
+        line: AgentLine,
+        limit: int = QUEUE_LIMIT,
+        *,
+        recheck: Callable[[], bool] | None = None,
+    ) -> None:
         self.login = login
         self.line = line
-        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(limit)
+        self.limit = limit
+        self.items: deque[Outgoing] = deque()
+        self.wake = asyncio.Event()
         self.ended = asyncio.Event()
         self.close_code = 1000
         self.close_reason = ""
+        self.recheck = recheck
+        self.last_sent = self.checked_at = time.monotonic()
 
     def put(self, item: Outgoing) -> None:
         if self.ended.is_set():
             return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self.items) >= self.limit:
             log.warning("CTI socket of %s is not reading its events; dropping it", self.login)
             self.end(OVERFLOW, "too many events waiting; reconnect")
+            return
+        self.items.append(item)
+        self.wake.set()
+
+    def take(self) -> list[Outgoing]:
+        """Every message waiting, oldest first."""
+        taken = list(self.items)
+        self.items.clear()
+        return taken
 
     def end(self, code: int, reason: str) -> None:
         if not self.ended.is_set():
             self.close_code, self.close_reason = code, reason
             self.ended.set()
+            self.wake.set()
 
 
 class CtiHub:
@@ -101,6 +138,7 @@ class CtiHub:
         self._subs: dict[str, Subscription] = {}
         self._queue_limit = queue_limit
         self._refresher: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -113,10 +151,11 @@ class CtiHub:
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
 
     async def stop(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+        for task in (self._refresher, self._ticker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for sub in list(self._subs.values()):
             sub.end(1001, "server stopping")
         for gateway in self.gateways.values():
@@ -172,32 +211,73 @@ class CtiHub:
         return gateway.link_message()
 
     # ------------------------------------------------------------------ sockets
-    def subscribe(self, record: AgentRecord) -> Subscription:
-        """A socket for ``record`` (who has a line); an older socket of theirs is closed."""
+    def subscribe(
+        self, record: AgentRecord, recheck: Callable[[], bool] | None = None
+    ) -> Subscription:
+        """A socket for ``record`` (who has a line); an older socket of theirs is closed.
+
+        Its first messages are queued at once, in the same loop tick (nothing the gateway
+        delivers can fall between them and the state they describe): the link state and,
+        while the link is up, the ``resync`` built from the gateway's own state.
+        ``recheck`` is run (in a worker thread) every ``RECHECK`` s; False closes the
+        socket with ``SESSION_CLOSED``.
+        """
         assert record.line is not None
         self._register(record.login, record.line)
-        sub = Subscription(record.login, record.line, self._queue_limit)
+        sub = Subscription(record.login, record.line, self._queue_limit, recheck=recheck)
         previous = self._subs.get(record.login)
         if previous is not None:
             previous.end(REPLACED, "signed in on another desktop")
         self._subs[record.login] = sub
+        sub.put(Outgoing(self.link_message(record.login, record.line)))
+        first = self.first_resync(sub)
+        if first is not None:
+            sub.put(Outgoing(first))
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         if self._subs.get(sub.login) is sub:
             del self._subs[sub.login]
 
-    async def first_resync(self, sub: Subscription) -> dict[str, Any] | None:
-        """The ``resync`` a socket gets on connect (None while its PBX link is down)."""
+    def first_resync(self, sub: Subscription) -> dict[str, Any] | None:
+        """The ``resync`` a socket gets on connect, from its gateway's state (None while its
+        PBX link is down or not yet resynced: the gateway's resync then reaches it)."""
         gateway = self.home(sub.login, sub.line)
-        if gateway is None or not gateway.connected:
+        if gateway is None or not gateway.synced:
             return None
-        try:
-            snap = await gateway.fresh_snapshot()
-        except (NotConnectedError, TimeoutError) as exc:
-            log.info("no resync for %s yet: %s", sub.login, exc)
-            return None
-        return gateway.resync_message(sub.login, False, snap)
+        return gateway.resync_message(sub.login, False)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                await self.tick(time.monotonic())
+            except Exception:
+                log.exception("CTI sockets' heartbeat/session tick failed")
+
+    async def tick(self, now: float) -> None:
+        """Heartbeats for silent sockets; the session rechecks that are due, together."""
+        due: list[Subscription] = []
+        for sub in list(self._subs.values()):
+            if sub.ended.is_set():
+                continue
+            if now - sub.last_sent >= HEARTBEAT and not sub.items:
+                sub.last_sent = now
+                sub.put(Outgoing({"type": "heartbeat"}))
+            if (
+                sub.recheck is not None
+                and now - sub.checked_at >= RECHECK
+                and len(due) < MAX_RECHECKS_PER_TICK
+            ):
+                sub.checked_at = now
+                due.append(sub)
+        if due:
+            alive = await asyncio.to_thread(_rechecks, [s.recheck for s in due])
+            for sub, ok in zip(due, alive, strict=True):
+                if not ok:
+                    sub.end(SESSION_CLOSED, "session ended")
 
     # Delivery (called by the gateways, on the loop)
     def deliver(self, login: str, item: Outgoing) -> None:
@@ -253,3 +333,19 @@ class CtiHub:
         if result.ok:
             return CallResult(True, "")
         return CallResult(False, result.message or "The PBX refused the request.")
+
+
+def _rechecks(checks: list[Callable[[], bool] | None]) -> list[bool]:
+    """Run session rechecks in turn (in a worker thread); a check that fails to run (the
+    database unreachable) keeps its socket, to be checked again next round."""
+    results: list[bool] = []
+    failed = 0
+    for check in checks:
+        try:
+            results.append(check() if check is not None else True)
+        except Exception:
+            failed += 1
+            results.append(True)
+    if failed:
+        log.warning("CTI session recheck failed for %d sockets; kept until the next try", failed)
+    return results

@@ -28,17 +28,6 @@ class AgentRecord:
     team_ids: frozenset[uuid.UUID]
 
 
-def _line(agent: Agent) -> AgentLine | None:
-    interface = (agent.interface or "").strip()
-    if not interface:
-        return None
-    return AgentLine(
-        interface=interface,
-        member_name=agent.display_name,
-        extension=(agent.extension or "").strip(),
-    )
-
-
 class AgentDirectory:
     """Reads agents and their lines; inactive agents have no line."""
 
@@ -55,7 +44,7 @@ class AgentDirectory:
                 agent.id,
                 agent.login,
                 agent.role,
-                _line(agent) if agent.active else None,
+                AgentLine.from_agent(agent) if agent.active else None,
                 frozenset(teams),
             )
 
@@ -67,18 +56,21 @@ class AgentDirectory:
 
     def lines(self) -> dict[str, AgentLine]:
         """Every active agent's line by login."""
+        columns = (
+            Agent.login,
+            Agent.display_name,
+            Agent.interface,
+            Agent.extension,
+            Agent.endpoint,
+            Agent.state_interface,
+        )
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(Agent.login, Agent.display_name, Agent.interface, Agent.extension).where(
-                    Agent.active.is_(True), Agent.interface.is_not(None)
-                )
+                select(*columns).where(Agent.active.is_(True), Agent.interface.is_not(None))
             ).all()
         found: dict[str, AgentLine] = {}
-        for login, name, interface, extension in rows:
-            if interface and interface.strip():
-                found[login] = AgentLine(
-                    interface=interface.strip(),
-                    member_name=name,
-                    extension=(extension or "").strip(),
-                )
+        for row in rows:
+            line = AgentLine.from_agent(row)
+            if line is not None:
+                found[row.login] = line
         return found

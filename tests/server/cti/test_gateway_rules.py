@@ -4,8 +4,10 @@ how long a call stays theirs, and that a socket's queue is bounded."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
+from agentdesk.models import Role
 from agentdesk.server.cti.config import PbxConfig
 from agentdesk.server.cti.gateway import LINGER, Outgoing, PbxGateway
 from agentdesk.server.cti.hub import OVERFLOW, Subscription
@@ -145,4 +147,119 @@ def test_a_socket_that_does_not_read_is_dropped_not_buffered() -> None:
 
     sub = asyncio.run(scenario())
     assert sub.ended.is_set() and sub.close_code == OVERFLOW
-    assert sub.queue.qsize() == 3
+    assert len(sub.items) == 3
+
+
+class _Resync:
+    """What ``AmiClient`` hands ``on_resync``: QueueStatus and CoreShowChannels rows."""
+
+    def __init__(self, queue: list[ev.AmiEvent], channels: list[ev.AmiEvent]) -> None:
+        self._queue, self._channels, self.reconnect = queue, channels, False
+
+    def queue_events(self) -> list[ev.AmiEvent]:
+        return self._queue
+
+    def channel_events(self) -> list[ev.AmiEvent]:
+        return self._channels
+
+
+def _member(interface: str, queue: str = "general", **extra: Any) -> ev.QueueMember:
+    return ev.QueueMember(queue=queue, interface=interface, state_interface=interface, **extra)
+
+
+def test_a_sockets_resync_comes_from_the_kept_state_not_a_fresh_snapshot() -> None:
+    gateway, _sink = _gateway()
+    assert gateway.resync_message("alice", False) is None  # nothing kept before the link's resync
+    rows: list[ev.AmiEvent] = [
+        ev.QueueParams(queue="general"),
+        ev.QueueParams(queue="vip"),
+        _member(ALICE),
+        _member(BOB),
+    ]
+    gateway._on_resync(_Resync(rows, []))  # type: ignore[arg-type]
+    gateway._on_event(
+        ev.QueueMemberAdded(queue="vip", interface=ALICE, state_interface=ALICE, paused=True)
+    )
+    gateway._on_event(ev.QueueMemberRemoved(queue="general", interface=BOB, state_interface=BOB))
+    gateway._on_event(_offer(ALICE, ALICE_LEG))
+    gateway._on_event(ev.AgentConnect(channel=CALLER, dest=ALICE_LEG, interface=ALICE))
+
+    alice = gateway.resync_message("alice", False)
+    assert alice is not None
+    assert [(r["kind"], r["queue"]) for r in alice["queue"]] == [
+        ("QueueParams", "general"),
+        ("QueueParams", "vip"),
+        ("QueueMember", "general"),
+        ("QueueMember", "vip"),
+    ]
+    assert alice["queue"][-1]["paused"] is True
+    channels = sorted(row["channel"]["channel"] for row in alice["channels"])
+    assert channels == ["PJSIP/1001-0001", "PJSIP/carrier-1"]
+    kept = [name for row in alice["channels"] for name, _ in row["channel"]["variables"]]
+    assert kept == ["IVR_INTENT"]  # ACCOUNT_NO never leaves the server
+    bob = gateway.resync_message("bob", False)
+    assert bob is not None and [r["kind"] for r in bob["queue"]] == ["QueueParams"] * 2
+    assert bob["channels"] == []
+
+    gateway._on_event(ev.Hangup(channel=ALICE_LEG))  # the call ended: none of its channels
+    alice = gateway.resync_message("alice", False)
+    assert alice is not None and alice["channels"] == []
+
+
+def test_a_local_line_with_a_state_interface_owns_its_members_and_its_phone() -> None:
+    sink = Sink()
+    gateway = PbxGateway(PbxConfig(site="t", host="127.0.0.1", secret_keyring="x"), sink)
+    gateway.set_lines(
+        {"carol": AgentLine("Local/1003@agents", "Carol", state_interface="PJSIP/1003")}
+    )
+    member = "Local/1003@Agents/n"  # options and case as the queue's configuration has them
+    gateway._on_event(
+        ev.QueueMemberStatus(queue="general", interface=member, state_interface="PJSIP/1003")
+    )
+    leg = _chan("Local/1003@agents-0000a001;1", "100.2")
+    phone = _chan("PJSIP/1003-0000a002", "100.3")
+    gateway._on_event(_offer(member, leg))
+    gateway._on_event(ev.AgentConnect(channel=CALLER, dest=leg, interface=member))
+    gateway._on_event(ev.Newchannel(channel=phone))
+    gateway._on_event(ev.Hold(channel=phone))
+    gateway._on_event(ev.Hold(channel=_chan("PJSIP/1009-0000a009", "100.9")))  # someone else's
+    assert sink.kinds("carol") == ["QueueMemberStatus", "AgentCalled", "AgentConnect", "Hold"]
+    assert gateway.owns_call("carol", "100.1")
+
+
+def test_the_hub_heartbeats_and_rechecks_sessions_in_one_batch() -> None:
+    from agentdesk.server.cti.hub import HEARTBEAT, RECHECK, SESSION_CLOSED, CtiHub
+    from agentdesk.server.cti.lines import AgentRecord
+
+    class Directory:
+        pass
+
+    async def scenario() -> tuple[list[str], list[str], bool, int]:
+        hub = CtiHub(Directory(), [])  # type: ignore[arg-type]
+        checked: list[str] = []
+
+        def check(login: str, ok: bool) -> Any:
+            def recheck() -> bool:
+                checked.append(login)
+                return ok
+
+            return recheck
+
+        subs = []
+        for login, ok in (("alice", True), ("bob", False)):
+            record = AgentRecord(
+                uuid.uuid4(), login, Role.AGENT, AgentLine(f"PJSIP/{login}", login), frozenset()
+            )
+            subs.append(hub.subscribe(record, check(login, ok)))
+        alice, bob = subs
+        assert [i.message["type"] for i in alice.take()] == ["link"]  # no PBX: no resync
+        await hub.tick(max(s.checked_at for s in subs) + max(HEARTBEAT, RECHECK))
+        alice_got = [i.message["type"] for i in alice.take()]
+        result = (alice_got, checked, alice.ended.is_set(), bob.close_code)
+        await hub.stop()
+        return result
+
+    alice_got, checked, alice_ended, bob_code = asyncio.run(scenario())
+    assert sorted(checked) == ["alice", "bob"]  # one batch, in one worker thread
+    assert not alice_ended and alice_got == ["heartbeat"]
+    assert bob_code == SESSION_CLOSED
