@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QShortcut
 
 from agentdesk.ui.search.popup import SearchPopup, install_search_shortcut
@@ -50,9 +49,7 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
     window.add_dock("my_tickets", "My tickets", mine)
     window.add_dock("team_tickets", "My team", team, tabify_with="my_tickets")
     for pane in (mine, team):
-        # A right-hand pane is narrow at 1366 px: the list above its detail, all columns in it.
-        pane.splitter.setOrientation(Qt.Orientation.Vertical)
-        fit_columns(pane.table)
+        fit_columns(pane.table)  # a right-hand pane is narrow at 1366 px: every column in it
 
     def refresh_both(_ticket_id: uuid.UUID) -> None:
         # A save in either dock can move the ticket into or out of the other.
