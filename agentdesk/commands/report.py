@@ -228,7 +228,7 @@ def _run_staffing(args: argparse.Namespace) -> int:
         max_abandon=None if args.max_abandon is None else args.max_abandon / 100.0,
     )
     results = staffing_plan(forecast, int(args.interval) * 60, args.aht, target, args.patience)
-    sys.stdout.write(format_staffing(results, target))
+    sys.stdout.write(format_staffing(results, target, args.patience))
     if args.csv:
         write_staffing_csv(results, args.csv)
         print(f"wrote {args.csv}")

@@ -138,7 +138,9 @@ def test_text_summary() -> None:
     assert lines[0] == "Queue report: basic_day.log"
     assert lines[1].startswith("Service level 80%/20 s")
     assert lines[2] == "27 lines, 27 records, 0 skipped"
-    header = lines[4]
+    # The KPI summary comes first, then the table.
+    assert lines[4].startswith("Summary: Offered 7   Answered 4   SL 10 s 40.0 %")
+    header = lines[6]
     for title in (
         "Interval start",
         "Queue/agent",
@@ -151,7 +153,9 @@ def test_text_summary() -> None:
     ):
         assert title in header
     assert any(line.startswith("2024-03-04 09:00  support") for line in lines)
-    assert lines[-1].startswith("grand total")
+    assert any(line.startswith("grand total") for line in lines)
+    assert "Pause reasons" in lines
+    assert any(line.split()[:4] == ["support", "Lunch", "1", "1800"] for line in lines)
 
 
 def test_dst_day_in_local_time() -> None:

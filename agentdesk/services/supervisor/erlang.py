@@ -359,6 +359,49 @@ def _check_target(target: StaffingTarget) -> None:
             _check_finite(name, value)
 
 
+def unreachable_reason(target: StaffingTarget, patience_s: float | None = None) -> str:
+    """Why no number of agents meets ``target`` under any traffic (empty when one may).
+
+    With random (Poisson) arrivals there is always a chance that a caller waits
+    longer than any threshold, so a 100 % service level is never met, however
+    many agents: the formulas only come close enough for floating point to
+    round the shortfall away (Erlang C gives "100.0 %" from 44 agents for
+    200 calls of 300 s in 30 minutes). Likewise a zero abandonment cap under
+    Erlang A (every waiting caller may hang up) and a zero ASA cap.
+    """
+    if target.service_level >= 1.0:
+        return (
+            f"a {target.service_level:.0%} service level cannot be reached: with random "
+            f"arrivals some callers always wait longer than {target.threshold_s:g} s, "
+            "however many agents (choose a target below 100 %)"
+        )
+    if patience_s is not None and target.max_abandon is not None and target.max_abandon <= 0:
+        return (
+            "an abandonment cap of 0 % cannot be reached: under Erlang A any waiting "
+            "caller may hang up"
+        )
+    if target.max_asa_s is not None and target.max_asa_s <= 0:
+        return "an ASA cap of 0 s cannot be reached: some callers always wait"
+    return ""
+
+
+def service_level_definition(
+    model: str, threshold_s: float, patience_s: float | None = None
+) -> str:
+    """What a staffing result's service level means, printed beside it."""
+    if model == "erlang-a":
+        patience = "" if patience_s is None else f", mean patience {patience_s:g} s"
+        return (
+            f"Service level (Erlang A{patience}): calls answered within {threshold_s:g} s "
+            "÷ all offered calls; callers who hang up before an answer count as not "
+            "answered in time (ASA over answered calls only)"
+        )
+    return (
+        f"Service level (Erlang C): calls answered within {threshold_s:g} s ÷ all offered "
+        "calls, assuming no caller hangs up"
+    )
+
+
 def required_agents(
     calls: float,
     interval_s: float,
@@ -379,6 +422,9 @@ def required_agents(
         _check_finite("patience_s", patience_s, positive=True)
     if a == 0.0:
         return _evaluate(0, calls, interval_s, aht_s, target, patience_s)
+    unreachable = unreachable_reason(target, patience_s)
+    if unreachable:
+        raise StaffingInfeasibleError(unreachable)
     # Erlang C needs N > A; Erlang A is stable for any N >= 1.
     low = max(1, math.floor(a) + 1) if patience_s is None else 1
     if low > max_agents:

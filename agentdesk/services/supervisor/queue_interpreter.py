@@ -8,11 +8,21 @@ described in :mod:`agentdesk.services.supervisor.queue_metrics`.
 
 Rules used
 - **Attribution.** Everything about a call (offered, answered, abandoned,
-  wait, talk, transfers, ring-no-answers, wrap-up) counts in the interval in
-  which the call *entered the queue*, the industry norm: a call queued at
-  09:59:50 and answered at 10:00:30 is an answer of the 09:45 interval.
-  Agent state time (logged in, talking, wrap-up, idle, paused) is clock
-  time, split exactly at interval boundaries.
+  wait, talk, transfers, ring-no-answers, wrap-up) counts for its *queue* in
+  the interval in which the call *entered the queue*, the industry norm: a
+  call queued at 09:59:50 and answered at 10:00:30 is an answer of the 09:45
+  interval. For the *agent*, a sink that has ``add_agent_call`` (the batch
+  ``CellStore``) also gets the agent's own facts when they happened to the
+  agent: the answer, talk, transfer, completion and wrap-up of a call when
+  the agent connected, a ring-no-answer or ring-cancelled at its own line,
+  so an agent's calls fall in intervals the agent was logged in. Sinks
+  without it (the live window) get the facts once, under the agent, in the
+  call's enqueue interval. Agent state time (logged in, talking, wrap-up,
+  idle, paused) is clock time, split exactly at interval boundaries.
+- **Unanswered** calls left by ABANDON (hung up), EXITWITHTIMEOUT,
+  EXITEMPTY, EXITWITHKEY or WITHDRAW; each is counted on its own
+  (``abandoned``, ``timed_out``, ``exit_empty``, ``exit_key``,
+  ``withdrawn``), the last four together as ``flowed_out``.
 - Calls whose ENTERQUEUE is older than the file are rebuilt from the wait
   in their CONNECT/ABANDON line (and from holdtime + calltime in a
   COMPLETE*/TRANSFER line), so a rotated log still counts them. Wrap-up is
@@ -53,12 +63,23 @@ _TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
 # WITHDRAW: taken out of the queue on request (QueueWithdrawCaller), back to the dialplan
 # without hanging up: a flow-out, never an abandon.
 _FLOWOUTS = frozenset({"EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY", "WITHDRAW"})
+_FLOWOUT_FIELD = {
+    "EXITWITHTIMEOUT": "timed_out",
+    "EXITWITHKEY": "exit_key",
+    "EXITEMPTY": "exit_empty",
+    "WITHDRAW": "withdrawn",
+}
 _STALE_CALL_S = 24 * 3600.0  # a call open this long lost its end line; forget it
 _MAX_CLOSED = 100_000  # ended calls remembered to ignore repeated lines about them
 
 
 class MetricsSink(Protocol):
-    """Where ``QueueLogInterpreter`` puts call facts and agent state time (see ``CellStore``)."""
+    """Where ``QueueLogInterpreter`` puts call facts and agent state time (see ``CellStore``).
+
+    Optional methods, used when a sink has them: ``add_agent_call(at, queue, agent, values)``
+    (an agent's own facts at the agent's moment; see Attribution above) and
+    ``count_pause(at, queue, agent, reason)`` (a pause started).
+    """
 
     def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None: ...
 
@@ -93,7 +114,8 @@ class _Agent:
     calls: set[tuple[str, str]] = field(default_factory=set)
     acw_until: float = 0.0
     pause_reason: str = ""
-    last_call: tuple[float, str] | None = None  # (enqueue time, queue) of the last completed call
+    # (enqueue time, queue, connect time) of the last completed call
+    last_call: tuple[float, str, float] | None = None
     state: tuple[AgentActivity, str] | None = None
     state_since: float = 0.0
 
@@ -122,6 +144,12 @@ class QueueLogInterpreter:
     def __init__(self, config: MetricsConfig, sink: MetricsSink) -> None:
         self.config = config
         self._sink = sink
+        self._add_agent_call: Callable[[float, str, str, Mapping[str, float]], None] | None = (
+            getattr(sink, "add_agent_call", None)
+        )
+        self._count_pause: Callable[[float, str, str, str], None] | None = getattr(
+            sink, "count_pause", None
+        )
         self._calls: dict[tuple[str, str], _Call] = {}
         # Calls that ended (oldest first): a repeated or late line about one is ignored
         # instead of being rebuilt into a second, phantom call. An OrderedDict, because
@@ -136,6 +164,7 @@ class QueueLogInterpreter:
             "CONNECT": self._on_connect,
             "ABANDON": self._on_leave,
             "RINGNOANSWER": self._on_ring_no_answer,
+            "RINGCANCELED": self._on_ring_no_answer,
             "ADDMEMBER": self._on_membership,
             "REMOVEMEMBER": self._on_membership,
             "PAUSE": self._on_pause,
@@ -213,8 +242,20 @@ class QueueLogInterpreter:
             "answered_within": within,
             "wait_answered_s": wait,
             "max_wait_s": wait,
+            "presented": 1,
         }
-        self._sink.add_call(call.enqueued, record.queue, call.agent, values)
+        self._call_fact(call.enqueued, at, record.queue, call.agent, values)
+
+    def _call_fact(
+        self, enqueued: float, at: float, queue: str, agent: str, values: Mapping[str, float]
+    ) -> None:
+        """A fact of a call: the queue's at ``enqueued``; the agent's at ``at`` (see above)."""
+        add_agent_call = self._add_agent_call
+        if add_agent_call is None or agent == NO_AGENT:
+            self._sink.add_call(enqueued, queue, agent, values)
+            return
+        self._sink.add_call(enqueued, queue, NO_AGENT, values)
+        add_agent_call(at, queue, agent, values)
 
     def _on_connect(self, record: QueueLogRecord) -> None:
         if self._finished(record):
@@ -232,7 +273,7 @@ class QueueLogInterpreter:
         agent = self._agent(record.agent, record.timestamp)
         agent.memberships.setdefault(record.queue, _Membership())
         agent.calls.add((record.call_id, record.queue))
-        self._after_change(agent, record.timestamp)
+        self._after_change(agent, record.timestamp, record.agent)
 
     def _on_end(self, record: QueueLogRecord) -> None:
         if self._finished(record):
@@ -254,15 +295,19 @@ class QueueLogInterpreter:
         values = {"handled": 1, "talk_s": max(0.0, talk)}
         if record.event in _TRANSFERS:
             values["transfers"] = 1
-        self._sink.add_call(call.enqueued, record.queue, agent_name, values)
+        elif record.event == "COMPLETECALLER":
+            values["completed_caller"] = 1
+        else:
+            values["completed_agent"] = 1
+        self._call_fact(call.enqueued, call.connected, record.queue, agent_name, values)
         self._close_call(key)
         if agent_name == NO_AGENT:
             return
         agent = self._agent(agent_name, t)
         agent.calls.discard(key)
-        agent.last_call = (call.enqueued, record.queue)
+        agent.last_call = (call.enqueued, record.queue, call.connected)
         agent.acw_until = max(agent.acw_until, t + self.config.wrapup_s.get(record.queue, 0.0))
-        self._after_change(agent, t)
+        self._after_change(agent, t, agent_name)
 
     def _on_leave(self, record: QueueLogRecord) -> None:
         if self._finished(record):
@@ -278,20 +323,23 @@ class QueueLogInterpreter:
             short = 1 if self.config.service_level.is_short_abandon(wait) else 0
             values = {"abandoned": 1, "short_abandoned": short, "wait_abandoned_s": wait}
         else:
-            values = {"flowed_out": 1, "withdrawn": 1 if record.event == "WITHDRAW" else 0}
+            values = {"flowed_out": 1, _FLOWOUT_FIELD[record.event]: 1}
         values["max_wait_s"] = wait
         self._sink.add_call(call.enqueued, record.queue, NO_AGENT, values)
         self._close_call((record.call_id, record.queue))
 
     def _on_ring_no_answer(self, record: QueueLogRecord) -> None:
+        """RINGNOANSWER or RINGCANCELED (the caller left while this agent's phone rang)."""
         call = self._calls.get((record.call_id, record.queue))
         at = call.enqueued if call is not None else record.timestamp
         agent_name = record.agent if record.has_member else NO_AGENT
-        self._sink.add_call(at, record.queue, agent_name, {"ring_no_answers": 1})
+        name = "ring_no_answers" if record.event == "RINGNOANSWER" else "ring_cancelled"
+        values = {name: 1, "presented": 1}
+        self._call_fact(at, record.timestamp, record.queue, agent_name, values)
         if record.has_member:
             agent = self._agent(record.agent, record.timestamp)
             agent.memberships.setdefault(record.queue, _Membership())
-            self._after_change(agent, record.timestamp)
+            self._after_change(agent, record.timestamp, record.agent)
 
     def _expire_stale(self, now: float) -> None:
         horizon = now - _STALE_CALL_S
@@ -313,9 +361,15 @@ class QueueLogInterpreter:
             agent.since = t
         return agent
 
-    def _after_change(self, agent: _Agent, t: float) -> None:
+    def _after_change(self, agent: _Agent, t: float, name: str) -> None:
         state = self._classify(agent, t, None)
         if state != agent.state:
+            if (
+                self._count_pause is not None
+                and state is not None
+                and state[0] is AgentActivity.PAUSED
+            ):
+                self._count_pause(t, AGENT_LEVEL, name, state[1])
             agent.state, agent.state_since = state, t
 
     def _on_membership(self, record: QueueLogRecord) -> None:
@@ -326,7 +380,7 @@ class QueueLogInterpreter:
             agent.memberships.setdefault(record.queue, _Membership())
         else:
             agent.memberships.pop(record.queue, None)
-        self._after_change(agent, record.timestamp)
+        self._after_change(agent, record.timestamp, record.agent)
 
     def _on_pause(self, record: QueueLogRecord) -> None:
         if not record.has_member:
@@ -336,8 +390,22 @@ class QueueLogInterpreter:
             return
         agent = self._agent(record.agent, record.timestamp)
         membership = agent.memberships.setdefault(record.queue, _Membership())
+        was = (membership.paused, membership.reason)
         self._set_paused(agent, membership, record)
-        self._after_change(agent, record.timestamp)
+        self._pause_started(record, record.queue, membership, was)
+        self._after_change(agent, record.timestamp, record.agent)
+
+    def _pause_started(
+        self, record: QueueLogRecord, queue: str, membership: _Membership, was: tuple[bool, str]
+    ) -> None:
+        """Count a pause in ``queue`` when one starts (or its reason changes), ACW aside."""
+        if (
+            self._count_pause is not None
+            and membership.paused
+            and (membership.paused, membership.reason) != was
+            and not self.config.is_acw_reason(membership.reason)
+        ):
+            self._count_pause(record.timestamp, queue, record.agent, membership.reason)
 
     def _on_pause_all(self, record: QueueLogRecord) -> None:
         # Asterisk writes PAUSEALL/UNPAUSEALL under the member's *interface*
@@ -347,9 +415,12 @@ class QueueLogInterpreter:
         if record.agent not in self._agents:
             return
         agent = self._agent(record.agent, record.timestamp)
-        for membership in agent.memberships.values():
+        for queue, membership in agent.memberships.items():
+            was = (membership.paused, membership.reason)
             self._set_paused(agent, membership, record)
-        self._after_change(agent, record.timestamp)
+            if queue != _NONE:
+                self._pause_started(record, queue, membership, was)
+        self._after_change(agent, record.timestamp, record.agent)
 
     @staticmethod
     def _set_paused(agent: _Agent, membership: _Membership, record: QueueLogRecord) -> None:
@@ -366,13 +437,13 @@ class QueueLogInterpreter:
             agent.memberships.setdefault(_NONE, _Membership())
         else:
             agent.memberships.clear()
-        self._after_change(agent, record.timestamp)
+        self._after_change(agent, record.timestamp, record.agent)
 
     def _on_queue_start(self, record: QueueLogRecord) -> None:
         for name in list(self._agents):
             agent = self._agent(name, record.timestamp)
             agent.calls.clear()
-            self._after_change(agent, record.timestamp)
+            self._after_change(agent, record.timestamp, name)
         for key in list(self._calls):
             self._close_call(key)
 
@@ -411,8 +482,14 @@ class QueueLogInterpreter:
                 continue
             sink.add_time(t0, t1, AGENT_LEVEL, name, *state)
             if state[0] is AgentActivity.ACW and agent.last_call is not None:
-                enqueued, queue = agent.last_call
-                sink.add_call(enqueued, queue, name, {"wrapup_s": t1 - t0})
+                enqueued, queue, connected = agent.last_call
+                values = {"wrapup_s": t1 - t0}
+                add_agent_call = getattr(sink, "add_agent_call", None)
+                if add_agent_call is None:
+                    sink.add_call(enqueued, queue, name, values)
+                else:
+                    sink.add_call(enqueued, queue, NO_AGENT, values)
+                    add_agent_call(connected, queue, name, values)
             for queue in agent.memberships:
                 if queue != _NONE:
                     queue_state = self._classify(agent, t0, queue)

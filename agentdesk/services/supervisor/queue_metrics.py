@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from agentdesk.services.supervisor.queue_interpreter import AgentSnapshot as AgentSnapshot
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 AGENT_LEVEL = ""  # queue key of agent-level state time
 ALL_AGENTS = "*"  # agent key of the live window's per-queue cells
 NO_AGENT = ""  # agent key of queue-level call facts (offered, abandoned …)
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,30 @@ class AgentActivity(StrEnum):
 CALL_FIELDS = (
     "offered", "answered", "answered_within", "abandoned", "short_abandoned", "flowed_out",
     "withdrawn", "transfers", "ring_no_answers", "handled", "wait_answered_s",
-    "wait_abandoned_s", "talk_s", "wrapup_s",
+    "wait_abandoned_s", "talk_s", "wrapup_s", "timed_out", "exit_empty", "exit_key",
+    "completed_caller", "completed_agent", "ring_cancelled", "presented",
 )  # fmt: skip
+# Upper edges (seconds, inclusive) of the wait-time distribution's bins; a last bin holds the
+# rest. 10, 20, 30 and 60 are edges, so the service level at each comes from the bins.
+WAIT_EDGES: tuple[float, ...] = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300)
+SL_THRESHOLDS: tuple[float, ...] = (10, 20, 30, 60)
+
+
+def wait_bin(wait_s: float) -> int:
+    """Index of the distribution bin holding a wait (0 for ≤ 5 s … len(WAIT_EDGES) beyond 300 s)."""
+    for index, edge in enumerate(WAIT_EDGES):
+        if wait_s <= edge:
+            return index
+    return len(WAIT_EDGES)
+
+
+def wait_bin_labels() -> tuple[str, ...]:
+    """Display labels of the distribution bins: "0–5 s", "5–10 s", … "> 300 s"."""
+    lows = (0.0, *WAIT_EDGES)
+    labels = [f"{lo:g}–{hi:g} s" for lo, hi in zip(lows, WAIT_EDGES, strict=False)]
+    return (*labels, f"> {WAIT_EDGES[-1]:g} s")
+
+
 TIME_FIELDS = ("busy_s", "acw_s", "idle_s", "paused_s")
 _ACTIVITY_FIELD = {
     AgentActivity.TALK: "busy_s",
@@ -163,6 +186,22 @@ class Counters:
     paused_s: float = 0.0
     max_wait_s: float = 0.0
     pause_reasons: dict[str, float] = field(default_factory=dict)
+    # Why unanswered calls left (of flowed_out), how answered ones ended, agents' rings.
+    timed_out: float = 0.0  # EXITWITHTIMEOUT
+    exit_empty: float = 0.0  # EXITEMPTY: no member could take calls
+    exit_key: float = 0.0  # EXITWITHKEY: the caller pressed a key to leave
+    completed_caller: float = 0.0  # COMPLETECALLER: the caller hung up
+    completed_agent: float = 0.0  # COMPLETEAGENT: the agent hung up
+    ring_cancelled: float = 0.0  # RINGCANCELED: the caller left while the agent's phone rang
+    presented: float = 0.0  # rings at an agent: answered + ring-no-answer + ring-cancelled
+    # Waits of answered and of abandoned calls by ``wait_bin`` (sparse: bin -> calls).
+    answered_waits: dict[int, float] = field(default_factory=dict)
+    abandoned_waits: dict[int, float] = field(default_factory=dict)
+    # Pauses started per reason (the time in each is ``pause_reasons``).
+    pause_counts: dict[str, float] = field(default_factory=dict)
+    # True for a cell of an agent's own call facts, counted when the agent connected
+    # (``CellStore.add_agent_call``); queue figures never read those.
+    agent_facts: bool = False
 
     def add(self, name: str, value: float) -> None:
         setattr(self, name, getattr(self, name) + value)
@@ -171,12 +210,30 @@ class Counters:
         for name, value in values.items():
             if name == "max_wait_s":
                 self.max_wait_s = max(self.max_wait_s, value)
+            elif name == "wait_answered_s":
+                self.wait_answered_s += value
+                index = wait_bin(value)
+                self.answered_waits[index] = self.answered_waits.get(index, 0.0) + 1
+            elif name == "wait_abandoned_s":
+                self.wait_abandoned_s += value
+                index = wait_bin(value)
+                self.abandoned_waits[index] = self.abandoned_waits.get(index, 0.0) + 1
             else:
                 setattr(self, name, getattr(self, name) + value)
 
+    def count_pause(self, reason: str) -> None:
+        self.pause_counts[reason] = self.pause_counts.get(reason, 0.0) + 1
+
     def add_activity(self, activity: AgentActivity, reason: str, seconds: float) -> None:
-        self.add(_ACTIVITY_FIELD[activity], seconds)
-        if activity is AgentActivity.PAUSED:
+        # Spelled out: the interpreter calls this for every agent and queue on every change.
+        if activity is AgentActivity.IDLE:
+            self.idle_s += seconds
+        elif activity is AgentActivity.TALK:
+            self.busy_s += seconds
+        elif activity is AgentActivity.ACW:
+            self.acw_s += seconds
+        else:
+            self.paused_s += seconds
             self.pause_reasons[reason] = self.pause_reasons.get(reason, 0.0) + seconds
 
     def merge_calls(self, other: Counters) -> None:
@@ -196,14 +253,32 @@ class Counters:
         self.talk_s += other.talk_s
         self.wrapup_s += other.wrapup_s
         self.max_wait_s = max(self.max_wait_s, other.max_wait_s)
+        self.timed_out += other.timed_out
+        self.exit_empty += other.exit_empty
+        self.exit_key += other.exit_key
+        self.completed_caller += other.completed_caller
+        self.completed_agent += other.completed_agent
+        self.ring_cancelled += other.ring_cancelled
+        self.presented += other.presented
+        if other.answered_waits:
+            _merge(self.answered_waits, other.answered_waits)
+        if other.abandoned_waits:
+            _merge(self.abandoned_waits, other.abandoned_waits)
 
     def merge_time(self, other: Counters) -> None:
         self.busy_s += other.busy_s
         self.acw_s += other.acw_s
         self.idle_s += other.idle_s
         self.paused_s += other.paused_s
-        for reason, seconds in other.pause_reasons.items():
-            self.pause_reasons[reason] = self.pause_reasons.get(reason, 0.0) + seconds
+        if other.pause_reasons:
+            _merge(self.pause_reasons, other.pause_reasons)
+        if other.pause_counts:
+            _merge(self.pause_counts, other.pause_counts)
+
+
+def _merge(into: dict[K, float], other: Mapping[K, float]) -> None:
+    for key, value in other.items():
+        into[key] = into.get(key, 0.0) + value
 
 
 @dataclass(frozen=True)
@@ -239,6 +314,19 @@ class MetricsRow:
     staffed_agents: float | None
     pause_by_reason: tuple[tuple[str, float], ...]
     withdrawn: int = 0  # of flowed_out: withdrawn from the queue on request, never abandons
+    timed_out: int = 0  # of flowed_out: EXITWITHTIMEOUT
+    exit_empty: int = 0  # of flowed_out: EXITEMPTY
+    exit_key: int = 0  # of flowed_out: EXITWITHKEY
+    completed_by_caller: int = 0
+    completed_by_agent: int = 0
+    ring_cancelled: int = 0
+    presented: int = 0
+    aht_talk_s: float | None = None  # AHT without wrap-up: talk ÷ handled
+    # (threshold s, service level under the same definition) for each of SL_THRESHOLDS
+    sl_at: tuple[tuple[float, float | None], ...] = ()
+    wait_distribution: tuple[int, ...] = ()  # answered calls per WAIT_EDGES bin
+    abandon_distribution: tuple[int, ...] = ()  # abandoned calls per WAIT_EDGES bin
+    pause_counts: tuple[tuple[str, int], ...] = ()  # pauses started per reason
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -256,6 +344,9 @@ def make_row(
 ) -> MetricsRow:
     """Turn summed counters into rates, ratios and averages under ``definition``."""
     short = cell.short_abandoned if definition.exclude_short_abandons else 0.0
+    bins = len(WAIT_EDGES) + 1
+    answered_bins = [int(cell.answered_waits.get(i, 0.0)) for i in range(bins)]
+    abandoned_bins = [int(cell.abandoned_waits.get(i, 0.0)) for i in range(bins)]
     abandoned = cell.abandoned - short
     denominator = cell.answered + (abandoned if definition.count_abandons else 0.0)
     denominator += cell.flowed_out if definition.count_flowouts else 0.0
@@ -280,7 +371,18 @@ def make_row(
         occupancy=_ratio(cell.busy_s + cell.acw_s, cell.busy_s + cell.acw_s + cell.idle_s),
         staffed_agents=_ratio(logged_in, span),
         pause_by_reason=tuple(sorted(cell.pause_reasons.items())),
-        withdrawn=int(cell.withdrawn),
+        withdrawn=int(cell.withdrawn), timed_out=int(cell.timed_out),
+        exit_empty=int(cell.exit_empty), exit_key=int(cell.exit_key),
+        completed_by_caller=int(cell.completed_caller),
+        completed_by_agent=int(cell.completed_agent),
+        ring_cancelled=int(cell.ring_cancelled), presented=int(cell.presented),
+        aht_talk_s=_ratio(cell.talk_s, cell.handled),
+        sl_at=tuple(
+            (t, _ratio(sum(answered_bins[: WAIT_EDGES.index(t) + 1]), denominator))
+            for t in SL_THRESHOLDS
+        ),
+        wait_distribution=tuple(answered_bins), abandon_distribution=tuple(abandoned_bins),
+        pause_counts=tuple(sorted((r, int(n)) for r, n in cell.pause_counts.items())),
     )  # fmt: skip
 
 
@@ -290,13 +392,53 @@ def bucket_of(timestamp: float, bucket_s: int) -> int:
 
 
 class CellStore:
-    """Counters keyed by (bucket start, queue, agent); the batch sink of ``QueueLogInterpreter``."""
+    """Counters keyed by (bucket start, queue, agent); the batch sink of ``QueueLogInterpreter``.
 
-    def __init__(self, bucket_s: int = 900) -> None:
+    Buckets are ``bucket_s`` long (a divisor of 15 minutes), or local days when
+    ``daily_tz`` is given (a day report needs nothing finer, and a year of
+    quarter hours is 35,040 buckets). With ``keep_agents=False`` every agent's
+    state time is summed into the queue's (and the floor's) own cell and the
+    agents' own call facts are dropped: what a queue or total report needs,
+    in a fraction of the cells.
+
+    Layout: queue call facts under agent ``NO_AGENT`` in the bucket the call
+    entered the queue; an agent's own call facts (``add_agent_call``) under the
+    agent's name in the bucket the agent connected (or was rung), flagged
+    ``Counters.agent_facts``; state time under the agent (queue ``AGENT_LEVEL``
+    for the agent as a whole).
+    """
+
+    def __init__(
+        self, bucket_s: int = 900, *, daily_tz: tzinfo | None = None, keep_agents: bool = True
+    ) -> None:
         if bucket_s <= 0 or 900 % bucket_s:
             raise ValueError("bucket_s must divide 900 so buckets align with local quarter hours")
         self.bucket_s = bucket_s
+        self.daily_tz = daily_tz
+        self.keep_agents = keep_agents
         self.cells: dict[tuple[int, str, str], Counters] = {}
+        self._day = (0, -1)  # [start, end) of the last local day looked up (daily buckets)
+        self._span = (0, -1)  # [start, end) of the last bucket written: the common case
+
+    def bucket(self, timestamp: float) -> int:
+        """Start of the bucket holding ``timestamp`` (its local midnight for daily buckets)."""
+        if self.daily_tz is None:
+            return int(timestamp // self.bucket_s) * self.bucket_s
+        return self._day_of(timestamp)[0]
+
+    def _day_of(self, timestamp: float) -> tuple[int, int]:
+        start, end = self._day
+        if not start <= timestamp < end:
+            assert self.daily_tz is not None
+            start = int(local_midnight(timestamp, self.daily_tz))
+            end = int(local_midnight(start + 26 * 3600, self.daily_tz))
+            self._day = (start, end)
+        return self._day
+
+    def _next(self, bucket: int) -> int:
+        if self.daily_tz is None:
+            return bucket + self.bucket_s
+        return self._day_of(bucket)[1]
 
     def cell(self, bucket: int, queue: str, agent: str) -> Counters:
         key = (bucket, queue, agent)
@@ -306,16 +448,43 @@ class CellStore:
         return found
 
     def add_call(self, at: float, queue: str, agent: str, values: Mapping[str, float]) -> None:
-        self.cell(bucket_of(at, self.bucket_s), queue, agent).add_values(values)
+        self.cell(self.bucket(at), queue, agent).add_values(values)
+
+    def add_agent_call(
+        self, at: float, queue: str, agent: str, values: Mapping[str, float]
+    ) -> None:
+        """An agent's own call facts, at the moment they happened to the agent."""
+        if not self.keep_agents:
+            return
+        cell = self.cell(self.bucket(at), queue, agent)
+        cell.agent_facts = True
+        cell.add_values(values)
+
+    def count_pause(self, at: float, queue: str, agent: str, reason: str) -> None:
+        """A pause started (``queue`` AGENT_LEVEL: the agent as a whole)."""
+        agent = agent if self.keep_agents else NO_AGENT
+        self.cell(self.bucket(at), queue, agent).count_pause(reason)
 
     def add_time(
         self, start: float, end: float, queue: str, agent: str, activity: AgentActivity, reason: str
     ) -> None:
         """Add state time, split at bucket boundaries."""
+        if not self.keep_agents:
+            agent = NO_AGENT
+        lo, hi = self._span
+        if lo <= start and end <= hi:  # within the bucket of the last write: no look-up
+            key = (lo, queue, agent)
+            found = self.cells.get(key)
+            if found is None:
+                found = self.cells[key] = Counters()
+            found.add_activity(activity, reason, end - start)
+            return
         t = start
         while t < end:
-            bucket = bucket_of(t, self.bucket_s)
-            stop = min(end, bucket + self.bucket_s)
+            bucket = self.bucket(t)
+            following = self._next(bucket)
+            self._span = (bucket, following)
+            stop = min(end, following)
             self.cell(bucket, queue, agent).add_activity(activity, reason, stop - t)
             t = stop
 
@@ -338,7 +507,12 @@ def rollup(
     for (_, q, a), cell in cells:
         if agent is not None and a != agent:
             continue
-        if q != AGENT_LEVEL and (queue is None or q == queue):
+        # An agent's own call facts repeat queue facts: only an agent's figures read them.
+        if (
+            q != AGENT_LEVEL
+            and (queue is None or q == queue)
+            and (agent is not None or not cell.agent_facts)
+        ):
             total.merge_calls(cell)
         if (queue is not None and q == queue) or (queue is None and q == AGENT_LEVEL):
             total.merge_time(cell)
@@ -358,9 +532,10 @@ def rollup_by_queue(
         by_queue = sums.get(q)
         if by_queue is None:
             by_queue = sums[q] = Counters()
-        by_queue.merge_calls(cell)
         by_queue.merge_time(cell)
-        total.merge_calls(cell)
+        if not cell.agent_facts:
+            by_queue.merge_calls(cell)
+            total.merge_calls(cell)
     return sums
 
 

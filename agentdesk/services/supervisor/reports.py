@@ -7,17 +7,25 @@ table, CSV, the desktop's QPdfWriter pages and charts) walks the same
 ``report.totals`` one per group over the whole range.
 
 Intervals are local wall-clock periods in ``MetricsConfig.tz`` (15, 30, 60
-minutes or a day); calls count in the interval they entered the queue (see
-``agentdesk.services.supervisor.queue_metrics``). Beside the actual staffing, each
+minutes or a day); a queue's calls count in the interval they entered the
+queue, an agent's in the interval the agent connected (see
+``agentdesk.services.supervisor.queue_interpreter``). Beside the actual staffing, each
 queue line shows the agents Erlang C says the interval needed for its
 actual offered calls and AHT under the service-level target.
+
+A report also carries what a manager reads first: the KPI summary
+(``kpi_summary``), day totals (``Report.days``), wait-time and abandon-time
+distributions (``distribution_rows``) and time per pause reason per queue or
+agent (``pause_rows``). Agents still logged in when the file ends are
+counted up to the end of the requested period, or now (``report_until``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,6 +38,8 @@ from agentdesk.services.supervisor.erlang import (
     StaffingResult,
     StaffingTarget,
     required_agents,
+    service_level_definition,
+    unreachable_reason,
 )
 from agentdesk.services.supervisor.queue_log import ParseSummary, QueueLogReader, QueueLogRecord
 from agentdesk.services.supervisor.queue_metrics import (
@@ -39,8 +49,10 @@ from agentdesk.services.supervisor.queue_metrics import (
     MetricsConfig,
     MetricsRow,
     QueueLogInterpreter,
+    local_midnight,
     make_row,
     rollup,
+    wait_bin_labels,
 )
 
 BASE_BUCKET_S = 900  # finest report interval; 30 min, 60 min and days are sums of these
@@ -73,14 +85,34 @@ class ColumnKind(StrEnum):
     DECIMAL = "decimal"
 
 
+class Scope(StrEnum):
+    """Which reports show a summary column: all, queue/total reports, agent reports."""
+
+    ALL = "all"
+    CALLS = "calls"
+    AGENT = "agent"
+
+
 @dataclass(frozen=True)
 class Column:
-    """One report column: key into ``ReportLine.value``, header, kind, shown in the summary?"""
+    """One report column: key into ``ReportLine.value``, header, kind, shown in the summary?
+
+    Every column is in the CSV; ``in_summary`` columns are in the text, window and PDF
+    tables of the reports ``scope`` names (``summary_columns``).
+    """
 
     key: str
     header: str
     kind: ColumnKind
     in_summary: bool = True
+    scope: Scope = Scope.ALL
+
+    def shown_for(self, group_by: GroupBy) -> bool:
+        if not self.in_summary:
+            return False
+        if self.scope is Scope.AGENT:
+            return group_by is GroupBy.AGENT
+        return self.scope is Scope.ALL or group_by is not GroupBy.AGENT
 
 
 @dataclass(frozen=True)
@@ -103,30 +135,40 @@ class ReportLine:
         return value.isoformat() if isinstance(value, datetime) else value
 
 
+_CALLS, _AGENT = Scope.CALLS, Scope.AGENT
 COLUMNS: tuple[Column, ...] = (
     Column("start", "Interval start", ColumnKind.TEXT),
     Column("end", "Interval end", ColumnKind.TEXT, in_summary=False),
     Column("group", "Queue/agent", ColumnKind.TEXT),
-    Column("offered", "Offered", ColumnKind.COUNT),
+    Column("offered", "Offered", ColumnKind.COUNT, scope=_CALLS),
+    Column("presented", "Presented", ColumnKind.COUNT, scope=_AGENT),
+    Column("ring_cancelled", "Ring cancelled", ColumnKind.COUNT, scope=_AGENT),
     Column("answered", "Answered", ColumnKind.COUNT),
-    Column("abandoned", "Abandoned", ColumnKind.COUNT),
-    Column("short_abandoned", "Short abandons", ColumnKind.COUNT),
+    Column("completed_by_caller", "Caller ended", ColumnKind.COUNT, scope=_AGENT),
+    Column("completed_by_agent", "Agent ended", ColumnKind.COUNT, scope=_AGENT),
+    Column("abandoned", "Abandoned", ColumnKind.COUNT, scope=_CALLS),
+    Column("short_abandoned", "Short abandons", ColumnKind.COUNT, scope=_CALLS),
+    Column("timed_out", "Timeout", ColumnKind.COUNT, scope=_CALLS),
+    Column("exit_empty", "Exit empty", ColumnKind.COUNT, scope=_CALLS),
+    Column("exit_key", "Key press", ColumnKind.COUNT, scope=_CALLS),
+    Column("withdrawn", "Withdrawn", ColumnKind.COUNT, scope=_CALLS),
     Column("flowed_out", "Flowed out", ColumnKind.COUNT, in_summary=False),
     Column("answered_within", "Answered in SL", ColumnKind.COUNT, in_summary=False),
-    Column("service_level", "SL %", ColumnKind.PERCENT),
+    Column("service_level", "SL %", ColumnKind.PERCENT, scope=_CALLS),
     Column("asa_s", "ASA s", ColumnKind.SECONDS),
     Column("aht_s", "AHT s", ColumnKind.SECONDS),
+    Column("aht_talk_s", "AHT excl. wrap-up s", ColumnKind.SECONDS, in_summary=False),
     Column("talk_s", "Talk s", ColumnKind.SECONDS, in_summary=False),
     Column("wrapup_s", "Wrap-up s", ColumnKind.SECONDS, in_summary=False),
-    Column("abandon_rate", "Aband %", ColumnKind.PERCENT),
+    Column("abandon_rate", "Aband %", ColumnKind.PERCENT, scope=_CALLS),
     Column("max_wait_s", "Longest wait s", ColumnKind.SECONDS, in_summary=False),
-    Column("transfers", "Transfers", ColumnKind.COUNT, in_summary=False),
+    Column("transfers", "Transfers", ColumnKind.COUNT, scope=_AGENT),
     Column("ring_no_answers", "Ring no answer", ColumnKind.COUNT, in_summary=False),
     Column("logged_in_s", "Logged in s", ColumnKind.SECONDS, in_summary=False),
     Column("paused_s", "Paused s", ColumnKind.SECONDS, in_summary=False),
     Column("occupancy", "Occ %", ColumnKind.PERCENT),
-    Column("staffed_agents", "Staffed", ColumnKind.DECIMAL),
-    Column("required_agents", "Needed", ColumnKind.COUNT),
+    Column("staffed_agents", "Staffed", ColumnKind.DECIMAL, scope=_CALLS),
+    Column("required_agents", "Needed", ColumnKind.COUNT, scope=_CALLS),
     Column("pause_by_reason", "Pause by reason s", ColumnKind.TEXT, in_summary=False),
 )
 
@@ -146,16 +188,52 @@ class Report:
     totals: tuple[ReportLine, ...]
     grand_total: ReportLine
     parse: ParseSummary | None
+    days: tuple[ReportLine, ...] = ()  # all queues per local day, oldest first
+    notes: tuple[str, ...] = ()  # e.g. why "Needed" is empty
+
+    def summary_columns(self) -> list[Column]:
+        """The columns a text, window or PDF table shows for this report's grouping."""
+        return [c for c in self.columns if c.shown_for(self.group_by)]
 
 
-def build_store(records: Iterable[QueueLogRecord], config: MetricsConfig) -> CellStore:
-    """Interpret records into quarter-hour cells; open agent time is closed at the last record."""
-    store = CellStore(BASE_BUCKET_S)
+def build_store(
+    records: Iterable[QueueLogRecord],
+    config: MetricsConfig,
+    *,
+    until: float | Callable[[float], float | None] | None = None,
+    daily: bool = False,
+    keep_agents: bool = True,
+) -> CellStore:
+    """Interpret records into quarter-hour cells (local days when ``daily``).
+
+    Agents still logged in after the last record are counted up to ``until``
+    (the end of the requested period, or now: see ``report_until``); without
+    it, up to the last record. ``keep_agents=False`` keeps queue and total
+    figures only (see ``CellStore``), for reports not grouped by agent.
+    """
+    store = CellStore(BASE_BUCKET_S, daily_tz=config.tz if daily else None,
+                      keep_agents=keep_agents)  # fmt: skip
     interpreter = QueueLogInterpreter(config, store)
     interpreter.feed_all(records)
-    if interpreter.last_timestamp is not None:
-        interpreter.close(interpreter.last_timestamp)
+    last = interpreter.last_timestamp
+    if last is not None:
+        close_at = until(last) if callable(until) else until
+        interpreter.close(max(last, close_at if close_at is not None else last))
     return store
+
+
+def report_until(
+    last_timestamp: float | None, end: datetime | None, config: MetricsConfig, now: float
+) -> float | None:
+    """Where open agent time ends: the requested end, else the end of the last record's day.
+
+    Never past ``now``, never before the last record."""
+    if end is not None:
+        return min(end.timestamp(), now)
+    if last_timestamp is None:
+        return None
+    day_end = local_midnight(local_midnight(last_timestamp, config.tz) + 26 * 3600, config.tz)
+    return max(last_timestamp, min(day_end, now))
 
 
 def period_start(bucket: int, interval: Interval, config: MetricsConfig) -> datetime:
@@ -231,6 +309,10 @@ def build_report(
     title: str = "Queue report",
 ) -> Report:
     """Lines per period and group for buckets in [start, end); totals per group and overall."""
+    if store.daily_tz is not None and interval is not Interval.DAY:
+        raise ValueError("a store of daily cells makes day reports only")
+    if not store.keep_agents and group_by is GroupBy.AGENT:
+        raise ValueError("this store was built without agents (keep_agents=False)")
     lo = start.timestamp() if start else float("-inf")
     hi = end.timestamp() if end else float("inf")
     buckets = {b for b, _, _ in store.cells if lo <= b < hi}
@@ -252,6 +334,23 @@ def build_report(
     last = period_end(max(periods), interval, config) if periods else None
     totals = tuple(_line(everything, group_by, n, config, first, last, False) for n in groups)
     grand = _line(everything, GroupBy.TOTAL, "", config, first, last, False)
+    if interval is Interval.DAY and group_by is GroupBy.TOTAL:
+        days = tuple(lines)
+    else:
+        by_day: dict[datetime, list[tuple[tuple[int, str, str], Counters]]] = {}
+        for key, cell in everything:
+            by_day.setdefault(period_start(key[0], Interval.DAY, config), []).append((key, cell))
+        days = tuple(
+            _line(by_day[day], GroupBy.TOTAL, "", config, day,
+                  period_end(day, Interval.DAY, config), False)
+            for day in sorted(by_day)
+        )  # fmt: skip
+    notes = []
+    reason = unreachable_reason(
+        StaffingTarget(config.service_level.target, config.service_level.threshold_s)
+    )
+    if reason and group_by is not GroupBy.AGENT:
+        notes.append(f"Needed: {reason}.")
     return Report(
         title=title,
         interval=interval,
@@ -264,6 +363,8 @@ def build_report(
         totals=totals,
         grand_total=grand,
         parse=parse,
+        days=days,
+        notes=tuple(notes),
     )
 
 
@@ -275,10 +376,21 @@ def report_from_queue_log(
     group_by: GroupBy = GroupBy.QUEUE,
     start: datetime | None = None,
     end: datetime | None = None,
+    now: float | None = None,
 ) -> Report:
-    """Stream a queue_log file and build its report (raises OSError if it cannot be read)."""
+    """Stream a queue_log file and build its report (raises OSError if it cannot be read).
+
+    Open agent time runs to ``end`` or to the end of the last record's day, never
+    past ``now`` (default: the clock). A day report keeps daily cells, and a
+    report not by agent keeps no per-agent cells: a year of queue_log fits.
+    """
     reader = QueueLogReader()
-    store = build_store(reader.read_file(path), config)
+    clock = time.time() if now is None else now
+    store = build_store(
+        reader.read_file(path), config,
+        until=lambda last: report_until(last, end, config, clock),
+        daily=interval is Interval.DAY, keep_agents=group_by is GroupBy.AGENT,
+    )  # fmt: skip
     return build_report(
         store, config, interval=interval, group_by=group_by, start=start, end=end,
         parse=reader.summary(), title=f"Queue report: {Path(path).name}",
@@ -329,9 +441,75 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: 
     return out.getvalue()
 
 
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f} s"
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f} %"
+
+
+def kpi_summary(report: Report) -> tuple[tuple[str, str], ...]:
+    """What a manager reads first, over the whole report: (label, text) pairs."""
+    row = report.grand_total.row
+    pairs = [("Offered", str(row.offered)), ("Answered", str(row.answered))]
+    pairs += [(f"SL {t:g} s", _percent(sl)) for t, sl in row.sl_at]
+    pairs += [
+        ("ASA", _seconds(row.asa_s)),
+        ("AHT", _seconds(row.aht_s)),
+        ("AHT excl. wrap-up", _seconds(row.aht_talk_s)),
+        ("Abandon rate", _percent(row.abandon_rate)),
+        ("Longest wait", _seconds(row.max_wait_s if row.offered else None)),
+        ("Abandoned", str(row.abandoned)),
+        ("Timed out", str(row.timed_out)),
+        ("Exit empty", str(row.exit_empty)),
+        ("Key press", str(row.exit_key)),
+        ("Withdrawn", str(row.withdrawn)),
+    ]
+    return tuple(pairs)
+
+
+def distribution_rows(line: ReportLine) -> list[list[str]]:
+    """Wait of answered calls and of abandoned calls per bin, with cumulative shares."""
+    row = line.row
+    answered, abandoned = row.wait_distribution, row.abandon_distribution
+    if not answered:
+        return []
+    total_answered, total_abandoned = sum(answered) or None, sum(abandoned) or None
+    out, run_answered, run_abandoned = [], 0, 0
+    for label, n_answered, n_abandoned in zip(wait_bin_labels(), answered, abandoned, strict=True):
+        run_answered += n_answered
+        run_abandoned += n_abandoned
+        out.append([
+            label,
+            str(n_answered), _percent(total_answered and run_answered / total_answered),
+            str(n_abandoned), _percent(total_abandoned and run_abandoned / total_abandoned),
+        ])  # fmt: skip
+    return out
+
+
+DISTRIBUTION_HEADERS = ("Wait", "Answered", "Cum. answered", "Abandoned", "Cum. abandoned")
+PAUSE_HEADERS = ("Queue/agent", "Reason", "Pauses", "Time s", "Share of paused")
+
+
+def pause_rows(report: Report) -> list[list[str]]:
+    """Per queue or agent (the report's grouping) and pause reason: pauses, time, share."""
+    lines = report.totals if report.group_by is not GroupBy.TOTAL else (report.grand_total,)
+    out = []
+    for line in lines:
+        counts = dict(line.row.pause_counts)
+        paused = line.row.paused_s
+        for reason, seconds in line.row.pause_by_reason:
+            share = seconds / paused if paused > 0 else None
+            out.append([str(line.value("group") or "all"), reason or "(none)",
+                        str(counts.get(reason, 0)), f"{seconds:.0f}", _percent(share)])  # fmt: skip
+    return out
+
+
 def format_text(report: Report) -> str:
-    """A fixed-width summary for a terminal: brief columns, per-group totals and the grand total."""
-    columns = [c for c in report.columns if c.in_summary]
+    """A fixed-width report for a terminal: the KPI summary first, then the table, day totals,
+    wait distributions and pause reasons."""
+    columns = report.summary_columns()
 
     def cells(line: ReportLine, label: str | None = None) -> list[str]:
         values = [format_value(line.value(c.key), c.kind) for c in columns]
@@ -347,11 +525,30 @@ def format_text(report: Report) -> str:
     head = [report.title, report.definition]
     if report.parse is not None:
         head.append(report.parse.describe())
-    return "\n".join(head) + "\n\n" + _table([c.header for c in columns], rows, text_columns=2)
+    head.extend(report.notes)
+    kpis = kpi_summary(report)
+    summary = "Summary: " + "   ".join(f"{label} {value}" for label, value in kpis if value)
+    parts = ["\n".join(head), summary, _table([c.header for c in columns], rows, text_columns=2)]
+    if len(report.days) > 1 or (report.days and report.interval is not Interval.DAY):
+        day_rows = [cells(line, line.row.start.strftime("%Y-%m-%d") if line.row.start else "")
+                    for line in report.days]  # fmt: skip
+        day_columns = [c.header for c in columns]
+        parts.append("Day totals (all queues)\n" + _table(day_columns, day_rows, text_columns=2))
+    distribution = distribution_rows(report.grand_total)
+    if any(r[1] != "0" or r[3] != "0" for r in distribution):
+        parts.append("Wait before answer / before abandoning (all queues)\n"
+                     + _table(DISTRIBUTION_HEADERS, distribution))  # fmt: skip
+    pauses = pause_rows(report)
+    if pauses:
+        parts.append("Pause reasons\n" + _table(PAUSE_HEADERS, pauses, text_columns=2))
+    return "\n\n".join(parts)
 
 
-def format_staffing(results: Sequence[StaffingResult], target: StaffingTarget) -> str:
-    """The agents needed per forecast interval, with what that many agents achieve."""
+def format_staffing(
+    results: Sequence[StaffingResult], target: StaffingTarget, patience_s: float | None = None
+) -> str:
+    """The agents needed per forecast interval, with what that many agents achieve,
+    and what the service level means under the model used."""
     headers = ["Interval", "Calls", "Erlangs", "Agents", "SL %", "ASA s", "Aband %", "Occ %"]
     rows = [
         [
@@ -367,7 +564,12 @@ def format_staffing(results: Sequence[StaffingResult], target: StaffingTarget) -
         for index, r in enumerate(results, start=1)
     ]
     model = results[0].model if results else "erlang-c"
-    return f"Staffing ({model}): {target.describe()}\n\n" + _table(headers, rows)
+    definition = service_level_definition(model, target.threshold_s, patience_s)
+    return (
+        f"Staffing ({model}): {target.describe()}\n\n"
+        + _table(headers, rows)
+        + (f"\n{definition}\n")
+    )
 
 
 _STAFFING_HEADER = (
