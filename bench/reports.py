@@ -25,7 +25,6 @@ import cProfile
 import io
 import os
 import pstats
-import resource
 import subprocess
 import sys
 import tempfile
