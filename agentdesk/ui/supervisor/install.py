@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
@@ -48,7 +48,14 @@ def queue_log_path(data_dir: Path) -> Path | None:
 
 
 class SupervisorLauncher(QObject):
-    """Opens (once) and closes the wallboard and the report window of one desktop."""
+    """Opens (once) and closes the wallboard and the report window of one desktop.
+
+    The supervisor actions (Ctrl+Shift+W, Ctrl+Shift+R) are added to every window it
+    opens as well as the desktop's, so they work whichever of them has the focus; the
+    wallboard's own "Reports…" opens the same single report window.
+    """
+
+    opened = Signal(object)  # the window just opened or brought forward
 
     def __init__(
         self,
@@ -68,13 +75,24 @@ class SupervisorLauncher(QObject):
         self._floor, self._queue_log, self._workstation = floor, queue_log, workstation
         self.wallboard: WallboardWindow | None = None
         self.reports: ReportWindow | None = None
+        self.actions: list[QAction] = []  # the supervisor actions, shared by every window
+
+    def _adopt(self, window: Any) -> None:
+        """Give ``window`` the supervisor shortcuts (a QAction works in each window it is in)."""
+        for action in self.actions:
+            if action not in window.actions():
+                window.addAction(action)
+
+    def _bring_forward(self, window: Any) -> None:
+        window.showNormal()
+        if QGuiApplication.platformName() != "offscreen":  # it cannot stack windows
+            window.raise_()
+        window.activateWindow()
+        self.opened.emit(window)
 
     def open_wallboard(self) -> WallboardWindow | None:
         if self.wallboard is not None and self.wallboard.feed.running:
-            self.wallboard.showNormal()
-            if QGuiApplication.platformName() != "offscreen":  # it cannot stack windows
-                self.wallboard.raise_()
-            self.wallboard.activateWindow()
+            self._bring_forward(self.wallboard)
             return self.wallboard
         if self.wallboard is not None:  # closed (its feed stopped): a fresh one
             self.wallboard.deleteLater()
@@ -98,10 +116,19 @@ class SupervisorLauncher(QObject):
             QMessageBox.warning(self._window, "Wallboard", str(exc))
             return None
         self.wallboard.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self.wallboard.open_reports = self.open_reports
+        self._adopt(self.wallboard)
         self.wallboard.show()
+        self._bring_forward(self.wallboard)
         return self.wallboard
 
     def open_reports(self) -> ReportWindow | None:
+        if self.reports is not None and self.reports.isVisible():
+            self._bring_forward(self.reports)
+            return self.reports
+        if self.reports is not None:
+            self.reports.deleteLater()
+            self.reports = None
         try:
             service = SupervisorService(
                 self._session, load_settings(), audit=self._audit, floor=self._floor,
@@ -112,7 +139,9 @@ class SupervisorLauncher(QObject):
             QMessageBox.warning(self._window, "Reports", str(exc))
             return None
         self.reports.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self._adopt(self.reports)
         self.reports.show()
+        self._bring_forward(self.reports)
         return self.reports
 
     def shutdown(self) -> None:
@@ -155,7 +184,10 @@ def install_supervisor(
         action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(f"{tip} ({shortcut})")
         action.triggered.connect(slot)
+        # Reachable from the wallboard and report windows too, not only the desktop.
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         window.addAction(action)
+        launcher.actions.append(action)
         if toolbar is not None:
             toolbar.addAction(action)
         actions = getattr(window, "actions_by_id", None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -25,7 +27,7 @@ from agentdesk.services.supervisor import (
     IntervalSeries,
     SupervisorSettings,
 )
-from agentdesk.services.supervisor.history import staffing_rows
+from agentdesk.services.supervisor.history import StaffingRow, staffing_rows
 from agentdesk.ui import format as fmt
 from agentdesk.ui.supervisor.charts import IntervalChart
 from agentdesk.ui.supervisor.columns import (
@@ -34,7 +36,7 @@ from agentdesk.ui.supervisor.columns import (
     QUEUE_COLUMNS,
     STAFFING_COLUMNS,
 )
-from agentdesk.ui.supervisor.panels import AlertsPanel, LiveTable, live_table
+from agentdesk.ui.supervisor.panels import AlertsPanel, LiveTable, live_table, waiting_reasons
 from agentdesk.ui.supervisor.theme import DESK_STYLE
 
 _WALL_STATES = (AgentStatus.AVAILABLE, AgentStatus.ON_CALL)
@@ -59,7 +61,7 @@ class BoardLayout:
         root.setObjectName("boardRoot")
         window.setStyleSheet(DESK_STYLE)
         self.title = _label("Supervisor wallboard", "boardTitle", root)
-        self.link = _label("PBX: connecting", "linkState", root)
+        self.link = _label("Server: connecting…", "linkState", root)
         self.totals = _label("", "totals", root)
         # Long totals wrap instead of widening the window past the screen (wall mode).
         self.totals.setWordWrap(True)
@@ -69,6 +71,10 @@ class BoardLayout:
         self.definition = _label(self._definition_text(), "definition", root)
         self.definition.setWordWrap(True)
         self.queues: LiveTable = live_table(QUEUE_COLUMNS, lambda r: r.name, root)
+        # Why callers wait (paused, wrong skill, not in that queue): shown while any wait.
+        self.wait_note = _label("", "waitNote", root)
+        self.wait_note.setWordWrap(True)
+        self.wait_note.setVisible(False)
         self.agents: LiveTable = live_table(AGENT_COLUMNS, lambda r: r.key, root)
         self.agent_filter = QLineEdit(root)
         self.agent_filter.setPlaceholderText("Filter agents by name, state, reason, queue…")
@@ -120,11 +126,11 @@ class BoardLayout:
         self.bottom.setStretchFactor(1, 4)
         self.bottom.setSizes([760, 600])
         self.main = QSplitter(Qt.Orientation.Vertical, self.root)
-        self.main.addWidget(self.queues)
+        self.main.addWidget(self._stack(self.queues, self.wait_note))
         self.main.addWidget(self.bottom)
         self.main.setStretchFactor(0, 0)
         self.main.setStretchFactor(1, 1)
-        self.main.setSizes([150, 500])
+        self.main.setSizes([175, 475])  # four queues and the why-they-wait line at 768 px
         self.layout = QVBoxLayout(self.root)
         self.layout.setContentsMargins(8, 6, 8, 6)
         self.layout.addLayout(header)
@@ -139,8 +145,23 @@ class BoardLayout:
         self._agents_sized = False
 
     # ------------------------------------------------------------------ updates
-    def show_link(self, up: bool, detail: str) -> None:
-        self.link.setText("PBX: live" if up else "PBX: DOWN")
+    def show_link(
+        self, up: bool, detail: str, *, since: float | None = None, server: bool = True
+    ) -> None:
+        """The badge in words: "PBX: connected", "PBX: link down since 10:42", or the server
+        itself out of reach (``server`` False) since when; ``detail`` in the tooltip."""
+        when = (
+            dt.datetime.fromtimestamp(since, self.settings.metrics.tz).strftime("%H:%M")
+            if since is not None
+            else ""
+        )
+        if up:
+            text = "PBX: connected"
+        elif not server:
+            text = f"Server: no connection since {when}" if when else "Server: connecting…"
+        else:
+            text = f"PBX: link down since {when}" if when else "PBX: link down"
+        self.link.setText(text)
         self.link.setToolTip(fmt.rich_tooltip(detail))
         self.link.setProperty("state", "up" if up else "down")
         self.link.style().unpolish(self.link)
@@ -169,6 +190,9 @@ class BoardLayout:
         parts += [f"{STATUS_LABELS[s]} {states[s]}" for s in shown]
         parts = [p.replace(" ", "\u00a0") for p in parts]  # wrap between figures, not inside
         self.totals.setText("   ".join(parts))
+        reasons = waiting_reasons(snapshot, now)
+        self.wait_note.setText("Why callers wait: " + "  ·  ".join(reasons) if reasons else "")
+        self.wait_note.setVisible(bool(reasons))
 
     def show_staffing(
         self,
@@ -176,18 +200,49 @@ class BoardLayout:
         reference: IntervalSeries | None,
         snapshot: BoardSnapshot | None,
         now: float,
+        observed: Mapping[dt.datetime, float] | None = None,
+        watching_since: float | None = None,
     ) -> None:
+        """The staffing table. ``observed``: the average number of agents logged in to a
+        queue per interval as this wallboard saw them (interval start -> agents); those
+        figures replace the day series' (which counts only the agent time the server's
+        queue events recorded, none for an agent logged in before it started)."""
         config = self.settings.metrics
         moment = dt.datetime.fromtimestamp(now, config.tz)
-        rows = staffing_rows(today, reference, config, moment)
+        rows = list(staffing_rows(today, reference, config, moment))
+        observed = observed or {}
+        span = dt.timedelta(minutes=_minutes(today))
+        for index, row in enumerate(rows):
+            if row.start in observed:
+                rows[index] = dataclasses.replace(row, actual=observed[row.start])
+        have = {r.start for r in rows}
+        rows += [
+            StaffingRow(start, 0.0, None, None, agents)
+            for start, agents in observed.items()
+            if start not in have and start.date() == today.day
+        ]
+        rows.sort(key=lambda r: r.start)
         self.staffing.source.set_rows(rows, now)
-        current = next(
-            (r for r in rows if r.start <= moment < r.start + dt.timedelta(minutes=30)), None
+        current = next((r for r in rows if r.start <= moment < r.start + span), None)
+        logged_in = sum(
+            1
+            for a in (snapshot.agents if snapshot else ())
+            if a.queues and a.status is not AgentStatus.LOGGED_OUT
         )
-        logged_in = sum(1 for a in (snapshot.agents if snapshot else ()) if a.queues)
         needed = "–" if current is None or current.required is None else str(current.required)
+        seen = (
+            dt.datetime.fromtimestamp(watching_since, config.tz).strftime("%H:%M")
+            if watching_since is not None
+            else "now"
+        )
         self.staffing_note.setText(
             f"Now: {logged_in} agents logged in; Erlang C asks for {needed} this interval "
             f"({self.settings.definition.target:.0%} within "
-            f"{self.settings.definition.threshold_s:g} s)."
+            f"{self.settings.definition.threshold_s:g} s). Staffed: agents logged in to a "
+            f"queue, as this wallboard has seen them since {seen}; earlier intervals from "
+            "the server's queue events."
         )
+
+
+def _minutes(series: IntervalSeries) -> int:
+    return 1440 if series.interval.value == "day" else int(series.interval.value)

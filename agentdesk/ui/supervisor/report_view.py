@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -41,7 +41,7 @@ from agentdesk.services.supervisor.reports import (
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor.charts import ChartData, IntervalChart
 from agentdesk.ui.supervisor.live_model import LiveColumn
-from agentdesk.ui.supervisor.panels import live_table
+from agentdesk.ui.supervisor.panels import live_table, place_on_screen
 from agentdesk.ui.supervisor.report_pdf import report_chart, write_report_pdf
 
 
@@ -91,6 +91,26 @@ def _columns(report_columns: tuple[Column, ...]) -> list[LiveColumn[ReportRow]]:
     return columns
 
 
+def _queue_log_problem(text: str) -> str:
+    """Why ``text`` cannot be read as a queue_log, in words ("" when it can be tried)."""
+    if not text:
+        return (
+            "No queue_log is connected to this desktop. Reports are built from the PBX's "
+            "queue_log (Asterisk writes /var/log/asterisk/queue_log): choose the file with "
+            "Browse…, or set AGENTDESK_QUEUE_LOG before starting agentdesk. The wallboard's "
+            "live figures do not need it."
+        )
+    path = Path(text)
+    if path.is_dir():
+        return (
+            f"Could not build the report: {path} is a folder; choose the queue_log file "
+            "inside it (Browse…)."
+        )
+    if not path.exists():
+        return f"Could not build the report: there is no file {path}; choose the PBX's queue_log."
+    return ""
+
+
 def _day(edit: QDateEdit) -> dt.date:
     picked = edit.date()
     return dt.date(picked.year(), picked.month(), picked.day())
@@ -100,6 +120,7 @@ class ReportWindow(QMainWindow):
     """Build, read and export a historical report."""
 
     report_ready = Signal(object)  # BuiltReport
+    failed = Signal(str)  # why no report was built, in words
     exported = Signal(str)  # path written
 
     def __init__(
@@ -124,7 +145,7 @@ class ReportWindow(QMainWindow):
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
         self.setCentralWidget(root)
-        self.resize(1200, 760)
+        place_on_screen(self, QSize(1200, 760))  # smaller on a 1366x768 screen, and on it
         self._connect_signals()
 
     def _build_controls(self) -> None:
@@ -151,13 +172,19 @@ class ReportWindow(QMainWindow):
             button.setEnabled(False)
         self.status = QLabel(self.service.settings.definition.describe(), self)
         self.status.setWordWrap(True)
-        row = QHBoxLayout()
+        # Two rows: one would make the window wider than a small screen (1366 px and less).
+        source, choices = QHBoxLayout(), QHBoxLayout()
         for widget in (self.path, self.browse, QLabel("from"), self.date_from, QLabel("to"),
-                       self.date_to, self.interval, self.group, self.build,
-                       self.export_csv_button, self.export_pdf_button):  # fmt: skip
-            row.addWidget(widget)
-        row.setStretch(0, 1)
-        self.controls = row
+                       self.date_to):  # fmt: skip
+            source.addWidget(widget)
+        source.setStretch(0, 1)
+        for choice in (self.interval, self.group, self.build, self.export_csv_button,
+                       self.export_pdf_button):  # fmt: skip
+            choices.addWidget(choice)
+        choices.addStretch(1)
+        self.controls = QVBoxLayout()
+        self.controls.addLayout(source)
+        self.controls.addLayout(choices)
 
     def _connect_signals(self) -> None:
         self.browse.clicked.connect(self._on_browse_clicked)
@@ -167,6 +194,11 @@ class ReportWindow(QMainWindow):
 
     # ------------------------------------------------------------------ building
     def build_report(self) -> None:
+        problem = _queue_log_problem(self.path.text().strip())
+        if problem:
+            self.status.setText(problem)
+            self.failed.emit(problem)
+            return
         path = Path(self.path.text().strip())
         tz = self.service.settings.metrics.tz
         start = dt.datetime.combine(_day(self.date_from), dt.time.min, tzinfo=tz)
@@ -203,6 +235,7 @@ class ReportWindow(QMainWindow):
     def _on_failed(self, exc: BaseException) -> None:
         self.build.setEnabled(True)
         self.status.setText(f"Could not build the report: {exc}")
+        self.failed.emit(self.status.text())
 
     # ------------------------------------------------------------------ exporting
     def _on_browse_clicked(self) -> None:

@@ -14,13 +14,13 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QWidget
 
 from agentdesk.services.desk.agent_state import ReasonCode
 from agentdesk.services.platform.roles import Capability, allows, require
-from agentdesk.services.supervisor import BoardSnapshot, IntervalSeries
+from agentdesk.services.supervisor import AgentStatus, BoardSnapshot, IntervalSeries
 from agentdesk.services.supervisor.alerts import Alert, Severity
 from agentdesk.services.supervisor.history import shift_week
 from agentdesk.ui.bridge import Bridge
@@ -28,10 +28,13 @@ from agentdesk.ui.supervisor.charts import ChartData
 from agentdesk.ui.supervisor.dialogs import PauseDialog, QueueDialog
 from agentdesk.ui.supervisor.feed import SupervisorFeed
 from agentdesk.ui.supervisor.layout import BoardLayout
+from agentdesk.ui.supervisor.panels import place_on_screen
 from agentdesk.ui.supervisor.wall_mode import WallMode
 from agentdesk.ui.tray import TrayNotifier
 
 _HOUSEKEEPING_S = 60
+_STAFFING_S = 5.0  # the staffing table follows the floor at most this often
+WANTED = QSize(1366, 768)  # less on a smaller screen (fit_on_screen)
 
 
 class WallboardWindow(QMainWindow):
@@ -39,6 +42,7 @@ class WallboardWindow(QMainWindow):
 
     snapshot_applied = Signal(object)  # BoardSnapshot, after the models took it
     action_reported = Signal(str)  # what an action's outcome said (status bar text)
+    link_shown = Signal(str)  # the PBX badge's new text, whenever it changes
 
     def __init__(
         self,
@@ -60,6 +64,14 @@ class WallboardWindow(QMainWindow):
         self._today: IntervalSeries | None = None
         self._reference: IntervalSeries | None = None
         self._reference_day: dt.date | None = None
+        # Agents logged in to a queue, as seen here: interval start -> (sum of samples, n).
+        self._staffed: dict[dt.datetime, tuple[float, int]] = {}
+        self._staffed_sampled = 0.0
+        self._staffing_shown = 0.0
+        self.watching_since: float | None = None
+        self._down_since: float | None = None
+        # The desktop's launcher opens the one report window (else this window makes one).
+        self.open_reports: Callable[[], object] | None = None
         self.ui = BoardLayout(self, self.service.settings)
         self.setCentralWidget(self.ui.root)
         self.wall = WallMode(self)
@@ -72,8 +84,8 @@ class WallboardWindow(QMainWindow):
         self._connect_signals()
         self._tick.start()
         self._housekeeping.start()
-        self.statusBar().showMessage("Connecting to the PBX…")
-        self.resize(1366, 768)
+        self.statusBar().showMessage("Connecting to the server…")
+        place_on_screen(self, WANTED)
         QTimer.singleShot(0, self._on_housekeeping_timeout)
 
     # ------------------------------------------------------------------ construction
@@ -129,9 +141,53 @@ class WallboardWindow(QMainWindow):
         self.ui.size_agent_columns()
         self.ui.alerts.set_alerts(snapshot.alerts, now)
         self.ui.show_totals(snapshot, now)
-        self.ui.show_link(snapshot.connected, snapshot.link_detail)
+        self._show_link(snapshot.connected, snapshot.link_detail, now)
         self.wall.show_alert(_top_alert(snapshot.alerts))
+        self._sample_staffed(snapshot, now)
         self.snapshot_applied.emit(snapshot)
+
+    def _show_link(self, up: bool, detail: str, now: float) -> None:
+        server = self.feed.source.model.online
+        if up:
+            self._down_since = None
+        elif self._down_since is None and (server or self.watching_since is not None):
+            self._down_since = now  # went down (or found down) here: "since" is now
+        before = self.ui.link.text()
+        self.ui.show_link(up, detail, since=self._down_since, server=server)
+        if self.ui.link.text() != before:
+            self.link_shown.emit(self.ui.link.text())
+
+    def _sample_staffed(self, snapshot: BoardSnapshot, now: float) -> None:
+        """Once a second: agents logged in to a queue, into this interval's average."""
+        if not snapshot.connected or now - self._staffed_sampled < 1.0:
+            return
+        if self.watching_since is None:
+            self.watching_since = now
+        self._staffed_sampled = now
+        minutes = 1440 if self.feed.interval.value == "day" else int(self.feed.interval.value)
+        moment = dt.datetime.fromtimestamp(now, self.service.settings.metrics.tz)
+        start = moment.replace(second=0, microsecond=0) - dt.timedelta(
+            minutes=(moment.hour * 60 + moment.minute) % minutes
+        )
+        staffed = sum(
+            1 for a in snapshot.agents if a.queues and a.status is not AgentStatus.LOGGED_OUT
+        )
+        total, count = self._staffed.get(start, (0.0, 0))
+        self._staffed[start] = (total + staffed, count + 1)
+        if len(self._staffed) > 96:  # a day of 15-minute intervals at most
+            del self._staffed[min(self._staffed)]
+        if self._today is not None and now - self._staffing_shown >= _STAFFING_S:
+            self._show_staffing(now)
+
+    def _show_staffing(self, now: float) -> None:
+        if self._today is None:
+            return
+        self._staffing_shown = now
+        observed = {start: total / count for start, (total, count) in self._staffed.items()}
+        self.ui.show_staffing(
+            self._today, self._reference, self.last_snapshot, now, observed,
+            self.watching_since,
+        )  # fmt: skip
 
     def _on_feed_alerts_raised(self, alerts: tuple[Alert, ...]) -> None:
         for alert in alerts:
@@ -144,8 +200,8 @@ class WallboardWindow(QMainWindow):
         self._refresh_charts()
 
     def _on_feed_link_changed(self, up: bool, detail: str) -> None:
-        self.ui.show_link(up, detail)
-        self.statusBar().showMessage("PBX connected" if up else f"PBX link down: {detail}")
+        self._show_link(up, detail, self._clock())
+        self.statusBar().showMessage("PBX connected" if up else f"{self.ui.link.text()}: {detail}")
 
     def _on_feed_action_finished(self, outcome: object) -> None:
         text = _describe(outcome)
@@ -202,8 +258,7 @@ class WallboardWindow(QMainWindow):
         data = ChartData(self._today, self._reference, self.service.settings.definition.target)
         self.ui.chart.set_data(data)
         self.wall.chart.set_data(data)
-        if self._today is not None:
-            self.ui.show_staffing(self._today, self._reference, self.last_snapshot, self._clock())
+        self._show_staffing(self._clock())
 
     # ------------------------------------------------------------------ actions
     def _selected_agent(self) -> object:
@@ -267,6 +322,9 @@ class WallboardWindow(QMainWindow):
     def _on_reports_triggered(self) -> None:
         from agentdesk.ui.supervisor.report_view import ReportWindow
 
+        if self.open_reports is not None:
+            self.open_reports()
+            return
         if not allows(self.service.session, Capability.VIEW_REPORTS):
             QMessageBox.warning(self, "Reports", "Your role may not read reports.")
             return
