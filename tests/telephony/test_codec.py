@@ -173,6 +173,7 @@ _PIECES = st.sampled_from(
         b"\xc3\xa9",
         b"\xff",
         b"A" * 40,
+        b"caf\xc3\xa9: cr\xc3\xa8me",
         b"Asterisk Call Manager/9.0.0",
     ]
 )
