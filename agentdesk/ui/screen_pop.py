@@ -40,6 +40,7 @@ from agentdesk.services.crm.caller_match import (
     TicketLine,
 )
 from agentdesk.services.crm.phone import NumberStatus
+from agentdesk.services.desk.call_data import IvrData
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.services.desk.screen_pop import CallPhase
 from agentdesk.ui import format as fmt
@@ -52,6 +53,30 @@ log = logging.getLogger(__name__)
 
 
 _LIVE = (CallPhase.CONNECTED, CallPhase.ON_HOLD)
+_IDV_METHODS = {"pin": "PIN", "dob": "date of birth", "otp": "one-time code", "voice": "voice"}
+_IDV_COLOURS = {"verified": "#2e7d32", "partial": "#ef6c00", "not_verified": "#c62828"}
+_IDV_STYLE = "color:white;font-weight:bold;padding:3px 8px;border-radius:4px;background:{}"
+NOT_VERIFIED = "Caller not verified — complete ID&V"
+
+
+def idv_banner(ivr: IvrData) -> tuple[str, str]:
+    """This call's verification in one line and its verdict (verified | partial |
+    not_verified): "Verified by PIN, 1 attempt" or "Caller not verified — complete ID&V"."""
+    method = ivr.idv_method or ""
+    how = _IDV_METHODS.get(method.lower(), method.replace("_", " "))
+    tries = ivr.idv_attempts
+    attempts = f"{tries} attempt" + ("" if tries == 1 else "s") if tries else ""
+    if ivr.idv_result == "passed":
+        detail = ", ".join(p for p in (f"by {how}" if how else "", attempts) if p)
+        return ("Verified " + detail if detail else "Verified by the IVR"), "verified"
+    if ivr.idv_result == "partial":
+        detail = ", ".join(p for p in (how, attempts) if p)
+        return f"Partly verified{f' ({detail})' if detail else ''} — complete ID&V", "partial"
+    if ivr.idv_result == "failed" and tries:
+        return f"Caller not verified ({how or 'IVR'} failed, {attempts}) — complete ID&V", (
+            "not_verified"
+        )
+    return NOT_VERIFIED, "not_verified"
 
 
 class ScreenPopView(QFrame):
@@ -102,7 +127,10 @@ class ScreenPopView(QFrame):
         self.number = make_label(self, "popNumber", rich=True)
         self.number.linkActivated.connect(self._on_link)
         self.ivr = make_label(self, "popIvr", rich=True)
-        for widget in (self.banner, self.number, self.ivr):
+        # This call's ID&V, one line: the IVR's verdict, not the documents on file.
+        self.idv = make_label(self, "popIdv")
+        self.idv.setAccessibleName("This call's ID&V")
+        for widget in (self.banner, self.idv, self.number, self.ivr):
             layout.addWidget(widget)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self._build_single())
@@ -195,6 +223,9 @@ class ScreenPopView(QFrame):
         self.banner.setProperty("phase", "idle")
         self.number.setText("")
         self.ivr.setText("")
+        self.idv.setText("")
+        self.idv.setProperty("verdict", None)
+        self.idv.hide()
         self.status.setText("Calls pop here before you answer.")
         self.tickets.set_rows(())
         self.recent.set_rows(())
@@ -234,6 +265,7 @@ class ScreenPopView(QFrame):
         self.banner.setProperty("phase", call.phase.value)
         self.number.setText(self._number_html(pop))
         self.ivr.setText(self._ivr_html(pop))
+        self._show_idv(pop)
         # One match, or the customer the agent picked (chooser, search, new customer).
         if match.card is not None and (match.kind is MatchKind.SINGLE or pop.chosen is not None):
             self._fill_single(match.card)
@@ -315,19 +347,32 @@ class ScreenPopView(QFrame):
             )
         return f"<b>{fmt.phone_link(number.e164, shown)}</b>{extra}{name}"
 
+    def _show_idv(self, pop: PopContent) -> None:
+        text, verdict = idv_banner(pop.call.ivr)
+        self.idv.setText(text)
+        if self.idv.property("verdict") != verdict:
+            self.idv.setProperty("verdict", verdict)
+            self.idv.setStyleSheet(_IDV_STYLE.format(_IDV_COLOURS[verdict]))
+        self.idv.show()
+
     @staticmethod
     def _ivr_html(pop: PopContent) -> str:
+        """What the IVR learned besides ID&V (that has its own banner): intent, language."""
         ivr = pop.call.ivr
-        idv_tone = {"passed": "good", "failed": "bad", "partial": "warn"}.get(
-            ivr.idv_result or "", "muted"
-        )
-        idv_colour = tone(idv_tone)
-        idv = fmt.esc(ivr.describe_idv())
-        parts = [f"<span style='color:{idv_colour}'><b>ID&amp;V:</b> {idv}</span>"]
+        parts = []
         if ivr.intent:
             parts.append(f"<b>Intent:</b> {fmt.esc(fmt.words(ivr.intent))}")
         if ivr.language:
-            parts.append(f"<b>Language:</b> {fmt.esc(ivr.language.upper())}")
+            spoken = ivr.language.upper()
+            card = pop.match.card
+            own = card.summary.preferred_language.upper() if card is not None else ""
+            if own and own != spoken:
+                parts.append(
+                    f"<span style='color:{tone('warn')}'><b>Language:</b> IVR {fmt.esc(spoken)}"
+                    f" ≠ customer's {fmt.esc(own)}</span>"
+                )
+            else:
+                parts.append(f"<b>Language:</b> {fmt.esc(spoken)}")
         return " · ".join(parts)
 
     def _fill_single(self, card: CustomerCard) -> None:

@@ -38,7 +38,9 @@ def test_open_customer_shows_header_contacts_and_masked_pii(
     ws = _open(qtbot, context, cid)
     assert ws.name.text() == "Amelia Okafor"
     chips = [ws.chips.itemAt(i).widget().text() for i in range(ws.chips.count())]
-    assert {"On call", "Retail", "EN", "ID verified", "Vulnerable", "No marketing"} <= set(chips)
+    assert {"On call", "Retail", "EN", "ID document on file", "Vulnerable", "No marketing"} <= set(
+        chips
+    )
     for model in (ws.contacts, ws.products, ws.documents, ws.history):
         qtmodeltester.check(model)
     numbers = [ws.products.index(r, 1).data() for r in range(ws.products.rowCount())]

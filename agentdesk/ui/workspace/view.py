@@ -77,6 +77,11 @@ HISTORY_COLUMNS = (
     Column[HistoryEntry]("New value", lambda h: (h.new_value or "—")[:120]),
 )
 MAX_HELD_CHANGES = 10_000  # a hidden tab holding more just refreshes everything when shown
+DOCUMENT_STATUS = {
+    "verified": "ID document on file",
+    "partial": "ID document partly checked",
+    "unverified": "No ID document checked",
+}
 CHIP_STYLE = "border-radius:8px;padding:2px 8px;color:white;background:{}"
 
 
@@ -283,10 +288,10 @@ class CustomerWorkspace(QWidget):
         chips = [
             (fmt.label("segment", card.segment), "#455a64", "Segment"),
             (card.preferred_language.upper(), "#5d4037", "Language"),
-            (
-                f"ID {card.verification}",
+            (  # the documents checked on file, not this call's ID&V (the pop's banner)
+                DOCUMENT_STATUS.get(card.verification, f"ID document: {card.verification}"),
                 "#2e7d32" if card.verification == "verified" else "#ef6c00",
-                "Verification",
+                "ID document on file",
             ),
         ]
         if self.caller:
