@@ -52,8 +52,8 @@ def test_new_ticket_numbers_are_short_checked_and_searchable() -> None:
     data = number[2:6] + number[7:11]
     wrong = "0" if data[3] != "0" else "1"
     assert not ticket_number_valid(f"T-{data[:3]}{wrong}-{data[4:]}-{number[-1]}")
-    # Typed without dashes, lower case, with O for 0: found by the same prefix.
-    typed = number.replace("-", "").lower().replace("0", "o")
+    # Typed in lower case, with O for 0 and spaces for dashes: found by the same prefix.
+    typed = number.lower().replace("0", "o").replace("-", " ").replace(" ", "-", 1)
     parsed = parse_query(typed)
     assert parsed.kind is QueryKind.TICKET and parsed.terms == (number,)
     # Numbers issued in the old format stay valid for search.
