@@ -124,9 +124,9 @@ def test_a_supervisors_desktop_shows_the_live_floor_from_the_server(
     board = launcher.wallboard
     assert board is not None
     # The badge follows the server's report of the PBX link (its first snapshot says it).
-    qtbot.waitUntil(lambda: board.ui.link.text() == "PBX: live", timeout=10_000)
+    qtbot.waitUntil(lambda: board.ui.link.text() == "PBX: connected", timeout=10_000)
     qtbot.waitUntil(lambda: _alice(board) is not None, timeout=10_000)
-    assert board.ui.link.text() == "PBX: live"
+    assert board.ui.link.text() == "PBX: connected"
     assert board.last_snapshot.connected is True
     assert _alice(board).status is AgentStatus.AVAILABLE
     general = board.last_snapshot.queue("general")

@@ -31,7 +31,7 @@ def board(qtbot: QtBot, supervisor: FakeSession, audit: LocalWriter) -> Iterator
 
 def test_wallboard_shows_the_floor_after_the_login_resync(board: Board) -> None:
     board.wait(lambda s: len(s.agents) == 2 and s.connected)
-    assert board.window.ui.link.text() == "PBX: live"
+    assert board.window.ui.link.text() == "PBX: connected"
     assert board.window.last_snapshot.link_detail  # type: ignore[union-attr]
     assert board.cell(board.window.ui.queues, "general", "Logged in") == "2"
     assert board.cell(board.window.ui.agents, "Agent 3001", "State") == "Available"
