@@ -176,8 +176,8 @@ class DemoRuntime:
             policy=load_policy(acw_limit_seconds=args.acw_limit),
         )
         self._stops.append(desktop.shutdown)
-        if note:
-            desktop.window.banner.add(note)
+        if note:  # the keyring's limits: one status-bar line, details on click
+            desktop.window.status.add_setup_note(note)
         self._direct_calls(desktop, callers, sim, sim_loop, identity.interface or "")
         from PySide6.QtWidgets import QApplication
 

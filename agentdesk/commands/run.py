@@ -264,8 +264,13 @@ def _run(args: argparse.Namespace) -> int:
             "Signed in offline (the server is unreachable): you work from this workstation's "
             "cache and your changes wait here until you sign in online again."
         )
-    for note in (*notes, dialog.remember_problem or ""):
+    # The keyring's limits are a set-up matter: one line in the status bar, details on
+    # click. What changes the agent's work now (offline, no server, no calls) stays a banner.
+    for note in (keyring_note or "", dialog.remember_problem or ""):
         if note:
+            desktop.window.status.add_setup_note(note)
+    for note in notes:
+        if note and note != keyring_note:
             desktop.window.banner.add(note)
     if args.auto_answer and (spec := os.environ.get(TEST_CALL_NOTES_ENV)):
         type_call_notes(desktop, spec)
