@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
 from agentdesk.services.desk.agent_state import AgentState, MemberRow, StatePolicy, StateSnapshot
 from agentdesk.ui import format as fmt
-from agentdesk.ui.desk_controller import DeskController
+from agentdesk.ui.desk_controller import DeskController, MissedCall
 from agentdesk.ui.shell_widgets import ElidedLabel
 
 CHIP_MAX_WIDTH = 300  # a long not-ready reason is elided here; the time in state never is
@@ -39,6 +39,7 @@ class AgentStateBar(QWidget):
         self.chip.setObjectName("stateChip")
         self.chip.setMinimumWidth(210)
         self.chip.setMaximumWidth(CHIP_MAX_WIDTH)
+        self.chip.setStyleSheet('#stateChip[state="missed"] { background: #b3261e; }')
         self.menu_button = QToolButton(self)
         self.menu_button.setObjectName("stateMenuButton")
         self.menu_button.setText("Change state")
@@ -64,11 +65,32 @@ class AgentStateBar(QWidget):
             "Available, Not ready with a reason, queue log-in "
             f"({actions['available'].shortcut().toString()} = Available)"
         )
+        # After a missed call: one key (or click) back to Available, and the calls missed.
+        self.go_action = actions.get("go_available")
+        key = self.go_action.shortcut().toString() if self.go_action is not None else ""
+        self.go_button = QToolButton(self)
+        self.go_button.setObjectName("goAvailableButton")
+        self.go_button.setText(f"Go available ({key})" if key else "Go available")
+        self.go_button.setToolTip("Unpause every queue the PBX paused after the missed call")
+        self.go_button.clicked.connect(controller.go_available)
+        self.go_button.hide()
+        if self.go_action is not None:
+            self.go_action.triggered.connect(controller.go_available)
+            self.go_action.setEnabled(False)
+        self.missed_button = QToolButton(self)
+        self.missed_button.setObjectName("missedCallsButton")
+        self.missed_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.missed_menu = QMenu(self)
+        self.missed_button.setMenu(self.missed_menu)
+        self.missed_button.hide()
+        controller.missed_call.connect(self._on_missed_call)
         self.queues = ElidedLabel("", self)
         self.queues.setMaximumWidth(320)
         self.queues.setObjectName("stateQueues")
         layout.addWidget(self.chip)
+        layout.addWidget(self.go_button)
         layout.addWidget(self.menu_button)
+        layout.addWidget(self.missed_button)
         layout.addWidget(self.queues)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
@@ -90,6 +112,10 @@ class AgentStateBar(QWidget):
         self.queues.setText(shown, fmt.rich_tooltip(f"{shown}\n{detail}" if detail else shown))
         offline = snapshot.state is AgentState.OFFLINE
         self.menu_button.setEnabled(not offline)
+        missed = snapshot.state is AgentState.MISSED
+        self.go_button.setVisible(missed)
+        if self.go_action is not None:
+            self.go_action.setEnabled(missed)
         self._refresh_time()
 
     def _refresh_time(self) -> None:
@@ -105,6 +131,21 @@ class AgentStateBar(QWidget):
         self.chip.setToolTip(
             f"{self._snapshot.label} for {fmt.duration(elapsed)} (as the PBX reports it)"
         )
+
+    def _on_missed_call(self, _missed: MissedCall) -> None:
+        calls = self._controller.missed_calls
+        self.missed_menu.clear()
+        for call in calls:
+            when = call.at.astimezone().strftime("%H:%M")
+            where = f" · {call.queue}" if call.queue else ""
+            self.missed_menu.addAction(
+                fmt.display_text(
+                    f"{when} · {call.caller or 'Number withheld'}{where} · {call.reason}"
+                )
+            )
+        self.missed_button.setText(f"Missed calls: {len(calls)}")
+        self.missed_button.setToolTip("Calls that rang here and were not answered (newest first)")
+        self.missed_button.setVisible(bool(calls))
 
     @property
     def text(self) -> str:

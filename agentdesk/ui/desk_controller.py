@@ -27,6 +27,7 @@ from agentdesk.services.desk.session import (
     DeskListener,
     DeskOptions,
     DeskSession,
+    MissedCall,
     PopContent,
 )
 from agentdesk.services.desk.wrapup import (
@@ -43,7 +44,7 @@ from agentdesk.ui.wrapup_keeper import QtClock, WrapUpKeeper
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CLOSING_REASON", "DeskController", "DeskOptions", "PopContent"]
+__all__ = ["CLOSING_REASON", "DeskController", "DeskOptions", "MissedCall", "PopContent"]
 
 
 class _Signals(DeskListener):
@@ -86,6 +87,9 @@ class _Signals(DeskListener):
     def wrapup_finished(self, linkedid: str, next_state: str | None) -> None:
         self._k.finished.emit(linkedid, next_state)
 
+    def missed_call(self, missed: MissedCall) -> None:
+        self._c.missed_call.emit(missed)
+
 
 class DeskController(QObject):
     """Qt adapter of the signed-in agent's :class:`DeskSession`."""
@@ -96,6 +100,7 @@ class DeskController(QObject):
     state_changed = Signal(object)  # StateSnapshot
     queues_changed = Signal(object)  # tuple[str, ...]: queues the PBX has
     notice = Signal(str, str)  # level (info | warning | error), text
+    missed_call = Signal(object)  # MissedCall: an offer that rang out here
 
     def __init__(
         self,
@@ -180,6 +185,11 @@ class DeskController(QObject):
     @property
     def state_machine(self) -> AgentStateMachine:
         return self.session.state_machine
+
+    @property
+    def missed_calls(self) -> list[MissedCall]:
+        """This session's missed calls, newest first."""
+        return self.session.missed_calls
 
     def current_call(self) -> CallInfo | None:
         return self.session.current_call()

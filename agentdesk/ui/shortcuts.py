@@ -41,6 +41,7 @@ SHORTCUTS: tuple[ShortcutSpec, ...] = (
     ShortcutSpec("dial", "Dial", "F8", "Call a number (click-to-dial)"),
     ShortcutSpec("wrapup", "Save wrap-up", "F9", "Save the wrap-up and go back to Available"),
     ShortcutSpec("available", "Available", "Ctrl+Shift+A", "Ready for calls"),
+    ShortcutSpec("go_available", "Go available", "F5", "After a missed call: ready again"),
     ShortcutSpec("not_ready", "Not ready", "Ctrl+Shift+N", "Pause with a reason"),
     ShortcutSpec("shortcuts", "Shortcuts", "F1", "Show this list"),
 )

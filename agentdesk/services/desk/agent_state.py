@@ -49,6 +49,7 @@ class AgentState(StrEnum):
     ON_CALL = "on_call"
     ON_HOLD = "on_hold"
     WRAP_UP = "wrap_up"
+    MISSED = "missed"  # the PBX auto-paused the agent after a call rang out here
 
 
 STATE_LABELS = {
@@ -60,7 +61,9 @@ STATE_LABELS = {
     AgentState.ON_CALL: "On call",
     AgentState.ON_HOLD: "On hold",
     AgentState.WRAP_UP: "After-call work",
+    AgentState.MISSED: "Missed call",
 }
+AUTO_PAUSE = "Auto-Pause"  # the pause reason the PBX sets after a ring-no-answer
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,9 @@ class StateSnapshot:
     def label(self) -> str:
         base = STATE_LABELS[self.state]
         return (
-            f"{base}: {self.reason}" if self.state is AgentState.NOT_READY and self.reason else base
+            f"{base}: {self.reason}"
+            if self.state in (AgentState.NOT_READY, AgentState.MISSED) and self.reason
+            else base
         )
 
 
@@ -164,6 +169,8 @@ class AgentStateMachine:
         self._call_phase: CallPhase | None = None
         self._wrapping_up = False
         self._online = False
+        self._missed_reason = ""  # why the last offer here was missed, as the PBX said
+        self._auto_paused = False
         self._snapshot = StateSnapshot(AgentState.OFFLINE, None, clock())
 
     @property
@@ -208,6 +215,11 @@ class AgentStateMachine:
             self._wrapping_up = True
         return self._derive()
 
+    def missed(self, reason: str) -> StateSnapshot | None:
+        """An offer rang out here (``reason`` as the PBX gave it); the auto-pause follows."""
+        self._missed_reason = reason
+        return self._derive()
+
     def wrap_up_finished(self) -> StateSnapshot | None:
         self._wrapping_up = False
         self._call_phase = None
@@ -224,6 +236,10 @@ class AgentStateMachine:
         return True
 
     def _derive(self) -> StateSnapshot | None:
+        auto_paused = any(m.paused and m.reason == AUTO_PAUSE for m in self._members.values())
+        if self._auto_paused and not auto_paused:
+            self._missed_reason = ""  # the pause is over: the next one has its own reason
+        self._auto_paused = auto_paused
         state, reason = self._compute()
         old = self._snapshot
         queues = tuple(sorted(self._members.values(), key=lambda m: m.queue))
@@ -250,6 +266,10 @@ class AgentStateMachine:
             return AgentState.WRAP_UP, None
         if not self._members:
             return AgentState.LOGGED_OUT, None
+        auto = sorted(m.queue for m in paused if m.reason == AUTO_PAUSE)
+        if auto:  # not "Available": the PBX routes nothing from these queues until cleared
+            why = self._missed_reason or "the PBX paused you"
+            return AgentState.MISSED, f"{why} · paused in {', '.join(auto)}"
         if paused and len(paused) == len(self._members):
             reasons = {m.reason for m in paused}
             code = reasons.pop() if len(reasons) == 1 else "mixed"

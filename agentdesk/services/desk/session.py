@@ -20,6 +20,7 @@ own "Available" does that.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import time
 import uuid
@@ -55,6 +56,19 @@ CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 FAILED = "failed"
 _MAX_SERVER_MATCHES = 64  # matches waiting for their AgentCalled (bounded)
+_MAX_MISSED = 50  # the agent's missed-call list this session (newest first)
+
+
+@dataclass(frozen=True)
+class MissedCall:
+    """An offer that rang here and was not answered: what the agent's list shows."""
+
+    linkedid: str
+    at: dt.datetime
+    caller: str  # as shown on the pop (the agent may call back)
+    queue: str | None
+    reason: str
+    customer_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,7 @@ class DeskListener:
     def wrapup_saved(self, saved: WrapUpSaved) -> None: ...
     def wrapup_failed(self, linkedid: str, message: str, field: str) -> None: ...
     def wrapup_finished(self, linkedid: str, next_state: str | None) -> None: ...
+    def missed_call(self, missed: MissedCall) -> None: ...
 
 
 class DeskSession:
@@ -141,6 +156,7 @@ class DeskSession:
         self.pops: dict[str, PopContent] = {}
         self.queues: tuple[str, ...] = ()
         self._server_matches: OrderedDict[str, CallerMatch] = OrderedDict()
+        self.missed_calls: list[MissedCall] = []  # newest first
         self.wrapups = WrapUpBook(
             wrapup, state.policy, clock, runner, listener, self._on_wrap_up_finished, drafts
         )
@@ -251,10 +267,25 @@ class DeskSession:
         self.wrapups.record_missed(
             call, self.agent.id, pop.chosen if pop else None, self._e164(call, pop)
         )
+        missed = MissedCall(
+            call.linkedid,
+            self._clock_wall(),
+            pop.match.number.display if pop is not None else call.caller_raw,
+            call.queue,
+            reason,
+            pop.chosen if pop else None,
+        )
+        self.missed_calls.insert(0, missed)
+        del self.missed_calls[_MAX_MISSED:]
+        self._listener.missed_call(missed)
         if reason in ("not answered", "call ended while ringing") or reason.startswith(
             "not answered"
         ):
+            self._emit_state(self._state.missed(reason))
             self._listener.notice("warning", f"Missed call ({reason}).")
+
+    def _clock_wall(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._clock.now(), dt.UTC)
 
     def _e164(self, call: CallInfo, pop: PopContent | None) -> str | None:
         if pop is not None and pop.match.number.e164:
