@@ -268,7 +268,7 @@ class AgentStateMachine:
             return AgentState.LOGGED_OUT, None
         auto = sorted(m.queue for m in paused if m.reason == AUTO_PAUSE)
         if auto:  # not "Available": the PBX routes nothing from these queues until cleared
-            why = self._missed_reason or "the PBX paused you"
+            why = self._missed_reason or "auto-paused by the PBX"
             return AgentState.MISSED, f"{why} · paused in {', '.join(auto)}"
         if paused and len(paused) == len(self._members):
             reasons = {m.reason for m in paused}
