@@ -126,6 +126,7 @@ class WrapUpForm(QFrame):
         form.addRow("&Then", self.next_state)
         layout.addLayout(form, 1)
         self.error = QLabel(self)
+        self._error_field = ""  # the field the shown error is about (cleared once fixed)
         self.error.setObjectName("wrapError")
         self.error.setWordWrap(True)
         self.save_button = QPushButton("Save wrap-up (F9)", self)
@@ -269,6 +270,7 @@ class WrapUpForm(QFrame):
         if self._ctx is None or linkedid != self._ctx.call.linkedid:
             return
         self.error.setText(message)
+        self._error_field = field
         target = {
             "disposition": self.disposition,
             "notes": self.notes,
@@ -313,6 +315,9 @@ class WrapUpForm(QFrame):
 
     # ------------------------------------------------------------------ internals
     def _on_disposition_changed(self, index: int) -> None:
+        if index >= 0 and self._error_field == "disposition":
+            self.error.clear()  # "Pick a disposition." is answered: it goes
+            self._error_field = ""
         row = (
             self.dispositions.data(self.dispositions.index(index, 0), ROW_ROLE)
             if index >= 0

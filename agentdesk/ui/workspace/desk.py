@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtGui import QShortcut
 
+from agentdesk.ui.call_scope import install_call_scope
 from agentdesk.ui.search.popup import SearchPopup, install_search_shortcut
 from agentdesk.ui.shell_widgets import fit_columns
 from agentdesk.ui.tickets.pane import TicketPane
@@ -85,4 +86,5 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
     if hasattr(window, "search_requested"):
         window.search_requested.connect(search_for)
     shortcut = install_search_shortcut(window, popup)
+    install_call_scope(window)  # the ☎ marker, "On call" chip and reveals end with the call
     return WorkspaceDesk(popup, shortcut, mine, team)

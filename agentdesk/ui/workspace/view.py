@@ -82,6 +82,7 @@ DOCUMENT_STATUS = {
     "partial": "ID document partly checked",
     "unverified": "No ID document checked",
 }
+CALL_CHIP = "Current caller"  # the accessible name of the "On call" chip
 CHIP_STYLE = "border-radius:8px;padding:2px 8px;color:white;background:{}"
 
 
@@ -294,8 +295,6 @@ class CustomerWorkspace(QWidget):
                 "ID document on file",
             ),
         ]
-        if self.caller:
-            chips.insert(0, ("On call", "#1565c0", "Current caller"))
         chips += [
             (t, c, t)
             for flag, t, c in (
@@ -307,6 +306,7 @@ class CustomerWorkspace(QWidget):
         ]
         for text, colour, name in chips:
             self.chips.addWidget(_chip(text, colour, name))
+        self._show_call_chip()
         self.contacts.set_rows(card.contacts)
         self.products.set_rows(card.products)
         self.documents.set_rows(card.documents)
@@ -315,6 +315,30 @@ class CustomerWorkspace(QWidget):
         self.dob.setText(f"Born {masked}" if masked else "")
         self._set_deleted(card.deleted)
         self.card_loaded.emit(card)
+
+    # --- the call (chips, revealed values and markers belong to it) ----------------------------
+
+    def set_on_call(self, on_call: bool) -> None:
+        """This customer is (or no longer is) on the line. When the call ends the "On call"
+        chip goes and a revealed value is masked again: both belonged to that call."""
+        self.caller = on_call
+        self._show_call_chip()
+        if not on_call:
+            self.revealed_value.clear()
+
+    def _show_call_chip(self) -> None:
+        shown = [
+            w
+            for i in range(self.chips.count())
+            if (w := self.chips.itemAt(i).widget()) is not None  # type: ignore[union-attr]
+            and w.accessibleName() == CALL_CHIP
+        ]
+        if self.caller and not shown and self.card is not None:
+            self.chips.insertWidget(0, _chip("On call", "#1565c0", CALL_CHIP))
+        elif not self.caller:
+            for widget in shown:
+                self.chips.removeWidget(widget)
+                widget.deleteLater()
 
     def _on_load_failed(self, exc: BaseException) -> None:
         if isinstance(exc, CustomerNotFound):
