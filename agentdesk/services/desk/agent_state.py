@@ -266,10 +266,10 @@ class AgentStateMachine:
             return AgentState.WRAP_UP, None
         if not self._members:
             return AgentState.LOGGED_OUT, None
-        auto = sorted(m.queue for m in paused if m.reason == AUTO_PAUSE)
-        if auto:  # not "Available": the PBX routes nothing from these queues until cleared
-            why = self._missed_reason or "auto-paused by the PBX"
-            return AgentState.MISSED, f"{why} · paused in {', '.join(auto)}"
+        if any(m.reason == AUTO_PAUSE for m in paused):
+            # Not "Available": the PBX routes nothing from those queues until the agent says.
+            # Short, so the pill keeps its time; the queue list marks the paused queues.
+            return AgentState.MISSED, self._missed_reason or "auto-paused by the PBX"
         if paused and len(paused) == len(self._members):
             reasons = {m.reason for m in paused}
             code = reasons.pop() if len(reasons) == 1 else "mixed"

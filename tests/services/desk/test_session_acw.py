@@ -61,7 +61,7 @@ def test_a_missed_call_shows_as_missed_and_keeps_the_pbx_pause_until_the_agent_c
     assert ("warning", "Missed call (not answered).") in desk.seen.notices
     assert desk.sent.requests == []  # nothing unpauses behind the agent's back
     assert desk.session.state.state is AgentState.MISSED  # not "Available", not a break
-    assert desk.session.state.label == "Missed call: not answered · paused in general"
+    assert desk.session.state.label == "Missed call: not answered"
     assert [m.linkedid for m in desk.session.missed_calls] == ["6.1"]
     desk.session.go_available()  # the agent's own choice clears it
     assert desk.pauses() == [Pause(False)]
