@@ -28,6 +28,9 @@ def install_call_scope(window: Any) -> None:
     offers: list[str] = []  # the last offer seen, to tell a new call from a refresh
 
     def on_call_changed(change: CallChange) -> None:
+        if change.kind is ChangeKind.CONNECTED:
+            clear_call_message()  # on a call now: the last one's message is old news
+            return
         if change.kind not in (ChangeKind.ENDED, ChangeKind.DISMISSED):
             return
         on_line = {p.chosen for p in controller.pops.values() if p.chosen is not None}
@@ -52,6 +55,9 @@ def install_call_scope(window: Any) -> None:
         if pop.call.phase is not CallPhase.RINGING or pop.linkedid in offers:
             return
         offers[:] = [pop.linkedid]
+        clear_call_message()
+
+    def clear_call_message() -> None:
         notice = window.status.notice
         if notice.text().startswith(CALL_MESSAGES):
             notice.clear()
