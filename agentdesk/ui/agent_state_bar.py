@@ -17,6 +17,7 @@ from agentdesk.ui import format as fmt
 from agentdesk.ui.desk_controller import DeskController, MissedCall
 from agentdesk.ui.shell_widgets import ElidedLabel
 
+CHIP_MIN_WIDTH = 210
 CHIP_MAX_WIDTH = 300  # a long not-ready reason is elided here; the time in state never is
 
 
@@ -37,7 +38,7 @@ class AgentStateBar(QWidget):
         layout.setContentsMargins(4, 0, 4, 0)
         self.chip = fmt.plain(QLabel(self))
         self.chip.setObjectName("stateChip")
-        self.chip.setMinimumWidth(210)
+        self.chip.setMinimumWidth(CHIP_MIN_WIDTH)
         self.chip.setMaximumWidth(CHIP_MAX_WIDTH)
         self.chip.setStyleSheet('#stateChip[state="missed"] { background: #b3261e; }')
         self.menu_button = QToolButton(self)
@@ -127,7 +128,12 @@ class AgentStateBar(QWidget):
         room = CHIP_MAX_WIDTH - margins.left() - margins.right() - 8
         room -= metrics.horizontalAdvance(f"    ·  {since}  ")
         label = metrics.elidedText(label, Qt.TextElideMode.ElideRight, max(room, 24))
-        self.chip.setText(f"  {label}  ·  {since}  ")
+        text = f"  {label}  ·  {since}  "
+        self.chip.setText(text)
+        # Claim the room the text needs (up to the cap): the queue list elides instead, so a
+        # crowded toolbar never squeezes the time in state off the pill.
+        need = metrics.horizontalAdvance(text) + margins.left() + margins.right() + 24
+        self.chip.setMinimumWidth(max(CHIP_MIN_WIDTH, min(need, CHIP_MAX_WIDTH)))
         self.chip.setToolTip(
             f"{self._snapshot.label} for {fmt.duration(elapsed)} (as the PBX reports it)"
         )
