@@ -19,6 +19,9 @@ from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 
+# Pixels the set-up problems button may take in the status bar (its text is elided to fit).
+SETUP_WIDTH = 320
+
 
 @dataclass(frozen=True)
 class StoreStatus:
@@ -75,6 +78,7 @@ class DeskStatusBar(QStatusBar):
         self.setup.setObjectName("statusSetupProblems")
         self.setup.setAutoRaise(True)
         self.setup.setAccessibleName("Set-up problems")
+        self.setup.setProperty("elides", True)  # the layout test: elided on purpose
         self.setup.setVisible(False)
         self.setup.clicked.connect(self.show_setup_details)
         self._setup_notes: list[str] = []
@@ -118,8 +122,14 @@ class DeskStatusBar(QStatusBar):
         self._setup_notes.append(note)
         first = self._setup_notes[0].split(". ")[0].split(": ")[0].rstrip(".")
         more = len(self._setup_notes) - 1
-        text = "⚠ " + fmt.display_text(first) + (f" (+{more} more)" if more else "")
-        self.setup.setText(fmt.tab_text(text) + " — details…")
+        suffix = (f" (+{more} more)" if more else "") + " — details…"
+        # A button is as wide as its text: elide the sentence so the status bar (and with it
+        # the window) never grows past a 1366-pixel screen; the whole text is the tooltip.
+        room = SETUP_WIDTH - self.setup.fontMetrics().horizontalAdvance(suffix)
+        shown = self.setup.fontMetrics().elidedText(
+            "⚠ " + fmt.display_text(first), Qt.TextElideMode.ElideRight, max(room, 40)
+        )
+        self.setup.setText(fmt.tab_text(shown) + suffix)
         self.setup.setToolTip(fmt.rich_tooltip("\n\n".join(self._setup_notes)))
         self.setup.setVisible(True)
 

@@ -326,3 +326,28 @@ def test_a_supervisors_toolbar_overflows_instead_of_losing_actions(desk_factory:
     _settle(desk, SIZES["1366x768"], Qt.ColorScheme.Light)
     desk.controller.state_changed.emit(desk.controller.state)
     assert unreachable_actions(window.toolbar) == []
+
+
+KEYRING_NOTE = (
+    "No OS keyring backend is available on this computer, so secrets are kept in memory for "
+    "this session only (never written to a file): 'Remember me' is off and the local cache "
+    "is rebuilt at every start."
+)
+
+
+def test_the_window_can_be_as_narrow_as_a_1366_screen_with_a_setup_note(
+    desk_factory: Any,
+) -> None:
+    """Seen in the demo: the keyring note in the status bar made the window 1590 px wide, so
+    at 1366×768 the call pane and the status bar ran off the right edge of the screen."""
+    desk = _call_on_screen(desk_factory)
+    window = desk.window
+    window.status.add_setup_note(KEYRING_NOTE)
+    window.status.add_setup_note("The server is unreachable: you work from the cache.")
+    _settle(desk, SIZES["1366x768"], Qt.ColorScheme.Light)
+    # What the status bar needs at least (its permanent widgets side by side) and the button.
+    assert window.status.minimumSizeHint().width() <= 1000  # 1315 before the eliding
+    assert window.status.setup.sizeHint().width() <= 400
+    assert window.minimumSizeHint().width() <= 1366
+    assert window.width() == 1366
+    assert window.status.setup.toolTip()  # the whole text is one hover away
