@@ -50,16 +50,19 @@ def test_due_before_pages_in_due_order_and_skips_paused_and_closed(
 
 
 def test_the_query_uses_the_due_index(central: Engine) -> None:
-    if central.dialect.name != "sqlite":
-        pytest.skip("the plan is checked on SQLite; bench/sla.py measures PostgreSQL")
+    query = (
+        "SELECT id FROM ticket WHERE sla_next_due IS NOT NULL"
+        " AND sla_next_due <= '2026-01-01' ORDER BY sla_next_due, id LIMIT 10"
+    )
     with central.connect() as conn:
-        plan = " ".join(
-            str(r[-1])
-            for r in conn.execute(
-                text(
-                    "EXPLAIN QUERY PLAN SELECT id FROM ticket WHERE sla_next_due IS NOT NULL"
-                    " AND sla_next_due <= '2026-01-01' ORDER BY sla_next_due, id LIMIT 10"
-                )
-            )
-        )
-    assert "ix_ticket_sla_next_due" in plan and "TEMP B-TREE" not in plan
+        if central.dialect.name == "sqlite":
+            rows = conn.execute(text("EXPLAIN QUERY PLAN " + query))
+            plan = " ".join(str(r[-1]) for r in rows)
+            assert "ix_ticket_sla_next_due" in plan and "TEMP B-TREE" not in plan
+            return
+        # PostgreSQL: with the few test rows the planner prefers other scans; forbid them to see
+        # that the index answers the query in order (an index scan, no Sort node above it).
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+        plan = " ".join(str(r[0]) for r in conn.execute(text("EXPLAIN " + query)))
+    assert "ix_ticket_sla_next_due" in plan and "Sort" not in plan, plan
