@@ -20,22 +20,17 @@ its content: it carries callers' numbers and names) and skipped whole.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
 import json
 import logging
-import ssl
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import websockets
 from pydantic import TypeAdapter, ValidationError
 
 from agentdesk.client.api import ServerApi, ServerRefused, ServerUnavailable, SessionEnded
+from agentdesk.client.server_socket import ServerSocket
 from agentdesk.services.crm.caller_match import CallerMatch
 from agentdesk.services.desk.call_requests import (
     REQUEST,
@@ -281,7 +276,7 @@ def _sentence(exc: BaseException) -> str:
 
 
 # ---------------------------------------------------------------------- the feed
-class ServerCallFeed:
+class ServerCallFeed(ServerSocket["FeedSink"]):
     """The agent's calls through ``agentdesk server``: a WebSocket in, HTTPS requests out.
 
     The socket reconnects with backoff and jitter after a drop, and is taken for dead
@@ -294,6 +289,10 @@ class ServerCallFeed:
     direct AMI login does: "connected" then means the desk knows the state too.
     """
 
+    name = "CTI feed"
+    final_closes = _FINAL_CLOSES
+    closed_text = "the server closed the call feed"
+
     def __init__(
         self,
         api: ServerApi,
@@ -305,15 +304,16 @@ class ServerCallFeed:
         open_timeout: float = 5.0,
         session_poll: float = 1.0,
     ) -> None:
-        self.api = api
-        self.loop = loop or LoopThread("agentdesk-cti")
+        super().__init__(
+            api,
+            loop or LoopThread("agentdesk-cti"),
+            backoff=backoff,
+            silence=silence,
+            open_timeout=open_timeout,
+            session_poll=session_poll,
+        )
         self._client_id = client_id or (lambda: None)
-        self._backoff = backoff or Backoff(0.5, 30.0)
-        self._silence = silence
-        self._open_timeout = open_timeout
-        self._session_poll = session_poll
-        self._stop: asyncio.Event | None = None
-        self._runner: concurrent.futures.Future[None] | None = None
+        self._held: tuple[ConnectionState, str] | None = None  # "connected" awaiting resync
         self.resyncs = 0  # resyncs handed on since start (the first is not a reconnect)
 
     @property
@@ -322,114 +322,30 @@ class ServerCallFeed:
 
     @property
     def url(self) -> str:
-        base = self.api.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         client_id = self._client_id()
-        url = base + "/api/v1/cti"
+        url = self.ws_base() + "/api/v1/cti"
         return url if client_id is None else f"{url}?client_id={client_id}"
-
-    def start(self, sink: FeedSink) -> None:
-        if self._runner is not None:
-            return
-        self.loop.start()
-        self._runner = self.loop.submit(self._begin(sink))
-
-    async def _begin(self, sink: FeedSink) -> None:
-        self._stop = asyncio.Event()
-        await self.run(self._stop, sink)
-
-    def stop(self, timeout: float = 3.0) -> None:
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        stop = self._stop
-        if stop is not None:
-            self.loop.call_soon(stop.set)
-        try:
-            runner.result(timeout)
-        except Exception as exc:  # stopping must never block the exit
-            log.info("CTI feed stop: %s", type(exc).__name__)
-        self.loop.stop()
 
     def request(self, request: CallRequest) -> CallResult:
         return post_request(self.api, request)
 
     # ------------------------------------------------------------------ the socket
-    async def run(self, stop: asyncio.Event, sink: FeedSink) -> None:
-        """Receive until ``stop`` is set, reconnecting as needed (also usable on any loop)."""
-        ssl_ctx = self.api.verify if isinstance(self.api.verify, ssl.SSLContext) else None
-        if self.api.base_url.startswith("https://") and ssl_ctx is None:
-            ssl_ctx = ssl.create_default_context()
+    def _connecting(self, sink: FeedSink) -> None:
         sink.on_link(ConnectionState.CONNECTING, "connecting to the server")
-        ever_open = False
-        while not stop.is_set():
-            token = self.api.token
-            final: str | None = None
-            try:
-                async with websockets.connect(
-                    self.url,
-                    additional_headers={"Authorization": f"Bearer {token}"},
-                    ssl=ssl_ctx,
-                    open_timeout=self._open_timeout,
-                    ping_interval=20,
-                    max_size=4 * 1024 * 1024,
-                ) as ws:
-                    self._backoff.reset()
-                    ever_open = True
-                    await self._receive(ws, stop, sink)
-                    if stop.is_set():
-                        break
-                    detail = "the server closed the call feed"
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any failure: say so, wait, reconnect
-                final = _FINAL_CLOSES.get(_close_code(exc) or 0)
-                reason = getattr(getattr(exc, "rcvd", None), "reason", "")
-                if final is not None and isinstance(reason, str) and reason.strip():
-                    final = f"{final} (the server said: {reason.strip()[:120]})"
-                detail = final or _why(exc)
-            if final is not None:
-                log.warning("CTI feed ended: %s", final)
-                sink.on_link(ConnectionState.FAILED, final)
-                await self._wait_new_session(stop, token)
-                continue
-            if ever_open:
-                detail = f"lost the server ({detail})"
-            log.info("CTI feed: %s; retrying", detail)
-            sink.on_link(ConnectionState.DISCONNECTED, detail)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._backoff.next_delay())
 
-    async def _wait_new_session(self, stop: asyncio.Event, refused: str | None) -> None:
-        """Until the API holds another session token (or the feed stops)."""
-        while not stop.is_set() and self.api.token == refused:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._session_poll)
+    def _opened(self, sink: FeedSink) -> None:
+        self._held = None
 
-    async def _receive(self, ws: Any, stop: asyncio.Event, sink: FeedSink) -> None:
-        stopping = asyncio.create_task(stop.wait())
-        receiving: asyncio.Task[Any] | None = None
-        held: tuple[ConnectionState, str] | None = None  # a "connected" waiting for its resync
-        try:
-            while not stop.is_set():
-                receiving = asyncio.create_task(ws.recv())
-                done, _ = await asyncio.wait(
-                    {receiving, stopping},
-                    timeout=self._silence,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if not done:
-                    raise TimeoutError(f"no message for {self._silence:.0f} s")
-                if receiving not in done:
-                    return
-                text = receiving.result()
-                receiving = None
-                held = self._deliver(text, time.perf_counter(), sink, held)
-        finally:
-            stopping.cancel()
-            if receiving is not None:
-                receiving.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await receiving
+    def _lost(self, detail: str, ever_open: bool, sink: FeedSink) -> None:
+        sink.on_link(
+            ConnectionState.DISCONNECTED, f"lost the server ({detail})" if ever_open else detail
+        )
+
+    def _ended(self, final: str, sink: FeedSink) -> None:
+        sink.on_link(ConnectionState.FAILED, final)
+
+    def _message(self, text: str | bytes, arrived: float, sink: FeedSink) -> None:
+        self._held = self._deliver(text, arrived, sink, self._held)
 
     def _deliver(
         self,
@@ -469,27 +385,6 @@ class ServerCallFeed:
         elif kind != "heartbeat":
             log.debug("CTI feed: message type %r ignored", kind[:40])
         return held
-
-
-def _close_code(exc: BaseException) -> int | None:
-    """The server's close code, or the HTTP status of a refused upgrade (401 → 4401)."""
-    received = getattr(exc, "rcvd", None)
-    code = getattr(received, "code", None)
-    if isinstance(code, int):
-        return code
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    if isinstance(status, int) and status in (401, 403):
-        return 4000 + status
-    return None
-
-
-def _why(exc: BaseException) -> str:
-    code = _close_code(exc)
-    if code is not None:
-        return f"closed with code {code}"
-    if isinstance(exc, TimeoutError):
-        return str(exc) or "timed out"
-    return f"{type(exc).__name__}"
 
 
 __all__ = [

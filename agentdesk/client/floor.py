@@ -17,20 +17,17 @@ callers) and skipped whole.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import datetime as dt
 import json
 import logging
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import websockets
 from pydantic import TypeAdapter, ValidationError
 
 from agentdesk.client.api import ServerApi, ServerRefused, ServerUnavailable, SessionEnded
+from agentdesk.client.server_socket import ServerSocket
 from agentdesk.services.desk.call_requests import (
     REQUEST,
     RESULT,
@@ -377,8 +374,13 @@ class FloorSink(Protocol):
         ...
 
 
-class ServerFloorFeed:
+class ServerFloorFeed(ServerSocket["FloorSink"]):
     """The floor socket: reconnects with backoff; a drop says so at once (``link``)."""
+
+    name = "floor feed"
+    final_closes = _FINAL_CLOSES
+    closed_text = "the server closed the floor"
+    max_size = 16 * 1024 * 1024
 
     def __init__(
         self,
@@ -391,134 +393,51 @@ class ServerFloorFeed:
         open_timeout: float = 5.0,
         session_poll: float = 1.0,
     ) -> None:
-        self.api = api
-        self.loop = loop or LoopThread("agentdesk-floor")
+        super().__init__(
+            api,
+            loop or LoopThread("agentdesk-floor"),
+            backoff=backoff,
+            silence=silence,
+            open_timeout=open_timeout,
+            session_poll=session_poll,
+        )
         self.model = FloorModel()
         self.interval = interval
-        self._backoff = backoff or Backoff(0.5, 30.0)
-        self._silence = silence
-        self._open_timeout = open_timeout
-        self._session_poll = session_poll
-        self._stop: asyncio.Event | None = None
-        self._runner: concurrent.futures.Future[None] | None = None
         self.messages = 0
 
     @property
     def url(self) -> str:
-        base = self.api.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-        return f"{base}/api/v1/cti/floor?interval={self.interval.value}"
+        return f"{self.ws_base()}/api/v1/cti/floor?interval={self.interval.value}"
 
     def actions(self) -> FloorActions:
         return FloorActions(self.api, self.model.login_for)
 
-    def start(self, sink: FloorSink) -> None:
-        if self._runner is not None:
-            return
-        self.loop.start()
-        self._runner = self.loop.submit(self._begin(sink))
+    def stop(self, timeout: float = 3.0, *, stop_loop: bool = False) -> None:
+        """Stop the socket; the loop thread stays unless asked (the wallboard may share it)."""
+        super().stop(timeout, stop_loop=stop_loop)
 
-    async def _begin(self, sink: FloorSink) -> None:
-        self._stop = asyncio.Event()
-        await self.run(self._stop, sink)
+    def _lost(self, detail: str, ever_open: bool, sink: FloorSink) -> None:
+        self._offline(f"lost the server ({detail})", sink)
 
-    def stop(self, timeout: float = 3.0) -> None:
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        stop = self._stop
-        if stop is not None:
-            with contextlib.suppress(RuntimeError):
-                self.loop.call_soon(stop.set)
-        try:
-            runner.result(timeout)
-        except Exception as exc:  # stopping must never block the exit
-            log.info("floor feed stop: %s", type(exc).__name__)
-
-    async def run(self, stop: asyncio.Event, sink: FloorSink) -> None:
-        """Receive until ``stop`` is set, reconnecting as needed."""
-        ssl_ctx = self.api.verify if isinstance(self.api.verify, ssl.SSLContext) else None
-        if self.api.base_url.startswith("https://") and ssl_ctx is None:
-            ssl_ctx = ssl.create_default_context()
-        while not stop.is_set():
-            token = self.api.token
-            final: str | None = None
-            try:
-                async with websockets.connect(
-                    self.url,
-                    additional_headers={"Authorization": f"Bearer {token}"},
-                    ssl=ssl_ctx,
-                    open_timeout=self._open_timeout,
-                    ping_interval=20,
-                    max_size=16 * 1024 * 1024,
-                ) as ws:
-                    self._backoff.reset()
-                    await self._receive(ws, stop, sink)
-                    detail = "the server closed the floor"
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any failure: say so, wait, reconnect
-                code = _close_code(exc)
-                final = _FINAL_CLOSES.get(code or 0)
-                detail = final or (f"closed with code {code}" if code else type(exc).__name__)
-            if stop.is_set():
-                break
-            self._offline(f"lost the server ({detail})" if final is None else final, sink)
-            if final is not None:
-                log.warning("floor feed ended: %s", final)
-                while not stop.is_set() and self.api.token == token:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self._session_poll)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._backoff.next_delay())
+    def _ended(self, final: str, sink: FloorSink) -> None:
+        self._offline(final, sink)
 
     def _offline(self, detail: str, sink: FloorSink) -> None:
         self.model.online = False
         self.model.offline_detail = detail
         sink.on_floor("link")
 
-    async def _receive(self, ws: Any, stop: asyncio.Event, sink: FloorSink) -> None:
-        stopping = asyncio.create_task(stop.wait())
-        receiving: asyncio.Task[Any] | None = None
+    def _message(self, text: str | bytes, arrived: float, sink: FloorSink) -> None:
         try:
-            while not stop.is_set():
-                receiving = asyncio.create_task(ws.recv())
-                done, _ = await asyncio.wait(
-                    {receiving, stopping}, timeout=self._silence, return_when="FIRST_COMPLETED"
-                )
-                if not done:
-                    raise TimeoutError(f"no message for {self._silence:.0f} s")
-                if receiving not in done:
-                    return
-                text = receiving.result()
-                receiving = None
-                try:
-                    kind = self.model.apply(text)
-                except BadMessage as exc:
-                    log.warning("floor feed: a malformed message skipped (%s)", exc)
-                    continue
-                self.messages += 1
-                if kind == "floor" and not self.model.online:
-                    self.model.online = True
-                if kind in ("floor", "update", "today"):
-                    sink.on_floor(kind)
-        finally:
-            stopping.cancel()
-            if receiving is not None:
-                receiving.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await receiving
-
-
-def _close_code(exc: BaseException) -> int | None:
-    """The server's close code, or the HTTP status of a refused upgrade (401 → 4401)."""
-    code = getattr(getattr(exc, "rcvd", None), "code", None)
-    if isinstance(code, int):
-        return code
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    if isinstance(status, int) and status in (401, 403):
-        return 4000 + status
-    return None
+            kind = self.model.apply(text)
+        except BadMessage as exc:
+            log.warning("floor feed: a malformed message skipped (%s)", exc)
+            return
+        self.messages += 1
+        if kind == "floor" and not self.model.online:
+            self.model.online = True
+        if kind in ("floor", "update", "today"):
+            sink.on_floor(kind)
 
 
 __all__ = [
