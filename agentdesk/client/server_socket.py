@@ -18,6 +18,7 @@ import contextlib
 import logging
 import ssl
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -53,7 +54,7 @@ def why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class ServerSocket(Generic[SinkT]):
+class ServerSocket(ABC, Generic[SinkT]):
     """One reconnecting WebSocket to the server; subclasses decode its messages."""
 
     #: For logs: "CTI feed", "floor feed".
@@ -85,8 +86,9 @@ class ServerSocket(Generic[SinkT]):
 
     # ------------------------------------------------------------------ for subclasses
     @property
+    @abstractmethod
     def url(self) -> str:
-        raise NotImplementedError
+        """The socket's ``ws://``/``wss://`` address."""
 
     def ws_base(self) -> str:
         """The server's base URL with the WebSocket scheme."""
@@ -98,8 +100,9 @@ class ServerSocket(Generic[SinkT]):
     def _opened(self, sink: SinkT) -> None:
         """A socket is open (per-connection state starts again here)."""
 
+    @abstractmethod
     def _message(self, text: str | bytes, arrived: float, sink: SinkT) -> None:
-        raise NotImplementedError
+        """One text frame, in order of arrival (``arrived``: ``perf_counter()``)."""
 
     def _lost(self, detail: str, ever_open: bool, sink: SinkT) -> None:
         """The socket dropped or could not open; it is retried after a backoff."""
