@@ -13,6 +13,7 @@ from agentdesk.models.customer import (
     Product,
 )
 from agentdesk.models.desk import DeskDraft
+from agentdesk.models.duplicates import DuplicateCandidate, MergeRequest
 from agentdesk.models.enums import (
     Channel,
     ContactLabel,
@@ -71,10 +72,12 @@ __all__ = [
     "Direction",
     "Disposition",
     "DocumentKind",
+    "DuplicateCandidate",
     "IdentityDocument",
     "IdvResult",
     "Interaction",
     "KnowledgeArticle",
+    "MergeRequest",
     "Notification",
     "NotificationState",
     "OutboxEntry",
