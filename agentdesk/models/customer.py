@@ -43,6 +43,11 @@ class Customer(Base):
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None]
+    # Set (with ``deleted_at``) when a duplicate was merged into another customer: the row
+    # stays as a tombstone pointing at the survivor (services/crm/merge.py). No foreign key:
+    # SQLite can add a plain column in place, while a constraint would rebuild the table and
+    # drop its search triggers; the merge service checks the target exists.
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
     phones: Mapped[list[CustomerPhone]] = relationship(back_populates="customer", lazy="raise")
     emails: Mapped[list[CustomerEmail]] = relationship(back_populates="customer", lazy="raise")
