@@ -20,7 +20,8 @@ from agentdesk.services.notifications.outbox import NotificationService
 from agentdesk.services.notifications.templates import load_catalog
 from agentdesk.services.tickets import escalation as escalation_mod
 from agentdesk.services.tickets import reminders as reminders_mod
-from agentdesk.services.tickets.escalation import EscalationPolicy, EscalationService, TimerOps
+from agentdesk.services.tickets.escalation import EscalationPolicy, EscalationService
+from agentdesk.services.tickets.feed_follower import TimerOps
 from agentdesk.services.tickets.reminders import ReminderService
 from agentdesk.services.tickets.sla import SlaPolicy, load_policy
 from agentdesk.store.sync.central import CentralStore

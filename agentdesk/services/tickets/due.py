@@ -1,11 +1,16 @@
 """What is due: open tickets whose earliest running SLA clock expires before a given instant.
 
-The server's scheduler calls ``due_before`` on every tick. It reads the
-indexed ``ticket.sla_next_due`` (kept by the ticket mutators: the earliest of
-the running clocks, None while paused or finished), so the cost is a range
-scan over the index whatever the number of open tickets; pages continue with
-``after`` (keyset pagination, never OFFSET). Qt-free and session-agnostic: a
-``Connection`` or an ORM ``Session`` both work.
+Both queries read the indexed ``ticket.sla_next_due`` (kept by the ticket
+mutators: the earliest of the running clocks, None while paused or finished),
+so the cost is a range scan over the index whatever the number of open
+tickets; pages continue with ``after`` (keyset pagination, never OFFSET).
+
+* :func:`due_keys` is what the scheduler's work uses (the escalation sweep):
+  ``(due, id)`` only, read from the index ``(sla_next_due, id)`` alone, no
+  table row touched and no per-row objects built.
+* :func:`due_before` gives each due ticket's clocks and fields (lists, tools).
+
+Qt-free and session-agnostic: a ``Connection`` or an ORM ``Session`` both work.
 """
 
 from __future__ import annotations
@@ -62,6 +67,36 @@ _COLUMNS = (
 )
 
 
+def _page(
+    stmt: Any, when: dt.datetime, limit: int, after: tuple[dt.datetime, uuid.UUID] | None
+) -> Any:
+    if when.tzinfo is None:
+        raise ValueError("when must be timezone-aware")
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must lie between 1 and {MAX_PAGE}")
+    stmt = (
+        stmt.where(Ticket.sla_next_due.is_not(None), Ticket.sla_next_due <= when)
+        .order_by(Ticket.sla_next_due, Ticket.id)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(tuple_(Ticket.sla_next_due, Ticket.id) > tuple_(*after))
+    return stmt
+
+
+def due_keys(
+    conn: Connection | Session,
+    when: dt.datetime,
+    limit: int = 500,
+    after: tuple[dt.datetime, uuid.UUID] | None = None,
+) -> list[tuple[dt.datetime, uuid.UUID]]:
+    """``(due, id)`` of tickets with a running clock due at or before ``when``, earliest
+    first, at most ``limit`` (1..10 000); pass the last one as ``after`` for the next page.
+    An index-only range scan: nothing is read from the ticket rows."""
+    stmt = _page(select(Ticket.sla_next_due, Ticket.id), when, limit, after)
+    return [(due, ticket_id) for due, ticket_id in conn.execute(stmt)]
+
+
 def due_before(
     conn: Connection | Session,
     when: dt.datetime,
@@ -70,19 +105,7 @@ def due_before(
 ) -> list[DueTicket]:
     """Tickets with a running clock due at or before ``when``, earliest first, at most
     ``limit`` (1..10 000); ``after`` is the last page's final ``cursor``."""
-    if when.tzinfo is None:
-        raise ValueError("when must be timezone-aware")
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValueError(f"limit must lie between 1 and {MAX_PAGE}")
-    stmt = (
-        select(*_COLUMNS)
-        .where(Ticket.sla_next_due.is_not(None), Ticket.sla_next_due <= when)
-        .order_by(Ticket.sla_next_due, Ticket.id)
-        .limit(limit)
-    )
-    if after is not None:
-        stmt = stmt.where(tuple_(Ticket.sla_next_due, Ticket.id) > tuple_(*after))
-    return [_due(row) for row in conn.execute(stmt)]
+    return [_due(row) for row in conn.execute(_page(select(*_COLUMNS), when, limit, after))]
 
 
 def _due(row: Row[Any, *tuple[Any, ...]]) -> DueTicket:

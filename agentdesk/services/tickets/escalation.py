@@ -14,10 +14,11 @@ How it runs on the server (leader only):
   instead of hooking each writer, the job follows the central change feed for
   ``ticket`` rows after its own cursor (``sync_state`` ``escalation.cursor``) and
   re-plans each changed ticket's timers, moving the cursor in the same
-  transaction: no change is missed across a crash or a restart, and the desktop
-  side of the mutators (where there is no scheduler) stays untouched. On first
-  start, or when the feed was pruned past the cursor, it sweeps every ticket with a
-  running clock through ``due.due_before`` (the indexed ``sla_next_due``).
+  transaction (``feed_follower.FeedFollower``, shared with reminders): no change
+  is missed across a crash or a restart, and the desktop side of the mutators
+  (where there is no scheduler) stays untouched. On first start, or when the feed
+  was pruned past the cursor, it sweeps every ticket with a running clock through
+  ``due.due_keys`` (the index on ``sla_next_due``).
 * **Handler.** Fires in the timer's transaction with the ticket row locked and
   re-plans from the ticket as it stands, so a timer left stale by a change the
   reconcile has not read yet never escalates wrongly. Every level at or below the
@@ -44,18 +45,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any
 
-from sqlalchemy import Table, event, insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
 from agentdesk.models import (
     Agent,
-    ChangeLog,
     Role,
     ScheduledTimer,
-    SyncState,
     Team,
     Ticket,
     TicketPriority,
@@ -64,13 +63,17 @@ from agentdesk.models import (
 )
 from agentdesk.models.followup import TicketAlert
 from agentdesk.paths import resource
-from agentdesk.services.tickets.due import due_before
+from agentdesk.services.tickets.due import due_keys
+from agentdesk.services.tickets.feed_follower import (
+    FeedFollower,
+    SweepKey,
+    TimerOps,
+    publish,
+)
 from agentdesk.services.tickets.sla import DEFAULT_TEAM, SlaPolicy, parse_duration
 from agentdesk.store.engine import read_session, write_session
 from agentdesk.store.mutations import Changed, MutationContext, apply_mutation
-from agentdesk.store.sync import live
-from agentdesk.store.sync.central import NOTIFY_CHANNEL, CentralStore, record_changes
-from agentdesk.store.sync.protocol import Cursor, ResyncRequired
+from agentdesk.store.sync.central import CentralStore
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +83,9 @@ ACTOR = "escalation"
 RECIPIENT_ROLES = ("assignee", "team_lead", "supervisor")
 MAX_LEVELS = 9  # ticket.escalation_level's range (mutation_args.tickets.MAX_ESCALATION)
 MAX_SUPERVISORS = 50  # alerts per level for "supervisor"
-SWEEP_PAGE = 500
-MAX_SWEEP_PAGES = 2_000  # a million tickets; beyond that the next sweep carries on
 _FAR = dt.timedelta(days=3650)
 _PRIORITY_RANK = {p: i for i, p in enumerate(TicketPriority)}
 _AT = re.compile(r"^\s*(?:(\d{1,2}(?:\.\d+)?)\s*%|due(?:\s*\+\s*(.+))?)\s*$", re.IGNORECASE)
-_CHANGES = cast(Table, ChangeLog.__table__)
 Clock = Callable[[], dt.datetime]
 
 
@@ -275,47 +275,11 @@ def _before(
     return lo.replace(microsecond=0)
 
 
-def publish(store: CentralStore, s: Session, changed: Sequence[Changed]) -> int:
-    """Append the change-feed rows of ``changed`` in this transaction; desktops are poked
-    when it commits (``pg_notify`` is delivered at commit; SQLite's in-process hub after)."""
-    count = record_changes(s, changed)
-    if not count:
-        return 0
-    if store.is_postgres:
-        s.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": live.ALL_PAYLOAD})
-    hub = store.hub_key
-    if hub is not None and not s.info.get("followup.poke"):
-        s.info["followup.poke"] = True
-        event.listen(s, "after_commit", lambda _s: live.poke_in_process(hub), once=True)
-    return count
-
-
 def subject(ticket_id: uuid.UUID, level: int) -> str:
     return f"{ticket_id}:{level}"
 
 
 # --- the service ---------------------------------------------------------------------------
-
-
-class ScheduleFn(Protocol):
-    def __call__(
-        self,
-        session: Session,
-        kind: str,
-        subject: str,
-        due_at: dt.datetime,
-        payload: Mapping[str, Any] | None = None,
-        *,
-        rearm: bool = False,
-    ) -> None: ...
-
-
-@dataclass(frozen=True)
-class TimerOps:
-    """The scheduler's ``schedule`` and ``cancel`` (server layer), handed down to services."""
-
-    schedule: ScheduleFn
-    cancel: Callable[[Session, str, str], bool]
 
 
 @dataclass(frozen=True)
@@ -335,8 +299,12 @@ class EscalationView:
     escalated_at: dt.datetime | None
 
 
-class EscalationService:
+class EscalationService(FeedFollower):
     """Plans timers from the change feed, fires levels, lists escalated tickets."""
+
+    entity_type = "ticket"
+    cursor_key = CURSOR_KEY
+    name = "escalation"
 
     def __init__(
         self,
@@ -347,70 +315,23 @@ class EscalationService:
         timers: TimerOps,
         clock: Clock = utcnow,
     ) -> None:
+        super().__init__(store)
         self.timers = timers
-        self.store = store
-        self.engine = store.engine
         self.planner = Planner(sla, escalation or load_escalation())
         self.clock = clock
 
-    # --- reconcile (a leader job) -----------------------------------------------------------
+    # --- following the feed (a leader job: ``reconcile`` from FeedFollower) ----------------
 
-    def reconcile(self, limit: int = 500) -> int:
-        """Re-plan the tickets changed since the cursor; how many tickets were planned."""
-        with read_session(self.engine) as s:
-            state = s.get(SyncState, CURSOR_KEY)
-            cursor = None if state is None else Cursor.parse(state.value)
-        if cursor is None:
-            return self.sweep()
-        try:
-            rows, upto = self.store.pull_page(
-                cursor, limit, visible=_CHANGES.c.entity_type == "ticket"
-            )
-        except ResyncRequired:
-            log.warning("escalation: change feed pruned past %s; sweeping all tickets", cursor)
-            return self.sweep()
-        ids = list(dict.fromkeys(r.entity_id for r in rows))
-        with write_session(self.engine) as s:
-            for ticket_id in ids:
-                self._replan(s, ticket_id)
-            self._move_cursor(s, upto)
-        return len(ids)
-
-    def sweep(self) -> int:
-        """Plan every ticket with a running clock (first start, or after a pruned feed)."""
-        head = self.store.head()  # read first: changes after it are the feed's to bring
-        now = self.clock()
-        planned = 0
-        after: tuple[dt.datetime, uuid.UUID] | None = None
-        for _ in range(MAX_SWEEP_PAGES):
-            with write_session(self.engine) as s:
-                page = due_before(s, now + _FAR, SWEEP_PAGE, after)
-                for due in page:
-                    self._replan(s, due.id)
-            planned += len(page)
-            if len(page) < SWEEP_PAGE:
-                break
-            after = page[-1].cursor
-        else:
-            log.warning("escalation: sweep stopped after %d tickets", planned)
-        with write_session(self.engine) as s:
-            self._move_cursor(s, head)
-        return planned
-
-    @staticmethod
-    def _move_cursor(s: Session, upto: Cursor) -> None:
-        state = s.get(SyncState, CURSOR_KEY, with_for_update=True)
-        if state is None:
-            s.add(SyncState(key=CURSOR_KEY, value=str(upto)))
-        elif Cursor.parse(state.value) < upto:
-            state.value = str(upto)
+    def sweep_page(self, s: Session, after: SweepKey | None, limit: int) -> list[SweepKey]:
+        """Tickets with a running clock, by the indexed ``sla_next_due``."""
+        return due_keys(s, self.clock() + _FAR, limit, after)
 
     def replan(self, ticket_id: uuid.UUID) -> None:
         """Re-plan one ticket now (tests, and callers that cannot wait for the next tick)."""
         with write_session(self.engine) as s:
-            self._replan(s, ticket_id)
+            self.replan_in(s, ticket_id)
 
-    def _replan(self, s: Session, ticket_id: uuid.UUID) -> None:
+    def replan_in(self, s: Session, ticket_id: uuid.UUID) -> None:
         schedule, cancel = self.timers.schedule, self.timers.cancel
         ticket = s.get(Ticket, ticket_id, with_for_update=True)
         plan = None if ticket is None else self.planner.plan(ticket, _team_name(s, ticket))

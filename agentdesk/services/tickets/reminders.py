@@ -3,11 +3,12 @@
 * The desk writes ``reminder.set`` / ``reminder.close`` through its writer (the
   outbox and sync, like every change); :func:`set_reminder` builds the arguments
   from what the agent typed and refuses a time in the past.
-* On the server, :meth:`ReminderService.reconcile` (a leader job) follows the
-  change feed for ``reminder`` rows after its cursor (``sync_state``
-  ``reminders.cursor``) and keeps one ``reminder.due`` timer per open reminder
-  (subject: the reminder's id), moving the cursor in the same transaction. On
-  first start it sweeps the pending reminders.
+* On the server, :meth:`ReminderService.reconcile` (a leader job, from
+  ``feed_follower.FeedFollower``) follows the change feed for ``reminder`` rows
+  after its cursor (``sync_state`` ``reminders.cursor``) and keeps one
+  ``reminder.due`` timer per open reminder (subject: the reminder's id), moving
+  the cursor in the same transaction. On first start it sweeps the pending
+  reminders.
 * :meth:`ReminderService.handle` fires in the timer's transaction: the reminder,
   locked and still pending and due, becomes ``due`` (version bumped, feed row
   appended), which reaches the owner's desktop live through sync.
@@ -25,30 +26,26 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select, tuple_
 from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
-from agentdesk.models import ChangeLog, Reminder, ReminderState, SyncState, utcnow
-from agentdesk.services.tickets.escalation import TimerOps, publish
-from agentdesk.store.engine import read_session, write_session
+from agentdesk.models import Reminder, ReminderState, utcnow
+from agentdesk.services.tickets.feed_follower import FeedFollower, SweepKey, TimerOps, publish
+from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import rejecting
 from agentdesk.store.mutation_args.reminders import ReminderClose, ReminderOutcome, ReminderSet
 from agentdesk.store.mutations import Changed, MutationRejected
 from agentdesk.store.sync.central import CentralStore
-from agentdesk.store.sync.protocol import Cursor, ResyncRequired
 from agentdesk.store.writer import LocalWriter
 
 log = logging.getLogger(__name__)
 
 TIMER_KIND = "reminder.due"
 CURSOR_KEY = "reminders.cursor"
-SWEEP_PAGE = 500
-MAX_SWEEP_PAGES = 2_000
 OPEN = (ReminderState.PENDING.value, ReminderState.DUE.value)
-_CHANGES = cast(Table, ChangeLog.__table__)
 Clock = Callable[[], dt.datetime]
 
 
@@ -138,76 +135,32 @@ def upcoming_reminders(engine: Engine, agent_id: uuid.UUID, limit: int = 200) ->
 # --- the server's side ------------------------------------------------------------------------
 
 
-class ReminderService:
+class ReminderService(FeedFollower):
     """Keeps a timer per open reminder and makes reminders due when it fires."""
 
+    entity_type = "reminder"
+    cursor_key = CURSOR_KEY
+    name = "reminders"
+
     def __init__(self, store: CentralStore, *, timers: TimerOps, clock: Clock = utcnow) -> None:
-        self.store = store
-        self.engine = store.engine
+        super().__init__(store)
         self.timers = timers
         self.clock = clock
 
-    def reconcile(self, limit: int = 500) -> int:
-        """Re-plan the reminders changed since the cursor; how many were looked at."""
-        with read_session(self.engine) as s:
-            state = s.get(SyncState, CURSOR_KEY)
-            cursor = None if state is None else Cursor.parse(state.value)
-        if cursor is None:
-            return self.sweep()
-        try:
-            rows, upto = self.store.pull_page(
-                cursor, limit, visible=_CHANGES.c.entity_type == "reminder"
-            )
-        except ResyncRequired:
-            log.warning("reminders: change feed pruned past %s; sweeping", cursor)
-            return self.sweep()
-        ids = list(dict.fromkeys(r.entity_id for r in rows))
-        with write_session(self.engine) as s:
-            for reminder_id in ids:
-                self._replan(s, reminder_id)
-            self._move_cursor(s, upto)
-        return len(ids)
+    def sweep_page(self, s: Session, after: SweepKey | None, limit: int) -> list[SweepKey]:
+        """Pending reminders by due time (the index ``(agent_id, state, due_at)`` does not
+        lead with the state, so this reads the pending ones; a sweep is rare)."""
+        stmt = (
+            select(Reminder.due_at, Reminder.id)
+            .where(Reminder.state == ReminderState.PENDING.value)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(tuple_(Reminder.due_at, Reminder.id) > tuple_(*after))
+        return [(due, rid) for due, rid in s.execute(stmt)]
 
-    def sweep(self) -> int:
-        """A timer for every pending reminder (first start, or after a pruned feed)."""
-        head = self.store.head()
-        seen = 0
-        after: tuple[dt.datetime, uuid.UUID] | None = None
-        for _ in range(MAX_SWEEP_PAGES):
-            with write_session(self.engine) as s:
-                stmt = (
-                    select(Reminder.id, Reminder.due_at)
-                    .where(Reminder.state == ReminderState.PENDING.value)
-                    .order_by(Reminder.due_at, Reminder.id)
-                    .limit(SWEEP_PAGE)
-                )
-                if after is not None:
-                    stmt = stmt.where(
-                        (Reminder.due_at > after[0])
-                        | ((Reminder.due_at == after[0]) & (Reminder.id > after[1]))
-                    )
-                page = s.execute(stmt).all()
-                for reminder_id, _ in page:
-                    self._replan(s, reminder_id)
-            seen += len(page)
-            if len(page) < SWEEP_PAGE:
-                break
-            after = (page[-1][1], page[-1][0])
-        else:
-            log.warning("reminders: sweep stopped after %d reminders", seen)
-        with write_session(self.engine) as s:
-            self._move_cursor(s, head)
-        return seen
-
-    @staticmethod
-    def _move_cursor(s: Session, upto: Cursor) -> None:
-        state = s.get(SyncState, CURSOR_KEY, with_for_update=True)
-        if state is None:
-            s.add(SyncState(key=CURSOR_KEY, value=str(upto)))
-        elif Cursor.parse(state.value) < upto:
-            state.value = str(upto)
-
-    def _replan(self, s: Session, reminder_id: uuid.UUID) -> None:
+    def replan_in(self, s: Session, reminder_id: uuid.UUID) -> None:
         row = s.get(Reminder, reminder_id)
         if row is not None and row.state == ReminderState.PENDING.value:
             self.timers.schedule(s, TIMER_KIND, str(reminder_id), row.due_at, rearm=True)

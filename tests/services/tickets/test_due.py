@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
-from agentdesk.services.tickets.due import due_before
+from agentdesk.services.tickets.due import due_before, due_keys
 from agentdesk.services.tickets.service import TicketService
 from tests.services.tickets.conftest import Clock
 
@@ -66,3 +66,37 @@ def test_the_query_uses_the_due_index(central: Engine) -> None:
         conn.execute(text("SET LOCAL enable_bitmapscan = off"))
         plan = " ".join(str(r[0]) for r in conn.execute(text("EXPLAIN " + query)))
     assert "ix_ticket_sla_next_due" in plan and "Sort" not in plan, plan
+
+
+def test_due_keys_pages_like_due_before_from_the_index_alone(
+    central: Engine, make_service: Make
+) -> None:
+    clock = Clock(MONDAY)
+    service = make_service(clock=clock)
+    for n, reason in enumerate(("fraud_report", "card_lost", "general_enquiry", "payment_failed")):
+        service.create(reason=reason, title=f"t{n}")
+    horizon = MONDAY + dt.timedelta(days=30)
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cur: object, statement: str, params: object, *_a: object) -> None:
+        seen.append((statement, params))
+
+    with central.connect() as conn:
+        full = due_before(conn, horizon, limit=10)
+        event.listen(central, "before_cursor_execute", capture)
+        try:
+            first = due_keys(conn, horizon, limit=3)
+        finally:
+            event.remove(central, "before_cursor_execute", capture)
+        rest = due_keys(conn, horizon, limit=10, after=first[-1])
+        assert first + rest == [(d.due_at, d.id) for d in full]
+        assert len(full) == 4 and len(first) == 3
+        if central.dialect.name == "sqlite":
+            statement, params = seen[-1]
+            plan = " ".join(
+                str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            )
+            # Everything it returns is in the index: the ticket rows are never read.
+            assert "COVERING INDEX ix_ticket_sla_next_due" in plan and "TEMP B-TREE" not in plan
+    with pytest.raises(ValueError, match="aware"):
+        due_keys(conn, dt.datetime(2026, 1, 1), 10)
