@@ -147,3 +147,29 @@ def user_event(linkedid: str, **fields: str) -> AmiEvent:
     pairs.append(("UserEvent", "IVRResult"))
     pairs += list(fields.items())
     return typed(AmiMessage(tuple(pairs)))
+
+
+def channel_row(
+    channel: str,
+    uniqueid: str,
+    linkedid: str,
+    *,
+    state: int = 6,
+    number: str = "+447700900123",
+    application: str = "",
+    data: str = "",
+    duration: str = "00:01:05",
+    variables: dict[str, str] | None = None,
+) -> AmiEvent:
+    """A ``CoreShowChannels`` row, as a resync lists a channel that is up (or ringing)."""
+    pairs = [("Event", "CoreShowChannel")]
+    pairs += snapshot(
+        "", channel, uniqueid, linkedid, number=number, state=state, variables=variables
+    )
+    pairs += [
+        ("BridgeId", ""),
+        ("Application", application),
+        ("ApplicationData", data),
+        ("Duration", duration),
+    ]
+    return typed(AmiMessage(tuple(pairs)))

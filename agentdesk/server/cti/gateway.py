@@ -42,7 +42,11 @@ from agentdesk.config import ConfigError
 from agentdesk.server.cti.config import PbxConfig
 from agentdesk.services.desk.call_data import IVR_VARIABLES
 from agentdesk.services.desk.call_requests import AgentLine
-from agentdesk.services.desk.identity import AgentIdentity, normalise_interface
+from agentdesk.services.desk.identity import (
+    AgentIdentity,
+    device_of_channel,
+    normalise_interface,
+)
 from agentdesk.services.desk.pbx_actions import PbxAction
 from agentdesk.services.desk.screen_pop import CallPhase, CallTracker, ChangeKind
 from agentdesk.telephony.client import (
@@ -56,9 +60,11 @@ from agentdesk.telephony.client import (
 from agentdesk.telephony.event_json import to_json
 from agentdesk.telephony.events import (
     AgentCalled,
+    AgentConnect,
     AgentEvent,
     AmiEvent,
     ChannelInfo,
+    ChannelState,
     CoreShowChannel,
     DialEnd,
     Hangup,
@@ -431,6 +437,15 @@ class PbxGateway:
             if row.uniqueid:
                 by_call.setdefault(row.linkedid, {})[row.uniqueid] = row
             by_name[row.channel.channel] = row
+        # A call connected to an agent that the gateway has no window for (the server
+        # started mid-call): open one, so the tracker adopts it and its events flow.
+        for row in snap.channels:
+            if not row.linkedid or row.channel.state is not ChannelState.UP:
+                continue
+            login = self._login_for(device_of_channel(row.channel.channel))
+            owner = self._agent(login) if login is not None else None
+            if owner is not None and row.linkedid not in owner.windows:
+                self._open_window(owner, row.linkedid, row.linkedid, row.channel.channel, now)
         for agent in list(self._agents.values()):
             # Only the rows that can concern the agent's calls (their channels, their legs
             # by name): reconcile looks at every row it is given, for every agent.
@@ -580,15 +595,13 @@ class PbxGateway:
         if isinstance(event, AgentCalled):
             replay: list[AmiEvent] = []
             if window is None:
-                window = _Window(
+                window = self._open_window(
+                    agent,
                     event.linkedid,
                     event.channel.uniqueid or event.linkedid,
                     event.dest.channel,
                     now,
                 )
-                agent.windows[event.linkedid] = window
-                self._by_call.setdefault(event.linkedid, set()).add(agent.login)
-                self._trim(agent)
                 replay = list(self._ivr.get(event.linkedid, ()))
             window.agent_channel = event.dest.channel or window.agent_channel
             window.live.update(u for u in (event.channel.uniqueid, event.dest.uniqueid) if u)
@@ -607,11 +620,33 @@ class PbxGateway:
             )
             self._track(agent, event, now)
             return
+        if window is None and isinstance(event, AgentConnect):
+            # Answered, but its offer came before this gateway was listening: the tracker
+            # adopts the call, and the window lets its later events reach the agent.
+            window = self._open_window(
+                agent,
+                event.linkedid,
+                event.channel.uniqueid or event.linkedid,
+                event.dest.channel,
+                now,
+            )
+            window.live.update(u for u in (event.channel.uniqueid, event.dest.uniqueid) if u)
+            window.saw(event.channel)
+            window.saw(event.dest)
         if window is not None and event.dest.channel:
             window.agent_channel = event.dest.channel
             if event.dest.uniqueid:
                 window.live.add(event.dest.uniqueid)
         self._send(agent, event, now)
+
+    def _open_window(
+        self, agent: _Agent, linkedid: str, caller_uniqueid: str, channel: str, now: float
+    ) -> _Window:
+        window = _Window(linkedid, caller_uniqueid, channel, now)
+        agent.windows[linkedid] = window
+        self._by_call.setdefault(linkedid, set()).add(agent.login)
+        self._trim(agent)
+        return window
 
     def _windows(self, linkedid: str) -> Iterator[tuple[_Agent, _Window]]:
         for login in list(self._by_call.get(linkedid, ())):

@@ -7,6 +7,13 @@
 correlated by ``Linkedid``. Events for other agents are ignored, duplicates
 change nothing, and malformed events are dropped with a count, never raised.
 
+A call already in progress when the tracker starts (the desktop or the server
+restarted mid-call) is *adopted*: from a resync row of one of the agent's
+channels that is up, or from an ``AgentConnect`` whose offer it never saw. It
+arrives as an ``OFFERED`` then a ``CONNECTED`` change with the detail
+``"adopted"``, so everything that follows a live call (pop, notes, wrap-up)
+follows it too.
+
 The agent is recognised by interface, state interface or a configured alias
 (:class:`~agentdesk.services.desk.identity.AgentIdentity`): an ``Agent*``
 event is the agent's when its ``Interface`` is one of them, and a channel is
@@ -44,6 +51,8 @@ from agentdesk.telephony.events import (
     AgentRingNoAnswer,
     AmiEvent,
     ChannelEvent,
+    ChannelInfo,
+    ChannelState,
     CoreShowChannel,
     DialEnd,
     Hangup,
@@ -114,6 +123,7 @@ class CallChange:
 
 
 _NO_NUMBER = ("", "<unknown>")
+ADOPTED = "adopted"  # the detail of the changes that take over a call already in progress
 _MAX_REMEMBERED = 2000  # bounded caches: a busy PBX must not grow the desktop's memory
 
 
@@ -266,8 +276,21 @@ class CallTracker:
         if not self._mine(event):
             self.ignored += 1
             return []
-        call = self._calls.get(_required(event))
-        if call is None or call.phase is not CallPhase.RINGING:
+        linkedid = _required(event)
+        call = self._calls.get(linkedid)
+        if call is None:
+            # Answered, but the offer came before we were listening (restart mid-ring).
+            since = now - event.ring_time if event.ring_time is not None else now
+            return self._adopt(
+                linkedid,
+                event.channel,
+                event.dest.channel,
+                event.queue or None,
+                offered_at=min(since, now),
+                connected_at=now,
+                wait=_seconds(event.hold_time, None),
+            )
+        if call.phase is not CallPhase.RINGING:
             return []
         wait = _seconds(event.hold_time, call.wait_seconds)
         updated = dataclasses.replace(
@@ -411,9 +434,85 @@ class CallTracker:
         # No AgentComplete (a direct call, or the queue's event was lost): end here.
         return self._end(call, "hangup", now, None)
 
+    # ------------------------------------------------------------------ adoption
+    def _adopt(
+        self,
+        linkedid: str,
+        caller: ChannelInfo | None,
+        agent_channel: str,
+        queue: str | None,
+        *,
+        offered_at: float,
+        connected_at: float,
+        wait: float | None = None,
+    ) -> list[CallChange]:
+        """Take over a call that is already connected to the agent (see the module note)."""
+        pairs = self._ivr_for(linkedid)
+        number = name = ""
+        if caller is not None:
+            pairs.update(caller.variable_map())
+            if caller.language:
+                pairs.setdefault("CHANNEL_LANGUAGE", caller.language)
+            number, name = caller.caller_num, caller.caller_name
+        ringing = CallInfo(
+            linkedid=linkedid,
+            uniqueid=(caller.uniqueid if caller is not None else "") or linkedid,
+            queue=queue,
+            caller_raw="" if number in _NO_NUMBER else number,
+            caller_name=None if name in _NO_NUMBER else name,
+            agent_channel=agent_channel or None,
+            phase=CallPhase.RINGING,
+            offered_at=offered_at,
+            ivr=ivr_from_pairs(pairs),
+            wait_seconds=wait,
+        )
+        connected = dataclasses.replace(
+            ringing, phase=CallPhase.CONNECTED, connected_at=connected_at
+        )
+        self._put(connected)
+        return [
+            CallChange(ChangeKind.OFFERED, ringing, ADOPTED),
+            CallChange(ChangeKind.CONNECTED, connected, ADOPTED),
+        ]
+
+    def _adopt_rows(
+        self, linkedid: str, rows: Sequence[CoreShowChannel], now: float
+    ) -> list[CallChange]:
+        """Adopt ``linkedid`` from its resync rows if one of the agent's channels is up."""
+        up = [
+            r
+            for r in rows
+            if self.identity.owns_channel(r.channel.channel) and r.channel.state is ChannelState.UP
+        ]
+        if not up:
+            return []  # ringing or gone: a ringing offer is not ours until it is answered
+        others = [r for r in rows if not self.identity.owns_channel(r.channel.channel)]
+        caller = next((r for r in others if r.uniqueid == linkedid), None) or next(
+            iter(others), None
+        )
+        queue = None
+        if caller is not None and caller.application.lower() == "queue":
+            queue = caller.application_data.split(",", 1)[0].strip() or None
+        mine = up[0]
+        age = mine.duration_s if mine.duration_s is not None else 0
+        started = caller.duration_s if caller is not None and caller.duration_s else age
+        changes = self._adopt(
+            linkedid,
+            caller.channel if caller is not None else None,
+            mine.channel.channel,
+            queue,
+            offered_at=now - max(started, age),
+            connected_at=now - age,
+        )
+        legs = tuple(r.channel.channel for r in up[1:])
+        if legs:
+            self._put(dataclasses.replace(self._calls[linkedid], agent_legs=legs))
+        return changes
+
     # ------------------------------------------------------------------ resync
     def reconcile(self, channels: Sequence[CoreShowChannel], now: float) -> list[CallChange]:
-        """After a (re)login: end calls whose agent channel the PBX no longer has."""
+        """After a (re)login: end calls whose agent channel the PBX no longer has, and adopt
+        the agent's connected calls the tracker does not know (it started mid-call)."""
         alive = {c.channel.channel for c in channels}
         owned: dict[str, list[str]] = {}  # linkedid -> live channels of the agent's devices
         for c in channels:
@@ -434,6 +533,12 @@ class CallTracker:
                 changes += self._dismiss(call.linkedid, "gone after PBX reconnect", now)
             elif call.phase in (CallPhase.CONNECTED, CallPhase.ON_HOLD):
                 changes += self._end(call, "gone after PBX reconnect", now, None)
+        by_call: dict[str, list[CoreShowChannel]] = {}
+        for c in channels:
+            by_call.setdefault(c.linkedid, []).append(c)
+        for linkedid in owned:
+            if linkedid and linkedid not in self._calls:
+                changes += self._adopt_rows(linkedid, by_call[linkedid], now)
         return changes
 
 

@@ -39,6 +39,7 @@ from agentdesk.services.desk.agent_state import AgentStateMachine, StateSnapshot
 from agentdesk.services.desk.drafts import DraftStore
 from agentdesk.services.desk.ports import Clock, Runner, SendRequest
 from agentdesk.services.desk.screen_pop import (
+    ADOPTED,
     CallChange,
     CallInfo,
     CallPhase,
@@ -158,7 +159,14 @@ class DeskSession:
         self._server_matches: OrderedDict[str, CallerMatch] = OrderedDict()
         self.missed_calls: list[MissedCall] = []  # newest first
         self.wrapups = WrapUpBook(
-            wrapup, state.policy, clock, runner, listener, self._on_wrap_up_finished, drafts
+            wrapup,
+            state.policy,
+            clock,
+            runner,
+            listener,
+            self._on_wrap_up_finished,
+            drafts,
+            live_call=self._live_call,
         )
 
     def start(self) -> None:
@@ -175,6 +183,11 @@ class DeskSession:
 
     def current_call(self) -> CallInfo | None:
         return self.tracker.current()
+
+    def _live_call(self, linkedid: str) -> CallInfo | None:
+        call = self.tracker.get(linkedid)
+        live = call is not None and call.phase in (CallPhase.CONNECTED, CallPhase.ON_HOLD)
+        return call if live else None
 
     # ------------------------------------------------------------------ PBX input
     def handle_event(self, event: AmiEvent, arrived: float | None = None) -> None:
@@ -211,6 +224,7 @@ class DeskSession:
         channels = [c for c in snapshot.channel_events() if isinstance(c, CoreShowChannel)]
         for change in self.tracker.reconcile(channels, self._clock.now()):
             self._apply(change, time.perf_counter())
+        self.wrapups.resynced()
         if snapshot.reconnect:
             self._listener.notice(
                 "info", "PBX link restored; calls and agent state resynchronised."
@@ -244,7 +258,9 @@ class DeskSession:
             change.detail,
         )
         ended = change.kind is ChangeKind.ENDED
-        if change.kind is ChangeKind.OFFERED:
+        if change.kind is ChangeKind.OFFERED and change.detail == ADOPTED:
+            self._adopt(call, arrived)
+        elif change.kind is ChangeKind.OFFERED:
             self._offer(call, arrived, refresh_ivr=change.detail == "ivr")
         elif change.kind is ChangeKind.DISMISSED:
             self._missed(call, change.detail)
@@ -309,6 +325,21 @@ class DeskSession:
             self._offer_direct(call, arrived)
         if self.options.auto_answer:
             self.answer()
+
+    def _adopt(self, call: CallInfo, arrived: float) -> None:
+        """A call already connected to the agent when this desk (or the server) started:
+        its pop comes back (looked up like any offer) with the notes kept for it."""
+        kept = self.wrapups.adopt(self.tracker.get(call.linkedid) or call)
+        self._offer_direct(call, arrived)
+        pop = self.pops.get(call.linkedid)
+        picked = kept.customer_id if kept is not None else None  # before the restart
+        if picked is not None and pop is not None and pop.chosen != picked:
+            self.choose_customer(call.linkedid, picked)
+        self._listener.notice(
+            "info",
+            "Your call in progress was picked up again"
+            + (" with the notes you had typed." if kept else "."),
+        )
 
     def _offer_direct(self, call: CallInfo, arrived: float) -> None:
         """No server match: the cache first, then the centre (which may know more owners)."""

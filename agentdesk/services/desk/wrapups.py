@@ -4,6 +4,10 @@ A wrap-up opens when a call ends and stays here until its interaction has
 committed to the local cache and outbox: validation errors go back to the
 form, a failed local write is retried with backoff while the draft stays in
 memory, on screen and in the cache, and a PBX reconnect does not touch it.
+Notes a previous run kept for a call still in progress are held back until the
+first resync says whether that call is still up (the desktop was restarted
+mid-call: the notes go back beside the adopted call) or gone (they open as its
+wrap-up); with no resync within :data:`RESYNC_GRACE` they open as a wrap-up.
 When the site's ACW limit passes, the wrap-up is saved as it stands (with the
 timeout disposition if the agent had not picked a valid one). The write never
 waits on the server: a caller the server matched is filed under their id even
@@ -41,6 +45,7 @@ RETRY_SECONDS = (1, 2, 5, 10, 30)
 MISSED_ATTEMPTS = 6  # a missed call's record is retried this many times, then given up
 MAX_CALL_DRAFTS = 20  # notes typed during live calls (several calls at once, bounded)
 RESTARTED = "desktop restarted"
+RESYNC_GRACE = 10.0  # seconds a mid-call draft waits for the first resync after a restart
 
 
 class WrapUpEvents(Protocol):
@@ -75,8 +80,13 @@ class WrapUpBook:
         events: WrapUpEvents,
         finished: Callable[[str, str | None], None],
         drafts: DraftStore | None = None,
+        live_call: Callable[[str], CallInfo | None] | None = None,
     ) -> None:
         self._service, self._policy = service, policy
+        self._live_call = live_call or (lambda _linkedid: None)
+        self._held: dict[str, DraftRecord] = {}  # mid-call drafts waiting for the resync
+        self._resynced = False
+        self._grace: TimerHandle | None = None
         self._clock, self._runner = clock, runner
         self._events, self._finished = events, finished
         self._drafts = drafts
@@ -231,6 +241,30 @@ class WrapUpBook:
         self._write_missed(ctx, 0)
 
     # ------------------------------------------------------------------ restart
+    def adopt(self, call: CallInfo) -> DraftRecord | None:
+        """A call in progress was taken over after a restart: notes held for it go back
+        beside it (as a live call's draft). Returns them, if there were any."""
+        record = self._held.pop(call.linkedid, None)
+        if record is None:
+            record = self._live.get(call.linkedid)
+            return record  # read back after the adoption already: nothing to move
+        self._live[call.linkedid] = replace(record, call=call)
+        return record
+
+    def resynced(self) -> None:
+        """The link's resync was applied (calls still up were adopted): the drafts held
+        for calls that did not come back open as wrap-ups."""
+        self._resynced = True
+        self._release_held()
+
+    def _release_held(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        held, self._held = self._held, {}
+        if held:
+            self._open_restored(list(held.values()))
+
     def restore(self) -> None:
         """Read back the drafts a previous run left (crash, kill): offer or save each."""
         if self._drafts is None:
@@ -243,6 +277,24 @@ class WrapUpBook:
         )
 
     def _on_restored(self, records: list[DraftRecord]) -> None:
+        ready: list[DraftRecord] = []
+        for record in records:
+            if record.linkedid in self._open or record.linkedid in self._live:
+                continue
+            if record.ctx is None:  # typed during a call that may still be up
+                live = self._live_call(record.linkedid)
+                if live is not None:
+                    self._live[record.linkedid] = replace(record, call=live)
+                    continue
+                if not self._resynced:
+                    self._held[record.linkedid] = record
+                    continue
+            ready.append(record)
+        if self._held and self._grace is None:
+            self._grace = self._clock.start(RESYNC_GRACE, self._release_held)
+        self._open_restored(ready)
+
+    def _open_restored(self, records: list[DraftRecord]) -> None:
         now = self._clock.now()
         limit = self._policy.acw_limit_seconds
         for record in records:

@@ -116,10 +116,13 @@ def test_notes_typed_during_the_call_are_in_the_cache_and_come_back_after_a_cras
     with read_session(desk.local) as s:
         kept = s.get(DeskDraft, "14.1")
     assert kept is not None and kept.data["draft"]["notes"] == "caller wants a new card"
-    # The desktop dies mid-call. The next run offers the draft back as a wrap-up.
+    # The desktop dies mid-call. The next run holds the notes until its first resync,
+    # which no longer lists the call: the notes come back as its wrap-up.
     again = make_desk(acw_limit=60, central=False, clock=desk.clock, agent_id=desk.agent_id)
     again.session.start()
     again.runner.drain()
+    assert again.seen.started == []
+    again.online(("general", False, ""))
     assert [(c.call.linkedid, d.notes) for c, d in again.seen.started] == [
         ("14.1", "caller wants a new card")
     ]
