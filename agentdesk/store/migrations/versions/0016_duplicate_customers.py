@@ -1,7 +1,7 @@
 """duplicate customers: merge tombstones, candidate pairs, four-eyes merge requests
 
 Revision ID: 0016
-Revises: 0012
+Revises: the newest of 0012-0015 present (see ``_previous``)
 Create Date: 2026-12-03 20:00:00
 
 Issue 13 item 6. ``customer.merged_into`` points a merged customer (a
@@ -16,11 +16,26 @@ reason phrases, no personal data.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
+
+def _previous() -> str:
+    """The newest of 0012-0015 in this folder.
+
+    Numbers 0013-0015 were handed to features built at the same time as this one; each
+    may land before or after it. Chaining to whichever is present keeps one head in
+    every order they land in. Pin it to "0015" once all three are in.
+    """
+    here = Path(__file__).parent
+    present = [n for n in ("0015", "0014", "0013") if any(here.glob(f"{n}_*.py"))]
+    return present[0] if present else "0012"
+
+
 revision = "0016"
-down_revision = "0012"
+down_revision = _previous()
 branch_labels = None
 depends_on = None
 
