@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agentdesk.commands.retention",
     "agentdesk.commands.report",
     "agentdesk.commands.pbx",
+    "agentdesk.commands.corebank",
     "agentdesk.commands.sync",
     "agentdesk.commands.run",
     "agentdesk.commands.demo",
