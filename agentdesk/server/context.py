@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from agentdesk.server.live import LiveHub
     from agentdesk.server.pins import PinBook
     from agentdesk.server.scheduler import Scheduler
+    from agentdesk.services.corebank.live import LiveProductsReader
 
 
 @dataclass
@@ -47,6 +48,8 @@ class ServerContext:
     cti: CtiHub | None = None
     # The site's scheduler (``server/scheduler``): leader lease, timers, notifications.
     scheduler: Scheduler | None = None
+    # The 360 view's live products from the core-banking system (``services/corebank``).
+    corebank: LiveProductsReader | None = None
 
 
 def context(request: Request) -> ServerContext:

@@ -15,6 +15,8 @@ Read from the same TOML file as the rest (``--config``) in these tables::
     [[pbx]]  # zero or more PBXs for the CTI gateway, see agentdesk.server.cti.config
     [scheduler] [smtp] [sms]  # timed work and customer notifications,
                               # see agentdesk.server.scheduler.config
+    [corebank]  # the core-banking system behind the 360 view: url, timeout, breaker
+                # (see docs/corebank.md); absent: products as the CRM stored them
 
 The database is ``[central]`` as for every other command; the server is the
 only process that opens it.
@@ -32,6 +34,7 @@ from agentdesk.config import ConfigError, default_config_path
 from agentdesk.server.cti.config import PbxConfig, parse_pbx_list
 from agentdesk.server.scheduler.config import parse_scheduler, parse_sms, parse_smtp
 from agentdesk.server.scheduler.runner import SchedulerSettings
+from agentdesk.services.corebank.client import CoreBankSettings, parse_corebank
 from agentdesk.services.notifications.channels import SmsSettings, SmtpSettings
 
 
@@ -77,6 +80,7 @@ class ServerSettings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     smtp: SmtpSettings | None = None
     sms: SmsSettings | None = None
+    corebank: CoreBankSettings | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -114,4 +118,5 @@ def load_server_settings(path: Path | None = None) -> ServerSettings:
         scheduler=parse_scheduler(data.get("scheduler")),
         smtp=parse_smtp(data.get("smtp")),
         sms=parse_sms(data.get("sms")),
+        corebank=parse_corebank(data.get("corebank")),
     )
