@@ -24,6 +24,7 @@ from swagger_ui_bundle import swagger_ui_path
 from agentdesk.models import Role
 from agentdesk.server import problems
 from agentdesk.server.api import (
+    corebank,
     cti,
     cti_floor,
     customers,
@@ -42,6 +43,7 @@ from agentdesk.server.pins import PinBook
 from agentdesk.server.scheduler import api as scheduler_api
 from agentdesk.server.scheduler import build_scheduler
 from agentdesk.server.settings import ServerSettings
+from agentdesk.services.corebank.live import build_reader
 from agentdesk.services.crm.caller_match import CallerMatcher
 from agentdesk.services.crm.search import SearchService
 from agentdesk.services.platform.ldap_directory import directory_from_config
@@ -93,6 +95,7 @@ def build_context(
         full_replica_roles=frozenset(Role(r) for r in settings.listen.full_replica_roles),
         cti=CtiHub(AgentDirectory(engine), settings.pbx),
         scheduler=build_scheduler(store, settings.scheduler, smtp=settings.smtp, sms=settings.sms),
+        corebank=build_reader(engine, settings.corebank),
     )
 
 
@@ -112,6 +115,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
             if ctx.cti is not None:
                 await ctx.cti.stop()
             await ctx.hub.stop()
+            if ctx.corebank is not None:
+                ctx.corebank.close()
 
     app = FastAPI(
         title="agentdesk server",
@@ -128,7 +133,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.add_middleware(_BodyLimit, limit=ctx.max_body_bytes)
     app.include_router(health.router)
     _mount_docs(app)
-    for module in (session, sync, mutations, customers, supervisor, live, cti, cti_floor):
+    routers = (session, sync, mutations, customers, corebank, supervisor, live, cti, cti_floor)
+    for module in routers:
         app.include_router(module.router, prefix=API)
     app.include_router(scheduler_api.router, prefix=API)
     return app
