@@ -153,7 +153,8 @@ class FeedApplier:
         """(customers, tickets) entering the working set with this page: fetch their closure.
 
         The same rules as the initial fill: a ticket routed to the team or the agent, and a
-        customer such a ticket is about or the team just spoke with.
+        customer such a ticket is about or the team just spoke with; and the survivor of a
+        merge whose duplicate this desktop holds (services/crm/merge.py).
         """
         if self.scope.full_replica:
             return [], []
@@ -166,6 +167,13 @@ class FeedApplier:
             if not r.data:
                 continue
             row = r.data["row"]
+            survivor = _uuid(row.get("merged_into")) if r.entity_type == "customer" else None
+            if survivor is not None:
+                # A customer this desktop holds was merged: bring the one it was merged into,
+                # so the moved tickets and timeline (in this page) land on a cached customer.
+                if r.entity_id in cached["customer"] and survivor not in cached["customer"]:
+                    customers[survivor] = None
+                continue
             customer = _uuid(row.get("customer_id"))
             if r.entity_type == "ticket" and self._routed_here(row):
                 if r.entity_id not in cached["ticket"]:
