@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -29,7 +30,10 @@ from agentdesk.services.crm.search import SearchService
 from agentdesk.services.platform.reveal import reveal
 from agentdesk.store.audit_log import verify_chain
 from agentdesk.store.engine import read_session
-from agentdesk.store.sync import CentralStore
+from agentdesk.store.sync import CentralStore, Syncer, SyncScope
+from agentdesk.store.sync.local import LocalStore
+from agentdesk.store.sync.port import DirectCentral
+from tests.sync.conftest import make_cache
 from tests.sync.factories import REF, seed_reference, ticket
 from tests.ui_workspace.builders import FIELD_KEYRING, add_customer, add_interactions
 
@@ -223,3 +227,34 @@ def test_an_older_tombstone_follows_to_the_new_survivor(store: CentralStore) -> 
         assert s.get(Customer, keep).merged_into == third  # type: ignore[union-attr]
     assert _count(store.engine, Interaction, third) == 3
     assert dt.date  # (kept import for the date helpers above)
+
+
+def test_a_desktop_holding_the_duplicate_follows_it_to_the_survivor(
+    store: CentralStore, tmp_path: Path
+) -> None:
+    keep, dupe = _pair(store)
+    scope = SyncScope(team_ids=frozenset({REF.team_b}), agent_id=REF.alice)
+    port = DirectCentral(store, scope, "alice", filter_pull=True)
+    cache = make_cache(tmp_path / "desk.db")
+    try:
+        desk = Syncer(LocalStore(cache), port, scope, "alice")
+        desk.ensure_filled()
+        desk.cache_customers([dupe])  # the agent had the duplicate open (a search, a pop)
+        with read_session(cache) as s:
+            assert s.get(Customer, keep) is None and _count(cache, Interaction, dupe) == 3
+        service = MergeService(store)
+        service.approve(
+            service.request(survivor_id=keep, merged_id=dupe, actor="sam").id, actor="pat"
+        )
+        desk.pull_all()
+        with read_session(cache) as s:
+            tomb = s.get(Customer, dupe)
+            assert tomb is not None and tomb.merged_into == keep and tomb.deleted_at is not None
+            survivor = s.get(Customer, keep)
+            assert survivor is not None and survivor.deleted_at is None
+            assert s.get(Customer, dupe) is not None
+        assert _count(cache, Interaction, keep) == 3 and _count(cache, Interaction, dupe) == 0
+        assert _count(cache, Ticket, keep) == 1 and _count(cache, Ticket, dupe) == 0
+        assert _count(cache, CustomerPhone, dupe) == 0 and _count(cache, CustomerPhone, keep) == 3
+    finally:
+        cache.dispose()
