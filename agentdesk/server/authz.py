@@ -16,7 +16,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from agentdesk.models import Reminder, SyncPin, Ticket
+from agentdesk.models import Reminder, SyncPin, Ticket, TicketAlert
 from agentdesk.server.auth import Principal
 from agentdesk.server.pins import PinBook
 from agentdesk.store.mutations import MutationRejected
@@ -40,6 +40,7 @@ ROLES: dict[str, frozenset[str]] = {
     "audit.add": _EVERYONE,
     "reminder.set": _EVERYONE,
     "reminder.close": _EVERYONE,
+    "ticket_alert.read": _EVERYONE,
 }
 
 _PIN = cast(Table, SyncPin.__table__)
@@ -103,6 +104,11 @@ class MutationAuthorizer:
             row = None if reminder_id is None else session.get(Reminder, reminder_id)
             if row is not None:
                 self._require_own(row.agent_id)
+        elif entry.name == "ticket_alert.read":
+            alert_id = _uuid(args.get("id"))
+            alert = None if alert_id is None else session.get(TicketAlert, alert_id)
+            if alert is not None and alert.recipient_id != self.principal.agent_id:
+                raise MutationRejected("an alert is marked read by its recipient only", "id")
 
     def _require_own(self, agent_id: uuid.UUID | None) -> None:
         """Reminders are an agent's own; supervisors may set and close them for their agents."""

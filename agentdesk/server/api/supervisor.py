@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from agentdesk.models import Role
+from agentdesk.models import Role, TicketAlert
 from agentdesk.server.auth import Principal, supervisor
 from agentdesk.server.context import Ctx
 from agentdesk.server.problems import Problem, forbidden
@@ -25,13 +25,22 @@ from agentdesk.services.supervisor.floor_stats import (
     breached_tickets,
     pop_latency_by_workstation,
 )
+from agentdesk.services.tickets.escalation import (
+    AlertView,
+    EscalationView,
+    alerts_for,
+    escalated_tickets,
+)
 from agentdesk.store.audit_log import verify_chain
+from agentdesk.store.mutations import MutationRejected
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"])
 
 Supervisor = Annotated[Principal, Depends(supervisor)]
 LATENCY = TypeAdapter(tuple[WorkstationLatency, ...])
 BREACHED = TypeAdapter(BreachedTickets)
+ESCALATED = TypeAdapter(list[EscalationView])
+ALERTS = TypeAdapter(list[AlertView])
 
 
 @router.get("/pop-latency")
@@ -53,6 +62,38 @@ def pop_latency(
 def breached(principal: Supervisor, ctx: Ctx) -> Any:
     """Open tickets past their first-response or resolution due time, most overdue first."""
     return BREACHED.dump_python(breached_tickets(ctx.engine, dt.datetime.now(dt.UTC)), mode="json")
+
+
+@router.get("/escalations")
+def escalations(
+    principal: Supervisor, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> dict[str, Any]:
+    """Open escalated tickets (highest level first, then the longest overdue) of the
+    supervisor's teams (every team for a full replica), and the escalation alerts
+    addressed to this supervisor that are not read yet."""
+    teams = None if principal.full_replica else principal.team_ids
+    return {
+        "tickets": ESCALATED.dump_python(
+            escalated_tickets(ctx.engine, team_ids=teams, limit=limit), mode="json"
+        ),
+        "alerts": ALERTS.dump_python(alerts_for(ctx.engine, principal.agent_id), mode="json"),
+    }
+
+
+@router.post("/alerts/{alert_id}/read")
+def read_alert(alert_id: uuid.UUID, principal: Supervisor, ctx: Ctx) -> dict[str, Any]:
+    """Mark one escalation alert addressed to this supervisor read (``ticket_alert.read``,
+    audited); 404 for an alert that is not theirs, so ids of others' alerts are not told."""
+    with Session(ctx.engine) as session:
+        alert = session.get(TicketAlert, alert_id)
+        recipient = None if alert is None else alert.recipient_id
+    if recipient != principal.agent_id:
+        raise Problem(404, "not-found", "No such alert", "no escalation alert of yours has this id")
+    try:
+        outcome = ctx.store.write("ticket_alert.read", {"id": str(alert_id)}, principal.login)
+    except MutationRejected as exc:
+        raise Problem(409, "rejected", "The alert could not be marked read", str(exc)) from exc
+    return dict(outcome.result)
 
 
 @router.post("/agents/{agent_id}/revoke-sessions")

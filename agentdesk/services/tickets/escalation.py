@@ -607,3 +607,51 @@ def mark_read(s: Session, alert_id: uuid.UUID, now: dt.datetime) -> bool:
         .values(read_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One escalation alert addressed to one person, with its ticket's number and title."""
+
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    number: str
+    title: str
+    level: int
+    level_name: str
+    clock: str
+    recipient_role: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+def alerts_for(
+    engine: Any, agent_id: uuid.UUID, *, unread_only: bool = True, limit: int = 100
+) -> list[AlertView]:
+    """One person's escalation alerts (unread only by default), newest first, from the
+    centre or a desktop's cache (alerts and tickets are both replicated)."""
+    stmt = (
+        select(TicketAlert, Ticket.number, Ticket.title)
+        .join(Ticket, Ticket.id == TicketAlert.ticket_id)
+        .where(TicketAlert.recipient_id == agent_id)
+        .order_by(TicketAlert.created_at.desc(), TicketAlert.id.desc())
+        .limit(max(1, min(limit, 1000)))
+    )
+    if unread_only:
+        stmt = stmt.where(TicketAlert.read_at.is_(None))
+    with read_session(engine) as s:
+        return [
+            AlertView(
+                a.id,
+                a.ticket_id,
+                number,
+                title,
+                a.level,
+                a.level_name,
+                a.clock,
+                a.recipient_role,
+                a.created_at,
+                a.read_at,
+            )
+            for a, number, title in s.execute(stmt).all()
+        ]
