@@ -32,7 +32,7 @@ from agentdesk.models.followup import Reminder, ReminderState, TicketAlert
 from agentdesk.models.interaction import CallRecord, Interaction
 from agentdesk.models.org import Agent, AgentSkill, Queue, Skill, Team, agent_team
 from agentdesk.models.queue_record import QueueRecord
-from agentdesk.models.reference import Disposition, KnowledgeArticle
+from agentdesk.models.reference import Disposition, KnowledgeArticle, KnowledgeArticleVersion
 from agentdesk.models.scheduling import (
     Notification,
     NotificationState,
@@ -77,6 +77,7 @@ __all__ = [
     "IdvResult",
     "Interaction",
     "KnowledgeArticle",
+    "KnowledgeArticleVersion",
     "MergeRequest",
     "Notification",
     "NotificationState",

@@ -24,7 +24,8 @@ from agentdesk.store.sync.protocol import PushEntry
 
 # Which roles may send each mutation (absent: nobody).
 _SUPERVISORS = frozenset({"supervisor", "admin"})
-_EVERYONE = frozenset({"agent", "supervisor", "admin"})
+_EVERYONE = frozenset({"agent", "supervisor", "admin", "editor"})
+_EDITORS = frozenset({"editor", "admin"})  # write and publish knowledge articles
 ROLES: dict[str, frozenset[str]] = {
     "customer.create": _EVERYONE,
     "customer.patch": _EVERYONE,
@@ -41,6 +42,9 @@ ROLES: dict[str, frozenset[str]] = {
     "reminder.set": _EVERYONE,
     "reminder.close": _EVERYONE,
     "ticket_alert.read": _EVERYONE,
+    "knowledge.publish": _EDITORS,
+    "knowledge.review": _EDITORS,
+    "knowledge.retire": _EDITORS,
 }
 
 _PIN = cast(Table, SyncPin.__table__)
