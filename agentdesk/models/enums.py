@@ -84,6 +84,7 @@ class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    EDITOR = "editor"  # writes and publishes knowledge articles (issue 13)
 
 
 class IdvResult(StrEnum):

@@ -48,6 +48,11 @@ class Interaction(Base):
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("ticket.id", ondelete="SET NULL")
     )
+    # "Answered with this article": the article and the published version the agent read.
+    knowledge_article_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("knowledge_article.id")  # articles are retired, never deleted
+    )
+    knowledge_version: Mapped[int | None]
     created_at: Mapped[dt.datetime] = created_at_column()
 
 

@@ -95,6 +95,8 @@ SERVER_TABLES: dict[str, tuple[str, ...]] = {
     "queue": _ALL,
     "disposition": _ALL,
     "knowledge_article": _ALL,
+    "knowledge_article_version": _APPEND,  # every published version, kept unchanged
+    "search_kb_doc": _ALL,  # maintained by triggers on knowledge_article, run as the writer
     # customer data (customers are tombstoned; their contact rows are replaced)
     "customer": _EDIT,
     "customer_phone": _ALL,
@@ -137,6 +139,7 @@ REPORTING_TABLES: dict[str, frozenset[str]] = {
     "queue": frozenset(),
     "disposition": frozenset(),
     "knowledge_article": frozenset(),
+    "knowledge_article_version": frozenset(),
     "customer": frozenset({"date_of_birth_enc"}),
     "identity_document": frozenset({"number_enc"}),
     "product": frozenset({"number", "token"}),  # account numbers and card tokens

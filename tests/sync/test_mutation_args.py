@@ -67,6 +67,16 @@ def _valid() -> dict[str, dict[str, Any]]:
         },
         "reminder.close": {"id": uuid7()},
         "ticket_alert.read": {"id": uuid7()},
+        "knowledge.publish": {
+            "article_id": uuid7(),
+            "version_id": uuid7(),
+            "base_version": 0,
+            "title": "Lost card",
+            "body": "Block the card.",
+            "intents": ["card_lost"],
+        },
+        "knowledge.review": {"article_id": uuid7(), "review_due": "2027-06-01"},
+        "knowledge.retire": {"article_id": uuid7()},
     }
 
 
@@ -88,6 +98,9 @@ WRONG_TYPE = [
     ("reminder.set", {"due_at": 5}, "due_at"),
     ("reminder.close", {"outcome": 5}, "outcome"),
     ("ticket_alert.read", {"id": 5}, "id"),
+    ("knowledge.publish", {"base_version": "1"}, "base_version"),
+    ("knowledge.review", {"review_due": 5}, "review_due"),
+    ("knowledge.retire", {"article_id": 12345}, "article_id"),
 ]
 TOO_LONG = [
     ("interaction.add", {"subject": "x" * 301}, "subject"),
@@ -105,6 +118,9 @@ TOO_LONG = [
     ("reminder.set", {"note": "x" * 501}, "note"),
     ("reminder.close", {"outcome": "x" * 65}, "outcome"),
     ("ticket_alert.read", {"id": "7" * 65}, "id"),
+    ("knowledge.publish", {"title": "x" * 301}, "title"),
+    ("knowledge.review", {"review_due": "x" * 65}, "review_due"),
+    ("knowledge.retire", {"article_id": "x" * 65}, "article_id"),
 ]
 UNKNOWN_KEY = [(name, {"colour": "red"}, "colour") for name in sorted(_valid())] + [
     ("ticket.update", {"changes": {"number": "T-1"}}, "number"),

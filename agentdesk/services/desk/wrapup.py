@@ -84,6 +84,10 @@ class WrapUpDraft:
     notes: str = ""
     follow_up_title: str | None = None
     next_state: str | None = None  # None: Available; else a Not Ready reason code
+    # "Answered with this article" (issue 13): the article's id (text, so the draft stays
+    # JSON in the cache) and the published version the agent read.
+    article_id: str | None = None
+    article_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,8 @@ class WrapUpService:
                 if missed
                 else max(round((now - ctx.acw_started).total_seconds()), 0),
                 ticket_id=ticket_id,
+                knowledge_article_id=uuid.UUID(draft.article_id) if draft.article_id else None,
+                knowledge_version=draft.article_version,
                 call=self._call_record(ctx, now, missed=missed),
             )
 

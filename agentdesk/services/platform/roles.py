@@ -24,6 +24,7 @@ class Capability(StrEnum):
     ACKNOWLEDGE_ALERTS = "acknowledge wallboard alerts"
     VIEW_POP_LATENCY = "read screen-pop latency per workstation"
     MANAGE_GRANTS = "manage database roles and grants"
+    EDIT_KNOWLEDGE = "write, publish and retire knowledge articles"
 
 
 _SUPERVISOR = frozenset(
@@ -38,7 +39,8 @@ _SUPERVISOR = frozenset(
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.AGENT: frozenset(),
     Role.SUPERVISOR: _SUPERVISOR,
-    Role.ADMIN: _SUPERVISOR | {Capability.MANAGE_GRANTS},
+    Role.ADMIN: _SUPERVISOR | {Capability.MANAGE_GRANTS, Capability.EDIT_KNOWLEDGE},
+    Role.EDITOR: frozenset({Capability.EDIT_KNOWLEDGE}),
 }
 
 

@@ -39,6 +39,7 @@ from agentdesk.models import (
     IdentityDocument,
     Interaction,
     KnowledgeArticle,
+    KnowledgeArticleVersion,
     Product,
     Queue,
     Skill,
@@ -56,6 +57,14 @@ from agentdesk.store.mutators.tickets import ticket_number
 # (customers done, customers asked for, rows written so far)
 Progress = Callable[[int, int, int], None]
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+KNOWLEDGE_COLUMNS = (
+    "id", "title", "body", "tags", "intents", "products", "language", "owner_id",
+    "review_due", "status", "published_version", "version", "updated_at",
+)  # fmt: skip
+VERSION_COLUMNS = (
+    "id", "article_id", "number", "title", "body", "tags", "intents", "products",
+    "language", "note", "published_by", "published_at",
+)  # fmt: skip
 SEGMENTS = (("retail", 70), ("premier", 15), ("private", 3), ("young_saver", 12))
 BUSINESS_SEGMENTS = ("small_business", "corporate")
 CHANNELS = (
@@ -429,12 +438,46 @@ class _Generator:
             ("code", "label", "category", "requires_notes", "suggests_ticket", "active"),
             [tuple(d.values()) for d in reference.dispositions()],
         )
+        articles = [
+            (
+                self.ids.next(),
+                intent,
+                title,
+                body,
+                tags,
+                reference.KNOWLEDGE_PRODUCTS.get(intent, ""),
+            )
+            for intent, title, body, tags in reference.KNOWLEDGE
+        ]
+        review_due = (now + dt.timedelta(days=180)).date()
         w.insert(
             KnowledgeArticle.__table__,
-            ("id", "title", "body", "tags", "intent", "updated_at"),
+            KNOWLEDGE_COLUMNS,
             [
-                (self.ids.next(), title, body, tags, intent, now)
-                for intent, title, body, tags in reference.KNOWLEDGE
+                (
+                    i,
+                    title,
+                    body,
+                    tags,
+                    intent,
+                    products,
+                    "en",
+                    None,
+                    review_due,
+                    "published",
+                    1,
+                    1,
+                    now,
+                )
+                for i, intent, title, body, tags, products in articles
+            ],
+        )
+        w.insert(
+            KnowledgeArticleVersion.__table__,
+            VERSION_COLUMNS,
+            [
+                (self.ids.next(), i, 1, title, body, tags, intent, products, "en", None, None, now)
+                for i, intent, title, body, tags, products in articles
             ],
         )
         self.agent_ids = [a.id for a in agents]

@@ -87,6 +87,15 @@ KNOWLEDGE = (
     ),
 )
 
+# The products (``ProductKind`` values) each seeded article is about, for suggestions.
+KNOWLEDGE_PRODUCTS = {
+    "card_lost": "card",
+    "balance": "current savings",
+    "mortgage_overpay": "mortgage",
+    "fraud_report": "card current",
+    "open_account": "savings",
+}
+
 
 @dataclass(frozen=True)
 class AgentSeed:

@@ -93,10 +93,15 @@ class InteractionAdd(MutationArgs):
     hold_seconds: Count = None
     wrapup_seconds: Count = None
     ticket_id: OptionalId = None
+    # "Answered with this article": the article and the published version the agent read.
+    knowledge_article_id: OptionalId = None
+    knowledge_version: Annotated[int | None, WholeNumber(1, 1_000_000)] = None
     call: CallRecordArgs | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
         if self.ended_at is not None and self.ended_at < self.started_at:
             raise reject("ended_at is before started_at", "ended_at")
+        if (self.knowledge_article_id is None) != (self.knowledge_version is None):
+            raise reject("an article is cited with its version", "knowledge_version")
         return self

@@ -5,6 +5,7 @@ from agentdesk.store.mutators import (  # noqa: F401
     audit,
     customers,
     interactions,
+    knowledge,
     reminders,
     tickets,
 )

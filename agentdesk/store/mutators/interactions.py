@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agentdesk.models import CallRecord, Customer, Interaction, Ticket
+from agentdesk.models import CallRecord, Customer, Interaction, KnowledgeArticleVersion, Ticket
 from agentdesk.store.mutation_args.interactions import MAX_NOTES as MAX_NOTES
 from agentdesk.store.mutation_args.interactions import CallRecordArgs, InteractionAdd
 from agentdesk.store.mutations import (
@@ -41,6 +42,7 @@ def add_interaction(
     else:
         _require_existing(session, Customer, args.customer_id, "customer_id", "customer")
     _require_existing(session, Ticket, args.ticket_id, "ticket_id", "ticket")
+    _require_cited_version(session, args)
     # Every argument but ``call`` is a column of the same name and type.
     row = Interaction(
         **args.model_dump(exclude={"call", "customer_id"}),
@@ -70,6 +72,23 @@ def _require_existing(
     """
     if ref is not None and session.get(model, ref) is None:
         raise MutationRejected(f"the {what} {ref} does not exist (deleted or never synced)", key)
+
+
+def _require_cited_version(session: Session, args: InteractionAdd) -> None:
+    """An "answered with this article" names an article and one of its published versions."""
+    if args.knowledge_article_id is None:
+        return
+    cited = session.scalar(
+        select(KnowledgeArticleVersion.id).where(
+            KnowledgeArticleVersion.article_id == args.knowledge_article_id,
+            KnowledgeArticleVersion.number == args.knowledge_version,
+        )
+    )
+    if cited is None:
+        raise MutationRejected(
+            f"version {args.knowledge_version} of the cited article does not exist",
+            "knowledge_article_id",
+        )
 
 
 def _add_call_record(session: Session, call: CallRecordArgs, interaction: Interaction) -> None:

@@ -67,7 +67,7 @@ from agentdesk.store.mutations import (
     apply_mutation,
 )
 from agentdesk.store.sync import live
-from agentdesk.store.sync.entities import KINDS, scope_keys, serialise, unique
+from agentdesk.store.sync.entities import BROADCAST_KINDS, KINDS, scope_keys, serialise, unique
 from agentdesk.store.sync.protocol import (
     START,
     ClientIdentityError,
@@ -148,7 +148,10 @@ def feed_visibility(client_id: uuid.UUID, scope: SyncScope) -> ColumnElement[boo
         return true()
     c = _CHANGES.c
     pins = select(SyncPin.customer_id).where(SyncPin.client_id == client_id)
-    conds: list[ColumnElement[bool]] = [c.customer_id.in_(pins)]
+    conds: list[ColumnElement[bool]] = [
+        c.customer_id.in_(pins),
+        c.entity_type.in_(sorted(BROADCAST_KINDS)),  # the knowledge base: everyone's
+    ]
     if scope.team_ids:
         conds.append(c.team_id.in_(sorted(scope.team_ids)))
     return or_(*conds)

@@ -40,6 +40,7 @@ from agentdesk.models import (
     IdentityDocument,
     Interaction,
     KnowledgeArticle,
+    KnowledgeArticleVersion,
     Product,
     Queue,
     Reminder,
@@ -102,8 +103,14 @@ KINDS: dict[str, EntityKind] = {
         # (due) and on the desk (done), so it carries a version; an alert is written once.
         EntityKind("reminder", Reminder, None, None, True),
         EntityKind("ticket_alert", TicketAlert, None, None, False),
+        # The knowledge base (issue 13): every cache holds all of it; an article changes
+        # (publish, review, retire) with a version, each published version is written once.
+        EntityKind("knowledge_article", KnowledgeArticle, None, None, True),
+        EntityKind("knowledge_article_version", KnowledgeArticleVersion, None, None, False),
     )
 }
+# Kinds every desktop receives whatever its scope (the feed has no team or customer for them).
+BROADCAST_KINDS: frozenset[str] = frozenset({"knowledge_article", "knowledge_article_version"})
 
 # Reference data: copied whole on every fill and refreshed periodically, never edited on desktops.
 REFERENCE_TABLES: tuple[Table, ...] = (
@@ -114,10 +121,11 @@ REFERENCE_TABLES: tuple[Table, ...] = (
     _t(AgentSkill),
     _t(Queue),
     _t(Disposition),
-    _t(KnowledgeArticle),
 )
 # Every table the sync engine writes into on a desktop, parents before children.
 SYNCED_TABLES: tuple[Table, ...] = (
+    _t(KnowledgeArticle),
+    _t(KnowledgeArticleVersion),
     _t(Customer),
     *(t for _, t in CUSTOMER_CHILDREN),
     _t(CustomerHistory),

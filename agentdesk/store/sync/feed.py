@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 
 from agentdesk.models import Customer, Ticket, agent_team
 from agentdesk.store.engine import read_session
-from agentdesk.store.sync.entities import KINDS, EntityKind, decode_row, payload_root_id
+from agentdesk.store.sync.entities import (
+    BROADCAST_KINDS,
+    KINDS,
+    EntityKind,
+    decode_row,
+    payload_root_id,
+)
 from agentdesk.store.sync.local import CURSOR_KEY, LocalStore, sync_session, upsert
 from agentdesk.store.sync.protocol import Cursor, FeedRow
 from agentdesk.store.sync.scope import SyncScope
@@ -102,7 +108,7 @@ class FeedApplier:
     def _in_scope(
         self, kind: EntityKind, row: dict[str, Any], cached: dict[str, dict[uuid.UUID, int]]
     ) -> bool:
-        if self.scope.full_replica:
+        if self.scope.full_replica or kind.name in BROADCAST_KINDS:
             return True
         customers, tickets = cached["customer"], cached["ticket"]
         name = kind.name

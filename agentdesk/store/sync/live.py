@@ -30,6 +30,7 @@ import psycopg
 from sqlalchemy import Engine
 
 from agentdesk.store.sync.backoff import Backoff
+from agentdesk.store.sync.entities import BROADCAST_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class Change:
         teams: set[int] = set()
         customers: set[int] = set()
         for row in rows:
+            if row.get("entity_type") in BROADCAST_KINDS:
+                return cls(everything=True)  # a published article: every desktop pulls it
             team, customer = row.get("team_id"), row.get("customer_id")
             if isinstance(team, uuid.UUID):
                 teams.add(id_key(team))

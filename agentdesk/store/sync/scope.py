@@ -24,6 +24,8 @@ from agentdesk.models import (
     Customer,
     CustomerHistory,
     Interaction,
+    KnowledgeArticle,
+    KnowledgeArticleVersion,
     Reminder,
     Ticket,
     TicketAlert,
@@ -81,6 +83,7 @@ class ScopeQueries:
     interaction_cutoff: dt.datetime | None
     agent_id: uuid.UUID | None
     with_audit: bool
+    with_knowledge: bool = True  # the whole knowledge base: a fill, not a pin's closure
 
 
 def _ticket_condition(scope: SyncScope) -> ColumnElement[bool]:
@@ -140,7 +143,14 @@ def pin_queries(
     tickets = select(Ticket.id).where(
         or_(Ticket.customer_id.in_(customer_ids), Ticket.id.in_(ticket_ids))
     )
-    return ScopeQueries(ids, tickets, now - dt.timedelta(days=scope.interaction_days), None, False)
+    return ScopeQueries(
+        ids,
+        tickets,
+        now - dt.timedelta(days=scope.interaction_days),
+        None,
+        False,
+        with_knowledge=False,
+    )
 
 
 def _in(column: ColumnElement[uuid.UUID], ids: Select[Any] | None) -> ColumnElement[bool]:
@@ -149,6 +159,12 @@ def _in(column: ColumnElement[uuid.UUID], ids: Select[Any] | None) -> ColumnElem
 
 def table_selects(q: ScopeQueries) -> Iterator[tuple[Table, Select[Any]]]:
     """One SELECT per synced table, parents first, all within the working set."""
+    if q.with_knowledge:
+        # Every desktop holds the whole knowledge base (suggestions need no round trip);
+        # before interactions, which may cite an article.
+        for knowledge in (KnowledgeArticle.__table__, KnowledgeArticleVersion.__table__):
+            assert isinstance(knowledge, Table)
+            yield knowledge, select(knowledge)
     cust = Customer.__table__
     assert isinstance(cust, Table)
     # replica_select: ciphertext columns stay at the centre (NULL in the cache).

@@ -1,0 +1,366 @@
+"""Reading the knowledge base: suggestions for a call, full-text search, one article.
+
+Both queries go through the ``search_kb_*`` index migration 0013 keeps with
+triggers (SQLite FTS5 in the desktop cache and the embedded store, a weighted
+``tsvector`` and ``text[]`` GIN indexes on PostgreSQL), bounded by a LIMIT.
+
+Suggestions for a call are ranked the same way on both: an article for the
+call's IVR intent first; then by how many of the customer's products it is
+about; then one in the caller's language; a stale article (past its review
+date) after a fresh one with the same score, and flagged. When fewer than
+``limit`` articles match the intent, articles about the customer's products
+fill the list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from agentdesk.models import Agent, KnowledgeArticle, KnowledgeArticleVersion, Product
+from agentdesk.services.knowledge.markdown import excerpt, render_html
+from agentdesk.services.knowledge.query import parse_search, valid_code
+from agentdesk.store.engine import read_session
+
+DEFAULT_LIMIT = 8
+_PRODUCT_CANDIDATES = 60  # product-only candidates fetched before ranking
+_INTENT_SCORE = 100
+_PRODUCT_SCORE = 10
+_LANGUAGE_SCORE = 5
+_STALE_PENALTY = 3
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    """One article in a list (suggestions or search results), with why it is there."""
+
+    id: uuid.UUID
+    title: str
+    excerpt: str
+    version: int
+    language: str
+    review_due: dt.date | None
+    stale: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class ArticleList:
+    """The answer to a suggestion or a search, how long it took, and a note for the agent."""
+
+    hits: tuple[ArticleHit, ...]
+    elapsed_ms: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    number: int
+    published_at: dt.datetime
+    published_by: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """One version of an article as the reader shows it (``html`` is safe to display)."""
+
+    id: uuid.UUID
+    version: int
+    latest_version: int
+    title: str
+    body: str
+    html: str
+    tags: str
+    intents: tuple[str, ...]
+    products: tuple[str, ...]
+    language: str
+    owner: str | None
+    owner_id: uuid.UUID | None
+    review_due: dt.date | None
+    stale: bool
+    retired: bool
+    versions: tuple[VersionInfo, ...]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    id: uuid.UUID
+    score: int
+    reason: str
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value))
+
+
+def _codes(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return tuple(str(value or "").split())
+
+
+def _words(codes: Sequence[str]) -> str:
+    return ", ".join(c.replace("_", " ") for c in codes)
+
+
+class KnowledgeService:
+    """Read-only use cases over one store (the desktop's cache, or a central store)."""
+
+    def __init__(self, engine: Engine, today: Callable[[], dt.date] | None = None) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
+
+    # --- suggestions ----------------------------------------------------------------------
+
+    def customer_products(self, customer_id: uuid.UUID | None) -> tuple[str, ...]:
+        if customer_id is None:
+            return ()
+        with read_session(self._engine) as s:
+            kinds = s.scalars(
+                select(Product.kind).where(Product.customer_id == customer_id).distinct()
+            )
+            return tuple(sorted(str(k.value if hasattr(k, "value") else k) for k in kinds))
+
+    def suggest(
+        self,
+        intent: str | None,
+        customer_id: uuid.UUID | None = None,
+        language: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> ArticleList:
+        """Articles for a call: its IVR intent, then the customer's products (see module doc)."""
+        started = time.perf_counter()
+        code = valid_code(intent)
+        products = self.customer_products(customer_id)
+        if code is None and not products:
+            message = (
+                "The IVR did not say what the call is about; search below."
+                if not intent
+                else f"No articles know the IVR's intent “{intent[:40]}”; search below."
+            )
+            return ArticleList((), _ms(started), message)
+        with read_session(self._engine) as s:
+            found: dict[uuid.UUID, tuple[str, str]] = {}
+            if code is not None:
+                found.update(self._by_intent(s, code))
+            if len(found) < limit and products:
+                for ident, row in self._by_products(s, products).items():
+                    found.setdefault(ident, row)
+            candidates = self._rank(found, code, products, language)[:limit]
+            hits = self._hits(s, candidates)
+        message = "" if hits else "No article matches this call; search below."
+        return ArticleList(hits, _ms(started), message)
+
+    def _by_intent(self, s: Session, code: str) -> dict[uuid.UUID, tuple[str, str]]:
+        if self._postgres:
+            sql = text(
+                "SELECT article_id, array_to_string(products, ' '), language FROM search_kb_doc "
+                "WHERE intents @> ARRAY[CAST(:code AS text)] AND status = 'published'"
+            )
+            rows = s.execute(sql, {"code": code})
+        else:
+            sql = text(
+                "SELECT d.article_id, d.products, d.language FROM search_kb_fts "
+                "JOIN search_kb_doc d ON d.docid = search_kb_fts.rowid "
+                "WHERE search_kb_fts MATCH :q AND d.status = 'published'"
+            )
+            rows = s.execute(sql, {"q": f'{{intents}} : "{code}"'})
+        return {_uuid(r[0]): ("intent " + (r[1] or ""), r[2]) for r in rows}
+
+    def _by_products(
+        self, s: Session, products: tuple[str, ...]
+    ) -> dict[uuid.UUID, tuple[str, str]]:
+        if self._postgres:
+            sql = text(
+                "SELECT article_id, array_to_string(products, ' '), language FROM search_kb_doc "
+                "WHERE products && CAST(:codes AS text[]) AND status = 'published' "
+                "ORDER BY cardinality(products) LIMIT :n"
+            )
+            rows = s.execute(sql, {"codes": list(products), "n": _PRODUCT_CANDIDATES})
+        else:
+            sql = text(
+                "SELECT d.article_id, d.products, d.language FROM search_kb_fts "
+                "JOIN search_kb_doc d ON d.docid = search_kb_fts.rowid "
+                "WHERE search_kb_fts MATCH :q AND d.status = 'published' "
+                "ORDER BY bm25(search_kb_fts, 0.0, 0.0, 0.0, 0.0, 1.0) LIMIT :n"
+            )
+            terms = " OR ".join(f'"{p}"' for p in products)
+            rows = s.execute(sql, {"q": f"{{products}} : ({terms})", "n": _PRODUCT_CANDIDATES})
+        return {_uuid(r[0]): (r[1] or "", r[2]) for r in rows}
+
+    def _rank(
+        self,
+        found: dict[uuid.UUID, tuple[str, str]],
+        code: str | None,
+        products: tuple[str, ...],
+        language: str | None,
+    ) -> list[_Candidate]:
+        wanted = set(products)
+        ranked: list[_Candidate] = []
+        for ident, (codes, lang) in found.items():
+            by_intent = codes.startswith("intent ")
+            held = sorted(wanted.intersection(codes.removeprefix("intent ").split()))
+            score = (_INTENT_SCORE if by_intent else 0) + _PRODUCT_SCORE * len(held)
+            if language and lang == language:
+                score += _LANGUAGE_SCORE
+            parts = []
+            if by_intent and code:
+                parts.append(f"the call is about {code.replace('_', ' ')}")
+            if held:
+                parts.append(f"the customer has {_words(held)}")
+            ranked.append(_Candidate(ident, score, "; ".join(parts).capitalize()))
+        ranked.sort(key=lambda c: (-c.score, c.id))
+        return ranked
+
+    def _hits(self, s: Session, candidates: Sequence[_Candidate]) -> tuple[ArticleHit, ...]:
+        if not candidates:
+            return ()
+        ids = [c.id for c in candidates]
+        rows = {
+            a.id: a for a in s.scalars(select(KnowledgeArticle).where(KnowledgeArticle.id.in_(ids)))
+        }
+        today = self._today()
+        hits = []
+        for c in candidates:
+            a = rows.get(c.id)
+            if a is None:
+                continue
+            stale = a.review_due is not None and a.review_due < today
+            hits.append(
+                ArticleHit(
+                    a.id,
+                    a.title,
+                    excerpt(a.body),
+                    a.published_version,
+                    a.language,
+                    a.review_due,
+                    stale,
+                    c.reason,
+                )
+            )
+        # A stale article goes after a fresh one of the same score (it is still shown).
+        order = {c.id: c.score for c in candidates}
+        hits.sort(key=lambda h: -(order[h.id] - (_STALE_PENALTY if h.stale else 0)))
+        return tuple(hits)
+
+    # --- search ---------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 20) -> ArticleList:
+        """Published articles matching every word typed (as prefixes), best first.
+
+        Raises :class:`~agentdesk.services.knowledge.query.KnowledgeQueryError` for text
+        that cannot be searched (empty, too long, punctuation only, too many words).
+        """
+        started = time.perf_counter()
+        words = parse_search(query)
+        with read_session(self._engine) as s:
+            if self._postgres:
+                sql = text(
+                    "SELECT d.article_id FROM search_kb_doc d, "
+                    "to_tsquery('simple', search_fold(:q)) q "
+                    "WHERE d.tsv @@ q AND d.status = 'published' "
+                    "ORDER BY ts_rank(d.tsv, q) DESC, d.article_id LIMIT :n"
+                )
+                ids = [_uuid(r[0]) for r in s.execute(sql, {"q": words.tsquery(), "n": limit})]
+            else:
+                sql = text(
+                    "SELECT d.article_id FROM search_kb_fts "
+                    "JOIN search_kb_doc d ON d.docid = search_kb_fts.rowid "
+                    "WHERE search_kb_fts MATCH :q AND d.status = 'published' "
+                    "ORDER BY bm25(search_kb_fts, 10.0, 1.0, 4.0, 0.0, 0.0) LIMIT :n"
+                )
+                ids = [_uuid(r[0]) for r in s.execute(sql, {"q": words.fts5(), "n": limit})]
+            hits = self._hits(s, [_Candidate(i, len(ids) - n, "") for n, i in enumerate(ids)])
+        message = "" if hits else f"No article contains “{' '.join(words.words)}”."
+        return ArticleList(hits, _ms(started), message)
+
+    # --- one article ----------------------------------------------------------------------
+
+    def article(self, article_id: uuid.UUID, version: int | None = None) -> ArticleView | None:
+        """The published version ``version`` of an article (the current one when None)."""
+        with read_session(self._engine) as s:
+            a = s.get(KnowledgeArticle, article_id)
+            if a is None:
+                return None
+            number = version or a.published_version
+            v = s.scalar(
+                select(KnowledgeArticleVersion).where(
+                    KnowledgeArticleVersion.article_id == article_id,
+                    KnowledgeArticleVersion.number == number,
+                )
+            )
+            if v is None and version is not None:
+                return None
+            names = dict(s.execute(select(Agent.id, Agent.display_name)).tuples().all())
+            history = s.scalars(
+                select(KnowledgeArticleVersion)
+                .where(KnowledgeArticleVersion.article_id == article_id)
+                .order_by(KnowledgeArticleVersion.number.desc())
+            ).all()
+            source: Any = v if v is not None else a
+            today = self._today()
+            return ArticleView(
+                a.id,
+                number,
+                a.published_version,
+                source.title,
+                source.body,
+                render_html(source.body),
+                source.tags,
+                _codes(source.intents),
+                _codes(source.products),
+                source.language,
+                names.get(a.owner_id) if a.owner_id else None,
+                a.owner_id,
+                a.review_due,
+                a.review_due is not None and a.review_due < today,
+                a.status == "retired",
+                tuple(
+                    VersionInfo(
+                        h.number,
+                        h.published_at,
+                        names.get(h.published_by) if h.published_by else None,
+                        h.note,
+                    )
+                    for h in history
+                ),
+            )
+
+    def stale(self, limit: int = 200) -> tuple[ArticleHit, ...]:
+        """Published articles past their review date, most overdue first (for editors)."""
+        with read_session(self._engine) as s:
+            rows = s.scalars(
+                select(KnowledgeArticle)
+                .where(
+                    KnowledgeArticle.status == "published",
+                    KnowledgeArticle.review_due < self._today(),
+                )
+                .order_by(KnowledgeArticle.review_due)
+                .limit(limit)
+            ).all()
+            return tuple(
+                ArticleHit(
+                    a.id,
+                    a.title,
+                    excerpt(a.body),
+                    a.published_version,
+                    a.language,
+                    a.review_due,
+                    True,
+                    f"Review was due on {a.review_due:%d %b %Y}",
+                )
+                for a in rows
+            )
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
