@@ -28,6 +28,7 @@ from agentdesk.server.api import (
     cti,
     cti_floor,
     customers,
+    duplicates,
     health,
     live,
     mutations,
@@ -133,7 +134,10 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app.add_middleware(_BodyLimit, limit=ctx.max_body_bytes)
     app.include_router(health.router)
     _mount_docs(app)
-    routers = (session, sync, mutations, customers, corebank, supervisor, live, cti, cti_floor)
+    routers = (
+        session, sync, mutations, customers, corebank, supervisor, duplicates, live, cti,
+        cti_floor,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router, prefix=API)
     app.include_router(scheduler_api.router, prefix=API)
