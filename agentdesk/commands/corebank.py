@@ -100,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        sock.listen(2048)  # connections queue from now on, so the line below is true
     except OSError as exc:
         print(
             f"agentdesk corebank: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
@@ -113,6 +114,7 @@ def _run(args: argparse.Namespace) -> int:
         access_log=False,  # request lines carry customer ids
         lifespan="on",
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=2,  # an injected hang must not hold up the exit
     )
     print(f"corebank listening on http://{shown}:{port}", flush=True)
     uvicorn.Server(config).run(sockets=[sock])

@@ -123,6 +123,12 @@ class HttpCoreBank:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> HttpCoreBank:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def position(self, customer_id: uuid.UUID, *, recent: int = 10) -> CorePosition:
         found = self._get(f"/customers/{customer_id}/position", {"recent": recent}, CorePosition)
         if found.customer_id != customer_id:

@@ -6,6 +6,7 @@ Routes::
     GET /core/v1/customers/{id}/position?recent=N     accounts, cards, loans, N latest transactions
     GET /core/v1/products/{id}/transactions?limit=N   one product's N latest transactions
     GET /sim/faults, PUT /sim/faults                  the injected latency and failures (tests)
+    GET /sim/stats                                    {"served": core requests answered so far}
 
 Latency and failures are injected on ``/core/v1`` only, from a seeded random
 generator so a run can be replayed: a delay of ``latency_ms`` ± ``jitter_ms``,
@@ -108,6 +109,8 @@ class CoreSimulator:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if path == "/health" and method == "GET":
             await _json(send, 200, {"status": "ok"})
+        elif path == "/sim/stats" and method == "GET":
+            await _json(send, 200, {"served": self.served})
         elif path == "/sim/faults":
             await self._faults_route(method, receive, send)
         elif path.startswith("/core/v1/"):
@@ -136,6 +139,7 @@ class CoreSimulator:
     # --- /core/v1 ------------------------------------------------------------------------------
 
     async def _core_route(self, parts: list[str], query: dict[str, list[str]], send: Send) -> None:
+        self.served += 1
         answer = await self._answer(parts, query)
         if answer is None:
             return
@@ -145,7 +149,6 @@ class CoreSimulator:
         if delay > 0:
             await asyncio.sleep(delay / 1000)
         draw = self._rng.random()
-        self.served += 1
         if draw < faults.fail_rate:
             await _json(send, 503, {"error": "unavailable", "detail": "core system busy"})
             return
