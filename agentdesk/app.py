@@ -64,6 +64,7 @@ from agentdesk.services.desk.wrapup import (
     load_dispositions,
 )
 from agentdesk.services.platform.auth import AgentIdentity
+from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy as load_sla_policy
 from agentdesk.services.tickets.views import TicketValidationError
@@ -80,6 +81,7 @@ from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.change_bus import ChangeBus
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
+from agentdesk.ui.followups import install_followups
 from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
@@ -475,6 +477,11 @@ def build_desktop(
             changes=changes,
         ),
     )
+    # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
+    # sync and the change bus, and shown again at sign-in when they came due while away.
+    followups = install_followups(
+        window, bridge, DeskFollowUps(stores.local, writer, identity.id), changes
+    )
     # Wallboard, reports and agent control for supervisors and admins (issue 7); historical
     # figures come from the server, which refuses them to an agent's session.
     supervisor = install_supervisor(
@@ -510,6 +517,7 @@ def build_desktop(
     desktop = Desktop(window, controller, link, link_loop, recorder, sync=sync, server=server)
     if sync is not None:
         desktop.extra_stops.append(sync.stop)
+    desktop.extra_stops.append(followups.shutdown)
     if supervisor is not None:
         desktop.extra_stops.append(supervisor.shutdown)
     if isinstance(feed, UnavailableFeed):

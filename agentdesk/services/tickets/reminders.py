@@ -24,17 +24,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select, tuple_
 from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
-from agentdesk.models import Reminder, ReminderState, utcnow
+from agentdesk.models import Customer, Reminder, ReminderState, Ticket, utcnow
+from agentdesk.services.tickets.escalation import AlertView, alerts_for
 from agentdesk.services.tickets.feed_follower import FeedFollower, SweepKey, TimerOps, publish
 from agentdesk.store.engine import read_session
+from agentdesk.store.mutation_args.alerts import TicketAlertRead
 from agentdesk.store.mutation_args.base import rejecting
 from agentdesk.store.mutation_args.reminders import ReminderClose, ReminderOutcome, ReminderSet
 from agentdesk.store.mutations import Changed, MutationRejected
@@ -182,3 +184,100 @@ class ReminderService(FeedFollower):
         s.flush()
         publish(self.store, s, [Changed("reminder", row.id, version=row.version)])
         log.info("reminder %s due", row.id)
+
+
+# --- the desk's follow-ups, as one service for the desktop ------------------------------------
+
+SNOOZE_MIN = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """What the desk's Reminders list shows: due (missed or just come), upcoming, alerts."""
+
+    due: tuple[ReminderView, ...]
+    upcoming: tuple[ReminderView, ...]
+    alerts: tuple[AlertView, ...]
+    # What the reminders are about, as the desk names them: customer display names and
+    # ticket numbers by id (from the cache; absent when not cached).
+    names: Mapping[uuid.UUID, str] = field(default_factory=dict)
+
+
+class DeskFollowUps:
+    """One agent's reminders and escalation alerts on the desk: read from the cache, written
+    through the desk's writer (outbox and sync, like every change). Qt-free; call it off the
+    GUI thread."""
+
+    def __init__(
+        self, engine: Engine, writer: LocalWriter, agent_id: uuid.UUID, *, clock: Clock = utcnow
+    ) -> None:
+        self.engine = engine
+        self.writer = writer
+        self.agent_id = agent_id
+        self.clock = clock
+
+    def load(self) -> FollowUps:
+        due = tuple(due_reminders(self.engine, self.agent_id))
+        upcoming = tuple(upcoming_reminders(self.engine, self.agent_id))
+        customers = {r.customer_id for r in due + upcoming if r.customer_id is not None}
+        tickets = {r.ticket_id for r in due + upcoming if r.ticket_id is not None}
+        names: dict[uuid.UUID, str] = {}
+        with read_session(self.engine) as s:
+            if customers:
+                stmt = select(Customer.id, Customer.display_name).where(
+                    Customer.id.in_(sorted(customers))
+                )
+                names.update((cid, name) for cid, name in s.execute(stmt))
+            if tickets:
+                stmt = select(Ticket.id, Ticket.number).where(Ticket.id.in_(sorted(tickets)))
+                names.update((tid, number) for tid, number in s.execute(stmt))
+        return FollowUps(due, upcoming, tuple(alerts_for(self.engine, self.agent_id)), names)
+
+    def customer_of(self, ticket_id: uuid.UUID) -> uuid.UUID | None:
+        """The customer a cached ticket is about (to open it from an alert)."""
+        with read_session(self.engine) as s:
+            return s.scalar(select(Ticket.customer_id).where(Ticket.id == ticket_id))
+
+    def set(
+        self,
+        due_at: dt.datetime,
+        *,
+        ticket_id: uuid.UUID | None = None,
+        customer_id: uuid.UUID | None = None,
+        note: str | None = None,
+    ) -> uuid.UUID:
+        """A new follow-up; refused (``MutationRejected``, the field named) when the time is
+        past, more than a year ahead, or it is about nothing."""
+        return set_reminder(
+            self.writer,
+            self.agent_id,
+            due_at,
+            ticket_id=ticket_id,
+            customer_id=customer_id,
+            note=note,
+            now=self.clock(),
+        )
+
+    def done(self, reminder_id: uuid.UUID) -> None:
+        close_reminder(self.writer, reminder_id)
+
+    def cancel(self, reminder_id: uuid.UUID) -> None:
+        close_reminder(self.writer, reminder_id, ReminderOutcome.CANCELLED)
+
+    def snooze(self, reminder: ReminderView, until: dt.datetime) -> None:
+        """Move an open reminder to ``until`` (pending again; the server re-arms its timer)."""
+        if until < self.clock() + SNOOZE_MIN:
+            raise MutationRejected("snooze to a time at least a minute ahead", "due_at")
+        set_reminder(
+            self.writer,
+            self.agent_id,
+            until,
+            ticket_id=reminder.ticket_id,
+            customer_id=reminder.customer_id,
+            note=reminder.note,
+            now=self.clock(),
+            reminder_id=reminder.id,
+        )
+
+    def read_alert(self, alert_id: uuid.UUID) -> None:
+        self.writer.write(TicketAlertRead.mutation, TicketAlertRead(id=alert_id))
