@@ -22,6 +22,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from agentdesk.client.api import ServerApi
+from agentdesk.client.duplicates import ServerDuplicates
 from agentdesk.client.floor import ServerFloorFeed
 from agentdesk.services.desk.agent_state import load_policy
 from agentdesk.services.platform.roles import PermissionDenied, Session, can_supervise
@@ -31,6 +32,7 @@ from agentdesk.services.supervisor.floor_stats import FloorReads
 from agentdesk.services.supervisor.service import AuditLog
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor import open_wallboard
+from agentdesk.ui.supervisor.duplicates import DuplicatesWindow, open_duplicates
 from agentdesk.ui.supervisor.report_view import ReportWindow
 from agentdesk.ui.supervisor.wallboard import WallboardWindow
 
@@ -75,6 +77,7 @@ class SupervisorLauncher(QObject):
         self._floor, self._queue_log, self._workstation = floor, queue_log, workstation
         self.wallboard: WallboardWindow | None = None
         self.reports: ReportWindow | None = None
+        self.duplicates: DuplicatesWindow | None = None
         self.actions: list[QAction] = []  # the supervisor actions, shared by every window
 
     def _adopt(self, window: Any) -> None:
@@ -144,11 +147,36 @@ class SupervisorLauncher(QObject):
         self._bring_forward(self.reports)
         return self.reports
 
+    def open_duplicates(self) -> DuplicatesWindow | None:
+        """The duplicate review (issue 13 item 6): matching and merges run on the server."""
+        if self.duplicates is not None and self.duplicates.isVisible():
+            self._bring_forward(self.duplicates)
+            return self.duplicates
+        if self.duplicates is not None:
+            self.duplicates.deleteLater()
+            self.duplicates = None
+        if self._api is None:
+            QMessageBox.warning(
+                self._window,
+                "Duplicate customers",
+                "Duplicates are found and merged on the server; this desktop is not signed in "
+                "to the server. Sign in online to open the review.",
+            )
+            return None
+        self.duplicates = open_duplicates(
+            ServerDuplicates(self._api), self._bridge, self._session.login
+        )
+        self.duplicates.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self._adopt(self.duplicates)
+        self.duplicates.show()
+        self._bring_forward(self.duplicates)
+        return self.duplicates
+
     def shutdown(self) -> None:
-        for window in (self.wallboard, self.reports):
+        for window in (self.wallboard, self.reports, self.duplicates):
             if window is not None:
                 window.close()
-        self.wallboard = self.reports = None
+        self.wallboard = self.reports = self.duplicates = None
 
 
 def install_supervisor(
@@ -174,6 +202,8 @@ def install_supervisor(
          "Live queues, agents and alerts (supervisors)"),
         ("reports", "Reports", "Ctrl+Shift+R", launcher.open_reports,
          "Queue and agent reports with CSV and PDF export (supervisors)"),
+        ("duplicates", "Duplicates", "Ctrl+Shift+D", launcher.open_duplicates,
+         "Possible duplicate customers, and merges approved by a second supervisor"),
     )  # fmt: skip
     toolbar = getattr(window, "toolbar", None)
     if toolbar is not None:
