@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from agentdesk.services.corebank.models import LiveProducts
 from agentdesk.services.crm.customers import CustomerService
 from agentdesk.services.crm.search import Searcher
 from agentdesk.services.crm.timeline import TimelineService
@@ -25,3 +27,5 @@ class WorkspaceContext:
     agent_id: uuid.UUID | None = None
     home_region: str = "GB"
     changes: ChangeBus | None = None  # every local write and pulled change, on the GUI thread
+    # Live balances and recent transactions through the server (None: offline, CRM values).
+    live_products: Callable[[uuid.UUID], LiveProducts] | None = None

@@ -43,6 +43,7 @@ from agentdesk.ui.tickets.pane import TicketPane
 from agentdesk.ui.timeline.view import TimelineView
 from agentdesk.ui.workspace.context import WorkspaceContext
 from agentdesk.ui.workspace.dialogs import AddContactDialog, EditCustomerDialog, RevealDialog
+from agentdesk.ui.workspace.live_products import LiveProductsPanel
 
 CONTACT_COLUMNS = (
     Column[ContactPoint]("Type", lambda c: c.kind.title()),
@@ -148,6 +149,8 @@ class CustomerWorkspace(QWidget):
         self.history = RowTableModel[HistoryEntry](HISTORY_COLUMNS, parent=self)
         self.contacts_view = _table(self.contacts, "Contact points")
         self.products_view = _table(self.products, "Products and accounts")
+        self.live = LiveProductsPanel(self._ctx.bridge, self._ctx.live_products, _table)
+        self.live.rows_ready.connect(self.products.set_rows)
         self.documents_view = _table(self.documents, "Identity documents")
         self.history_view = _table(self.history, "Change history")
         self.call_button = named(QPushButton("&Call"), "Call the selected number")
@@ -177,7 +180,7 @@ class CustomerWorkspace(QWidget):
             ),
             "Contact",
         )
-        left.addTab(self._page(self.products_view, self.reveal_product), "Products")
+        left.addTab(self._page(self.products_view, self.reveal_product, live=self.live), "Products")
         identity = self._page(self.documents_view, self.reveal_document)
         dob_row = QHBoxLayout()  # its own row: one row of both is wider than the pane
         dob_row.addWidget(self.dob)
@@ -222,7 +225,7 @@ class CustomerWorkspace(QWidget):
         layout.addWidget(self.splitter, 1)
 
     @staticmethod
-    def _page(table: QTableView, *widgets: QWidget) -> QWidget:
+    def _page(table: QTableView, *widgets: QWidget, live: QWidget | None = None) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(table, 1)
@@ -231,6 +234,8 @@ class CustomerWorkspace(QWidget):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
+        if live is not None:  # the products tab: freshness and recent transactions below
+            layout.addWidget(live, 1)
         return page
 
     def _connect_signals(self) -> None:
@@ -309,6 +314,7 @@ class CustomerWorkspace(QWidget):
         self._show_call_chip()
         self.contacts.set_rows(card.contacts)
         self.products.set_rows(card.products)
+        self.live.load(card.id, card.products)
         self.documents.set_rows(card.documents)
         self.history.set_rows(card.history)
         masked = fmt.display_text(card.date_of_birth_masked)
