@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select
 from agentdesk import vault
 from agentdesk.client.api import ServerApi, SignedIn
 from agentdesk.client.central import HttpCentral
+from agentdesk.client.corebank import ServerLiveProducts
 from agentdesk.client.cti import CallFeed, ServerCallFeed, UnavailableFeed
 from agentdesk.client.direct_pbx import DirectPbxFeed
 from agentdesk.client.lookups import (
@@ -475,6 +476,7 @@ def build_desktop(
             agent_id=identity.id,
             home_region=options.region,
             changes=changes,
+            live_products=ServerLiveProducts(server.api, client_id) if server else None,
         ),
     )
     # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
