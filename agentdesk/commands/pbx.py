@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from typing import Any
@@ -54,6 +55,12 @@ def register(subparsers: Any) -> None:
         "--pbx-config", metavar="TOML", help="simulator config (users, queues, agents, traffic)"
     )
     parser.add_argument(
+        "--system-name",
+        type=_system_name,
+        default="",
+        help="asterisk.conf systemname: prefixes uniqueids and Linkedids (several PBXs)",
+    )
+    parser.add_argument(
         "--duration", type=float, default=None, help="stop after this many real seconds"
     )
     parser.set_defaults(func=_run)
@@ -64,6 +71,12 @@ def _count(text: str) -> int:
     if not 0 <= value <= 5000:
         raise argparse.ArgumentTypeError("must be between 0 and 5000")
     return value
+
+
+def _system_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,20}", text):
+        raise argparse.ArgumentTypeError("letters, digits and _ only (at most 20)")
+    return text
 
 
 def _rate(text: str) -> float:
@@ -112,6 +125,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
         virtual_agents=args.agents,
         traffic=args.rate != 0,
         overload=args.overload,
+        system_name=args.system_name,
     )
     await sim.start()
     users = ", ".join(u.username for u in config.users)

@@ -55,14 +55,17 @@ class Bridge:
 class Ids:
     """Uniqueid and channel-name counters, deterministic for a given seed."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, system_name: str = "") -> None:
+        # asterisk.conf ``systemname`` prefixes every uniqueid (``<name>-<epoch>.<n>``), which
+        # keeps Linkedids from two PBXs apart.
+        self._prefix = f"{system_name}-" if system_name else ""
         self._unique = itertools.count(1)
         self._chan = itertools.count(1)
         self._uuid_seed = seed
         self._uuids = itertools.count(1)
 
     def uniqueid(self, epoch: float) -> str:
-        return f"{int(epoch)}.{next(self._unique)}"
+        return f"{self._prefix}{int(epoch)}.{next(self._unique)}"
 
     def channel_name(self, endpoint: str) -> str:
         # chan_pjsip names channels PJSIP/<endpoint>-%08x.

@@ -88,11 +88,12 @@ class PbxSimulator:
         flows: Mapping[str, IvrFlow] | None = None,
         auth_fail_delay: float = 1.0,
         events: bool = True,
+        system_name: str = "",
     ) -> None:
         self.config = config
         self.rng = random.Random(seed)
         self.sched = Scheduler(epoch=time.time() if epoch is None else epoch, time_scale=time_scale)
-        self.ids = Ids(seed)
+        self.ids = Ids(seed, system_name)
         self.writer = EventWriter(
             config.channelvars, jitter=config.jitter, rng=random.Random(seed + 1)
         )

@@ -271,6 +271,7 @@ def test_a_gateway_started_mid_call_adopts_it_from_the_pbx_resync() -> None:
     row for the desktop, and its hold/hang-up events went to nobody."""
     gateway, sink = _gateway()
     up = ev.ChannelState.UP
+    alice_leg = _chan("PJSIP/1001-0000000a", "100.2")  # chan_pjsip's own naming
     rows: list[ev.AmiEvent] = [
         ev.CoreShowChannel(
             channel=dataclasses.replace(CALLER, state=up),
@@ -278,27 +279,27 @@ def test_a_gateway_started_mid_call_adopts_it_from_the_pbx_resync() -> None:
             application_data="general",
             duration_s=130,
         ),
-        ev.CoreShowChannel(channel=dataclasses.replace(ALICE_LEG, state=up), duration_s=90),
+        ev.CoreShowChannel(channel=dataclasses.replace(alice_leg, state=up), duration_s=90),
         # Bob's phone rings with another call: not answered yet, so not adopted.
         ev.CoreShowChannel(
-            channel=_chan("PJSIP/1002-0009", "200.2", "200.1", state=ev.ChannelState.RINGING)
+            channel=_chan("PJSIP/1002-00000009", "200.2", "200.1", state=ev.ChannelState.RINGING)
         ),
     ]
     gateway._on_resync(_Resync([ev.QueueParams(queue="general"), _member(ALICE)], rows))  # type: ignore[arg-type]
 
     assert gateway.owns_call("alice", "100.1")
-    assert gateway.agent_channel("alice", "100.1") == "PJSIP/1001-0001"
+    assert gateway.agent_channel("alice", "100.1") == "PJSIP/1001-0000000a"
     assert not gateway.owns_call("bob", "200.1")
     alice = gateway.resync_message("alice", False)
     assert alice is not None
     assert sorted(r["channel"]["channel"] for r in alice["channels"]) == [
-        "PJSIP/1001-0001",
+        "PJSIP/1001-0000000a",
         "PJSIP/carrier-1",
     ]
     # The call's later events reach Alice; Bob answering his adopts that call for him.
-    gateway._on_event(ev.Hold(channel=ALICE_LEG))
+    gateway._on_event(ev.Hold(channel=alice_leg))
     assert sink.kinds("alice") == ["Hold"]
-    bob_leg = _chan("PJSIP/1002-0009", "200.2", "200.1")
+    bob_leg = _chan("PJSIP/1002-00000009", "200.2", "200.1")
     bob_caller = _chan("PJSIP/carrier-2", "200.1", "200.1", caller_num="+447700900999")
     gateway._on_event(ev.AgentConnect(channel=bob_caller, dest=bob_leg, interface=BOB))
     gateway._on_event(ev.Hold(channel=bob_leg))
