@@ -178,7 +178,14 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             data = tomllib.loads(file_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read {file_path}: {exc}") from exc
-        top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        # ``[[pbx]]`` (a list of tables) is the server's gateway list (server/cti/config.py);
+        # the desktop's own ``[pbx]`` is one table. One file may serve both commands.
+        server_pbx = isinstance(data.get("pbx"), list)
+        top = {
+            k: v
+            for k, v in data.items()
+            if not isinstance(v, dict) and not (k == "pbx" and server_pbx)
+        }
         settings = _merge_section(Settings, settings, top, "settings")
         for name, cls in (
             ("central", CentralSettings),
@@ -186,7 +193,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             ("pbx", PbxSettings),
             ("server", ServerLink),
         ):
-            if name in data:
+            if name in data and not (name == "pbx" and server_pbx):
+                if not isinstance(data[name], dict):
+                    raise ConfigError(f"{file_path}: [{name}] must be a table of settings")
                 section = _merge_section(cls, getattr(settings, name), data[name], name)
                 settings = dataclasses.replace(settings, **{name: section})
     for var, (section_name, key, kind) in _ENV_OVERRIDES.items():

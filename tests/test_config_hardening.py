@@ -37,3 +37,19 @@ def test_idle_lock_defaults_to_fifteen_minutes_and_can_be_shortened(tmp_path: Pa
 def test_idle_lock_outside_one_to_fifteen_minutes_is_refused(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError, match="idle_lock_minutes"):
         load_settings(_write(tmp_path, f"idle_lock_minutes = {value}\n"), env={})
+
+
+def test_one_file_serves_the_server_with_several_pbxs_and_its_desktop_settings(
+    tmp_path: Path,
+) -> None:
+    """Defect: ``agentdesk --config site.toml server`` with ``[[pbx]]`` tables stopped with
+    "cannot open the central store ('list' object has no attribute 'items')"."""
+    text = (
+        'workstation = "ws-1"\n'
+        '[[pbx]]\nsite = "london"\nhost = "127.0.0.1"\nsecret_file = "/x"\n'
+        '[[pbx]]\nsite = "leeds"\nhost = "127.0.0.1"\nsecret_file = "/y"\n'
+    )
+    settings = load_settings(_write(tmp_path, text), env={})
+    assert settings.workstation == "ws-1" and settings.pbx == load_settings(None, env={}).pbx
+    with pytest.raises(ConfigError, match=r"\[central\] must be a table"):
+        load_settings(_write(tmp_path, 'central = "postgresql://x"\n'), env={})
