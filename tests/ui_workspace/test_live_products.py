@@ -74,7 +74,8 @@ def test_live_balances_then_stale_ones_with_their_time(
     assert ws.live.transactions.rowCount() == 8 and ws.live.transactions_view.isVisible()
     qtmodeltester.check(ws.live.transactions)
     product_names = {ws.live.transactions.data(ws.live.transactions.index(r, 1)) for r in range(8)}
-    assert product_names <= {f"{p.name} {p.masked_number}" for p in reader.read(cid).products}
+    assert product_names <= {p.masked_number for p in reader.read(cid).products}
+    assert ws.products_view.isColumnHidden(4)  # "As of": the note under the table says it
 
     core.faults(fail_rate=1.0)
     ws.refresh()

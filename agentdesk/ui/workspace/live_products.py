@@ -23,10 +23,12 @@ from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.named import named
 from agentdesk.ui.row_model import Column, RowTableModel
+from agentdesk.ui.shell_widgets import fit_columns
 
 LiveReader = Callable[[uuid.UUID], LiveProducts]
 STALE_STYLE = "background:#ef6c00;color:white;padding:3px 6px;border-radius:4px"
 FRESH_STYLE = "color:#2e7d32;padding:3px 0"
+# The "As of" column's source for live rows (the values of this dict are what it shows).
 SOURCES = {"core": "core system", "last-known": "last known"}
 
 
@@ -96,6 +98,7 @@ class LiveProductsPanel(QWidget):
         self.note = fmt.plain(named(QLabel(wordWrap=True), "Balance freshness"))
         self.transactions = RowTableModel[LiveTransaction](self._columns(), parent=self)
         self.transactions_view = table(self.transactions, "Recent transactions")
+        fit_columns(self.transactions_view)  # every column in sight in the narrow pane
         self.heading = QLabel("Recent transactions")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -137,7 +140,7 @@ class LiveProductsPanel(QWidget):
     def _on_live(self, asked: int, stored: tuple[ProductView, ...], live: LiveProducts) -> None:
         if asked != self._asked:
             return
-        self._names = {p.id: f"{p.name} {p.masked_number}" for p in live.products}
+        self._names = {p.id: p.masked_number for p in live.products}
         self.note.setText(note_for(live))
         self.note.setStyleSheet(STALE_STYLE if live.stale else FRESH_STYLE)
         self.transactions.set_rows(live.transactions)
