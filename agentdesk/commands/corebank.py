@@ -9,13 +9,16 @@ The server reads it through ``[corebank] url``; desktops never do.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import logging
 import socket
 import sys
+import threading
 from typing import Any
 
 import uvicorn
+from sqlalchemy import Engine
 
 from agentdesk.commands.common import settings_from
 from agentdesk.config import ConfigError
@@ -64,6 +67,31 @@ def register(subparsers: Any) -> None:
         "--garbage-rate", type=float, default=0.0, help="fraction answered with broken JSON"
     )
     parser.set_defaults(func=_run)
+
+
+def serve_on_thread(engine: Engine, *, seed: int = 42, faults: Faults | None = None) -> Any:
+    """The simulator on a loopback port in a background thread (``agentdesk demo``).
+
+    Returns ``(url, stop)``. Realistic latency by default (40 ms ± 15 ms).
+    """
+    app = CoreSimulator(StoreBook(engine), seed=seed, faults=faults or Faults(40, 15))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[sock])), name="corebank", daemon=True
+    )
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", stop
 
 
 def _port(text: str) -> int:
