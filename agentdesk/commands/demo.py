@@ -218,10 +218,12 @@ class DemoRuntime:
     def _start_server(self, settings: Settings, central: Any, key_text: str, pbx_port: int) -> str:
         """Serve the store on a loopback port (plain HTTP), its CTI gateway logged in to the
         simulator with the demo's AMI user (secret in the keyring entry the simulator set)."""
+        from agentdesk.commands.corebank import serve_on_thread
         from agentdesk.server.app import build_context, create_app
         from agentdesk.server.cti.config import PbxConfig
         from agentdesk.server.run import ServerThread
         from agentdesk.server.settings import ListenSettings, ServerSettings
+        from agentdesk.services.corebank.client import CoreBankSettings
         from agentdesk.store.field_crypto import FieldKeyring
 
         keyring = FieldKeyring.parse(key_text, "demo field key")
@@ -237,9 +239,12 @@ class DemoRuntime:
         listen = ListenSettings(
             host="127.0.0.1", port=0, full_replica_roles=("agent", "supervisor", "admin")
         )
+        # The simulated core-banking system over the same store, read by the server only.
+        core_url, stop_core = serve_on_thread(central)
+        self._stops.append(stop_core)
         ctx = build_context(
             central,
-            ServerSettings(listen=listen, pbx=(pbx,)),
+            ServerSettings(listen=listen, pbx=(pbx,), corebank=CoreBankSettings(core_url)),
             region=settings.default_region,
             cipher=keyring,
         )
