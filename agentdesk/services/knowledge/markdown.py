@@ -61,8 +61,11 @@ def plain_text(body: str) -> str:
 
 
 def excerpt(body: str, limit: int = 160) -> str:
-    """The first ``limit`` characters of the plain text, cut at a word with an ellipsis."""
-    text = plain_text(body)
+    """The first ``limit`` characters of the plain text, cut at a word with an ellipsis.
+
+    Only the head of the body is parsed (a list shows a line or two of each article).
+    """
+    text = plain_text(body[: limit * 4])
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]

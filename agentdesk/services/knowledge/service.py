@@ -4,12 +4,12 @@ Both queries go through the ``search_kb_*`` index migration 0013 keeps with
 triggers (SQLite FTS5 in the desktop cache and the embedded store, a weighted
 ``tsvector`` and ``text[]`` GIN indexes on PostgreSQL), bounded by a LIMIT.
 
-Suggestions for a call are ranked the same way on both: an article for the
-call's IVR intent first; then by how many of the customer's products it is
-about; then one in the caller's language; a stale article (past its review
-date) after a fresh one with the same score, and flagged. When fewer than
-``limit`` articles match the intent, articles about the customer's products
-fill the list.
+Suggestions for a call are ranked the same way on both (``index.py``): an
+article for the call's IVR intent first; then by how many of the customer's
+products it is about; then one in the caller's language; a stale article
+(past its review date) after a fresh one with the same score, and flagged.
+When fewer than ``limit`` articles match the intent, articles about the
+customer's products fill the list.
 """
 
 from __future__ import annotations
@@ -21,20 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Row, select
 
 from agentdesk.models import Agent, KnowledgeArticle, KnowledgeArticleVersion, Product
+from agentdesk.services.knowledge.index import KnowledgeIndex
 from agentdesk.services.knowledge.markdown import excerpt, render_html
 from agentdesk.services.knowledge.query import parse_search, valid_code
 from agentdesk.store.engine import read_session
 
 DEFAULT_LIMIT = 8
-_PRODUCT_CANDIDATES = 60  # product-only candidates fetched before ranking
-_INTENT_SCORE = 100
-_PRODUCT_SCORE = 10
-_LANGUAGE_SCORE = 5
-_STALE_PENALTY = 3
 
 
 @dataclass(frozen=True)
@@ -90,13 +85,6 @@ class ArticleView:
     versions: tuple[VersionInfo, ...]
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    id: uuid.UUID
-    score: int
-    reason: str
-
-
 def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value))
 
@@ -116,7 +104,7 @@ class KnowledgeService:
 
     def __init__(self, engine: Engine, today: Callable[[], dt.date] | None = None) -> None:
         self._engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
+        self._index = KnowledgeIndex(engine.dialect.name == "postgresql")
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
 
     # --- suggestions ----------------------------------------------------------------------
@@ -148,109 +136,40 @@ class KnowledgeService:
                 else f"No articles know the IVR's intent “{intent[:40]}”; search below."
             )
             return ArticleList((), _ms(started), message)
+        today = self._today()
         with read_session(self._engine) as s:
-            found: dict[uuid.UUID, tuple[str, str]] = {}
-            if code is not None:
-                found.update(self._by_intent(s, code))
-            if len(found) < limit and products:
-                for ident, row in self._by_products(s, products).items():
-                    found.setdefault(ident, row)
-            candidates = self._rank(found, code, products, language)[:limit]
-            hits = self._hits(s, candidates)
+            rows = self._index.by_intent(s, code, products, language, today, limit) if code else []
+            if len(rows) < limit and products:
+                rows += self._index.by_products(
+                    s, products, language, today, limit - len(rows), not_intent=code
+                )
+        hits = tuple(self._hit(r, today, self._reason(r, code, products)) for r in rows)
         message = "" if hits else "No article matches this call; search below."
         return ArticleList(hits, _ms(started), message)
 
-    def _by_intent(self, s: Session, code: str) -> dict[uuid.UUID, tuple[str, str]]:
-        if self._postgres:
-            sql = text(
-                "SELECT article_id, array_to_string(products, ' '), language FROM search_kb_doc "
-                "WHERE intents @> ARRAY[CAST(:code AS text)] AND status = 'published'"
-            )
-            rows = s.execute(sql, {"code": code})
-        else:
-            sql = text(
-                "SELECT d.article_id, d.products, d.language FROM search_kb_fts "
-                "JOIN search_kb_doc d ON d.docid = search_kb_fts.rowid "
-                "WHERE search_kb_fts MATCH :q AND d.status = 'published'"
-            )
-            rows = s.execute(sql, {"q": f'{{intents}} : "{code}"'})
-        return {_uuid(r[0]): ("intent " + (r[1] or ""), r[2]) for r in rows}
+    @staticmethod
+    def _reason(row: Row[Any], code: str | None, products: tuple[str, ...]) -> str:
+        parts = []
+        if code is not None and code in _codes(row.intents):
+            parts.append(f"the call is about {code.replace('_', ' ')}")
+        held = sorted(set(products).intersection(_codes(row.products)))
+        if held:
+            parts.append(f"the customer has {_words(held)}")
+        return "; ".join(parts).capitalize()
 
-    def _by_products(
-        self, s: Session, products: tuple[str, ...]
-    ) -> dict[uuid.UUID, tuple[str, str]]:
-        if self._postgres:
-            sql = text(
-                "SELECT article_id, array_to_string(products, ' '), language FROM search_kb_doc "
-                "WHERE products && CAST(:codes AS text[]) AND status = 'published' "
-                "ORDER BY cardinality(products) LIMIT :n"
-            )
-            rows = s.execute(sql, {"codes": list(products), "n": _PRODUCT_CANDIDATES})
-        else:
-            sql = text(
-                "SELECT d.article_id, d.products, d.language FROM search_kb_fts "
-                "JOIN search_kb_doc d ON d.docid = search_kb_fts.rowid "
-                "WHERE search_kb_fts MATCH :q AND d.status = 'published' "
-                "ORDER BY bm25(search_kb_fts, 0.0, 0.0, 0.0, 0.0, 1.0) LIMIT :n"
-            )
-            terms = " OR ".join(f'"{p}"' for p in products)
-            rows = s.execute(sql, {"q": f"{{products}} : ({terms})", "n": _PRODUCT_CANDIDATES})
-        return {_uuid(r[0]): (r[1] or "", r[2]) for r in rows}
-
-    def _rank(
-        self,
-        found: dict[uuid.UUID, tuple[str, str]],
-        code: str | None,
-        products: tuple[str, ...],
-        language: str | None,
-    ) -> list[_Candidate]:
-        wanted = set(products)
-        ranked: list[_Candidate] = []
-        for ident, (codes, lang) in found.items():
-            by_intent = codes.startswith("intent ")
-            held = sorted(wanted.intersection(codes.removeprefix("intent ").split()))
-            score = (_INTENT_SCORE if by_intent else 0) + _PRODUCT_SCORE * len(held)
-            if language and lang == language:
-                score += _LANGUAGE_SCORE
-            parts = []
-            if by_intent and code:
-                parts.append(f"the call is about {code.replace('_', ' ')}")
-            if held:
-                parts.append(f"the customer has {_words(held)}")
-            ranked.append(_Candidate(ident, score, "; ".join(parts).capitalize()))
-        ranked.sort(key=lambda c: (-c.score, c.id))
-        return ranked
-
-    def _hits(self, s: Session, candidates: Sequence[_Candidate]) -> tuple[ArticleHit, ...]:
-        if not candidates:
-            return ()
-        ids = [c.id for c in candidates]
-        rows = {
-            a.id: a for a in s.scalars(select(KnowledgeArticle).where(KnowledgeArticle.id.in_(ids)))
-        }
-        today = self._today()
-        hits = []
-        for c in candidates:
-            a = rows.get(c.id)
-            if a is None:
-                continue
-            stale = a.review_due is not None and a.review_due < today
-            hits.append(
-                ArticleHit(
-                    a.id,
-                    a.title,
-                    excerpt(a.body),
-                    a.published_version,
-                    a.language,
-                    a.review_due,
-                    stale,
-                    c.reason,
-                )
-            )
-        # A stale article goes after a fresh one of the same score (it is still shown).
-        order = {c.id: c.score for c in candidates}
-        hits.sort(key=lambda h: -(order[h.id] - (_STALE_PENALTY if h.stale else 0)))
-        return tuple(hits)
+    @staticmethod
+    def _hit(row: Row[Any], today: dt.date, reason: str) -> ArticleHit:
+        due = row.review_due
+        return ArticleHit(
+            row.id,
+            row.title,
+            excerpt(row.body),
+            row.published_version,
+            row.language,
+            due,
+            due is not None and due < today,
+            reason,
+        )
 
     # --- search ---------------------------------------------------------------------------
 
@@ -262,24 +181,10 @@ class KnowledgeService:
         """
         started = time.perf_counter()
         words = parse_search(query)
+        today = self._today()
         with read_session(self._engine) as s:
-            if self._postgres:
-                sql = text(
-                    "SELECT d.article_id FROM search_kb_doc d, "
-                    "to_tsquery('simple', search_fold(:q)) q "
-                    "WHERE d.tsv @@ q AND d.status = 'published' "
-                    "ORDER BY ts_rank(d.tsv, q) DESC, d.article_id LIMIT :n"
-                )
-                ids = [_uuid(r[0]) for r in s.execute(sql, {"q": words.tsquery(), "n": limit})]
-            else:
-                sql = text(
-                    "SELECT d.article_id FROM search_kb_fts "
-                    "JOIN search_kb_doc d ON d.docid = search_kb_fts.rowid "
-                    "WHERE search_kb_fts MATCH :q AND d.status = 'published' "
-                    "ORDER BY bm25(search_kb_fts, 10.0, 1.0, 4.0, 0.0, 0.0) LIMIT :n"
-                )
-                ids = [_uuid(r[0]) for r in s.execute(sql, {"q": words.fts5(), "n": limit})]
-            hits = self._hits(s, [_Candidate(i, len(ids) - n, "") for n, i in enumerate(ids)])
+            rows = self._index.search(s, words.fts5(), words.tsquery(), limit)
+        hits = tuple(self._hit(r, today, "") for r in rows)
         message = "" if hits else f"No article contains “{' '.join(words.words)}”."
         return ArticleList(hits, _ms(started), message)
 
