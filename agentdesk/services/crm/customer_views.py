@@ -126,6 +126,10 @@ class CustomerCard:
     documents: tuple[DocumentView, ...]
     products: tuple[ProductView, ...]
     history: tuple[HistoryEntry, ...]
+    # A merged duplicate (a tombstone): the customer it was merged into, and that one's name
+    # when this cache holds it (services/crm/merge.py).
+    merged_into: uuid.UUID | None = None
+    merged_into_name: str | None = None
 
     def editable_values(self) -> dict[str, object]:
         """The patchable field values as loaded (the ``base`` of an edit)."""

@@ -171,6 +171,14 @@ class CustomerService:
             documents=documents,
             products=tuple(self._products(session, row.id)),
             history=tuple(self._history(session, row.id)),
+            merged_into=row.merged_into,
+            merged_into_name=(
+                None
+                if row.merged_into is None
+                else session.scalar(
+                    select(Customer.display_name).where(Customer.id == row.merged_into)
+                )
+            ),
         )
 
     @staticmethod

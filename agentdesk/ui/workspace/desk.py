@@ -39,6 +39,7 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
     def factory(customer_id: uuid.UUID, caller: bool) -> CustomerWorkspace:
         workspace = CustomerWorkspace(context, customer_id, caller)
         workspace.dial_requested.connect(window.request_dial)
+        workspace.customer_requested.connect(lambda cid: window.open_customer(cid))
         workspace.message_shown.connect(lambda text: window.statusBar().showMessage(text, 5000))
         if bus is not None:
             bus.changed.connect(workspace.apply_changes)

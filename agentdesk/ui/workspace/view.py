@@ -100,6 +100,17 @@ def _table(model: RowTableModel[Any], name: str) -> QTableView:
     return view
 
 
+def _tombstone_text(card: CustomerCard) -> str:
+    """The banner of a merged duplicate: which customer it became ("" when not merged)."""
+    if card.merged_into is None:
+        return ""
+    into = card.merged_into_name or "another customer"
+    return (
+        f"This record was merged into {fmt.display_text(into)}: their calls, tickets, "
+        "contacts and products are there now. What you see here is read-only."
+    )
+
+
 def _chip(text: str, colour: str, name: str) -> QLabel:
     chip = fmt.plain(named(QLabel(fmt.display_text(text)), name))
     chip.setStyleSheet(CHIP_STYLE.format(colour))
@@ -113,6 +124,7 @@ class CustomerWorkspace(QWidget):
     card_loaded = Signal(object)  # CustomerCard
     revealed = Signal(str)  # the clear value (shown in the row until the tab closes)
     message_shown = Signal(str)
+    customer_requested = Signal(object)  # a customer id to open: the survivor of a merge
 
     def __init__(
         self,
@@ -144,6 +156,8 @@ class CustomerWorkspace(QWidget):
         self.banner = fmt.plain(named(QLabel(wordWrap=True), "Customer status banner"))
         self.banner.setStyleSheet("background:#c62828;color:white;padding:6px;border-radius:4px")
         self.banner.setVisible(False)
+        self.open_survivor = named(QPushButton("Open"), "Open the customer this one became")
+        self.open_survivor.setVisible(False)
         self.contacts = RowTableModel[ContactPoint](CONTACT_COLUMNS, parent=self)
         self.products = RowTableModel[ProductView](PRODUCT_COLUMNS, parent=self)
         self.documents = RowTableModel[DocumentView](DOCUMENT_COLUMNS, parent=self)
@@ -222,7 +236,10 @@ class CustomerWorkspace(QWidget):
         header.addWidget(self.revealed_value)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
-        layout.addWidget(self.banner)
+        status = QHBoxLayout()
+        status.addWidget(self.banner, 1)
+        status.addWidget(self.open_survivor)
+        layout.addLayout(status)
         layout.addWidget(self.splitter, 1)
 
     @staticmethod
@@ -241,6 +258,7 @@ class CustomerWorkspace(QWidget):
 
     def _connect_signals(self) -> None:
         self.call_button.clicked.connect(self._on_call_clicked)
+        self.open_survivor.clicked.connect(self._on_open_survivor_clicked)
         self.contacts_view.doubleClicked.connect(lambda _i: self._on_call_clicked())
         self.copy_button.clicked.connect(self._on_copy_clicked)
         self.edit_button.clicked.connect(self._on_edit_clicked)
@@ -321,7 +339,13 @@ class CustomerWorkspace(QWidget):
         self.history.set_rows(card.history)
         masked = fmt.display_text(card.date_of_birth_masked)
         self.dob.setText(f"Born {masked}" if masked else "")
-        self._set_deleted(card.deleted)
+        self._set_deleted(card.deleted, _tombstone_text(card))
+        self.open_survivor.setVisible(card.merged_into is not None)
+        self.open_survivor.setText(
+            fmt.tab_text(f"Open {card.merged_into_name}")
+            if card.merged_into_name
+            else "Open the customer it became"
+        )
         self.card_loaded.emit(card)
 
     def _on_live_rows(self, rows: tuple[ProductView, ...]) -> None:
@@ -369,6 +393,10 @@ class CustomerWorkspace(QWidget):
         for w in (self.edit_button, self.add_phone, self.add_email, self.tickets.new_button):
             w.setEnabled(not deleted)
         self.timeline.set_read_only(deleted)
+
+    def _on_open_survivor_clicked(self) -> None:
+        if self.card is not None and self.card.merged_into is not None:
+            self.customer_requested.emit(self.card.merged_into)
 
     # --- actions ------------------------------------------------------------------------------
 
