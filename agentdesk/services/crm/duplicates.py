@@ -177,8 +177,7 @@ class CandidateRow:
     def status(self) -> str:
         if self.pending is None:
             return "To review"
-        keep = self.left if self.pending.survivor_id == self.left.id else self.right
-        return f"Merge asked by {self.pending.requested_by}: keep {keep.display_name}"
+        return f"Merge asked by {self.pending.requested_by}"
 
 
 def _active() -> Any:

@@ -62,19 +62,28 @@ def _who(brief: CustomerBrief) -> str:
     return f"{brief.display_name}{born}"
 
 
+def _pending_tip(row: CandidateRow) -> str:
+    if row.pending is None:
+        return "Nobody has asked for a merge of these two yet"
+    keep = row.left if row.pending.survivor_id == row.left.id else row.right
+    return f"Keeps {keep.display_name}; awaiting a second supervisor's approval"
+
+
 COLUMNS: tuple[Column[CandidateRow], ...] = (
     Column("Score", lambda r: f"{r.score}", align_right=True),
     Column("Customer", lambda r: _who(r.left)),
     Column("Possible duplicate", lambda r: _who(r.right)),
     Column("Why", lambda r: "; ".join(r.reasons), tooltip=lambda r: "\n".join(r.reasons)),
-    Column("Status", lambda r: r.status),
+    Column("Status", lambda r: r.status, tooltip=_pending_tip),
 )
 
 
 def _merged_text(result: MergeResult) -> str:
     moved = sum(n for kind, n in result.moved.items() if not kind.endswith("_dropped"))
+    dropped = sum(n for kind, n in result.moved.items() if kind.endswith("_dropped"))
+    same = f" ({fmt.count(dropped, 'contact')} it already had left out)" if dropped else ""
     return (
-        f"Merged: {fmt.count(moved, 'record')} moved to the customer kept; "
+        f"Merged: {fmt.count(moved, 'record')} moved to the customer kept{same}; "
         "the other record now points to it."
     )
 
@@ -219,7 +228,12 @@ class DuplicatesWindow(QMainWindow):
         mine = pending is not None and pending.requested_by == self._login
         for button in (self.keep_left, self.keep_right, self.not_same):
             button.setEnabled(row is not None and pending is None)
-        self.note.setEnabled(row is not None and pending is None)
+        self.note.setEnabled(row is not None)
+        self.note.setPlaceholderText(
+            "Note for the approving supervisor (optional)"
+            if pending is None
+            else "Why you turn this merge down (optional)"
+        )
         self.approve_button.setEnabled(pending is not None and not mine)
         self.approve_button.setToolTip(
             "You asked for this merge; another supervisor must approve it."
