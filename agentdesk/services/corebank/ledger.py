@@ -132,6 +132,7 @@ _MOVES: dict[str, Sequence[tuple[str, int, int]]] = {
 }
 _MOVES["deposit"] = _MOVES["savings"]
 _MOVES["mortgage"] = _MOVES["loan"]
+_LOANS = ("mortgage", "loan")
 
 
 class Ledgers:
@@ -174,34 +175,47 @@ class Ledgers:
         if not moves or p.status == "closed":
             return ()
         rng = self._rng(p, "transactions")
-        payment = self.terms(p).monthly_payment
-        count = rng.randint(6, 40)
-        days = sorted((rng.randint(0, HISTORY_DAYS) for _ in range(count)), reverse=False)
+        if p.kind in _LOANS:
+            moves_on = self._loan_moves(p)
+        else:
+            count = rng.randint(6, 40)
+            moves_on = []
+            for ago in sorted(rng.randint(0, HISTORY_DAYS) for _ in range(count)):
+                text, low, high = rng.choice(moves)
+                amount = (Decimal(rng.randint(low * 100, high * 100)) / 100).quantize(CENT)
+                moves_on.append((self.today - dt.timedelta(days=ago), text, amount))
         entries: list[Entry] = []
         balance = p.balance
-        for n, ago in enumerate(days):
-            text, low, high = rng.choice(moves)
-            if text == "Monthly payment" and payment is not None:
-                amount = payment
-            else:
-                amount = (Decimal(rng.randint(low * 100, high * 100)) / 100).quantize(CENT)
-            entries.append(
-                Entry(
-                    f"tx-{p.id.hex[:16]}-{n:03d}",
-                    p.id,
-                    self.today - dt.timedelta(days=ago),
-                    text,
-                    amount,
-                    balance,
-                )
-            )
+        for n, (day, text, amount) in enumerate(moves_on):
+            entries.append(Entry(f"tx-{p.id.hex[:16]}-{n:03d}", p.id, day, text, amount, balance))
             balance = (balance - amount).quantize(CENT)
         return tuple(entries)
+
+    def _loan_moves(self, p: BookProduct) -> list[tuple[dt.date, str, Decimal]]:
+        """A loan's last three months, newest first: the payment, and the interest before it."""
+        terms = self.terms(p)
+        due, payment = terms.next_payment_on, terms.monthly_payment
+        if due is None or payment is None or terms.rate is None:
+            return []
+        interest = (-p.balance * terms.rate / 1200).quantize(CENT)
+        found: list[tuple[dt.date, str, Decimal]] = []
+        for k in range(1, 4):
+            paid_on = _months_before(due, k)
+            if paid_on > self.today:
+                continue
+            found.append((paid_on, "Monthly payment", payment))
+            found.append((paid_on - dt.timedelta(days=1), "Interest", -interest))
+        return found
 
 
 def _rate(rng: random.Random, low_bp: int, high_bp: int) -> Decimal:
     """An interest rate in per cent, from basis points."""
     return (Decimal(rng.randint(low_bp, high_bp)) / 100).quantize(Decimal("0.001"))
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months
+    return day.replace(year=index // 12, month=index % 12 + 1)
 
 
 def _next_month(day: dt.date) -> dt.date:
