@@ -18,6 +18,7 @@ import random
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +41,9 @@ def _typo(name: str, rng: random.Random) -> str:
     return name[:at] + rng.choice("aeiouy") + name[at + 1 :]
 
 
-def plant(engine: Engine, keyring: FieldKeyring, count: int, rng: random.Random) -> set[tuple]:
+def plant(
+    engine: Engine, keyring: FieldKeyring, count: int, rng: random.Random
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
     """Copy ``count`` random people as new customers; return the planted (a, b) pairs."""
     with read_session(engine) as s:
         ids = list(
@@ -50,7 +53,7 @@ def plant(engine: Engine, keyring: FieldKeyring, count: int, rng: random.Random)
                 )
             )
         )
-    planted: set[tuple] = set()
+    planted: set[tuple[uuid.UUID, uuid.UUID]] = set()
     with write_session(engine) as s:
         for original_id in rng.sample(ids, min(count, len(ids))):
             original = s.get(Customer, original_id)

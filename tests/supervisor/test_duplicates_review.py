@@ -73,7 +73,7 @@ def test_ask_on_one_desk_approve_on_another(
     with qtbot.waitSignal(alice.loaded, timeout=20_000, check_params_cb=lambda n: n == 1):
         alice.scan_button.click()
     assert "1 possible duplicate" in alice.message.text()
-    qtmodeltester.check(alice.model, force_py=True)
+    qtmodeltester.check(alice.model, force_py=True)  # type: ignore[no-untyped-call]
     _select_first(qtbot, alice)
     row = alice.selected()
     assert row is not None and {row.left.id, row.right.id} == {keep, dupe}
