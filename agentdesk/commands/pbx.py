@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--system-name",
         type=_system_name,
-        default="",
+        default=None,
         help="asterisk.conf systemname: prefixes uniqueids and Linkedids (several PBXs)",
     )
     parser.add_argument(
@@ -125,7 +125,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
         virtual_agents=args.agents,
         traffic=args.rate != 0,
         overload=args.overload,
-        system_name=args.system_name,
+        system_name=args.system_name or "",
     )
     await sim.start()
     users = ", ".join(u.username for u in config.users)

@@ -22,3 +22,13 @@ def test_uniqueids_carry_the_system_name_and_two_pbxs_never_share_one() -> None:
 def test_a_system_name_asterisk_would_mangle_is_refused(bad: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         _system_name(bad)
+
+
+def test_the_pbx_command_starts_without_a_system_name() -> None:
+    """Defect: argparse ran the option's check on its "" default, so every plain
+    ``agentdesk pbx`` stopped with a usage error."""
+    from agentdesk.cli import build_parser
+
+    args = build_parser().parse_args(["pbx", "--port", "0"])
+    assert args.system_name is None
+    assert build_parser().parse_args(["pbx", "--system-name", "leeds"]).system_name == "leeds"
