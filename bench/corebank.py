@@ -102,6 +102,42 @@ def measure(
     return times
 
 
+def measure_together(
+    url: str, desks: int, customers: list[uuid.UUID], phones: dict[uuid.UUID, str], requests: int
+) -> list[float]:
+    """``desks`` desktops at once (each its own session), ``requests`` reads each."""
+    times: list[float] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def one_desk(n: int) -> None:
+        api = ServerApi(url)
+        try:
+            api.sign_in("alice", PASSWORD, f"bench-corebank-{n}")
+            client_id = uuid.uuid4()
+            mine = customers[n::desks] or customers
+            for customer in mine:
+                api.request("POST", "/customers/match", params={"client_id": str(client_id)},
+                            json={"number": phones[customer]})  # fmt: skip
+            read = ServerLiveProducts(api, lambda: client_id)
+            got = measure(read, mine, requests, stale=False)
+            with lock:
+                times.extend(got)
+        except BaseException as exc:  # reported below, after every desk has finished
+            errors.append(exc)
+        finally:
+            api.close()
+
+    threads = [threading.Thread(target=one_desk, args=(n,)) for n in range(desks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    if errors:
+        raise SystemExit(f"a desk failed: {errors[0]}")
+    return times
+
+
 def report(name: str, times: list[float], target: float, *, worst: bool = False) -> bool:
     """One line of figures; the target holds for the p95, or for every request (``worst``)."""
     ordered = sorted(times)
@@ -123,6 +159,9 @@ def main() -> int:
     parser.add_argument("--pinned", type=int, default=100, help="customers the desktop opens")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--jitter", type=float, default=0.0, help="± ms around the latency")
+    parser.add_argument(
+        "--desks", type=int, default=10, help="desktops reading at once in the second phase"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-corebank-"))
     db = work / "central.db"
@@ -167,8 +206,12 @@ def main() -> int:
             f"{TIMEOUT_S} s, breaker 5 failures / 10 s; {len(customers)} customers"
         )
         results = [
-            report("live", measure(read, customers, args.requests, stale=False), 150),
+            report("live, one desk", measure(read, customers, args.requests, stale=False), 150),
         ]
+        together = measure_together(
+            server.url, args.desks, customers, chosen, max(1, args.requests // args.desks)
+        )
+        results.append(report(f"live, {args.desks} desks at once", together, 150))
         core.faults(timeout_rate=1.0, hang_s=30)
         hanging = measure(read, customers, args.requests, stale=True)
         results.append(report("hanging (stale values)", hanging, 1000, worst=True))
