@@ -234,7 +234,7 @@ class FeedApplier:
             return "pending"  # the agent's unacknowledged edit stays; refreshed after the ack
         if kind.versioned:
             written = self.local._write_versioned(
-                s, kind, r.data, allow_equal=False, known=cached[kind.name]
+                s, kind, r.data, allow_equal=False, known=cached.get(kind.name)
             )
             return "applied" if written else "stale"
         upsert(s, kind.table, [decode_row(row, kind.table)])
