@@ -22,6 +22,7 @@ from agentdesk.services.tickets import escalation as escalation_mod
 from agentdesk.services.tickets import reminders as reminders_mod
 from agentdesk.services.tickets.escalation import EscalationPolicy, EscalationService
 from agentdesk.services.tickets.feed_follower import TimerOps
+from agentdesk.services.tickets.policy_reminders import PolicyReminders
 from agentdesk.services.tickets.reminders import ReminderService
 from agentdesk.services.tickets.sla import SlaPolicy, load_policy
 from agentdesk.store.sync.central import CentralStore
@@ -93,6 +94,10 @@ def add_followups(
     )
     scheduler.on_timer(escalation_mod.TIMER_KIND, escalations.handle)
     scheduler.add_job("escalation.reconcile", escalations.reconcile)
+    # Automatic reminders from resources/reminders.toml (loaded here: a broken file stops
+    # the server at start), before the reminders job so their timers are set in the same tick.
+    policy = PolicyReminders(store, clock=clock)
+    scheduler.add_job("reminders.policy", policy.reconcile)
     reminders = ReminderService(store, timers=ops, clock=clock)
     scheduler.on_timer(reminders_mod.TIMER_KIND, reminders.handle)
     scheduler.add_job("reminders.reconcile", reminders.reconcile)

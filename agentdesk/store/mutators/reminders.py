@@ -27,7 +27,7 @@ from agentdesk.store.mutations import (
 OPEN_STATES = (ReminderState.PENDING.value, ReminderState.DUE.value)
 
 
-def _owner_team(session: Session, agent_id: uuid.UUID, ticket: Ticket | None) -> uuid.UUID | None:
+def owner_team(session: Session, agent_id: uuid.UUID, ticket: Ticket | None) -> uuid.UUID | None:
     """The team the change feed routes the reminder by: one of the owner's teams, so it
     reaches the owner's desktop; the ticket's team when the owner has none."""
     team = session.scalar(
@@ -87,7 +87,7 @@ def set_reminder(session: Session, args: ReminderSet, ctx: MutationContext) -> M
     row = Reminder(
         id=args.id,
         agent_id=args.agent_id,
-        team_id=_owner_team(session, args.agent_id, ticket),
+        team_id=owner_team(session, args.agent_id, ticket),
         ticket_id=args.ticket_id if ticket is not None or ctx.side == "central" else None,
         customer_id=customer_id,
         due_at=args.due_at,
