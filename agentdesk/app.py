@@ -64,7 +64,9 @@ from agentdesk.services.desk.wrapup import (
     WrapUpService,
     load_dispositions,
 )
+from agentdesk.services.knowledge.service import KnowledgeService
 from agentdesk.services.platform.auth import AgentIdentity
+from agentdesk.services.platform.roles import can_supervise
 from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy as load_sla_policy
@@ -84,6 +86,7 @@ from agentdesk.ui.change_bus import ChangeBus
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
 from agentdesk.ui.followups import install_followups
 from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
+from agentdesk.ui.knowledge.install import install_knowledge
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.status_bar import StoreStatus
@@ -482,8 +485,13 @@ def build_desktop(
     # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
     # sync and the change bus, and shown again at sign-in when they came due while away.
     followups = install_followups(
-        window, bridge, DeskFollowUps(stores.local, writer, identity.id), changes
+        window,
+        bridge,
+        DeskFollowUps(stores.local, writer, identity.id, supervisor=can_supervise(identity)),
+        changes,
     )
+    # Knowledge tab beside Call and Wrap-up (issue 13): suggestions and search from the cache.
+    install_knowledge(window, bridge, KnowledgeService(stores.local), changes)
     # Wallboard, reports and agent control for supervisors and admins (issue 7); historical
     # figures come from the server, which refuses them to an agent's session.
     supervisor = install_supervisor(

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.tickets.escalation import AlertView
+from agentdesk.services.tickets.escalation import AlertView, EscalationView
 from agentdesk.services.tickets.reminders import DeskFollowUps, FollowUps, ReminderView
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
@@ -89,6 +89,14 @@ def _about(row: ReminderView, names: Mapping[uuid.UUID, str]) -> str:
 REMINDER_COLUMNS: tuple[Column[ReminderView], ...] = (
     Column("When", lambda r: fmt.when(r.due_at)),
     Column("Note", lambda r: fmt.display_text(r.note or "(no note)")),
+)
+ESCALATED_COLUMNS: tuple[Column[EscalationView], ...] = (
+    Column("Level", lambda e: f"{e.escalation_level} · {fmt.words(e.level_name)}"),
+    Column("Ticket", lambda e: e.number),
+    Column("Team", lambda e: fmt.display_text(e.team or "No team")),
+    Column("Priority", lambda e: fmt.words(e.priority)),
+    Column("Due", lambda e: fmt.when(e.sla_next_due) if e.sla_next_due else "Clock stopped"),
+    Column("Title", lambda e: fmt.display_text(e.title)),
 )
 ALERT_COLUMNS: tuple[Column[AlertView], ...] = (
     Column("Since", lambda a: fmt.when(a.created_at)),
@@ -204,7 +212,9 @@ class FollowUpsWindow(QWidget):
     read_requested = Signal(object)  # AlertView
     open_requested = Signal(object, object)  # customer id | None, ticket id | None
 
-    def __init__(self, now: Now = _local_now, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, now: Now = _local_now, parent: QWidget | None = None, *, supervisor: bool = False
+    ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("followUpsWindow")
         self.setWindowTitle("Reminders")
@@ -214,6 +224,8 @@ class FollowUpsWindow(QWidget):
         self.due = RowTableModel(columns, (), self)
         self.upcoming = RowTableModel(columns, (), self)
         self.alerts = RowTableModel(ALERT_COLUMNS, (), self)
+        self.escalated = RowTableModel(ESCALATED_COLUMNS, (), self)
+        self.supervisor = supervisor
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget(self)
         layout.addWidget(self.tabs)
@@ -239,6 +251,11 @@ class FollowUpsWindow(QWidget):
         self.tabs.addTab(due_page, "Due")
         self.tabs.addTab(upcoming_page, "Upcoming")
         self.tabs.addTab(alerts_page, "Escalation alerts")
+        self.escalated_table = _table(self.escalated, self)
+        self.escalated_open = QPushButton("Open ticket", self)
+        if supervisor:  # the supervisor's escalation list: their teams' escalated tickets
+            page = self._page(self.escalated_table, (), self.escalated_open)
+            self.tabs.addTab(page, "Escalated tickets")
         self.status = fmt.plain(QLabel("", self))
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -274,6 +291,13 @@ class FollowUpsWindow(QWidget):
         self.open_button.clicked.connect(lambda: self._open(self.due_table, self.due))
         self.upcoming_open.clicked.connect(lambda: self._open(self.upcoming_table, self.upcoming))
         self.open_ticket_button.clicked.connect(self._open_alert)
+        self.escalated_open.clicked.connect(
+            lambda: self._emit_for(
+                self.escalated_table,
+                self.escalated,
+                lambda e: self.open_requested.emit(None, e.ticket_id),
+            )
+        )
 
     # --- rows ---------------------------------------------------------------------------------
 
@@ -285,6 +309,13 @@ class FollowUpsWindow(QWidget):
         self.due.set_rows(lists.due)
         self.upcoming.set_rows(lists.upcoming)
         self.alerts.set_rows(lists.alerts)
+        self.escalated.set_rows(lists.escalated)
+        if self.supervisor:
+            count = len(lists.escalated)
+            self.tabs.setTabText(
+                3, f"Escalated tickets ({count})" if count else "Escalated tickets"
+            )
+        self.escalated_open.setEnabled(bool(lists.escalated))
         self.tabs.setTabText(0, f"Due ({len(lists.due)})" if lists.due else "Due")
         self.tabs.setTabText(1, f"Upcoming ({len(lists.upcoming)})")
         self.tabs.setTabText(
@@ -297,7 +328,7 @@ class FollowUpsWindow(QWidget):
         self.upcoming_open.setEnabled(bool(lists.upcoming))
         self.read_button.setEnabled(bool(lists.alerts))
         self.open_ticket_button.setEnabled(bool(lists.alerts))
-        if not lists.due and not lists.upcoming and not lists.alerts:
+        if not (lists.due or lists.upcoming or lists.alerts or lists.escalated):
             self.status.setText("Nothing to follow up. Set a reminder from a customer's tab.")
         else:
             self.status.setText("")
@@ -359,7 +390,7 @@ class FollowUpsDesk(QObject):
         self.lists = FollowUps((), (), ())
         self._known_due: set[uuid.UUID] | None = None  # None until the first load
         self._known_alerts: set[uuid.UUID] = set()
-        self.view = FollowUpsWindow(now)
+        self.view = FollowUpsWindow(now, supervisor=service.supervisor)
         self.view.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         self.open_action = QAction("Reminders", window)
         self.open_action.setObjectName("action_reminders")
@@ -394,8 +425,12 @@ class FollowUpsDesk(QObject):
         self._bridge.submit(self._service.load, on_done=self._on_loaded, on_error=self._on_failed)
 
     def apply_changes(self, changes: Changes) -> None:
-        """Change-bus slot: reload when a reminder or an alert changed (or everything did)."""
-        if changes.touches("reminder", "ticket_alert"):
+        """Change-bus slot: reload when a reminder or an alert changed (or everything did);
+        for a supervisor also when a ticket did (the escalated list)."""
+        kinds: tuple[str, ...] = ("reminder", "ticket_alert")
+        if self._service.supervisor:
+            kinds += ("ticket",)
+        if changes.touches(*kinds):
             self.refresh()
 
     def _on_loaded(self, lists: FollowUps) -> None:

@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, insert, select, update
 
 from agentdesk.ids import uuid7
-from agentdesk.models import OutboxEntry, Reminder, TicketAlert
+from agentdesk.models import OutboxEntry, Reminder, Ticket, TicketAlert
 from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy
@@ -202,3 +202,32 @@ def test_remind_me_sets_a_follow_up_on_the_customer_in_front_and_explains_a_refu
         row = s.scalars(select(Reminder)).one()
     assert (row.customer_id, row.note, row.state) == (customer, "Call back Thursday", "pending")
     qtbot.waitUntil(lambda: desk.view.upcoming.rowCount() == 1, timeout=WAIT_MS)
+
+
+def test_a_supervisor_sees_the_escalated_tickets_live(
+    qtbot: QtBot, host: Host, bridge: Bridge, engine: Engine, org: Org
+) -> None:
+    customer = add_customer(engine)
+    tickets = TicketService(engine, LocalWriter(engine, actor="alice"), load_policy(), org.agent_id)
+    ticket = tickets.create(reason="card_lost", title="Card lost abroad", customer_id=customer)
+    desk, bus, _service = _install(host, bridge, engine, org, supervisor=True)
+    assert desk.view.tabs.count() == 4
+    qtbot.waitUntil(lambda: desk.view.tabs.tabText(3) == "Escalated tickets", timeout=WAIT_MS)
+    assert not desk.view.escalated_open.isEnabled()
+    with write_session(engine) as s:  # the escalation the server made, as a pull brings it
+        s.execute(update(Ticket).where(Ticket.id == ticket.id).values(escalation_level=2))
+    bus.on_pulled([("ticket", ticket.id)])
+    qtbot.waitUntil(lambda: desk.view.escalated.rowCount() == 1, timeout=WAIT_MS)
+    assert desk.view.tabs.tabText(3) == "Escalated tickets (1)"
+    assert desk.view.escalated.data(desk.view.escalated.index(0, 1)) == ticket.number
+    assert desk.view.escalated.data(desk.view.escalated.index(0, 2)) == "Cards"
+
+
+def test_an_agent_has_no_escalated_tickets_tab(
+    qtbot: QtBot, host: Host, bridge: Bridge, engine: Engine, org: Org
+) -> None:
+    desk, _bus, _service = _install(host, bridge, engine, org)
+    with qtbot.waitSignal(desk.loaded, timeout=WAIT_MS):
+        pass
+    assert desk.view.tabs.count() == 3
+    assert desk.view.status.text() == "Nothing to follow up. Set a reminder from a customer's tab."

@@ -33,7 +33,12 @@ from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
 from agentdesk.models import Customer, Reminder, ReminderState, Ticket, utcnow
-from agentdesk.services.tickets.escalation import AlertView, alerts_for
+from agentdesk.services.tickets.escalation import (
+    AlertView,
+    EscalationView,
+    alerts_for,
+    escalated_tickets,
+)
 from agentdesk.services.tickets.feed_follower import FeedFollower, SweepKey, TimerOps, publish
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.alerts import TicketAlertRead
@@ -201,6 +206,9 @@ class FollowUps:
     # What the reminders are about, as the desk names them: customer display names and
     # ticket numbers by id (from the cache; absent when not cached).
     names: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    # For supervisors: the open escalated tickets this desk holds (its teams'), highest
+    # level first; empty for agents.
+    escalated: tuple[EscalationView, ...] = ()
 
 
 class DeskFollowUps:
@@ -209,12 +217,19 @@ class DeskFollowUps:
     GUI thread."""
 
     def __init__(
-        self, engine: Engine, writer: LocalWriter, agent_id: uuid.UUID, *, clock: Clock = utcnow
+        self,
+        engine: Engine,
+        writer: LocalWriter,
+        agent_id: uuid.UUID,
+        *,
+        clock: Clock = utcnow,
+        supervisor: bool = False,
     ) -> None:
         self.engine = engine
         self.writer = writer
         self.agent_id = agent_id
         self.clock = clock
+        self.supervisor = supervisor
 
     def load(self) -> FollowUps:
         due = tuple(due_reminders(self.engine, self.agent_id))
@@ -231,7 +246,9 @@ class DeskFollowUps:
             if tickets:
                 stmt = select(Ticket.id, Ticket.number).where(Ticket.id.in_(sorted(tickets)))
                 names.update((tid, number) for tid, number in s.execute(stmt))
-        return FollowUps(due, upcoming, tuple(alerts_for(self.engine, self.agent_id)), names)
+        escalated = tuple(escalated_tickets(self.engine)) if self.supervisor else ()
+        alerts = tuple(alerts_for(self.engine, self.agent_id))
+        return FollowUps(due, upcoming, alerts, names, escalated)
 
     def customer_of(self, ticket_id: uuid.UUID) -> uuid.UUID | None:
         """The customer a cached ticket is about (to open it from an alert)."""
