@@ -119,8 +119,19 @@ class WrapUpForm(QFrame):
         self.follow_up_title.setVisible(self._keeper.service.can_open_tickets)
         self.next_state = QComboBox(self)
         self.next_state.setModel(self.next_states)
+        # "Answered with this article" (issue 13): set from the knowledge panel.
+        self._article: tuple[str, int, str] | None = None
+        self.article = fmt.plain(QLabel("None: cite one from the Knowledge tab", self))
+        self.article.setObjectName("wrapArticle")
+        self.article.setWordWrap(True)
+        self.article_clear = QPushButton("Remove", self)
+        self.article_clear.setEnabled(False)
+        article_row = QHBoxLayout()
+        article_row.addWidget(self.article, 1)
+        article_row.addWidget(self.article_clear)
         form.addRow("&Disposition", self.disposition)
         form.addRow("&Notes", self.notes)
+        form.addRow("Answered with", article_row)
         form.addRow("", self.follow_up)
         form.addRow("", self.follow_up_title)
         form.addRow("&Then", self.next_state)
@@ -146,6 +157,7 @@ class WrapUpForm(QFrame):
         self.notes.textChanged.connect(self._draft_timer.start)
         self.follow_up_title.textChanged.connect(self._draft_timer.start)
         self.next_state.currentIndexChanged.connect(self._draft_timer.start)
+        self.article_clear.clicked.connect(lambda: self._set_article(None))
 
     # ------------------------------------------------------------------ public
     @property
@@ -161,9 +173,35 @@ class WrapUpForm(QFrame):
         row = self.dispositions.row_at(self.disposition.currentIndex())
         state = self.next_states.row_at(self.next_state.currentIndex())
         title = self.follow_up_title.text() if self.follow_up.isChecked() else None
+        article_id, version, article_title = self._article or (None, None, None)
         return WrapUpDraft(
-            row.code if row else "", self.notes.toPlainText(), title, state.code if state else None
+            row.code if row else "",
+            self.notes.toPlainText(),
+            title,
+            state.code if state else None,
+            article_id,
+            version,
+            article_title,
         )
+
+    def cite_article(self, article_id: str, version: int, title: str) -> bool:
+        """Record "answered with this article" on the wrap-up (or the live call's notes).
+
+        False when there is no call to file it on.
+        """
+        if self._ctx is None and self._live is None:
+            return False
+        self._set_article((article_id, version, title))
+        return True
+
+    def _set_article(self, article: tuple[str, int, str] | None) -> None:
+        self._article = article
+        if article is None:
+            self.article.setText("None: cite one from the Knowledge tab")
+        else:
+            self.article.setText(f"{fmt.display_text(article[2])} (version {article[1]})")
+        self.article_clear.setEnabled(article is not None)
+        self._draft_timer.start()
 
     def save(self) -> None:
         if self._ctx is None:
@@ -245,6 +283,7 @@ class WrapUpForm(QFrame):
         self.follow_up.setChecked(False)
         self.follow_up_title.clear()
         self.next_state.setCurrentIndex(0)
+        self._set_article(None)
 
     def _fill(self, draft: WrapUpDraft | None) -> None:
         """What was typed before (during the call, or before a restart) comes back."""
@@ -261,6 +300,9 @@ class WrapUpForm(QFrame):
         states = [row.code for row in self.next_states.rows]
         if draft.next_state in states:
             self.next_state.setCurrentIndex(states.index(draft.next_state))
+        if draft.article_id and draft.article_version:
+            title = draft.article_title or "Cited article"
+            self._set_article((draft.article_id, draft.article_version, title))
 
     def _on_keeper_updated(self, ctx: WrapUpContext) -> None:
         if self._ctx is not None and ctx.call.linkedid == self._ctx.call.linkedid:

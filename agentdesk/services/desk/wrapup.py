@@ -88,6 +88,7 @@ class WrapUpDraft:
     # JSON in the cache) and the published version the agent read.
     article_id: str | None = None
     article_version: int | None = None
+    article_title: str | None = None  # shown on the form; not filed
 
 
 @dataclass(frozen=True)

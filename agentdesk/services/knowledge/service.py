@@ -124,11 +124,19 @@ class KnowledgeService:
         customer_id: uuid.UUID | None = None,
         language: str | None = None,
         limit: int = DEFAULT_LIMIT,
+        products: Sequence[str] | None = None,
     ) -> ArticleList:
-        """Articles for a call: its IVR intent, then the customer's products (see module doc)."""
+        """Articles for a call: its IVR intent, then the customer's products (see module doc).
+
+        ``products`` are the customer's product kinds when the caller's card already holds
+        them (a pop from the server); otherwise they are read from this store.
+        """
         started = time.perf_counter()
         code = valid_code(intent)
-        products = self.customer_products(customer_id)
+        if products is None:
+            products = self.customer_products(customer_id)
+        else:
+            products = tuple(sorted({c for p in products if (c := valid_code(p))}))
         if code is None and not products:
             message = (
                 "The IVR did not say what the call is about; search below."
@@ -205,7 +213,7 @@ class KnowledgeService:
             )
             if v is None and version is not None:
                 return None
-            names = dict(s.execute(select(Agent.id, Agent.display_name)).tuples().all())
+            names = {r[0]: r[1] for r in s.execute(select(Agent.id, Agent.display_name))}
             history = s.scalars(
                 select(KnowledgeArticleVersion)
                 .where(KnowledgeArticleVersion.article_id == article_id)

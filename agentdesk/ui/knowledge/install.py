@@ -1,0 +1,56 @@
+"""Plugs the knowledge panel into the main window: a Knowledge tab beside Call and Wrap-up.
+
+The panel follows the controller's pops (intent, language, the caller's products
+from the pop card) and the change bus (articles published anywhere); "Answered
+with this article" goes to the wrap-up form, which files it on the interaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentdesk.services.desk.session import PopContent
+from agentdesk.services.knowledge.service import ArticleList, ArticleView, KnowledgeService
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.change_bus import ChangeBus
+from agentdesk.ui.knowledge.panel import CallTopic, KnowledgePanel
+
+TAB_TITLE = "&Knowledge"
+
+
+def topic_of(pop: PopContent) -> CallTopic:
+    """What a pop says the call is about: IVR intent and language, the caller's products."""
+    card = pop.match.card
+    customer = pop.chosen or pop.match.customer_id
+    products = tuple(p.kind for p in card.products) if card is not None and card.products else None
+    return CallTopic(pop.linkedid, pop.call.ivr.intent, pop.call.ivr.language, customer, products)
+
+
+def install_knowledge(
+    window: Any, bridge: Bridge, service: KnowledgeService, changes: ChangeBus | None = None
+) -> KnowledgePanel:
+    """Add the Knowledge tab to ``window.call_tabs`` and wire it to pops and the wrap-up."""
+    panel = KnowledgePanel(bridge, service)
+    tabs = window.call_tabs
+    index = tabs.addTab(panel, TAB_TITLE)
+
+    def on_pop(pop: PopContent) -> None:
+        panel.show_call(topic_of(pop))
+
+    def on_results(result: ArticleList) -> None:
+        count = len(result.hits)
+        tabs.setTabText(index, f"{TAB_TITLE} ({count})" if count else TAB_TITLE)
+
+    def on_cited(article: ArticleView) -> None:
+        cited = window.wrapup.cite_article(str(article.id), article.version, article.title)
+        if cited:
+            panel.reader.set_cited(True)
+        else:
+            panel.reader.note.setText("No call to cite it on: answer or wrap up a call first.")
+
+    window.controller.pop_shown.connect(on_pop)
+    panel.results_shown.connect(on_results)
+    panel.article_cited.connect(on_cited)
+    if changes is not None:
+        changes.changed.connect(panel.apply_changes)
+    return panel
