@@ -99,7 +99,7 @@ class LiveProductsPanel(QWidget):
         self.transactions = RowTableModel[LiveTransaction](self._columns(), parent=self)
         self.transactions_view = table(self.transactions, "Recent transactions")
         fit_columns(self.transactions_view)  # every column in sight in the narrow pane
-        self.heading = QLabel("Recent transactions")
+        self.heading = fmt.plain(QLabel("Recent transactions"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.note)
