@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
 from agentdesk.services.crm.caller_match import CustomerCard
 from agentdesk.services.crm.quick_customer import QuickCustomer
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
-from agentdesk.services.desk.screen_pop import CallChange, ChangeKind
+from agentdesk.services.desk.screen_pop import CallChange, CallPhase, ChangeKind
 from agentdesk.services.desk.wrapup import WrapUpContext
 from agentdesk.ui import format as fmt
 from agentdesk.ui.agent_state_bar import AgentStateBar
@@ -311,7 +311,8 @@ class MainWindow(QMainWindow):
                 self.call_tabs.setCurrentIndex(0)
             card = pop.match.card
             who = card.summary.display_name if card else pop.match.number.display
-            self.tray.notify_if_hidden("Incoming call", f"{who} · {pop.call.queue or ''}")
+            if pop.call.phase is CallPhase.RINGING:  # not a call taken back after a restart
+                self.tray.notify_if_hidden("Incoming call", f"{who} · {pop.call.queue or ''}")
 
     def _on_controller_pop_dismissed(self, linkedid: str, reason: str) -> None:
         if linkedid in self.pop.entries:

@@ -194,7 +194,9 @@ def test_server_down_in_acw_desktop_killed_after_the_limit_loses_nothing(
     print(f"wrap-up saved before the kill: {saved_before}")
 
 
-def test_desktop_killed_mid_draft_during_the_call_keeps_typed_notes(site: dict[str, Any]) -> None:
+def test_desktop_killed_mid_draft_during_the_call_takes_it_back_with_the_typed_notes(
+    site: dict[str, Any],
+) -> None:
     call_seconds = 300  # 30 s of talk: the kill lands while the call is connected
     notes = "Could not answer the security questions;\nasked to call back with the card (b)"
     run = Site(site, call_seconds=call_seconds)
@@ -212,7 +214,11 @@ def test_desktop_killed_mid_draft_during_the_call_keeps_typed_notes(site: dict[s
         assert f"call {linkedid} ended" not in log, "the call ended before the kill"
         assert f"wrap-up saved: call {linkedid}" not in log
         again = run.desk(url, "--acw-limit", "2")
-        again.expect(rf"wrap-up of call {re.escape(linkedid)} read back after a restart", 30)
+        # The call is still up: the restarted desktop takes it back with the typed notes,
+        # and files them when the call ends (not at once, as if it were over).
+        again.expect(rf"notes of call {re.escape(linkedid)} read back beside the call", 30)
+        again.expect(rf"call {re.escape(linkedid)} connected from \S+ adopted", 30)
+        again.expect(rf"call {re.escape(linkedid)} ended from", call_seconds / TIME_SCALE + 30)
         again.expect(rf"wrap-up saved: call {re.escape(linkedid)} ", 30)
         wait_landed(run, linkedid, 60)
         # The call itself goes on at the PBX until its 30 s are up; when it has ended, the

@@ -454,7 +454,7 @@ class CallTracker:
             if caller.language:
                 pairs.setdefault("CHANNEL_LANGUAGE", caller.language)
             number, name = caller.caller_num, caller.caller_name
-        ringing = CallInfo(
+        call = CallInfo(
             linkedid=linkedid,
             uniqueid=(caller.uniqueid if caller is not None else "") or linkedid,
             queue=queue,
@@ -466,12 +466,11 @@ class CallTracker:
             ivr=ivr_from_pairs(pairs),
             wait_seconds=wait,
         )
-        connected = dataclasses.replace(
-            ringing, phase=CallPhase.CONNECTED, connected_at=connected_at
-        )
+        connected = dataclasses.replace(call, phase=CallPhase.CONNECTED, connected_at=connected_at)
         self._put(connected)
+        # The pop comes up as "On call": the agent is talking already, nothing rings.
         return [
-            CallChange(ChangeKind.OFFERED, ringing, ADOPTED),
+            CallChange(ChangeKind.OFFERED, connected, ADOPTED),
             CallChange(ChangeKind.CONNECTED, connected, ADOPTED),
         ]
 

@@ -249,6 +249,7 @@ class WrapUpBook:
             record = self._live.get(call.linkedid)
             return record  # read back after the adoption already: nothing to move
         self._live[call.linkedid] = replace(record, call=call)
+        log.info("notes of call %s read back beside the call in progress", call.linkedid)
         return record
 
     def resynced(self) -> None:
