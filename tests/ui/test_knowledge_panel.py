@@ -93,7 +93,7 @@ def test_a_call_gets_suggestions_and_the_wrap_up_cites_the_article_read(
     index = window.call_tabs.indexOf(panel)
     assert window.call_tabs.tabText(index) == f"{TAB_TITLE} (2)"
     stale_line = panel.hits.data(panel.hits.index(1, 0))
-    assert "review overdue" in stale_line
+    assert stale_line.startswith("⚠ Review overdue · Lost card (old process)")
 
     window.call_tabs.setCurrentWidget(panel)
     with qtbot.waitSignal(panel.article_shown, timeout=10_000):

@@ -95,8 +95,22 @@ def _codes(value: Any) -> tuple[str, ...]:
     return tuple(str(value or "").split())
 
 
+# How a product kind reads in "the customer has …".
+_PRODUCT_WORDS = {
+    "current": "a current account",
+    "savings": "a savings account",
+    "deposit": "a deposit",
+    "loan": "a loan",
+    "card": "a card",
+    "mortgage": "a mortgage",
+    "investment": "investments",
+    "insurance": "insurance",
+}
+
+
 def _words(codes: Sequence[str]) -> str:
-    return ", ".join(c.replace("_", " ") for c in codes)
+    words = [_PRODUCT_WORDS.get(c, c.replace("_", " ")) for c in codes]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 class KnowledgeService:

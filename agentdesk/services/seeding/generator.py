@@ -449,7 +449,8 @@ class _Generator:
             )
             for intent, title, body, tags in reference.KNOWLEDGE
         ]
-        review_due = (now + dt.timedelta(days=180)).date()
+        # Reviewed yearly; the mortgage article's review is overdue, so the demo shows the flag.
+        fresh, overdue = (now + dt.timedelta(days=3 * 365)).date(), (now + dt.timedelta(180)).date()
         w.insert(
             KnowledgeArticle.__table__,
             KNOWLEDGE_COLUMNS,
@@ -463,7 +464,7 @@ class _Generator:
                     products,
                     "en",
                     None,
-                    review_due,
+                    overdue if intent == "mortgage_overpay" else fresh,
                     "published",
                     1,
                     1,

@@ -40,9 +40,10 @@ KNOWLEDGE_KINDS = ("knowledge_article", "knowledge_article_version")
 
 
 def _line(hit: ArticleHit) -> str:
-    flag = " · review overdue" if hit.stale else ""
+    flag = "⚠ Review overdue · " if hit.stale else ""
     second = hit.reason or hit.excerpt
-    return f"{fmt.display_text(hit.title)}{flag}\n{fmt.display_text(second)}"
+    # U+2028, not "\n": the item delegate paints a line separator as a new line.
+    return f"{flag}{fmt.display_text(hit.title)}\u2028{fmt.display_text(second)}"
 
 
 HIT_COLUMNS = (Column[ArticleHit]("Article", _line, tooltip=lambda h: h.excerpt),)
@@ -99,6 +100,7 @@ class KnowledgePanel(QWidget):
         self.list.setModel(self.hits)
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(2)  # two-line items must not run into each other
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.reader = ArticleReader(self)
         split = QSplitter(Qt.Orientation.Vertical, self)

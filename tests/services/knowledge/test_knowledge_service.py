@@ -124,8 +124,10 @@ def test_suggestions_rank_intent_then_products_then_language_and_flag_stale(stor
     ]
     hits = {h.id: h for h in found.hits}
     assert hits[stale.article_id].stale and not hits[german.article_id].stale
-    assert hits[for_card.article_id].reason == "The call is about card lost; the customer has card"
-    assert hits[by_product.article_id].reason == "The customer has card"
+    assert (
+        hits[for_card.article_id].reason == "The call is about card lost; the customer has a card"
+    )
+    assert hits[by_product.article_id].reason == "The customer has a card"
     assert found.message == ""
 
 
