@@ -97,7 +97,8 @@ def test_scan_finds_pairs_by_phone_email_and_name_and_stores_reasons(
     with caplog.at_level(logging.DEBUG):
         report = _finder(central).scan()
     assert report.candidates == 1 and report.opened == 1
-    assert report.by_key["email"] == 1 and report.by_key["name_and_birth_year"] == 1
+    assert report.by_key["email"] == 1
+    assert report.by_key["surname_initial_year"] == report.by_key["given_name_initial_year"] == 1
     rows = review_list(central)
     assert len(rows) == 1
     row = rows[0]
@@ -163,3 +164,11 @@ def test_phones_without_a_normalised_form_do_not_block(central: Engine) -> None:
     report = _finder(central).scan()
     assert report.by_key.get("phone", 0) == 0
     assert a and b
+
+
+def test_without_the_field_key_name_blocks_are_not_paired(central: Engine) -> None:
+    add_customer(central, "Amelia", "Okafor")
+    add_customer(central, "Amelia", "Okafor", phone="+447700900999", email="x@y.org")
+    report = DuplicateFinder(central, None).scan()
+    assert "surname_initial_year" not in report.by_key
+    assert report.candidates == 0  # same name and year alone score 35

@@ -11,6 +11,7 @@ login decides who is who, never a field of the request.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Annotated, Any
 
@@ -42,6 +43,9 @@ REPORT = TypeAdapter(ScanReport)
 REQUEST = TypeAdapter(MergeRequestView)
 RESULT = TypeAdapter(MergeResult)
 
+# One scan at a time per server process (a second would redo the same work and race on the
+# candidate rows it writes).
+_SCANNING = threading.Lock()
 # Which refusals are "not there", "not you", and "not now".
 _STATUS = {"not-found": 404, "four-eyes": 403, "note": 422, "same": 422, "kind": 422}
 
@@ -83,7 +87,18 @@ def duplicates(
 @router.post("/duplicates/scan")
 def scan(principal: Supervisor, ctx: Ctx) -> Any:
     """Look for duplicates over every customer now (blocking keys; counts come back)."""
-    report = DuplicateFinder(ctx.engine, ctx.cipher).scan()
+    if not _SCANNING.acquire(blocking=False):
+        raise Problem(
+            409,
+            "scan-running",
+            "A scan is already running",
+            "Another supervisor started a scan on this server; its results show on the list "
+            "when it ends.",
+        )
+    try:
+        report = DuplicateFinder(ctx.engine, ctx.cipher).scan()
+    finally:
+        _SCANNING.release()
     return REPORT.dump_python(report, mode="json")
 
 

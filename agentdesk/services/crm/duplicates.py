@@ -5,8 +5,10 @@ customers. The scan compares only customers that share a *blocking key*:
 
 * the same phone number (E.164, as ``services/crm/phone.py`` normalised it at write time),
 * the same e-mail address (``address_norm``, lower-cased),
-* for people: the first two letters of the family name, the given name's initial and the
-  birth year (so "Smith"/"Smyth", born 1980, meet; typos in the first two letters do not).
+* for people: the family name, the given name's initial and the birth year; and the given
+  name, the family name's initial and the birth year (so "Jon Smith"/"Jon Smyth" born in
+  1980 meet on the second key, "Jonathan"/"Jonathon Smith" on the first; a typo in both
+  names is found only through a shared phone or e-mail).
 
 Each key is a ``GROUP BY ... HAVING count(*) > 1`` the database answers from an index
 or one pass, and a block larger than ``max_block`` (a switchboard number shared by a
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Engine, String, and_, cast, func, select
+from sqlalchemy import Engine, String, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from agentdesk.models import (
@@ -79,8 +81,9 @@ class PairScore:
 def fold_name(*parts: str | None) -> str:
     """A name for comparison: accents, case and punctuation removed, spaces collapsed."""
     text = " ".join(p for p in parts if p)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = "".join(ch if ch.isalnum() else " " for ch in text.casefold())
     return " ".join(text.split())
 
@@ -211,8 +214,10 @@ class DuplicateFinder:
 
     # --- blocking ---------------------------------------------------------------------------
 
-    def _blocks(self, session: Session, key: Any, source: Any, *where: Any) -> Iterator[list[Any]]:
-        """Groups of customer ids sharing ``key`` (more than one customer each)."""
+    def _blocks(
+        self, session: Session, key: Any, source: Any, *where: Any, with_birth: bool = False
+    ) -> Iterator[list[tuple[uuid.UUID, Any]]]:
+        """Groups of (customer id, encrypted birth date or None) sharing ``key``, 2+ each."""
         shared = (
             select(key.label("k"))
             .select_from(source)
@@ -221,8 +226,9 @@ class DuplicateFinder:
             .having(func.count(func.distinct(Customer.id)) > 1)
             .subquery()
         )
+        birth = Customer.date_of_birth_enc if with_birth else literal(None)
         rows = session.execute(
-            select(key.label("k"), Customer.id)
+            select(key.label("k"), Customer.id, birth)
             .select_from(source)
             .join(shared, shared.c.k == key)
             .where(_active(), *where)
@@ -230,16 +236,29 @@ class DuplicateFinder:
             .execution_options(yield_per=5000)
         )
         current: Any = object()
-        block: list[Any] = []
-        for k, cid in rows:
+        block: dict[uuid.UUID, Any] = {}
+        for k, cid, blob in rows:
             if k != current:
                 if len(block) > 1:
-                    yield block
-                current, block = k, []
-            if cid not in block:
-                block.append(cid)
+                    yield list(block.items())
+                current, block = k, {}
+            block.setdefault(cid, blob)
         if len(block) > 1:
-            yield block
+            yield list(block.items())
+
+    def _by_birth_date(self, block: list[tuple[uuid.UUID, Any]]) -> list[list[uuid.UUID]]:
+        """A name block split by the decrypted date of birth (unknown dates left out).
+
+        Without shared contacts (their own blocks find those) two records reach the
+        threshold only with the same date of birth, so only those are paired: this keeps
+        the pairs near linear even where common names make big blocks.
+        """
+        groups: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
+        for cid, blob in block:
+            born = self._date_of_birth(cid, blob)
+            if born is not None:
+                groups[born].append(cid)
+        return [ids for ids in groups.values() if len(ids) > 1]
 
     def candidate_pairs(
         self, session: Session
@@ -251,41 +270,55 @@ class DuplicateFinder:
         email_source = CustomerEmail.__table__.join(
             Customer.__table__, CustomerEmail.customer_id == Customer.id
         )
-        name_key = (
-            func.lower(func.substr(Customer.family_name, 1, 2))
+        year = cast(Customer.birth_year, String(8))
+        # Two name keys, each exact on one name and loose on the other, so a typo in either
+        # name still meets its twin while blocks stay small as the base grows.
+        surname_key = (
+            func.lower(Customer.family_name)
             + "|"
             + func.lower(func.substr(Customer.given_name, 1, 1))
             + "|"
-            + cast(Customer.birth_year, String(8))
+            + year
+        )
+        given_key = (
+            func.lower(Customer.given_name)
+            + "|"
+            + func.lower(func.substr(Customer.family_name, 1, 1))
+            + "|"
+            + year
+        )
+        people = (
+            Customer.kind == CustomerKind.PERSON,
+            Customer.family_name.is_not(None),
+            Customer.given_name.is_not(None),
+            Customer.date_of_birth_enc.is_not(None),
         )
         keys: list[tuple[str, Any, Any, tuple[Any, ...]]] = [
             ("phone", CustomerPhone.e164, phone_source, ()),
             ("email", CustomerEmail.address_norm, email_source, ()),
-            (
-                "name_and_birth_year",
-                name_key,
-                Customer.__table__,
-                (
-                    Customer.kind == CustomerKind.PERSON,
-                    Customer.family_name.is_not(None),
-                    Customer.given_name.is_not(None),
-                    Customer.birth_year.is_not(None),
-                ),
-            ),
         ]
+        if self._cipher is not None:
+            # Without the key a name match tops out at 35 (same name, same year): no use.
+            keys += [
+                ("surname_initial_year", surname_key, Customer.__table__, people),
+                ("given_name_initial_year", given_key, Customer.__table__, people),
+            ]
         pairs: set[tuple[uuid.UUID, uuid.UUID]] = set()
         stats: dict[str, int] = defaultdict(int)
         for name, key, source, where in keys:
-            for block in self._blocks(session, key, source, *where):
+            by_name = source is Customer.__table__
+            for block in self._blocks(session, key, source, *where, with_birth=by_name):
                 stats["blocks"] += 1
                 stats[name] += 1
-                if len(block) > self.max_block:
-                    stats["oversized"] += 1
-                    continue
-                ordered = sorted(block, key=str)
-                for i, a in enumerate(ordered):
-                    for b in ordered[i + 1 :]:
-                        pairs.add((a, b))
+                groups = self._by_birth_date(block) if by_name else [[c for c, _ in block]]
+                for group in groups:
+                    if len(group) > self.max_block:
+                        stats["oversized"] += 1
+                        continue
+                    ordered = sorted(group, key=str)
+                    for i, a in enumerate(ordered):
+                        for b in ordered[i + 1 :]:
+                            pairs.add((a, b))
         return pairs, dict(stats)
 
     # --- evidence ---------------------------------------------------------------------------
