@@ -49,6 +49,7 @@ from agentdesk.ui.row_model import Column, RowTableModel
 log = logging.getLogger(__name__)
 
 MAX_NOTE = 500
+EMPTY = "Nothing to follow up. Set a reminder from a customer's tab (Ctrl+Shift+L)."
 WORKDAY_START = 9  # "Tomorrow 09:00"
 Now = Callable[[], dt.datetime]
 
@@ -256,6 +257,9 @@ class FollowUpsWindow(QWidget):
         if supervisor:  # the supervisor's escalation list: their teams' escalated tickets
             page = self._page(self.escalated_table, (), self.escalated_open)
             self.tabs.addTab(page, "Escalated tickets")
+        else:
+            self.escalated_table.hide()
+            self.escalated_open.hide()
         self.status = fmt.plain(QLabel("", self))
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -329,9 +333,9 @@ class FollowUpsWindow(QWidget):
         self.read_button.setEnabled(bool(lists.alerts))
         self.open_ticket_button.setEnabled(bool(lists.alerts))
         if not (lists.due or lists.upcoming or lists.alerts or lists.escalated):
-            self.status.setText("Nothing to follow up. Set a reminder from a customer's tab.")
-        else:
-            self.status.setText("")
+            self.status.setText(EMPTY)
+        elif self.status.text() == EMPTY:
+            self.status.setText("")  # a "Done." or "Snoozed to …" just shown stays
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -388,7 +392,8 @@ class FollowUpsDesk(QObject):
         self._service = service
         self._now = now
         self.lists = FollowUps((), (), ())
-        self._known_due: set[uuid.UUID] | None = None  # None until the first load
+        self._started = now()  # sign-in: what came due before it was missed while away
+        self._known_due: set[uuid.UUID] = set()  # announced already (or missed, shown)
         self._known_alerts: set[uuid.UUID] = set()
         self.view = FollowUpsWindow(now, supervisor=service.supervisor)
         self.view.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
@@ -397,6 +402,7 @@ class FollowUpsDesk(QObject):
         self.open_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
         self.open_action.setToolTip("Your reminders and escalation alerts (Ctrl+Shift+M)")
         self.remind_action = QAction("Remind me…", window)
+        self.remind_action.setIconText("Remind me…")
         self.remind_action.setObjectName("action_remind_me")
         self.remind_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
         self.remind_action.setToolTip(
@@ -434,29 +440,29 @@ class FollowUpsDesk(QObject):
             self.refresh()
 
     def _on_loaded(self, lists: FollowUps) -> None:
-        first = self._known_due is None
-        due_ids = {r.id for r in lists.due}
-        fresh = [
-            r for r in lists.due if self._known_due is not None and r.id not in self._known_due
-        ]
+        new = [r for r in lists.due if r.id not in self._known_due]
         new_alerts = [a for a in lists.alerts if a.id not in self._known_alerts]
-        self._known_due = due_ids
+        self._known_due = {r.id for r in lists.due}
         self._known_alerts = {a.id for a in lists.alerts}
         self.lists = lists
         self.view.set_lists(lists)
         count = len(lists.due) + len(lists.alerts)
         self.open_action.setText(f"Reminders ({count})" if count else "Reminders")
-        if first and lists.due:
-            # Came due while the agent was signed out: shown at sign-in.
-            text = fmt.count(len(lists.due), "reminder") + " came due while you were away."
+        # Due before this session began: missed while the agent was away (shown at sign-in,
+        # whether the cache held them already or its first fill brings them).
+        missed = [r for r in new if r.due_at < self._started]
+        live = [r for r in new if r.due_at >= self._started]
+        if missed:
+            text = fmt.count(len(missed), "reminder") + " came due while you were away."
             self._announce("Reminders", text)
             self.show_list()
-        elif fresh:
-            note = fresh[0].note or "A follow-up is due."
-            more = f" (and {len(fresh) - 1} more)" if len(fresh) > 1 else ""
+        if live:
+            note = live[0].note or "A follow-up is due."
+            more = f" (and {len(live) - 1} more)" if len(live) > 1 else ""
             self._announce("Reminder due", note + more)
-        if not first and new_alerts:
-            alert = new_alerts[0]
+        fresh_alerts = [a for a in new_alerts if a.created_at >= self._started]
+        if fresh_alerts:
+            alert = fresh_alerts[0]
             self._announce(
                 "Escalation", f"{alert.number}: {fmt.words(alert.level_name)} — {alert.title}"
             )
@@ -582,12 +588,16 @@ def install_followups(
     """Add Reminders and Remind me… to ``window``'s toolbar, follow the change bus, and load
     the list once (the sign-in check for reminders that came due while away)."""
     desk = FollowUpsDesk(window, bridge, service, now=now)
-    toolbar = getattr(window, "toolbar", None)
+    # The right-hand strip beside the panes (no width taken from the call toolbar, which is
+    # full at 1366 px); the agent toolbar when a window has no strip.
+    bar = getattr(window, "utility", None) or getattr(window, "toolbar", None)
+    if bar is not None:
+        bar.addSeparator()
     for action in (desk.open_action, desk.remind_action):
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         window.addAction(action)
-        if toolbar is not None:
-            toolbar.addAction(action)
+        if bar is not None:
+            bar.addAction(action)
     desk.view.addAction(desk.open_action)
     if changes is not None:
         changes.changed.connect(desk.apply_changes)

@@ -132,6 +132,7 @@ def test_missed_reminders_open_at_sign_in_and_new_ones_arrive_live(
         timeout=WAIT_MS,
     )
     assert _state(engine, fresh) == "pending"
+    assert desk.view.status.text().startswith("Snoozed to ")  # the reload keeps the message
     assert desk.open_action.text() == "Reminders"
     assert desk.view.tabs.tabText(0) == "Due"
     # Open customer from the upcoming list goes to the customer's tab.
@@ -230,4 +231,19 @@ def test_an_agent_has_no_escalated_tickets_tab(
     with qtbot.waitSignal(desk.loaded, timeout=WAIT_MS):
         pass
     assert desk.view.tabs.count() == 3
-    assert desk.view.status.text() == "Nothing to follow up. Set a reminder from a customer's tab."
+    assert desk.view.status.text().startswith("Nothing to follow up. Set a reminder from a")
+
+
+def test_reminders_missed_while_away_open_the_list_when_the_first_fill_brings_them(
+    qtbot: QtBot, host: Host, bridge: Bridge, engine: Engine, org: Org
+) -> None:
+    """A fresh cache is empty at sign-in; its fill (a 'cache' change) brings the due ones."""
+    desk, bus, _service = _install(host, bridge, engine, org)
+    with qtbot.waitSignal(desk.loaded, timeout=WAIT_MS):
+        pass
+    assert not desk.view.isVisible()
+    _due_row(engine, org.agent_id, add_customer(engine), "Send the form")
+    with qtbot.waitSignal(desk.announced, timeout=WAIT_MS) as signal:
+        bus.on_pulled([("cache", uuid7())])
+    assert signal.args == ["Reminders", "1 reminder came due while you were away."]
+    assert desk.view.isVisible() and desk.view.due.rowCount() == 1
