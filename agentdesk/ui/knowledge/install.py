@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtWidgets import QPushButton
+
 from agentdesk.services.desk.session import PopContent
+from agentdesk.services.knowledge.editor import KnowledgeEditor
 from agentdesk.services.knowledge.service import ArticleList, ArticleView, KnowledgeService
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.change_bus import ChangeBus
+from agentdesk.ui.knowledge.editor import ArticleEditorDialog
 from agentdesk.ui.knowledge.panel import CallTopic, KnowledgePanel
 
 TAB_TITLE = "&Knowledge"
@@ -27,9 +31,16 @@ def topic_of(pop: PopContent) -> CallTopic:
 
 
 def install_knowledge(
-    window: Any, bridge: Bridge, service: KnowledgeService, changes: ChangeBus | None = None
+    window: Any,
+    bridge: Bridge,
+    service: KnowledgeService,
+    changes: ChangeBus | None = None,
+    editor: KnowledgeEditor | None = None,
 ) -> KnowledgePanel:
-    """Add the Knowledge tab to ``window.call_tabs`` and wire it to pops and the wrap-up."""
+    """Add the Knowledge tab to ``window.call_tabs`` and wire it to pops and the wrap-up.
+
+    ``editor`` (editors and admins only) adds "New article…" and "Edit…" to the panel.
+    """
     panel = KnowledgePanel(bridge, service)
     tabs = window.call_tabs
     index = tabs.addTab(panel, TAB_TITLE)
@@ -48,9 +59,32 @@ def install_knowledge(
         else:
             panel.reader.note.setText("No call to cite it on: answer or wrap up a call first.")
 
+    if editor is not None:
+        _add_editing(window, bridge, panel, editor)
     window.controller.pop_shown.connect(on_pop)
     panel.results_shown.connect(on_results)
     panel.article_cited.connect(on_cited)
     if changes is not None:
         changes.changed.connect(panel.apply_changes)
     return panel
+
+
+def _add_editing(
+    window: Any, bridge: Bridge, panel: KnowledgePanel, editor: KnowledgeEditor
+) -> None:
+    new = QPushButton("New article…", panel)
+    edit = QPushButton("Edit…", panel)
+    edit.setEnabled(False)
+    panel.editing_row.addWidget(new)
+    panel.editing_row.addWidget(edit)
+    panel.editing_row.addStretch(1)
+
+    def open_editor(article: ArticleView | None) -> None:
+        dialog = ArticleEditorDialog(bridge, editor, article, window)
+        dialog.published.connect(lambda done: panel.open_article(done.article_id))
+        panel.editor_dialog = dialog  # the last one opened (tests reach it here)
+        dialog.open()
+
+    new.clicked.connect(lambda: open_editor(None))
+    edit.clicked.connect(lambda: open_editor(panel.reader.article))
+    panel.article_shown.connect(lambda _article: edit.setEnabled(True))

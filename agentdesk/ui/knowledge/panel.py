@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
@@ -76,6 +77,7 @@ class KnowledgePanel(QWidget):
         self._service = service
         self._topic: CallTopic | None = None
         self._request = 0  # the newest list request; older answers are dropped
+        self.editor_dialog: QWidget | None = None  # editors' last article dialog
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
@@ -109,8 +111,10 @@ class KnowledgePanel(QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setChildrenCollapsible(False)
+        self.editing_row = QHBoxLayout()  # editors' buttons (install adds them)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
+        layout.addLayout(self.editing_row)
         layout.addWidget(self.heading)
         layout.addWidget(self.box)
         layout.addWidget(self.message)
