@@ -64,9 +64,10 @@ from agentdesk.services.desk.wrapup import (
     WrapUpService,
     load_dispositions,
 )
+from agentdesk.services.knowledge.editor import KnowledgeEditor
 from agentdesk.services.knowledge.service import KnowledgeService
 from agentdesk.services.platform.auth import AgentIdentity
-from agentdesk.services.platform.roles import can_supervise
+from agentdesk.services.platform.roles import Capability, allows, can_supervise
 from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy as load_sla_policy
@@ -491,7 +492,15 @@ def build_desktop(
         changes,
     )
     # Knowledge tab beside Call and Wrap-up (issue 13): suggestions and search from the cache.
-    install_knowledge(window, bridge, KnowledgeService(stores.local), changes)
+    install_knowledge(
+        window,
+        bridge,
+        KnowledgeService(stores.local),
+        changes,
+        editor=KnowledgeEditor(writer, identity)
+        if allows(identity, Capability.EDIT_KNOWLEDGE)
+        else None,
+    )
     # Wallboard, reports and agent control for supervisors and admins (issue 7); historical
     # figures come from the server, which refuses them to an agent's session.
     supervisor = install_supervisor(
