@@ -77,9 +77,9 @@ class Site:
         self.pbx_port = pbx.expect(r"AMI on 127\.0\.0\.1:(\d+)", STARTUP).group(1)
         return pbx
 
-    def server(self) -> tuple[Process, str]:
+    def server(self, port: str = "0") -> tuple[Process, str]:
         pbx = f"127.0.0.1:{self.pbx_port}"
-        args = ["server", "--port", "0", "--pbx", pbx, "--pbx-secret-file", str(self.secret)]
+        args = ["server", "--port", port, "--pbx", pbx, "--pbx-secret-file", str(self.secret)]
         server = self._start("server", args)
         return server, server.expect(r"listening on (http://\S+)", STARTUP).group(1)
 
@@ -233,3 +233,34 @@ def test_desktop_killed_mid_draft_during_the_call_takes_it_back_with_the_typed_n
     assert row.customer_id is not None and owners == [row.customer_id]
     assert row.agent_id == alice
     assert row.disposition_code == "idv_failed" and row.notes == notes
+
+
+def test_server_restarted_mid_call_the_call_carries_on_at_the_desk(site: dict[str, Any]) -> None:
+    """Defect: a server restarted mid-call had no record of the call, so the desktop's
+    resync ended it ("gone after PBX reconnect") and after-call work began while the
+    agent was still talking. The gateway now adopts it from the PBX's CoreShowChannels."""
+    notes = "Asked about the new rates; server restarted while we talked (c)"
+    run = Site(site, call_seconds=300)  # 30 s of talk
+    try:
+        run.pbx()
+        server, url = run.server()
+        port = re.search(r":(\d+)", url.rsplit("/", 1)[0] if url.endswith("/") else url)
+        assert port is not None
+        desk = run.desk(
+            url, "--auto-answer", "--join-queues", "--acw-limit", "2", notes=f"resolved:{notes}"
+        )
+        linkedid = desk.expect(r"test hook: typed notes for call (\S+)", 90).group(1)
+        kill(server)
+        run.server(port=port.group(1))  # the same address: the desktop reconnects by itself
+        ended = desk.expect(rf"call {re.escape(linkedid)} ended from \S+ (.*)$", 90)
+        desk.expect(rf"wrap-up saved: call {re.escape(linkedid)} ", 30)
+        wait_landed(run, linkedid, 60)
+        codes = run.stop_all()
+        row, owners, alice = central_row(run, linkedid)
+        assert len(wrap_ups_saved(run, linkedid)) == 1, wrap_ups_saved(run, linkedid)
+    except AssertionError as exc:
+        raise run.fail(exc) from None
+    assert "gone" not in ended.group(1), ended.group(0)  # ended by the caller or agent
+    assert codes[0] == 0, codes
+    assert row.customer_id is not None and owners == [row.customer_id]
+    assert row.agent_id == alice and row.notes == notes
