@@ -10,7 +10,8 @@ was handed (pop match). Three phases, the same customers in each:
 
 * live: the core system answers after ``--latency-ms`` (± ``--jitter``);
 * hanging: every core request hangs (the server's timeout, then the breaker);
-* down: the core system's process is stopped (connection refused).
+* down: the core system's process is stopped (connection refused); then the
+  same for customers the server never read live (the CRM's stored values).
 
 In the last two every answer must be stale, with an as-of time and the
 products (the last known values). Targets (issue 13): p95 ≤ 150 ms live at
@@ -156,7 +157,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1000, help="seeded customers")
     parser.add_argument("--requests", type=int, default=300, help="requests per phase")
-    parser.add_argument("--pinned", type=int, default=100, help="customers the desktop opens")
+    parser.add_argument(
+        "--pinned", type=int, default=200, help="customers the desktop opens (half read live)"
+    )
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--jitter", type=float, default=0.0, help="± ms around the latency")
     parser.add_argument(
@@ -200,7 +203,9 @@ def main() -> int:
             api.request("POST", "/customers/match", params={"client_id": str(client_id)},
                         json={"number": phone})  # fmt: skip
         read = ServerLiveProducts(api, lambda: client_id)
-        customers = [c for c in chosen if read(c).products]  # warm-up: one live read each
+        ids = list(chosen)
+        cold = ids[len(ids) // 2 :]  # never read live: when the core is down, the CRM's values
+        customers = [c for c in ids[: len(ids) // 2] if read(c).products]  # warm-up reads
         print(
             f"core system at {args.latency_ms:.0f} ms ± {args.jitter:.0f} ms, server timeout "
             f"{TIMEOUT_S} s, breaker 5 failures / 10 s; {len(customers)} customers"
@@ -218,6 +223,8 @@ def main() -> int:
         core.stop()
         down = measure(read, customers, args.requests, stale=True)
         results.append(report("down (stale values)", down, 1000, worst=True))
+        never = measure(read, cold, args.requests, stale=True)
+        results.append(report("down, never read live (CRM values)", never, 1000, worst=True))
         print(f"server CPU {server.cpu_seconds():.1f} s, RSS {server.rss_mb():.0f} MB")
     finally:
         api.close()
