@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from agentdesk.ids import uuid7
 from agentdesk.services.platform.roles import Capability, Session, require
 from agentdesk.store.mutation_args.base import rejecting
+from agentdesk.store.mutation_args.knowledge import LANGUAGES as LANGUAGES
 from agentdesk.store.mutation_args.knowledge import (
     KnowledgePublish,
     KnowledgeRetire,

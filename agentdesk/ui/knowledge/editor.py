@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.knowledge.editor import (
+    LANGUAGES,
     ArticleDraft,
     KnowledgeEditError,
     KnowledgeEditor,
     Published,
 )
 from agentdesk.services.knowledge.service import ArticleView
-from agentdesk.store.mutation_args.knowledge import LANGUAGES
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 
