@@ -11,8 +11,10 @@ result. Synchronous and thread-safe (one ``httpx.Client`` with its pool).
 from __future__ import annotations
 
 import dataclasses
+import ssl
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -65,11 +67,14 @@ class CoreBankSettings:
     cool_down: float = 10.0
     recent: int = 10
     last_known: int = 20_000  # customers whose last answer is kept for stale display
+    ca_file: str | None = None  # the bank's CA (PEM) for an https:// url; else the system's
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            wanted = str if f.name == "url" else (int, float)
+            wanted = str if f.name in ("url", "ca_file") else (int, float)
+            if f.name == "ca_file" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, wanted):
                 raise ValueError(f"[corebank] {f.name} must be a {f.type}")
         BreakerSettings(self.failure_threshold, self.cool_down)  # same limits as the breaker
@@ -81,6 +86,8 @@ class CoreBankSettings:
             raise ValueError("[corebank] recent must be between 0 and 100")
         if self.last_known < 0:
             raise ValueError("[corebank] last_known must be zero or more")
+        if self.ca_file is not None and not Path(self.ca_file).expanduser().is_file():
+            raise ValueError(f"[corebank] ca_file {self.ca_file} does not exist or is not a file")
 
 
 def parse_corebank(raw: Any) -> CoreBankSettings | None:
@@ -110,13 +117,18 @@ class HttpCoreBank:
         *,
         timeout: float = 0.6,
         connect_timeout: float = 0.3,
+        ca_file: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            verify = ssl.create_default_context(cafile=str(Path(ca_file).expanduser()))
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/core/v1",
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             headers={"User-Agent": "agentdesk-server", "Accept": "application/json"},
             transport=transport,
+            verify=verify,
             follow_redirects=False,
         )
 
@@ -147,6 +159,10 @@ class HttpCoreBank:
         except httpx.TimeoutException as exc:
             raise CoreBankUnavailable("the core system did not answer in time") from exc
         except httpx.TransportError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise CoreBankUnavailable(
+                    "the core system's certificate is not trusted (check [corebank] ca_file)"
+                ) from exc
             raise CoreBankUnavailable(
                 f"the core system is unreachable ({type(exc).__name__})"
             ) from exc

@@ -128,7 +128,10 @@ def build_reader(engine: Engine, settings: CoreBankSettings | None) -> LiveProdu
     core = None
     if settings is not None:
         core = HttpCoreBank(
-            settings.url, timeout=settings.timeout, connect_timeout=settings.connect_timeout
+            settings.url,
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
+            ca_file=settings.ca_file,
         )
     breaker = (
         CircuitBreaker(BreakerSettings(settings.failure_threshold, settings.cool_down))

@@ -35,6 +35,8 @@ def test_without_the_table_no_core_system_is_read(tmp_path: Path) -> None:
         ('url = "http://x"\ntimeout = 0', "timeouts must be"),
         ('url = "http://x"\nfailure_threshold = 0', "failure_threshold must be"),
         ('url = "http://x"\nrecent = 500', "recent must be"),
+        ('url = "https://x"\nca_file = "/nonexistent/ca.pem"', "ca_file /nonexistent/ca.pem does"),
+        ('url = "https://x"\nca_file = 7', "ca_file must be"),
     ],
 )
 def test_bad_settings_are_refused_with_the_key_named(
