@@ -106,8 +106,8 @@ def _tombstone_text(card: CustomerCard) -> str:
         return ""
     into = card.merged_into_name or "another customer"
     return (
-        f"This record was merged into {fmt.display_text(into)}: their calls, tickets, "
-        "contacts and products are there now. What you see here is read-only."
+        f"This record was merged into {fmt.display_text(into)}, who now has its calls, "
+        "tickets, contacts and products. What you see here is read-only."
     )
 
 
