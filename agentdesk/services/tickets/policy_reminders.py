@@ -171,6 +171,8 @@ class PolicyReminders(FeedFollower):
         episode = ticket.sla_next_due
         if episode is None:
             return None  # paused, resolved or closed: no clock to remind about
+        if episode <= self.clock():
+            return None  # already breached: escalation's business, not a "due soon" reminder
         clock = running_clock(ticket)
         rule = next((r for r in self.rules if clock in r.clocks), None)
         if rule is None:

@@ -78,6 +78,12 @@ def test_one_reminder_per_episode_follows_the_assignee_and_is_withdrawn(
     )
     job.reconcile()
     assert _reminders(central, unassigned) == [("pending", alice, clock.now)]
+    # Assigned after the deadline: no "due soon" reminder (escalation has it).
+    late = _open(store, site, assignee=None)
+    clock.now = DUE + dt.timedelta(minutes=1)
+    store.write("ticket.update", {"id": str(late), "changes": {"assignee_id": str(alice)}}, "x")
+    job.reconcile()
+    assert _reminders(central, late) == []
     # Resolved: nothing left to remind about.
     store.write("ticket.update", {"id": str(ticket_id), "changes": {"status": "resolved"}}, "x")
     job.reconcile()
