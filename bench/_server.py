@@ -118,9 +118,16 @@ def free_port() -> int:
 
 
 def start_server(
-    central_url: str, work: Path, *, port: int = 0, timeout: float = 60.0
+    central_url: str,
+    work: Path,
+    *,
+    port: int = 0,
+    timeout: float = 60.0,
+    extra: tuple[str, ...] = (),
 ) -> ServerProcess:
-    """Start ``agentdesk server --port PORT`` over ``central_url``; wait for its URL."""
+    """Start ``agentdesk server --port PORT`` over ``central_url``; wait for its URL.
+
+    ``extra``: more ``agentdesk server`` options (``--pbx HOST:PORT`` …)."""
     config = work / "server.toml"
     config.write_text("")  # defaults only; the database comes from the environment
     key = work / "field.key"
@@ -141,6 +148,7 @@ def start_server(
             "server",
             "--port",
             str(port),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
