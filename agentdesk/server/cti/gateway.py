@@ -48,7 +48,7 @@ from agentdesk.services.desk.identity import (
     normalise_interface,
 )
 from agentdesk.services.desk.pbx_actions import PbxAction
-from agentdesk.services.desk.screen_pop import CallPhase, CallTracker, ChangeKind
+from agentdesk.services.desk.screen_pop import CallInfo, CallPhase, CallTracker, ChangeKind
 from agentdesk.telephony.client import (
     ActionResult,
     AmiClient,
@@ -500,6 +500,7 @@ class PbxGateway:
                 mine.update(rows)
         queue += [to_json(mine[k]) for k in sorted(mine)]
         channels: list[dict[str, Any]] = []
+        now = time.time()
         agent = self._agents.get(login)
         if agent is not None:
             for linkedid, window in agent.windows.items():
@@ -514,7 +515,7 @@ class PbxGateway:
                         or name in legs
                         or agent.identity.owns_channel(name)
                     ):
-                        channels.append(to_json(scrub(row)))
+                        channels.append(to_json(scrub(_with_call_times(row, call, now))))
         return {"type": "resync", "reconnect": reconnect, "queue": queue, "channels": channels}
 
     def link_message(self) -> dict[str, Any]:
@@ -721,6 +722,23 @@ class PbxGateway:
                 self.sweep(time.time())
             except Exception:
                 log.exception("PBX %s: sweeping finished calls failed", self.site)
+
+
+def _with_call_times(row: CoreShowChannel, call: CallInfo, now: float) -> CoreShowChannel:
+    """``row`` as ``CoreShowChannels`` would list it now: the queue the caller waits in and
+    each channel's age, from what the gateway followed (rows kept from the call's events
+    carry neither), so a desktop that adopts the call shows its queue and talk time."""
+    if row.uniqueid == call.uniqueid:
+        started = call.queued_at or call.offered_at
+        application = row.application or ("Queue" if call.queue else "")
+        data = row.application_data or (call.queue or "")
+    else:
+        started = call.connected_at or call.offered_at
+        application, data = row.application, row.application_data
+    age = row.duration_s if row.duration_s is not None else max(int(now - started), 0)
+    if (application, data, age) == (row.application, row.application_data, row.duration_s):
+        return row
+    return dataclasses.replace(row, application=application, application_data=data, duration_s=age)
 
 
 def _agents_leg(agent: _Agent, window: _Window, channel: str) -> bool:

@@ -305,3 +305,25 @@ def test_a_gateway_started_mid_call_adopts_it_from_the_pbx_resync() -> None:
     gateway._on_event(ev.Hold(channel=bob_leg))
     assert sink.kinds("bob") == ["AgentConnect", "Hold"]
     assert gateway.owns_call("bob", "200.1")
+
+
+def test_a_desktops_resync_carries_the_calls_queue_and_ages_for_adoption() -> None:
+    """Seen on screen: a desktop restarted mid-call adopted it as "On call" with no queue
+    and a talk clock from zero (rows kept from events carry neither)."""
+    gateway, _sink = _gateway()
+    gateway._on_resync(_Resync([ev.QueueParams(queue="general"), _member(ALICE)], []))  # type: ignore[arg-type]
+    gateway._on_event(_offer(ALICE, ALICE_LEG))
+    gateway._on_event(ev.AgentConnect(channel=CALLER, dest=ALICE_LEG, interface=ALICE))
+    call = gateway._agents["alice"].tracker.get("100.1")
+    assert call is not None
+    gateway._agents["alice"].tracker._put(  # connected 95 s ago, offered 100 s ago
+        dataclasses.replace(
+            call, offered_at=call.offered_at - 100, connected_at=call.offered_at - 95
+        )
+    )
+    message = gateway.resync_message("alice", True)
+    assert message is not None
+    rows = {r["channel"]["channel"]: r for r in message["channels"]}
+    caller, leg = rows["PJSIP/carrier-1"], rows["PJSIP/1001-0001"]
+    assert (caller["application"], caller["application_data"]) == ("Queue", "general")
+    assert 99 <= caller["duration_s"] <= 102 and 94 <= leg["duration_s"] <= 97
