@@ -208,12 +208,13 @@ class AgentStateMachine:
             return self._derive()
         return None
 
-    def on_call(self, call: CallInfo | None) -> StateSnapshot | None:
-        """The current call (or None) after a tracker change."""
+    def on_call(self, call: CallInfo | None, ago: float = 0.0) -> StateSnapshot | None:
+        """The current call (or None) after a tracker change; ``ago``: seconds the new state
+        began before now (a call taken over after a restart has been talking a while)."""
         self._call_phase = call.phase if call is not None else None
         if call is not None and call.phase is CallPhase.ENDED:
             self._wrapping_up = True
-        return self._derive()
+        return self._derive(max(ago, 0.0))
 
     def missed(self, reason: str) -> StateSnapshot | None:
         """An offer rang out here (``reason`` as the PBX gave it); the auto-pause follows."""
@@ -235,7 +236,7 @@ class AgentStateMachine:
         )
         return True
 
-    def _derive(self) -> StateSnapshot | None:
+    def _derive(self, ago: float = 0.0) -> StateSnapshot | None:
         auto_paused = any(m.paused and m.reason == AUTO_PAUSE for m in self._members.values())
         if self._auto_paused and not auto_paused:
             self._missed_reason = ""  # the pause is over: the next one has its own reason
@@ -248,7 +249,7 @@ class AgentStateMachine:
                 self._snapshot = StateSnapshot(old.state, old.reason, old.since, queues)
                 return self._snapshot
             return None
-        self._snapshot = StateSnapshot(state, reason, self._clock(), queues)
+        self._snapshot = StateSnapshot(state, reason, self._clock() - ago, queues)
         return self._snapshot
 
     def _compute(self) -> tuple[AgentState, str | None]:

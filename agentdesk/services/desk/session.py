@@ -271,7 +271,10 @@ class DeskSession:
         elif call.linkedid in self.pops:  # connected, held, resumed: the pop shows the phase
             self.pops[call.linkedid] = dataclasses.replace(self.pops[call.linkedid], call=call)
         self._listener.call_changed(change)
-        self._emit_state(self._state.on_call(call if ended else self.tracker.current()))
+        ago = 0.0
+        if change.detail == ADOPTED and call.connected_at is not None:
+            ago = self._clock.now() - call.connected_at  # talking since before the restart
+        self._emit_state(self._state.on_call(call if ended else self.tracker.current(), ago))
         if ended:
             self._pause_for_acw()
 

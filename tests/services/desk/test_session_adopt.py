@@ -115,7 +115,10 @@ def test_a_restarted_desktop_takes_the_call_back_with_its_notes(make_desk: DeskM
     assert [p.linkedid for p in again.seen.pops][-1:] == ["24.1"]
     current = again.session.current_call()
     assert current is not None and current.linkedid == "24.1"
-    assert again.session.state.label.lower().startswith("on call")
+    state = again.session.state
+    assert state.label.lower().startswith("on call")
+    # The pill's time in state counts from the answer (90 s before the resync), not from zero.
+    assert 89 <= again.clock.monotonic() - state.since <= 91
     assert again.session.wrapups.draft("24.1") == WrapUpDraft("", "wants a card reissued")
     assert any("picked up again with the notes" in text for _level, text in again.seen.notices)
     # The call ends: the wrap-up opens with the notes, and is filed once.
