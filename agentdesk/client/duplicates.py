@@ -13,7 +13,8 @@ import httpx
 from pydantic import TypeAdapter
 
 from agentdesk.client.api import ServerApi
-from agentdesk.services.crm.duplicates import CandidateRow, ScanReport
+from agentdesk.services.crm.duplicate_review import CandidateRow
+from agentdesk.services.crm.duplicates import ScanReport
 from agentdesk.services.crm.merge import MergeRequestView, MergeResult
 
 _ROWS = TypeAdapter(tuple[CandidateRow, ...])

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from agentdesk.models import CustomerPhone, DuplicateCandidate
+from agentdesk.services.crm.duplicate_review import review_list
 from agentdesk.services.crm.duplicates import (
     DuplicateFinder,
     Person,
     fold_name,
     ordered_pair,
-    review_list,
     score_pair,
 )
 from agentdesk.store.engine import read_session, write_session

@@ -24,7 +24,8 @@ from agentdesk.models import (
     Ticket,
 )
 from agentdesk.services.crm.caller_match import CallerMatcher
-from agentdesk.services.crm.duplicates import DuplicateFinder, review_list
+from agentdesk.services.crm.duplicate_review import review_list
+from agentdesk.services.crm.duplicates import DuplicateFinder
 from agentdesk.services.crm.merge import MergeRefused, MergeService
 from agentdesk.services.crm.search import SearchService
 from agentdesk.services.platform.reveal import reveal

@@ -21,12 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from agentdesk.server.auth import Principal, supervisor
 from agentdesk.server.context import Ctx, ServerContext
 from agentdesk.server.problems import Problem
-from agentdesk.services.crm.duplicates import (
-    CandidateRow,
-    DuplicateFinder,
-    ScanReport,
-    review_list,
-)
+from agentdesk.services.crm.duplicate_review import CandidateRow, review_list
+from agentdesk.services.crm.duplicates import DuplicateFinder, ScanReport
 from agentdesk.services.crm.merge import (
     NOTE_MAX,
     MergeRefused,

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.services.crm.duplicates import CandidateRow, CustomerBrief, ScanReport
+from agentdesk.services.crm.duplicate_review import CandidateRow, CustomerBrief
+from agentdesk.services.crm.duplicates import ScanReport
 from agentdesk.services.crm.merge import MergeRequestView, MergeResult
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
@@ -232,6 +233,8 @@ class DuplicatesWindow(QMainWindow):
         self.note.setPlaceholderText(
             "Note for the approving supervisor (optional)"
             if pending is None
+            else "Why you withdraw the request (optional)"
+            if mine
             else "Why you turn this merge down (optional)"
         )
         self.approve_button.setEnabled(pending is not None and not mine)
