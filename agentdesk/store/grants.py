@@ -11,7 +11,8 @@ GRANT still cannot do the things that matter most:
     The append-only record is append-only here too: ``audit_entry`` gets
     SELECT and INSERT only; the change feed ``change_log`` gets SELECT,
     INSERT and DELETE (the retention prune) but never UPDATE; interactions,
-    comments and histories get no UPDATE. USAGE on the schema's sequences.
+    comments and histories get no UPDATE (interactions: only their ``customer_id``, which
+    a merge of duplicate customers re-points). USAGE on the schema's sequences.
 ``agentdesk_reporting`` (NOLOGIN group; ``create_login(..., "reporting")``)
     SELECT on the tables a report needs (:data:`REPORTING_TABLES`). Where a
     table mixes report data with secrets the grant is per column and leaves
@@ -112,9 +113,16 @@ SERVER_TABLES: dict[str, tuple[str, ...]] = {
     "ticket_comment": _APPEND,
     "reminder": _EDIT,  # set, moved, made due, closed; removed only with its ticket or customer
     "ticket_alert": _EDIT,  # escalation alerts: written once, marked read
-    "interaction": _APPEND_PURGE,
+    # A merge of duplicate customers re-points the duplicate's interactions (and only
+    # their customer); nothing else of an interaction ever changes.
+    "interaction": (*_APPEND_PURGE, "UPDATE (customer_id)"),
     "call_record": _ALL,  # a call's record fills in as the call goes on
     "conflict_review": _EDIT,
+    # customer notifications (a merge also re-points the duplicate's to the survivor)
+    "notification": _EDIT,
+    # duplicate customers: the scan replaces open candidates; merge requests are decided
+    "duplicate_candidate": _ALL,
+    "merge_request": _EDIT,
     # the trail and the feed
     "audit_entry": _APPEND,
     "change_log": _APPEND_PURGE,
