@@ -15,7 +15,9 @@ products each. Then it times, on one thread as the desktop's local lane runs it:
   no article has (the products fill in);
 * a search: ``KnowledgeService.search`` for 1-3 random words (prefixes).
 
-Target (issue 13): suggestion for a pop ≤ 10 ms p95. Prints p50/p95/p99/max.
+Target (issue 13): suggestion for a pop ≤ 10 ms p95 (wall clock). Prints p50/p95/p99/max,
+and the suggestion's CPU time too: on a shared 2-core box the wall-clock tail is mostly
+waiting for a core.
 """
 
 from __future__ import annotations
@@ -188,12 +190,14 @@ def main() -> int:
         for intent in INTENTS[:5]:  # warm the page cache and the statements
             service.suggest(intent, rng.choice(customers), "en")
         pops: list[float] = []
+        cpu: list[float] = []
         counts: list[int] = []
         for _ in range(args.pops):
             intent = rng.choice(INTENTS) if rng.random() < 0.9 else "unknown_intent"
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             found = service.suggest(intent, rng.choice(customers), rng.choice(LANGUAGES))
             pops.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
             counts.append(len(found.hits))
         vocab = _vocabulary(random.Random(args.seed), 3000)
         searches: list[float] = []
@@ -209,6 +213,8 @@ def main() -> int:
             f"suggestions per pop: mean {sum(counts) / len(counts):.1f}"
         )
         ok = _report("suggestion for a pop", pops, TARGET_P95_MS)
+        # The same calls in CPU time of this thread: what remains when the box is not shared.
+        _report("  (CPU time)", cpu)
         _report("search (1-3 words)", searches)
         engine.dispose()  # type: ignore[attr-defined]
     return 0 if ok else 1

@@ -60,12 +60,20 @@ def plain_text(body: str) -> str:
     return _SPACES.sub(" ", "".join(out)).strip()
 
 
-def excerpt(body: str, limit: int = 160) -> str:
-    """The first ``limit`` characters of the plain text, cut at a word with an ellipsis.
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"(^|\s)(#{1,6}|>|[-*+]|\d+[.)])\s+|[*_`~]+|<[^>\n]*>", re.MULTILINE)
 
-    Only the head of the body is parsed (a list shows a line or two of each article).
+
+def excerpt(body: str, limit: int = 160) -> str:
+    """The first ``limit`` characters of the words of ``body``, cut at a word with an ellipsis.
+
+    For lists (a line or two per article), so a cheap approximation of :func:`plain_text`
+    over the head of the body: link and image syntax keep their text, heading, quote and
+    list markers, emphasis and code marks and anything tag-like go. Parsing eight bodies
+    with markdown-it cost a pop a millisecond or more.
     """
-    text = plain_text(body[: limit * 4])
+    head = _LINK.sub(r"\1", body[: limit * 4])
+    text = _SPACES.sub(" ", _MARKS.sub(r"\1", head)).strip()
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
