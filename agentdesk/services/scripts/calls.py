@@ -1,0 +1,66 @@
+"""The script run of each call on this desk, and what the wrap-up files from it.
+
+The Script tab drives runs through :class:`CallScripts`; the wrap-up asks
+:meth:`CallScripts.outcome` when it saves (on the local worker — runs are
+immutable and replaced whole, so the read needs no lock). The agent's own
+ID&V belongs to the call, not to one script: switching scripts keeps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from agentdesk.services.scripts.engine import IdvCheck, ScriptOutcome, ScriptRun
+from agentdesk.services.scripts.model import ScriptCatalogue
+
+MAX_CALLS = 20  # runs kept at once (several calls, wrap-ups not saved yet); oldest go first
+
+
+class CallScripts:
+    """Runs by Linkedid: start by the call's IVR intent, switch, move, read the outcome."""
+
+    def __init__(self, catalogue: ScriptCatalogue) -> None:
+        self.catalogue = catalogue
+        self._runs: dict[str, ScriptRun] = {}
+
+    def run(self, linkedid: str) -> ScriptRun | None:
+        return self._runs.get(linkedid)
+
+    def start(self, linkedid: str, intent: str | None, ivr_idv: IdvCheck) -> ScriptRun | None:
+        """The call's run (started now with the intent's script if it had none)."""
+        run = self._runs.get(linkedid)
+        if run is not None:
+            if run.ivr_idv != ivr_idv:  # the IVR's result came later than the offer
+                run = self.put(linkedid, replace(run, ivr_idv=ivr_idv))
+            return run
+        script = self.catalogue.for_intent(intent)
+        if script is None:
+            return None
+        return self.put(linkedid, ScriptRun.begin(script, ivr_idv))
+
+    def switch(self, linkedid: str, script_id: str, ivr_idv: IdvCheck) -> ScriptRun:
+        """The agent picked another script: it starts at its first step; ID&V is kept."""
+        script = self.catalogue.by_id(script_id)
+        if script is None:
+            raise KeyError(script_id)
+        previous = self._runs.get(linkedid)
+        if previous is not None and previous.script.id == script_id:
+            return previous
+        agent_idv = previous.agent_idv if previous is not None else None
+        return self.put(linkedid, ScriptRun.begin(script, ivr_idv, agent_idv))
+
+    def put(self, linkedid: str, run: ScriptRun) -> ScriptRun:
+        """Keep ``run`` as the call's current state (after a move)."""
+        if linkedid not in self._runs and len(self._runs) >= MAX_CALLS:
+            self._runs.pop(next(iter(self._runs)))
+        self._runs[linkedid] = run
+        return run
+
+    def outcome(self, linkedid: str) -> ScriptOutcome | None:
+        """What the wrap-up of ``linkedid`` files (None: no script was run on it)."""
+        run = self._runs.get(linkedid)
+        return run.outcome() if run is not None else None
+
+    def drop(self, linkedid: str) -> None:
+        """The wrap-up is saved: the run is on the interaction now."""
+        self._runs.pop(linkedid, None)
