@@ -53,6 +53,15 @@ class Interaction(Base):
         ForeignKey("knowledge_article.id")  # articles are retired, never deleted
     )
     knowledge_version: Mapped[int | None]
+    # The agent script run on the call: id, version, the answers as JSON text, and the
+    # agent's own ID&V (method and result) when the IVR's had not passed.
+    script_id: Mapped[str | None] = mapped_column(String(64))
+    script_version: Mapped[int | None]
+    script_answers: Mapped[str | None] = mapped_column(Text)
+    agent_idv_result: Mapped[IdvResult | None] = mapped_column(
+        enum_type(IdvResult, "agent_idv_result")
+    )
+    agent_idv_method: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = created_at_column()
 
 

@@ -28,6 +28,7 @@ from agentdesk.models import Channel, Direction, IdvResult
 from agentdesk.paths import resource
 from agentdesk.services.crm.phone import normalise
 from agentdesk.services.desk.screen_pop import CallInfo
+from agentdesk.services.scripts.engine import ScriptOutcome
 from agentdesk.store.mutation_args.base import choose, rejecting
 from agentdesk.store.mutation_args.interactions import MAX_NOTES, CallRecordArgs, InteractionAdd
 from agentdesk.store.mutations import MutationRejected
@@ -136,8 +137,10 @@ class WrapUpService:
         pop_latency: Callable[[str], float | None] | None = None,
         workstation: str | None = None,
         region: str = "GB",
+        scripts: Callable[[str], ScriptOutcome | None] | None = None,
     ) -> None:
         self._writer = writer
+        self._scripts = scripts  # the agent script run on a call, by Linkedid (issue 13)
         self._region = region
         self._pop_latency = pop_latency
         self._workstation = workstation
@@ -240,6 +243,8 @@ class WrapUpService:
         started = _utc(call.connected_at if call.connected_at is not None else call.offered_at)
         ended = _utc(call.ended_at) if call.ended_at is not None else now
         idv = call.ivr.idv_result
+        script = None if missed or self._scripts is None else self._scripts(call.linkedid)
+        agent_idv = script.agent_idv if script is not None else None
         with rejecting("interaction.add"):
             return InteractionAdd(
                 id=ctx.interaction_id,
@@ -268,6 +273,13 @@ class WrapUpService:
                 ticket_id=ticket_id,
                 knowledge_article_id=uuid.UUID(draft.article_id) if draft.article_id else None,
                 knowledge_version=draft.article_version,
+                script_id=script.script_id if script else None,
+                script_version=script.script_version if script else None,
+                script_answers=script.answers_json() if script and script.answers else None,
+                agent_idv_result=choose(IdvResult, agent_idv.result, "agent_idv_result")
+                if agent_idv
+                else None,
+                agent_idv_method=agent_idv.method if agent_idv else None,
                 call=self._call_record(ctx, now, missed=missed),
             )
 

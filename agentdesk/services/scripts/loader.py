@@ -146,7 +146,7 @@ def _step(raw: Any, source: str, number: int) -> Step:
         raise ScriptFileError(source, f"step {number} is not a table")
     step_id = _ident(raw.get("id"), source, f"#{number}", "id")
     try:
-        kind = StepKind(raw.get("kind"))
+        kind = StepKind(str(raw.get("kind")))
     except ValueError:
         kinds = ", ".join(k.value for k in StepKind)
         raise ScriptFileError(source, f"“kind” must be one of {kinds}", step_id) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Annotated, Any, Self
 
@@ -23,6 +24,7 @@ from agentdesk.store.mutation_args.base import (
 
 MAX_NOTES = 1_000_000  # characters; a 1 MB note is accepted, anything larger is refused
 MAX_POP_LATENCY_MS = 3_600_000
+MAX_SCRIPT_ANSWERS = 400_000  # characters of JSON (200 answers of up to 1,000 characters)
 
 Id = Annotated[uuid.UUID, IS_ID]
 OptionalId = Annotated[uuid.UUID | None, IS_ID]
@@ -39,6 +41,26 @@ def _check_latency(value: Any) -> Any:
     if not 0 <= value < MAX_POP_LATENCY_MS:
         raise ValueError("must be a duration in milliseconds")
     return float(value)
+
+
+def _check_answers(value: Any) -> Any:
+    """A script's answers: JSON text of at most 200 ``{step, question, answer}`` objects."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_SCRIPT_ANSWERS:
+        raise ValueError(f"must be JSON text of at most {MAX_SCRIPT_ANSWERS:,} characters")
+    try:
+        rows = json.loads(value)
+    except ValueError:
+        raise ValueError("is not valid JSON") from None
+    if not isinstance(rows, list) or len(rows) > 200:
+        raise ValueError("must be a list of at most 200 answers")
+    for row in rows:
+        if not isinstance(row, dict) or set(row) != {"step", "question", "answer"}:
+            raise ValueError("each answer has exactly step, question and answer")
+        if not all(isinstance(v, str) and v for v in row.values()):
+            raise ValueError("each answer's step, question and answer are non-empty text")
+    return value
 
 
 class CallRecordArgs(ArgsPart):
@@ -96,6 +118,13 @@ class InteractionAdd(MutationArgs):
     # "Answered with this article": the article and the published version the agent read.
     knowledge_article_id: OptionalId = None
     knowledge_version: Annotated[int | None, WholeNumber(1, 1_000_000)] = None
+    # The agent script run on the call (issue 13): its version, the answers on the path
+    # taken (JSON text), and the agent's own ID&V when the IVR's had not passed.
+    script_id: Annotated[str | None, Text(64)] = None
+    script_version: Annotated[int | None, WholeNumber(1, 1_000_000)] = None
+    script_answers: Annotated[str | None, Before(_check_answers)] = None
+    agent_idv_result: Annotated[IdvResult | None, Choice(IdvResult)] = None
+    agent_idv_method: Annotated[str | None, Text(32)] = None
     call: CallRecordArgs | None = None
 
     @model_validator(mode="after")
@@ -104,4 +133,10 @@ class InteractionAdd(MutationArgs):
             raise reject("ended_at is before started_at", "ended_at")
         if (self.knowledge_article_id is None) != (self.knowledge_version is None):
             raise reject("an article is cited with its version", "knowledge_version")
+        if (self.script_id is None) != (self.script_version is None):
+            raise reject("a script is filed with its version", "script_version")
+        if self.script_answers is not None and self.script_id is None:
+            raise reject("script answers need the script they came from", "script_id")
+        if (self.agent_idv_result is None) != (self.agent_idv_method is None):
+            raise reject("the agent's ID&V is filed with its method", "agent_idv_method")
         return self
