@@ -258,3 +258,24 @@ def test_a_desktop_holding_the_duplicate_follows_it_to_the_survivor(
         assert _count(cache, CustomerPhone, dupe) == 0 and _count(cache, CustomerPhone, keep) == 3
     finally:
         cache.dispose()
+
+
+def test_late_writes_for_the_duplicate_land_on_the_survivor(store: CentralStore) -> None:
+    """A desktop that filed a wrap-up or a ticket on the duplicate before it heard of the
+    merge: the centre files them under the customer the duplicate became."""
+    keep, dupe, _ = _merged(store)
+    late = ticket(customer_id=str(dupe))
+    store.write("ticket.create", late, "bob")
+    call = uuid.uuid4()
+    store.write(
+        "interaction.add",
+        {
+            "id": str(call), "customer_id": str(dupe), "channel": "phone",
+            "direction": "inbound", "started_at": "2026-12-03T10:00:00+00:00",
+            "agent_id": str(REF.bob),
+        },
+        "bob",
+    )  # fmt: skip
+    with read_session(store.engine) as s:
+        assert s.get(Ticket, late["id"]).customer_id == keep  # type: ignore[union-attr]
+        assert s.get(Interaction, call).customer_id == keep  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ from agentdesk.store.mutations import (
     MutationRejected,
     mutator,
 )
+from agentdesk.store.mutators.merged import survivor_of
 
 
 @mutator("interaction.add", "interaction", InteractionAdd)
@@ -41,6 +42,8 @@ def add_interaction(
         local_customer = None
     else:
         _require_existing(session, Customer, args.customer_id, "customer_id", "customer")
+        if ctx.side == "central":  # filed against a duplicate merged meanwhile: the survivor
+            local_customer = survivor_of(session, args.customer_id)
     _require_existing(session, Ticket, args.ticket_id, "ticket_id", "ticket")
     _require_cited_version(session, args)
     # Every argument but ``call`` is a column of the same name and type.

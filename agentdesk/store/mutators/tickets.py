@@ -60,6 +60,7 @@ from agentdesk.store.mutations import (
     jsonable,
     mutator,
 )
+from agentdesk.store.mutators.merged import survivor_of
 
 STATUS_RANK = {s: i for i, s in enumerate(TicketStatus)}  # enum order is the workflow order
 REOPENABLE = frozenset({TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED})
@@ -130,6 +131,8 @@ def _customer_ref(
     from the centre once acknowledged."""
     if ref is not None and ctx.side == "local" and session.get(Customer, ref) is None:
         return None
+    if ctx.side == "central":  # opened for a duplicate merged meanwhile: the survivor's
+        ref = survivor_of(session, ref)
     return _ref(session, Customer, ref, "customer_id")
 
 
