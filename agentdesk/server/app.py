@@ -79,14 +79,15 @@ def build_context(
 ) -> ServerContext:
     store = CentralStore(engine, cipher)
     pins = PinBook(engine)
+    signin = SignInService(
+        engine,
+        policy=SignInPolicy.from_mapping(settings.auth),
+        directory=directory_from_config(settings.ldap),
+    )
     return ServerContext(
         engine=engine,
         store=store,
-        signin=SignInService(
-            engine,
-            policy=SignInPolicy.from_mapping(settings.auth),
-            directory=directory_from_config(settings.ldap),
-        ),
+        signin=signin,
         matcher=CallerMatcher(engine, source="central", region=region),
         search=SearchService(engine, region),
         hub=LiveHub(DirectCentral(store, SyncScope(), "server").changes(), pins),
@@ -94,7 +95,7 @@ def build_context(
         cipher=cipher,
         reveal_policy=RevealPolicy.load(),
         full_replica_roles=frozenset(Role(r) for r in settings.listen.full_replica_roles),
-        cti=CtiHub(AgentDirectory(engine), settings.pbx),
+        cti=CtiHub(AgentDirectory(engine), settings.pbx, sessions_alive=signin.still_live),
         scheduler=build_scheduler(store, settings.scheduler, smtp=settings.smtp, sms=settings.sms),
         corebank=build_reader(engine, settings.corebank),
     )

@@ -91,10 +91,9 @@ async def cti_events(websocket: WebSocket, client_id: uuid.UUID | None = None) -
             await websocket.close(code=NOT_AN_AGENT, reason="this desktop is another agent's")
             return
         await run_in_threadpool(ctx.pins.attach, client_id)
-    signin, session_token = ctx.signin, token or ""
     # The link state and the resync are queued by subscribe; the hub's ticker sends the
-    # heartbeats and rechecks the session (in batches, in a worker thread).
-    sub = hub.subscribe(record, lambda: signin.authenticate(session_token) is not None)
+    # heartbeats and rechecks the sessions (every socket's due, in one read).
+    sub = hub.subscribe(record, session=token or "")
     reader: asyncio.Task[None] | None = None
     try:
         reader = asyncio.create_task(_drain(websocket))
@@ -146,18 +145,32 @@ async def _match(
     number: str,
     linkedid: str,
 ) -> dict[str, Any]:
-    """The ``match`` message of an offer; the customers found become the desktop's pins."""
+    """The ``match`` message of an offer; the customers found become the desktop's pins.
+
+    The pins are written after the match is on its way (a commit is the slowest step, and
+    the match already carries the card; a later card or chooser request finds them)."""
     result = await run_in_threadpool(ctx.matcher.match, number)
     if client_id is not None and result.candidates:
         central = DirectCentral(
             ctx.store, principal.scope, principal.login, filter_pull=True, on_pin=ctx.pins.add
         )
-        try:
-            await run_in_threadpool(central.pin, client_id, {c.id for c in result.candidates})
-        except SQLAlchemyError as exc:
-            # The pop still shows the match; the card endpoint will refuse it unpinned.
-            log.warning("CTI match: pinning for %s failed: %s", principal.login, exc)
+        task = asyncio.create_task(
+            _pin(central, client_id, {c.id for c in result.candidates}, principal.login)
+        )
+        _PINNING.add(task)
+        task.add_done_callback(_PINNING.discard)
     return {"type": "match", "linkedid": linkedid, "match": MATCH.dump_python(result, mode="json")}
+
+
+_PINNING: set[asyncio.Task[None]] = set()  # pin writes in flight (kept from the collector)
+
+
+async def _pin(central: DirectCentral, client_id: uuid.UUID, ids: set[uuid.UUID], who: str) -> None:
+    try:
+        await run_in_threadpool(central.pin, client_id, ids)
+    except SQLAlchemyError as exc:
+        # The pop still shows the match; the card endpoint will refuse it unpinned.
+        log.warning("CTI match: pinning for %s failed: %s", who, exc)
 
 
 async def _drain(websocket: WebSocket) -> None:

@@ -85,6 +85,7 @@ class Subscription:
         limit: int = QUEUE_LIMIT,
         *,
         recheck: Callable[[], bool] | None = None,
+        session: str | None = None,
     ) -> None:
         self.login = login
         self.line = line
@@ -95,6 +96,7 @@ class Subscription:
         self.close_code = 1000
         self.close_reason = ""
         self.recheck = recheck
+        self.session = session  # the session token, checked with every socket's at once
         self.last_sent = self.checked_at = time.monotonic()
 
     def put(self, item: Outgoing) -> None:
@@ -130,8 +132,12 @@ class CtiHub:
         *,
         backoff: Backoff | None = None,
         queue_limit: int = QUEUE_LIMIT,
+        sessions_alive: Callable[[list[str]], list[bool]] | None = None,
     ) -> None:
         self.directory = directory
+        # Blocking (run in a worker thread): whether each session token is still live,
+        # all in one go (SignInService.still_live).
+        self.sessions_alive = sessions_alive
         self.gateways: dict[str, PbxGateway] = {
             p.site: PbxGateway(p, self, backoff=backoff) for p in pbxs
         }
@@ -212,19 +218,26 @@ class CtiHub:
 
     # ------------------------------------------------------------------ sockets
     def subscribe(
-        self, record: AgentRecord, recheck: Callable[[], bool] | None = None
+        self,
+        record: AgentRecord,
+        recheck: Callable[[], bool] | None = None,
+        *,
+        session: str | None = None,
     ) -> Subscription:
         """A socket for ``record`` (who has a line); an older socket of theirs is closed.
 
         Its first messages are queued at once, in the same loop tick (nothing the gateway
         delivers can fall between them and the state they describe): the link state and,
         while the link is up, the ``resync`` built from the gateway's own state.
-        ``recheck`` is run (in a worker thread) every ``RECHECK`` s; False closes the
-        socket with ``SESSION_CLOSED``.
+        Every ``RECHECK`` s its session is checked again (``session``, a token, with every
+        other socket's due then, through ``sessions_alive``; else ``recheck``, in a worker
+        thread); a session no longer live closes the socket with ``SESSION_CLOSED``.
         """
         assert record.line is not None
         self._register(record.login, record.line)
-        sub = Subscription(record.login, record.line, self._queue_limit, recheck=recheck)
+        sub = Subscription(
+            record.login, record.line, self._queue_limit, recheck=recheck, session=session
+        )
         previous = self._subs.get(record.login)
         if previous is not None:
             previous.end(REPLACED, "signed in on another desktop")
@@ -267,17 +280,34 @@ class CtiHub:
                 sub.last_sent = now
                 sub.put(Outgoing({"type": "heartbeat"}))
             if (
-                sub.recheck is not None
+                (sub.recheck is not None or sub.session is not None)
                 and now - sub.checked_at >= RECHECK
                 and len(due) < MAX_RECHECKS_PER_TICK
             ):
                 sub.checked_at = now
                 due.append(sub)
         if due:
-            alive = await asyncio.to_thread(_rechecks, [s.recheck for s in due])
+            alive = await asyncio.to_thread(self._check, due)
             for sub, ok in zip(due, alive, strict=True):
                 if not ok:
                     sub.end(SESSION_CLOSED, "session ended")
+
+    def _check(self, due: list[Subscription]) -> list[bool]:
+        """Worker thread: the due sockets' sessions, the tokens in one batch."""
+        batch = self.sessions_alive
+        by_token = [s for s in due if s.session is not None and batch is not None]
+        alive: dict[int, bool] = {}
+        if by_token:
+            assert batch is not None
+            try:
+                answers = batch([s.session or "" for s in by_token])
+            except Exception:
+                log.warning("CTI session recheck of %d sockets failed; kept", len(by_token))
+                answers = [True] * len(by_token)
+            alive.update((id(s), ok) for s, ok in zip(by_token, answers, strict=True))
+        rest = [s for s in due if id(s) not in alive]
+        alive.update(zip(map(id, rest), _rechecks([s.recheck for s in rest]), strict=True))
+        return [alive[id(s)] for s in due]
 
     # Delivery (called by the gateways, on the loop)
     def deliver(self, login: str, item: Outgoing) -> None:

@@ -705,6 +705,47 @@ class SignInService:
                 idle_expires_at=min(idle_end, session.expires_at),
             )
 
+    def still_live(self, tokens: list[str]) -> list[bool]:
+        """Whether each token's session is still live, for many open sockets at once: one
+        read (and at most one touch of ``last_seen_at``) instead of one per socket."""
+        now = self._clock()
+        keys = [token_hash(t) if t and len(t) <= 256 else "" for t in tokens]
+        wanted = sorted({k for k in keys if k})
+        live: dict[str, bool] = {}
+        touch: list[uuid.UUID] = []
+        with Session(self._engine) as s, s.begin():
+            for start in range(0, len(wanted), 500):
+                rows = s.execute(
+                    select(
+                        AuthSession.id,
+                        AuthSession.token_hash,
+                        AuthSession.revoked_at,
+                        AuthSession.expires_at,
+                        AuthSession.last_seen_at,
+                        Agent.active,
+                    )
+                    .join(Agent, Agent.id == AuthSession.agent_id)
+                    .where(AuthSession.token_hash.in_(wanted[start : start + 500]))
+                )
+                for sid, key, revoked, expires, seen, active in rows:
+                    ok = (
+                        revoked is None
+                        and now < expires
+                        and now < seen + self.policy.idle_timeout
+                        and bool(active)
+                    )
+                    live[key] = ok
+                    if ok and now - seen >= self.policy.touch_interval:
+                        touch.append(sid)
+            if touch:  # an open socket is a desktop in use: its session stays live
+                s.execute(
+                    update(AuthSession).where(AuthSession.id.in_(touch)).values(last_seen_at=now)
+                )
+        for key in wanted:
+            if not live.get(key, False):
+                self._forget(key)
+        return [live.get(k, False) for k in keys]
+
     def sign_out(self, token: str) -> bool:
         """End the session behind ``token``; False when there was no live one."""
         if not token or len(token) > 256:

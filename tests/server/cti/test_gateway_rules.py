@@ -327,3 +327,34 @@ def test_a_desktops_resync_carries_the_calls_queue_and_ages_for_adoption() -> No
     caller, leg = rows["PJSIP/carrier-1"], rows["PJSIP/1001-0001"]
     assert (caller["application"], caller["application_data"]) == ("Queue", "general")
     assert 99 <= caller["duration_s"] <= 102 and 94 <= leg["duration_s"] <= 97
+
+
+def test_the_hub_checks_every_due_sockets_session_token_in_one_call() -> None:
+    from agentdesk.server.cti.hub import RECHECK, SESSION_CLOSED, CtiHub
+    from agentdesk.server.cti.lines import AgentRecord
+
+    calls: list[list[str]] = []
+
+    def sessions_alive(tokens: list[str]) -> list[bool]:
+        calls.append(list(tokens))
+        return [t != "t-bob" for t in tokens]
+
+    async def scenario() -> tuple[bool, int]:
+        hub = CtiHub(object(), [], sessions_alive=sessions_alive)  # type: ignore[arg-type]
+        subs = [
+            hub.subscribe(
+                AgentRecord(
+                    uuid.uuid4(), login, Role.AGENT, AgentLine(f"PJSIP/{login}", login), frozenset()
+                ),
+                session=f"t-{login}",
+            )
+            for login in ("alice", "bob", "carol")
+        ]
+        await hub.tick(max(s.checked_at for s in subs) + RECHECK)
+        result = (subs[0].ended.is_set() or subs[2].ended.is_set(), subs[1].close_code)
+        await hub.stop()
+        return result
+
+    ended_others, bob_code = asyncio.run(scenario())
+    assert calls == [["t-alice", "t-bob", "t-carol"]]  # one batch for the three sockets
+    assert not ended_others and bob_code == SESSION_CLOSED

@@ -270,3 +270,40 @@ def test_policy_is_validated_and_read_from_toml_keys() -> None:
     assert policy.local_accounts == frozenset({"admin"})
     with pytest.raises(ValueError, match="unknown"):
         SignInPolicy.from_mapping({"max_failure": 5})
+
+
+def test_still_live_checks_many_sessions_in_one_read_and_touches_them_once(
+    central: Engine, clock: Clock
+) -> None:
+    """The CTI hub's recheck of every open socket: one read for all of them (it was one
+    read, and often a write, per socket: ~25 a second with 500 desktops)."""
+    bob = add_agent(central, "bob")
+    add_agent(central, "alice")
+    auth = service(central, clock)
+    live = auth.sign_in("alice", PASSWORD, workstation=WS, client_ip=None).token
+    revoked = auth.sign_in("alice", PASSWORD, workstation="ws-08", client_ip=None).token
+    inactive = auth.sign_in("bob", PASSWORD, workstation="ws-09", client_ip=None).token
+    assert auth.sign_out(revoked)
+    with Session(central) as s, s.begin():
+        s.get_one(Agent, bob).active = False
+    clock.advance(seconds=90)  # past the touch interval
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(central, "before_cursor_execute", count)
+    try:
+        answers = auth.still_live([live, revoked, inactive, "unknown", "", live])
+    finally:
+        event.remove(central, "before_cursor_execute", count)
+    assert answers == [True, False, False, False, False, True]
+    assert statements.count("SELECT") == 1 and statements.count("UPDATE") == 1
+    with Session(central) as s:
+        seen = s.scalars(
+            select(AuthSession.last_seen_at).where(AuthSession.workstation == WS)
+        ).one()
+    assert seen == clock.now  # an open socket keeps its session from idling out
+    clock.advance(minutes=31)  # no socket, no request: idle
+    assert auth.still_live([live]) == [False]
