@@ -69,7 +69,11 @@ def test_scan_review_request_and_approve_by_a_second_supervisor(
             (actor, action)
             for actor, action in s.execute(select(AuditEntry.actor, AuditEntry.action))
         }
-    assert {("alice", "customer.merge_requested"), ("bob", "customer.merged")} <= audit
+    assert {
+        ("alice", "customer.duplicate_scan"),
+        ("alice", "customer.merge_requested"),
+        ("bob", "customer.merged"),
+    } <= audit
     with pytest.raises(ServerRefused) as again:
         bob.approve(request.id)
     assert again.value.status == 409 and "already merged" in str(again.value)

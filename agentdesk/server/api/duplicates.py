@@ -30,8 +30,11 @@ from agentdesk.services.crm.merge import (
     MergeResult,
     MergeService,
 )
+from agentdesk.store.audit_log import append_audit
+from agentdesk.store.engine import write_session
 
 router = APIRouter(prefix="/supervisor", tags=["duplicates"])
+SCANNED = "customer.duplicate_scan"
 
 Supervisor = Annotated[Principal, Depends(supervisor)]
 ROWS = TypeAdapter(tuple[CandidateRow, ...])
@@ -95,6 +98,13 @@ def scan(principal: Supervisor, ctx: Ctx) -> Any:
         report = DuplicateFinder(ctx.engine, ctx.cipher).scan()
     finally:
         _SCANNING.release()
+    # Every date of birth was decrypted to compare them: who asked is on the record.
+    with write_session(ctx.engine) as session:
+        append_audit(
+            session, actor=principal.login, action=SCANNED, workstation=principal.workstation,
+            details={"pairs_scored": report.pairs_scored, "candidates": report.candidates,
+                     "opened": report.opened, "closed": report.closed},
+        )  # fmt: skip
     return REPORT.dump_python(report, mode="json")
 
 

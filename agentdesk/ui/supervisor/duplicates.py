@@ -39,6 +39,8 @@ from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.row_model import Column, RowTableModel
 from agentdesk.ui.supervisor.panels import place_on_screen
 
+LIST_LIMIT = 200  # pairs shown at once; deciding them brings the next ones up
+
 
 class DuplicateReview(Protocol):
     """What the view needs (``client.duplicates.ServerDuplicates`` over the server)."""
@@ -266,7 +268,9 @@ class DuplicatesWindow(QMainWindow):
     # --- calls ------------------------------------------------------------------------------
 
     def reload(self) -> None:
-        self._call(self._review.review_list, on_done=self._on_loaded, reload_after_error=False)
+        self._call(
+            self._review.review_list, LIST_LIMIT, on_done=self._on_loaded, reload_after_error=False
+        )
 
     def _on_loaded(self, rows: tuple[CandidateRow, ...]) -> None:
         kept = self.selected()
@@ -276,7 +280,9 @@ class DuplicatesWindow(QMainWindow):
                 if row.id == kept.id:
                     self.table.selectRow(n)
         self.summary.setText(
-            fmt.count(len(rows), "pair", "pairs") + " to review, highest score first"
+            f"The {len(rows)} highest-scoring pairs; more wait behind them"
+            if len(rows) >= LIST_LIMIT
+            else fmt.count(len(rows), "pair", "pairs") + " to review, highest score first"
             if rows
             else "No possible duplicates to review. “Look for duplicates” compares every customer."
         )
