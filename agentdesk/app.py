@@ -68,6 +68,9 @@ from agentdesk.services.knowledge.editor import KnowledgeEditor
 from agentdesk.services.knowledge.service import KnowledgeService
 from agentdesk.services.platform.auth import AgentIdentity
 from agentdesk.services.platform.roles import Capability, allows, can_supervise
+from agentdesk.services.scripts.calls import CallScripts
+from agentdesk.services.scripts.loader import load_catalogue
+from agentdesk.services.scripts.model import ScriptCatalogue
 from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy as load_sla_policy
@@ -90,6 +93,7 @@ from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 from agentdesk.ui.knowledge.install import install_knowledge
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
+from agentdesk.ui.scripts.install import install_scripts
 from agentdesk.ui.status_bar import StoreStatus
 from agentdesk.ui.supervisor.install import install_supervisor
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -403,6 +407,7 @@ def build_desktop(
     policy: StatePolicy | None = None,
     with_sync: bool = True,
     feed: CallFeed | None = None,
+    script_catalogue: ScriptCatalogue | None = None,
 ) -> Desktop:
     """Services, telephony and the main window for the signed-in agent (GUI thread).
 
@@ -423,6 +428,8 @@ def build_desktop(
     remote_matcher = ServerMatcher(server.api, client_id) if server else None
     tickets = TicketService(stores.local, writer, load_sla_policy(), identity.id)
     recorder = PopLatencyRecorder()
+    # Agent scripts (issue 13): validated at start, a bad file stops it with file and step.
+    scripts = CallScripts(script_catalogue or load_catalogue())
     wrapup = WrapUpService(
         writer,
         load_dispositions(),
@@ -430,6 +437,7 @@ def build_desktop(
         extra_codes=(policy.acw_timeout_disposition,),
         pop_latency=recorder.for_call,
         workstation=settings.workstation,
+        scripts=scripts.outcome,
     )
     feed = feed or call_feed(settings, identity, ami, server, options.dial_plan, client_id)
     link = PbxLink(feed, bridge)
@@ -501,6 +509,7 @@ def build_desktop(
         if allows(identity, Capability.EDIT_KNOWLEDGE)
         else None,
     )
+    install_scripts(window, scripts)  # the Script tab: guided steps for the call's intent
     # Wallboard, reports and agent control for supervisors and admins (issue 7); historical
     # figures come from the server, which refuses them to an agent's session.
     supervisor = install_supervisor(
