@@ -1,0 +1,43 @@
+"""Plugs the Script tab into the main window, beside Call, Wrap-up and Knowledge.
+
+The tab follows the controller's pops (the call's IVR intent picks the script, the
+IVR's ID&V result decides whether the agent must verify) and lets a call go once
+its wrap-up, which filed the script's answers, is saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentdesk.services.desk.session import PopContent
+from agentdesk.services.scripts.calls import CallScripts
+from agentdesk.services.scripts.engine import IdvCheck
+from agentdesk.ui.scripts.panel import ScriptCall, ScriptPanel
+from agentdesk.ui.shell_widgets import scrolling
+
+TAB_TITLE = "&Script"
+
+
+def script_call_of(pop: PopContent) -> ScriptCall:
+    """The call as the Script tab needs it: intent and the IVR's identity check."""
+    ivr = pop.call.ivr
+    check = IdvCheck(ivr.idv_result or "not_attempted", ivr.idv_method or None)
+    return ScriptCall(pop.linkedid, ivr.intent, check)
+
+
+def install_scripts(window: Any, scripts: CallScripts) -> ScriptPanel:
+    """Add the Script tab to ``window.call_tabs`` and wire it to calls.
+
+    Added last: a tab inserted before another plug-in's would shift the index that
+    plug-in keeps for its tab text.
+    """
+    panel = ScriptPanel(scripts)
+    panel.setObjectName("scriptPanel")
+    window.call_tabs.addTab(scrolling(panel, window), TAB_TITLE)
+
+    def on_pop(pop: PopContent) -> None:
+        panel.show_call(script_call_of(pop))
+
+    window.controller.pop_shown.connect(on_pop)
+    window.controller.wrapups.finished.connect(lambda linkedid, _next: panel.call_saved(linkedid))
+    return panel
