@@ -279,3 +279,21 @@ def test_late_writes_for_the_duplicate_land_on_the_survivor(store: CentralStore)
     with read_session(store.engine) as s:
         assert s.get(Ticket, late["id"]).customer_id == keep  # type: ignore[union-attr]
         assert s.get(Interaction, call).customer_id == keep  # type: ignore[union-attr]
+
+
+def test_protective_flags_of_the_duplicate_stay_on_the_survivor(store: CentralStore) -> None:
+    keep = add_customer(store.engine, "Amelia", "Okafor")
+    dupe = add_customer(
+        store.engine, "Amelia", "Okafor", phone="+447700900999", email="a@b.org",
+        marketing_opt_out=True, legal_hold=True,
+    )  # fmt: skip
+    service = MergeService(store)
+    service.approve(service.request(survivor_id=keep, merged_id=dupe, actor="sam").id, actor="pat")
+    with read_session(store.engine) as s:
+        survivor = s.get(Customer, keep)
+        assert survivor is not None and survivor.marketing_opt_out and survivor.legal_hold
+        assert not survivor.vulnerable
+        changes = set(
+            s.scalars(select(CustomerHistory.field).where(CustomerHistory.customer_id == keep))
+        )
+    assert {"marketing_opt_out", "legal_hold", "merged_from"} <= changes

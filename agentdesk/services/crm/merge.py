@@ -17,6 +17,8 @@ not at all:
   search and the caller match (which skip deleted customers) never return it and
   a desktop showing it can point to the survivor. Older tombstones that pointed
   at the duplicate now point at the survivor;
+* a marketing opt-out, a legal hold or a vulnerability flag on the duplicate is kept on
+  the survivor (an opt-out stays honoured, moved rows stay under the hold);
 * the duplicate's date of birth is re-encrypted for the survivor when the
   survivor has none (the ciphertext is bound to its row);
 * the change feed gets the two customer aggregates, their history rows and every
@@ -371,6 +373,7 @@ class MergeService:
             moved[name] = moved.get(name, 0) + count
             changed += [Changed(name, i) for i in ids]
         self._carry_birth(survivor, merged)
+        changed += _carry_flags(session, survivor, merged, actor, now)
         # Older tombstones pointing at the duplicate now point at the survivor.
         chained = list(session.scalars(select(Customer).where(Customer.merged_into == merged.id)))
         for old in chained:
@@ -474,6 +477,28 @@ class MergeService:
         with write_session(self._engine) as session:
             row = session.get(MergeRequest, request_id)
             return None if row is None else _view(row)
+
+
+# Flags that protect the customer: if either record had one, the survivor keeps it (an
+# opt-out is honoured, a legal hold keeps the moved rows from retention, a vulnerable
+# customer stays flagged for the agents).
+_PROTECTIVE = ("marketing_opt_out", "legal_hold", "vulnerable")
+
+
+def _carry_flags(
+    session: Session, survivor: Customer, merged: Customer, actor: str, now: dt.datetime
+) -> list[Changed]:
+    changed: list[Changed] = []
+    for name in _PROTECTIVE:
+        if getattr(merged, name) and not getattr(survivor, name):
+            setattr(survivor, name, True)
+            entry = CustomerHistory(
+                id=uuid7(), customer_id=survivor.id, field=name, old_value="False",
+                new_value="True", changed_by=actor, changed_at=now,
+            )  # fmt: skip
+            session.add(entry)
+            changed.append(Changed("customer_history", entry.id))
+    return changed
 
 
 class _Outdated(Exception):
