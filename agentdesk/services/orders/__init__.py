@@ -1,0 +1,1 @@
+"""Customer Orders Product: catalogue, eligibility, verified orders, cross-sell (issue 13)."""

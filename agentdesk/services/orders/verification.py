@@ -1,0 +1,62 @@
+"""Who may order: a caller whose identity was verified, by the IVR or by the agent.
+
+The rule (issue 13, "for a verified caller only"):
+
+* On a call whose IVR ID&V **passed**, the IVR's result is the verification
+  (source ``ivr``, its method, e.g. ``pin``).
+* On a call whose IVR ID&V **failed**, nothing can be ordered on that call: a caller who
+  could not prove who they are to the IVR is not re-verified by the agent for a sale.
+* Otherwise (IVR partial or not attempted, or no call at all: an e-mail, a branch visit)
+  the agent must verify the customer personally and record how, with one of
+  :data:`AGENT_METHODS`; the method and the agent are kept on the order's ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentdesk.services.desk.call_data import IvrData
+from agentdesk.store.mutation_args.orders import VerifiedBy
+
+AGENT_METHODS: dict[str, str] = {
+    "security_questions": "Security questions answered",
+    "one_time_passcode": "One-time passcode to the registered phone",
+    "document_seen": "Identity document seen in person",
+}
+
+
+class NotVerified(PermissionError):
+    """The caller's identity is not verified well enough to place an order."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How the customer was verified for this order."""
+
+    source: VerifiedBy
+    method: str
+
+    def describe(self) -> str:
+        if self.source is VerifiedBy.IVR:
+            method = self.method.upper() if len(self.method) <= 4 else self.method
+            return f"Verified by the IVR ({method})"
+        return f"Verified by the agent: {AGENT_METHODS.get(self.method, self.method).lower()}"
+
+
+def verification_for(ivr: IvrData | None, agent_method: str | None = None) -> Verification:
+    """The verification that lets an order through, or :class:`NotVerified` saying why."""
+    if ivr is not None and ivr.verified:
+        return Verification(VerifiedBy.IVR, ivr.idv_method or "ivr")
+    if ivr is not None and ivr.idv_result == "failed":
+        raise NotVerified(
+            "ID&V failed in the IVR on this call: no order can be placed on it; "
+            "ask the customer to call back or visit a branch"
+        )
+    if not agent_method:
+        raise NotVerified(
+            "the caller is not verified: verify the customer yourself and say how "
+            "before placing the order"
+        )
+    if agent_method not in AGENT_METHODS:
+        raise NotVerified(f"unknown verification method {agent_method!r}")
+    return Verification(VerifiedBy.AGENT, agent_method)
