@@ -55,7 +55,7 @@ from agentdesk.models import (
     utcnow,
 )
 from agentdesk.services.crm.duplicates import DuplicateFinder, ordered_pair
-from agentdesk.services.crm.merge_moves import move_contacts, move_references
+from agentdesk.services.crm.merge_moves import carry_flags, move_contacts, move_references
 from agentdesk.store.audit_log import append_audit
 from agentdesk.store.engine import write_session
 from agentdesk.store.field_crypto import FieldDecryptError, field_context
@@ -373,7 +373,7 @@ class MergeService:
             moved[name] = moved.get(name, 0) + count
             changed += [Changed(name, i) for i in ids]
         self._carry_birth(survivor, merged)
-        changed += _carry_flags(session, survivor, merged, actor, now)
+        changed += carry_flags(session, survivor, merged, actor, now)
         # Older tombstones pointing at the duplicate now point at the survivor.
         chained = list(session.scalars(select(Customer).where(Customer.merged_into == merged.id)))
         for old in chained:
@@ -477,28 +477,6 @@ class MergeService:
         with write_session(self._engine) as session:
             row = session.get(MergeRequest, request_id)
             return None if row is None else _view(row)
-
-
-# Flags that protect the customer: if either record had one, the survivor keeps it (an
-# opt-out is honoured, a legal hold keeps the moved rows from retention, a vulnerable
-# customer stays flagged for the agents).
-_PROTECTIVE = ("marketing_opt_out", "legal_hold", "vulnerable")
-
-
-def _carry_flags(
-    session: Session, survivor: Customer, merged: Customer, actor: str, now: dt.datetime
-) -> list[Changed]:
-    changed: list[Changed] = []
-    for name in _PROTECTIVE:
-        if getattr(merged, name) and not getattr(survivor, name):
-            setattr(survivor, name, True)
-            entry = CustomerHistory(
-                id=uuid7(), customer_id=survivor.id, field=name, old_value="False",
-                new_value="True", changed_by=actor, changed_at=now,
-            )  # fmt: skip
-            session.add(entry)
-            changed.append(Changed("customer_history", entry.id))
-    return changed
 
 
 class _Outdated(Exception):

@@ -4,21 +4,25 @@ transaction (``services/crm/merge.py`` owns the transaction, the checks and the 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from agentdesk.ids import uuid7
 from agentdesk.models import (
     Base,
     Customer,
     CustomerAddress,
     CustomerEmail,
+    CustomerHistory,
     CustomerPhone,
     IdentityDocument,
     Product,
 )
+from agentdesk.store.mutations import Changed
 from agentdesk.store.sync.entities import KINDS
 
 # Rows that name a customer but must not follow it into the survivor: its own history
@@ -123,3 +127,25 @@ def move_references(
             if count:
                 out.append((table.name, count, ids))
     return out
+
+
+# Flags that protect the customer: if either record had one, the survivor keeps it (an
+# opt-out is honoured, a legal hold keeps the moved rows from retention, a vulnerable
+# customer stays flagged for the agents).
+_PROTECTIVE = ("marketing_opt_out", "legal_hold", "vulnerable")
+
+
+def carry_flags(
+    session: Session, survivor: Customer, merged: Customer, actor: str, now: dt.datetime
+) -> list[Changed]:
+    changed: list[Changed] = []
+    for name in _PROTECTIVE:
+        if getattr(merged, name) and not getattr(survivor, name):
+            setattr(survivor, name, True)
+            entry = CustomerHistory(
+                id=uuid7(), customer_id=survivor.id, field=name, old_value="False",
+                new_value="True", changed_by=actor, changed_at=now,
+            )  # fmt: skip
+            session.add(entry)
+            changed.append(Changed("customer_history", entry.id))
+    return changed
