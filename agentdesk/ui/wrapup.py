@@ -121,7 +121,7 @@ class WrapUpForm(QFrame):
         self.next_state.setModel(self.next_states)
         # "Answered with this article" (issue 13): set from the knowledge panel.
         self._article: tuple[str, int, str] | None = None
-        self.article = fmt.plain(QLabel("None: cite one from the Knowledge tab", self))
+        self.article = fmt.plain(QLabel("None: cite one from the Knowledge pane", self))
         self.article.setObjectName("wrapArticle")
         self.article.setWordWrap(True)
         self.article_clear = QPushButton("Remove", self)
@@ -197,7 +197,7 @@ class WrapUpForm(QFrame):
     def _set_article(self, article: tuple[str, int, str] | None) -> None:
         self._article = article
         if article is None:
-            self.article.setText("None: cite one from the Knowledge tab")
+            self.article.setText("None: cite one from the Knowledge pane")
         else:
             self.article.setText(f"{fmt.display_text(article[2])} (version {article[1]})")
         self.article_clear.setEnabled(article is not None)

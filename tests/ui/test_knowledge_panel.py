@@ -9,13 +9,13 @@ import uuid
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QDockWidget
 from sqlalchemy import Engine, select
 
 from agentdesk.ids import uuid7
 from agentdesk.models import Interaction, KnowledgeArticle, KnowledgeArticleVersion
 from agentdesk.services.desk.screen_pop import ChangeKind
 from agentdesk.store.engine import read_session, write_session
-from agentdesk.ui.knowledge.install import TAB_TITLE
 from agentdesk.ui.knowledge.panel import KnowledgePanel
 from tests.ui.data import add_customer
 
@@ -90,12 +90,12 @@ def test_a_call_gets_suggestions_and_the_wrap_up_cites_the_article_read(
         placed = desk.call("+447700900123", intent="card_lost")
     assert [h.id for h in shown.args[0].hits] == [ids["lost"], ids["old"]]
     assert panel.heading.text() == "For this call — topic: card lost"
-    index = window.call_tabs.indexOf(panel)
-    assert window.call_tabs.tabText(index) == f"{TAB_TITLE} (2)"
+    dock = window.findChild(QDockWidget, "knowledgeDock")
+    assert dock is not None and dock.windowTitle() == "Knowledge (2)"
     stale_line = panel.hits.data(panel.hits.index(1, 0))
     assert stale_line.startswith("⚠ Review overdue · Lost card (old process)")
 
-    window.call_tabs.setCurrentWidget(panel)
+    dock.raise_()
     with qtbot.waitSignal(panel.article_shown, timeout=10_000):
         panel.list.clicked.emit(panel.hits.index(0, 0))
     reader = panel.reader
@@ -156,7 +156,8 @@ def test_bad_search_text_gets_a_sentence_and_the_list_is_kept(desk_factory: Any)
 
     desk = desk_factory(seed=seed)
     panel, qtbot = _panel(desk.window), desk.qtbot
-    desk.window.call_tabs.setCurrentWidget(panel)
+    panel.parentWidget().raise_()
+    qtbot.waitUntil(panel.isVisible, timeout=5_000)  # reachable with no call at all
     with qtbot.waitSignal(panel.results_shown, timeout=10_000) as shown:
         qtbot.keyClicks(panel.box, "replacem")
         qtbot.keyClick(panel.box, "\r")

@@ -1,4 +1,8 @@
-"""Plugs the knowledge panel into the main window: a Knowledge tab beside Call and Wrap-up.
+"""Plugs the knowledge panel into the main window: a Knowledge pane beside the call.
+
+A pane of its own (tabbed with the call pane, on the utility strip), not a page of the
+call pane: the call pane folds away between calls, and agents and editors read and
+search articles then too. Its tab says how many articles the last list holds.
 
 The panel follows the controller's pops (intent, language, the caller's products
 from the pop card) and the change bus (articles published anywhere); "Answered
@@ -19,7 +23,7 @@ from agentdesk.ui.change_bus import ChangeBus
 from agentdesk.ui.knowledge.editor import ArticleEditorDialog
 from agentdesk.ui.knowledge.panel import CallTopic, KnowledgePanel
 
-TAB_TITLE = "&Knowledge"
+TITLE = "Knowledge"
 
 
 def topic_of(pop: PopContent) -> CallTopic:
@@ -37,20 +41,19 @@ def install_knowledge(
     changes: ChangeBus | None = None,
     editor: KnowledgeEditor | None = None,
 ) -> KnowledgePanel:
-    """Add the Knowledge tab to ``window.call_tabs`` and wire it to pops and the wrap-up.
+    """Add the Knowledge pane to ``window`` and wire it to pops, the wrap-up and changes.
 
     ``editor`` (editors and admins only) adds "New article…" and "Edit…" to the panel.
     """
     panel = KnowledgePanel(bridge, service)
-    tabs = window.call_tabs
-    index = tabs.addTab(panel, TAB_TITLE)
+    dock = window.add_dock("knowledgeDock", TITLE, panel)
 
     def on_pop(pop: PopContent) -> None:
         panel.show_call(topic_of(pop))
 
     def on_results(result: ArticleList) -> None:
         count = len(result.hits)
-        tabs.setTabText(index, f"{TAB_TITLE} ({count})" if count else TAB_TITLE)
+        dock.setWindowTitle(f"{TITLE} ({count})" if count else TITLE)
 
     def on_cited(article: ArticleView) -> None:
         cited = window.wrapup.cite_article(str(article.id), article.version, article.title)
