@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 from agentdesk.services.knowledge.editor import (
     LANGUAGES,
     ArticleDraft,
-    KnowledgeEditError,
     KnowledgeEditor,
     Published,
 )
@@ -74,6 +73,7 @@ class ArticleEditorDialog(QDialog):
         self.error = fmt.plain(QLabel(self))
         self.error.setObjectName("articleEditorError")
         self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b91c1c;")
         self.buttons = QDialogButtonBox(self)
         self.publish_button = self.buttons.addButton(
             "Publish", QDialogButtonBox.ButtonRole.AcceptRole
@@ -137,10 +137,7 @@ class ArticleEditorDialog(QDialog):
 
     def _on_error(self, exc: BaseException) -> None:
         self.publish_button.setEnabled(True)
-        if isinstance(exc, KnowledgeEditError | PermissionError):
-            self.error.setText(str(exc))
-        else:
-            self.error.setText(f"Not published: {exc}")
+        self.error.setText(f"Not published: {exc}")
         target = {
             "title": self.title,
             "body": self.body,
