@@ -449,7 +449,7 @@ class _Generator:
             )
             for intent, title, body, tags in reference.KNOWLEDGE
         ]
-        # Due for review three years on; the mortgage article is overdue, so the demo shows the flag.
+        # Due for review three years on; the mortgage article is overdue (the demo's flag).
         fresh, overdue = (now + dt.timedelta(days=3 * 365)).date(), (now + dt.timedelta(180)).date()
         w.insert(
             KnowledgeArticle.__table__,
