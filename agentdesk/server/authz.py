@@ -16,9 +16,11 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from agentdesk.models import Reminder, SyncPin, Ticket, TicketAlert
+from agentdesk.models import Reminder, SyncPin, Ticket, TicketAlert, utcnow
 from agentdesk.server.auth import Principal
 from agentdesk.server.pins import PinBook
+from agentdesk.services.orders.gate import check_order, shipped_catalogue
+from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.sync.protocol import PushEntry
 
@@ -42,6 +44,7 @@ ROLES: dict[str, frozenset[str]] = {
     "reminder.set": _EVERYONE,
     "reminder.close": _EVERYONE,
     "ticket_alert.read": _EVERYONE,
+    "order.place": _EVERYONE,
     "knowledge.publish": _EDITORS,
     "knowledge.review": _EDITORS,
     "knowledge.retire": _EDITORS,
@@ -69,8 +72,10 @@ class MutationAuthorizer:
         *,
         postgres: bool,
         pins: PinBook | None = None,
+        field_cipher: FieldCipher | None = None,
     ) -> None:
         self.principal = principal
+        self._cipher = field_cipher  # orders: the age from the date of birth
         self.client_id = client_id
         self._pins = pins
         self._insert = postgresql.insert if postgres else sqlite.insert
@@ -95,6 +100,17 @@ class MutationAuthorizer:
             self._require_ticket(session, _uuid(args.get("ticket_id")), optional=True)
         elif entry.name == "ticket.create":
             self._require_customer(session, _uuid(args.get("customer_id")), optional=True)
+        elif entry.name == "order.place":
+            ticket = args.get("ticket")
+            ticket = ticket if isinstance(ticket, dict) else {}
+            self._require_customer(session, _uuid(ticket.get("customer_id")))
+            check_order(
+                session,
+                args,
+                catalogue=shipped_catalogue(),
+                cipher=self._cipher,
+                today=utcnow().date(),
+            )
         elif entry.name in ("ticket.update", "ticket.reopen"):
             self._require_ticket(session, _uuid(args.get("id")))
         elif entry.name == "ticket.comment":

@@ -77,6 +77,17 @@ def _valid() -> dict[str, dict[str, Any]]:
         },
         "knowledge.review": {"article_id": uuid7(), "review_due": "2027-06-01"},
         "knowledge.retire": {"article_id": uuid7()},
+        "order.place": {
+            "ticket": {
+                "id": uuid7(),
+                "reason": "product_order",
+                "title": "Classic credit card",
+                "customer_id": uuid7(),
+            },
+            "product_code": "credit_card",
+            "verified_by": "ivr",
+            "verification_method": "pin",
+        },
     }
 
 
@@ -101,6 +112,7 @@ WRONG_TYPE = [
     ("knowledge.publish", {"base_version": "1"}, "base_version"),
     ("knowledge.review", {"review_due": 5}, "review_due"),
     ("knowledge.retire", {"article_id": 12345}, "article_id"),
+    ("order.place", {"verified_by": "nobody"}, "verified_by"),
 ]
 TOO_LONG = [
     ("interaction.add", {"subject": "x" * 301}, "subject"),
@@ -121,6 +133,7 @@ TOO_LONG = [
     ("knowledge.publish", {"title": "x" * 301}, "title"),
     ("knowledge.review", {"review_due": "x" * 65}, "review_due"),
     ("knowledge.retire", {"article_id": "x" * 65}, "article_id"),
+    ("order.place", {"product_code": "x" * 41}, "product_code"),
 ]
 UNKNOWN_KEY = [(name, {"colour": "red"}, "colour") for name in sorted(_valid())] + [
     ("ticket.update", {"changes": {"number": "T-1"}}, "number"),

@@ -45,7 +45,11 @@ def _central(ctx: ServerContext, principal: Principal, client_id: uuid.UUID) -> 
         principal.login,
         filter_pull=True,
         authorize=MutationAuthorizer(
-            principal, client_id, postgres=ctx.store.is_postgres, pins=ctx.pins
+            principal,
+            client_id,
+            postgres=ctx.store.is_postgres,
+            pins=ctx.pins,
+            field_cipher=ctx.store.field_cipher,
         ),
         on_pin=ctx.pins.add,
     )

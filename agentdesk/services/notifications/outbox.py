@@ -188,24 +188,27 @@ class NotificationService:
 
     def _queue_event(self, s: Session, history: dict[str, Any], now: dt.datetime) -> int:
         field = history.get("field")
-        old_status: str | None = None
-        if field == "created":
-            specs = self.catalog.for_ticket_event("created")
-            status: str | None = TicketStatus.NEW.value
-        elif field == "status":
-            try:
-                new = TicketStatus(str(history.get("new_value")))
-            except ValueError:
-                return 0
-            specs = self.catalog.for_ticket_event("status", new)
-            status, old_status = new.value, history.get("old_value")
-        else:
-            return 0
-        if not specs:
+        if field not in ("created", "status"):
             return 0
         ticket = s.get(Ticket, uuid.UUID(str(history["ticket_id"])))
         if ticket is None or ticket.customer_id is None:
             return 0  # a ticket about no customer tells nobody
+        old_status: str | None = None
+        if field == "created":
+            specs = self.catalog.for_ticket_event("created", reason=ticket.reason)
+            status: str | None = TicketStatus.NEW.value
+        else:
+            try:
+                new = TicketStatus(str(history.get("new_value")))
+            except ValueError:
+                return 0
+            old_status = history.get("old_value")
+            specs = self.catalog.for_ticket_event(
+                "status", new, reason=ticket.reason, old_status=old_status
+            )
+            status = new.value
+        if not specs:
+            return 0
         if field == "created":
             status = ticket.status.value
         values = [
@@ -315,6 +318,7 @@ class NotificationService:
             values = {
                 "customer_name": customer.display_name,
                 "ticket_number": ticket.number,
+                "ticket_title": ticket.title,
                 "status": self.catalog.status_name(language, row.params.get("status")),
                 "old_status": self.catalog.status_name(language, row.params.get("old_status")),
             }

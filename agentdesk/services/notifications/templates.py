@@ -25,11 +25,14 @@ TEMPLATES_DIR = resource("notifications")
 INDEX_FILE = "notifications.toml"
 
 # What a ticket event can put into a text.
-PLACEHOLDERS = frozenset({"customer_name", "ticket_number", "status", "old_status"})
+PLACEHOLDERS = frozenset({"customer_name", "ticket_number", "ticket_title", "status", "old_status"})
 Category = Literal["service", "marketing"]
 Trigger = Literal["created", "status"]
 NotifyChannel = Literal["email", "sms"]
 CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {"email": ("subject", "body"), "sms": ("sms",)}
+_SPEC_KEYS = frozenset(
+    {"category", "trigger", "statuses", "required", "reasons", "except_reasons", "from_statuses"}
+)
 MAX_SMS = 480  # three concatenated SMS segments
 
 
@@ -46,6 +49,17 @@ class TemplateSpec:
     trigger: Trigger
     statuses: frozenset[TicketStatus]
     required: frozenset[str]
+    # Which tickets it is about: only these reasons (empty: any), never these; for a status
+    # trigger, only when the status left one of ``from_statuses`` (empty: from any).
+    reasons: frozenset[str] = frozenset()
+    except_reasons: frozenset[str] = frozenset()
+    from_statuses: frozenset[TicketStatus] = frozenset()
+
+    def applies(self, reason: str, old_status: str | None) -> bool:
+        """True when a ticket of ``reason`` leaving ``old_status`` sends this message."""
+        if (self.reasons and reason not in self.reasons) or reason in self.except_reasons:
+            return False
+        return not self.from_statuses or old_status in {s.value for s in self.from_statuses}
 
 
 @dataclass(frozen=True)
@@ -78,13 +92,20 @@ class Catalog:
         return self.default_language
 
     def for_ticket_event(
-        self, trigger: Trigger, status: TicketStatus | None = None
+        self,
+        trigger: Trigger,
+        status: TicketStatus | None = None,
+        *,
+        reason: str = "",
+        old_status: str | None = None,
     ) -> list[TemplateSpec]:
         """The templates a ticket event sends, in file order."""
         return [
             spec
             for spec in self.specs.values()
-            if spec.trigger == trigger and (trigger == "created" or status in spec.statuses)
+            if spec.trigger == trigger
+            and (trigger == "created" or status in spec.statuses)
+            and spec.applies(reason, old_status)
         ]
 
     def status_name(self, language: str, status: str | None) -> str:
@@ -156,17 +177,31 @@ def _spec(name: str, body: Any, path: Path) -> TemplateSpec:
     trigger = body.get("trigger")
     if trigger not in ("created", "status"):
         raise TemplateError(f"{where}: trigger must be 'created' or 'status'")
+    unknown_keys = set(body) - _SPEC_KEYS
+    if unknown_keys:
+        raise TemplateError(f"{where}: unknown key {sorted(unknown_keys)[0]!r}")
     try:
         statuses = frozenset(TicketStatus(s) for s in body.get("statuses", []))
+        from_statuses = frozenset(TicketStatus(s) for s in body.get("from_statuses", []))
     except ValueError as exc:
         raise TemplateError(f"{where}: {exc}") from exc
+    reasons, except_reasons = _codes(body, "reasons", where), _codes(body, "except_reasons", where)
     if trigger == "status" and not statuses:
         raise TemplateError(f"{where}: a status trigger needs statuses = [...]")
     required = frozenset(str(p) for p in body.get("required", []))
     unknown = required - PLACEHOLDERS
     if unknown:
         raise TemplateError(f"{where}: unknown required placeholders {sorted(unknown)}")
-    return TemplateSpec(name, category, trigger, statuses, required)
+    return TemplateSpec(
+        name, category, trigger, statuses, required, reasons, except_reasons, from_statuses
+    )
+
+
+def _codes(body: dict[str, Any], key: str, where: str) -> frozenset[str]:
+    values = body.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise TemplateError(f"{where}: {key} must be a list of ticket reason codes")
+    return frozenset(values)
 
 
 def _status_names(body: Any, path: Path) -> dict[str, str]:

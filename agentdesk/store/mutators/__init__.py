@@ -6,6 +6,7 @@ from agentdesk.store.mutators import (  # noqa: F401
     customers,
     interactions,
     knowledge,
+    orders,
     reminders,
     tickets,
 )

@@ -1,0 +1,257 @@
+"""Orders for one signed-in agent: what a customer may order, placing it, following it.
+
+An order is a fulfilment ticket (reason ``product_order``) that the routing rules send
+to the back office, with SLA clocks from the team's policy, written through the
+``order.place`` mutation so every cache and the notification intake see it. Its status
+is the ticket's, read as an order's: new = placed, open or pending = in fulfilment,
+resolved = fulfilled, closed without being resolved = rejected.
+
+Here (the desktop) eligibility is decided from the cache: the birth year stands in for
+the date of birth, which only the server can read; the server decides again, with the
+date of birth, before it accepts the order (``gate.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Engine, select
+
+from agentdesk.ids import uuid7
+from agentdesk.models import Ticket, TicketHistory, TicketStatus, utcnow
+from agentdesk.services.desk.call_data import IvrData
+from agentdesk.services.orders.catalogue import Catalogue, CatalogueProduct
+from agentdesk.services.orders.eligibility import Verdict, evaluate, evaluate_all
+from agentdesk.services.orders.facts import UnknownCustomer, read_facts
+from agentdesk.services.orders.verification import Verification, verification_for
+from agentdesk.services.tickets.plan import Routed, TicketPlanner
+from agentdesk.services.tickets.sla import SlaDue
+from agentdesk.store.engine import read_session
+from agentdesk.store.mutation_args.base import rejecting
+from agentdesk.store.mutation_args.orders import ORDER_REASON, OrderPlace, VerifiedBy
+from agentdesk.store.mutation_args.tickets import TicketCreate
+from agentdesk.store.mutations import MutationRejected
+from agentdesk.store.mutators.orders import PRODUCT_FIELD, VERIFIED_FIELD
+from agentdesk.store.writer import LocalWriter
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    IN_FULFILMENT = "in fulfilment"
+    FULFILLED = "fulfilled"
+    REJECTED = "rejected"
+
+
+class OrderRefused(ValueError):
+    """An order that cannot be placed; the message says why, for the agent."""
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One order as the customer's order list shows it."""
+
+    ticket_id: uuid.UUID
+    number: str
+    product_code: str
+    product_name: str
+    status: OrderStatus
+    placed_at: dt.datetime
+    resolution_due: dt.datetime | None
+    verification: str
+
+
+def order_status(ticket_status: str, was_resolved: bool) -> OrderStatus:
+    """The order's status from its ticket's (see the module docstring)."""
+    if ticket_status == TicketStatus.NEW.value:
+        return OrderStatus.PLACED
+    if ticket_status == TicketStatus.RESOLVED.value:
+        return OrderStatus.FULFILLED
+    if ticket_status == TicketStatus.CLOSED.value:
+        return OrderStatus.FULFILLED if was_resolved else OrderStatus.REJECTED
+    return OrderStatus.IN_FULFILMENT
+
+
+class OrderService:
+    """Order use cases against one store (a desktop's cache, or the centre in tests)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        writer: LocalWriter,
+        planner: TicketPlanner,
+        catalogue: Catalogue,
+        agent_id: uuid.UUID | None = None,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._writer = writer
+        self._planner = planner
+        self._catalogue = catalogue
+        self._agent_id = agent_id
+        self._clock = clock
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self._catalogue
+
+    def offers(self, customer_id: uuid.UUID) -> list[Verdict]:
+        """Every catalogue product with the customer's eligibility and the reasons."""
+        today = self._clock().date()
+        with read_session(self._engine) as session:
+            try:
+                facts = read_facts(session, customer_id, today)
+            except UnknownCustomer as exc:
+                raise OrderRefused(str(exc)) from exc
+        return evaluate_all(self._catalogue, facts, today)
+
+    def place(
+        self,
+        customer_id: uuid.UUID,
+        product_code: str,
+        *,
+        ivr: IvrData | None,
+        agent_method: str | None = None,
+        channel: str = "phone",
+        note: str = "",
+    ) -> OrderRow:
+        """Place the order; :class:`OrderRefused` (nothing written) when it cannot be."""
+        args = self.plan(
+            customer_id,
+            product_code,
+            ivr=ivr,
+            agent_method=agent_method,
+            channel=channel,
+            note=note,
+        )
+        try:
+            self._writer.write("order.place", args)
+        except MutationRejected as exc:
+            raise OrderRefused(str(exc)) from exc
+        return self._row(args.ticket.id)
+
+    def plan(
+        self,
+        customer_id: uuid.UUID,
+        product_code: str,
+        *,
+        ivr: IvrData | None,
+        agent_method: str | None = None,
+        channel: str = "phone",
+        note: str = "",
+    ) -> OrderPlace:
+        """Every check, routing and the SLA clocks: the ``order.place`` arguments to write."""
+        try:
+            product = self._catalogue.get(product_code)
+            verification = verification_for(ivr, agent_method)
+        except (ValueError, PermissionError) as exc:
+            raise OrderRefused(str(exc)) from exc
+        now = self._clock()
+        with read_session(self._engine) as session:
+            try:
+                facts = read_facts(session, customer_id, now.date())
+            except UnknownCustomer as exc:
+                raise OrderRefused(str(exc)) from exc
+            verdict = evaluate(product, facts, now.date())
+            if not verdict.eligible:
+                raise OrderRefused(f"{product.name}: {verdict.describe().lower()}")
+            routed = self._planner.route_new(
+                session,
+                reason=ORDER_REASON,
+                customer_id=customer_id,
+                product=product.kind.value,
+                channel=channel,
+                team_id=None,
+                priority=None,
+            )
+        clocks = self._planner.new_clocks(routed.team, routed.priority, now)
+        return self._args(product, verification, customer_id, routed, clocks, note)
+
+    def _args(
+        self,
+        product: CatalogueProduct,
+        verification: Verification,
+        customer_id: uuid.UUID,
+        routed: Routed,
+        clocks: SlaDue,
+        note: str,
+    ) -> OrderPlace:
+        description = f"Order for {product.name} ({product.code}). {verification.describe()}."
+        if note.strip():
+            description += "\n\n" + note.strip()
+        try:
+            with rejecting("order.place"):
+                return OrderPlace(
+                    ticket=TicketCreate(
+                        id=uuid7(),
+                        reason=ORDER_REASON,
+                        title=product.name,
+                        description=description,
+                        customer_id=customer_id,
+                        priority=routed.priority,
+                        team_id=routed.team_id,
+                        created_by=self._agent_id,
+                        status=TicketStatus.NEW,
+                        routed_by=routed.routed_by,
+                        assign=routed.assign,
+                        first_response_due=clocks.first_response_due,
+                        resolution_due=clocks.resolution_due,
+                    ),
+                    product_code=product.code,
+                    verified_by=verification.source,
+                    verification_method=verification.method,
+                )
+        except MutationRejected as exc:
+            raise OrderRefused(str(exc)) from exc
+
+    def orders(self, customer_id: uuid.UUID) -> list[OrderRow]:
+        """The customer's orders, newest first."""
+        with read_session(self._engine) as session:
+            ids = session.scalars(
+                select(Ticket.id)
+                .where(
+                    Ticket.customer_id == customer_id,
+                    Ticket.reason == ORDER_REASON,
+                    Ticket.deleted_at.is_(None),
+                )
+                .order_by(Ticket.created_at.desc())
+            ).all()
+        return [self._row(ticket_id) for ticket_id in ids]
+
+    def _row(self, ticket_id: uuid.UUID) -> OrderRow:
+        with read_session(self._engine) as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise OrderRefused("this order is not on file")
+            history = session.execute(
+                select(TicketHistory.field, TicketHistory.new_value).where(
+                    TicketHistory.ticket_id == ticket_id,
+                    TicketHistory.field.in_((PRODUCT_FIELD, VERIFIED_FIELD, "status")),
+                )
+            ).all()
+            facts = {field: value for field, value in history if field != "status"}
+            resolved = any(f == "status" and v == TicketStatus.RESOLVED.value for f, v in history)
+            code = facts.get(PRODUCT_FIELD) or ""
+            name = next((p.name for p in self._catalogue.products if p.code == code), ticket.title)
+            return OrderRow(
+                ticket_id=ticket.id,
+                number=ticket.number,
+                product_code=code,
+                product_name=name,
+                status=order_status(ticket.status.value, resolved),
+                placed_at=ticket.created_at,
+                resolution_due=ticket.resolution_due,
+                verification=_describe_verification(facts.get(VERIFIED_FIELD)),
+            )
+
+
+def _describe_verification(value: str | None) -> str:
+    source, _, method = (value or "").partition(":")
+    try:
+        return Verification(VerifiedBy(source), method).describe()
+    except ValueError:
+        return ""
