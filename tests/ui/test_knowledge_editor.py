@@ -3,6 +3,7 @@ a new article and its next version published, and a concurrent version refused."
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,3 +89,41 @@ def test_a_refused_body_is_explained_and_kept_then_published(
     latest = service.article(done.args[0].article_id)
     assert latest is not None and latest.version == 2
     assert [v.note for v in latest.versions] == ["new card step", None]
+
+
+def test_an_editor_lists_overdue_reviews_and_marks_one_reviewed(
+    qtbot: QtBot, bridge: Bridge, cache: Engine
+) -> None:
+    from PySide6.QtWidgets import QPushButton, QWidget
+
+    from agentdesk.services.knowledge.editor import ArticleDraft
+    from agentdesk.ui.knowledge.install import _add_editing
+    from agentdesk.ui.knowledge.panel import KnowledgePanel
+
+    editor = KnowledgeEditor(LocalWriter(cache, "erin"), Who("erin", Role.EDITOR))
+    old = editor.publish(
+        ArticleDraft(
+            "Old fees", "Fees as of 2020.", intents="card_fees", review_due=dt.date(2020, 1, 1)
+        )
+    )
+    editor.publish(ArticleDraft("New fees", "Fees now.", intents="card_fees"))
+    host = QWidget()
+    qtbot.addWidget(host)
+    panel = KnowledgePanel(bridge, KnowledgeService(cache), host)
+    _add_editing(host, bridge, panel, editor)
+    buttons = {b.text(): b for b in panel.findChildren(QPushButton)}
+    assert not buttons["Reviewed"].isEnabled()  # nothing shown yet
+    with qtbot.waitSignal(panel.results_shown, timeout=10_000) as listed:
+        buttons["Overdue reviews"].click()
+    assert [h.id for h in listed.args[0].hits] == [old.article_id]
+    with qtbot.waitSignal(panel.article_shown, timeout=10_000):
+        panel.list.clicked.emit(panel.hits.index(0, 0))
+    assert panel.reader.stale.text().startswith("Review overdue since 01 Jan 2020")
+    buttons["Reviewed"].click()
+    qtbot.waitUntil(
+        lambda: panel.message.text().startswith("Reviewed; next review by"), timeout=10_000
+    )
+    assert KnowledgeService(cache).stale() == ()
+    with qtbot.waitSignal(panel.results_shown, timeout=10_000) as again:
+        buttons["Overdue reviews"].click()
+    assert again.args[0].message == "No article is past its review date."

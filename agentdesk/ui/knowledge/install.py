@@ -11,6 +11,7 @@ with this article" goes to the wrap-up form, which files it on the interaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from PySide6.QtWidgets import QPushButton
@@ -77,10 +78,32 @@ def _add_editing(
 ) -> None:
     new = QPushButton("New article…", panel)
     edit = QPushButton("Edit…", panel)
-    edit.setEnabled(False)
-    panel.editing_row.addWidget(new)
-    panel.editing_row.addWidget(edit)
+    reviewed = QPushButton("Reviewed", panel)
+    reviewed.setToolTip("The article shown is still right: next review in a year")
+    overdue = QPushButton("Overdue reviews", panel)
+    for button in (edit, reviewed):
+        button.setEnabled(False)
+    for button in (new, edit, reviewed, overdue):
+        panel.editing_row.addWidget(button)
     panel.editing_row.addStretch(1)
+
+    def mark_reviewed() -> None:
+        article = panel.reader.article
+        if article is None:
+            return
+        due = dt.date.today() + dt.timedelta(days=365)
+
+        def done(_none: None) -> None:
+            panel.message.setText(f"Reviewed; next review by {due:%d %b %Y}.")
+            panel.open_article(article.id)
+
+        bridge.submit(
+            editor.review,
+            article.id,
+            due,
+            on_done=done,
+            on_error=lambda exc: panel.message.setText(f"Not saved: {exc}"),
+        )
 
     def open_editor(article: ArticleView | None) -> None:
         dialog = ArticleEditorDialog(bridge, editor, article, window)
@@ -90,4 +113,11 @@ def _add_editing(
 
     new.clicked.connect(lambda: open_editor(None))
     edit.clicked.connect(lambda: open_editor(panel.reader.article))
-    panel.article_shown.connect(lambda _article: edit.setEnabled(True))
+    reviewed.clicked.connect(mark_reviewed)
+    overdue.clicked.connect(panel.show_overdue)
+
+    def on_article_shown(_article: ArticleView) -> None:
+        edit.setEnabled(True)
+        reviewed.setEnabled(True)
+
+    panel.article_shown.connect(on_article_shown)

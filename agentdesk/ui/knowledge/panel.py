@@ -189,6 +189,17 @@ class KnowledgePanel(QWidget):
             on_error=lambda exc: self.message.setText(f"Could not open the article: {exc}"),
         )
 
+    def show_overdue(self) -> None:
+        """List the articles past their review date (editors), most overdue first."""
+        self._request += 1
+        request = self._request
+
+        def done(hits: tuple[ArticleHit, ...]) -> None:
+            message = "" if hits else "No article is past its review date."
+            self._answer(request)(ArticleList(hits, 0.0, message))
+
+        self._bridge.submit(self._service.stale, on_done=done, on_error=self._failed(request))
+
     def apply_changes(self, changes: Changes) -> None:
         """An article was published, reviewed or retired (here or elsewhere): refresh."""
         if not changes.touches(*KNOWLEDGE_KINDS):
