@@ -1,7 +1,7 @@
 """duplicate customers: merge tombstones, candidate pairs, four-eyes merge requests
 
 Revision ID: 0016
-Revises: the newest of 0012-0015 present (see ``_previous``)
+Revises: 0013
 Create Date: 2026-12-03 20:00:00
 
 Issue 13 item 6. ``customer.merged_into`` points a merged customer (a
@@ -16,43 +16,11 @@ reason phrases, no personal data.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
-_DOWN = re.compile(r"^down_revision\s*=\s*[\"'](\w+)[\"']", re.MULTILINE)
-
-
-def _previous() -> str:
-    """The newest of 0012-0015 in this folder that does not already come after 0016.
-
-    Numbers 0013-0015 were handed to features built at the same time as this one; each
-    may land before or after it. Chaining to whichever is present keeps one head in
-    every order they land in, and one written after this (revising 0016 or a later
-    head) is skipped so the history cannot loop. Pin it once all three are in.
-    """
-    here = Path(__file__).parent
-    parents: dict[str, str] = {}
-    for path in here.glob("[0-9][0-9][0-9][0-9]_*.py"):
-        found = _DOWN.search(path.read_text(encoding="utf-8"))
-        if found is not None:
-            parents[path.name[:4]] = found.group(1)
-    for candidate in ("0015", "0014", "0013"):
-        if candidate not in parents:
-            continue
-        seen, rev = set(), candidate
-        while rev in parents and rev not in seen and rev != "0016":
-            seen.add(rev)
-            rev = parents[rev]
-        if rev != "0016":
-            return candidate
-    return "0012"
-
-
 revision = "0016"
-down_revision = _previous()
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
