@@ -301,6 +301,8 @@ class ScriptPanel(QWidget):
     def _build_options(self, step: Step, chosen: str | None) -> None:
         for button in self.option_group.buttons():
             self.option_group.removeButton(button)
+            self._options_layout.removeWidget(button)
+            button.hide()
             button.deleteLater()
         for value, label in step.choices:
             button = QRadioButton(fmt.display_text(label), self.options)
@@ -308,13 +310,15 @@ class ScriptPanel(QWidget):
             button.setChecked(value == chosen)
             self.option_group.addButton(button)
             self._options_layout.addWidget(button)
+            button.show()  # now, not on the layout's queued show: the agent may press at once
+        self._options_layout.activate()
         first = self.option_group.checkedButton() or self.option_group.buttons()[0]
         first.setFocus()
 
     def _show_idv(self, run: ScriptRun, step: Step) -> None:
-        self.ivr_result.setText(idv_words(run.ivr_idv).capitalize())
+        self.ivr_result.setText(_sentence(idv_words(run.ivr_idv)))
         agent = run.agent_idv
-        self.agent_result.setText(idv_words(agent).capitalize() if agent else "not checked yet")
+        self.agent_result.setText(_sentence(idv_words(agent)) if agent else "Not checked yet")
         checking = step.kind is StepKind.IDV and not run.ivr_idv.passed
         self.method.clear()
         for code in step.methods if checking else ():
@@ -346,6 +350,10 @@ class ScriptPanel(QWidget):
                 words += " — " + ("verified" if run.verified else "not verified")
             lines.append(f"{number}. {words}")
         return "Path so far:\n" + "\n".join(lines) if lines else "First step."
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _short(text: str, limit: int = 48) -> str:
