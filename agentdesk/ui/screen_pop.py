@@ -316,18 +316,19 @@ class ScreenPopView(QFrame):
 
     @staticmethod
     def _status_text(pop: PopContent) -> str:
+        """One line about the match in the agent's words (where it was looked up is not
+        theirs to care about: "the central database" read as jargon on the pop)."""
         if pop.looking_up and pop.match.kind is MatchKind.SINGLE and pop.chosen is not None:
-            return "Found in this workstation's cache; checking the central database…"
+            return "Checking whether another customer shares this number…"
         if pop.looking_up:
-            return "Not in this workstation's cache; checking the central database…"
+            return "Looking up the caller…"
         if pop.match.source == "none":
             return ""
-        where = (
-            "this workstation's cache" if pop.match.source == "local" else "the central database"
-        )
         if pop.match.kind is MatchKind.NONE:
-            return f"No match in {where}."
-        return f"Found in {where}."
+            return "No customer has this number."
+        if pop.match.kind is MatchKind.SINGLE:
+            return "Matched on the caller's number."
+        return ""
 
     def _number_html(self, pop: PopContent) -> str:
         number = pop.match.number

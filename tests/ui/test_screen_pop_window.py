@@ -94,6 +94,9 @@ def test_customer_only_in_central_is_found_after_the_local_miss(desk_factory: An
     pop = desk.wait_pop(placed)
     assert pop.match.kind is MatchKind.SINGLE and pop.match.source == "central"
     assert desk.window.pop.card_view.name.text() == "Grace Hopper"
+    # In the agent's words: where it was looked up ("the central database") is not theirs.
+    status = desk.window.pop.status.text()
+    assert status == "Matched on the caller's number.", status
 
 
 def test_unknown_caller_becomes_a_new_customer_attached_to_the_call(desk: Any, qtbot: Any) -> None:
