@@ -66,6 +66,7 @@ from agentdesk.services.desk.wrapup import (
 )
 from agentdesk.services.knowledge.editor import KnowledgeEditor
 from agentdesk.services.knowledge.service import KnowledgeService
+from agentdesk.services.orders.wiring import order_services
 from agentdesk.services.platform.auth import AgentIdentity
 from agentdesk.services.platform.roles import Capability, allows, can_supervise
 from agentdesk.services.scripts.calls import CallScripts
@@ -471,6 +472,7 @@ def build_desktop(
     changes.changed.connect(lambda _changes: window.status.refresh_store())
     controller.wrapups.saved.connect(lambda saved: _confirm_wrap_up(window, saved))
     # Customer 360 workspace tabs, ticket docks and Ctrl+K search (issue 5).
+    orders, cross_sell = order_services(stores.local, writer, tickets.policy, identity.id)
     install_workspace(
         window,
         WorkspaceContext(
@@ -489,6 +491,9 @@ def build_desktop(
             home_region=options.region,
             changes=changes,
             live_products=ServerLiveProducts(server.api, client_id) if server else None,
+            orders=orders,
+            cross_sell=cross_sell,
+            current_call=controller.current_call,
         ),
     )
     # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
