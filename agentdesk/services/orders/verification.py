@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentdesk.services.desk.call_data import IvrData
-from agentdesk.store.mutation_args.orders import VerifiedBy
+from agentdesk.store.mutation_args.orders import VerifiedBy as VerifiedBy
 
 AGENT_METHODS: dict[str, str] = {
     "security_questions": "Security questions answered",

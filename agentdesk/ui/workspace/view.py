@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -37,6 +38,7 @@ from agentdesk.services.crm.customers import CustomerNotFound, RevealedValue
 from agentdesk.ui import format as fmt
 from agentdesk.ui.change_bus import Changes
 from agentdesk.ui.named import named
+from agentdesk.ui.orders import workspace as orders_ui
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.shell_widgets import ElidedLabel, fit_columns
 from agentdesk.ui.tickets.pane import TicketPane
@@ -173,6 +175,9 @@ class CustomerWorkspace(QWidget):
         self.add_phone = named(QPushButton("Add &phone"), "Add a phone number")
         self.add_email = named(QPushButton("Add &e-mail"), "Add an e-mail address")
         self.edit_button = named(QPushButton("&Edit…"), "Edit customer details")
+        self.order_button = named(QPushButton("O&rder…"), "Order a product for this customer")
+        self.order_button.setVisible(self._ctx.orders is not None)
+        self.cross_sell = orders_ui.cross_sell_strip(self._ctx, self.customer_id, self._linkedid)
         self.reveal_product = named(QPushButton("&Reveal number…"), "Reveal the account number")
         self.reveal_document = named(QPushButton("Re&veal document…"), "Reveal the document number")
         self.dob = fmt.plain(named(QLabel(), "Date of birth (masked)"))
@@ -234,8 +239,11 @@ class CustomerWorkspace(QWidget):
         header.addLayout(self.chips)
         header.addStretch(1)
         header.addWidget(self.revealed_value)
+        header.addWidget(self.order_button)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        if self.cross_sell is not None:
+            layout.addWidget(self.cross_sell)
         status = QHBoxLayout()
         status.addWidget(self.banner, 1)
         status.addWidget(self.open_survivor)
@@ -257,6 +265,9 @@ class CustomerWorkspace(QWidget):
         return page
 
     def _connect_signals(self) -> None:
+        self.order_button.clicked.connect(lambda: self.open_order_dialog())
+        if self.cross_sell is not None:
+            self.cross_sell.answered.connect(self._on_cross_sell_answered)
         self.call_button.clicked.connect(self._on_call_clicked)
         self.open_survivor.clicked.connect(self._on_open_survivor_clicked)
         self.contacts_view.doubleClicked.connect(lambda _i: self._on_call_clicked())
@@ -378,6 +389,25 @@ class CustomerWorkspace(QWidget):
             for widget in shown:
                 self.chips.removeWidget(widget)
                 widget.deleteLater()
+
+    def _linkedid(self) -> str | None:
+        call = self._ctx.current_call() if self.caller and self._ctx.current_call else None
+        return call.linkedid if call is not None else None
+
+    def open_order_dialog(self, product_code: str | None = None) -> QDialog | None:
+        """The order dialog for this customer, with the ID&V of the call if they are on it."""
+        call = self._ctx.current_call() if self.caller and self._ctx.current_call else None
+        dialog = orders_ui.order_dialog(self._ctx, self.customer_id, call, product_code, self)
+        if dialog is not None:
+            dialog.order_placed.connect(
+                lambda o: self.message_shown.emit(f"Order {o.number} placed: {o.product_name}")
+            )
+            dialog.open()
+        return dialog
+
+    def _on_cross_sell_answered(self, suggestion: Any, accepted: bool) -> None:
+        if accepted:
+            self.open_order_dialog(suggestion.product_code)
 
     def _on_load_failed(self, exc: BaseException) -> None:
         if isinstance(exc, CustomerNotFound):

@@ -1,0 +1,1 @@
+"""Orders and cross-sell on the desktop: the order dialog and the suggestion strip."""

@@ -1,0 +1,210 @@
+"""The order dialog: the catalogue with the customer's eligibility, and placing an order.
+
+Every product is listed with its verdict ("Not eligible: already holds a credit card"),
+so the agent can tell the customer why. The caller's verification is shown first: an IVR
+pass is enough; otherwise the agent says how they verified the customer (or, after a
+failed IVR ID&V, cannot order on this call). Loading and placing run off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.services.desk.call_data import IvrData
+from agentdesk.services.orders.eligibility import Verdict
+from agentdesk.services.orders.service import OrderRow, OrderService
+from agentdesk.services.orders.verification import AGENT_METHODS, Verification, VerifiedBy
+from agentdesk.ui import format as fmt
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.forms import error_label
+from agentdesk.ui.named import named
+from agentdesk.ui.orders.weak import weak_callback
+from agentdesk.ui.row_model import Column, RowTableModel
+
+OFFER_COLUMNS = (
+    Column[Verdict]("Product", lambda v: v.product.name, lambda v: v.product.summary),
+    Column[Verdict]("Eligibility", lambda v: v.describe(), lambda v: v.describe()),
+)
+ORDER_COLUMNS = (
+    Column[OrderRow]("Order", lambda o: o.number),
+    Column[OrderRow]("Product", lambda o: o.product_name),
+    Column[OrderRow]("Status", lambda o: o.status.value.capitalize()),
+    Column[OrderRow]("Placed", lambda o: f"{o.placed_at.astimezone():%d %b %Y %H:%M}"),
+)
+CHOOSE = "Choose how you verified the customer…"
+
+
+def _table(model: RowTableModel[object], name: str) -> QTableView:
+    view = named(QTableView(), name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.setWordWrap(False)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    return view
+
+
+class OrderDialog(QDialog):
+    """Pick an eligible product and place the order for one customer."""
+
+    order_placed = Signal(object)  # OrderRow
+    offers_loaded = Signal()
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        orders: OrderService,
+        customer_id: uuid.UUID,
+        ivr: IvrData | None,
+        *,
+        preselect: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self._orders = orders
+        self._customer_id = customer_id
+        self._ivr = ivr
+        self._preselect = preselect
+        self.setWindowTitle("Order a product")
+        self.setAccessibleName(self.windowTitle())
+        self.resize(760, 520)
+        self._build()
+        self._connect_signals()
+        self._show_verification()
+        self.reload()
+
+    def _build(self) -> None:
+        self.verification = fmt.plain(named(QLabel(wordWrap=True), "Caller verification"))
+        self.method = named(QComboBox(), "How you verified the customer")
+        self.method.addItem(CHOOSE, None)
+        for code, text in AGENT_METHODS.items():
+            self.method.addItem(text, code)
+        # Parentless (kept by this object): the dialog's teardown must not delete a model before
+        # its view, whose last selection change would reach the deleted model.
+        self.offers = RowTableModel[Verdict](OFFER_COLUMNS)
+        self.offers_view = _table(self.offers, "Products and eligibility")  # type: ignore[arg-type]
+        self.history = RowTableModel[OrderRow](ORDER_COLUMNS)
+        self.history_view = _table(self.history, "This customer's orders")  # type: ignore[arg-type]
+        self.history_view.setMaximumHeight(120)
+        self.note = named(QLineEdit(maxLength=500), "Note for the back office")
+        self.note.setPlaceholderText("Optional, e.g. deliver the card to the branch")
+        self.error = error_label()
+        self.place_button = named(QPushButton("&Place order"), "Place the order")
+        self.place_button.setDefault(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.place_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        form = self._form = QFormLayout()
+        form.addRow("Verification", self.verification)
+        form.addRow("&Verified by you", self.method)
+        form.addRow("&Note", self.note)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.offers_view, 3)
+        layout.addWidget(fmt.plain(QLabel("Orders already placed")))
+        layout.addWidget(self.history_view, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def _connect_signals(self) -> None:
+        self.place_button.clicked.connect(self._on_place_clicked)
+        self.offers_view.selectionModel().selectionChanged.connect(self._update_button)
+        self.method.currentIndexChanged.connect(self._update_button)
+
+    def _show_verification(self) -> None:
+        ivr = self._ivr
+        if ivr is not None and ivr.verified:
+            done = Verification(VerifiedBy.IVR, ivr.idv_method or "ivr")
+            self.verification.setText(f"✔ {done.describe()}")
+            self.method.setVisible(False)
+            self._form_label(self.method).setVisible(False)
+        elif ivr is not None and ivr.idv_result == "failed":
+            self.verification.setText(
+                "✖ ID&V failed in the IVR: no order can be placed on this call. "
+                "Ask the customer to call back or visit a branch."
+            )
+            self.method.setEnabled(False)
+        else:
+            where = "Not verified by the IVR" if ivr is not None else "No call in progress"
+            self.verification.setText(f"{where}: verify the customer yourself and say how.")
+
+    def _form_label(self, field: QWidget) -> QWidget:
+        label = self._form.labelForField(field)
+        assert label is not None
+        return label
+
+    def reload(self) -> None:
+        """Load the verdicts and the customer's orders off the GUI thread."""
+        orders, cid = self._orders, self._customer_id
+        self._bridge.submit(
+            lambda: (orders.offers(cid), orders.orders(cid)),
+            on_done=weak_callback(self._on_loaded),
+            on_error=weak_callback(self._on_failed),
+        )
+
+    def _on_loaded(self, loaded: tuple[list[Verdict], list[OrderRow]]) -> None:
+        offers, orders = loaded
+        self.offers.set_rows(offers)
+        self.history.set_rows(orders)
+        for row, verdict in enumerate(offers):
+            if verdict.product.code == self._preselect:
+                self.offers_view.selectRow(row)
+        self._update_button()
+        self.offers_loaded.emit()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._update_button()
+        self.error.setText(str(exc))  # the refusal's reason; nothing was written
+
+    def selected(self) -> Verdict | None:
+        rows = self.offers_view.selectionModel().selectedRows()
+        return self.offers.row_at(rows[0].row()) if rows else None
+
+    def _update_button(self) -> None:
+        verdict = self.selected()
+        self.place_button.setEnabled(verdict is not None and verdict.eligible)
+        if verdict is not None and not verdict.eligible:
+            self.error.setText(f"{verdict.product.name}: {verdict.describe()}")
+        else:
+            self.error.clear()
+
+    def _on_place_clicked(self) -> None:
+        verdict = self.selected()
+        if verdict is None or not verdict.eligible:
+            return
+        method = None if self._ivr is not None and self._ivr.verified else self.method.currentData()
+        self.place_button.setEnabled(False)
+        self.error.setText("Placing the order…")
+        orders, cid, ivr, note = self._orders, self._customer_id, self._ivr, self.note.text()
+        code = verdict.product.code
+        self._bridge.submit(
+            lambda: orders.place(cid, code, ivr=ivr, agent_method=method, note=note),
+            on_done=weak_callback(self._on_placed),
+            on_error=weak_callback(self._on_failed),
+        )
+
+    def _on_placed(self, order: OrderRow) -> None:
+        self.error.clear()
+        self.order_placed.emit(order)
+        self.accept()

@@ -1,0 +1,181 @@
+"""The order dialog and the cross-sell strip, driven through the real widgets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine, insert, select
+
+from agentdesk.ids import uuid7
+from agentdesk.models import Interaction, Team, Ticket
+from agentdesk.services.desk.call_data import IvrData
+from agentdesk.services.orders.catalogue import load_catalogue
+from agentdesk.services.orders.cross_sell import CrossSellService, load_rules
+from agentdesk.services.orders.service import OrderService
+from agentdesk.services.tickets.plan import TicketPlanner
+from agentdesk.services.tickets.routing import load_rules as load_routing
+from agentdesk.services.tickets.sla import load_policy
+from agentdesk.store.engine import read_session
+from agentdesk.store.writer import LocalWriter
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.orders.cross_sell import CrossSellStrip
+from agentdesk.ui.orders.dialog import OrderDialog
+from tests.ui_workspace.builders import Org, add_customer
+
+PASSED = IvrData(idv_result="passed", idv_method="pin")
+
+
+@pytest.fixture
+def orders(engine: Engine, org: Org) -> OrderService:
+    with engine.begin() as conn:
+        conn.execute(insert(Team), [{"id": uuid7(), "name": "Back Office"}])
+    policy = load_policy()
+    planner = TicketPlanner(engine, policy, load_routing(reasons=policy.reasons))
+    writer = LocalWriter(engine, actor="alice")
+    return OrderService(engine, writer, planner, load_catalogue(), org.agent_id)
+
+
+def _dialog(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, cid: uuid.UUID, ivr: IvrData | None
+) -> OrderDialog:
+    dialog = OrderDialog(bridge, orders, cid, ivr)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.offers_loaded, timeout=5000):
+        dialog.show()
+    return dialog
+
+
+def _select(dialog: OrderDialog, code: str) -> None:
+    row = next(i for i, v in enumerate(dialog.offers.rows) if v.product.code == code)
+    dialog.offers_view.selectRow(row)
+
+
+def test_ineligible_products_show_why_and_cannot_be_ordered(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    cid = add_customer(engine)  # holds a current account and a card
+    dialog = _dialog(qtbot, bridge, orders, cid, PASSED)
+    texts = {v.product.code: v.describe() for v in dialog.offers.rows}
+    assert texts["credit_card"] == "Not eligible: already holds a credit card"
+    assert dialog.verification.text() == "✔ Verified by the IVR (PIN)"
+    assert not dialog.method.isVisible()
+    _select(dialog, "credit_card")
+    assert not dialog.place_button.isEnabled()
+    assert "already holds a credit card" in dialog.error.text()
+
+
+def test_a_verified_caller_orders_and_the_ticket_is_written(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    cid = add_customer(engine)
+    dialog = _dialog(qtbot, bridge, orders, cid, PASSED)
+    _select(dialog, "easy_saver")
+    assert dialog.place_button.isEnabled()
+    with qtbot.waitSignal(dialog.order_placed, timeout=5000) as placed:
+        dialog.place_button.click()
+    assert placed.args[0].product_name == "Easy saver"
+    with read_session(engine) as s:
+        assert s.scalars(select(Ticket.reason)).all() == ["product_order"]
+
+
+def test_an_unverified_caller_is_refused_until_the_agent_says_how(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    cid = add_customer(engine)
+    dialog = _dialog(qtbot, bridge, orders, cid, IvrData(idv_result="not_attempted"))
+    assert dialog.verification.text().startswith("Not verified by the IVR")
+    _select(dialog, "easy_saver")
+    dialog.note.setText("Post the welcome pack")
+    dialog.place_button.click()
+    qtbot.waitUntil(lambda: "not verified" in dialog.error.text(), timeout=5000)
+    assert dialog.place_button.isEnabled() and dialog.note.text() == "Post the welcome pack"
+    with read_session(engine) as s:
+        assert s.scalars(select(Ticket)).all() == []
+    dialog.method.setCurrentIndex(dialog.method.findData("security_questions"))
+    with qtbot.waitSignal(dialog.order_placed, timeout=5000) as placed:
+        dialog.place_button.click()
+    assert placed.args[0].verification == "Verified by the agent: security questions answered"
+
+
+def test_a_failed_ivr_check_blocks_orders_on_the_call(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    cid = add_customer(engine)
+    dialog = _dialog(qtbot, bridge, orders, cid, IvrData(idv_result="failed"))
+    assert "ID&V failed in the IVR" in dialog.verification.text()
+    assert not dialog.method.isEnabled()
+
+
+def test_the_cross_sell_strip_shows_why_and_files_the_answer(
+    qtbot: QtBot, bridge: Bridge, engine: Engine, org: Org
+) -> None:
+    cid = add_customer(engine, segment="young_saver", date_of_birth=dt.date(2004, 1, 1))
+    catalogue = load_catalogue()
+    service = CrossSellService(
+        engine, LocalWriter(engine, actor="alice"), catalogue, load_rules(catalogue), org.agent_id
+    )
+    strip = CrossSellStrip(bridge, service, cid, lambda: "1733650000.7")
+    qtbot.addWidget(strip)
+    strip.show()
+    qtbot.waitUntil(lambda: strip.suggestion is not None, timeout=5000)
+    assert strip.text.text() == (
+        "Suggest: Young saver account — Young Saver customer without a savings account"
+    )
+    with qtbot.waitSignal(strip.answered, timeout=5000) as answered:
+        strip.decline_button.click()
+    assert answered.args[1] is False
+    with read_session(engine) as s:
+        note = s.scalars(select(Interaction).where(Interaction.customer_id == cid)).one()
+        assert note.subject == "Offer declined: Young saver account"
+        assert note.linkedid == "1733650000.7"
+
+
+def test_an_opted_out_customer_sees_no_strip(
+    qtbot: QtBot, bridge: Bridge, engine: Engine, org: Org
+) -> None:
+    cid = add_customer(engine, segment="young_saver", marketing_opt_out=True)
+    catalogue = load_catalogue()
+    service = CrossSellService(
+        engine, LocalWriter(engine, actor="alice"), catalogue, load_rules(catalogue), org.agent_id
+    )
+    strip = CrossSellStrip(bridge, service, cid)
+    qtbot.addWidget(strip)
+    with qtbot.waitSignal(strip.suggestion_shown, timeout=5000) as shown:
+        strip.show()
+    assert shown.args == [None]
+    assert not strip.isVisible()
+
+
+def test_the_workspace_order_button_opens_the_dialog_with_the_calls_idv(
+    qtbot: QtBot, context: object, orders: OrderService, engine: Engine, org: Org
+) -> None:
+    import dataclasses
+
+    from agentdesk.services.desk.screen_pop import CallInfo, CallPhase
+    from agentdesk.ui.workspace.view import CustomerWorkspace
+
+    call = CallInfo(
+        linkedid="1733650000.9",
+        uniqueid="1733650000.9",
+        queue="general",
+        caller_raw="+447700900123",
+        caller_name=None,
+        agent_channel=None,
+        phase=CallPhase.CONNECTED,
+        offered_at=0.0,
+        ivr=PASSED,
+    )
+    ctx = dataclasses.replace(context, orders=orders, current_call=lambda: call)  # type: ignore[type-var]
+    cid = add_customer(engine)
+    ws = CustomerWorkspace(ctx, cid, caller=True)
+    qtbot.addWidget(ws)
+    ws.show()
+    assert ws.order_button.isVisible() and ws.cross_sell is None
+    dialog = ws.open_order_dialog()
+    assert isinstance(dialog, OrderDialog)
+    qtbot.waitUntil(lambda: len(dialog.offers.rows) > 0, timeout=5000)
+    assert dialog.verification.text() == "✔ Verified by the IVR (PIN)"
+    dialog.reject()
