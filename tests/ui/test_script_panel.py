@@ -73,14 +73,14 @@ def test_a_call_runs_its_script_and_the_answers_reach_the_interaction(
     assert panel.ivr_result.text() == "Not attempted"
     # Not verified: Next refuses and says why; the step stays.
     qtbot.mouseClick(panel.next, Qt.MouseButton.LeftButton)
-    assert "The caller is not verified (IVR: not attempted)" in panel.message.text()
+    assert "The caller is not verified — IVR: not attempted." in panel.message.text()
     assert panel.step_title.text() == "Identity check"
-    # Recording without a result is refused too.
-    qtbot.mouseClick(panel.record, Qt.MouseButton.LeftButton)
-    assert "passed or failed" in panel.message.text()
+    # Picking the result records the check with the method shown (Space on the radio).
+    panel.method.setCurrentIndex(panel.method.findData("one_time_code"))
+    qtbot.keyClick(panel.result_buttons["failed"], Qt.Key.Key_Space)
+    assert panel.agent_result.text() == "Failed (One-time code by SMS)"
     panel.method.setCurrentIndex(panel.method.findData("date_of_birth_postcode"))
-    qtbot.mouseClick(panel.result_buttons["passed"], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(panel.record, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(panel.result_buttons["passed"], Qt.Key.Key_Space)
     assert panel.agent_result.text() == "Passed (Date of birth and postcode)"
     qtbot.mouseClick(panel.next, Qt.MouseButton.LeftButton)
 

@@ -176,9 +176,8 @@ class ScriptRun:
             return step.on_failed
         if step.mandatory:
             raise ScriptMoveError(
-                "The caller is not verified (IVR: "
-                f"{idv_words(self.ivr_idv)}). Verify them here — pick the method and "
-                "record the result — before going on."
+                f"The caller is not verified — IVR: {idv_words(self.ivr_idv)}. Verify them "
+                "here: pick the method, record the result, then go on."
             )
         return step.next
 

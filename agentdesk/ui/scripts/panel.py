@@ -4,8 +4,9 @@ and the identity check.
 Thin over :class:`~agentdesk.services.scripts.calls.CallScripts`: every move asks
 the Qt-free run and shows the run it returns; a refusal (an answer of the wrong
 type, an unverified caller at a mandatory ID&V step) is a sentence under the step,
-and nothing typed is lost. Keyboard: Enter in an answer = Next, Alt+B / Alt+N,
-arrows in the answer choices, Tab through the ID&V block.
+and nothing typed is lost. Keyboard: Enter in an answer = Next; Alt+B / Alt+X (Alt+N is
+the workspace's Add note); Space picks an answer or an ID&V result (which records the
+check with the method shown); Tab moves through the rest.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class ScriptPanel(QWidget):
         self.path.setObjectName("scriptPath")
         self.step_title = fmt.plain(QLabel("", self))
         self.step_title.setObjectName("scriptStepTitle")
+        bold = self.step_title.font()
+        bold.setBold(True)
+        self.step_title.setFont(bold)
         self.step_text = fmt.plain(QLabel("", self))
         self.step_text.setWordWrap(True)
         self.entry = QLineEdit(self)
@@ -104,12 +108,12 @@ class ScriptPanel(QWidget):
         self.result_buttons = {
             code: QRadioButton(label, self.idv_box) for code, label in AGENT_IDV_RESULTS.items()
         }
-        self.record = QPushButton("&Record check", self.idv_box)
         self.message = fmt.plain(QLabel("", self))
         self.message.setWordWrap(True)
         self.message.setObjectName("scriptMessage")
+        self.message.setFont(bold)  # a refusal must not read as part of the step's text
         self.back = QPushButton("◀ &Back", self)
-        self.next = QPushButton("&Next ▶", self)
+        self.next = QPushButton("Ne&xt ▶", self)
         self._layout()
         self._connect_signals()
         self._show(None)
@@ -119,7 +123,7 @@ class ScriptPanel(QWidget):
         label = QLabel("Scrip&t:", self)
         label.setBuddy(self.picker)
         top.addRow(label, self.picker)
-        idv = QFormLayout(self.idv_box)
+        idv = self._idv_form = QFormLayout(self.idv_box)
         idv.addRow("IVR:", self.ivr_result)
         idv.addRow("Agent:", self.agent_result)
         method_label = QLabel("&Method:", self.idv_box)
@@ -130,7 +134,6 @@ class ScriptPanel(QWidget):
             self.result_group.addButton(button)
             results.addWidget(button)
         results.addStretch(1)
-        results.addWidget(self.record)
         idv.addRow("Result:", results)
         buttons = QHBoxLayout()
         buttons.addWidget(self.back)
@@ -154,7 +157,10 @@ class ScriptPanel(QWidget):
         self.next.clicked.connect(self.go_next)
         self.back.clicked.connect(self.go_back)
         self.entry.returnPressed.connect(self.go_next)
-        self.record.clicked.connect(self.record_check)
+        # Picking the result records the check (with the method shown); so does changing
+        # the method after a result was picked.
+        self.result_group.buttonClicked.connect(lambda _button: self.record_check())
+        self.method.activated.connect(self._on_method_activated)
 
     # ------------------------------------------------------------------ public
     @property
@@ -208,6 +214,10 @@ class ScriptPanel(QWidget):
             self._refuse(str(exc))
 
     # ------------------------------------------------------------------ internals
+    def _on_method_activated(self, _index: int) -> None:
+        if self.result_group.checkedButton() is not None:
+            self.record_check()
+
     def _on_picker_activated(self, index: int) -> None:
         if self._call is None:
             self.message.setText("No call to run a script on yet.")
@@ -274,6 +284,7 @@ class ScriptPanel(QWidget):
         number = len(run.history) + 1
         self.heading.setText(f"{run.script.title} · step {number}")
         self.path.setText(self._path_text(run))
+        self.path.setVisible(bool(run.history))
         step = run.step
         self.step_title.setText(_KIND_WORDS[step.kind])
         self.step_text.setText(step.text)
@@ -331,7 +342,8 @@ class ScriptPanel(QWidget):
             button.setChecked(checking and agent is not None and agent.result == code)
             self.result_group.setExclusive(True)
         self.method.setEnabled(checking)
-        self.record.setEnabled(checking)
+        for row in (2, 3):  # method and result: only where the agent verifies
+            self._idv_form.setRowVisible(row, checking)
         if step.kind is StepKind.IDV and run.ivr_idv.passed:
             self.message.setText("The IVR verified the caller: go on with Next.")
         elif checking and agent is None:
@@ -342,14 +354,14 @@ class ScriptPanel(QWidget):
         lines = []
         for number, step in enumerate(run.path[:-1], 1):
             answer = run.answer_to(step.id)
-            words = _KIND_WORDS[step.kind]
+            words = f"{_KIND_WORDS[step.kind]}: {_short(step.text)}"
             if step.kind is StepKind.QUESTION:
                 words = _short(step.text)
                 words += f" — {answer.shown}" if answer else " — not answered"
             elif step.kind is StepKind.IDV:
-                words += " — " + ("verified" if run.verified else "not verified")
+                words = "Identity check — " + ("verified" if run.verified else "not verified")
             lines.append(f"{number}. {words}")
-        return "Path so far:\n" + "\n".join(lines) if lines else "First step."
+        return "Path so far:\n" + "\n".join(lines)
 
 
 def _sentence(text: str) -> str:
