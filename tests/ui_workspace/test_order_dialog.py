@@ -86,7 +86,9 @@ def test_an_unverified_caller_is_refused_until_the_agent_says_how(
 ) -> None:
     cid = add_customer(engine)
     dialog = _dialog(qtbot, bridge, orders, cid, IvrData(idv_result="not_attempted"))
-    assert dialog.verification.text().startswith("Not verified by the IVR")
+    assert dialog.verification.text() == (
+        "ID&V in the IVR: Not attempted. Verify the customer yourself and say how."
+    )
     _select(dialog, "easy_saver")
     dialog.note.setText("Post the welcome pack")
     dialog.place_button.click()

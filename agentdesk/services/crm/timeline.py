@@ -29,6 +29,7 @@ from agentdesk.models import (
     TicketHistory,
 )
 from agentdesk.services.labels import shipped_labels
+from agentdesk.services.orders.verification import order_history_text
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import choose, rejecting
 from agentdesk.store.mutation_args.interactions import InteractionAdd
@@ -340,6 +341,8 @@ class TimelineService:
         hid, at, field_name, old, new, by, number, title, tid = row
         if field_name == "created":
             summary = f"Ticket {number} opened: {title}"
+        elif (order := order_history_text(field_name, new, title)) is not None:
+            summary = f"Ticket {number}: {order}"
         elif field_name.endswith("_id"):  # ids mean nothing to an agent; say what changed
             summary = f"Ticket {number}: {field_name[:-3]} changed"
         else:

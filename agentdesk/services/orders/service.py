@@ -27,12 +27,16 @@ from agentdesk.services.desk.call_data import IvrData
 from agentdesk.services.orders.catalogue import Catalogue, CatalogueProduct
 from agentdesk.services.orders.eligibility import Verdict, evaluate, evaluate_all
 from agentdesk.services.orders.facts import UnknownCustomer, read_facts
-from agentdesk.services.orders.verification import Verification, verification_for
+from agentdesk.services.orders.verification import (
+    Verification,
+    recorded_verification,
+    verification_for,
+)
 from agentdesk.services.tickets.plan import Routed, TicketPlanner
 from agentdesk.services.tickets.sla import SlaDue
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import rejecting
-from agentdesk.store.mutation_args.orders import ORDER_REASON, OrderPlace, VerifiedBy
+from agentdesk.store.mutation_args.orders import ORDER_REASON, OrderPlace
 from agentdesk.store.mutation_args.tickets import TicketCreate
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.mutators.orders import PRODUCT_FIELD, VERIFIED_FIELD
@@ -245,13 +249,6 @@ class OrderService:
                 status=order_status(ticket.status.value, resolved),
                 placed_at=ticket.created_at,
                 resolution_due=ticket.resolution_due,
-                verification=_describe_verification(facts.get(VERIFIED_FIELD)),
+                verification=recorded_verification(facts.get(VERIFIED_FIELD)),
             )
 
-
-def _describe_verification(value: str | None) -> str:
-    source, _, method = (value or "").partition(":")
-    try:
-        return Verification(VerifiedBy(source), method).describe()
-    except ValueError:
-        return ""

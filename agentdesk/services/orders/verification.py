@@ -60,3 +60,22 @@ def verification_for(ivr: IvrData | None, agent_method: str | None = None) -> Ve
     if agent_method not in AGENT_METHODS:
         raise NotVerified(f"unknown verification method {agent_method!r}")
     return Verification(VerifiedBy.AGENT, agent_method)
+
+
+def recorded_verification(value: str | None) -> str:
+    """A verification as the order's history keeps it (``agent:security_questions``), in words."""
+    source, _, method = (value or "").partition(":")
+    try:
+        return Verification(VerifiedBy(source), method).describe()
+    except ValueError:
+        return "Verification not recorded"
+
+
+def order_history_text(field: str, value: str | None, title: str) -> str | None:
+    """How a timeline names an order's own history row; ``None`` for any other field."""
+    if field == "order_product":
+        return f"order placed for {title}"
+    if field == "order_verified":
+        text = recorded_verification(value)
+        return "caller " + text[0].lower() + text[1:]
+    return None

@@ -88,7 +88,7 @@ class OrderDialog(QDialog):
         self._preselect = preselect
         self.setWindowTitle("Order a product")
         self.setAccessibleName(self.windowTitle())
-        self.resize(760, 520)
+        self.resize(820, 560)
         self._build()
         self._connect_signals()
         self._show_verification()
@@ -107,6 +107,11 @@ class OrderDialog(QDialog):
         self.history = RowTableModel[OrderRow](ORDER_COLUMNS)
         self.history_view = _table(self.history, "This customer's orders")  # type: ignore[arg-type]
         self.history_view.setMaximumHeight(120)
+        # Every reason in full: a row grows to as many lines as its reasons need.
+        self.offers_view.setWordWrap(True)
+        self.offers_view.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.note = named(QLineEdit(maxLength=500), "Note for the back office")
         self.note.setPlaceholderText("Optional, e.g. deliver the card to the branch")
         self.error = error_label()
@@ -146,8 +151,8 @@ class OrderDialog(QDialog):
             )
             self.method.setEnabled(False)
         else:
-            where = "Not verified by the IVR" if ivr is not None else "No call in progress"
-            self.verification.setText(f"{where}: verify the customer yourself and say how.")
+            where = f"ID&V in the IVR: {ivr.describe_idv()}" if ivr else "No call in progress"
+            self.verification.setText(f"{where}. Verify the customer yourself and say how.")
 
     def _form_label(self, field: QWidget) -> QWidget:
         label = self._form.labelForField(field)

@@ -17,6 +17,7 @@ from agentdesk.services.tickets.sla import load_policy
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.sync.central import CentralStore
+from agentdesk.store.writer import LocalWriter
 from tests.services.orders.conftest import NOW, Shop
 from tests.ui_workspace.builders import FIELD_KEYRING
 
@@ -180,3 +181,14 @@ def test_order_arguments_must_be_an_order_for_a_customer() -> None:
     ticket = {**ticket, "reason": "product_order", "customer_id": None}
     with pytest.raises(MutationRejected, match="placed for a customer"):
         OrderPlace.parse({**base, "ticket": ticket})
+
+
+def test_the_timeline_names_the_orders_history_in_words(shop: Shop) -> None:
+    from agentdesk.services.crm.timeline import TimelineService
+
+    cid = shop.customer()
+    shop.service.place(cid, "easy_saver", ivr=PASSED)
+    timeline = TimelineService(shop.engine, LocalWriter(shop.engine, actor="alice"))
+    summaries = {e.summary.split(": ", 1)[1] for e in timeline.page(cid).entries}
+    assert "order placed for Easy saver" in summaries
+    assert "caller verified by the IVR (PIN)" in summaries
