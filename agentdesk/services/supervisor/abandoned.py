@@ -1,0 +1,234 @@
+"""The abandoned-call worklist: who hung up waiting and was not reached since (issue 15 item 4).
+
+Built from the server's queue records (``queue_record``, the queue_log twins
+the wallboard counts): an ``ABANDON`` names its call, and the call's
+``ENTERQUEUE`` carries the caller's number (its second data field), so no new
+column is needed. One row per caller number:
+
+- **repeat callers are merged**: every abandon of the same number (normalised
+  to E.164 where it parses, so ``07700 900123`` and ``+447700900123`` are one
+  caller) is one row with the count, first and last time, the queues and the
+  longest wait;
+- **a caller already reached drops off**: when the same number called again
+  and was answered (a later ``CONNECT``), or an agent called it back (an
+  outbound phone interaction to it), after an abandon, that abandon is settled.
+  A row keeps only the abandons after the latest such contact; a row with none
+  left is not listed;
+- **the known customer** is looked up by the number (``customer_phone.e164``):
+  named when exactly one live customer has it, "N customers" otherwise.
+
+IVR intent: the queue records do not carry it, and an abandoned call never
+reaches the desk that files the interaction with its ``ivr_intent``; rows
+carry ``intent=None`` unless the caller supplies intents by call id.
+
+Withheld or unreadable numbers cannot be called back; they are counted in
+:attr:`Worklist.withheld` rather than listed. Nothing here logs a number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+
+from agentdesk.models import Customer, CustomerPhone, Interaction
+from agentdesk.models.enums import Channel, Direction
+from agentdesk.services.crm.phone import normalise
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
+from agentdesk.store.engine import read_session
+
+MAX_ROWS = 2_000  # a worklist longer than this is not a worklist; the rest is counted
+
+
+@dataclass(frozen=True)
+class KnownCustomer:
+    """Who the number belongs to: one customer, or how many share it."""
+
+    id: uuid.UUID | None
+    name: str | None
+    matches: int
+
+
+@dataclass(frozen=True)
+class AbandonedRow:
+    """One caller to call back: all their unsettled abandons in the period, merged."""
+
+    number: str  # E.164 where it parses, the raw caller ID otherwise
+    display: str  # the number as a supervisor reads it
+    queue: str  # the queue of the latest abandon
+    queues: tuple[str, ...]  # every queue they abandoned in, first seen first
+    wait_s: int  # the wait of the latest abandon
+    longest_wait_s: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    count: int
+    call_id: str  # the latest abandoned call
+    intent: str | None = None
+    customer: KnownCustomer | None = None
+
+
+@dataclass
+class Worklist:
+    """The rows, most recent abandon first, with what was left out and why."""
+
+    rows: list[AbandonedRow] = field(default_factory=list)
+    abandoned: int = 0  # abandons in the period
+    settled: int = 0  # of those, callers reached since (answered later or called back)
+    withheld: int = 0  # abandons with no number to call back
+    truncated: int = 0  # rows beyond MAX_ROWS
+
+
+@dataclass
+class _Caller:
+    display: str
+    # at, queue, call id, wait (s) of each abandon, in the order counted
+    abandons: list[tuple[float, str, str, int]] = field(default_factory=list)
+    reached: float = float("-inf")  # the latest answered call or callback
+
+
+def _key(raw: str, region: str) -> tuple[str, str] | None:
+    number = normalise(raw, region)
+    if number.lookup_key:
+        return number.lookup_key, number.display
+    text = raw.strip()
+    if not text or number.status.value in ("withheld", "invalid"):
+        return None
+    return text, number.display
+
+
+def _wait(record: QueueLogRecord, entered: float | None) -> int:
+    waited = record.int_field("waittime")
+    if waited is None and entered is not None:
+        waited = int(record.timestamp - entered)
+    return max(0, waited or 0)
+
+
+def build_worklist(
+    records: Iterable[QueueLogRecord],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    callbacks: Mapping[str, Sequence[dt.datetime]] | None = None,
+    customers: Callable[[Sequence[str]], Mapping[str, KnownCustomer]] | None = None,
+    intents: Mapping[str, str] | None = None,
+    region: str = "GB",
+    limit: int = MAX_ROWS,
+) -> Worklist:
+    """The worklist of abandons in [start, end) from ``records`` (in the order counted).
+
+    ``records`` should begin some hours before ``start`` (so a call queued before the
+    period has its ``ENTERQUEUE``) and run to now (so answers and callbacks after
+    ``end`` settle earlier abandons). ``callbacks`` maps a number's key to the times
+    it was called back; ``customers`` resolves keys to known customers.
+    """
+    lo, hi = start.timestamp(), end.timestamp()
+    entered: dict[tuple[str, str], tuple[float, str]] = {}  # (call, queue) -> at, caller
+    numbers: dict[str, str] = {}  # call id -> caller as the ENTERQUEUE gave it
+    callers: dict[str, _Caller] = {}
+    out = Worklist()
+    for record in records:
+        kind, call, queue = record.event, record.call_id, record.queue
+        if kind == "ENTERQUEUE":
+            raw = record.field("callerid") or ""
+            entered[(call, queue)] = (record.timestamp, raw)
+            numbers[call] = raw
+        elif kind == "CONNECT":
+            key = _key(numbers.get(call, ""), region)
+            if key is not None:
+                caller = callers.setdefault(key[0], _Caller(key[1]))
+                caller.reached = max(caller.reached, record.timestamp)
+        elif kind == "ABANDON" and lo <= record.timestamp < hi:
+            out.abandoned += 1
+            at_entry = entered.get((call, queue))
+            key = _key(at_entry[1] if at_entry else numbers.get(call, ""), region)
+            if key is None:
+                out.withheld += 1
+                continue
+            caller = callers.setdefault(key[0], _Caller(key[1]))
+            wait = _wait(record, at_entry[0] if at_entry else None)
+            caller.abandons.append((record.timestamp, queue, call, wait))
+    for number, caller in callers.items():
+        for when in (callbacks or {}).get(number, ()):
+            caller.reached = max(caller.reached, when.timestamp())
+    pending: list[tuple[str, _Caller, list[tuple[float, str, str, int]]]] = []
+    for number, caller in callers.items():
+        open_ = [a for a in caller.abandons if a[0] > caller.reached]
+        out.settled += len(caller.abandons) - len(open_)
+        if open_:
+            pending.append((number, caller, open_))
+    pending.sort(key=lambda item: item[2][-1][0], reverse=True)
+    out.truncated = max(0, len(pending) - limit)
+    pending = pending[:limit]
+    known = customers([number for number, _, _ in pending]) if customers and pending else {}
+    tz = start.tzinfo or dt.UTC
+    for number, caller, open_ in pending:
+        last = open_[-1]
+        out.rows.append(
+            AbandonedRow(
+                number=number,
+                display=caller.display,
+                queue=last[1],
+                queues=tuple(dict.fromkeys(a[1] for a in open_)),
+                wait_s=last[3],
+                longest_wait_s=max(a[3] for a in open_),
+                first_at=dt.datetime.fromtimestamp(open_[0][0], tz),
+                last_at=dt.datetime.fromtimestamp(last[0], tz),
+                count=len(open_),
+                call_id=last[2],
+                intent=(intents or {}).get(last[2]),
+                customer=known.get(number),
+            )
+        )
+    return out
+
+
+# --- reading the central database -------------------------------------------------------------
+
+
+def known_customers(engine: Engine, keys: Sequence[str]) -> dict[str, KnownCustomer]:
+    """Live customers by E.164 number: the one customer, or how many share the number."""
+    found: dict[str, list[tuple[uuid.UUID, str]]] = {}
+    with read_session(engine) as session:
+        for chunk in range(0, len(keys), 500):
+            rows = session.execute(
+                select(CustomerPhone.e164, Customer.id, Customer.display_name)
+                .join(Customer, Customer.id == CustomerPhone.customer_id)
+                .where(CustomerPhone.e164.in_(keys[chunk : chunk + 500]))
+                .where(Customer.deleted_at.is_(None))
+            )
+            for e164, cid, name in rows:
+                if e164 is None:
+                    continue
+                people = found.setdefault(e164, [])
+                if all(cid != seen for seen, _ in people):
+                    people.append((cid, name))
+    return {
+        key: KnownCustomer(people[0][0], people[0][1], 1)
+        if len(people) == 1
+        else KnownCustomer(None, None, len(people))
+        for key, people in found.items()
+    }
+
+
+def callbacks_since(
+    engine: Engine, since: dt.datetime, region: str = "GB"
+) -> dict[str, list[dt.datetime]]:
+    """Outbound phone calls started at or after ``since``, by the called number's key."""
+    out: dict[str, list[dt.datetime]] = {}
+    query = select(Interaction.caller_id, Interaction.started_at).where(
+        Interaction.channel == Channel.PHONE,
+        Interaction.direction == Direction.OUTBOUND,
+        Interaction.started_at >= since.astimezone(dt.UTC),
+        Interaction.caller_id.is_not(None),
+    )
+    with read_session(engine) as session:
+        for number, started in session.execute(query):
+            key = _key(number or "", region)
+            if key is None:
+                continue
+            moment = started if started.tzinfo else started.replace(tzinfo=dt.UTC)
+            out.setdefault(key[0], []).append(moment)
+    return out
