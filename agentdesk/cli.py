@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from agentdesk.services.scripts.loader import ScriptFileError
+
 # Sub-command modules, in the order ``--help`` lists them. Each adds itself
 # through ``register``; a module is listed here only once its command works.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -57,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except ScriptFileError as exc:  # a bad agent script stops the start, naming file and step
+        print(f"agentdesk: agent script not usable: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
