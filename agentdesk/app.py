@@ -418,6 +418,9 @@ def build_desktop(
     login, :func:`call_feed`) or a ``feed`` is (tests).
     """
     policy = policy or load_policy()
+    # Agent scripts (issue 13): validated first, so a bad file stops the start (naming file
+    # and step) before sync or telephony threads are running.
+    scripts = CallScripts(script_catalogue or load_catalogue())
     options = options or DeskOptions(region=settings.default_region)
     local_matcher = CallerMatcher(stores.local, source="local", region=options.region)
     writer = LocalWriter(stores.local, identity.login)
@@ -429,8 +432,6 @@ def build_desktop(
     remote_matcher = ServerMatcher(server.api, client_id) if server else None
     tickets = TicketService(stores.local, writer, load_sla_policy(), identity.id)
     recorder = PopLatencyRecorder()
-    # Agent scripts (issue 13): validated at start, a bad file stops it with file and step.
-    scripts = CallScripts(script_catalogue or load_catalogue())
     wrapup = WrapUpService(
         writer,
         load_dispositions(),
