@@ -242,6 +242,8 @@ class DemoRuntime:
         # The simulated core-banking system over the same store, read by the server only.
         core_url, stop_core = serve_on_thread(central)
         self._stops.append(stop_core)
+        self.core_url = core_url
+        print(f"agentdesk demo: core-banking simulator on {core_url}", flush=True)
         ctx = build_context(
             central,
             ServerSettings(listen=listen, pbx=(pbx,), corebank=CoreBankSettings(core_url)),
@@ -251,6 +253,7 @@ class DemoRuntime:
         server = ServerThread(create_app(ctx), listen)
         url = server.start()
         self._stops.append(server.stop)
+        self.server_url = url
         print(f"agentdesk demo: server on {url} (CTI gateway to the simulator)", flush=True)
         return url
 
