@@ -1,0 +1,321 @@
+"""README screenshots that need more than keys: the real ``agentdesk demo``, driven in-process.
+
+``scripts/screenshots`` runs this once per scene on its private Xvfb display. It builds the
+demo exactly as ``agentdesk demo`` does (the same argument parser and ``DemoRuntime``:
+server, PBX simulator, core-banking simulator, desktop signed in through the server), then
+walks the scene's steps: each step waits for a condition on the real widgets (polled every
+100 ms, at most ``STEP_TIMEOUT`` seconds), then acts the way a person would (a button's
+click, a tab, a shortcut's action) or takes the screen with ImageMagick's ``import``.
+
+    DISPLAY=:75 .venv/bin/python scripts/screenshots_more.py SCENE OUT_DIR DATA_DIR
+
+Scenes:
+  knowledge   dave (an editor) answers a known caller; the Knowledge pane with the
+              suggestions for the call, the first one open           -> knowledge-panel.png
+  corebank    alice answers a known caller; the Products tab with live balances, then
+              the core-banking simulator fails every request (PUT /sim/faults) and the
+              tab is reloaded                           -> corebank-live.png, corebank-stale.png
+  duplicates  carol (a supervisor) runs "Look for duplicates"; dave asks to merge the top
+              pair through the server; carol opens the record that goes, reviews the
+              request and approves it        -> duplicates-review.png, merged-record.png
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDockWidget, QTabWidget, QWidget
+
+from agentdesk.cli import build_parser
+from agentdesk.commands.common import settings_from
+from agentdesk.commands.demo import DemoRuntime, demo_settings
+
+STEP_TIMEOUT = 120.0  # seconds one step may wait for its condition
+SETTLE = 1.0  # seconds between a condition met and the picture (the last repaint)
+DEMO = ("--customers", "300", "--time-scale", "4")
+
+log = logging.getLogger("screenshots")
+
+Step = tuple[str, Callable[[], bool], Callable[[], None]]
+
+
+class Scene:
+    """Runs steps in order on the GUI thread: wait for ``condition``, then ``action``."""
+
+    def __init__(self, runtime: DemoRuntime, out: Path) -> None:
+        self.runtime, self.out = runtime, out
+        self.window = runtime.desktop.window
+        self.steps: list[Step] = []
+        self.failed: str | None = None
+        self._deadline = 0.0
+        self._timer = QTimer()
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._tick)
+
+    def wait(self, what: str, condition: Callable[[], bool], action: Callable[[], None]) -> None:
+        self.steps.append((what, condition, action))
+
+    def settle(self) -> None:
+        """A step that only lets the window repaint for SETTLE seconds."""
+        until = [0.0]
+
+        def armed() -> bool:
+            if not until[0]:
+                until[0] = time.monotonic() + SETTLE
+            return time.monotonic() >= until[0]
+
+        self.wait("repaint", armed, lambda: None)
+
+    def shoot(self, name: str) -> None:
+        self.settle()
+        self.wait(f"picture {name}", lambda: True, lambda: self._import(name))
+
+    def _import(self, name: str) -> None:
+        path = self.out / f"{name}.png"
+        subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=30)
+        print(f"saved {path}", flush=True)
+
+    def start(self) -> None:
+        self._deadline = time.monotonic() + STEP_TIMEOUT
+        self._timer.start()
+
+    def _tick(self) -> None:
+        if not self.steps:
+            self._timer.stop()
+            self.window.close()
+            return
+        what, condition, action = self.steps[0]
+        try:
+            met = condition()
+        except Exception as exc:  # a widget not there yet reads as "not yet"
+            log.debug("waiting for %s: %s", what, exc)
+            met = False
+        if not met:
+            if time.monotonic() > self._deadline:
+                self.fail(f"gave up waiting for: {what} ({STEP_TIMEOUT:.0f} s)")
+            return
+        self.steps.pop(0)
+        print(f"step: {what}", flush=True)
+        try:
+            action()
+        except Exception as exc:
+            self.fail(f"{what}: {exc!r}")
+            return
+        self._deadline = time.monotonic() + STEP_TIMEOUT
+
+    def fail(self, why: str) -> None:
+        self.failed = why
+        self.steps.clear()
+        self._timer.stop()
+        self.window.close()
+
+
+# --- helpers on the real widgets ----------------------------------------------------------------
+
+
+def top_level(name: str) -> QWidget | None:
+    return next((w for w in QApplication.topLevelWidgets() if w.objectName() == name), None)
+
+
+def customer_tab(window: Any) -> Any:
+    """The customer workspace in front (its detail tabs hold Products)."""
+    widget = window.workspace_tabs.currentWidget()
+    return widget if widget is not None and hasattr(widget, "detail_tabs") else None
+
+
+def show_tab(tabs: QTabWidget, text: str) -> None:
+    for index in range(tabs.count()):
+        if tabs.tabText(index).replace("&", "") == text:
+            tabs.setCurrentIndex(index)
+            return
+    raise LookupError(f"no tab {text!r}")
+
+
+def synced(runtime: DemoRuntime) -> bool:
+    sync = runtime.desktop.sync
+    return sync is None or sync.status().phase not in ("starting", "filling")
+
+
+# --- scenes -----------------------------------------------------------------------------------
+
+
+def knowledge(scene: Scene) -> None:
+    window = scene.window
+    dock = window.findChild(QDockWidget, "knowledgeDock")
+    panel = dock.widget()
+
+    def suggested() -> bool:  # the call's suggestions are listed (the tab counts them)
+        return panel.topic is not None and panel.hits.rowCount() > 0
+
+    def raise_pane() -> None:  # what clicking the pane's tab does
+        dock.show()
+        dock.raise_()
+        panel.list.setCurrentIndex(panel.hits.index(0, 0))
+        panel.list.activated.emit(panel.hits.index(0, 0))  # the agent opens the first one
+
+    scene.wait("a connected call with suggestions", lambda: on_call(window) and suggested(),
+               raise_pane)  # fmt: skip
+    scene.wait("the article open", lambda: panel.reader.article is not None, lambda: None)
+    scene.shoot("knowledge-panel")
+
+
+def on_call(window: Any) -> bool:
+    call = window.controller.current_call()
+    return call is not None and str(getattr(call.phase, "value", call.phase)) == "connected"
+
+
+def corebank(scene: Scene) -> None:
+    window, runtime = scene.window, scene.runtime
+    ws: list[Any] = []
+
+    def opened() -> bool:
+        tab = customer_tab(window)
+        if tab is not None and tab.card is not None:
+            ws[:] = [tab]
+        return bool(ws)
+
+    def live_note(text: str) -> Callable[[], bool]:
+        return lambda: text in ws[0].live.note.text() and ws[0].live.transactions.rowCount() > 0
+
+    def core_down() -> None:  # the core system fails every request from now on
+        answer = httpx.put(f"{runtime.core_url}/sim/faults", json={"fail_rate": 1.0}, timeout=5)
+        answer.raise_for_status()
+        ws[0].refresh()  # the tab reads the customer again, as reopening it would
+
+    scene.wait("the caller's workspace", opened, lambda: show_tab(ws[0].detail_tabs, "Products"))
+    scene.wait("live balances", live_note("live from the core system"), lambda: None)
+    scene.shoot("corebank-live")
+    scene.wait("core system down", lambda: True, core_down)
+    scene.wait("the stale note", live_note("core system unavailable"), lambda: None)
+    scene.shoot("corebank-stale")
+
+
+def duplicates(scene: Scene) -> None:
+    from agentdesk.client.api import ServerApi
+    from agentdesk.client.duplicates import ServerDuplicates
+    from agentdesk.client.signin import DesktopSignIn
+    from agentdesk.services.seeding.reference import DEMO_PASSWORD
+
+    window, runtime = scene.window, scene.runtime
+    review: list[Any] = []
+    pair: list[Any] = []
+
+    def open_review() -> None:  # Ctrl+Shift+D's action
+        window.actions_by_id["duplicates"].trigger()
+
+    def opened() -> bool:
+        found = top_level("duplicates_window")
+        if found is not None and found.isVisible() and "Loading" not in found.summary.text():
+            review[:] = [found]
+        return bool(review)
+
+    def scanned() -> bool:
+        w = review[0]
+        return (
+            "Compared" in w.message.text() and w.model.rowCount() > 0 and w.scan_button.isEnabled()
+        )
+
+    def dave_asks() -> None:  # a second supervisor's desktop, through the same server
+        api = ServerApi(runtime.server_url)
+        DesktopSignIn(api, "screenshots-dave").authenticate("dave", DEMO_PASSWORD)
+        top = review[0].model.row_at(0)
+        ServerDuplicates(api).request_merge(
+            top.left.id, top.right.id, "Same customer; new mobile and e-mail after moving"
+        )
+        api.close()
+        pair[:] = [top]
+        window.open_customer(top.right.id)  # carol has the record that goes open in a tab
+        review[0].reload()
+
+    def pending_listed() -> bool:
+        w = review[0]
+        rows = [w.model.row_at(n) for n in range(w.model.rowCount())]
+        return any(r.id == pair[0].id and r.pending is not None for r in rows)
+
+    def select_pending() -> None:
+        w = review[0]
+        for n in range(w.model.rowCount()):
+            if w.model.row_at(n).id == pair[0].id:
+                w.table.selectRow(n)
+        review[0].raise_()
+        review[0].activateWindow()
+
+    def approve() -> None:
+        review[0].approve_button.click()
+
+    def merged_tab() -> bool:
+        tab = customer_tab(window)
+        return tab is not None and tab.banner.isVisible() and "merged into" in tab.banner.text()
+
+    def main_window_in_front() -> None:
+        review[0].close()
+        window.raise_()
+        window.activateWindow()
+
+    scene.wait("the desktop signed in and synced", lambda: synced(runtime), open_review)
+    scene.wait("the review list", opened, lambda: review[0].scan_button.click())
+    scene.wait("the scan's pairs", scanned, dave_asks)
+    scene.wait("dave's request on the list", pending_listed, select_pending)
+    scene.wait("the request selected", lambda: review[0].approve_button.isEnabled(), lambda: None)
+    scene.shoot("duplicates-review")
+    scene.wait("approve", lambda: True, approve)
+    scene.wait("the merge done", lambda: "erged" in review[0].message.text(),
+               main_window_in_front)  # fmt: skip
+    scene.wait("the open tab turned into a pointer", merged_tab, lambda: None)
+    scene.shoot("merged-record")
+
+
+SCENES: dict[str, tuple[tuple[str, ...], Callable[[Scene], None]]] = {
+    "knowledge": (("--agent", "dave", "--scenario", "known", "--auto-answer"), knowledge),
+    "corebank": (("--scenario", "known", "--auto-answer"), corebank),
+    "duplicates": (("--agent", "carol", "--no-traffic"), duplicates),
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[0] not in SCENES:
+        print(__doc__, file=sys.stderr)
+        return 2
+    name, out, data_dir = argv[0], Path(argv[1]), Path(argv[2])
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    extra, build = SCENES[name]
+    args = build_parser().parse_args(["demo", "--data-dir", str(data_dir), *DEMO, *extra])
+    settings = demo_settings(settings_from(args), args.data_dir)
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName("agentdesk demo")
+    runtime = DemoRuntime(settings, args)
+    try:
+        runtime.start()
+    except RuntimeError as exc:
+        print(f"screenshots: {exc}", file=sys.stderr)
+        runtime.stop()
+        return 2
+    runtime.desktop.window.closed.connect(qapp.quit)
+    scene = Scene(runtime, out)
+    build(scene)
+    scene.start()
+    qapp.exec()
+    runtime.stop()
+    from agentdesk.commands.run import release_application
+
+    release_application(qapp, runtime.desktop.window)
+    if scene.failed:
+        print(f"screenshots {name}: {scene.failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
