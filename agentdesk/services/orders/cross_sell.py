@@ -28,6 +28,7 @@ from agentdesk.paths import resource
 from agentdesk.services.orders.catalogue import SEGMENTS, Catalogue, CatalogueError
 from agentdesk.services.orders.eligibility import CustomerFacts, evaluate
 from agentdesk.services.orders.facts import UnknownCustomer, read_facts
+from agentdesk.services.orders.service import open_order_products
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import rejecting
 from agentdesk.store.mutation_args.interactions import InteractionAdd
@@ -155,17 +156,19 @@ def suggest(
     facts: CustomerFacts,
     recent: Mapping[str, dt.datetime],
     now: dt.datetime,
+    on_order: frozenset[str] = frozenset(),
 ) -> Suggestion | None:
     """The first matching rule whose product the customer may have; ``None`` if opted out.
 
-    ``recent`` maps each IVR intent of the customer's calls to when it was last seen.
+    ``recent`` maps each IVR intent of the customer's calls to when it was last seen;
+    ``on_order`` are the products the customer has already ordered (never suggested again).
     """
     if facts.marketing_opt_out:
         return None
     for rule in rules:
         cutoff = now - dt.timedelta(days=rule.within_days)
         intents = frozenset(i for i, at in recent.items() if at >= cutoff)
-        if not rule.matches(facts, intents):
+        if rule.product in on_order or not rule.matches(facts, intents):
             continue
         product = catalogue.get(rule.product)
         if evaluate(product, facts, now.date()).eligible:
@@ -209,13 +212,14 @@ class CrossSellService:
                     Interaction.started_at >= now - dt.timedelta(days=longest),
                 )
             ).all()
+            on_order = frozenset(open_order_products(session, customer_id))
         recent: dict[str, dt.datetime] = {}
         for intent, at in rows:
             if intent is None:
                 continue
             at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
             recent[intent] = max(at, recent.get(intent, at))
-        return suggest(self._rules, self._catalogue, facts, recent, now)
+        return suggest(self._rules, self._catalogue, facts, recent, now, on_order)
 
     def record(
         self,

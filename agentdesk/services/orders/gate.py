@@ -16,9 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from agentdesk.models import Ticket
 from agentdesk.services.orders.catalogue import Catalogue, CatalogueError, load_catalogue
 from agentdesk.services.orders.eligibility import evaluate
 from agentdesk.services.orders.facts import UnknownCustomer, read_facts
+from agentdesk.services.orders.service import open_order_products
 from agentdesk.services.orders.verification import AGENT_METHODS
 from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.mutation_args.orders import VerifiedBy
@@ -62,3 +64,16 @@ def check_order(
     verdict = evaluate(product, facts, today)
     if not verdict.eligible:
         raise MutationRejected(f"{product.name}: {verdict.describe().lower()}", "product_code")
+    pending = open_order_products(session, customer_id).get(product.code)
+    if pending is not None and not _replayed(session, ticket.get("id")):
+        raise MutationRejected(
+            f"{product.name} is already on order for this customer ({pending})", "product_code"
+        )
+
+
+def _replayed(session: Session, ticket_id: object) -> bool:
+    """True when this order's ticket already exists: a replay, which changes nothing."""
+    try:
+        return session.get(Ticket, uuid.UUID(str(ticket_id))) is not None
+    except ValueError:
+        return False

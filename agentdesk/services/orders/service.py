@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
 from agentdesk.models import Ticket, TicketHistory, TicketStatus, utcnow
@@ -34,6 +35,7 @@ from agentdesk.services.orders.verification import (
 )
 from agentdesk.services.tickets.plan import Routed, TicketPlanner
 from agentdesk.services.tickets.sla import SlaDue
+from agentdesk.services.tickets.views import OPEN_STATUSES
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import rejecting
 from agentdesk.store.mutation_args.orders import ORDER_REASON, OrderPlace
@@ -77,6 +79,22 @@ def order_status(ticket_status: str, was_resolved: bool) -> OrderStatus:
     if ticket_status == TicketStatus.CLOSED.value:
         return OrderStatus.FULFILLED if was_resolved else OrderStatus.REJECTED
     return OrderStatus.IN_FULFILMENT
+
+
+def open_order_products(session: Session, customer_id: uuid.UUID) -> dict[str, str]:
+    """Product code → order number of the customer's orders still placed or in fulfilment."""
+    rows = session.execute(
+        select(TicketHistory.new_value, Ticket.number)
+        .join(Ticket, Ticket.id == TicketHistory.ticket_id)
+        .where(
+            Ticket.customer_id == customer_id,
+            Ticket.reason == ORDER_REASON,
+            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.deleted_at.is_(None),
+            TicketHistory.field == PRODUCT_FIELD,
+        )
+    ).all()
+    return {code: number for code, number in rows if code}
 
 
 class OrderService:
@@ -163,6 +181,11 @@ class OrderService:
             verdict = evaluate(product, facts, now.date())
             if not verdict.eligible:
                 raise OrderRefused(f"{product.name}: {verdict.describe().lower()}")
+            pending = open_order_products(session, customer_id).get(product.code)
+            if pending is not None:
+                raise OrderRefused(
+                    f"{product.name} is already on order for this customer ({pending})"
+                )
             routed = self._planner.route_new(
                 session,
                 reason=ORDER_REASON,
@@ -251,4 +274,3 @@ class OrderService:
                 resolution_due=ticket.resolution_due,
                 verification=recorded_verification(facts.get(VERIFIED_FIELD)),
             )
-

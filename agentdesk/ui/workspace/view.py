@@ -399,11 +399,14 @@ class CustomerWorkspace(QWidget):
         call = self._ctx.current_call() if self.caller and self._ctx.current_call else None
         dialog = orders_ui.order_dialog(self._ctx, self.customer_id, call, product_code, self)
         if dialog is not None:
-            dialog.order_placed.connect(
-                lambda o: self.message_shown.emit(f"Order {o.number} placed: {o.product_name}")
-            )
+            dialog.order_placed.connect(self._on_order_placed)
             dialog.open()
         return dialog
+
+    def _on_order_placed(self, order: Any) -> None:
+        self.message_shown.emit(f"Order {order.number} placed: {order.product_name}")
+        if self.cross_sell is not None:
+            self.cross_sell.reload()  # an ordered product is not suggested again
 
     def _on_cross_sell_answered(self, suggestion: Any, accepted: bool) -> None:
         if accepted:

@@ -133,3 +133,19 @@ def _rule(**extra: Any) -> dict[str, Any]:
 def test_a_bad_rules_file_is_refused(data: dict[str, Any], message: str) -> None:
     with pytest.raises(CrossSellError, match=message):
         parse_rules(data, CATALOGUE)
+
+
+def test_a_product_on_order_is_neither_suggested_nor_ordered_twice(
+    shop: Shop, cross_sell: CrossSellService
+) -> None:
+    from agentdesk.services.desk.call_data import IvrData
+    from agentdesk.services.orders.service import OrderRefused
+
+    cid = shop.customer(held=("current",))
+    found = cross_sell.suggestion(cid)
+    assert found is not None and found.product_code == "credit_card"
+    order = shop.service.place(cid, "credit_card", ivr=IvrData(idv_result="passed"))
+    with pytest.raises(OrderRefused, match=f"already on order for this customer \\({order.number}"):
+        shop.service.place(cid, "credit_card", ivr=IvrData(idv_result="passed"))
+    after = cross_sell.suggestion(cid)
+    assert after is None or after.product_code != "credit_card"

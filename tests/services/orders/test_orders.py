@@ -192,3 +192,16 @@ def test_the_timeline_names_the_orders_history_in_words(shop: Shop) -> None:
     summaries = {e.summary.split(": ", 1)[1] for e in timeline.page(cid).entries}
     assert "order placed for Easy saver" in summaries
     assert "caller verified by the IVR (PIN)" in summaries
+
+
+def test_the_server_refuses_a_second_order_of_the_same_product(shop: Shop) -> None:
+    cid = shop.customer()
+    first = shop.service.plan(cid, "easy_saver", ivr=PASSED)
+    second = shop.service.plan(cid, "easy_saver", ivr=PASSED)
+    store = CentralStore(shop.engine, FIELD_KEYRING)
+    store.write("order.place", first.to_json(), "alice")
+    catalogue = load_catalogue()
+    with read_session(shop.engine) as s:
+        check_order(s, first.to_json(), catalogue=catalogue, cipher=None, today=NOW.date())
+        with pytest.raises(MutationRejected, match="already on order"):
+            check_order(s, second.to_json(), catalogue=catalogue, cipher=None, today=NOW.date())
