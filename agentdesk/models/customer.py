@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agentdesk.models.base import Base, created_at_column, enum_type, utcnow, uuid_pk
@@ -36,6 +36,8 @@ class Customer(Base):
     preferred_language: Mapped[str] = mapped_column(String(16), default="en")
     preferred_channel: Mapped[str] = mapped_column(String(16), default="phone")
     marketing_opt_out: Mapped[bool] = mapped_column(default=False)
+    # Asked not to be phoned: no callback task is created for them (migration 0019).
+    phone_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     vulnerable: Mapped[bool] = mapped_column(default=False)
     legal_hold: Mapped[bool] = mapped_column(default=False)
     home_region: Mapped[str] = mapped_column(String(2), default="GB")

@@ -109,6 +109,7 @@ class CustomerFields(ArgsPart):
     preferred_language: Annotated[str | None, Text(16)] = None
     preferred_channel: Annotated[str | None, Text(16)] = None
     marketing_opt_out: Flag = None
+    phone_opt_out: Flag = None
     vulnerable: Flag = None
     home_region: Country = None
 
