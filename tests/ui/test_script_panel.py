@@ -142,3 +142,16 @@ def test_a_call_runs_its_script_and_the_answers_reach_the_interaction(
     qtbot.waitUntil(lambda: check(desk.central), timeout=15_000)
     # The run is filed: the tab lets the call go.
     qtbot.waitUntil(lambda: panel.run is None, timeout=5_000)
+
+
+def test_a_call_that_rings_out_takes_its_script_with_it(desk_factory: Any) -> None:
+    desk = desk_factory(time_scale=6.0)  # the 15 s ring timeout passes in 2.5 s
+    panel = _panel(desk.window)
+    with desk.qtbot.waitSignal(panel.run_changed, timeout=10_000) as shown:
+        placed = desk.call("+447700900126", intent="balance")
+    assert shown.args[0].script.id == "balance"
+    with desk.qtbot.waitSignal(desk.controller.missed_call, timeout=15_000):
+        pass
+    desk.qtbot.waitUntil(lambda: panel.run is None, timeout=5_000)
+    assert panel.heading.text().startswith("No call yet")
+    assert desk.controller.missed_calls[0].linkedid == placed.linkedid

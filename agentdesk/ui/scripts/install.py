@@ -39,5 +39,7 @@ def install_scripts(window: Any, scripts: CallScripts) -> ScriptPanel:
         panel.show_call(script_call_of(pop))
 
     window.controller.pop_shown.connect(on_pop)
+    # A call that rang out here never reaches a wrap-up: its run goes with its pop.
+    window.controller.pop_dismissed.connect(lambda linkedid, _reason: panel.call_saved(linkedid))
     window.controller.wrapups.finished.connect(lambda linkedid, _next: panel.call_saved(linkedid))
     return panel

@@ -178,7 +178,8 @@ class ScriptPanel(QWidget):
         self._show(run, fresh=True)
 
     def call_saved(self, linkedid: str) -> None:
-        """The call's wrap-up is filed (with the script): the tab lets it go."""
+        """The call's wrap-up is filed (with the script), or it rang out unanswered: the
+        tab lets it go."""
         self._scripts.drop(linkedid)
         if self._call is not None and self._call.linkedid == linkedid:
             self._call = None
