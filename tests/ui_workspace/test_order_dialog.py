@@ -181,3 +181,44 @@ def test_the_workspace_order_button_opens_the_dialog_with_the_calls_idv(
     qtbot.waitUntil(lambda: len(dialog.offers.rows) > 0, timeout=5000)
     assert dialog.verification.text() == "✔ Verified by the IVR (PIN)"
     dialog.reject()
+
+
+def test_the_back_office_moves_the_order_along_in_the_dialog(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine, org: Org
+) -> None:
+    from agentdesk.models import agent_team
+    from agentdesk.services.orders.service import OrderStatus
+
+    cid = add_customer(engine)
+    placed = orders.place(cid, "easy_saver", ivr=PASSED)
+    with engine.begin() as conn:
+        team = conn.execute(select(Team.id).where(Team.name == "Back Office")).scalar_one()
+        conn.execute(insert(agent_team), [{"agent_id": org.agent_id, "team_id": team}])
+    dialog = _dialog(qtbot, bridge, orders, cid, None)
+    assert dialog.work_row.isVisible()
+    assert [o.number for o in dialog.history.rows] == [placed.number]
+    dialog.history_view.selectRow(0)
+    assert dialog.start_button.isEnabled()
+    with qtbot.waitSignal(dialog.order_changed, timeout=5000) as changed:
+        dialog.start_button.click()
+    assert changed.args[0].status is OrderStatus.IN_FULFILMENT
+    qtbot.waitUntil(
+        lambda: dialog.history.rows[0].status is OrderStatus.IN_FULFILMENT, timeout=5000
+    )
+    dialog.history_view.selectRow(0)
+    dialog.reject_button.click()  # no reason yet: refused, nothing written
+    qtbot.waitUntil(lambda: "say why" in dialog.error.text(), timeout=5000)
+    dialog.reject_reason.setText("Credit check declined")
+    with qtbot.waitSignal(dialog.order_changed, timeout=5000) as changed:
+        dialog.reject_button.click()
+    assert changed.args[0].status is OrderStatus.REJECTED
+
+
+def test_a_front_line_agent_sees_no_back_office_actions(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    cid = add_customer(engine)
+    orders.place(cid, "easy_saver", ivr=PASSED)
+    dialog = _dialog(qtbot, bridge, orders, cid, PASSED)
+    assert len(dialog.history.rows) == 1
+    assert not dialog.work_row.isVisible()

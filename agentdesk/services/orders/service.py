@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
-from agentdesk.models import Ticket, TicketHistory, TicketStatus, utcnow
+from agentdesk.models import Ticket, TicketHistory, TicketStatus, agent_team, utcnow
 from agentdesk.services.desk.call_data import IvrData
 from agentdesk.services.orders.catalogue import Catalogue, CatalogueProduct
 from agentdesk.services.orders.eligibility import Verdict, evaluate, evaluate_all
@@ -39,7 +39,12 @@ from agentdesk.services.tickets.views import OPEN_STATUSES
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import rejecting
 from agentdesk.store.mutation_args.orders import ORDER_REASON, OrderPlace
-from agentdesk.store.mutation_args.tickets import TicketCreate
+from agentdesk.store.mutation_args.tickets import (
+    TicketChanges,
+    TicketCommentAdd,
+    TicketCreate,
+    TicketUpdate,
+)
 from agentdesk.store.mutations import MutationRejected
 from agentdesk.store.mutators.orders import PRODUCT_FIELD, VERIFIED_FIELD
 from agentdesk.store.writer import LocalWriter
@@ -68,6 +73,17 @@ class OrderRow:
     placed_at: dt.datetime
     resolution_due: dt.datetime | None
     verification: str
+
+
+_NEXT: dict[OrderStatus, tuple[OrderStatus, ...]] = {
+    OrderStatus.PLACED: (OrderStatus.IN_FULFILMENT, OrderStatus.FULFILLED, OrderStatus.REJECTED),
+    OrderStatus.IN_FULFILMENT: (OrderStatus.FULFILLED, OrderStatus.REJECTED),
+}
+_TICKET_STATUS = {
+    OrderStatus.IN_FULFILMENT: TicketStatus.OPEN,
+    OrderStatus.FULFILLED: TicketStatus.RESOLVED,
+    OrderStatus.REJECTED: TicketStatus.CLOSED,  # closed without being resolved
+}
 
 
 def order_status(ticket_status: str, was_resolved: bool) -> OrderStatus:
@@ -234,6 +250,53 @@ class OrderService:
                 )
         except MutationRejected as exc:
             raise OrderRefused(str(exc)) from exc
+
+    def can_work(self, order: OrderRow) -> bool:
+        """True when the signed-in agent is in the team the order was routed to (the back
+        office): only they move an order along. The centre's ticket checks apply as well."""
+        with read_session(self._engine) as session:
+            team_id = session.scalar(select(Ticket.team_id).where(Ticket.id == order.ticket_id))
+            if team_id is None or self._agent_id is None:
+                return False
+            member = session.execute(
+                select(agent_team.c.agent_id).where(
+                    agent_team.c.agent_id == self._agent_id, agent_team.c.team_id == team_id
+                )
+            ).first()
+        return member is not None
+
+    def advance(self, order: OrderRow, to: OrderStatus, reason: str = "") -> OrderRow:
+        """Move ``order`` to ``to`` (in fulfilment, fulfilled, or rejected with a reason)."""
+        if not self.can_work(order):
+            raise OrderRefused("only the team the order was routed to can move it along")
+        allowed = _NEXT.get(order.status, ())
+        if to not in allowed:
+            raise OrderRefused(f"an order that is {order.status.value} cannot become {to.value}")
+        if to is OrderStatus.REJECTED and len(reason.strip()) < 5:
+            raise OrderRefused("say why the order is rejected (at least 5 characters)")
+        now = self._clock()
+        done = to is not OrderStatus.IN_FULFILMENT
+        try:
+            with rejecting("ticket.update"):
+                changes = (
+                    TicketChanges(status=_TICKET_STATUS[to], sla_paused_at=now)  # clocks stop
+                    if done
+                    else TicketChanges(status=_TICKET_STATUS[to])
+                )
+                update = TicketUpdate(id=order.ticket_id, changes=changes)
+            self._writer.write("ticket.update", update)
+            if reason.strip():
+                with rejecting("ticket.comment"):
+                    comment = TicketCommentAdd(
+                        id=uuid7(),
+                        ticket_id=order.ticket_id,
+                        body=f"Order {to.value}: {reason.strip()}",
+                        author_id=self._agent_id,
+                    )
+                self._writer.write("ticket.comment", comment)
+        except MutationRejected as exc:
+            raise OrderRefused(str(exc)) from exc
+        return self._row(order.ticket_id)
 
     def orders(self, customer_id: uuid.UUID) -> list[OrderRow]:
         """The customer's orders, newest first."""

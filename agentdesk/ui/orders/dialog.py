@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.desk.call_data import IvrData
 from agentdesk.services.orders.eligibility import Verdict
-from agentdesk.services.orders.service import OrderRow, OrderService
+from agentdesk.services.orders.service import OrderRow, OrderService, OrderStatus
 from agentdesk.services.orders.verification import AGENT_METHODS, Verification, VerifiedBy
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
@@ -68,6 +69,7 @@ class OrderDialog(QDialog):
     """Pick an eligible product and place the order for one customer."""
 
     order_placed = Signal(object)  # OrderRow
+    order_changed = Signal(object)  # OrderRow, after the back office moved it along
     offers_loaded = Signal()
 
     def __init__(
@@ -112,6 +114,12 @@ class OrderDialog(QDialog):
         self.offers_view.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
         )
+        self.start_button = named(QPushButton("In &fulfilment"), "Mark the order in fulfilment")
+        self.fulfil_button = named(QPushButton("F&ulfilled"), "Mark the order fulfilled")
+        self.reject_button = named(QPushButton("Re&ject"), "Reject the order")
+        self.reject_reason = named(QLineEdit(maxLength=500), "Why the order is rejected")
+        self.reject_reason.setPlaceholderText("Reason for rejecting (kept on the ticket)")
+        self._workable: frozenset[uuid.UUID] = frozenset()
         self.note = named(QLineEdit(maxLength=500), "Note for the back office")
         self.note.setPlaceholderText("Optional, e.g. deliver the card to the branch")
         self.error = error_label()
@@ -129,6 +137,15 @@ class OrderDialog(QDialog):
         layout.addWidget(self.offers_view, 3)
         layout.addWidget(fmt.plain(QLabel("Orders already placed")))
         layout.addWidget(self.history_view, 1)
+        work = QHBoxLayout()  # the back office's actions on the selected order
+        for widget in (self.start_button, self.fulfil_button, self.reject_reason):
+            work.addWidget(widget)
+        work.addWidget(self.reject_button)
+        self.work_row = QWidget()
+        self.work_row.setLayout(work)
+        work.setContentsMargins(0, 0, 0, 0)
+        self.work_row.setVisible(False)
+        layout.addWidget(self.work_row)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
@@ -136,6 +153,10 @@ class OrderDialog(QDialog):
         self.place_button.clicked.connect(self._on_place_clicked)
         self.offers_view.selectionModel().selectionChanged.connect(self._update_button)
         self.method.currentIndexChanged.connect(self._update_button)
+        self.history_view.selectionModel().selectionChanged.connect(self._update_work)
+        self.start_button.clicked.connect(lambda: self._advance(OrderStatus.IN_FULFILMENT))
+        self.fulfil_button.clicked.connect(lambda: self._advance(OrderStatus.FULFILLED))
+        self.reject_button.clicked.connect(lambda: self._advance(OrderStatus.REJECTED))
 
     def _show_verification(self) -> None:
         ivr = self._ivr
@@ -162,21 +183,63 @@ class OrderDialog(QDialog):
     def reload(self) -> None:
         """Load the verdicts and the customer's orders off the GUI thread."""
         orders, cid = self._orders, self._customer_id
+
+        def load() -> tuple[list[Verdict], list[OrderRow], frozenset[uuid.UUID]]:
+            placed = orders.orders(cid)
+            workable = frozenset(o.ticket_id for o in placed if orders.can_work(o))
+            return orders.offers(cid), placed, workable
+
         self._bridge.submit(
-            lambda: (orders.offers(cid), orders.orders(cid)),
+            load,
             on_done=weak_callback(self._on_loaded),
             on_error=weak_callback(self._on_failed),
         )
 
-    def _on_loaded(self, loaded: tuple[list[Verdict], list[OrderRow]]) -> None:
-        offers, orders = loaded
+    def _on_loaded(
+        self, loaded: tuple[list[Verdict], list[OrderRow], frozenset[uuid.UUID]]
+    ) -> None:
+        offers, placed, self._workable = loaded
         self.offers.set_rows(offers)
-        self.history.set_rows(orders)
+        self.history.set_rows(placed)
+        self.work_row.setVisible(bool(self._workable))
         for row, verdict in enumerate(offers):
             if verdict.product.code == self._preselect:
                 self.offers_view.selectRow(row)
         self._update_button()
+        self._update_work()
         self.offers_loaded.emit()
+
+    def selected_order(self) -> OrderRow | None:
+        rows = self.history_view.selectionModel().selectedRows()
+        return self.history.row_at(rows[0].row()) if rows else None
+
+    def _update_work(self) -> None:
+        order = self.selected_order()
+        workable = order is not None and order.ticket_id in self._workable
+        status = order.status if order is not None else None
+        self.start_button.setEnabled(workable and status is OrderStatus.PLACED)
+        open_order = status in (OrderStatus.PLACED, OrderStatus.IN_FULFILMENT)
+        self.fulfil_button.setEnabled(workable and open_order)
+        self.reject_button.setEnabled(workable and open_order)
+        self.reject_reason.setEnabled(workable and open_order)
+
+    def _advance(self, to: OrderStatus) -> None:
+        order = self.selected_order()
+        if order is None:
+            return
+        orders, reason = self._orders, self.reject_reason.text()
+        self.error.setText(f"Marking order {order.number} {to.value}…")
+        self._bridge.submit(
+            lambda: orders.advance(order, to, reason if to is OrderStatus.REJECTED else ""),
+            on_done=weak_callback(self._on_advanced),
+            on_error=weak_callback(self._on_failed),
+        )
+
+    def _on_advanced(self, order: OrderRow) -> None:
+        self.error.setText(f"Order {order.number} is now {order.status.value}.")
+        self.reject_reason.clear()
+        self.order_changed.emit(order)
+        self.reload()
 
     def _on_failed(self, exc: BaseException) -> None:
         self._update_button()

@@ -205,3 +205,29 @@ def test_the_server_refuses_a_second_order_of_the_same_product(shop: Shop) -> No
         check_order(s, first.to_json(), catalogue=catalogue, cipher=None, today=NOW.date())
         with pytest.raises(MutationRejected, match="already on order"):
             check_order(s, second.to_json(), catalogue=catalogue, cipher=None, today=NOW.date())
+
+
+def test_only_the_back_office_moves_an_order_along(shop: Shop) -> None:
+    from sqlalchemy import insert
+
+    from agentdesk.models import agent_team
+    from agentdesk.services.orders.service import OrderStatus as S
+
+    cid = shop.customer()
+    order = shop.service.place(cid, "easy_saver", ivr=PASSED)
+    assert not shop.service.can_work(order)  # alice is in Cards, the order went to Back Office
+    with pytest.raises(OrderRefused, match="only the team the order was routed to"):
+        shop.service.advance(order, S.IN_FULFILMENT)
+    with shop.engine.begin() as conn:
+        conn.execute(
+            insert(agent_team),
+            [{"agent_id": shop.agent_id, "team_id": shop.teams["Back Office"]}],
+        )
+    working = shop.service.advance(order, S.IN_FULFILMENT)
+    assert working.status is S.IN_FULFILMENT
+    with pytest.raises(OrderRefused, match="say why"):
+        shop.service.advance(working, S.REJECTED, "no")
+    rejected = shop.service.advance(working, S.REJECTED, "Credit check declined")
+    assert rejected.status is S.REJECTED
+    with pytest.raises(OrderRefused, match="rejected cannot become fulfilled"):
+        shop.service.advance(rejected, S.FULFILLED)
