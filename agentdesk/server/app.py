@@ -24,6 +24,7 @@ from swagger_ui_bundle import swagger_ui_path
 from agentdesk.models import Role
 from agentdesk.server import problems
 from agentdesk.server.api import (
+    abandoned,
     corebank,
     cti,
     cti_floor,
@@ -137,7 +138,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     _mount_docs(app)
     routers = (
         session, sync, mutations, customers, corebank, supervisor, duplicates, live, cti,
-        cti_floor,
+        cti_floor, abandoned,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router, prefix=API)
