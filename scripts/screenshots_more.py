@@ -15,9 +15,14 @@ Scenes:
   corebank    alice answers a known caller; the Products tab with live balances, then
               the core-banking simulator fails every request (PUT /sim/faults) and the
               tab is reloaded                           -> corebank-live.png, corebank-stale.png
-  duplicates  carol (a supervisor) runs "Look for duplicates"; dave asks to merge the top
-              pair through the server; carol opens the record that goes, reviews the
-              request and approves it        -> duplicates-review.png, merged-record.png
+  duplicates  the demo's seed has no duplicates, so first three of its people are entered
+              again as a careless import would (same name and date of birth; one with the
+              same mobile, one with a mistyped first name and the same mobile, one with a
+              new mobile and the same e-mail). Then carol (a supervisor) runs "Look for
+              duplicates"; dave asks through the server to merge the mistyped one into the
+              older record; carol opens the record that goes, reviews the request and
+              approves it
+                                             -> duplicates-review.png, merged-record.png
 """
 
 from __future__ import annotations
@@ -226,13 +231,17 @@ def duplicates(scene: Scene) -> None:
     def dave_asks() -> None:  # a second supervisor's desktop, through the same server
         api = ServerApi(runtime.server_url)
         DesktopSignIn(api, "screenshots-dave").authenticate("dave", DEMO_PASSWORD)
-        top = review[0].model.row_at(0)
+        rows = [review[0].model.row_at(n) for n in range(review[0].model.rowCount())]
+        # The pair whose names differ reads best ("Aara" typed for "Aarav"); the record on
+        # file longest stays, as a supervisor would choose.
+        top = next((r for r in rows if r.left.display_name != r.right.display_name), rows[0])
+        keep, goes = sorted((top.left, top.right), key=lambda side: side.created_at)
         ServerDuplicates(api).request_merge(
-            top.left.id, top.right.id, "Same customer; new mobile and e-mail after moving"
+            keep.id, goes.id, "Same customer; first name mistyped when the account was opened"
         )
         api.close()
         pair[:] = [top]
-        window.open_customer(top.right.id)  # carol has the record that goes open in a tab
+        window.open_customer(goes.id)  # carol has the record that goes open in a tab
         review[0].reload()
 
     def pending_listed() -> bool:
@@ -273,6 +282,73 @@ def duplicates(scene: Scene) -> None:
     scene.shoot("merged-record")
 
 
+def plant_duplicates(settings: Any, args: Any) -> None:
+    """Enter three seeded people a second time, straight into the demo's store (seeded first
+    if empty), before the demo starts: the desktop's first fill then holds them too."""
+    from sqlalchemy import select
+
+    from agentdesk.ids import uuid7
+    from agentdesk.models import Customer, CustomerEmail, CustomerPhone, utcnow
+    from agentdesk.store.engine import read_session, write_session
+    from agentdesk.store.field_crypto import FieldKeyring, field_context
+
+    opener = DemoRuntime(settings, args)
+    try:
+        central, key_text = opener._open_central(settings)
+        keyring = FieldKeyring.parse(key_text, "demo field key")
+        dob = "date_of_birth"
+        with read_session(central) as s:
+            people = list(
+                s.scalars(
+                    select(Customer)
+                    .where(Customer.kind == "person", Customer.date_of_birth_enc.is_not(None))
+                    .order_by(Customer.display_name)
+                    .limit(3)
+                )
+            )
+        if len(people) < 3:
+            raise RuntimeError("the demo store has fewer than three people to copy")
+        with write_session(central) as s:
+            for n, original in enumerate(people):
+                born = keyring.decrypt(
+                    original.date_of_birth_enc, field_context("customer", dob, original.id)
+                )
+                phone = s.scalar(
+                    select(CustomerPhone.e164).where(CustomerPhone.customer_id == original.id)
+                )
+                email = s.scalar(
+                    select(CustomerEmail.address).where(CustomerEmail.customer_id == original.id)
+                )
+                new = uuid7()
+                secret = keyring.encrypt(born, field_context("customer", dob, new))
+                given = original.given_name or ""
+                if n == 1 and len(given) > 4:
+                    given = given[:-1]  # the last letter lost when typed in
+                mobile = phone if n < 2 or phone is None else f"+4477009{n:05d}"
+                address = (email if n == 2 and email else f"{new.hex[:10]}@example.org").lower()
+                s.add(
+                    Customer(
+                        id=new, kind=original.kind, given_name=given,
+                        family_name=original.family_name,
+                        display_name=f"{given} {original.family_name}",
+                        birth_year=original.birth_year, segment=original.segment,
+                        date_of_birth_enc=secret,
+                    )
+                )  # fmt: skip
+                if mobile is not None:
+                    s.add(
+                        CustomerPhone(id=uuid7(), customer_id=new, label="mobile",
+                                      number_raw=mobile, e164=mobile, is_primary=True)
+                    )  # fmt: skip
+                s.add(
+                    CustomerEmail(id=uuid7(), customer_id=new, label="personal", address=address,
+                                  address_norm=address, is_primary=True, created_at=utcnow())
+                )  # fmt: skip
+        print(f"planted {len(people)} duplicates", flush=True)
+    finally:
+        opener.stop()
+
+
 SCENES: dict[str, tuple[tuple[str, ...], Callable[[Scene], None]]] = {
     "knowledge": (("--agent", "dave", "--scenario", "known", "--auto-answer"), knowledge),
     "corebank": (("--scenario", "known", "--auto-answer"), corebank),
@@ -293,6 +369,8 @@ def main(argv: list[str]) -> int:
     extra, build = SCENES[name]
     args = build_parser().parse_args(["demo", "--data-dir", str(data_dir), *DEMO, *extra])
     settings = demo_settings(settings_from(args), args.data_dir)
+    if name == "duplicates":
+        plant_duplicates(settings, args)
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("agentdesk demo")
     runtime = DemoRuntime(settings, args)
