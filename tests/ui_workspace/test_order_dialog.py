@@ -207,11 +207,12 @@ def test_the_back_office_moves_the_order_along_in_the_dialog(
     )
     dialog.history_view.selectRow(0)
     dialog.reject_button.click()  # no reason yet: refused, nothing written
-    qtbot.waitUntil(lambda: "say why" in dialog.error.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "say why" in dialog.work_result.text(), timeout=5000)
     dialog.reject_reason.setText("Credit check declined")
     with qtbot.waitSignal(dialog.order_changed, timeout=5000) as changed:
         dialog.reject_button.click()
     assert changed.args[0].status is OrderStatus.REJECTED
+    assert dialog.work_result.text() == f"Order {placed.number} is now rejected."
 
 
 def test_a_front_line_agent_sees_no_back_office_actions(

@@ -60,7 +60,8 @@ def _table(model: RowTableModel[object], name: str) -> QTableView:
     view.verticalHeader().setVisible(False)
     view.setWordWrap(False)
     header = view.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    for section in range(model.columnCount() - 1):  # the last one takes what is left
+        header.setSectionResizeMode(section, QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
     return view
 
@@ -119,6 +120,7 @@ class OrderDialog(QDialog):
         self.reject_button = named(QPushButton("Re&ject"), "Reject the order")
         self.reject_reason = named(QLineEdit(maxLength=500), "Why the order is rejected")
         self.reject_reason.setPlaceholderText("Reason for rejecting (kept on the ticket)")
+        self.work_result = fmt.plain(named(QLabel(), "What happened to the order"))
         self._workable: frozenset[uuid.UUID] = frozenset()
         self.note = named(QLineEdit(maxLength=500), "Note for the back office")
         self.note.setPlaceholderText("Optional, e.g. deliver the card to the branch")
@@ -141,6 +143,7 @@ class OrderDialog(QDialog):
         for widget in (self.start_button, self.fulfil_button, self.reject_reason):
             work.addWidget(widget)
         work.addWidget(self.reject_button)
+        work.addWidget(self.work_result)
         self.work_row = QWidget()
         self.work_row.setLayout(work)
         work.setContentsMargins(0, 0, 0, 0)
@@ -228,15 +231,18 @@ class OrderDialog(QDialog):
         if order is None:
             return
         orders, reason = self._orders, self.reject_reason.text()
-        self.error.setText(f"Marking order {order.number} {to.value}…")
+        self.work_result.setText(f"Marking order {order.number} {to.value}…")
         self._bridge.submit(
             lambda: orders.advance(order, to, reason if to is OrderStatus.REJECTED else ""),
             on_done=weak_callback(self._on_advanced),
-            on_error=weak_callback(self._on_failed),
+            on_error=weak_callback(self._on_advance_failed),
         )
 
+    def _on_advance_failed(self, exc: BaseException) -> None:
+        self.work_result.setText(str(exc))  # the refusal; what was typed stays
+
     def _on_advanced(self, order: OrderRow) -> None:
-        self.error.setText(f"Order {order.number} is now {order.status.value}.")
+        self.work_result.setText(f"Order {order.number} is now {order.status.value}.")
         self.reject_reason.clear()
         self.order_changed.emit(order)
         self.reload()
