@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -20,6 +21,14 @@ _WORKLIST = TypeAdapter(Worklist)
 _CREATED = TypeAdapter(CallbackCreated)
 
 
+@dataclass(frozen=True)
+class Targets:
+    """Who a callback can go to: (id, name) of the active agents and of the teams."""
+
+    agents: tuple[tuple[uuid.UUID, str], ...]
+    teams: tuple[tuple[uuid.UUID, str], ...]
+
+
 class ServerAbandoned:
     """``GET /supervisor/abandoned`` and ``POST /supervisor/abandoned/callback``."""
 
@@ -30,6 +39,13 @@ class ServerAbandoned:
         params = {"start": start.isoformat(), "end": end.isoformat()}
         return _WORKLIST.validate_python(
             self._api.request("GET", "/supervisor/abandoned", params=params)
+        )
+
+    def targets(self) -> Targets:
+        data = self._api.request("GET", "/supervisor/abandoned/targets")
+        return Targets(
+            agents=tuple((uuid.UUID(a["id"]), str(a["name"])) for a in data["agents"]),
+            teams=tuple((uuid.UUID(t["id"]), str(t["name"])) for t in data["teams"]),
         )
 
     def callback(

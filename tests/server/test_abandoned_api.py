@@ -202,3 +202,18 @@ def test_a_customer_who_asked_not_to_be_phoned_is_refused(
         assert s.scalar(select(func.count()).select_from(Reminder)) == 0
         assert s.scalar(select(func.count()).select_from(Ticket)) == 0
         assert s.scalar(select(func.count()).select_from(Interaction)) == 0
+
+
+def test_targets_list_active_agents_and_teams_for_supervisors_only(
+    server: RunningServer, desktop: Callable[..., Desktop], staff: None
+) -> None:
+    with write_session(server.engine) as s:
+        s.execute(update(Agent).where(Agent.login == "carol").values(active=False))
+    found = ServerAbandoned(desktop("alice", fill=False).api).targets()
+    assert found.teams == ((REF.team_a, "Cards"), (REF.team_b, "Mortgages"))
+    assert [name for _, name in found.agents] == ["Alice", "Bob"]
+    with write_session(server.engine) as s:
+        s.execute(update(Agent).where(Agent.login == "carol").values(active=True))
+    with pytest.raises(ServerRefused) as err:
+        ServerAbandoned(desktop("carol", fill=False).api).targets()
+    assert err.value.status == 403

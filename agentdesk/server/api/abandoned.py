@@ -9,7 +9,8 @@ dates (local midnights in the board's time zone) or ISO times, at most
 queued before the period) up to now (a later answer or callback settles an
 abandon).
 
-``POST /supervisor/abandoned/callback`` creates the callback task
+``GET /supervisor/abandoned/targets``: the active agents and the teams a
+callback can go to. ``POST /supervisor/abandoned/callback`` creates the callback task
 (``services/supervisor/abandoned_callback.py``): a reminder for an agent, or a
 ticket routed to a team; refused with 422 for a customer who asked not to be
 phoned. Audited as ``supervisor.abandoned_callback`` (ids only, no number).
@@ -27,8 +28,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from agentdesk.models import Agent, Team
 from agentdesk.server.api.queue_reports import _config, _moment
 from agentdesk.server.auth import Principal, supervisor
 from agentdesk.server.context import Ctx, ServerContext
@@ -50,7 +53,7 @@ from agentdesk.services.tickets.plan import TicketPlanner
 from agentdesk.services.tickets.routing import RoutingError, load_rules
 from agentdesk.services.tickets.sla import SlaPolicyError, load_policy
 from agentdesk.store.audit_log import append_audit
-from agentdesk.store.engine import write_session
+from agentdesk.store.engine import read_session, write_session
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"])
 
@@ -128,6 +131,20 @@ async def abandoned(
 
     work = await run_in_threadpool(build)
     return _WORKLIST.dump_python(work, mode="json")
+
+
+@router.get("/abandoned/targets")
+def targets(principal: Supervisor, ctx: Ctx) -> dict[str, list[dict[str, str]]]:
+    """Who a callback can go to: the active agents and the teams, by name."""
+    with read_session(ctx.engine) as session:
+        agents = session.execute(
+            select(Agent.id, Agent.display_name).where(Agent.active).order_by(Agent.display_name)
+        ).all()
+        teams = session.execute(select(Team.id, Team.name).order_by(Team.name)).all()
+    return {
+        "agents": [{"id": str(i), "name": n} for i, n in agents],
+        "teams": [{"id": str(i), "name": n} for i, n in teams],
+    }
 
 
 @router.post("/abandoned/callback", status_code=201)
