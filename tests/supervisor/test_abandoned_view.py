@@ -1,0 +1,132 @@
+"""The abandoned-call worklist window, driven with qtbot against a real server on loopback.
+
+alice (supervisor) opens the day's list, gives the known caller to bob as a
+reminder and the unknown one to a team as a ticket; a customer who asked not
+to be phoned is refused in words and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select, update
+
+from agentdesk.client.abandoned import ServerAbandoned
+from agentdesk.models import Customer, Reminder, Ticket
+from agentdesk.store.engine import read_session, write_session
+from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.supervisor.abandoned import AbandonedWindow, open_abandoned
+from tests.server.conftest import Desktop, RunningServer, desktop, server  # noqa: F401
+from tests.server.test_abandoned_api import AMELIA, DAY, staff, store  # noqa: F401
+from tests.sync.factories import REF
+from tests.ui_workspace.builders import add_customer
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def bridge(qapp: object) -> Iterator[Bridge]:
+    bridge = Bridge()
+    yield bridge
+    bridge.shutdown(wait=True)
+
+
+def _window(qtbot: QtBot, bridge: Bridge, desk: Desktop) -> AbandonedWindow:
+    window = AbandonedWindow(ServerAbandoned(desk.api), bridge, today=lambda: DAY.date())
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.loaded, timeout=10_000):
+        window.reload()
+    return window
+
+
+def _call_back(qtbot: QtBot, window: AbandonedWindow, row: int, *, agent: str | None) -> None:
+    window.table.selectRow(row)
+    qtbot.waitUntil(window.callback_button.isEnabled)
+    window.callback_button.click()
+    qtbot.waitUntil(lambda: window.dialog is not None and window.dialog.isVisible(), timeout=10_000)
+    dialog = window.dialog
+    assert dialog is not None
+    if agent is not None:
+        dialog.to_agent.click()
+        dialog.agent.setCurrentIndex(dialog.agent.findText(agent))
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+
+
+@pytest.mark.parametrize("central", ["sqlite"], indirect=True)
+def test_list_and_call_back_for_an_agent_and_for_the_queues_team(
+    qtbot: QtBot,
+    qtmodeltester: ModelTester,
+    bridge: Bridge,
+    server: RunningServer,  # noqa: F811
+    desktop: Callable[..., Desktop],  # noqa: F811
+    staff: None,  # noqa: F811
+) -> None:
+    amelia = add_customer(server.engine, phone=AMELIA)
+    store(server)
+    window = _window(qtbot, bridge, desktop("alice", fill=False))
+    qtmodeltester.check(window.model, force_py=True)  # type: ignore[no-untyped-call]
+    assert window.model.rowCount() == 2
+    assert window.summary.text().startswith("2 callers to call back · 4 abandoned calls")
+    assert "1 reached since" in window.summary.text()
+    texts = [window.model.index(1, c).data() for c in range(window.model.columnCount())]
+    assert texts[:4] == ["+44 7700 900123", "Amelia Okafor", "cards", "0:10"]
+    assert texts[4].startswith("2 times, ") and texts[5] == "Not recorded"
+    assert not window.callback_button.isEnabled()
+
+    # Amelia to bob: a reminder on his desk.
+    with qtbot.waitSignal(window.acted, timeout=10_000):
+        _call_back(qtbot, window, 1, agent="Bob")
+    assert "Callback task for Bob: Call back +44 7700 900123" in window.message.text()
+    assert window.model.index(1, 6).data() == "Task for Bob"
+    with read_session(server.engine) as s:
+        reminder = s.scalars(select(Reminder)).one()
+        assert (reminder.agent_id, reminder.customer_id) == (REF.bob, amelia)
+
+    # The stranger to the queue's own team (Cards is preselected for queue "cards").
+    with qtbot.waitSignal(window.acted, timeout=10_000):
+        _call_back(qtbot, window, 0, agent=None)
+    assert window.model.index(0, 6).data() == "Task for Cards"
+    with read_session(server.engine) as s:
+        ticket = s.scalars(select(Ticket)).one()
+        assert ticket.team_id == REF.team_a and "+44 7700 900777" in ticket.title
+
+
+@pytest.mark.parametrize("central", ["sqlite"], indirect=True)
+def test_a_customer_who_asked_not_to_be_phoned_is_refused_in_words(
+    qtbot: QtBot,
+    bridge: Bridge,
+    server: RunningServer,  # noqa: F811
+    desktop: Callable[..., Desktop],  # noqa: F811
+    staff: None,  # noqa: F811
+) -> None:
+    amelia = add_customer(server.engine, phone=AMELIA)
+    with write_session(server.engine) as s:
+        s.execute(update(Customer).where(Customer.id == amelia).values(phone_opt_out=True))
+    store(server)
+    window = _window(qtbot, bridge, desktop("alice", fill=False))
+    with qtbot.waitSignal(window.failed, timeout=10_000) as refused:
+        _call_back(qtbot, window, 1, agent=None)
+    assert "Amelia Okafor asked not to be phoned" in refused.args[0]
+    assert "asked not to be phoned" in window.message.text()
+    assert window.model.index(1, 6).data() == ""
+    with read_session(server.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+@pytest.mark.parametrize("central", ["sqlite"], indirect=True)
+def test_the_worklist_fits_a_1366_by_768_screen_and_says_when_nobody_waits(
+    qtbot: QtBot,
+    bridge: Bridge,
+    server: RunningServer,  # noqa: F811
+    desktop: Callable[..., Desktop],  # noqa: F811
+    staff: None,  # noqa: F811
+) -> None:
+    window = open_abandoned(ServerAbandoned(desktop("alice", fill=False).api), bridge)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.summary.text() != "Loading…", timeout=10_000)
+    assert window.summary.text() == "Nobody to call back"
+    assert window.width() <= 1366 and window.height() <= 768
