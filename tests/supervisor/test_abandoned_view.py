@@ -8,8 +8,10 @@ to be phoned is refused in words and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMainWindow
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select, update
@@ -19,8 +21,10 @@ from agentdesk.models import Customer, Reminder, Ticket
 from agentdesk.store.engine import read_session, write_session
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor.abandoned import AbandonedWindow, open_abandoned
+from agentdesk.ui.supervisor.install import install_supervisor
 from tests.server.conftest import Desktop, RunningServer, desktop, server  # noqa: F401
 from tests.server.test_abandoned_api import AMELIA, DAY, staff, store  # noqa: F401
+from tests.supervisor.conftest import FakeSession
 from tests.sync.factories import REF
 from tests.ui_workspace.builders import add_customer
 
@@ -130,3 +134,42 @@ def test_the_worklist_fits_a_1366_by_768_screen_and_says_when_nobody_waits(
     qtbot.waitUntil(lambda: window.summary.text() != "Loading…", timeout=10_000)
     assert window.summary.text() == "Nobody to call back"
     assert window.width() <= 1366 and window.height() <= 768
+
+
+@pytest.mark.parametrize("central", ["sqlite"], indirect=True)
+def test_the_supervisor_toolbar_opens_one_worklist_and_its_shortcut_works_from_it(
+    qtbot: QtBot,
+    bridge: Bridge,
+    server: RunningServer,  # noqa: F811
+    desktop: Callable[..., Desktop],  # noqa: F811
+    staff: None,  # noqa: F811
+    supervisor: FakeSession,
+    tmp_path: Path,
+) -> None:
+    desk = QMainWindow()
+    qtbot.addWidget(desk)
+    api = desktop("alice", fill=False).api
+    launcher = install_supervisor(
+        desk, supervisor, bridge=bridge, api=api, audit=_NoAudit(), floor=None, data_dir=tmp_path
+    )
+    assert launcher is not None
+    action = next(a for a in desk.actions() if a.objectName() == "action_abandoned")
+    assert action.text() == "Abandoned calls" and "Ctrl+Shift+K" in action.toolTip()
+    with qtbot.waitSignal(launcher.opened, timeout=5000) as opened:
+        action.trigger()
+    window = opened.args[0]
+    assert isinstance(window, AbandonedWindow)
+    qtbot.waitUntil(lambda: window.summary.text() != "Loading…", timeout=10_000)
+    assert action in window.actions()  # reachable with the worklist focused too
+    with qtbot.waitSignal(launcher.opened, timeout=5000) as opened:
+        action.trigger()
+    assert opened.args[0] is window
+    launcher.shutdown()
+    assert launcher.abandoned is None
+
+
+class _NoAudit:
+    """The worklist writes no desktop audit entries (the server audits callbacks)."""
+
+    def write(self, name: str, args: object) -> object:
+        raise AssertionError(f"unexpected audit write {name}")

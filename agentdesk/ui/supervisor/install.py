@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
+from agentdesk.client.abandoned import ServerAbandoned
 from agentdesk.client.api import ServerApi
 from agentdesk.client.duplicates import ServerDuplicates
 from agentdesk.client.floor import ServerFloorFeed
@@ -32,6 +33,7 @@ from agentdesk.services.supervisor.floor_stats import FloorReads
 from agentdesk.services.supervisor.service import AuditLog
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor import open_wallboard
+from agentdesk.ui.supervisor.abandoned import AbandonedWindow, open_abandoned
 from agentdesk.ui.supervisor.duplicates import DuplicatesWindow, open_duplicates
 from agentdesk.ui.supervisor.report_view import ReportWindow
 from agentdesk.ui.supervisor.wallboard import WallboardWindow
@@ -78,6 +80,7 @@ class SupervisorLauncher(QObject):
         self.wallboard: WallboardWindow | None = None
         self.reports: ReportWindow | None = None
         self.duplicates: DuplicatesWindow | None = None
+        self.abandoned: AbandonedWindow | None = None
         self.actions: list[QAction] = []  # the supervisor actions, shared by every window
 
     def _adopt(self, window: Any) -> None:
@@ -172,11 +175,34 @@ class SupervisorLauncher(QObject):
         self._bring_forward(self.duplicates)
         return self.duplicates
 
+    def open_abandoned(self) -> AbandonedWindow | None:
+        """The abandoned-call worklist (issue 15 item 4): computed and acted on at the server."""
+        if self.abandoned is not None and self.abandoned.isVisible():
+            self._bring_forward(self.abandoned)
+            return self.abandoned
+        if self.abandoned is not None:
+            self.abandoned.deleteLater()
+            self.abandoned = None
+        if self._api is None:
+            QMessageBox.warning(
+                self._window,
+                "Abandoned calls",
+                "The abandoned calls are listed from the server's queue records; this desktop "
+                "is not signed in to the server. Sign in online to open the list.",
+            )
+            return None
+        self.abandoned = open_abandoned(ServerAbandoned(self._api), self._bridge)
+        self.abandoned.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+        self._adopt(self.abandoned)
+        self.abandoned.show()
+        self._bring_forward(self.abandoned)
+        return self.abandoned
+
     def shutdown(self) -> None:
-        for window in (self.wallboard, self.reports, self.duplicates):
+        for window in (self.wallboard, self.reports, self.duplicates, self.abandoned):
             if window is not None:
                 window.close()
-        self.wallboard = self.reports = self.duplicates = None
+        self.wallboard = self.reports = self.duplicates = self.abandoned = None
 
 
 def install_supervisor(
@@ -204,6 +230,8 @@ def install_supervisor(
          "Queue and agent reports with CSV and PDF export (supervisors)"),
         ("duplicates", "Duplicates", "Ctrl+Shift+D", launcher.open_duplicates,
          "Possible duplicate customers, and merges approved by a second supervisor"),
+        ("abandoned", "Abandoned calls", "Ctrl+Shift+K", launcher.open_abandoned,
+         "Callers who hung up waiting and were not reached since; callback tasks"),
     )  # fmt: skip
     toolbar = getattr(window, "toolbar", None)
     if toolbar is not None:
