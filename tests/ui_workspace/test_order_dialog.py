@@ -23,6 +23,7 @@ from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.orders.cross_sell import CrossSellStrip
 from agentdesk.ui.orders.dialog import OrderDialog
+from agentdesk.ui.workspace.context import WorkspaceContext
 from tests.ui_workspace.builders import Org, add_customer
 
 PASSED = IvrData(idv_result="passed", idv_method="pin")
@@ -152,7 +153,7 @@ def test_an_opted_out_customer_sees_no_strip(
 
 
 def test_the_workspace_order_button_opens_the_dialog_with_the_calls_idv(
-    qtbot: QtBot, context: object, orders: OrderService, engine: Engine, org: Org
+    qtbot: QtBot, context: WorkspaceContext, orders: OrderService, engine: Engine, org: Org
 ) -> None:
     import dataclasses
 
@@ -170,7 +171,7 @@ def test_the_workspace_order_button_opens_the_dialog_with_the_calls_idv(
         offered_at=0.0,
         ivr=PASSED,
     )
-    ctx = dataclasses.replace(context, orders=orders, current_call=lambda: call)  # type: ignore[type-var]
+    ctx = dataclasses.replace(context, orders=orders, current_call=lambda: call)
     cid = add_customer(engine)
     ws = CustomerWorkspace(ctx, cid, caller=True)
     qtbot.addWidget(ws)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,7 +34,7 @@ def _mobile(shop: Shop, cid: uuid.UUID) -> None:
     _insert(shop.engine, CustomerPhone, iter([row]))
 
 
-def _setup(shop: Shop, **customer: object) -> tuple[CentralStore, NotificationService, uuid.UUID]:
+def _setup(shop: Shop, **customer: Any) -> tuple[CentralStore, NotificationService, uuid.UUID]:
     store = CentralStore(shop.engine, FIELD_KEYRING)
     sms = SmsSimulator()
     notices = NotificationService(

@@ -90,7 +90,7 @@ def test_a_verified_order_becomes_a_back_office_ticket_with_its_sla(shop: Shop) 
     due = load_policy().due("Back Office", ticket.priority, NOW)
     assert resolution_due is not None
     assert resolution_due.replace(tzinfo=dt.UTC) == due.resolution_due
-    assert history["routing"].startswith("rule orders: Back Office")
+    assert (history["routing"] or "").startswith("rule orders: Back Office")
     assert history["order_product"] == "credit_card"
     assert history["order_verified"] == "ivr:pin"
     assert _counts(shop) == (1, 1)  # one ticket, one queued mutation (order.place)
@@ -175,7 +175,12 @@ def test_order_arguments_must_be_an_order_for_a_customer() -> None:
     from agentdesk.store.mutation_args.orders import OrderPlace
 
     base = {"product_code": "credit_card", "verified_by": "ivr", "verification_method": "pin"}
-    ticket = {"id": str(uuid7()), "reason": "card_lost", "title": "x", "customer_id": str(uuid7())}
+    ticket: dict[str, str | None] = {
+        "id": str(uuid7()),
+        "reason": "card_lost",
+        "title": "x",
+        "customer_id": str(uuid7()),
+    }
     with pytest.raises(MutationRejected, match="reason product_order"):
         OrderPlace.parse({**base, "ticket": ticket})
     ticket = {**ticket, "reason": "product_order", "customer_id": None}
