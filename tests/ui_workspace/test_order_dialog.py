@@ -224,3 +224,39 @@ def test_a_front_line_agent_sees_no_back_office_actions(
     dialog = _dialog(qtbot, bridge, orders, cid, PASSED)
     assert len(dialog.history.rows) == 1
     assert not dialog.work_row.isVisible()
+
+
+def test_accepting_the_suggestion_opens_the_order_on_that_product(
+    qtbot: QtBot, context: WorkspaceContext, orders: OrderService, engine: Engine, org: Org
+) -> None:
+    import dataclasses
+
+    from PySide6.QtWidgets import QApplication
+
+    from agentdesk.ui.workspace.view import CustomerWorkspace
+
+    catalogue = load_catalogue()
+    cross_sell = CrossSellService(
+        engine, LocalWriter(engine, actor="alice"), catalogue, load_rules(catalogue), org.agent_id
+    )
+    ctx = dataclasses.replace(context, orders=orders, cross_sell=cross_sell)
+    cid = add_customer(engine, segment="young_saver", date_of_birth=dt.date(2004, 1, 1))
+    ws = CustomerWorkspace(ctx, cid)
+    qtbot.addWidget(ws)
+    ws.show()
+    strip = ws.cross_sell
+    assert strip is not None
+    qtbot.waitUntil(lambda: strip.isVisible(), timeout=5000)
+    strip.accept_button.click()
+    qtbot.waitUntil(
+        lambda: any(isinstance(w, OrderDialog) for w in QApplication.topLevelWidgets()),
+        timeout=5000,
+    )
+    dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, OrderDialog))
+    qtbot.waitUntil(lambda: dialog.selected() is not None, timeout=5000)
+    selected = dialog.selected()
+    assert selected is not None and selected.product.code == "young_saver"
+    dialog.reject()
+    with read_session(engine) as s:
+        note = s.scalars(select(Interaction).where(Interaction.customer_id == cid)).one()
+        assert note.subject == "Offer accepted: Young saver account"
