@@ -42,6 +42,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QTabWidget, QWidget
 from agentdesk.cli import build_parser
 from agentdesk.commands.common import settings_from
 from agentdesk.commands.demo import DemoRuntime, demo_settings
+from agentdesk.ui.knowledge.panel import KnowledgePanel
+from agentdesk.ui.supervisor.duplicates import DuplicatesWindow
 
 STEP_TIMEOUT = 120.0  # seconds one step may wait for its condition
 SETTLE = 1.0  # seconds between a condition met and the picture (the last repaint)
@@ -144,6 +146,12 @@ def show_tab(tabs: QTabWidget, text: str) -> None:
     raise LookupError(f"no tab {text!r}")
 
 
+def missed(window: Any) -> bool:
+    from agentdesk.services.desk.agent_state import AgentState
+
+    return bool(window.controller.state.state == AgentState.MISSED)
+
+
 def synced(runtime: DemoRuntime) -> bool:
     sync = runtime.desktop.sync
     return sync is None or sync.status().phase not in ("starting", "filling")
@@ -155,7 +163,9 @@ def synced(runtime: DemoRuntime) -> bool:
 def knowledge(scene: Scene) -> None:
     window = scene.window
     dock = window.findChild(QDockWidget, "knowledgeDock")
-    panel = dock.widget()
+    panel = dock.widget() if dock is not None else None
+    if dock is None or not isinstance(panel, KnowledgePanel):
+        raise RuntimeError("the desktop has no Knowledge pane")
 
     def suggested() -> bool:  # the call's suggestions are listed (the tab counts them)
         return panel.topic is not None and panel.hits.rowCount() > 0
@@ -218,7 +228,11 @@ def duplicates(scene: Scene) -> None:
 
     def opened() -> bool:
         found = top_level("duplicates_window")
-        if found is not None and found.isVisible() and "Loading" not in found.summary.text():
+        if (
+            isinstance(found, DuplicatesWindow)
+            and found.isVisible()
+            and ("Loading" not in found.summary.text())
+        ):
             review[:] = [found]
         return bool(review)
 
@@ -236,10 +250,12 @@ def duplicates(scene: Scene) -> None:
         # file longest stays, as a supervisor would choose.
         top = next((r for r in rows if r.left.display_name != r.right.display_name), rows[0])
         keep, goes = sorted((top.left, top.right), key=lambda side: side.created_at)
-        ServerDuplicates(api).request_merge(
-            keep.id, goes.id, "Same customer; first name mistyped when the account was opened"
-        )
-        api.close()
+        try:
+            ServerDuplicates(api).request_merge(
+                keep.id, goes.id, "Same customer; first name mistyped when the account was opened"
+            )
+        finally:
+            api.close()
         pair[:] = [top]
         window.open_customer(goes.id)  # carol has the record that goes open in a tab
         review[0].reload()
@@ -269,7 +285,11 @@ def duplicates(scene: Scene) -> None:
         window.raise_()
         window.activateWindow()
 
-    scene.wait("the desktop signed in and synced", lambda: synced(runtime), open_review)
+    # The demo rings carol's phone once she is Available; the call rings out and the PBX
+    # pauses her ("Missed call"), so no call pops over the pictures that follow.
+    scene.wait(
+        "the first demo call missed", lambda: synced(runtime) and missed(window), open_review
+    )
     scene.wait("the review list", opened, lambda: review[0].scan_button.click())
     scene.wait("the scan's pairs", scanned, dave_asks)
     scene.wait("dave's request on the list", pending_listed, select_pending)
@@ -310,6 +330,7 @@ def plant_duplicates(settings: Any, args: Any) -> None:
             raise RuntimeError("the demo store has fewer than three people to copy")
         with write_session(central) as s:
             for n, original in enumerate(people):
+                assert original.date_of_birth_enc is not None  # chosen for having one
                 born = keyring.decrypt(
                     original.date_of_birth_enc, field_context("customer", dob, original.id)
                 )
