@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from agentdesk.ids import uuid7
-from agentdesk.models import Interaction
+from agentdesk.models import Customer, CustomerHistory, Interaction
+from agentdesk.services.crm.merge_moves import carry_flags
 from agentdesk.services.supervisor.abandoned import (
     KnownCustomer,
     build_worklist,
@@ -19,7 +20,7 @@ from agentdesk.services.supervisor.abandoned import (
 )
 from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.store import migrate
-from agentdesk.store.engine import sqlite_engine
+from agentdesk.store.engine import read_session, sqlite_engine, write_session
 from tests.ui_workspace.builders import FIELD_KEYRING, add_customer
 
 START = dt.datetime(2026, 12, 3, 0, 0, tzinfo=dt.UTC)
@@ -166,3 +167,19 @@ def test_known_customers_and_callbacks_from_the_database(central: Engine) -> Non
         records, START, END, callbacks=calls, customers=lambda keys: known_customers(central, keys)
     )
     assert [(r.number, r.customer) for r in work.rows] == [(BEN, KnownCustomer(None, None, 2))]
+
+
+def test_a_merge_keeps_the_duplicates_phone_opt_out_on_the_survivor(central: Engine) -> None:
+    keep = add_customer(central, phone=AMELIA)
+    dupe = add_customer(central, phone=BEN, email="b@example.com", phone_opt_out=True)
+    now = dt.datetime.now(dt.UTC)
+    with write_session(central) as session:
+        survivor, merged = session.get(Customer, keep), session.get(Customer, dupe)
+        assert survivor is not None and merged is not None
+        changed = carry_flags(session, survivor, merged, "alice", now)
+        assert survivor.phone_opt_out and len(changed) == 1
+    with read_session(central) as session:
+        fields = session.scalars(
+            select(CustomerHistory.field).where(CustomerHistory.customer_id == keep)
+        ).all()
+    assert fields == ["phone_opt_out"]

@@ -130,9 +130,9 @@ def move_references(
 
 
 # Flags that protect the customer: if either record had one, the survivor keeps it (an
-# opt-out is honoured, a legal hold keeps the moved rows from retention, a vulnerable
-# customer stays flagged for the agents).
-_PROTECTIVE = ("marketing_opt_out", "legal_hold", "vulnerable")
+# opt-out, of marketing or of phone calls, is honoured, a legal hold keeps the moved rows
+# from retention, a vulnerable customer stays flagged for the agents).
+_PROTECTIVE = ("marketing_opt_out", "phone_opt_out", "legal_hold", "vulnerable")
 
 
 def carry_flags(
