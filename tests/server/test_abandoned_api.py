@@ -93,9 +93,16 @@ def test_worklist_merges_repeats_names_the_customer_and_leaves_out_answered_call
 ) -> None:
     amelia = add_customer(server.engine, phone=AMELIA)
     store(server)
+    missed = dt.datetime.fromtimestamp(T0 + 703, dt.UTC)  # s1 rang a desk before hanging up
+    with write_session(server.engine) as s:
+        s.execute(insert(Interaction).values(
+            id=uuid7(), channel="phone", direction="inbound", started_at=missed,
+            caller_id=STRANGER, linkedid="s1", ivr_intent="card_lost", created_at=missed,
+        ))  # fmt: skip
     alice = ServerAbandoned(desktop("alice", fill=False).api)
     work = alice.worklist(DAY, DAY + dt.timedelta(days=1))
     assert [r.number for r in work.rows] == [STRANGER, AMELIA]
+    assert [r.intent for r in work.rows] == ["card_lost", None]
     assert (work.abandoned, work.settled) == (4, 1)
     row = work.rows[1]
     assert row.count == 2 and row.longest_wait_s == 130

@@ -17,6 +17,7 @@ from agentdesk.services.supervisor.abandoned import (
     build_worklist,
     callbacks_since,
     known_customers,
+    recorded_intents,
 )
 from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.store import migrate
@@ -150,9 +151,10 @@ def test_known_customers_and_callbacks_from_the_database(central: Engine) -> Non
             insert(Interaction),
             [
                 {"id": uuid7(), "channel": "phone", "direction": "outbound", "started_at": at,
-                 "caller_id": "07700 900123", "created_at": at},
+                 "caller_id": "07700 900123", "created_at": at, "linkedid": "x",
+                 "ivr_intent": None},
                 {"id": uuid7(), "channel": "phone", "direction": "inbound", "started_at": at,
-                 "caller_id": BEN, "created_at": at},
+                 "caller_id": BEN, "created_at": at, "linkedid": "b", "ivr_intent": "card_lost"},
             ],
         )  # fmt: skip
     calls = callbacks_since(central, START)
@@ -164,9 +166,17 @@ def test_known_customers_and_callbacks_from_the_database(central: Engine) -> Non
         abandon(9, "b", 9),
     ]
     work = build_worklist(
-        records, START, END, callbacks=calls, customers=lambda keys: known_customers(central, keys)
+        records,
+        START,
+        END,
+        callbacks=calls,
+        customers=lambda keys: known_customers(central, keys),
+        intents=lambda calls: recorded_intents(central, calls),
     )
     assert [(r.number, r.customer) for r in work.rows] == [(BEN, KnownCustomer(None, None, 2))]
+    # The desk that the call rang filed the missed call with the IVR's intent.
+    assert work.rows[0].intent == "card_lost"
+    assert recorded_intents(central, ["c1", "b", "nope"]) == {"b": "card_lost"}
 
 
 def test_a_merge_keeps_the_duplicates_phone_opt_out_on_the_survivor(central: Engine) -> None:

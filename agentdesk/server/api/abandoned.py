@@ -42,6 +42,7 @@ from agentdesk.services.supervisor.abandoned import (
     build_worklist,
     callbacks_since,
     known_customers,
+    recorded_intents,
 )
 from agentdesk.services.supervisor.abandoned_callback import (
     CallbackCreated,
@@ -126,6 +127,7 @@ async def abandoned(
             hi,
             callbacks=callbacks_since(engine, lo, region),
             customers=lambda keys: known_customers(engine, keys),
+            intents=lambda calls: recorded_intents(engine, calls),
             region=region,
         )
 

@@ -17,9 +17,11 @@ column is needed. One row per caller number:
 - **the known customer** is looked up by the number (``customer_phone.e164``):
   named when exactly one live customer has it, "N customers" otherwise.
 
-IVR intent: the queue records do not carry it, and an abandoned call never
-reaches the desk that files the interaction with its ``ivr_intent``; rows
-carry ``intent=None`` unless the caller supplies intents by call id.
+IVR intent: the queue records do not carry it. When the call rang a desk
+before the caller hung up, that desk filed a missed-call interaction with the
+IVR's ``ivr_intent`` under the call's ``linkedid`` (the caller channel's
+uniqueid, the queue record's call id): :func:`recorded_intents` reads those.
+A caller who hung up before any desk rang has no intent on record (``None``).
 
 Withheld or unreadable numbers cannot be called back; they are counted in
 :attr:`Worklist.withheld` rather than listed. Nothing here logs a number.
@@ -113,7 +115,7 @@ def build_worklist(
     *,
     callbacks: Mapping[str, Sequence[dt.datetime]] | None = None,
     customers: Callable[[Sequence[str]], Mapping[str, KnownCustomer]] | None = None,
-    intents: Mapping[str, str] | None = None,
+    intents: Mapping[str, str] | Callable[[Sequence[str]], Mapping[str, str]] | None = None,
     region: str = "GB",
     limit: int = MAX_ROWS,
 ) -> Worklist:
@@ -163,6 +165,8 @@ def build_worklist(
     out.truncated = max(0, len(pending) - limit)
     pending = pending[:limit]
     known = customers([number for number, _, _ in pending]) if customers and pending else {}
+    if callable(intents):
+        intents = intents([open_[-1][2] for _, _, open_ in pending]) if pending else {}
     tz = start.tzinfo or dt.UTC
     for number, caller, open_ in pending:
         last = open_[-1]
@@ -211,6 +215,23 @@ def known_customers(engine: Engine, keys: Sequence[str]) -> dict[str, KnownCusto
         else KnownCustomer(None, None, len(people))
         for key, people in found.items()
     }
+
+
+def recorded_intents(engine: Engine, call_ids: Sequence[str]) -> dict[str, str]:
+    """The IVR intent the desks filed for these calls (by linkedid), where one was."""
+    found: dict[str, str] = {}
+    with read_session(engine) as session:
+        for chunk in range(0, len(call_ids), 500):
+            rows = session.execute(
+                select(Interaction.linkedid, Interaction.ivr_intent).where(
+                    Interaction.linkedid.in_(call_ids[chunk : chunk + 500]),
+                    Interaction.ivr_intent.is_not(None),
+                )
+            )
+            for linkedid, intent in rows:
+                if linkedid and intent:
+                    found[linkedid] = intent
+    return found
 
 
 def callbacks_since(
