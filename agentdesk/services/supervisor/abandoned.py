@@ -85,20 +85,25 @@ class Worklist:
 
 @dataclass
 class _Caller:
-    display: str
     # at, queue, call id, wait (s) of each abandon, in the order counted
     abandons: list[tuple[float, str, str, int]] = field(default_factory=list)
     reached: float = float("-inf")  # the latest answered call or callback
 
 
-def _key(raw: str, region: str) -> tuple[str, str] | None:
+def _key(raw: str, region: str) -> str | None:
+    """The number a caller is known by: E.164 where it parses, else the raw text (or None)."""
     number = normalise(raw, region)
     if number.lookup_key:
-        return number.lookup_key, number.display
+        return number.lookup_key
     text = raw.strip()
     if not text or number.status.value in ("withheld", "invalid"):
         return None
-    return text, number.display
+    return text
+
+
+def _tail(raw: str) -> str:
+    """The last 7 digits of a caller ID: the same number in any format has the same tail."""
+    return "".join(ch for ch in raw if ch.isdigit())[-7:]
 
 
 def _wait(record: QueueLogRecord, entered: float | None) -> int:
@@ -130,7 +135,15 @@ def build_worklist(
     entered: dict[tuple[str, str], tuple[float, str]] = {}  # (call, queue) -> at, caller
     numbers: dict[str, str] = {}  # call id -> caller as the ENTERQUEUE gave it
     callers: dict[str, _Caller] = {}
+    keys: dict[str, str | None] = {}  # raw caller ID -> key (parsing is slow)
+
+    def key_of(raw: str) -> str | None:
+        if raw not in keys:
+            keys[raw] = _key(raw, region)
+        return keys[raw]
+
     out = Worklist()
+    answered: list[tuple[float, str]] = []  # (at, raw caller ID) of each answered call
     for record in records:
         kind, call, queue = record.event, record.call_id, record.queue
         if kind == "ENTERQUEUE":
@@ -138,20 +151,26 @@ def build_worklist(
             entered[(call, queue)] = (record.timestamp, raw)
             numbers[call] = raw
         elif kind == "CONNECT":
-            key = _key(numbers.get(call, ""), region)
-            if key is not None:
-                caller = callers.setdefault(key[0], _Caller(key[1]))
-                caller.reached = max(caller.reached, record.timestamp)
+            answered.append((record.timestamp, numbers.get(call, "")))
         elif kind == "ABANDON" and lo <= record.timestamp < hi:
             out.abandoned += 1
             at_entry = entered.get((call, queue))
-            key = _key(at_entry[1] if at_entry else numbers.get(call, ""), region)
+            key = key_of(at_entry[1] if at_entry else numbers.get(call, ""))
             if key is None:
                 out.withheld += 1
                 continue
-            caller = callers.setdefault(key[0], _Caller(key[1]))
+            caller = callers.setdefault(key, _Caller())
             wait = _wait(record, at_entry[0] if at_entry else None)
             caller.abandons.append((record.timestamp, queue, call, wait))
+    # Only answered calls that may be from an abandoned caller are parsed (parsing a number
+    # costs ~0.1 ms): those whose last digits match one of theirs.
+    tails = {_tail(raw) for raw, key in keys.items() if key is not None}
+    for at, raw in answered:
+        if _tail(raw) in tails:
+            key = key_of(raw)
+            caller_ = callers.get(key) if key is not None else None
+            if caller_ is not None:
+                caller_.reached = max(caller_.reached, at)
     for number, caller in callers.items():
         for when in (callbacks or {}).get(number, ()):
             caller.reached = max(caller.reached, when.timestamp())
@@ -168,12 +187,12 @@ def build_worklist(
     if callable(intents):
         intents = intents([open_[-1][2] for _, _, open_ in pending]) if pending else {}
     tz = start.tzinfo or dt.UTC
-    for number, caller, open_ in pending:
+    for number, _caller, open_ in pending:
         last = open_[-1]
         out.rows.append(
             AbandonedRow(
                 number=number,
-                display=caller.display,
+                display=normalise(number, region).display,
                 queue=last[1],
                 queues=tuple(dict.fromkeys(a[1] for a in open_)),
                 wait_s=last[3],
@@ -251,5 +270,5 @@ def callbacks_since(
             if key is None:
                 continue
             moment = started if started.tzinfo else started.replace(tzinfo=dt.UTC)
-            out.setdefault(key[0], []).append(moment)
+            out.setdefault(key, []).append(moment)
     return out
