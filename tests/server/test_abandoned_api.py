@@ -138,6 +138,12 @@ def test_callback_for_an_agent_is_a_reminder_on_the_customer_filed_on_the_timeli
             )
         ).all()
     assert [(a, str(e)) for a, e in audit] == [("alice", str(made.reminder_id))]
+    # bob calls her back and marks the reminder done: she leaves the worklist.
+    assert [r.number for r in alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows] == [
+        STRANGER, AMELIA,
+    ]  # fmt: skip
+    server.ctx.store.write("reminder.close", {"id": str(made.reminder_id)}, "bob")
+    assert [r.number for r in alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows] == [STRANGER]
 
 
 def test_callback_for_a_team_is_a_ticket_routed_to_it_and_an_unknown_caller_has_no_timeline(

@@ -11,7 +11,8 @@ column is needed. One row per caller number:
   longest wait;
 - **a caller already reached drops off**: when the same number called again
   and was answered (a later ``CONNECT``), or an agent called it back (an
-  outbound phone interaction to it), after an abandon, that abandon is settled.
+  outbound phone interaction to it, or a callback reminder for it marked
+  done), after an abandon, that abandon is settled.
   A row keeps only the abandons after the latest such contact; a row with none
   left is not listed;
 - **the known customer** is looked up by the number (``customer_phone.e164``):
@@ -36,12 +37,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
-from agentdesk.models import Customer, CustomerPhone, Interaction
+from agentdesk.models import Customer, CustomerPhone, Interaction, Reminder, ReminderState
 from agentdesk.models.enums import Channel, Direction
 from agentdesk.services.crm.phone import normalise
 from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.store.engine import read_session
 
+CALLBACK_PREFIX = "Call back "  # how a callback task's text starts (abandoned_callback.py)
 MAX_ROWS = 2_000  # a worklist longer than this is not a worklist; the rest is counted
 
 
@@ -256,8 +258,15 @@ def recorded_intents(engine: Engine, call_ids: Sequence[str]) -> dict[str, str]:
 def callbacks_since(
     engine: Engine, since: dt.datetime, region: str = "GB"
 ) -> dict[str, list[dt.datetime]]:
-    """Outbound phone calls started at or after ``since``, by the called number's key."""
+    """Callbacks at or after ``since``, by the called number's key: outbound phone calls
+    filed with the number, and callback reminders the agent marked done (their note is
+    ``Call back <number> (…)``, as ``abandoned_callback.callback_text`` writes it)."""
     out: dict[str, list[dt.datetime]] = {}
+    done = select(Reminder.note, Reminder.done_at).where(
+        Reminder.state == ReminderState.DONE.value,
+        Reminder.done_at >= since.astimezone(dt.UTC),
+        Reminder.note.startswith(CALLBACK_PREFIX),
+    )
     query = select(Interaction.caller_id, Interaction.started_at).where(
         Interaction.channel == Channel.PHONE,
         Interaction.direction == Direction.OUTBOUND,
@@ -271,4 +280,9 @@ def callbacks_since(
                 continue
             moment = started if started.tzinfo else started.replace(tzinfo=dt.UTC)
             out.setdefault(key, []).append(moment)
+        for note, done_at in session.execute(done):
+            number = (note or "")[len(CALLBACK_PREFIX) :].split(" (", 1)[0]
+            key = _key(number, region)
+            if key is not None and done_at is not None:
+                out.setdefault(key, []).append(done_at)
     return out

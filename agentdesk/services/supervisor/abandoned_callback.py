@@ -35,6 +35,7 @@ from agentdesk.ids import uuid7
 from agentdesk.models import Agent, Customer, CustomerPhone, Team, TicketStatus, agent_team, utcnow
 from agentdesk.models.enums import Channel, Direction
 from agentdesk.services.crm.phone import normalise
+from agentdesk.services.supervisor.abandoned import CALLBACK_PREFIX
 from agentdesk.services.tickets.plan import TicketPlanner
 from agentdesk.services.tickets.views import TicketValidationError
 from agentdesk.store.engine import read_session
@@ -93,7 +94,8 @@ def wait_text(seconds: int) -> str:
 
 
 def callback_text(display: str, queue: str, wait_s: int) -> str:
-    return f"Call back {display} (abandoned in {queue} after {wait_text(wait_s)})"
+    """The task's words; ``abandoned.callbacks_since`` reads the number back from them."""
+    return f"{CALLBACK_PREFIX}{display} (abandoned in {queue} after {wait_text(wait_s)})"
 
 
 class CallbackService:
