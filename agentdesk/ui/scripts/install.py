@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtWidgets import QApplication
+
 from agentdesk.services.desk.session import PopContent
 from agentdesk.services.scripts.calls import CallScripts
 from agentdesk.services.scripts.engine import IdvCheck
@@ -39,6 +41,17 @@ def install_scripts(window: Any, scripts: CallScripts) -> ScriptPanel:
         panel.show_call(script_call_of(pop))
 
     window.controller.pop_shown.connect(on_pop)
+    tabs = window.call_tabs
+    script_tab = tabs.count() - 1
+
+    def on_tab(index: int) -> None:
+        # Only when the agent chose the tab (the focus is on the call tabs, not in text
+        # they are typing elsewhere): a pop never takes the keys.
+        focus = QApplication.focusWidget()
+        if index == script_tab and (focus is None or focus is tabs or tabs.isAncestorOf(focus)):
+            panel.focus_input()
+
+    tabs.currentChanged.connect(on_tab)
     # A call that rang out here never reaches a wrap-up: its run goes with its pop.
     window.controller.pop_dismissed.connect(lambda linkedid, _reason: panel.call_saved(linkedid))
     window.controller.wrapups.finished.connect(lambda linkedid, _next: panel.call_saved(linkedid))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QComboBox,
     QFormLayout,
@@ -237,7 +238,7 @@ class ScriptPanel(QWidget):
         self.message.setText(text)
         widget = self.entry if self.entry.isVisible() else self.method
         if widget.isVisible() and widget.isEnabled():
-            widget.setFocus()
+            self._focus(widget)
 
     def _typed(self, step: Step) -> str | None:
         """What the input holds for ``step`` (None: nothing picked on a choice)."""
@@ -304,11 +305,25 @@ class ScriptPanel(QWidget):
         if kind is not None and not choices and fresh:
             self.entry.setPlaceholderText(_PLACEHOLDERS[kind])
             self.entry.setText(answer.value if answer else "")
-            self.entry.setFocus()
+            self._focus(self.entry)
         if choices and fresh:
             self._build_options(step, answer.value if answer else None)
         if kind is None and fresh:
-            self.next.setFocus()
+            self._focus(self.next)
+
+    def focus_input(self) -> None:
+        """The agent came to the tab (Alt+S): the keys go to the step's input."""
+        for widget in (self.entry, self.option_group.checkedButton(), self.method, self.next):
+            if widget is not None and widget.isVisible() and widget.isEnabled():
+                widget.setFocus()
+                return
+
+    def _focus(self, widget: QWidget) -> None:
+        """Move the keyboard focus within the panel only while the agent works in it: a
+        new call's script must never take the keys from what they are typing elsewhere."""
+        current = QApplication.focusWidget()
+        if current is not None and (current is self or self.isAncestorOf(current)):
+            widget.setFocus()
 
     def _build_options(self, step: Step, chosen: str | None) -> None:
         for button in self.option_group.buttons():
@@ -325,7 +340,7 @@ class ScriptPanel(QWidget):
             button.show()  # now, not on the layout's queued show: the agent may press at once
         self._options_layout.activate()
         first = self.option_group.checkedButton() or self.option_group.buttons()[0]
-        first.setFocus()
+        self._focus(first)
 
     def _show_idv(self, run: ScriptRun, step: Step) -> None:
         self.ivr_result.setText(_sentence(idv_words(run.ivr_idv)))
@@ -348,7 +363,7 @@ class ScriptPanel(QWidget):
         if step.kind is StepKind.IDV and run.ivr_idv.passed:
             self.message.setText("The IVR verified the caller: go on with Next.")
         elif checking and agent is None:
-            self.method.setFocus()
+            self._focus(self.method)
 
     @staticmethod
     def _path_text(run: ScriptRun) -> str:
