@@ -23,6 +23,15 @@ Scenes:
               older record; carol opens the record that goes, reviews the request and
               approves it
                                              -> duplicates-review.png, merged-record.png
+  scripts     alice answers a known caller whose IVR ID&V was not passed (the demo's first
+              scripted caller: partly verified); the Script tab in front, the lost-card
+              script picked (its identity step is mandatory), Next to the ID&V step and
+              Next again: held there until the agent verifies     -> script-idv-blocked.png
+  orders      alice answers a known caller whose workspace suggests a product (the
+              cross-sell strip; a 350-customer store, whose first caller has a current
+              account and no credit card); then Order…: the catalogue with the caller's eligibility,
+              the suggested product picked, how the agent verified the caller and a note
+              for the back office            -> orders-workspace.png, orders-dialog.png
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ from agentdesk.cli import build_parser
 from agentdesk.commands.common import settings_from
 from agentdesk.commands.demo import DemoRuntime, demo_settings
 from agentdesk.ui.knowledge.panel import KnowledgePanel
+from agentdesk.ui.orders.dialog import OrderDialog
+from agentdesk.ui.scripts.panel import ScriptPanel
 from agentdesk.ui.supervisor.duplicates import DuplicatesWindow
 
 STEP_TIMEOUT = 120.0  # seconds one step may wait for its condition
@@ -302,6 +313,84 @@ def duplicates(scene: Scene) -> None:
     scene.shoot("merged-record")
 
 
+def scripts(scene: Scene) -> None:
+    from agentdesk.services.scripts.model import StepKind
+
+    window = scene.window
+    panel = window.findChild(ScriptPanel, "scriptPanel")
+    if panel is None:
+        raise RuntimeError("the desktop has no Script tab")
+
+    def unverified_call() -> bool:  # the caller on the line, the IVR's check not passed
+        run = panel.run
+        return on_call(window) and run is not None and not run.ivr_idv.passed
+
+    def mandatory_idv() -> bool:
+        run = panel.run
+        return run is not None and any(
+            step.kind is StepKind.IDV and step.mandatory for step in run.script.steps
+        )
+
+    def script_tab() -> None:  # what clicking the tab (Alt+S) does
+        tabs = window.call_tabs
+        show_tab(tabs, "Script")
+        if not mandatory_idv():  # the agent picks the lost-card script (Alt+T)
+            index = panel.picker.findData("card_lost")
+            if index < 0:
+                raise LookupError("no lost-card script in resources/scripts")
+            panel.picker.setCurrentIndex(index)
+            panel.picker.activated.emit(index)
+
+    def at_idv() -> bool:
+        run = panel.run
+        return run is not None and run.step.kind is StepKind.IDV
+
+    scene.wait("a connected caller the IVR did not verify", unverified_call, script_tab)
+    scene.wait("a script with a mandatory ID&V step", mandatory_idv, panel.next.click)
+    scene.wait("the ID&V step", at_idv, panel.next.click)  # Next, before verifying
+    scene.wait("held at the ID&V step", lambda: "not verified" in panel.message.text(),
+               lambda: None)  # fmt: skip
+    scene.shoot("script-idv-blocked")
+
+
+def orders(scene: Scene) -> None:
+    window = scene.window
+    ws: list[Any] = []
+    dialog: list[OrderDialog] = []
+
+    def suggested() -> bool:  # the caller's workspace, its strip showing a suggestion
+        tab = customer_tab(window)
+        if tab is None or tab.card is None or tab.cross_sell is None:
+            return False
+        ws[:] = [tab]
+        return on_call(window) and tab.cross_sell.suggestion is not None
+
+    def order() -> None:  # the agent clicks Order…
+        ws[0].order_button.click()
+
+    def opened() -> bool:
+        found = ws[0].findChild(OrderDialog)
+        if found is not None and found.isVisible() and found.offers.rowCount() > 0:
+            dialog[:] = [found]
+        return bool(dialog)
+
+    def fill_in() -> None:  # the suggested product, how the agent verified, a note
+        d, code = dialog[0], ws[0].cross_sell.suggestion.product_code
+        rows = [d.offers.row_at(n) for n in range(d.offers.rowCount())]
+        d.offers_view.selectRow(next(n for n, v in enumerate(rows) if v and v.product.code == code))
+        if d.method.isVisible() and d.method.isEnabled():  # on the phone: a passcode
+            d.method.setCurrentIndex(max(d.method.findData("one_time_passcode"), 0))
+        d.note.setText("Welcome pack by post")
+
+    scene.wait("a connected caller with a suggestion", suggested, lambda: None)
+    scene.wait("the strip shown", lambda: ws[0].cross_sell.isVisible(), lambda: None)
+    scene.shoot("orders-workspace")
+    scene.wait("Order…", lambda: True, order)
+    scene.wait("the order dialog with the catalogue", opened, fill_in)
+    scene.wait("the product picked", lambda: dialog[0].selected() is not None, lambda: None)
+    scene.shoot("orders-dialog")
+
+
 def plant_duplicates(settings: Any, args: Any) -> None:
     """Enter three seeded people a second time, straight into the demo's store (seeded first
     if empty), before the demo starts: the desktop's first fill then holds them too."""
@@ -374,6 +463,11 @@ SCENES: dict[str, tuple[tuple[str, ...], Callable[[Scene], None]]] = {
     "knowledge": (("--agent", "dave", "--scenario", "known", "--auto-answer"), knowledge),
     "corebank": (("--scenario", "known", "--auto-answer"), corebank),
     "duplicates": (("--agent", "carol", "--no-traffic"), duplicates),
+    "scripts": (("--scenario", "known", "--auto-answer"), scripts),
+    # 350 customers (the later --customers wins): with 300 the first known caller is a
+    # business no rule suggests anything to; with 350 it is a retail customer with a
+    # current account and no credit card.
+    "orders": (("--scenario", "known", "--auto-answer", "--customers", "350"), orders),
 }
 
 
