@@ -66,6 +66,10 @@ def test_the_breaker_opens_then_answers_at_once_then_probes_again(
     core: Simulator, seeded: tuple[Path, Engine], reader: LiveProductsReader
 ) -> None:
     customer, _ = _two_customers(seeded[1])
+    now = [1_000.0]  # the breaker's clock, moved by hand: no waiting out its cool-down
+    reader.breaker = CircuitBreaker(
+        BreakerSettings(failure_threshold=3, cool_down=0.5), clock=lambda: now[0]
+    )
     core.faults(timeout_rate=1.0, hang_s=5)
     for _ in range(3):
         assert reader.read(customer).stale  # each waits for the 0.3 s timeout
@@ -76,9 +80,9 @@ def test_the_breaker_opens_then_answers_at_once_then_probes_again(
     assert time.perf_counter() - started < 0.1
     assert core.served() == served  # the core system was not asked
     core.faults()  # it recovers
-    deadline = time.monotonic() + 5
-    while reader.breaker.state == "open" and time.monotonic() < deadline:
-        time.sleep(0.05)  # the cool-down (0.5 s) of the breaker under test, bounded
+    now[0] += 0.4
+    assert reader.read(customer).stale and core.served() == served  # still cooling down
+    now[0] += 0.1  # the cool-down (0.5 s) is over
     fresh = reader.read(customer)  # the half-open probe
     assert not fresh.stale and reader.breaker.state == "closed"
 
