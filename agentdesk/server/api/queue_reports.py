@@ -92,6 +92,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "lines": [_line(line) for line in report.lines],
         "totals": [_line(line) for line in report.totals],
         "grand_total": _line(report.grand_total),
+        "days": [_line(line) for line in report.days],
+        "notes": list(report.notes),
     }
 
 

@@ -1,10 +1,11 @@
 """Plugs the supervisor views into the agent desktop's main window, for supervisors and admins.
 
 :func:`install_supervisor` adds "Wallboard" (Ctrl+Shift+W) and "Reports"
-(Ctrl+Shift+R) to the main window's toolbar only when the signed-in role
-may supervise; an agent's window gets nothing. Hiding the actions is a
-courtesy: the supervisor service behind them refuses an agent session
-anyway (:class:`~agentdesk.services.platform.roles.PermissionDenied`). The wallboard
+(Ctrl+Shift+R; the server's queue records when signed in) to the main
+window's toolbar only when the signed-in role may supervise; an agent's
+window gets nothing. Hiding the actions is a courtesy: the supervisor
+service behind them refuses an agent session anyway
+(:class:`~agentdesk.services.platform.roles.PermissionDenied`). The wallboard
 shows the floor the server computes (``/api/v1/cti/floor``, over the desktop's
 signed-in session; no AMI login on the desktop) and writes its audit entries
 through the desktop's writer.
@@ -25,6 +26,7 @@ from agentdesk.client.abandoned import ServerAbandoned
 from agentdesk.client.api import ServerApi
 from agentdesk.client.duplicates import ServerDuplicates
 from agentdesk.client.floor import ServerFloorFeed
+from agentdesk.client.queue_reports import ServerReports
 from agentdesk.services.desk.agent_state import load_policy
 from agentdesk.services.platform.roles import PermissionDenied, Session, can_supervise
 from agentdesk.services.supervisor import SupervisorService, load_settings
@@ -140,7 +142,9 @@ class SupervisorLauncher(QObject):
                 self._session, load_settings(), audit=self._audit, floor=self._floor,
                 queue_log=self._queue_log, workstation=self._workstation,
             )  # fmt: skip
-            self.reports = ReportWindow(service, self._bridge)
+            # Signed in: the server's records, the wallboard's figures (one source).
+            server = ServerReports(self._api) if self._api is not None else None
+            self.reports = ReportWindow(service, self._bridge, server=server)
         except (PermissionDenied, AlertConfigError) as exc:
             QMessageBox.warning(self._window, "Reports", str(exc))
             return None

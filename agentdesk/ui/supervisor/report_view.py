@@ -1,8 +1,12 @@
-"""Historical reports in the desktop: pick a queue_log, period, interval and grouping; export.
+"""Historical reports in the desktop: pick a period, interval and grouping; export.
 
-The report is built on a worker (reading a queue_log can take a while) under
-the wallboard's own service-level definition, shown as a table with the
-interval chart above it, and exported to CSV or to PDF (with the chart).
+Signed in to a server, the report comes from the server's stored queue records
+(``GET /supervisor/reports``): the records the wallboard counted, under the
+board's definitions, so the supervisor sees the wallboard's figures (one
+source). Without a server (a lab desk) it is read from a queue_log file picked
+here, under the wallboard's own service-level definition. Either way it is
+built on a worker, shown as a table with the interval chart above it, and
+exported to CSV or to PDF (with the chart).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QDate, QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.platform.roles import Capability, require
 from agentdesk.services.supervisor import SupervisorService
+from agentdesk.services.supervisor.history import IntervalSeries, shift_week
 from agentdesk.services.supervisor.reports import COLUMNS as REPORT_COLUMNS
 from agentdesk.services.supervisor.reports import (
     Column,
@@ -43,6 +49,22 @@ from agentdesk.ui.supervisor.charts import ChartData, IntervalChart
 from agentdesk.ui.supervisor.live_model import LiveColumn
 from agentdesk.ui.supervisor.panels import live_table, place_on_screen
 from agentdesk.ui.supervisor.report_pdf import report_chart, write_report_pdf
+
+
+class ReportSource(Protocol):
+    """Reports over the server's queue records (``client.queue_reports.ServerReports``)."""
+
+    def report(
+        self, start: dt.date, end: dt.date, *, interval: Interval, group_by: GroupBy
+    ) -> Report: ...
+
+    def series(self, day: dt.date, interval: Interval) -> IntervalSeries: ...
+
+
+SERVER_SOURCE = (
+    "Figures from the server's queue records: the calls the wallboard counted, under its "
+    "definitions."
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,21 @@ def _queue_log_problem(text: str) -> str:
     return ""
 
 
+def server_chart(
+    server: ReportSource, report: Report, day: dt.date, sl_target: float
+) -> ChartData | None:
+    """The chart over the server's records: ``day`` against the same weekday a week earlier."""
+    if not report.lines:
+        return None
+    interval = Interval.MIN30 if report.interval is Interval.DAY else report.interval
+    today, before = server.series(day, interval), server.series(shift_week(day), interval)
+    return ChartData(
+        today, before if before.points else None, sl_target,
+        title=f"Calls per interval on {day:%a %d %b %Y} vs {shift_week(day):%a %d %b}",
+        today_label=f"{day:%d %b}", reference_label=f"{shift_week(day):%d %b}",
+    )  # fmt: skip
+
+
 def _day(edit: QDateEdit) -> dt.date:
     picked = edit.date()
     return dt.date(picked.year(), picked.month(), picked.day())
@@ -124,12 +161,17 @@ class ReportWindow(QMainWindow):
     exported = Signal(str)  # path written
 
     def __init__(
-        self, service: SupervisorService, bridge: Bridge, parent: QWidget | None = None
+        self,
+        service: SupervisorService,
+        bridge: Bridge,
+        parent: QWidget | None = None,
+        *,
+        server: ReportSource | None = None,
     ) -> None:
         require(service.session, Capability.VIEW_REPORTS)
         super().__init__(parent)
         self.setWindowTitle("agentdesk — queue reports")
-        self.service, self._bridge = service, bridge
+        self.service, self._bridge, self.server = service, bridge, server
         self.built: BuiltReport | None = None
         self._build_controls()
         self.chart = IntervalChart(self)
@@ -185,6 +227,10 @@ class ReportWindow(QMainWindow):
         self.controls = QVBoxLayout()
         self.controls.addLayout(source)
         self.controls.addLayout(choices)
+        if self.server is not None:  # the server's records: no file to pick
+            self.path.hide()
+            self.browse.hide()
+            self.status.setText(SERVER_SOURCE)
 
     def _connect_signals(self) -> None:
         self.browse.clicked.connect(self._on_browse_clicked)
@@ -194,6 +240,9 @@ class ReportWindow(QMainWindow):
 
     # ------------------------------------------------------------------ building
     def build_report(self) -> None:
+        if self.server is not None:
+            self._build_from_server(self.server)
+            return
         problem = _queue_log_problem(self.path.text().strip())
         if problem:
             self.status.setText(problem)
@@ -213,6 +262,24 @@ class ReportWindow(QMainWindow):
             on_done=self._on_report_built, on_error=self._on_failed,
         )  # fmt: skip
 
+    def _build_from_server(self, server: ReportSource) -> None:
+        first, last = _day(self.date_from), _day(self.date_to)
+        interval = Interval(self.interval.currentData())
+        group = GroupBy(self.group.currentData())
+        self.status.setText("Asking the server for the report …")
+        self.build.setEnabled(False)
+        target = self.service.settings.metrics.service_level.target
+
+        def make() -> BuiltReport:
+            report = server.report(
+                first, last + dt.timedelta(days=1), interval=interval, group_by=group
+            )
+            return BuiltReport(report, server_chart(server, report, last, target))
+
+        self._bridge.submit(
+            make, lane="central", on_done=self._on_report_built, on_error=self._on_failed
+        )
+
     def _make(
         self, path: Path, interval: Interval, group: GroupBy, start: dt.datetime, end: dt.datetime
     ) -> BuiltReport:
@@ -226,8 +293,11 @@ class ReportWindow(QMainWindow):
         self.table.source.set_rows(_rows(built.report))
         if built.chart is not None:
             self.chart.set_data(built.chart)
-        parse = built.report.parse.describe() if built.report.parse else ""
-        self.status.setText(f"{built.report.definition}   ·   {parse}")
+        if built.report.parse is not None:
+            source = built.report.parse.describe()
+        else:
+            source = "the server's queue records (the wallboard's figures)"
+        self.status.setText(f"{built.report.definition}   ·   {source}")
         for button in (self.export_csv_button, self.export_pdf_button):
             button.setEnabled(True)
         self.report_ready.emit(built)
