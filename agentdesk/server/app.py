@@ -37,6 +37,7 @@ from agentdesk.server.api import (
     supervisor,
     sync,
 )
+from agentdesk.server.bus import Bus
 from agentdesk.server.context import ServerContext
 from agentdesk.server.cti.hub import CtiHub
 from agentdesk.server.cti.lines import AgentDirectory
@@ -52,6 +53,7 @@ from agentdesk.services.platform.ldap_directory import directory_from_config
 from agentdesk.services.platform.reveal import RevealPolicy
 from agentdesk.services.platform.signin import SignInPolicy, SignInService
 from agentdesk.store.field_crypto import FieldCipher, FieldKeyError, load_field_keyring
+from agentdesk.store.standby import ReportReader
 from agentdesk.store.sync.central import CentralStore
 from agentdesk.store.sync.port import DirectCentral
 from agentdesk.store.sync.scope import SyncScope
@@ -77,7 +79,9 @@ def build_context(
     *,
     region: str = "GB",
     cipher: FieldCipher | None = None,
+    standby: Engine | None = None,
 ) -> ServerContext:
+    """Every long-lived part over ``engine`` (the primary); reports read ``standby`` if given."""
     store = CentralStore(engine, cipher)
     pins = PinBook(engine)
     signin = SignInService(
@@ -96,9 +100,15 @@ def build_context(
         cipher=cipher,
         reveal_policy=RevealPolicy.load(),
         full_replica_roles=frozenset(Role(r) for r in settings.listen.full_replica_roles),
-        cti=CtiHub(AgentDirectory(engine), settings.pbx, sessions_alive=signin.still_live),
+        cti=CtiHub(
+            AgentDirectory(engine),
+            settings.pbx,
+            sessions_alive=signin.still_live,
+            bus=Bus(settings.bus) if settings.bus.enabled and settings.pbx else None,
+        ),
         scheduler=build_scheduler(store, settings.scheduler, smtp=settings.smtp, sms=settings.sms),
         corebank=build_reader(engine, settings.corebank),
+        reports=ReportReader(engine, standby),
     )
 
 
@@ -120,6 +130,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
             await ctx.hub.stop()
             if ctx.corebank is not None:
                 ctx.corebank.close()
+            if ctx.reports is not None:
+                ctx.reports.close()
 
     app = FastAPI(
         title="agentdesk server",

@@ -15,11 +15,13 @@ Read from the same TOML file as the rest (``--config``) in these tables::
     [[pbx]]  # zero or more PBXs for the CTI gateway, see agentdesk.server.cti.config
     [scheduler] [smtp] [sms]  # timed work and customer notifications,
                               # see agentdesk.server.scheduler.config
+    [bus]    # several instances: NATS url, this instance's name, lease_ttl (see server/bus.py)
     [corebank]  # the core-banking system behind the 360 view: url, timeout, breaker
                 # (see docs/corebank.md); absent: products as the CRM stored them
 
 The database is ``[central]`` as for every other command; the server is the
-only process that opens it.
+only process that opens it. ``[central] standby_url`` names a PostgreSQL hot
+standby the reports read from (see ``agentdesk.store.standby``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdesk.config import ConfigError, default_config_path
+from agentdesk.server.bus import BusSettings, parse_bus
 from agentdesk.server.cti.config import PbxConfig, parse_pbx_list
 from agentdesk.server.scheduler.config import parse_scheduler, parse_sms, parse_smtp
 from agentdesk.server.scheduler.runner import SchedulerSettings
@@ -81,6 +84,8 @@ class ServerSettings:
     smtp: SmtpSettings | None = None
     sms: SmsSettings | None = None
     corebank: CoreBankSettings | None = None
+    # The bus between several server instances (none: one instance, everything in process).
+    bus: BusSettings = field(default_factory=BusSettings)
 
 
 def is_loopback(host: str) -> bool:
@@ -119,4 +124,5 @@ def load_server_settings(path: Path | None = None) -> ServerSettings:
         smtp=parse_smtp(data.get("smtp")),
         sms=parse_sms(data.get("sms")),
         corebank=parse_corebank(data.get("corebank")),
+        bus=parse_bus(data.get("bus")),
     )

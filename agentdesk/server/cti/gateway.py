@@ -254,6 +254,7 @@ class PbxGateway:
         self._queues: dict[str, None] = {}  # queue names (ordered)
         self._synced = False  # rows and calls resynced since the link last came up
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -290,14 +291,22 @@ class PbxGateway:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop())
         await client.start()
 
-    async def stop(self) -> None:
+    async def stop(self, state: str = "disconnected", detail: str = "server stopping") -> None:
+        """Log out and stop (``state``/``detail``: what the agents are told of the link; a
+        server giving the link to another says it is moving). :meth:`start` may follow."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+            self._sweeper = None
         if self._client is not None:
-            await self._client.close()
-        self._set_link("disconnected", "server stopping")
+            self._stopping = True  # the client's own "closed" is not what the agents are told
+            try:
+                await self._client.close()
+            finally:
+                self._stopping = False
+        self._synced = False
+        self._set_link(state, detail)
 
     # ------------------------------------------------------------------ agents' lines
     def set_lines(self, lines: Mapping[str, AgentLine]) -> None:
@@ -381,6 +390,13 @@ class PbxGateway:
         names.update(self._aliases.get(login, ()))
         return names
 
+    def line_of(self, login: str) -> AgentLine | None:
+        return self._lines.get(login)
+
+    def logins(self) -> list[str]:
+        """Every agent whose line this gateway knows."""
+        return list(self._lines)
+
     def serves(self, login: str) -> bool:
         """Whether ``login`` was seen as a queue member on this PBX."""
         return login in self._members
@@ -420,7 +436,7 @@ class PbxGateway:
         self._sink.link_changed(self)
 
     def _on_state(self, state: ConnectionState, detail: str | None) -> None:
-        if state is ConnectionState.CONNECTED:
+        if state is ConnectionState.CONNECTED or self._stopping:
             return  # announced by _on_resync, which runs first, with the resync after it
         self._synced = False
         self._set_link(LINK_STATES[state], detail)

@@ -29,9 +29,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from agentdesk.server.bus import Bus
 from agentdesk.server.cti.config import PbxConfig
 from agentdesk.server.cti.gateway import Outgoing, PbxGateway
 from agentdesk.server.cti.lines import AgentDirectory, AgentRecord
+from agentdesk.server.cti.relay import CtiRelay
 from agentdesk.services.desk.call_requests import (
     AgentLine,
     CallRequest,
@@ -133,13 +135,20 @@ class CtiHub:
         backoff: Backoff | None = None,
         queue_limit: int = QUEUE_LIMIT,
         sessions_alive: Callable[[list[str]], list[bool]] | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self.directory = directory
         # Blocking (run in a worker thread): whether each session token is still live,
         # all in one go (SignInService.still_live).
         self.sessions_alive = sessions_alive
+        # Several server instances (a bus): one holds each PBX's link, the relay carries
+        # its agents' messages to every instance (``server/cti/relay.py``).
+        self.relay = CtiRelay(self, bus) if bus is not None else None
         self.gateways: dict[str, PbxGateway] = {
-            p.site: PbxGateway(p, self, backoff=backoff) for p in pbxs
+            p.site: PbxGateway(
+                p, self if self.relay is None else self.relay.sink(p.site), backoff=backoff
+            )
+            for p in pbxs
         }
         self._subs: dict[str, Subscription] = {}
         self._queue_limit = queue_limit
@@ -152,8 +161,11 @@ class CtiHub:
             log.info("no [[pbx]] configured: CTI is off")
             return
         await self.refresh_lines()
-        for gateway in self.gateways.values():
-            await gateway.start()
+        if self.relay is not None:
+            await self.relay.start()  # starts the gateways whose lease this instance takes
+        else:
+            for gateway in self.gateways.values():
+                await gateway.start()
         self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
 
     async def stop(self) -> None:
@@ -164,6 +176,9 @@ class CtiHub:
                     await task
         for sub in list(self._subs.values()):
             sub.end(1001, "server stopping")
+        if self.relay is not None:
+            await self.relay.stop()
+            return
         for gateway in self.gateways.values():
             await gateway.stop()
 
@@ -183,6 +198,8 @@ class CtiHub:
 
     def status(self) -> dict[str, dict[str, str]]:
         """Each PBX link's state, for ``/ready``."""
+        if self.relay is not None:
+            return self.relay.status()
         return {site: {"state": g.state, "detail": g.detail} for site, g in self.gateways.items()}
 
     # ------------------------------------------------------------------ which PBX
@@ -242,17 +259,45 @@ class CtiHub:
         if previous is not None:
             previous.end(REPLACED, "signed in on another desktop")
         self._subs[record.login] = sub
+        gateway = self.home(record.login, record.line)
+        if self.relay is not None and gateway is not None:
+            # The state comes from the instance holding the link (possibly this one).
+            self.relay.attach(sub, gateway.site)
+            self._start_ticker()
+            return sub
         sub.put(Outgoing(self.link_message(record.login, record.line)))
         first = self.first_resync(sub)
         if first is not None:
             sub.put(Outgoing(first))
+        self._start_ticker()
+        return sub
+
+    def _start_ticker(self) -> None:
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
-        return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         if self._subs.get(sub.login) is sub:
             del self._subs[sub.login]
+        if self.relay is not None:
+            self.relay.detach(sub)
+
+    def socket_of(self, login: str) -> Subscription | None:
+        """The socket of ``login`` on this instance, if any."""
+        return self._subs.get(login)
+
+    def replaced_elsewhere(self, login: str) -> None:
+        """``login`` connected a desktop to another server instance: close theirs here."""
+        sub = self._subs.get(login)
+        if sub is not None:
+            sub.end(REPLACED, "signed in on another desktop")
+
+    def to_site(self, site: str, message: dict[str, Any]) -> None:
+        """Queue ``message`` (a link state) for every local socket homed at ``site``."""
+        for sub in list(self._subs.values()):
+            gateway = self.home(sub.login, sub.line)
+            if gateway is not None and gateway.site == site:
+                sub.put(Outgoing(message))
 
     def first_resync(self, sub: Subscription) -> dict[str, Any] | None:
         """The ``resync`` a socket gets on connect, from its gateway's state (None while its
@@ -344,11 +389,30 @@ class CtiHub:
                 if not self.gateways
                 else f"No configured PBX serves {line.interface}."
             )
+        if self.relay is not None and not self.relay.leads(gateway.site):
+            return await self.relay.forward(gateway.site, record.login, request)
+        return await self._perform_on(gateway, record.login, line, request)
+
+    async def perform_here(self, site: str, login: str, request: CallRequest) -> CallResult:
+        """A request forwarded by another instance to this one, which holds ``site``'s link."""
+        gateway = self.gateways[site]
+        line = gateway.line_of(login)
+        if line is None:
+            record = await asyncio.to_thread(self.directory.by_login, login)
+            if record is None or record.line is None:
+                raise NoPbx(f"{login} has no PBX line.")
+            line = record.line
+            gateway.register(login, line)
+        return await self._perform_on(gateway, login, line, request)
+
+    async def _perform_on(
+        self, gateway: PbxGateway, login: str, line: AgentLine, request: CallRequest
+    ) -> CallResult:
         channel: str | None = None
         if isinstance(request, (Hangup, Hold, Transfer)):
-            if not gateway.owns_call(record.login, request.linkedid):
+            if not gateway.owns_call(login, request.linkedid):
                 raise NotYourCall("That call is not one of yours (or it has ended).")
-            channel = gateway.agent_channel(record.login, request.linkedid)
+            channel = gateway.agent_channel(login, request.linkedid)
         action = to_action(
             request, dataclasses.replace(line, dial_plan=gateway.config.dial_plan), channel
         )
