@@ -27,9 +27,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class CentralSettings:
-    """Where the central store lives. ``url`` None means the embedded SQLite file."""
+    """Where the central store lives. ``url`` None means the embedded SQLite file.
+
+    ``standby_url``: a PostgreSQL hot standby of ``url`` that the server's reports
+    read from (``agentdesk.store.standby``); None: reports read ``url``.
+    """
 
     url: str | None = None
+    standby_url: str | None = None
     # Name of the keyring entry holding the PostgreSQL password, if the URL has none.
     password_key: str = "central-db"
     # The embedded store's SQLCipher key (64 hex digits, 0600); default: central.key next
@@ -157,6 +162,7 @@ _ENV_OVERRIDES: dict[str, tuple[str | None, str, type]] = {
     "AGENTDESK_IDLE_LOCK_MINUTES": (None, "idle_lock_minutes", int),
     "AGENTDESK_CENTRAL_URL": ("central", "url", str),
     "AGENTDESK_CENTRAL_KEY_FILE": ("central", "key_file", Path),
+    "AGENTDESK_CENTRAL_STANDBY_URL": ("central", "standby_url", str),
     "AGENTDESK_LOCAL_PATH": ("local", "path", Path),
     "AGENTDESK_PBX_HOST": ("pbx", "host", str),
     "AGENTDESK_PBX_PORT": ("pbx", "port", int),

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from agentdesk.store import migrate
     from agentdesk.store.central import open_central
     from agentdesk.store.engine import StoreError
+    from agentdesk.store.standby import open_standby
 
     try:
         settings = settings_from(args)
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             pbx.read_secret()  # a missing or world-readable secret stops the start here
         cipher = field_cipher(listen.field_key_file)
         engine = open_central(settings)
+        standby = open_standby(settings)  # connects lazily: a standby down does not stop a start
         if args.upgrade:
             migrate.upgrade(engine, field_keyring=cipher)
         else:
@@ -107,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"agentdesk server: cannot open the central store ({exc})", file=sys.stderr)
         return 2
     server_settings = dataclasses.replace(server_settings, listen=listen)
-    ctx = build_context(engine, server_settings, region=settings.default_region, cipher=cipher)
+    ctx = build_context(
+        engine, server_settings, region=settings.default_region, cipher=cipher, standby=standby
+    )
     thread = ServerThread(create_app(ctx), listen)
     try:
         url = thread.start()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from agentdesk.services.crm.search import SearchService
 from agentdesk.services.platform.reveal import RevealPolicy
 from agentdesk.services.platform.signin import SignInService
 from agentdesk.store.field_crypto import FieldCipher
+from agentdesk.store.standby import ReportReader
 from agentdesk.store.sync.central import CentralStore
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from agentdesk.server.pins import PinBook
     from agentdesk.server.scheduler import Scheduler
     from agentdesk.services.corebank.live import LiveProductsReader
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,6 +54,15 @@ class ServerContext:
     scheduler: Scheduler | None = None
     # The 360 view's live products from the core-banking system (``services/corebank``).
     corebank: LiveProductsReader | None = None
+    # Where reports read: the hot standby when configured and answering, else ``engine``
+    # (``store/standby.py`` says which reads may go there).
+    reports: ReportReader | None = None
+
+    def read_report(self, work: Callable[[Engine], T]) -> T:
+        """Run a report's reads on the standby (or the primary: none, or it does not answer)."""
+        if self.reports is None:
+            return work(self.engine)
+        return self.reports.run(work)
 
 
 def context(request: Request) -> ServerContext:
