@@ -127,9 +127,16 @@ class ReportReader:
         return work(self.primary)
 
     def status(self) -> str:
-        """For ``/ready``: where reports read now, and why not the standby."""
+        """For ``/ready``: where reports read now, and why not the standby.
+
+        Probes the standby only when it is not already known to be down, so a standby
+        that hangs slows at most one readiness check per ``retry_s`` (by its
+        ``connect_timeout``), and never makes the server unready.
+        """
         if self.standby is None:
             return "none (reports read the primary)"
+        if self._usable() is None:
+            return f"unavailable ({self.last_error}); reports read the primary"
         try:
             with self.standby.connect() as conn:
                 recovering = conn.execute(text("SELECT pg_is_in_recovery()")).scalar()

@@ -3,6 +3,10 @@
 ``/ready`` also reports each PBX link of the CTI gateway under ``pbx``; a PBX
 that is down does not make the server unready (sign-in, sync and look-ups
 still work, and the desktops are told on their CTI socket).
+
+``standby`` says where reports read (``store/standby.py``): ``ok`` (the hot
+standby), ``none`` (none configured) or ``unavailable (…); reports read the
+primary``; it does not make the server unready either.
 """
 
 from __future__ import annotations
@@ -37,4 +41,6 @@ def ready(ctx: Ctx) -> JSONResponse:
     ok = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ready" if ok else "not ready", "checks": checks}
     body["pbx"] = ctx.cti.status() if ctx.cti is not None else {}
+    # Reports fall back to the primary, so a standby down never makes the server unready.
+    body["standby"] = ctx.reports.status() if ctx.reports is not None else "none"
     return JSONResponse(body, 200 if ok else 503)

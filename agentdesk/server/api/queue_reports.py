@@ -17,6 +17,13 @@ board's), at most ``MAX_DAYS`` apart.
 
 ``GET /supervisor/reconciliation``: per site, the board's day totals against
 the report over the same records and day (``drift`` 0 when they agree).
+
+Reports read the hot standby when one is configured (``[central]
+standby_url``, ``store/standby.py``), the primary otherwise or when it does not
+answer. The reconciliation always reads the primary: it compares the live
+board with the records it has just written, which a lagging standby may not
+have replayed yet.
+
 Supervisors and administrators only (403 otherwise).
 """
 
@@ -30,6 +37,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from agentdesk.server.auth import Principal, supervisor
@@ -127,10 +135,12 @@ async def reports(
     begin, finish = _moment(start, zone, "start"), _moment(end, zone, "end")
     if finish <= begin or (finish - begin) > dt.timedelta(days=MAX_DAYS):
         raise Problem(400, "invalid-request", "Invalid period", f"at most {MAX_DAYS} days")
-    sites = [site] if site else await run_in_threadpool(stored_sites, ctx.engine)
-    report = await run_in_threadpool(
-        report_from_db, ctx.engine, config, sites, begin, finish, interval=interval, group_by=by
-    )
+
+    def build(engine: Engine) -> Report:
+        sites = [site] if site else stored_sites(engine)
+        return report_from_db(engine, config, sites, begin, finish, interval=interval, group_by=by)
+
+    report = await run_in_threadpool(ctx.read_report, build)
     if format == "csv":
         out = io.StringIO()
         write_csv(report, out)

@@ -2,6 +2,11 @@
 
 Every route here needs a supervisor or administrator session (403 for an
 agent's token, whatever else it carries); the administrator-only ones say so.
+
+Ring → pop latency and the breached tickets are reports: they read the hot
+standby when one is configured (``store/standby.py``). The escalations stay on
+the primary (an alert marked read here must not come back unread from a
+standby that has not replayed the write yet).
 """
 
 from __future__ import annotations
@@ -55,13 +60,17 @@ def pop_latency(
         zone = zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise Problem(400, "invalid-request", "Unknown time zone", tz) from exc
-    return LATENCY.dump_python(pop_latency_by_workstation(ctx.engine, day, zone), mode="json")
+    latency = ctx.read_report(lambda engine: pop_latency_by_workstation(engine, day, zone))
+    return LATENCY.dump_python(latency, mode="json")
 
 
 @router.get("/breached-tickets")
 def breached(principal: Supervisor, ctx: Ctx) -> Any:
     """Open tickets past their first-response or resolution due time, most overdue first."""
-    return BREACHED.dump_python(breached_tickets(ctx.engine, dt.datetime.now(dt.UTC)), mode="json")
+    now = dt.datetime.now(dt.UTC)
+    return BREACHED.dump_python(
+        ctx.read_report(lambda engine: breached_tickets(engine, now)), mode="json"
+    )
 
 
 @router.get("/escalations")
