@@ -206,6 +206,8 @@ def test_a_customer_who_asked_not_to_be_phoned_is_refused(
     store(server)
     alice = ServerAbandoned(desktop("alice", fill=False).api)
     row = alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows[1]
+    assert row.opted_out and row.customer is not None and row.customer.phone_opt_out
+    assert not alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows[0].opted_out
     for target in ({"agent_id": REF.bob}, {"team_id": REF.team_a}):
         with pytest.raises(ServerRefused) as err:
             alice.callback(row, **target)
@@ -230,3 +232,47 @@ def test_targets_list_active_agents_and_teams_for_supervisors_only(
     with pytest.raises(ServerRefused) as err:
         ServerAbandoned(desktop("carol", fill=False).api).targets()
     assert err.value.status == 403
+
+
+def test_open_callback_tasks_are_named_on_the_list_from_the_database(
+    server: RunningServer, desktop: Callable[..., Desktop], staff: None
+) -> None:
+    add_customer(server.engine, phone=AMELIA)
+    store(server)
+    alice = ServerAbandoned(desktop("alice", fill=False).api)
+    stranger, amelia = alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows
+    assert (stranger.task, amelia.task) == (None, None)
+    made = alice.callback(amelia, agent_id=REF.bob)
+    alice.callback(stranger, team_id=REF.team_a)
+    # The team's ticket went to bob by the team's assignment mode.
+    # Asked again (a new window, or after a restart): the tasks are read back, not remembered.
+    again = ServerAbandoned(desktop("alice", fill=False).api)
+    rows = again.worklist(DAY, DAY + dt.timedelta(days=1)).rows
+    assert [(r.number, r.task) for r in rows] == [(STRANGER, "Cards (Bob)"), (AMELIA, "Bob")]
+    # A task dealt with is no longer open: bob cancels his (she is not settled by that).
+    server.ctx.store.write(
+        "reminder.close", {"id": str(made.reminder_id), "outcome": "cancelled"}, "bob"
+    )
+    rows = again.worklist(DAY, DAY + dt.timedelta(days=1)).rows
+    assert [(r.number, r.task) for r in rows] == [(STRANGER, "Cards (Bob)"), (AMELIA, None)]
+
+
+def test_a_teams_callback_ticket_resolved_takes_the_caller_off_the_list(
+    server: RunningServer, desktop: Callable[..., Desktop], staff: None
+) -> None:
+    store(server)
+    alice = ServerAbandoned(desktop("alice", fill=False).api)
+    stranger = alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows[0]
+    made = alice.callback(stranger, team_id=REF.team_a)
+    assert made.ticket_id is not None
+    server.ctx.store.write(
+        "ticket.update", {"id": str(made.ticket_id), "changes": {"status": "open"}}, "bob"
+    )
+    assert [r.number for r in alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows] == [
+        STRANGER, AMELIA,
+    ]  # fmt: skip
+    server.ctx.store.write(
+        "ticket.update", {"id": str(made.ticket_id), "changes": {"status": "resolved"}}, "bob"
+    )
+    work = alice.worklist(DAY, DAY + dt.timedelta(days=1))
+    assert [r.number for r in work.rows] == [AMELIA] and work.settled == 2

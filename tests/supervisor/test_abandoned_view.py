@@ -111,6 +111,25 @@ def test_a_customer_who_asked_not_to_be_phoned_is_refused_in_words(
         s.execute(update(Customer).where(Customer.id == amelia).values(phone_opt_out=True))
     store(server)
     window = _window(qtbot, bridge, desktop("alice", fill=False))
+    # The list says so before anyone tries, and Call back… is off for her.
+    assert window.model.index(1, 6).data() == "Asked not to be phoned"
+    window.table.selectRow(1)
+    assert not window.callback_button.isEnabled()
+    assert window.message.text() == (
+        "Amelia Okafor asked not to be phoned: no callback can be made."
+    )
+    window.table.doubleClicked.emit(window.model.index(1, 0))  # no dialog either
+    assert window.dialog is None
+    window.table.selectRow(0)  # the stranger may be called back
+    qtbot.waitUntil(window.callback_button.isEnabled)
+    assert window.message.text() == ""
+    # Had the desk not known yet (the flag set after the list loaded): the server refuses.
+    with write_session(server.engine) as s:
+        s.execute(update(Customer).where(Customer.id == amelia).values(phone_opt_out=False))
+    with qtbot.waitSignal(window.loaded, timeout=10_000):
+        window.reload()
+    with write_session(server.engine) as s:
+        s.execute(update(Customer).where(Customer.id == amelia).values(phone_opt_out=True))
     with qtbot.waitSignal(window.failed, timeout=10_000) as refused:
         _call_back(qtbot, window, 1, agent=None)
     assert "Amelia Okafor asked not to be phoned" in refused.args[0]
@@ -118,6 +137,26 @@ def test_a_customer_who_asked_not_to_be_phoned_is_refused_in_words(
     assert window.model.index(1, 6).data() == ""
     with read_session(server.engine) as s:
         assert s.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+@pytest.mark.parametrize("central", ["sqlite"], indirect=True)
+def test_task_markers_come_back_in_a_new_window(
+    qtbot: QtBot,
+    bridge: Bridge,
+    server: RunningServer,  # noqa: F811
+    desktop: Callable[..., Desktop],  # noqa: F811
+    staff: None,  # noqa: F811
+) -> None:
+    add_customer(server.engine, phone=AMELIA)
+    store(server)
+    window = _window(qtbot, bridge, desktop("alice", fill=False))
+    with qtbot.waitSignal(window.acted, timeout=10_000):
+        _call_back(qtbot, window, 1, agent="Bob")
+    window.close()
+    # A restart of the desktop: a new window, a new session, nothing kept in memory.
+    again = _window(qtbot, bridge, desktop("alice", fill=False))
+    assert again.model.index(1, 6).data() == "Task for Bob"
+    assert again.model.index(0, 6).data() == ""
 
 
 @pytest.mark.parametrize("central", ["sqlite"], indirect=True)

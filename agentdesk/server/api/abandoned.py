@@ -3,7 +3,9 @@
 Issue 15 item 4. ``GET /supervisor/abandoned?start=2026-12-03&end=2026-12-04``
 lists the callers who abandoned in [start, end) and were not reached since
 (``services/supervisor/abandoned.py``), from the server's queue records (every
-site, or ``site=``), with the known customer by number. ``start``/``end`` are
+site, or ``site=``), with the known customer by number (flagged when they asked
+not to be phoned) and who holds an open callback task for it (from the
+reminders and tickets themselves, so the marker survives restarts). ``start``/``end`` are
 dates (local midnights in the board's time zone) or ISO times, at most
 ``MAX_DAYS`` apart. Records are read from a few hours before ``start`` (a call
 queued before the period) up to now (a later answer or callback settles an
@@ -42,6 +44,7 @@ from agentdesk.services.supervisor.abandoned import (
     build_worklist,
     callbacks_since,
     known_customers,
+    open_tasks,
     recorded_intents,
 )
 from agentdesk.services.supervisor.abandoned_callback import (
@@ -60,6 +63,7 @@ router = APIRouter(prefix="/supervisor", tags=["supervisor"])
 
 Supervisor = Annotated[Principal, Depends(supervisor)]
 MAX_DAYS = 31
+TASKS_BEFORE = dt.timedelta(days=7)  # an open callback task set this long before still counts
 AUDITED = "supervisor.abandoned_callback"
 _WORKLIST = TypeAdapter(Worklist)
 _CREATED = TypeAdapter(CallbackCreated)
@@ -128,6 +132,7 @@ async def abandoned(
             callbacks=callbacks_since(engine, lo, region),
             customers=lambda keys: known_customers(engine, keys),
             intents=lambda calls: recorded_intents(engine, calls),
+            tasks=open_tasks(engine, lo - TASKS_BEFORE, region),
             region=region,
         )
 

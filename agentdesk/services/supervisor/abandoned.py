@@ -11,12 +11,18 @@ column is needed. One row per caller number:
   longest wait;
 - **a caller already reached drops off**: when the same number called again
   and was answered (a later ``CONNECT``), or an agent called it back (an
-  outbound phone interaction to it, or a callback reminder for it marked
-  done), after an abandon, that abandon is settled.
+  outbound phone interaction to it, a callback reminder for it marked done, or
+  a team's callback ticket for it resolved), after an abandon, that abandon is
+  settled.
   A row keeps only the abandons after the latest such contact; a row with none
   left is not listed;
 - **the known customer** is looked up by the number (``customer_phone.e164``):
-  named when exactly one live customer has it, "N customers" otherwise.
+  named when exactly one live customer has it, "N customers" otherwise, and
+  flagged when one of them asked not to be phoned (``phone_opt_out``: the row
+  stays listed, so the supervisor sees who called, but no callback is made);
+- **an open callback task** (a reminder not yet done, a ticket not yet
+  resolved, as ``abandoned_callback`` writes them) names who holds it, read
+  from the database on every load, so the marker survives a restart.
 
 IVR intent: the queue records do not carry it. When the call rang a desk
 before the caller hung up, that desk filed a missed-call interaction with the
@@ -37,7 +43,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
-from agentdesk.models import Customer, CustomerPhone, Interaction, Reminder, ReminderState
+from agentdesk.models import (
+    Agent,
+    Customer,
+    CustomerPhone,
+    Interaction,
+    Reminder,
+    ReminderState,
+    Team,
+    Ticket,
+    TicketHistory,
+    TicketStatus,
+)
 from agentdesk.models.enums import Channel, Direction
 from agentdesk.services.crm.phone import normalise
 from agentdesk.services.supervisor.queue_log import QueueLogRecord
@@ -54,6 +71,7 @@ class KnownCustomer:
     id: uuid.UUID | None
     name: str | None
     matches: int
+    phone_opt_out: bool = False  # (one of) them asked not to be phoned: no callback
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,12 @@ class AbandonedRow:
     call_id: str  # the latest abandoned call
     intent: str | None = None
     customer: KnownCustomer | None = None
+    task: str | None = None  # who holds an open callback task for the number ("Bob")
+
+    @property
+    def opted_out(self) -> bool:
+        """A customer with this number asked not to be phoned: nobody may call back."""
+        return self.customer is not None and self.customer.phone_opt_out
 
 
 @dataclass
@@ -123,6 +147,7 @@ def build_worklist(
     callbacks: Mapping[str, Sequence[dt.datetime]] | None = None,
     customers: Callable[[Sequence[str]], Mapping[str, KnownCustomer]] | None = None,
     intents: Mapping[str, str] | Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+    tasks: Mapping[str, str] | None = None,
     region: str = "GB",
     limit: int = MAX_ROWS,
 ) -> Worklist:
@@ -131,7 +156,8 @@ def build_worklist(
     ``records`` should begin some hours before ``start`` (so a call queued before the
     period has its ``ENTERQUEUE``) and run to now (so answers and callbacks after
     ``end`` settle earlier abandons). ``callbacks`` maps a number's key to the times
-    it was called back; ``customers`` resolves keys to known customers.
+    it was called back; ``customers`` resolves keys to known customers; ``tasks`` maps
+    a key to who holds an open callback task for it.
     """
     lo, hi = start.timestamp(), end.timestamp()
     entered: dict[tuple[str, str], tuple[float, str]] = {}  # (call, queue) -> at, caller
@@ -205,6 +231,7 @@ def build_worklist(
                 call_id=last[2],
                 intent=(intents or {}).get(last[2]),
                 customer=known.get(number),
+                task=(tasks or {}).get(number),
             )
         )
     return out
@@ -216,24 +243,29 @@ def build_worklist(
 def known_customers(engine: Engine, keys: Sequence[str]) -> dict[str, KnownCustomer]:
     """Live customers by E.164 number: the one customer, or how many share the number."""
     found: dict[str, list[tuple[uuid.UUID, str]]] = {}
+    opted_out: set[str] = set()
     with read_session(engine) as session:
         for chunk in range(0, len(keys), 500):
             rows = session.execute(
-                select(CustomerPhone.e164, Customer.id, Customer.display_name)
+                select(
+                    CustomerPhone.e164, Customer.id, Customer.display_name, Customer.phone_opt_out
+                )
                 .join(Customer, Customer.id == CustomerPhone.customer_id)
                 .where(CustomerPhone.e164.in_(keys[chunk : chunk + 500]))
                 .where(Customer.deleted_at.is_(None))
             )
-            for e164, cid, name in rows:
+            for e164, cid, name, no_calls in rows:
                 if e164 is None:
                     continue
+                if no_calls:
+                    opted_out.add(e164)
                 people = found.setdefault(e164, [])
                 if all(cid != seen for seen, _ in people):
                     people.append((cid, name))
     return {
-        key: KnownCustomer(people[0][0], people[0][1], 1)
+        key: KnownCustomer(people[0][0], people[0][1], 1, key in opted_out)
         if len(people) == 1
-        else KnownCustomer(None, None, len(people))
+        else KnownCustomer(None, None, len(people), key in opted_out)
         for key, people in found.items()
     }
 
@@ -259,13 +291,24 @@ def callbacks_since(
     engine: Engine, since: dt.datetime, region: str = "GB"
 ) -> dict[str, list[dt.datetime]]:
     """Callbacks at or after ``since``, by the called number's key: outbound phone calls
-    filed with the number, and callback reminders the agent marked done (their note is
-    ``Call back <number> (…)``, as ``abandoned_callback.callback_text`` writes it)."""
+    filed with the number, callback reminders the agent marked done (their note is
+    ``Call back <number> (…)``, as ``abandoned_callback.callback_text`` writes it), and
+    callback tickets (the same words as title) resolved or closed."""
     out: dict[str, list[dt.datetime]] = {}
     done = select(Reminder.note, Reminder.done_at).where(
         Reminder.state == ReminderState.DONE.value,
         Reminder.done_at >= since.astimezone(dt.UTC),
         Reminder.note.startswith(CALLBACK_PREFIX),
+    )
+    resolved = (
+        select(Ticket.title, TicketHistory.changed_at)
+        .join(TicketHistory, TicketHistory.ticket_id == Ticket.id)
+        .where(
+            Ticket.title.startswith(CALLBACK_PREFIX),
+            TicketHistory.field == "status",
+            TicketHistory.new_value.in_((TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)),
+            TicketHistory.changed_at >= since.astimezone(dt.UTC),
+        )
     )
     query = select(Interaction.caller_id, Interaction.started_at).where(
         Interaction.channel == Channel.PHONE,
@@ -281,8 +324,61 @@ def callbacks_since(
             moment = started if started.tzinfo else started.replace(tzinfo=dt.UTC)
             out.setdefault(key, []).append(moment)
         for note, done_at in session.execute(done):
-            number = (note or "")[len(CALLBACK_PREFIX) :].split(" (", 1)[0]
-            key = _key(number, region)
+            key = _key(task_number(note), region)
             if key is not None and done_at is not None:
-                out.setdefault(key, []).append(done_at)
+                out.setdefault(key, []).append(_aware(done_at))
+        for title, changed_at in session.execute(resolved):
+            key = _key(task_number(title), region)
+            if key is not None:
+                out.setdefault(key, []).append(_aware(changed_at))
     return out
+
+
+def open_tasks(engine: Engine, since: dt.datetime, region: str = "GB") -> dict[str, str]:
+    """Who holds an open callback task set at or after ``since``, by the number's key: the
+    agent of a reminder not done yet, or the team (and assignee) of a ticket not yet
+    resolved. The latest task wins when there are several."""
+    after = since.astimezone(dt.UTC)
+    reminders = (
+        select(Reminder.note, Agent.display_name, Reminder.created_at)
+        .join(Agent, Agent.id == Reminder.agent_id)
+        .where(
+            Reminder.state.in_((ReminderState.PENDING.value, ReminderState.DUE.value)),
+            Reminder.created_at >= after,
+            Reminder.note.startswith(CALLBACK_PREFIX),
+        )
+    )
+    tickets = (
+        select(Ticket.title, Agent.display_name, Team.name, Ticket.created_at)
+        .outerjoin(Agent, Agent.id == Ticket.assignee_id)
+        .outerjoin(Team, Team.id == Ticket.team_id)
+        .where(
+            Ticket.status.not_in((TicketStatus.RESOLVED, TicketStatus.CLOSED)),
+            Ticket.deleted_at.is_(None),
+            Ticket.created_at >= after,
+            Ticket.title.startswith(CALLBACK_PREFIX),
+        )
+    )
+    found: list[tuple[dt.datetime, str, str]] = []  # created, key, holder
+    with read_session(engine) as session:
+        for note, agent, created in session.execute(reminders):
+            key = _key(task_number(note), region)
+            if key is not None:
+                found.append((_aware(created), key, agent))
+        for title, assignee, team, created in session.execute(tickets):
+            key = _key(task_number(title), region)
+            if key is not None:
+                holder = f"{team} ({assignee})" if team and assignee else team or assignee
+                found.append((_aware(created), key, holder or "a team"))
+    return {key: holder for _, key, holder in sorted(found)}
+
+
+def task_number(text: str | None) -> str:
+    """The number in a callback task's words (``Call back <number> (…)``), or ""."""
+    if not text or not text.startswith(CALLBACK_PREFIX):
+        return ""
+    return text[len(CALLBACK_PREFIX) :].split(" (", 1)[0]
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

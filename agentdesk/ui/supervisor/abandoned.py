@@ -7,8 +7,11 @@ for the chosen day, computed on the server from its queue records
 answered or called back since are not listed. "Call back…" asks who calls
 (an agent: a reminder on their desk; or a team: a ticket routed to it) and
 creates the task on the server, which refuses customers who asked not to be
-phoned; the refusal is shown in words. Every call runs on the bridge's central
-lane; answers come back on the GUI thread.
+phoned; the refusal is shown in words. Such a caller is marked on the list
+("Asked not to be phoned") and "Call back…" is off for them, with the reason
+beside it. Who holds an open callback task comes from the server with each
+load (the reminders and tickets themselves), so it survives a restart. Every
+call runs on the bridge's central lane; answers come back on the GUI thread.
 """
 
 from __future__ import annotations
@@ -96,6 +99,20 @@ COLUMNS: tuple[Column[AbandonedRow], ...] = (
 )  # fmt: skip
 
 
+OPTED_OUT = "Asked not to be phoned"
+
+
+def why_not(row: AbandonedRow) -> str:
+    """Why this caller cannot be called back ("" when they can)."""
+    if not row.opted_out:
+        return ""
+    customer = row.customer
+    who = "A customer with this number"
+    if customer is not None and customer.name:
+        who = fmt.display_text(customer.name)
+    return f"{who} asked not to be phoned: no callback can be made."
+
+
 class CallbackDialog(QDialog):
     """Who calls back: an agent (a reminder on their desk) or a team (a ticket for it)."""
 
@@ -181,7 +198,9 @@ class AbandonedWindow(QMainWindow):
         self.setObjectName("abandoned_window")
         self.setWindowTitle("Abandoned calls")
         self._source, self._bridge = source, bridge
-        self._tasks: dict[str, str] = {}  # number -> who has the task (this window's own)
+        # number -> who has the task, set here since the last load (the server names the
+        # tasks on every load; this only bridges the moment until the next one).
+        self._tasks: dict[str, str] = {}
         self._targets: Targets | None = None
         self.dialog: CallbackDialog | None = None
         self.model: RowTableModel[AbandonedRow] = RowTableModel(self._columns(), parent=self)
@@ -191,8 +210,14 @@ class AbandonedWindow(QMainWindow):
         place_on_screen(self, QSize(1100, 640))
 
     def _columns(self) -> tuple[Column[AbandonedRow], ...]:
-        task = Column[AbandonedRow]("Callback", lambda r: self._tasks.get(r.number, ""))
+        task = Column[AbandonedRow]("Callback", self._task_text, tooltip=why_not)
         return (*COLUMNS, task)
+
+    def _task_text(self, row: AbandonedRow) -> str:
+        if row.opted_out:
+            return OPTED_OUT
+        mine = self._tasks.get(row.number)
+        return mine or (f"Task for {fmt.display_text(row.task)}" if row.task else "")
 
     def _build(self, today: dt.date) -> None:
         central = QWidget()
@@ -247,7 +272,14 @@ class AbandonedWindow(QMainWindow):
         return self.model.row_at(rows[0].row()) if rows else None
 
     def _update_actions(self, *_: Any) -> None:
-        self.callback_button.setEnabled(self.selected() is not None)
+        row = self.selected()
+        self.callback_button.setEnabled(row is not None and not row.opted_out)
+        reason = why_not(row) if row is not None else ""
+        if reason:
+            self.message.setStyleSheet("color: #6d4c41;")
+            self.message.setText(reason)
+        elif self.message.text().endswith("no callback can be made."):
+            self.message.setText("")
 
     def _on_table_selection_changed(self, _new: QItemSelection, _old: QItemSelection) -> None:
         self._update_actions()
@@ -262,6 +294,7 @@ class AbandonedWindow(QMainWindow):
 
     def _on_loaded(self, work: Worklist) -> None:
         kept = self.selected()
+        self._tasks.clear()  # the server names every open task now
         self.model.set_rows(work.rows)
         if kept is not None:
             for n, row in enumerate(work.rows):
@@ -285,7 +318,7 @@ class AbandonedWindow(QMainWindow):
 
     def _on_callback_clicked(self, *_: Any) -> None:
         row = self.selected()
-        if row is None:
+        if row is None or row.opted_out:
             return
         if self._targets is None:
             self._call(self._source.targets, on_done=lambda t: self._got_targets(t, row))
