@@ -7,7 +7,7 @@ unplugged, the resolution dropped) falls back to a window centred on the primary
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, QSize
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QObject, QPoint, QRect, QSettings, QSize
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
@@ -16,6 +16,10 @@ APPLICATION = "agentdesk"
 DEFAULT_SIZE = QSize(1366, 768)
 # A window counts as "on screen" when at least this much of its title area is visible.
 _MIN_VISIBLE = 80
+# The window manager's frame is only known once it has framed the window (after the first
+# expose); until then assume a title bar and thin borders (openbox: 1, 20, 1, 5; GNOME and
+# Windows 10 title bars are about 30 px).
+TYPICAL_FRAME = QMargins(4, 32, 4, 4)
 
 
 def layout_settings() -> QSettings:
@@ -48,12 +52,15 @@ def _bytes(value: object) -> QByteArray | None:
 
 
 def restore_geometry(window: QMainWindow, prefix: str = "main") -> bool:
-    """Restore the saved geometry (kept on a connected screen); False when none was saved."""
+    """Restore the saved geometry (kept on a connected screen). False when none was saved or
+    it fits no connected screen: then the window was centred on the primary one (call
+    :func:`refit_when_framed` after showing it)."""
     saved = _bytes(layout_settings().value(f"{prefix}/geometry"))
     restored = saved is not None and window.restoreGeometry(saved)
     if not restored or not is_on_screen(window.frameGeometry()):
         centre_on_primary(window)
-    return restored
+        return False
+    return True
 
 
 def restore_state(window: QMainWindow, prefix: str = "main") -> bool:
@@ -78,16 +85,67 @@ def is_on_screen(frame: QRect) -> bool:
     return False
 
 
-def centre_on_primary(window: QWidget) -> None:
-    """Size the window to fit the primary screen (1366×768 at most) and centre it there."""
-    screen = QGuiApplication.primaryScreen()
-    if screen is None:
-        window.resize(DEFAULT_SIZE)
-        return
-    area = screen.availableGeometry()
-    size = DEFAULT_SIZE.boundedTo(area.size()).expandedTo(window.minimumSize())
-    window.resize(size)
-    frame = window.frameGeometry()
+def frame_margins(window: QWidget) -> QMargins:
+    """The window manager's frame around ``window``: measured once framed, else typical."""
+    handle = window.windowHandle()
+    if handle is not None and handle.isExposed():
+        return handle.frameMargins()
+    return TYPICAL_FRAME
+
+
+def fitted_frame(area: QRect, margins: QMargins, minimum: QSize) -> QRect:
+    """Where a new window's frame goes: 1366×768 at most, frame included, inside ``area``
+    and centred there; never smaller than ``minimum`` (client size) plus the frame, and then
+    its title bar still starts on the screen."""
+    frame_extra = QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
+    size = DEFAULT_SIZE.boundedTo(area.size()).expandedTo(minimum + frame_extra)
+    frame = QRect(area.topLeft(), size)
     frame.moveCenter(area.center())
-    # Never let the title bar go above or left of the screen, even if the window is larger.
-    window.move(max(frame.x(), area.x()), max(frame.y(), area.y()))
+    frame.moveTopLeft(QPoint(max(frame.x(), area.x()), max(frame.y(), area.y())))
+    return frame
+
+
+def centre_on_primary(
+    window: QWidget, *, area: QRect | None = None, margins: QMargins | None = None
+) -> None:
+    """Size the window, frame included, to fit the primary screen's available area (1366×768
+    at most) and centre it there. ``area`` and ``margins`` default to the primary screen's
+    and the window manager's (see :func:`frame_margins`)."""
+    if area is None:
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            window.resize(DEFAULT_SIZE)
+            return
+        area = screen.availableGeometry()
+    margins = frame_margins(window) if margins is None else margins
+    minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+    frame = fitted_frame(area, margins, minimum)
+    # The client rectangle: move() means the frame or the client depending on whether the
+    # platform knows the frame yet, setGeometry() always means the client.
+    window.setGeometry(frame.marginsRemoved(margins))
+
+
+class _RefitWhenFramed(QObject):
+    """Re-centres a window once, at its first expose, when the real frame is known."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Expose and self._window.windowHandle() is not None:
+            handle = self._window.windowHandle()
+            if handle.isExposed():
+                handle.removeEventFilter(self)
+                if frame_margins(self._window) != TYPICAL_FRAME:
+                    centre_on_primary(self._window)
+                self.deleteLater()
+        return False
+
+
+def refit_when_framed(window: QWidget) -> None:
+    """Call after the first ``show()`` of a window placed by :func:`centre_on_primary`: once
+    the window manager has framed it, fit it again with the frame it really has."""
+    handle = window.windowHandle()
+    if handle is not None:
+        handle.installEventFilter(_RefitWhenFramed(window))

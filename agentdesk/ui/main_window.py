@@ -63,7 +63,12 @@ from agentdesk.ui.call_dialogs import DialDialog, TransferDialog
 from agentdesk.ui.customer_card import CustomerCardView
 from agentdesk.ui.desk_controller import DeskController, PopContent
 from agentdesk.ui.desk_theme import follow_system_scheme
-from agentdesk.ui.layout_memory import restore_geometry, restore_state, save_layout
+from agentdesk.ui.layout_memory import (
+    refit_when_framed,
+    restore_geometry,
+    restore_state,
+    save_layout,
+)
 from agentdesk.ui.quick_customer import QuickCustomerDialog
 from agentdesk.ui.screen_pop import ScreenPopView
 from agentdesk.ui.shell_widgets import NoticeBanner, WorkspaceTabs, scrolling
@@ -172,7 +177,8 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         follow_system_scheme(self)  # light or dark desk.qss, switching with the system
         self.resize(1366, 768)
-        restore_geometry(self)  # dock state waits for the first show: panes are added later
+        # Dock state waits for the first show: panes are added later.
+        self._centred = not restore_geometry(self)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Agent", self)
@@ -438,6 +444,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._warmed:
             self._warmed = True
+            if self._centred:
+                refit_when_framed(self)  # the frame the window manager really draws
             restore_state(self)
             self._collapse_when_idle()  # a new day starts without a call: the strip only
             QTimer.singleShot(0, self.pop.warm_up)
