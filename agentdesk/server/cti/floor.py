@@ -46,6 +46,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from agentdesk.server.cti.floor_relay import FloorRelay
 from agentdesk.server.cti.gateway import PbxGateway
 from agentdesk.server.cti.hub import CtiHub
 from agentdesk.server.cti.queue_store import (
@@ -420,17 +421,73 @@ class FloorHub:
         self._queue_limit = queue_limit
         self._runner: asyncio.Task[None] | None = None
         self._clock = clock
+        self._publish_s = publish_s
+        # Several instances (``floor_relay.py``): the sites this one leads are computed here,
+        # the others mirrored from the leader's messages.
+        self.relay: FloorRelay | None = None
+        if hub.relay is not None:
+            described = settings.definition.describe()
+            self.relay = FloorRelay(hub.relay.bus, self._to_sockets,
+                                    {site: described for site in self.sites})  # fmt: skip
+            self.relay.full_of = self._full_of
+        self._led: set[str] = set()
 
     async def start(self) -> None:
         if not self.sites:
             return
         await self.refresh_logins()
-        for floor in self.sites.values():
-            await floor.restore()  # today's figures first: the stored records, in order
-            if floor.store is not None:
-                await floor.store.start()
-            floor.attach()
+        if self.relay is not None:
+            await self.relay.start()
+            await self._follow_leadership()
+        else:
+            for site in self.sites:
+                await self._compute(site)
         self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def _compute(self, site: str) -> None:
+        """Compute ``site``'s floor here (this instance holds its PBX link, or is alone)."""
+        floor = self.sites[site]
+        self._led.add(site)
+        await floor.restore()  # today's figures first: the stored records, in order
+        if floor.store is not None:
+            await floor.store.start()
+        floor.attach()
+
+    def leads(self, site: str) -> bool:
+        return self.relay is None or site in self._led
+
+    async def _follow_leadership(self) -> None:
+        """Start computing the sites whose link this instance took; mirror those it gave up."""
+        if self.relay is None or self.hub.relay is None:
+            return
+        for site in self.sites:
+            epoch = self.hub.relay.leading.get(site)
+            if epoch is not None and site not in self._led:
+                old = self.sites[site]
+                # A fresh board: today's figures from the stored records, then the PBX's.
+                self.sites[site] = SiteFloor(
+                    old.gateway, self.settings, self._broadcast, clock=self._clock,
+                    publish_s=self._publish_s,
+                    store=QueueStore(self.engine, site) if self.engine is not None else None,
+                )  # fmt: skip
+                self.sites[site].logins = old.logins
+                await self.relay.lead(site, epoch)
+                await self._compute(site)
+            elif epoch is None and site not in self._led and not self.relay.mirrors[site].whole:
+                self.relay.fetch_soon(site)
+            elif epoch is None and site in self._led:
+                self._led.discard(site)
+                floor = self.sites[site]
+                if floor.store is not None:
+                    await floor.store.stop()
+                await self.relay.follow(site)
+                mirror = self.relay.mirrors[site]
+                self._to_sockets(mirror.lost_leader(str(floor.gateway.detail)))
+
+    def _full_of(self, site: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        floor = self.sites[site]
+        today = {i.value: floor.today(i) for i in (Interval.MIN15, Interval.MIN30, Interval.MIN60)}
+        return floor.full(), today
 
     async def stop(self) -> None:
         for sub in list(self._subs):
@@ -439,8 +496,10 @@ class FloorHub:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
-        for floor in self.sites.values():
-            if floor.store is not None:
+        if self.relay is not None:
+            await self.relay.stop()
+        for site, floor in self.sites.items():
+            if floor.store is not None and self.leads(site):
                 # Held abandons and leaves are what they look like by now: count and keep them.
                 floor.board.tick(self._clock() + 5.0)
                 await floor.store.stop()
@@ -466,7 +525,13 @@ class FloorHub:
         next_reconcile = loop.time() + min(self._reconcile_s, 5.0)
         while True:
             await asyncio.sleep(TICK_S)
-            for floor in self.sites.values():
+            try:
+                await self._follow_leadership()
+            except Exception:
+                log.exception("floor: following the PBX links' leadership failed")
+            for site, floor in self.sites.items():
+                if not self.leads(site):
+                    continue
                 try:
                     floor.every_second()
                 except Exception:
@@ -476,8 +541,9 @@ class FloorHub:
                 self._send_today(self._subs)
             if loop.time() >= next_reconcile:
                 next_reconcile = loop.time() + self._reconcile_s
-                for floor in self.sites.values():
-                    floor.reconcile_soon()
+                for site, floor in self.sites.items():
+                    if self.leads(site):
+                        floor.reconcile_soon()
             if loop.time() >= next_refresh:
                 next_refresh = loop.time() + REFRESH_S
                 await self.refresh_logins()
@@ -486,8 +552,12 @@ class FloorHub:
     async def ready(self) -> None:
         """Until every site whose link is up holds the PBX's lists (briefly, at most): a
         socket opened just after the server started gets the PBX's picture, not an empty one."""
-        for floor in self.sites.values():
-            await floor.wait_resynced(FIRST_RESYNC_S)
+        for site, floor in self.sites.items():
+            if self.leads(site):
+                await floor.wait_resynced(FIRST_RESYNC_S)
+            elif self.relay is not None and not self.relay.mirrors[site].whole:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.relay.fetch(site), FIRST_RESYNC_S)
 
     def open(
         self, interval: Interval = Interval.MIN30
@@ -497,24 +567,56 @@ class FloorHub:
         is a difference from exactly this picture."""
         sub = FloorSubscription(interval, self._queue_limit)
         self._subs.add(sub)
-        first = {"type": "floor", "sites": [f.full() for f in self.sites.values()]}
-        return sub, [first, *(f.today(interval) for f in self.sites.values())]
+        first = {"type": "floor", "sites": [self._picture(site) for site in self.sites]}
+        return sub, [first, *self._todays(interval)]
+
+    def _picture(self, site: str) -> dict[str, Any]:
+        if self.leads(site) or self.relay is None:
+            return self.sites[site].full()
+        return self.relay.mirrors[site].picture()
+
+    def _todays(self, interval: Interval) -> list[dict[str, Any]]:
+        made = []
+        for site, floor in self.sites.items():
+            if self.leads(site) or self.relay is None:
+                made.append(floor.today(interval))
+            elif (mirrored := self.relay.mirrors[site].today.get(interval.value)) is not None:
+                made.append(mirrored)
+        return made
+
+    def reconciliation_of(self, site: str) -> dict[str, Any] | None:
+        """A mirrored site's last reconciliation, as its leader published it."""
+        if self.relay is None:
+            return None
+        return self.relay.mirrors[site].reconcile
 
     def unsubscribe(self, sub: FloorSubscription) -> None:
         self._subs.discard(sub)
 
     def _broadcast(self, message: dict[str, Any]) -> None:
+        """A site's floor has news: for this instance's sockets, and the others' when led."""
+        site = str(message.get("site", ""))
+        if self.relay is not None:
+            if site not in self._led:
+                return  # a floor this instance no longer computes
+            self.relay.publish(site, message)
+        self._to_sockets(message)
+
+    def _to_sockets(self, message: dict[str, Any]) -> None:
         for sub in list(self._subs):
             sub.put(message)
 
     def _send_today(self, subs: set[FloorSubscription]) -> None:
-        made: dict[tuple[str, Interval], dict[str, Any]] = {}
+        if self.relay is not None:
+            for site in self._led:
+                for interval in (Interval.MIN15, Interval.MIN30, Interval.MIN60):
+                    self.relay.publish_today(site, interval.value, self.sites[site].today(interval))
+        made: dict[Interval, list[dict[str, Any]]] = {}
         for sub in list(subs):
-            for site, floor in self.sites.items():
-                key = (site, sub.interval)
-                if key not in made:
-                    made[key] = floor.today(sub.interval)
-                sub.put(made[key])
+            if sub.interval not in made:
+                made[sub.interval] = self._todays(sub.interval)
+            for message in made[sub.interval]:
+                sub.put(message)
 
 
 __all__ = ["PATTERNS", "FloorHub", "FloorSubscription", "SiteFloor", "event_time"]

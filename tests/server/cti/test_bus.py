@@ -220,3 +220,46 @@ def test_the_other_instance_takes_the_link_over_and_the_call_comes_back(pair: Pa
     hung = alice.request({"kind": "hangup", "linkedid": placed.linkedid})
     assert hung.status_code == 200 and hung.json()["ok"], hung.text
     sock.expect(is_event("Hangup", placed.linkedid), what="the hangup")
+
+
+def test_a_supervisor_on_the_follower_sees_the_leaders_floor_live(pair: Pair) -> None:
+    from agentdesk.services.supervisor.views import AgentStatus
+    from tests.server.cti.test_floor import FloorSocket, _agent, _queue
+
+    leader = pair.leader()
+    assert leader is not None
+    follower = _other(pair, leader)
+    sue = FloorSocket(follower.url, pair.desk("sue", follower).token)
+    try:
+        first = sue.wait(lambda m: _queue(m), what="the first floor")
+        # Not "PBX down" on the instance without the AMI link: the leader's real state.
+        assert sue.model.sites["lab"].link["state"] == "connected"
+        assert (first.logged_in, first.available) == (2, 2)
+
+        alice = pair.desk("alice", follower)
+        cti = alice.open()
+        cti.expect(lambda m: m["type"] == "resync")
+        placed = pair.sim.call(CALLER, ALICE)
+        cti.expect(is_event("AgentCalled", placed.linkedid))
+        assert alice.request({"kind": "answer"}).json()["ok"]
+        sue.wait(lambda m: _agent(m, ALICE).status is AgentStatus.ON_CALL, what="alice on call")
+        assert _queue(sue.model).on_call == 1
+
+        # The leader goes: the floor says the link is moving, then the new leader's picture
+        # (today's figures restored from the stored records, the call from the PBX) arrives.
+        leader.thread.stop()
+        pair.instances.remove(leader)
+        sue.wait(
+            lambda m: m.sites["lab"].link["state"] == "connected" and "reconnecting" in sue.links,
+            timeout=20,
+            what="the link moving, then connected through the new leader",
+        )
+        sue.wait(lambda m: _agent(m, ALICE).status is AgentStatus.ON_CALL, what="still on call")
+        reconciled = httpx.get(
+            follower.url + "/api/v1/supervisor/reconciliation",
+            headers={"Authorization": f"Bearer {pair.desks[-2].token}"},
+            timeout=10,
+        )
+        assert reconciled.status_code == 200, reconciled.text
+    finally:
+        sue.close()
