@@ -473,7 +473,9 @@ def build_desktop(
     changes.changed.connect(lambda _changes: window.status.refresh_store())
     controller.wrapups.saved.connect(lambda saved: _confirm_wrap_up(window, saved))
     # Customer 360 workspace tabs, ticket docks and Ctrl+K search (issue 5).
-    orders, cross_sell = order_services(stores.local, writer, tickets.policy, identity.id)
+    orders, cross_sell = order_services(
+        stores.local, writer, tickets.policy, identity.id, call_checks=scripts.agent_idv
+    )
     install_workspace(
         window,
         WorkspaceContext(

@@ -260,3 +260,44 @@ def test_accepting_the_suggestion_opens_the_order_on_that_product(
     with read_session(engine) as s:
         note = s.scalars(select(Interaction).where(Interaction.customer_id == cid)).one()
         assert note.subject == "Offer accepted: Young saver account"
+
+
+def test_the_id_and_v_done_in_the_script_verifies_the_order(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    from agentdesk.services.scripts.engine import IdvCheck
+
+    cid = add_customer(engine)
+    not_attempted = IvrData(idv_result="not_attempted")
+    failed = OrderDialog(
+        bridge, orders, cid, not_attempted, script=IdvCheck("failed", "one_time_code")
+    )
+    qtbot.addWidget(failed)
+    with qtbot.waitSignal(failed.offers_loaded, timeout=5000):
+        failed.show()
+    assert failed.verification.text() == (
+        "✖ The caller failed the identity check in the script (failed (One-time code by SMS)): "
+        "no order can be placed on this call."
+    )
+    assert not failed.method.isVisible()  # no other method gets round the failed check
+    _select(failed, "easy_saver")
+    failed.place_button.click()
+    qtbot.waitUntil(lambda: "failed the identity check" in failed.error.text(), timeout=5000)
+    with read_session(engine) as s:
+        assert s.scalars(select(Ticket)).all() == []
+    failed.reject()
+
+    passed = OrderDialog(
+        bridge, orders, cid, not_attempted, script=IdvCheck("passed", "date_of_birth_postcode")
+    )
+    qtbot.addWidget(passed)
+    with qtbot.waitSignal(passed.offers_loaded, timeout=5000):
+        passed.show()
+    assert passed.verification.text() == (
+        "✔ Verified by the agent in the script: date of birth and postcode"
+    )
+    assert not passed.method.isVisible()
+    _select(passed, "easy_saver")
+    with qtbot.waitSignal(passed.order_placed, timeout=5000) as placed:
+        passed.place_button.click()
+    assert placed.args[0].verification == "Verified by the agent: date of birth and postcode"

@@ -21,7 +21,7 @@ from agentdesk.services.orders.catalogue import Catalogue, CatalogueError, load_
 from agentdesk.services.orders.eligibility import evaluate
 from agentdesk.services.orders.facts import UnknownCustomer, read_facts
 from agentdesk.services.orders.service import open_order_products
-from agentdesk.services.orders.verification import AGENT_METHODS
+from agentdesk.services.orders.verification import ACCEPTED_METHODS
 from agentdesk.store.field_crypto import FieldCipher
 from agentdesk.store.mutation_args.orders import VerifiedBy
 from agentdesk.store.mutations import MutationRejected
@@ -48,7 +48,7 @@ def check_order(
     except CatalogueError as exc:
         raise MutationRejected(str(exc), "product_code") from exc
     source, method = args.get("verified_by"), args.get("verification_method")
-    if source == VerifiedBy.AGENT.value and method not in AGENT_METHODS:
+    if source == VerifiedBy.AGENT.value and method not in ACCEPTED_METHODS:
         raise MutationRejected(f"unknown verification method {method!r}", "verification_method")
     if source not in {v.value for v in VerifiedBy}:
         raise MutationRejected("an order needs a verified caller", "verified_by")

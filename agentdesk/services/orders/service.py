@@ -33,6 +33,7 @@ from agentdesk.services.orders.verification import (
     recorded_verification,
     verification_for,
 )
+from agentdesk.services.scripts.engine import IdvCheck
 from agentdesk.services.tickets.plan import Routed, TicketPlanner
 from agentdesk.services.tickets.sla import SlaDue
 from agentdesk.services.tickets.views import OPEN_STATUSES
@@ -125,7 +126,10 @@ class OrderService:
         agent_id: uuid.UUID | None = None,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        call_checks: Callable[[str], IdvCheck | None] | None = None,
     ) -> None:
+        """``call_checks`` gives the agent's ID&V recorded on a call's script, by Linkedid."""
+        self._call_checks = call_checks or (lambda _linkedid: None)
         self._engine = engine
         self._writer = writer
         self._planner = planner
@@ -136,6 +140,10 @@ class OrderService:
     @property
     def catalogue(self) -> Catalogue:
         return self._catalogue
+
+    def call_check(self, linkedid: str | None) -> IdvCheck | None:
+        """The agent's ID&V recorded in the script of call ``linkedid`` (None: not checked)."""
+        return self._call_checks(linkedid) if linkedid else None
 
     def offers(self, customer_id: uuid.UUID) -> list[Verdict]:
         """Every catalogue product with the customer's eligibility and the reasons."""
@@ -156,8 +164,13 @@ class OrderService:
         agent_method: str | None = None,
         channel: str = "phone",
         note: str = "",
+        script: IdvCheck | None = None,
     ) -> OrderRow:
-        """Place the order; :class:`OrderRefused` (nothing written) when it cannot be."""
+        """Place the order; :class:`OrderRefused` (nothing written) when it cannot be.
+
+        ``script`` is the agent's ID&V recorded in the call's script: it decides the
+        verification when the IVR did not verify the caller (``verification.py``).
+        """
         args = self.plan(
             customer_id,
             product_code,
@@ -165,6 +178,7 @@ class OrderService:
             agent_method=agent_method,
             channel=channel,
             note=note,
+            script=script,
         )
         try:
             self._writer.write("order.place", args)
@@ -181,11 +195,12 @@ class OrderService:
         agent_method: str | None = None,
         channel: str = "phone",
         note: str = "",
+        script: IdvCheck | None = None,
     ) -> OrderPlace:
         """Every check, routing and the SLA clocks: the ``order.place`` arguments to write."""
         try:
             product = self._catalogue.get(product_code)
-            verification = verification_for(ivr, agent_method)
+            verification = verification_for(ivr, agent_method, script)
         except (ValueError, PermissionError) as exc:
             raise OrderRefused(str(exc)) from exc
         now = self._clock()

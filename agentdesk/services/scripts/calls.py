@@ -56,6 +56,11 @@ class CallScripts:
         self._runs[linkedid] = run
         return run
 
+    def agent_idv(self, linkedid: str) -> IdvCheck | None:
+        """The agent's own ID&V recorded on the call's script (orders use it, too)."""
+        run = self._runs.get(linkedid)
+        return run.agent_idv if run is not None else None
+
     def outcome(self, linkedid: str) -> ScriptOutcome | None:
         """What the wrap-up of ``linkedid`` files (None: no script was run on it)."""
         run = self._runs.get(linkedid)

@@ -2,8 +2,9 @@
 
 Every product is listed with its verdict ("Not eligible: already holds a credit card"),
 so the agent can tell the customer why. The caller's verification is shown first: an IVR
-pass is enough; otherwise the agent says how they verified the customer (or, after a
-failed IVR ID&V, cannot order on this call). Loading and placing run off the GUI thread.
+pass is enough, and so is the agent's check recorded in the call's script; otherwise the
+agent says how they verified the customer (or, after a failed IVR ID&V or a failed check in
+the script, cannot order on this call). Loading and placing run off the GUI thread.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from PySide6.QtWidgets import (
 from agentdesk.services.desk.call_data import IvrData
 from agentdesk.services.orders.eligibility import Verdict
 from agentdesk.services.orders.service import OrderRow, OrderService, OrderStatus
-from agentdesk.services.orders.verification import AGENT_METHODS, Verification, VerifiedBy
+from agentdesk.services.orders.verification import (
+    AGENT_METHODS,
+    NotVerified,
+    Verification,
+    VerifiedBy,
+    verification_for,
+)
+from agentdesk.services.scripts.engine import IdvCheck
 from agentdesk.ui import format as fmt
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.forms import error_label
@@ -81,9 +89,12 @@ class OrderDialog(QDialog):
         ivr: IvrData | None,
         *,
         preselect: str | None = None,
+        script: IdvCheck | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``script``: the agent's ID&V recorded in the call's script, if any."""
         super().__init__(parent)
+        self._script = script
         self._bridge = bridge
         self._orders = orders
         self._customer_id = customer_id
@@ -174,9 +185,22 @@ class OrderDialog(QDialog):
                 "Ask the customer to call back or visit a branch."
             )
             self.method.setEnabled(False)
+        elif self._script is not None:
+            self._show_script_check(ivr, self._script)
         else:
             where = f"ID&V in the IVR: {ivr.describe_idv()}" if ivr else "No call in progress"
             self.verification.setText(f"{where}. Verify the customer yourself and say how.")
+
+    def _show_script_check(self, ivr: IvrData | None, check: IdvCheck) -> None:
+        """The agent verified the caller in the script: that check is the order's."""
+        self.method.setVisible(False)
+        self._form_label(self.method).setVisible(False)
+        try:
+            done = verification_for(ivr, None, check)
+        except NotVerified as exc:
+            self.verification.setText(f"✖ {_sentence(str(exc))}.")
+            return
+        self.verification.setText(f"✔ {done.describe()}")
 
     def _form_label(self, field: QWidget) -> QWidget:
         label = self._form.labelForField(field)
@@ -271,9 +295,9 @@ class OrderDialog(QDialog):
         self.place_button.setEnabled(False)
         self.error.setText("Placing the order…")
         orders, cid, ivr, note = self._orders, self._customer_id, self._ivr, self.note.text()
-        code = verdict.product.code
+        code, script = verdict.product.code, self._script
         self._bridge.submit(
-            lambda: orders.place(cid, code, ivr=ivr, agent_method=method, note=note),
+            lambda: orders.place(cid, code, ivr=ivr, agent_method=method, note=note, script=script),
             on_done=weak_callback(self._on_placed),
             on_error=weak_callback(self._on_failed),
         )
@@ -282,3 +306,7 @@ class OrderDialog(QDialog):
         self.error.clear()
         self.order_placed.emit(order)
         self.accept()
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

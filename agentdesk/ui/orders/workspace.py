@@ -29,10 +29,18 @@ def order_dialog(
     product_code: str | None,
     parent: QWidget,
 ) -> OrderDialog | None:
-    """The order dialog, with the call's IVR findings when the customer is on the line."""
+    """The order dialog, with the call's IVR findings and the ID&V the agent recorded in
+    the call's script, when the customer is on the line."""
     if ctx.orders is None:
         return None
     ivr = call.ivr if call is not None else None
+    script = ctx.orders.call_check(call.linkedid) if call is not None else None
     return OrderDialog(
-        ctx.bridge, ctx.orders, customer_id, ivr, preselect=product_code, parent=parent
+        ctx.bridge,
+        ctx.orders,
+        customer_id,
+        ivr,
+        preselect=product_code,
+        script=script,
+        parent=parent,
     )
