@@ -48,6 +48,7 @@ from agentdesk.ui.customer_card import CustomerCardView, make_label, make_table
 from agentdesk.ui.desk_controller import PopContent
 from agentdesk.ui.desk_theme import tone
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
+from agentdesk.ui.shell_widgets import fit_columns
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ class ScreenPopView(QFrame):
         box.setContentsMargins(0, 0, 0, 0)
         self.chooser_text = make_label(page, "popChooserText")
         self.chooser_view = make_table(self.candidates, page, 4)
+        fit_columns(self.chooser_view)  # every column in sight in the 470 px call pane
         self.chooser_view.doubleClicked.connect(lambda _i: self._on_use_selected())
         self.use_button = QPushButton("&Use selected customer", page)
         self.use_button.clicked.connect(self._on_use_selected)

@@ -3,7 +3,9 @@ pieces that keep text readable on a 1366×768 screen (eliding labels, tables tha
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from collections.abc import Iterable
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -136,12 +138,15 @@ class ElidedLabel(QLabel):
 
 class ColumnFitter(QObject):
     """Keeps every column of a table inside its view: content widths while they fit, else
-    the wide columns give up room (their cells elide, …) so none is scrolled out of sight."""
+    the wide columns give up room (their cells elide, …) so none is scrolled out of sight.
+    ``whole`` columns (amounts, times: a cut one misleads) keep their content width."""
 
-    def __init__(self, view: QTableView, floor: int = 48) -> None:
+    def __init__(self, view: QTableView, floor: int = 48, whole: Iterable[int] = ()) -> None:
         super().__init__(view)
         self._view = view
         self._floor = floor
+        self._whole = frozenset(whole)
+        self._fitting = False  # the fitter's own resizes are not the agent's or a hide
         header = view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)  # the fitter gives the last column the rest
@@ -155,6 +160,13 @@ class ColumnFitter(QObject):
             for signal in (model.modelReset, model.rowsInserted, model.dataChanged,
                            model.layoutChanged):  # fmt: skip
                 signal.connect(self.fit)
+        # A column hidden or shown (its size goes to or from 0): the others share the room.
+        header.sectionResized.connect(self._on_header_section_resized)
+
+    def _on_header_section_resized(self, _logical: int, old: int, new: int) -> None:
+        if not self._fitting and (old == 0) != (new == 0):
+            # Qt resizes a section before marking it hidden: fit once the header says so.
+            QTimer.singleShot(0, self, self.fit)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
@@ -168,25 +180,30 @@ class ColumnFitter(QObject):
             return
         wanted = {c: max(view.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in columns}
         room = view.viewport().width()
-        total = sum(wanted.values())
+        flexible = {c: w for c, w in wanted.items() if c not in self._whole}
+        room_left = room - sum(w for c, w in wanted.items() if c in self._whole)
         sizes = dict(wanted)
-        if total > room > 0:
+        if flexible and sum(flexible.values()) > room_left and room > 0:
             # Shrink the widest first: cut every column above a level down to that level.
-            level = max(wanted.values())
+            level = max(flexible.values())
             for _ in range(64):  # bounded bisection on the level
-                used = sum(min(w, level) for w in wanted.values())
-                if used <= room or level <= self._floor:
+                used = sum(min(w, level) for w in flexible.values())
+                if used <= room_left or level <= self._floor:
                     break
-                level = max(self._floor, level - max(1, (used - room) // len(columns)))
-            sizes = {c: min(w, level) for c, w in wanted.items()}
+                level = max(self._floor, level - max(1, (used - room_left) // len(flexible)))
+            sizes.update({c: min(w, level) for c, w in flexible.items()})
         last = columns[-1]
         sizes[last] = max(sizes[last], room - sum(sizes[c] for c in columns[:-1]))
-        for c in columns:
-            header.resizeSection(c, sizes[c])
+        self._fitting = True
+        try:
+            for c in columns:
+                header.resizeSection(c, sizes[c])
+        finally:
+            self._fitting = False
 
 
-def fit_columns(view: QTableView) -> ColumnFitter:
-    """Keep ``view``'s columns inside it (see :class:`ColumnFitter`)."""
-    fitter = ColumnFitter(view)
+def fit_columns(view: QTableView, whole: Iterable[int] = ()) -> ColumnFitter:
+    """Keep ``view``'s columns inside it, ``whole`` ones uncut (see :class:`ColumnFitter`)."""
+    fitter = ColumnFitter(view, whole=whole)
     fitter.fit()
     return fitter

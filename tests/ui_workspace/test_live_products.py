@@ -107,3 +107,28 @@ def test_a_refused_request_keeps_the_stored_rows_and_says_why(
     qtbot.wait_until(lambda: "live balances unavailable" in ws.live.note.text(), timeout=WAIT_MS)
     assert "never found on this desktop" in ws.live.note.text()
     assert ws.card is not None and ws.products.rows == tuple(ws.card.products)
+
+
+def test_balances_are_shown_whole_in_the_narrow_pane_at_1366x768(
+    qtbot: QtBot,
+    engine: Engine,
+    context: WorkspaceContext,
+    core: Simulator,
+    reader: LiveProductsReader,
+) -> None:
+    """Seen in the demo at 1366×768: once live balances hid the "As of" column, the freed
+    room stayed unused and the balances were cut ("-1,857.…")."""
+    cid = add_customer(engine)
+    ws = _open(qtbot, dataclasses.replace(context, live_products=reader.read), cid)
+    ws.resize(780, 700)  # the workspace's width beside the call pane on a 1366 px screen
+    qtbot.wait_until(lambda: ws.products_view.isColumnHidden(4), timeout=WAIT_MS)
+    view, header = ws.products_view, ws.products_view.horizontalHeader()
+    balance = 3
+    assert header.sectionSize(balance) >= view.sizeHintForColumn(balance)
+
+    def right() -> int:
+        shown = [c for c in range(header.count()) if not header.isSectionHidden(c)]
+        return header.sectionViewportPosition(shown[-1]) + header.sectionSize(shown[-1])
+
+    # The hidden column's room went to the others.
+    qtbot.wait_until(lambda: right() == view.viewport().width(), timeout=WAIT_MS)

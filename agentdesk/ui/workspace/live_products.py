@@ -98,7 +98,8 @@ class LiveProductsPanel(QWidget):
         self.note = fmt.plain(named(QLabel(wordWrap=True), "Balance freshness"))
         self.transactions = RowTableModel[LiveTransaction](self._columns(), parent=self)
         self.transactions_view = table(self.transactions, "Recent transactions")
-        fit_columns(self.transactions_view)  # every column in sight in the narrow pane
+        # Every column in sight in the narrow pane; the amounts never cut.
+        fit_columns(self.transactions_view, whole=(len(self._columns()) - 1,))
         self.heading = fmt.plain(QLabel("Recent transactions"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

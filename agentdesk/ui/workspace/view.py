@@ -226,13 +226,10 @@ class CustomerWorkspace(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setSizes([480, 820])
         self.splitter.setChildrenCollapsible(False)
-        for view in (
-            self.contacts_view,
-            self.products_view,
-            self.documents_view,
-            self.history_view,
-        ):
+        for view in (self.contacts_view, self.documents_view, self.history_view):
             fit_columns(view)  # every column in sight: wide cells elide, with their tooltip
+        balance = next(i for i, c in enumerate(PRODUCT_COLUMNS) if c.title == "Balance")
+        fit_columns(self.products_view, whole=(balance,))  # a cut balance misleads
         fit_columns(self.tickets.table)
         header = QHBoxLayout()
         header.addWidget(self.name)
