@@ -1,0 +1,115 @@
+"""Replication lag of the reports' hot standby: commit on the primary → visible on the standby.
+
+Starts a real PostgreSQL primary and a streaming hot standby on loopback
+(``tests/support/pgserver.py``), then commits ``--writes`` single-row
+transactions on the primary — as a burst (back to back) and paced (one every
+``--pace-ms``) — while one connection polls the standby for the highest row it
+can see. A row's lag is the moment the poller first saw it minus the moment
+its commit returned on the primary. Prints p50/p99/max per run, plus a
+queue-record-sized burst (``queue_record`` rows as the CTI floor writes them,
+``--batch`` per transaction).
+
+Both servers run with ``fsync`` off (the test servers' ``-F``) and the default
+asynchronous streaming (``synchronous_commit = on``, no synchronous standby):
+the figures are the replay pipeline's, not a disk's.
+
+    .venv/bin/python bench/standby_lag.py [--writes 2000] [--pace-ms 5] [--batch 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package holds fixtures
+
+import psycopg
+
+from tests.support.pgserver import PostgresServer, running_pair
+
+POLL_TIMEOUT_S = 60.0
+
+
+def _poll(standby_dsn: str, last: int, seen: dict[int, float], ready: threading.Event) -> None:
+    """Record when each id first became visible on the standby (ids are committed in order)."""
+    with psycopg.connect(standby_dsn, autocommit=True) as conn:
+        ready.set()
+        upto = 0
+        deadline = time.monotonic() + POLL_TIMEOUT_S
+        while upto < last and time.monotonic() < deadline:
+            row = conn.execute("SELECT coalesce(max(id), 0) FROM lag_probe").fetchone()
+            now = time.perf_counter()
+            top = int(row[0]) if row else 0
+            for i in range(upto + 1, top + 1):
+                seen[i] = now
+            upto = max(upto, top)
+
+
+def run(primary: PostgresServer, standby: PostgresServer, db: str, *, writes: int,
+        pace_s: float, batch: int, first: int) -> list[float]:  # fmt: skip
+    """Lags (ms) of ``writes`` transactions of ``batch`` rows each, ids from ``first``."""
+    last = first + writes * batch - 1
+    seen: dict[int, float] = {}
+    committed: dict[int, float] = {}
+    ready = threading.Event()
+    poller = threading.Thread(target=_poll, args=(standby.dsn(db), last, seen, ready))
+    poller.start()
+    ready.wait(10)
+    with psycopg.connect(primary.dsn(db), autocommit=True) as conn:
+        next_id = first
+        for _ in range(writes):
+            ids = list(range(next_id, next_id + batch))
+            with conn.transaction():
+                conn.cursor().executemany(
+                    "INSERT INTO lag_probe (id, site, payload) VALUES (%s, 'lab', %s)",
+                    [(i, "ENTERQUEUE|cards|+447700900123|1" * 3) for i in ids],
+                )
+            committed[ids[-1]] = time.perf_counter()
+            next_id += batch
+            if pace_s:
+                time.sleep(pace_s)
+    poller.join(POLL_TIMEOUT_S + 5)
+    missing = [i for i in committed if i not in seen]
+    if missing:
+        raise SystemExit(f"{len(missing)} transaction(s) never became visible on the standby")
+    return [(seen[i] - committed[i]) * 1000 for i in committed]
+
+
+def _show(name: str, lags: list[float], seconds: float, rows: int) -> None:
+    cuts = statistics.quantiles(lags, n=100, method="inclusive")
+    print(f"{name:<34} n={len(lags):>5}  p50 {cuts[49]:7.2f} ms  p99 {cuts[98]:7.2f} ms  "
+          f"max {max(lags):7.2f} ms  ({rows / seconds:,.0f} rows/s written)")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writes", type=int, default=2000)
+    parser.add_argument("--pace-ms", type=float, default=5.0)
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args()
+    with running_pair() as (primary, standby):
+        db = primary.create_database("lag")
+        with psycopg.connect(primary.dsn(db), autocommit=True) as conn:
+            conn.execute("CREATE TABLE lag_probe (id bigint PRIMARY KEY, site text, payload text)")
+        standby.caught_up(primary)
+        print(f"PostgreSQL primary :{primary.port} -> hot standby :{standby.port} (loopback)")
+        first = 1
+        quarter, pace_s = args.writes // 4, args.pace_ms / 1000
+        for name, writes, pace, batch in (
+            ("burst, 1 row per commit", args.writes, 0.0, 1),
+            (f"paced {args.pace_ms:g} ms, 1 row per commit", quarter, pace_s, 1),
+            (f"burst, {args.batch} rows per commit", quarter, 0.0, args.batch),
+        ):
+            began = time.perf_counter()
+            lags = run(primary, standby, db, writes=writes, pace_s=pace, batch=batch, first=first)
+            _show(name, lags, time.perf_counter() - began, writes * batch)
+            first += writes * batch
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
