@@ -60,6 +60,7 @@ from agentdesk.ui.agent_state_bar import AgentStateBar
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.call_controls import CallControls, CallTimerLabel
 from agentdesk.ui.call_dialogs import DialDialog, TransferDialog
+from agentdesk.ui.call_keys import CallKeyForwarder
 from agentdesk.ui.customer_card import CustomerCardView
 from agentdesk.ui.desk_controller import DeskController, PopContent
 from agentdesk.ui.desk_theme import follow_system_scheme
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.actions_by_id = build_actions(self)
         for action in self.actions_by_id.values():
             self.addAction(action)
+        self.call_keys = CallKeyForwarder(self, self.actions_by_id)  # F2… inside dialogs too
         self._factory: CustomerViewFactory = self._default_customer_view
         self._customer_tabs: dict[uuid.UUID, QWidget] = {}
         self._docks: dict[str, QDockWidget] = {}
