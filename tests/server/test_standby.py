@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +34,7 @@ from agentdesk.server.settings import ListenSettings, ServerSettings
 from agentdesk.services.platform.auth import hash_password
 from agentdesk.store import migrate
 from agentdesk.store.engine import StoreError, central_engine, read_session, write_session
+from agentdesk.store.field_crypto import new_key_text
 from agentdesk.store.standby import ReportReader, standby_engine
 from agentdesk.store.sync.protocol import CentralUnavailable
 from tests.server.conftest import PASSWORD, Desktop, RunningServer
@@ -260,6 +265,40 @@ def _drain(sock: Socket) -> None:
     for _ in range(20):
         if not sock.poked(QUIET):
             return
+
+
+def test_agentdesk_server_takes_the_standby_from_its_settings(
+    engines: tuple[Engine, Engine],
+    primary: PostgresServer,
+    standby: PostgresServer,
+    database: str,
+    tmp_path: Path,
+) -> None:
+    """``agentdesk server`` as a site runs it: ``[central] standby_url`` in its settings file."""
+    key = tmp_path / "field.key"
+    key.write_text(new_key_text("standby"))
+    key.chmod(0o600)
+    config = tmp_path / "server.toml"
+    config.write_text(
+        f'[central]\nurl = "{primary.url(database)}"\nstandby_url = "{standby.url(database)}"\n'
+    )
+    env = {**os.environ, "AGENTDESK_FIELD_KEY_FILE": str(key)}
+    env.pop("AGENTDESK_CENTRAL_URL", None)
+    cmd = [str(Path(sys.executable).with_name("agentdesk")), "--config", str(config)]
+    proc = subprocess.Popen(
+        [*cmd, "server", "--port", "0"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "listening on URL", or EOF if it failed to start
+        assert line.startswith("listening on "), line
+        ready = httpx.get(line.split()[-1] + "/ready", timeout=30).json()
+        assert ready["status"] == "ready" and ready["standby"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_a_standby_url_must_be_postgresql() -> None:
