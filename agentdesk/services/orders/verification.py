@@ -29,6 +29,7 @@ AGENT_METHODS: dict[str, str] = {
     "one_time_passcode": "One-time passcode to the registered phone",
     "document_seen": "Identity document seen in person",
 }
+_IVR_METHODS = {"pin": "PIN", "dob": "date of birth", "ivr": "IVR check"}  # the IVR's codes
 #: Every method an order may record as the agent's: the dialog's and the scripts' ID&V step's.
 ACCEPTED_METHODS: dict[str, str] = IDV_METHODS | AGENT_METHODS
 
@@ -47,7 +48,7 @@ class Verification:
 
     def describe(self) -> str:
         if self.source is VerifiedBy.IVR:
-            method = self.method.upper() if len(self.method) <= 4 else self.method
+            method = _IVR_METHODS.get(self.method) or self.method.replace("_", " ")
             return f"Verified by the IVR ({method})"
         how = ACCEPTED_METHODS.get(self.method, self.method).lower()
         if self.in_script:
