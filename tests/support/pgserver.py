@@ -198,6 +198,9 @@ class PostgresServer:
         if backup.returncode != 0:
             shutil.rmtree(base, ignore_errors=True)
             raise PostgresUnavailable(f"pg_basebackup failed: {backup.stderr}")
+        # Reconnect to a restarted primary within half a second (default: 5 s).
+        with (standby.data_dir / "postgresql.auto.conf").open("a") as conf:
+            conf.write("wal_retrieve_retry_interval = '500ms'\n")
         standby.start()
         return standby
 
