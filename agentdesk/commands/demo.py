@@ -10,8 +10,8 @@ logs in to the PBX (the server's CTI gateway holds the only AMI login, to the
 simulator, and hands the desktop its calls over ``/api/v1/cti``). Scripted calls
 ring the demo agent's phone a few seconds after they become Available, and
 rotate through known, shared, unknown and withheld numbers so every kind of
-screen pop shows up. Without an OS keyring the demo says so and keeps its
-secrets in memory for the session.
+screen pop shows up. Customer e-mail goes to a local SMTP sink (``demo_mail.py``).
+Without an OS keyring the demo says so and keeps its secrets in memory for the session.
 """
 
 from __future__ import annotations
@@ -219,6 +219,7 @@ class DemoRuntime:
         """Serve the store on a loopback port (plain HTTP), its CTI gateway logged in to the
         simulator with the demo's AMI user (secret in the keyring entry the simulator set)."""
         from agentdesk.commands.corebank import serve_on_thread
+        from agentdesk.commands.demo_mail import start_mail_sink
         from agentdesk.server.app import build_context, create_app
         from agentdesk.server.cti.config import PbxConfig
         from agentdesk.server.run import ServerThread
@@ -244,9 +245,16 @@ class DemoRuntime:
         self._stops.append(stop_core)
         self.core_url = core_url
         print(f"agentdesk demo: core-banking simulator on {core_url}", flush=True)
+        # The demo's mail gateway: customer e-mail of orders and tickets is really sent.
+        self.mail, smtp, line = start_mail_sink(settings.data_dir)
+        if self.mail is not None:
+            self._stops.append(self.mail.stop)
+        print(f"agentdesk demo: {line}", flush=True)
         ctx = build_context(
             central,
-            ServerSettings(listen=listen, pbx=(pbx,), corebank=CoreBankSettings(core_url)),
+            ServerSettings(
+                listen=listen, pbx=(pbx,), corebank=CoreBankSettings(core_url), smtp=smtp
+            ),
             region=settings.default_region,
             cipher=keyring,
         )
