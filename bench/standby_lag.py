@@ -7,7 +7,9 @@ transactions on the primary — as a burst (back to back) and paced (one every
 can see. A row's lag is the moment the poller first saw it minus the moment
 its commit returned on the primary. Prints p50/p99/max per run, plus a
 queue-record-sized burst (``queue_record`` rows as the CTI floor writes them,
-``--batch`` per transaction).
+``--batch`` per transaction). Last, the primary is restarted: how long it
+takes to accept connections again, and for a row written then to reach the
+standby (which reconnects to it by itself).
 
 Both servers run with ``fsync`` off (the test servers' ``-F``) and the default
 asynchronous streaming (``synchronous_commit = on``, no synchronous standby):
@@ -108,7 +110,21 @@ def main() -> int:
             lags = run(primary, standby, db, writes=writes, pace_s=pace, batch=batch, first=first)
             _show(name, lags, time.perf_counter() - began, writes * batch)
             first += writes * batch
+        _restart(primary, standby, db, first)
     return 0
+
+
+def _restart(primary: PostgresServer, standby: PostgresServer, db: str, first: int) -> None:
+    """Restart the primary: how long until a row written after it is on the standby."""
+    began = time.perf_counter()
+    primary.restart()
+    up = time.perf_counter()
+    with psycopg.connect(primary.dsn(db), autocommit=True) as conn:
+        conn.execute("INSERT INTO lag_probe (id, site, payload) VALUES (%s, 'lab', '')", (first,))
+    waited = standby.caught_up(primary)
+    print(f"primary restart (pg_ctl stop -m fast; start -w): accepting again after "
+          f"{(up - began) * 1000:.0f} ms; a row written then visible on the standby "
+          f"{waited * 1000:.0f} ms later")  # fmt: skip
 
 
 if __name__ == "__main__":
