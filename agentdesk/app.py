@@ -55,6 +55,7 @@ from agentdesk.services.crm.search import SearchService
 from agentdesk.services.crm.timeline import TimelineService
 from agentdesk.services.desk.agent_state import AgentStateMachine, StatePolicy, load_policy
 from agentdesk.services.desk.call_requests import AgentLine
+from agentdesk.services.desk.missed_calls import MissedCallLog
 from agentdesk.services.desk.pbx_actions import DialPlan
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
 from agentdesk.services.desk.wrapup import (
@@ -456,6 +457,7 @@ def build_desktop(
         options=options,
         cache_customer=sync.cache_customer if sync else None,
         ensure_cached=cache_keeper(stores, sync),
+        missed_log=MissedCallLog(stores.local, identity.id, options.region).today,
     )
     window = MainWindow(
         controller,

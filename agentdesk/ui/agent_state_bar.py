@@ -85,6 +85,7 @@ class AgentStateBar(QWidget):
         self.missed_button.setMenu(self.missed_menu)
         self.missed_button.hide()
         controller.missed_call.connect(self._on_missed_call)
+        controller.missed_calls_read_back.connect(lambda: self._on_missed_call(None))
         self.queues = ElidedLabel("", self)
         self.queues.setMaximumWidth(320)
         self.queues.setObjectName("stateQueues")
@@ -138,7 +139,7 @@ class AgentStateBar(QWidget):
             f"{self._snapshot.label} for {fmt.duration(elapsed)} (as the PBX reports it)"
         )
 
-    def _on_missed_call(self, _missed: MissedCall) -> None:
+    def _on_missed_call(self, _missed: MissedCall | None) -> None:
         calls = self._controller.missed_calls
         self.missed_menu.clear()
         for call in calls:

@@ -43,6 +43,7 @@ from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.wrapup_keeper import QtClock, WrapUpKeeper
 
 log = logging.getLogger(__name__)
+_MAX_MISSED = 50  # the missed-call list's length, read-back calls included
 
 __all__ = ["CLOSING_REASON", "DeskController", "DeskOptions", "MissedCall", "PopContent"]
 
@@ -101,6 +102,7 @@ class DeskController(QObject):
     queues_changed = Signal(object)  # tuple[str, ...]: queues the PBX has
     notice = Signal(str, str)  # level (info | warning | error), text
     missed_call = Signal(object)  # MissedCall: an offer that rang out here
+    missed_calls_read_back = Signal()  # the list now holds those filed before a restart
 
     def __init__(
         self,
@@ -116,11 +118,13 @@ class DeskController(QObject):
         cache_customer: Callable[[uuid.UUID], object] | None = None,
         ensure_cached: Callable[[uuid.UUID], None] | None = None,
         drafts: DraftStore | None = None,
+        missed_log: Callable[[], list[MissedCall]] | None = None,
         parent: QObject | None = None,
     ) -> None:
         """``ensure_cached`` is accepted for older callers and unused: a wrap-up no longer
         waits for its customer to reach the cache. ``drafts`` defaults to the cache the
-        wrap-ups are written to."""
+        wrap-ups are written to. ``missed_log`` reads back the missed calls filed before a
+        restart (on the local lane)."""
         super().__init__(parent)
         del ensure_cached
         self._link = link
@@ -148,6 +152,13 @@ class DeskController(QObject):
         if matched is not None:
             matched.connect(self._on_matched)
         self.session.start()
+        if missed_log is not None:
+            bridge.submit(
+                missed_log,
+                lane="local",
+                on_done=self._on_missed_read_back,
+                on_error=lambda exc: log.warning("missed calls not read back: %s", exc),
+            )
 
     # ------------------------------------------------------------------ what others read
     @property
@@ -193,6 +204,16 @@ class DeskController(QObject):
 
     def current_call(self) -> CallInfo | None:
         return self.session.current_call()
+
+    def _on_missed_read_back(self, filed: list[MissedCall]) -> None:
+        """Calls missed before a restart join the list (those missed since stay first)."""
+        calls = self.session.missed_calls
+        known = {c.linkedid for c in calls}
+        merged = calls + [c for c in filed if c.linkedid not in known]
+        merged.sort(key=lambda c: c.at, reverse=True)
+        calls[:] = merged[:_MAX_MISSED]
+        if filed:
+            self.missed_calls_read_back.emit()
 
     # ------------------------------------------------------------------ agent commands
     def answer(self) -> None:
