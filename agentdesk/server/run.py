@@ -31,7 +31,9 @@ def _config(app: FastAPI, listen: ListenSettings) -> uvicorn.Config:
         ssl_keyfile=str(listen.keyfile) if listen.keyfile else None,
         log_level="warning",
         access_log=False,  # request lines carry query strings: phone numbers, search text
-        proxy_headers=False,
+        # X-Forwarded-For/-Proto only from the load balancers named in [listen] trusted_proxies.
+        proxy_headers=bool(listen.trusted_proxies),
+        forwarded_allow_ips=list(listen.trusted_proxies) or None,
         timeout_keep_alive=30,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

@@ -9,6 +9,7 @@ Read from the same TOML file as the rest (``--config``) in these tables::
     keyfile = "/etc/agentdesk/server.key"    # its private key (0600)
     field_key_file = "/etc/agentdesk/field.key"  # else $AGENTDESK_FIELD_KEY_FILE or the keyring
     full_replica_roles = ["admin"]          # roles whose desktops hold every customer
+    trusted_proxies = ["10.0.0.5"]          # load balancers whose X-Forwarded-For is believed
 
     [auth]   # sign-in policy, see agentdesk.services.platform.signin
     [ldap]   # optional directory sign-in, see agentdesk.services.platform.ldap_directory
@@ -51,6 +52,10 @@ class ListenSettings:
     keyfile: Path | None = None
     field_key_file: Path | None = None
     full_replica_roles: tuple[str, ...] = ()
+    # Addresses (or networks) of the load balancers in front (deploy/haproxy.cfg): from
+    # these, X-Forwarded-For names the desktop, for sign-in audit entries. From anyone
+    # else it is ignored, so a desktop cannot put another address in the audit log.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def tls(self) -> bool:
@@ -65,6 +70,13 @@ class ListenSettings:
                 f"refusing plain HTTP on {self.host}: give [listen] certfile and keyfile "
                 "(the site's certificate), or listen on 127.0.0.1"
             )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy)  # as uvicorn reads it: 10.0.0.0/24, not 10.0.0.1/24
+            except ValueError:
+                raise ConfigError(
+                    f"[listen] trusted_proxies: {proxy!r} is not an address or a network"
+                ) from None
         for path in (self.certfile, self.keyfile, self.field_key_file):
             if path is not None and not path.is_file():
                 raise ConfigError(f"{path} does not exist or is not a file")
@@ -113,8 +125,9 @@ def load_server_settings(path: Path | None = None) -> ServerSettings:
     for key in ("certfile", "keyfile", "field_key_file"):
         if raw.get(key):
             raw[key] = Path(str(raw[key])).expanduser()
-    if "full_replica_roles" in raw:
-        raw["full_replica_roles"] = tuple(raw["full_replica_roles"])
+    for key in ("full_replica_roles", "trusted_proxies"):
+        if key in raw:
+            raw[key] = tuple(str(v) for v in raw[key])
     return ServerSettings(
         ListenSettings(**raw),
         dict(data.get("auth", {})),

@@ -28,11 +28,13 @@ import pytest
 import trustme
 from sqlalchemy import Engine, select, update
 
-from agentdesk.client.api import ServerApi, ServerRefused, SessionEnded
+from agentdesk.client.api import ServerApi, ServerRefused, SessionEnded, tls_context
 from agentdesk.client.central import HttpCentral, WebSocketPokes
 from agentdesk.client.signin import DesktopSignIn
+from agentdesk.config import ConfigError
 from agentdesk.ids import uuid7
-from agentdesk.models import Agent, Interaction, Role, Ticket
+from agentdesk.models import Agent, AuditEntry, Interaction, Role, Ticket
+from agentdesk.server.settings import ListenSettings
 from agentdesk.services.platform.auth import WrongCredentials, hash_password
 from agentdesk.services.platform.signin import SESSION_CACHE_SECONDS
 from agentdesk.store import migrate
@@ -122,12 +124,16 @@ def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
     ca_file, pem = tmp_path / "site-ca.pem", tmp_path / "proxy.pem"
     ca.cert_pem.write_to_path(ca_file)
     ca.issue_cert("localhost").private_key_and_cert_chain_pem.write_to_path(pem)
+    # The instances believe X-Forwarded-For from the proxy only (it is on 127.0.0.1).
+    config = tmp_path / "server.toml"
+    config.write_text('[listen]\ntrusted_proxies = ["127.0.0.1"]\n', encoding="utf-8")
+    key_option = ("--field-key-file", str(key_file))
     servers: dict[str, Process] = {}
     proxy = None
     try:
         for name in INSTANCES:
             servers[name] = Process(
-                [*AGENTDESK, "server", "--port", "0", "--field-key-file", str(key_file)],
+                [*AGENTDESK, "--config", str(config), "server", "--port", "0", *key_option],
                 env,
                 tmp_path / f"server-{name}.log",
             )
@@ -217,9 +223,9 @@ def _desk(cluster: Cluster, login: str) -> Desk:
     scope = SyncScope(team_ids=grant.team_ids, agent_id=grant.agent_id)
     # No safety poll within the test: what arrives, arrives because of a poke.
     settings = SyncSettings(poll_interval=600.0)
-    sync = SyncEngine(
-        cache, WatchedCentral(api, links), agent_login=login, scope=scope, settings=settings
-    )
+    central = WatchedCentral(api, links)
+    sync = SyncEngine(cache, central, agent_login=login, scope=scope, settings=settings)
+    central.client_id = sync.client_id  # as agentdesk.app does: pokes for this desktop only
     writer = LocalWriter(cache, login)
     writer.add_listener(sync.on_local_write)
     sync.start()
@@ -364,6 +370,35 @@ def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
         time.sleep(0.05)
+
+
+def _signin_ip(engine: Engine) -> str | None:
+    with read_session(engine) as s:
+        details = s.scalars(
+            select(AuditEntry.details)
+            .where(AuditEntry.action == "signin.ok")
+            .order_by(AuditEntry.at.desc())
+            .limit(1)
+        ).first()
+    return None if details is None else details.get("client_ip")
+
+
+def test_the_audit_names_the_desktop_behind_the_proxy_and_no_forged_address(
+    cluster: Cluster,
+) -> None:
+    body = {"login": "bob", "password": PASSWORD, "workstation": "ws-bob"}
+    desktop = httpx.HTTPTransport(local_address="127.0.0.2", verify=tls_context(cluster.ca))
+    with httpx.Client(transport=desktop, base_url=cluster.url) as through_proxy:
+        assert through_proxy.post("/api/v1/session", json=body).status_code == 201
+    assert _signin_ip(cluster.engine) == "127.0.0.2"  # not the proxy's 127.0.0.1
+    # A desktop reaching an instance itself cannot name another address.
+    direct = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=direct, base_url=cluster.urls["app1"]) as forging:
+        forged = {"X-Forwarded-For": "203.0.113.9"}
+        assert forging.post("/api/v1/session", json=body, headers=forged).status_code == 201
+    assert _signin_ip(cluster.engine) == "127.0.0.2"
+    with pytest.raises(ConfigError, match="not an address"):
+        ListenSettings(trusted_proxies=("*",)).check()
 
 
 def test_a_lockout_and_a_revocation_on_one_instance_hold_on_the_other(cluster: Cluster) -> None:
