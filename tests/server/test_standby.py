@@ -10,6 +10,7 @@ applied twice.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -28,10 +29,11 @@ from sqlalchemy.exc import DBAPIError
 from agentdesk.client.api import ServerApi, ServerUnavailable
 from agentdesk.models import Agent, Customer, QueueRecord, Role
 from agentdesk.server.app import build_context, create_app
-from agentdesk.server.cti.queue_store import insert_rows
+from agentdesk.server.cti.queue_store import QueueStore, insert_rows
 from agentdesk.server.run import ServerThread
 from agentdesk.server.settings import ListenSettings, ServerSettings
 from agentdesk.services.platform.auth import hash_password
+from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.store import migrate
 from agentdesk.store.engine import StoreError, central_engine, read_session, write_session
 from agentdesk.store.field_crypto import new_key_text
@@ -258,6 +260,45 @@ def test_the_server_survives_a_primary_restart(
     colleague.syncer.cycle()  # a pull after it all brings the three
     with read_session(colleague.engine) as s:
         assert {c["id"] for c in (first, second, third)} <= set(s.scalars(select(Customer.id)))
+
+
+def test_queue_records_counted_while_the_primary_restarts_are_stored_once(
+    engines: tuple[Engine, Engine], primary: PostgresServer, standby: PostgresServer
+) -> None:
+    """The CTI floor's record writer retries through the outage; a record sent twice is kept once
+    (the standby gets them all too)."""
+    engine, replica = engines
+
+    def record(n: int) -> QueueLogRecord:
+        return QueueLogRecord(n, T0 + n, f"c{n}", "cards", "NONE", "ENTERQUEUE", ("", "+44", "1"))
+
+    async def scenario() -> QueueStore:
+        store = QueueStore(engine, "lab", flush_s=0.05)
+        await store.start()
+        for n in range(5):
+            store.add(f"k{n}", record(n))
+        assert await store.flushed(store.seq, 10)
+        await asyncio.to_thread(primary.stop)
+        for n in range(5, 10):
+            store.add(f"k{n}", record(n))
+        for _ in range(200):  # bounded: until the writer has met the outage
+            if store.failures:
+                break
+            await asyncio.sleep(0.05)
+        assert store.failures
+        await asyncio.to_thread(primary.start)
+        store.add("k4", record(4))  # a repeat of a stored record: skipped, not doubled
+        assert await store.flushed(store.seq, 60)
+        await store.stop()
+        return store
+
+    store = asyncio.run(scenario())
+    assert store.dropped == 0
+    standby.caught_up(primary)
+    for db in (engine, replica):
+        with read_session(db) as s:
+            keys = list(s.scalars(select(QueueRecord.dedupe_key)))
+        assert sorted(keys) == sorted(f"k{n}" for n in range(10))
 
 
 def _drain(sock: Socket) -> None:
