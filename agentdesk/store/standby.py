@@ -19,9 +19,11 @@ stays on the primary: every write, sign-in and sync, the live floor, and the
 reads that must see a write just made or compare against the live board —
 the reconciliation (it compares the board's counts with the records written
 up to a sequence number it has just flushed; a lagging standby would show a
-drift that does not exist), the abandoned-call worklist (a callback created a
-moment ago settles its caller) and the escalation alerts (marked read, then
-listed again).
+drift that does not exist), the floor's restore of today's records at start
+(the board resumes counting after the last record stored), the abandoned-call
+worklist (a callback created a moment ago settles its caller) and the
+escalation alerts (marked read, then listed again). The wallboard's ``today``
+charts need no database: they come from the board's live cells.
 
 The standby is never a reason for a report to fail: when it does not answer
 (stopped, unreachable, a query cancelled by a recovery conflict) the reader

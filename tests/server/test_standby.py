@@ -68,9 +68,9 @@ def standby(pair: tuple[PostgresServer, PostgresServer]) -> Iterator[PostgresSer
     primary, standby = pair
     yield standby
     try:  # a test that stopped or paused it leaves it streaming again for the next one
+        psycopg.connect(standby.dsn(), connect_timeout=5).close()
+    except psycopg.OperationalError:
         standby.start()
-    except Exception:
-        logging.getLogger(__name__).debug("standby already running")
     with psycopg.connect(standby.dsn(), autocommit=True) as conn:
         conn.execute("SELECT pg_wal_replay_resume()")
     standby.caught_up(primary)
