@@ -96,6 +96,7 @@ from agentdesk.ui.knowledge.install import install_knowledge
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.scripts.install import install_scripts
+from agentdesk.ui.orders.pop import install_pop_cross_sell
 from agentdesk.ui.status_bar import StoreStatus
 from agentdesk.ui.supervisor.install import install_supervisor
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -503,6 +504,7 @@ def build_desktop(
     )
     # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
     # sync and the change bus, and shown again at sign-in when they came due while away.
+    install_pop_cross_sell(window, bridge, cross_sell)  # the suggestion in the pop, too
     followups = install_followups(
         window,
         bridge,

@@ -189,6 +189,13 @@ class ScreenPopView(QFrame):
         box.addStretch(1)
         return page
 
+    def add_card_extra(self, widget: QWidget) -> None:
+        """A plug-in's widget under the caller's card, above Open customer (issue 13: the
+        cross-sell suggestion); it shows and hides itself."""
+        box = self.card_view.layout()
+        assert isinstance(box, QVBoxLayout)
+        box.insertWidget(box.indexOf(self.open_button), widget)
+
     # ------------------------------------------------------------------ content
     @property
     def content(self) -> PopContent | None:

@@ -221,6 +221,30 @@ class CrossSellService:
             recent[intent] = max(at, recent.get(intent, at))
         return suggest(self._rules, self._catalogue, facts, recent, now, on_order)
 
+    def answer_on_call(
+        self, customer_id: uuid.UUID, suggestion: Suggestion, linkedid: str | None
+    ) -> bool | None:
+        """The answer already filed for ``suggestion`` on call ``linkedid`` (True: accepted),
+        or ``None``. The pop and the workspace both offer it: the first answer counts."""
+        if not linkedid:
+            return None
+        subjects = {
+            f"{SUBJECT_PREFIX} {answer}: {suggestion.product_name}": answer == "accepted"
+            for answer in ("accepted", "declined")
+        }
+        with read_session(self._engine) as session:
+            subject = session.scalar(
+                select(Interaction.subject)
+                .where(
+                    Interaction.customer_id == customer_id,
+                    Interaction.linkedid == linkedid,
+                    Interaction.subject.in_(subjects),
+                )
+                .order_by(Interaction.started_at)
+                .limit(1)
+            )
+        return None if subject is None else subjects[subject]
+
     def record(
         self,
         customer_id: uuid.UUID,
@@ -229,8 +253,13 @@ class CrossSellService:
         *,
         linkedid: str | None = None,
         channel: Channel = Channel.PHONE,
-    ) -> uuid.UUID:
-        """File the customer's answer as an internal note linked to the call; its id."""
+    ) -> bool:
+        """File the customer's answer as an internal note linked to the call. Returns the
+        answer on file: an offer already answered on this call (in the pop or the
+        workspace) keeps its first answer and nothing more is written."""
+        earlier = self.answer_on_call(customer_id, suggestion, linkedid)
+        if earlier is not None:
+            return earlier
         now = self._clock()
         answer = "accepted" if accepted else "declined"
         note_id = uuid7()
@@ -248,4 +277,4 @@ class CrossSellService:
                 notes=f"Cross-sell rule {suggestion.rule}: {suggestion.why}.",
             )
         self._writer.write("interaction.add", args)
-        return note_id
+        return accepted

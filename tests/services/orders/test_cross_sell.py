@@ -97,10 +97,10 @@ def test_the_answer_is_filed_on_the_timeline_linked_to_the_call(
     cid = shop.customer(held=("current",))
     found = cross_sell.suggestion(cid)
     assert found is not None
-    note_id = cross_sell.record(cid, found, accepted=False, linkedid="1733650000.42")
+    assert cross_sell.answer_on_call(cid, found, "1733650000.42") is None
+    assert cross_sell.record(cid, found, accepted=False, linkedid="1733650000.42") is False
     with read_session(shop.engine) as s:
-        note = s.get(Interaction, note_id)
-        assert note is not None
+        note = s.scalars(select(Interaction).where(Interaction.linkedid == "1733650000.42")).one()
         assert note.direction is Direction.INTERNAL
         assert note.linkedid == "1733650000.42"
         assert note.subject == "Offer declined: Classic credit card"
@@ -109,6 +109,24 @@ def test_the_answer_is_filed_on_the_timeline_linked_to_the_call(
             "Has a current account with us but no credit card."
         )
         assert s.scalars(select(Interaction).where(Interaction.customer_id == cid)).all()
+
+
+def test_an_offer_answered_in_the_pop_is_not_filed_again_from_the_workspace(
+    shop: Shop, cross_sell: CrossSellService
+) -> None:
+    cid = shop.customer(held=("current",))
+    found = cross_sell.suggestion(cid)
+    assert found is not None
+    assert cross_sell.record(cid, found, accepted=True, linkedid="1733650000.43") is True
+    # The same offer answered again on the same call (the other strip): the first answer stays.
+    assert cross_sell.record(cid, found, accepted=False, linkedid="1733650000.43") is True
+    assert cross_sell.answer_on_call(cid, found, "1733650000.43") is True
+    assert cross_sell.answer_on_call(cid, found, "1733650000.44") is None
+    with read_session(shop.engine) as s:
+        notes = s.scalars(select(Interaction.subject).where(Interaction.customer_id == cid)).all()
+    assert notes == ["Offer accepted: Classic credit card"]
+    # Another call may ask again.
+    assert cross_sell.record(cid, found, accepted=False, linkedid="1733650000.44") is False
 
 
 def _rule(**extra: Any) -> dict[str, Any]:
