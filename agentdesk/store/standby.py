@@ -13,8 +13,9 @@ refuses writes anyway, and the engine sets ``default_transaction_read_only``
 so a ``standby_url`` pointing at the primary by mistake cannot write either.
 
 What reads the standby (:class:`ReportReader`): the queue reports
-(``/supervisor/reports``), ring → pop latency and the breached-ticket list —
-history, where a second of replication lag changes nothing. Everything else
+(``/supervisor/reports``, which the Reports window and its charts use), ring →
+pop latency, the breached-ticket list and the audit chain walk — history and
+long scans, where a second of replication lag changes nothing. Everything else
 stays on the primary: every write, sign-in and sync, the live floor, and the
 reads that must see a write just made or compare against the live board —
 the reconciliation (it compares the board's counts with the records written

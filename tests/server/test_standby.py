@@ -94,7 +94,7 @@ def engines(
     with write_session(engine) as s:
         s.execute(update(Agent).values(password_hash=hash_password(PASSWORD)))
         s.execute(update(Agent).where(Agent.id == REF.bob).values(role=Role.AGENT))
-        s.execute(update(Agent).where(Agent.id == REF.alice).values(role=Role.SUPERVISOR))
+        s.execute(update(Agent).where(Agent.id == REF.alice).values(role=Role.ADMIN))
     standby.caught_up(primary)
     replica = standby_engine(standby.url(database))
     yield engine, replica
@@ -168,6 +168,7 @@ def test_reports_read_the_standby_and_the_standby_refuses_writes(
     assert stored(engine) == 10
     assert offered(alice) == 3  # the report came from the standby
     assert alice.request("GET", "/supervisor/breached-tickets") is not None
+    assert alice.request("GET", "/supervisor/audit/verify")["ok"]
     with psycopg.connect(standby.dsn(), autocommit=True) as conn:
         conn.execute("SELECT pg_wal_replay_resume()")
     standby.caught_up(primary)

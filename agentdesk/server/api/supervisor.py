@@ -3,8 +3,9 @@
 Every route here needs a supervisor or administrator session (403 for an
 agent's token, whatever else it carries); the administrator-only ones say so.
 
-Ring → pop latency and the breached tickets are reports: they read the hot
-standby when one is configured (``store/standby.py``). The escalations stay on
+Ring → pop latency, the breached tickets and the audit chain walk are reports:
+they read the hot standby when one is configured (``store/standby.py``; the
+walk then covers the chain as far as the standby has replayed it). The escalations stay on
 the primary (an alert marked read here must not come back unread from a
 standby that has not replayed the write yet).
 """
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import TypeAdapter
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from agentdesk.models import Role, TicketAlert
@@ -36,7 +38,7 @@ from agentdesk.services.tickets.escalation import (
     alerts_for,
     escalated_tickets,
 )
-from agentdesk.store.audit_log import verify_chain
+from agentdesk.store.audit_log import ChainReport, verify_chain
 from agentdesk.store.mutations import MutationRejected
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"])
@@ -117,8 +119,12 @@ def audit_verify(principal: Supervisor, ctx: Ctx) -> dict[str, Any]:
     """Walk the audit hash chain (administrators only)."""
     if principal.role is not Role.ADMIN:
         raise forbidden("Only administrators may verify the audit chain.")
-    with Session(ctx.engine) as session:
-        report = verify_chain(session)
+
+    def walk(engine: Engine) -> ChainReport:
+        with Session(engine) as session:
+            return verify_chain(session)
+
+    report = ctx.read_report(walk)
     return {
         "ok": report.ok,
         "entries": report.entries,
