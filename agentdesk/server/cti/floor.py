@@ -281,6 +281,14 @@ class SiteFloor:
         self._resynced.set()
         self.publish()
 
+    @property
+    def resynced(self) -> bool:
+        return self._resynced.is_set()
+
+    def forget_published(self) -> None:
+        """The next publish is the whole site (for sockets that never saw this board)."""
+        self._published = None
+
     async def wait_resynced(self, timeout: float) -> bool:
         """Until the board holds the PBX's lists (False: the link is down or slow)."""
         if self.gateway.client is None or not self.gateway.connected:
@@ -470,11 +478,32 @@ class FloorHub:
                     publish_s=self._publish_s,
                     store=QueueStore(self.engine, site) if self.engine is not None else None,
                 )  # fmt: skip
-                self.sites[site].logins = old.logins
+                floor = self.sites[site]
+                floor.logins = old.logins
                 await self.relay.lead(site, epoch)
-                await self._compute(site)
-            elif epoch is None and site not in self._led and not self.relay.mirrors[site].whole:
-                self.relay.fetch_soon(site)
+                # Quiet until the PBX's lists are in (a bounded wait): supervisors see the
+                # link move, then the whole floor at once, not an empty board first.
+                await floor.restore()
+                if floor.store is not None:
+                    await floor.store.start()
+                deadline = time.monotonic() + FIRST_RESYNC_S
+                while not floor.resynced and time.monotonic() < deadline:
+                    floor.attach()
+                    await asyncio.sleep(0.05)
+                floor.forget_published()
+                self._led.add(site)
+                floor.publish()
+            elif epoch is None and site not in self._led:
+                mirror = self.relay.mirrors[site]
+                # The link as the bus last said (the leader gone, moving, back), at once:
+                # the floor's own updates stop with the leader.
+                heard = self.hub.relay.links.get(site, {})
+                link = {"state": heard.get("state", ""), "detail": heard.get("detail", "")}
+                if heard and link != mirror.link:
+                    mirror.link = link
+                    self._to_sockets({"type": "update", "site": site, "link": link})
+                if not mirror.whole:
+                    self.relay.fetch_soon(site)
             elif epoch is None and site in self._led:
                 self._led.discard(site)
                 floor = self.sites[site]

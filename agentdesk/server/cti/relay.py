@@ -65,7 +65,8 @@ class _Follow:
     """What one local socket has had from the bus: held messages until the leader's hello
     answer, then the epoch and sequence number of the last message delivered."""
 
-    def __init__(self) -> None:
+    def __init__(self, site: str) -> None:
+        self.site = site
         self.answered = False
         self.held: list[dict[str, Any]] = []
         self.epoch: int | None = None
@@ -180,7 +181,9 @@ class CtiRelay:
         for undo in self._services.pop(site, []):
             await undo()
         self.leading.pop(site, None)
+        # The gateway tells this instance's sockets and the others the link is moving.
         await self.hub.gateways[site].stop(state="reconnecting", detail=why)
+        self.leases[site].holder = ""
 
     # ------------------------------------------------------------------ leader: out
     def _send(self, subject: str, data: bytes) -> None:
@@ -220,8 +223,12 @@ class CtiRelay:
     # Delivery (through _SiteSink, the leading gateway's sink)
     def link_changed(self, gateway: PbxGateway) -> None:
         message = gateway.link_message()
-        self._send(f"{PREFIX}.{token(gateway.site)}.link", _dumps({"site": gateway.site,
+        site = gateway.site
+        self._send(f"{PREFIX}.{token(site)}.link", _dumps({"site": site,
                    "leader": self.bus.instance, "m": message}))  # fmt: skip
+        if message != self.links.get(site):  # this instance's own sockets
+            self.links[site] = message
+            self.hub.to_site(site, message)
 
     def resynced(self, gateway: PbxGateway, reconnect: bool) -> None:
         for login in gateway.logins():
@@ -299,7 +306,7 @@ class CtiRelay:
 
     def attach(self, sub: Subscription, site: str) -> None:
         """Follow ``sub``'s agent on the bus and ask the leader for its state."""
-        self._follows[id(sub)] = _Follow()
+        self._follows[id(sub)] = _Follow(site)
         self._send(f"{PREFIX}.replace.{token(sub.login)}",
                    _dumps({"instance": self.instance_id, "login": sub.login}))  # fmt: skip
         asyncio.get_running_loop().create_task(self._hello(sub, site))
@@ -329,6 +336,9 @@ class CtiRelay:
             return
         if answer is None:
             sub.put(Outgoing(self.links[site]))
+            if follow.held:  # no state to start from: take what comes as it comes
+                first = follow.held[0]
+                follow.epoch, follow.seq = int(first["e"]), int(first["s"]) - 1
         else:
             follow.epoch, follow.seq = int(answer["e"]), int(answer["s"])
             sub.put(Outgoing(answer["link"]))
@@ -352,19 +362,27 @@ class CtiRelay:
         else:
             self._pass(sub, follow, body)
 
-    @staticmethod
-    def _pass(sub: Subscription, follow: _Follow, body: dict[str, Any]) -> None:
+    def _pass(self, sub: Subscription, follow: _Follow, body: dict[str, Any]) -> None:
         epoch, seq = int(body["e"]), int(body["s"])
         if epoch == follow.epoch and seq <= follow.seq:
             return  # already in the state the leader answered with
+        if seq != (follow.seq + 1 if epoch == follow.epoch else 1):
+            # Missed messages (NATS reconnected, or a leader we never heard start): ask the
+            # leader for the state again; what arrives meanwhile is held as at first.
+            log.info("CTI relay: %d message(s) missed for a desktop; resyncing it",
+                     seq - follow.seq - 1 if epoch == follow.epoch else seq - 1)  # fmt: skip
+            follow.answered = False
+            follow.held = [body]
+            asyncio.get_running_loop().create_task(self._hello(sub, follow.site))
+            return
         follow.epoch, follow.seq = epoch, seq
         sub.put(Outgoing(body["m"], body.get("n"), str(body.get("l", ""))))
 
     def _on_link(self, _subject: str, data: bytes, _reply: str) -> None:
         body = json.loads(data)
         site = str(body.get("site", ""))
-        if site not in self.links:
-            return
+        if site not in self.links or body.get("leader") == self.bus.instance:
+            return  # not a site of ours, or our own (link_changed told our sockets)
         self.leases[site].holder = str(body.get("leader", ""))
         if body["m"] == self.links[site]:
             return  # the leader's periodic repeat

@@ -245,16 +245,23 @@ def test_a_supervisor_on_the_follower_sees_the_leaders_floor_live(pair: Pair) ->
         sue.wait(lambda m: _agent(m, ALICE).status is AgentStatus.ON_CALL, what="alice on call")
         assert _queue(sue.model).on_call == 1
 
-        # The leader goes: the floor says the link is moving, then the new leader's picture
-        # (today's figures restored from the stored records, the call from the PBX) arrives.
+        # The leader goes: the new leader's floor (today's figures from the stored records,
+        # the call from the PBX) replaces the mirrored one, without an empty board between.
+        kinds_before = len(sue.kinds)
         leader.thread.stop()
         pair.instances.remove(leader)
+        wait_until(lambda: follower.pbx().get("leader") == follower.name, 15, "the takeover")
         sue.wait(
-            lambda m: m.sites["lab"].link["state"] == "connected" and "reconnecting" in sue.links,
+            lambda m: (
+                len(sue.kinds) > kinds_before + 1
+                and m.sites["lab"].link["state"] == "connected"
+                and (a := _agent(m, ALICE)) is not None
+                and a.status is AgentStatus.ON_CALL
+            ),
             timeout=20,
-            what="the link moving, then connected through the new leader",
+            what="the new leader's floor with alice still on the call",
         )
-        sue.wait(lambda m: _agent(m, ALICE).status is AgentStatus.ON_CALL, what="still on call")
+        assert _queue(sue.model).logged_in == 2
         reconciled = httpx.get(
             follower.url + "/api/v1/supervisor/reconciliation",
             headers={"Authorization": f"Bearer {pair.desks[-2].token}"},
@@ -263,3 +270,60 @@ def test_a_supervisor_on_the_follower_sees_the_leaders_floor_live(pair: Pair) ->
         assert reconciled.status_code == 200, reconciled.text
     finally:
         sue.close()
+
+
+def test_a_nats_restart_keeps_the_link_and_calls_flow_again(pair: Pair) -> None:
+    leader = pair.leader()
+    assert leader is not None
+    follower = _other(pair, leader)
+    alice = pair.desk("alice", follower)
+    sock = alice.open()
+    sock.expect(lambda m: m["type"] == "resync")
+
+    pair.nats.restart()  # its JetStream files (the lease) survive, as on a real server
+    # Within the lease's time to live the leader renews it: same leader, one AMI login.
+    wait_until(lambda: leader.ctx.cti and leader.ctx.cti.relay.bus.connected, 10, "reconnected")
+    wait_until(lambda: follower.ctx.cti and follower.ctx.cti.relay.bus.connected, 10, "both")
+    assert pair.leader() is leader and pair.ami_sessions() == 1
+
+    placed = pair.sim.call(CALLER, ALICE)
+    sock.expect(is_event("AgentCalled", placed.linkedid), what="an offer after the restart")
+    assert alice.request({"kind": "answer"}).json()["ok"]
+    sock.expect(is_event("AgentConnect", placed.linkedid))
+
+
+def test_nats_away_longer_than_the_lease_the_link_is_given_up_then_taken_again(
+    pair: Pair,
+) -> None:
+    leader = pair.leader()
+    assert leader is not None
+    follower = _other(pair, leader)
+    alice = pair.desk("alice", follower)
+    sock = alice.open()
+    sock.expect(lambda m: m["type"] == "resync")
+    placed = pair.sim.call(CALLER, ALICE)
+    sock.expect(is_event("AgentCalled", placed.linkedid))
+    assert alice.request({"kind": "answer"}).json()["ok"]
+    sock.expect(is_event("AgentConnect", placed.linkedid))
+    seen = len(sock.seen)
+
+    pair.nats.stop(kill=True)
+    # No instance can prove it holds the lease: the leader logs out of the PBX rather
+    # than risk two logins once NATS is back.
+    wait_until(lambda: pair.ami_sessions() == 0, 3 * TTL + 5, "the leader to give the link up")
+    assert "AgentCalled" in [e["kind"] for e in sock.events()]
+    pair.nats.start()
+    wait_until(pair.leader, 20, "a leader again")
+    assert pair.ami_sessions() == 1
+    # The desktop gets its call back (a resync holding it) without reconnecting.
+    sock.expect(
+        lambda m: (
+            m["type"] == "resync"
+            and any(c["channel"]["linkedid"] == placed.linkedid for c in m["channels"])
+            and sock.seen.index(m) >= seen
+        ),
+        timeout=20,
+        what="a resync holding the call after NATS came back",
+    )
+    hung = alice.request({"kind": "hangup", "linkedid": placed.linkedid})
+    assert hung.status_code == 200 and hung.json()["ok"], hung.text
