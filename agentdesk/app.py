@@ -55,6 +55,7 @@ from agentdesk.services.crm.search import SearchService
 from agentdesk.services.crm.timeline import TimelineService
 from agentdesk.services.desk.agent_state import AgentStateMachine, StatePolicy, load_policy
 from agentdesk.services.desk.call_requests import AgentLine
+from agentdesk.services.desk.callback_tasks import CallbackTasks
 from agentdesk.services.desk.missed_calls import MissedCallLog
 from agentdesk.services.desk.pbx_actions import DialPlan
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
@@ -73,6 +74,7 @@ from agentdesk.services.platform.roles import Capability, allows, can_supervise
 from agentdesk.services.scripts.calls import CallScripts
 from agentdesk.services.scripts.loader import load_catalogue
 from agentdesk.services.scripts.model import ScriptCatalogue
+from agentdesk.services.scripts.runs import ScriptRunStore
 from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy as load_sla_policy
@@ -88,15 +90,16 @@ from agentdesk.store.sync.status import SyncStatus
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.callback_dial import install_callback_dial
 from agentdesk.ui.change_bus import ChangeBus
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
 from agentdesk.ui.followups import install_followups
 from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 from agentdesk.ui.knowledge.install import install_knowledge
 from agentdesk.ui.main_window import MainWindow
+from agentdesk.ui.orders.pop import install_pop_cross_sell
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.scripts.install import install_scripts
-from agentdesk.ui.orders.pop import install_pop_cross_sell
 from agentdesk.ui.status_bar import StoreStatus
 from agentdesk.ui.supervisor.install import install_supervisor
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -422,7 +425,7 @@ def build_desktop(
     policy = policy or load_policy()
     # Agent scripts (issue 13): validated first, so a bad file stops the start (naming file
     # and step) before sync or telephony threads are running.
-    scripts = CallScripts(script_catalogue or load_catalogue())
+    scripts = CallScripts(script_catalogue or load_catalogue(), ScriptRunStore(stores.local), bridge)
     options = options or DeskOptions(region=settings.default_region)
     local_matcher = CallerMatcher(stores.local, source="local", region=options.region)
     writer = LocalWriter(stores.local, identity.login)
@@ -502,15 +505,21 @@ def build_desktop(
             current_call=controller.current_call,
         ),
     )
+    install_pop_cross_sell(window, bridge, cross_sell)  # the suggestion in the pop, too
     # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
     # sync and the change bus, and shown again at sign-in when they came due while away.
-    install_pop_cross_sell(window, bridge, cross_sell)  # the suggestion in the pop, too
     followups = install_followups(
         window,
         bridge,
         DeskFollowUps(stores.local, writer, identity.id, supervisor=can_supervise(identity)),
         changes,
     )
+    # A supervisor's callback task (issue 15) dials with one click from that list.
+    install_callback_dial(
+        followups, bridge, CallbackTasks(stores.local, writer, identity.id, region=options.region,
+                                         ensure_cached=cache_keeper(stores, sync)),
+        dial=controller.dial,
+    )  # fmt: skip
     # Knowledge tab beside Call and Wrap-up (issue 13): suggestions and search from the cache.
     install_knowledge(
         window,

@@ -276,3 +276,22 @@ def test_a_teams_callback_ticket_resolved_takes_the_caller_off_the_list(
     )
     work = alice.worklist(DAY, DAY + dt.timedelta(days=1))
     assert [r.number for r in work.rows] == [AMELIA] and work.settled == 2
+
+
+def test_an_agent_may_bring_in_the_customer_of_their_open_callback_task_only(
+    server: RunningServer, desktop: Callable[..., Desktop], staff: None
+) -> None:
+    amelia = add_customer(server.engine, phone=AMELIA)
+    store(server)
+    bob = desktop("bob", fill=False)
+    with pytest.raises(ServerRefused) as err:  # need-to-know: never handed to bob
+        bob.syncer.cache_customers([amelia])
+    assert err.value.status == 403
+    alice = ServerAbandoned(desktop("alice", fill=False).api)
+    made = alice.callback(alice.worklist(DAY, DAY + dt.timedelta(days=1)).rows[1], agent_id=REF.bob)
+    assert bob.syncer.cache_customers([amelia]) >= 1  # his task is about her
+    with pytest.raises(ServerRefused):  # carol holds no task about her
+        desktop("carol", fill=False).syncer.cache_customers([amelia])
+    server.ctx.store.write("reminder.close", {"id": str(made.reminder_id)}, "bob")
+    with pytest.raises(ServerRefused):  # a fresh desk of bob's, the task done: no longer
+        desktop("bob", fill=False).syncer.cache_customers([amelia])

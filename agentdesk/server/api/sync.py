@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy import ColumnElement, Table, or_, select
 
-from agentdesk.models import ChangeLog, SyncClient, SyncPin, Ticket
+from agentdesk.models import ChangeLog, Reminder, ReminderState, SyncClient, SyncPin, Ticket
 from agentdesk.server.api.schemas import ClosureIn, PushIn, UnitsIn
 from agentdesk.server.auth import CurrentPrincipal, Principal
 from agentdesk.server.authz import MutationAuthorizer
@@ -282,6 +282,8 @@ def _visible_tickets(
 def _customers_of_visible_tickets(
     ctx: ServerContext, principal: Principal, client_id: uuid.UUID, customers: set[uuid.UUID]
 ) -> set[uuid.UUID]:
+    """Customers of the principal's teams' or own tickets, and of their own open reminders
+    (a callback task a supervisor set them is about a customer they must reach)."""
     with ctx.engine.connect() as conn:
         rows = conn.execute(
             select(Ticket.customer_id).where(
@@ -292,4 +294,12 @@ def _customers_of_visible_tickets(
                 ),
             )
         )
-        return {r[0] for r in rows if r[0] is not None}
+        found = {r[0] for r in rows if r[0] is not None}
+        reminded = conn.execute(
+            select(Reminder.customer_id).where(
+                Reminder.customer_id.in_(list(customers - found)),
+                Reminder.agent_id == principal.agent_id,
+                Reminder.state.in_((ReminderState.PENDING.value, ReminderState.DUE.value)),
+            )
+        )
+        return found | {r[0] for r in reminded if r[0] is not None}
