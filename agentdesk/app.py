@@ -74,7 +74,6 @@ from agentdesk.services.platform.roles import Capability, allows, can_supervise
 from agentdesk.services.scripts.calls import CallScripts
 from agentdesk.services.scripts.loader import load_catalogue
 from agentdesk.services.scripts.model import ScriptCatalogue
-from agentdesk.services.scripts.runs import ScriptRunStore
 from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy as load_sla_policy
@@ -97,9 +96,9 @@ from agentdesk.ui.followups import install_followups
 from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 from agentdesk.ui.knowledge.install import install_knowledge
 from agentdesk.ui.main_window import MainWindow
-from agentdesk.ui.orders.pop import install_pop_cross_sell
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.scripts.install import install_scripts
+from agentdesk.ui.orders.pop import install_pop_cross_sell
 from agentdesk.ui.status_bar import StoreStatus
 from agentdesk.ui.supervisor.install import install_supervisor
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -425,7 +424,7 @@ def build_desktop(
     policy = policy or load_policy()
     # Agent scripts (issue 13): validated first, so a bad file stops the start (naming file
     # and step) before sync or telephony threads are running.
-    scripts = CallScripts(script_catalogue or load_catalogue(), ScriptRunStore(stores.local), bridge)
+    scripts = CallScripts(script_catalogue or load_catalogue())
     options = options or DeskOptions(region=settings.default_region)
     local_matcher = CallerMatcher(stores.local, source="local", region=options.region)
     writer = LocalWriter(stores.local, identity.login)
@@ -505,9 +504,9 @@ def build_desktop(
             current_call=controller.current_call,
         ),
     )
-    install_pop_cross_sell(window, bridge, cross_sell)  # the suggestion in the pop, too
     # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
     # sync and the change bus, and shown again at sign-in when they came due while away.
+    install_pop_cross_sell(window, bridge, cross_sell)  # the suggestion in the pop, too
     followups = install_followups(
         window,
         bridge,
