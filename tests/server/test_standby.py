@@ -27,6 +27,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from agentdesk.client.api import ServerApi, ServerUnavailable
+from agentdesk.config import load_settings
 from agentdesk.models import Agent, Customer, QueueRecord, Role
 from agentdesk.server.app import build_context, create_app
 from agentdesk.server.cti.queue_store import QueueStore, insert_rows
@@ -37,7 +38,7 @@ from agentdesk.services.supervisor.queue_log import QueueLogRecord
 from agentdesk.store import migrate
 from agentdesk.store.engine import StoreError, central_engine, read_session, write_session
 from agentdesk.store.field_crypto import new_key_text
-from agentdesk.store.standby import ReportReader, standby_engine
+from agentdesk.store.standby import ReportReader, open_standby, standby_engine
 from agentdesk.store.sync.protocol import CentralUnavailable
 from tests.server.conftest import PASSWORD, Desktop, RunningServer
 from tests.server.test_live_targeted import QUIET, Socket
@@ -343,6 +344,15 @@ def test_agentdesk_server_takes_the_standby_from_its_settings(
             proc.stdout.close()
 
 
-def test_a_standby_url_must_be_postgresql() -> None:
+def test_a_standby_url_must_be_postgresql(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="PostgreSQL"):
         standby_engine("sqlite:///reports.db")
+    empty = tmp_path / "agentdesk.toml"
+    empty.write_text("")
+    url = "postgresql://agentdesk@127.0.0.1:5433/agentdesk"
+    env = {"AGENTDESK_DATA_DIR": str(tmp_path), "AGENTDESK_CENTRAL_STANDBY_URL": url}
+    settings = load_settings(empty, env)
+    assert settings.central.standby_url == url
+    with pytest.raises(StoreError, match="needs a PostgreSQL"):  # the embedded store has none
+        open_standby(settings)
+    assert open_standby(load_settings(empty, {"AGENTDESK_DATA_DIR": str(tmp_path)})) is None
