@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPlainTextEdit,
     QScrollArea,
     QStackedWidget,
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
         self._warmed = False
         self._open_after_paint: tuple[str, uuid.UUID, str] | None = None
         self.dialog: QDialog | None = None  # the last small dialog opened (dial, transfer, help)
+        self.close_question: QMessageBox | None = None  # "Wrap-up still open": save or keep
         self._connect_signals()
         follow_system_scheme(self)  # light or dark desk.qss, switching with the system
         self.resize(1366, 768)
@@ -433,6 +435,36 @@ class MainWindow(QMainWindow):
             self._bridge.submit(self._card_loader, customer_id, lane="central", on_done=show)
         return scroll
 
+    def _ask_before_closing(self) -> None:
+        if isinstance(self.close_question, QMessageBox) and self.close_question.isVisible():
+            self.close_question.raise_()
+            return
+        count = len(self.controller.wrapups.pending())
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Wrap-up still open")
+        box.setText(
+            "A wrap-up is still open." if count == 1 else f"{count} wrap-ups are still open."
+        )
+        box.setInformativeText(
+            "Save it as it stands and close agentdesk, or keep working on it?"
+            if count == 1
+            else "Save them as they stand and close agentdesk, or keep working on them?"
+        )
+        save = box.addButton("&Save and close", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("&Keep working", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)  # Enter by habit must not file a half-written wrap-up
+        box.setEscapeButton(keep)
+        save.clicked.connect(lambda: self.close())  # a close from code: saves, then closes
+        keep.clicked.connect(self._back_to_wrap_up)
+        box.open()
+        self.close_question = box
+
+    def _back_to_wrap_up(self) -> None:
+        self._expand_call_area()
+        self.call_tabs.setCurrentIndex(1)
+        self.wrapup.notes.setFocus()
+
     def _on_tab_close_requested(self, index: int) -> None:
         widget = self.workspace_tabs.widget(index)
         for cid, tab in list(self._customer_tabs.items()):
@@ -453,11 +485,18 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.pop.warm_up)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closing and event.spontaneous() and self.controller.wrapups.pending():
+            # The agent closed the window mid wrap-up: ask, never file it behind their back.
+            # (A close from code — quit-after, SIGTERM at logout — saves as it stands.)
+            event.ignore()
+            self._ask_before_closing()
+            return
         if not self._closing:
             self._closing = True
             self.controller.prepare_to_close()  # no new call may ring a closing desktop
         if self.controller.wrapups.pending():
             # Never lose a wrap-up: save what is there, close when the saves land.
+            self.wrapup.flush_draft()  # keys typed in the last 300 ms included
             self.controller.wrapups.save_all_now()
             event.ignore()
             return

@@ -379,6 +379,10 @@ class WrapUpForm(QFrame):
         elif self._live is not None:
             self._keeper.update_draft(self._live.linkedid, self.draft())
 
+    def flush_draft(self) -> None:
+        """Keep what was typed in the last moment too (the desktop is closing)."""
+        self._flush()
+
     def _flush(self) -> None:
         """Push a draft still waiting on the typing pause now."""
         if self._draft_timer.isActive():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PySide6.QtGui import QCloseEvent
 from sqlalchemy import func, select
 
 from agentdesk.models import Interaction, Ticket
@@ -231,3 +232,66 @@ def test_closing_with_an_open_wrap_up_saves_it_and_pauses_the_agent(desk: Any) -
     desk.qtbot.waitUntil(
         lambda: all(m.paused and m.reason == "Desktop closed" for m in desk.controller.state.queues)
     )
+
+
+def _in_wrap_up(desk: Any, number: str) -> Any:
+    placed = desk.call(number)
+    desk.wait_pop(placed)
+    desk.controller.answer()
+    _phase(desk, CallPhase.CONNECTED)
+    desk.controller.hangup()
+    form = desk.window.wrapup
+    desk.qtbot.waitUntil(lambda: form.context is not None)
+    form.notes.setPlainText("half written")
+    return placed
+
+
+class _TitleBarClose(QCloseEvent):
+    """What the window manager's close button (or Alt+F4) sends: a spontaneous close event
+    (seen under openbox; the offscreen platform has no window manager to send one)."""
+
+    def spontaneous(self) -> bool:
+        return True
+
+
+def _close_from_the_title_bar(window: Any) -> bool:
+    event = _TitleBarClose()
+    window.closeEvent(event)
+    return event.isAccepted()
+
+
+def test_closing_the_window_mid_wrap_up_asks_and_keep_working_files_nothing(desk: Any) -> None:
+    """It silently filed the wrap-up as "acw_timeout" when the agent closed the window."""
+    placed = _in_wrap_up(desk, "+447700900136")
+    window = desk.window
+    assert not _close_from_the_title_bar(window)
+    desk.qtbot.waitUntil(
+        lambda: window.close_question is not None and window.close_question.isVisible()
+    )
+    box = window.close_question
+    assert "wrap-up is still open" in box.text()
+    keep = next(b for b in box.buttons() if "Keep working" in b.text())
+    assert box.defaultButton() is keep
+    keep.click()
+    desk.qtbot.waitUntil(lambda: not box.isVisible())
+    assert window.isVisible() and desk.controller.wrapups.pending()
+    assert window.call_tabs.currentIndex() == 1  # back on the wrap-up
+    with read_session(desk.stores.local) as s:
+        filed = s.scalars(select(Interaction).where(Interaction.linkedid == placed.linkedid))
+        assert filed.first() is None  # nothing filed behind the agent's back
+    assert not any(m.paused and m.reason == "Desktop closed" for m in desk.controller.state.queues)
+
+
+def test_save_and_close_files_the_wrap_up_and_closes(desk: Any) -> None:
+    placed = _in_wrap_up(desk, "+447700900137")
+    window = desk.window
+    assert not _close_from_the_title_bar(window)
+    desk.qtbot.waitUntil(
+        lambda: window.close_question is not None and window.close_question.isVisible()
+    )
+    save = next(b for b in window.close_question.buttons() if "Save and close" in b.text())
+    with desk.qtbot.waitSignal(window.closed, timeout=10_000):
+        save.click()
+    with read_session(desk.stores.local) as s:
+        row = s.scalars(select(Interaction).where(Interaction.linkedid == placed.linkedid)).one()
+    assert row.notes == "half written"
