@@ -77,6 +77,12 @@ def standby_engine(url: str, password: str | None = None) -> Engine:
             "connect_timeout": 3,
             "application_name": "agentdesk-reports",
             "options": "-c default_transaction_read_only=on",
+            # A standby lost mid-report (its host gone, not refusing) is noticed in about a
+            # minute, and the report then answers from the primary.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
         },
     )
 
