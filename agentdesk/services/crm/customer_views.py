@@ -130,6 +130,8 @@ class CustomerCard:
     # when this cache holds it (services/crm/merge.py).
     merged_into: uuid.UUID | None = None
     merged_into_name: str | None = None
+    # Asked not to be phoned (no calls, no callbacks from the abandoned-call worklist).
+    phone_opt_out: bool = False
 
     def editable_values(self) -> dict[str, object]:
         """The patchable field values as loaded (the ``base`` of an edit)."""
@@ -142,6 +144,7 @@ class CustomerCard:
             "preferred_language": self.preferred_language,
             "preferred_channel": self.preferred_channel,
             "marketing_opt_out": self.marketing_opt_out,
+            "phone_opt_out": self.phone_opt_out,
             "vulnerable": self.vulnerable,
             "home_region": self.home_region,
         }

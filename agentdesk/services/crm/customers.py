@@ -160,6 +160,7 @@ class CustomerService:
             date_of_birth_masked=mask_date(row.birth_year),
             home_region=row.home_region,
             marketing_opt_out=row.marketing_opt_out,
+            phone_opt_out=row.phone_opt_out,
             vulnerable=row.vulnerable,
             legal_hold=row.legal_hold,
             verification=verification,

@@ -70,6 +70,8 @@ class EditCustomerDialog(QDialog):
         self.language = named(QLineEdit(card.preferred_language, maxLength=16), "Language")
         self.opt_out = named(QCheckBox("Marketing opt-out"), "Marketing opt-out")
         self.opt_out.setChecked(card.marketing_opt_out)
+        self.no_calls = named(QCheckBox("Do not phone (no calls or callbacks)"), "Do not phone")
+        self.no_calls.setChecked(card.phone_opt_out)
         self.vulnerable = named(QCheckBox("Vulnerable customer"), "Vulnerable customer")
         self.vulnerable.setChecked(card.vulnerable)
         self.error = error_label()
@@ -83,6 +85,7 @@ class EditCustomerDialog(QDialog):
         ):
             form.addRow(label, widget)
         form.addRow(self.opt_out)
+        form.addRow(self.no_calls)
         form.addRow(self.vulnerable)
         form.addRow(self.error)
         form.addRow(ok_cancel(self, self.accept))
@@ -94,6 +97,7 @@ class EditCustomerDialog(QDialog):
             "segment": self.segment.text().strip(),
             "preferred_language": self.language.text().strip(),
             "marketing_opt_out": self.opt_out.isChecked(),
+            "phone_opt_out": self.no_calls.isChecked(),
             "vulnerable": self.vulnerable.isChecked(),
         }
         if self.dob.text().strip():

@@ -332,6 +332,7 @@ class CustomerWorkspace(QWidget):
             for flag, t, c in (
                 (card.vulnerable, "Vulnerable", "#ad1457"),
                 (card.marketing_opt_out, "No marketing", "#6d4c41"),
+                (card.phone_opt_out, "Do not phone", "#4e342e"),
                 (card.legal_hold, "Legal hold", "#b71c1c"),
             )
             if flag
