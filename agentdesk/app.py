@@ -74,6 +74,7 @@ from agentdesk.services.platform.roles import Capability, allows, can_supervise
 from agentdesk.services.scripts.calls import CallScripts
 from agentdesk.services.scripts.loader import load_catalogue
 from agentdesk.services.scripts.model import ScriptCatalogue
+from agentdesk.services.scripts.runs import ScriptRunStore
 from agentdesk.services.tickets.reminders import DeskFollowUps
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy as load_sla_policy
@@ -424,7 +425,9 @@ def build_desktop(
     policy = policy or load_policy()
     # Agent scripts (issue 13): validated first, so a bad file stops the start (naming file
     # and step) before sync or telephony threads are running.
-    scripts = CallScripts(script_catalogue or load_catalogue())
+    # Each run kept in the cache as it changes: a desktop killed mid-call loses no answer.
+    runs = ScriptRunStore(stores.local)
+    scripts = CallScripts(script_catalogue or load_catalogue(), runs, bridge)
     options = options or DeskOptions(region=settings.default_region)
     local_matcher = CallerMatcher(stores.local, source="local", region=options.region)
     writer = LocalWriter(stores.local, identity.login)

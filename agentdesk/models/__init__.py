@@ -12,7 +12,7 @@ from agentdesk.models.customer import (
     IdentityDocument,
     Product,
 )
-from agentdesk.models.desk import DeskDraft
+from agentdesk.models.desk import DeskDraft, DeskScriptRun
 from agentdesk.models.duplicates import DuplicateCandidate, MergeRequest
 from agentdesk.models.enums import (
     Channel,
@@ -69,6 +69,7 @@ __all__ = [
     "CustomerKind",
     "CustomerPhone",
     "DeskDraft",
+    "DeskScriptRun",
     "Direction",
     "Disposition",
     "DocumentKind",

@@ -24,3 +24,18 @@ class DeskDraft(Base):
     linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[dict[str, Any]]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeskScriptRun(Base):
+    """One call's agent-script run as the agent left it (step, path, answers, their ID&V),
+    so a desktop killed mid-call takes it back beside the adopted call.
+
+    Written on every move in the Script tab and deleted once the call's wrap-up (which
+    files the answers) is saved or the call rang out. ``data`` is the run (JSON).
+    """
+
+    __tablename__ = "desk_script_run"
+
+    linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

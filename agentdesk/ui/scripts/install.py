@@ -2,7 +2,9 @@
 
 The tab follows the controller's pops (the call's IVR intent picks the script, the
 IVR's ID&V result decides whether the agent must verify) and lets a call go once
-its wrap-up, which filed the script's answers, is saved.
+its wrap-up, which filed the script's answers, is saved. At start it reads back the
+runs a previous desktop kept in the cache (killed mid-call: the adopted call shows its
+answers again).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def install_scripts(window: Any, scripts: CallScripts) -> ScriptPanel:
             panel.focus_input()
 
     tabs.currentChanged.connect(on_tab)
+    # Runs a desktop killed mid-call had kept in the cache come back beside their calls.
+    scripts.restore(panel.runs_restored)
     # A call that rang out here never reaches a wrap-up: its run goes with its pop.
     window.controller.pop_dismissed.connect(lambda linkedid, _reason: panel.call_saved(linkedid))
     window.controller.wrapups.finished.connect(lambda linkedid, _next: panel.call_saved(linkedid))

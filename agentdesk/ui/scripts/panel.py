@@ -45,6 +45,7 @@ from agentdesk.services.scripts.model import (
 )
 from agentdesk.ui import format as fmt
 
+RESTORED = "The script is where you left it before the desktop closed, answers and all."
 NO_CALL = "No call yet. When a call comes in, the script for the caller's topic opens here."
 _KIND_WORDS = {
     StepKind.SAY: "Say",
@@ -172,11 +173,21 @@ class ScriptPanel(QWidget):
         """Follow ``call``: its run (started from its IVR intent the first time)."""
         if self._call is not None and self._call.linkedid != call.linkedid:
             self._keep_typed()
+        kept = self._scripts.run(call.linkedid)
+        back = kept is not None and (self._call is None or self._call.linkedid != call.linkedid)
         self._call = call
         run = self._scripts.start(call.linkedid, call.intent, call.ivr_idv)
         if run is None:
             self.message.setText("No script for this call's topic: pick one above.")
         self._show(run, fresh=True)
+        if back and run is not None and (run.history or run.answers):
+            self.message.setText(RESTORED)
+
+    def runs_restored(self, linkedids: list[str]) -> None:
+        """Runs kept before the desktop closed are back: show the call's, if it is one."""
+        if self._call is not None and self._call.linkedid in linkedids:
+            self._show(self.run, fresh=True)
+            self.message.setText(RESTORED)
 
     def call_saved(self, linkedid: str) -> None:
         """The call's wrap-up is filed (with the script), or it rang out unanswered: the
