@@ -394,6 +394,9 @@ class CustomerWorkspace(QWidget):
 
     def open_order_dialog(self, product_code: str | None = None) -> QDialog | None:
         """The order dialog for this customer, with the ID&V of the call if they are on it."""
+        if not self.order_button.isEnabled():  # a merged or deleted record (a late Accept)
+            self.message_shown.emit(self.order_button.toolTip())
+            return None
         call = self._ctx.current_call() if self.caller and self._ctx.current_call else None
         dialog = orders_ui.order_dialog(self._ctx, self.customer_id, call, product_code, self)
         if dialog is not None:
@@ -424,6 +427,18 @@ class CustomerWorkspace(QWidget):
         for w in (self.edit_button, self.add_phone, self.add_email, self.tickets.new_button):
             w.setEnabled(not deleted)
         self.timeline.set_read_only(deleted)
+        self.order_button.setEnabled(not deleted)
+        self.order_button.setToolTip(self._order_refusal() if deleted else "")
+        if self.cross_sell is not None and deleted:
+            self.cross_sell.hide()  # nothing is sold to a record that is gone
+
+    def _order_refusal(self) -> str:
+        """Why no order can be placed on this (merged or deleted) record."""
+        card = self.card
+        if card is not None and card.merged_into is not None:
+            into = fmt.display_text(card.merged_into_name or "the customer it became")
+            return f"No orders here: this record was merged into {into}. Open {into} to order."
+        return "No orders here: this customer was deleted."
 
     def _on_open_survivor_clicked(self) -> None:
         if self.card is not None and self.card.merged_into is not None:
