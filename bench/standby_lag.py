@@ -9,7 +9,10 @@ its commit returned on the primary. Prints p50/p99/max per run, plus a
 queue-record-sized burst (``queue_record`` rows as the CTI floor writes them,
 ``--batch`` per transaction). Last, the primary is restarted: how long it
 takes to accept connections again, and for a row written then to reach the
-standby (which reconnects to it by itself).
+standby (which reconnects to it by itself); and once more under a real server
+(in process) that one client asks back to back for a primary read
+(``/sync/identity``) and a report (``/supervisor/reports``, from the standby):
+how many requests failed, and how soon after the restart they succeed again.
 
 Both servers run with ``fsync`` off (the test servers' ``-F``) and the default
 asynchronous streaming (``synchronous_commit = on``, no synchronous standby):
@@ -21,6 +24,8 @@ the figures are the replay pipeline's, not a disk's.
 from __future__ import annotations
 
 import argparse
+import collections
+import logging
 import statistics
 import sys
 import threading
@@ -29,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package holds fixtures
 
+import httpx
 import psycopg
 
 from tests.support.pgserver import PostgresServer, running_pair
@@ -111,6 +117,7 @@ def main() -> int:
             _show(name, lags, time.perf_counter() - began, writes * batch)
             first += writes * batch
         _restart(primary, standby, db, first)
+        _server_through_restart(primary, standby)
     return 0
 
 
@@ -125,6 +132,70 @@ def _restart(primary: PostgresServer, standby: PostgresServer, db: str, first: i
     print(f"primary restart (pg_ctl stop -m fast; start -w): accepting again after "
           f"{(up - began) * 1000:.0f} ms; a row written then visible on the standby "
           f"{waited * 1000:.0f} ms later")  # fmt: skip
+
+
+def _server_through_restart(primary: PostgresServer, standby: PostgresServer) -> None:
+    """A real server (in process) asked twice a request by a client while the primary restarts."""
+    from sqlalchemy import update
+
+    from agentdesk.models import Agent, Role
+    from agentdesk.server.app import build_context, create_app
+    from agentdesk.server.run import ServerThread
+    from agentdesk.server.settings import ListenSettings, ServerSettings
+    from agentdesk.services.platform.auth import hash_password
+    from agentdesk.store import migrate
+    from agentdesk.store.engine import central_engine, write_session
+    from agentdesk.store.standby import standby_engine
+    from tests.sync.factories import REF, seed_reference
+
+    logging.getLogger("agentdesk").setLevel(logging.ERROR)  # the 503s' warnings are counted below
+    db = primary.create_database("server")
+    engine = central_engine(primary.url(db))
+    migrate.upgrade(engine)
+    seed_reference(engine)
+    with write_session(engine) as s:
+        s.execute(update(Agent).values(password_hash=hash_password("pw")))
+        s.execute(update(Agent).where(Agent.id == REF.alice).values(role=Role.ADMIN))
+    standby.caught_up(primary)
+    ctx = build_context(engine, ServerSettings(), standby=standby_engine(standby.url(db)))
+    thread = ServerThread(create_app(ctx), ListenSettings(host="127.0.0.1", port=0))
+    url = thread.start()
+    outcomes: dict[str, list[tuple[float, int]]] = {"sync/identity": [], "supervisor/reports": []}
+    stop = threading.Event()
+    with httpx.Client(base_url=url + "/api/v1", timeout=10) as http:
+        token = http.post("/session", json={"login": "alice", "password": "pw"}).json()["token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        report = {"start": "2026-12-01", "end": "2026-12-02", "interval": "day", "tz": "UTC"}
+
+        def ask() -> None:
+            while not stop.is_set():
+                for path, params in (("sync/identity", {}), ("supervisor/reports", report)):
+                    try:
+                        status = http.get("/" + path, params=params).status_code
+                    except httpx.TransportError:
+                        status = 0
+                    outcomes[path].append((time.perf_counter(), status))
+
+        asker = threading.Thread(target=ask)
+        asker.start()
+        time.sleep(1.0)
+        began = time.perf_counter()
+        primary.restart()
+        back = time.perf_counter()
+        time.sleep(1.0)
+        stop.set()
+        asker.join(30)
+    thread.stop()
+    engine.dispose()
+    print(f"a server through that restart ({(back - began) * 1000:.0f} ms down), "
+          "one client asking back to back:")  # fmt: skip
+    for path, seen in outcomes.items():
+        failed = collections.Counter(status for _, status in seen if status != 200)
+        after = [at for at, status in seen if status == 200 and at > back]
+        first_ok = (after[0] - back) * 1000 if after else float("nan")
+        print(f"  {path:<20} {len(seen):>5} requests, {sum(failed.values())} failed "
+              f"{dict(failed) or ''}; first success {first_ok:.0f} ms after the primary "
+              "accepted again")  # fmt: skip
 
 
 if __name__ == "__main__":
