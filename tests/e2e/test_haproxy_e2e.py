@@ -441,3 +441,29 @@ def test_a_lockout_and_a_revocation_on_one_instance_hold_on_the_other(cluster: C
     finally:
         one.close()
         other.close()
+
+
+def test_a_frozen_instance_is_taken_out_by_its_ready_check_and_back_when_it_thaws(
+    cluster: Cluster,
+) -> None:
+    api = cluster.api()
+    api.sign_in("bob", PASSWORD, "ws-bob")
+    frozen = cluster.servers["app1"].proc
+    try:
+        # SIGSTOP: the process holds its port (connects succeed, nothing answers), as a
+        # hung or swapped-out instance would; only the /ready check can tell.
+        frozen.send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        cluster.proxy.wait_for({"app1": "DOWN"}, 30)
+        out_after = time.monotonic() - stopped
+        for _ in range(10):  # everything now goes to app2, with the same session
+            api.request("GET", "/session")
+        frozen.send_signal(signal.SIGCONT)
+        thawed = time.monotonic()
+        cluster.proxy.wait_for({"app1": "UP"}, 30)
+        back_after = time.monotonic() - thawed
+        print(f"\nfrozen instance out after {out_after:.1f} s, back {back_after:.1f} s after thaw")
+        assert out_after < 20
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        api.close()
