@@ -65,6 +65,9 @@ class MailSink:
         """Listen on a free loopback port; the ``[smtp]`` settings that send here."""
         from aiosmtpd.controller import Controller
 
+        # aiosmtpd logs every connection (peer addresses) at INFO on "mail.log": our one
+        # line per message is enough, and it names nobody.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         port = _free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=port, ready_timeout=10)
         self._controller.start()
