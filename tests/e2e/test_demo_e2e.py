@@ -48,6 +48,8 @@ def test_demo_starts_from_an_empty_directory_and_calls_arrive(tmp_path: Path) ->
     )
     try:
         demo.expect(r"seeding 300 demo customers", 60)
+        # The demo's mail gateway: customer e-mail is really sent, to a sink on loopback.
+        demo.expect(r"mail sink on 127\.0\.0\.1:\d+; customer e-mail kept in ", 60)
         demo.expect(r"PBX simulator on 127\.0\.0\.1:\d+; signed in as Alice Agent", 60)
         offered = demo.expect(r"call (\S+) offered", 30)  # the first call skips the IVR
         call = re.escape(offered.group(1))
