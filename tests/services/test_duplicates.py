@@ -54,6 +54,15 @@ def test_a_typo_in_the_name_with_the_same_birth_date_is_a_candidate() -> None:
     assert any(r.startswith("similar names") for r in result.reasons)
 
 
+def test_names_a_letter_apart_are_called_similar_not_the_same() -> None:
+    """The review said "same name" for Aara Mehta and Aarav Mehta (95 % alike)."""
+    result = score_pair(_person("Aara Mehta"), _person("Aarav Mehta"))
+    assert "same name" not in result.reasons
+    assert "similar names (95% alike)" in result.reasons
+    assert result.score == score_pair(_person("Aara Mehta"), _person("Mehta, AARA")).score
+    assert "same name" in score_pair(_person("Aara Mehta"), _person("Mehta, AARA")).reasons
+
+
 def test_two_people_sharing_a_family_phone_are_not() -> None:
     shared = frozenset({"+441132000000"})
     a = _person("Amelia Okafor", phones=shared)

@@ -102,9 +102,12 @@ def score_pair(a: Person, b: Person) -> PairScore:
     if a.emails & b.emails:
         points.append((40, "same e-mail address"))
     if a.name and b.name:
-        ratio = round(fuzz.token_sort_ratio(a.name, b.name))
-        if ratio >= 95:
+        exact = fuzz.token_sort_ratio(a.name, b.name)
+        ratio = round(exact)
+        if exact == 100:  # the same words (folded), in any order
             points.append((30, "same name"))
+        elif ratio >= 95:  # "Aara" and "Aarav": nearly, not the same (the reason says so)
+            points.append((30, f"similar names ({min(ratio, 99)}% alike)"))
         elif ratio >= 85:
             points.append((25, f"similar names ({ratio}% alike)"))
         elif ratio >= 70:
