@@ -276,7 +276,7 @@ def test_the_id_and_v_done_in_the_script_verifies_the_order(
     with qtbot.waitSignal(failed.offers_loaded, timeout=5000):
         failed.show()
     assert failed.verification.text() == (
-        "✖ The caller failed the identity check in the script (failed (One-time code by SMS)): "
+        "✖ The caller failed the identity check in the script (One-time code by SMS): "
         "no order can be placed on this call."
     )
     assert not failed.method.isVisible()  # no other method gets round the failed check

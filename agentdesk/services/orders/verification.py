@@ -84,8 +84,9 @@ def verification_for(
 
 def _scripted(check: IdvCheck) -> Verification:
     if not check.passed or check.method not in ACCEPTED_METHODS:
+        how = IDV_METHODS.get(check.method or "") or idv_words(check)
         raise NotVerified(
-            f"the caller failed the identity check in the script ({idv_words(check)}): "
+            f"the caller failed the identity check in the script ({how}): "
             "no order can be placed on this call"
         )
     return Verification(VerifiedBy.AGENT, check.method, in_script=True)

@@ -51,7 +51,7 @@ def test_a_caller_who_failed_the_scripts_check_cannot_order(shop: Shop, method: 
             cid, "easy_saver", ivr=NOT_ATTEMPTED, agent_method=method, script=SCRIPT_FAILED
         )
     assert str(refused.value) == (
-        "the caller failed the identity check in the script (failed (One-time code by SMS)): "
+        "the caller failed the identity check in the script (One-time code by SMS): "
         "no order can be placed on this call"
     )
     with read_session(shop.engine) as s:
