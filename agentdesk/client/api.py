@@ -25,6 +25,8 @@ from agentdesk.store.sync.protocol import CentralUnavailable, SessionExpired, Sy
 log = logging.getLogger(__name__)
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# A connection that broke (or could not open) without a timeout: worth one more try.
+_DROPPED = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 SNAPSHOT_TIMEOUT = httpx.Timeout(120.0, connect=3.0)
 
 
@@ -94,12 +96,33 @@ class ServerApi:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """JSON in, JSON out; raises the typed errors above."""
+        """JSON in, JSON out; raises the typed errors above.
+
+        A GET whose connection broke before an answer (the server instance died, a load
+        balancer reloaded, a pooled connection was closed under us) is sent once more on
+        a fresh connection, which reaches a live instance: a look-up then succeeds instead
+        of showing the agent an error. Writes are not repeated here: the sync engine
+        retries its pushes (idempotent by mutation id) and the agent decides on the rest.
+        Timeouts are not repeated either (the wait would double).
+        """
         try:
             response = self._http.request(method, path, headers=self._headers(), **kwargs)
+        except _DROPPED as exc:
+            if method != "GET":
+                raise ServerUnavailable(
+                    f"the server is unreachable ({type(exc).__name__})"
+                ) from exc
+            log.info("%s %s: connection dropped (%s); sent again", method, path, type(exc).__name__)
+            response = self._send_again(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise ServerUnavailable(f"the server is unreachable ({type(exc).__name__})") from exc
         return self.check(response)
+
+    def _send_again(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, path, headers=self._headers(), **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(f"the server is unreachable ({type(exc).__name__})") from exc
 
     def check(self, response: httpx.Response) -> Any:
         if response.status_code < 400:
