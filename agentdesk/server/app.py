@@ -106,7 +106,13 @@ def build_context(
             sessions_alive=signin.still_live,
             bus=Bus(settings.bus) if settings.bus.enabled and settings.pbx else None,
         ),
-        scheduler=build_scheduler(store, settings.scheduler, smtp=settings.smtp, sms=settings.sms),
+        scheduler=build_scheduler(
+            store,
+            settings.scheduler,
+            smtp=settings.smtp,
+            sms=settings.sms,
+            report_mail=settings.report_mail,
+        ),
         corebank=build_reader(engine, settings.corebank),
         reports=ReportReader(engine, standby),
     )

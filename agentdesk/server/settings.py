@@ -16,6 +16,8 @@ Read from the same TOML file as the rest (``--config``) in these tables::
     [[pbx]]  # zero or more PBXs for the CTI gateway, see agentdesk.server.cti.config
     [scheduler] [smtp] [sms]  # timed work and customer notifications,
                               # see agentdesk.server.scheduler.config
+    [report_mail]  # the daily queue report e-mailed as PDF and CSV through [smtp]
+                   # (see agentdesk.services.supervisor.report_mail)
     [bus]    # several instances: NATS url, this instance's name, lease_ttl (see server/bus.py)
     [corebank]  # the core-banking system behind the 360 view: url, timeout, breaker
                 # (see docs/corebank.md); absent: products as the CRM stored them
@@ -40,6 +42,11 @@ from agentdesk.server.scheduler.config import parse_scheduler, parse_sms, parse_
 from agentdesk.server.scheduler.runner import SchedulerSettings
 from agentdesk.services.corebank.client import CoreBankSettings, parse_corebank
 from agentdesk.services.notifications.channels import SmsSettings, SmtpSettings
+from agentdesk.services.supervisor.report_mail import (
+    ReportMailError,
+    ReportMailSettings,
+    parse_report_mail,
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class ServerSettings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     smtp: SmtpSettings | None = None
     sms: SmsSettings | None = None
+    # The daily queue report by e-mail, through [smtp] (none: not sent).
+    report_mail: ReportMailSettings | None = None
     corebank: CoreBankSettings | None = None
     # The bus between several server instances (none: one instance, everything in process).
     bus: BusSettings = field(default_factory=BusSettings)
@@ -107,6 +116,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _report_mail(raw: Any) -> ReportMailSettings | None:
+    try:
+        return parse_report_mail(raw)
+    except ReportMailError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def load_server_settings(path: Path | None = None) -> ServerSettings:
@@ -136,6 +152,7 @@ def load_server_settings(path: Path | None = None) -> ServerSettings:
         scheduler=parse_scheduler(data.get("scheduler")),
         smtp=parse_smtp(data.get("smtp")),
         sms=parse_sms(data.get("sms")),
+        report_mail=_report_mail(data.get("report_mail")),
         corebank=parse_corebank(data.get("corebank")),
         bus=parse_bus(data.get("bus")),
     )

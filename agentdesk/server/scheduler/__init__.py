@@ -7,6 +7,7 @@ with customer notifications as its jobs when ``[smtp]`` or ``[sms]`` is set.
 from __future__ import annotations
 
 from agentdesk.server.scheduler.clock import Clock, ManualClock, system_clock
+from agentdesk.server.scheduler.report_mail import add_report_mail
 from agentdesk.server.scheduler.runner import Scheduler, SchedulerSettings, TickReport
 from agentdesk.server.scheduler.timers import Firing, cancel, schedule
 from agentdesk.services.notifications.channels import (
@@ -18,6 +19,7 @@ from agentdesk.services.notifications.channels import (
 )
 from agentdesk.services.notifications.outbox import NotificationService
 from agentdesk.services.notifications.templates import load_catalog
+from agentdesk.services.supervisor.report_mail import ReportMailSettings
 from agentdesk.services.tickets import escalation as escalation_mod
 from agentdesk.services.tickets import reminders as reminders_mod
 from agentdesk.services.tickets.escalation import EscalationPolicy, EscalationService
@@ -53,9 +55,10 @@ def build_scheduler(
     holder: str | None = None,
     sla: SlaPolicy | None = None,
     escalation: EscalationPolicy | None = None,
+    report_mail: ReportMailSettings | None = None,
 ) -> Scheduler:
     """The site's scheduler: SLA escalation and reminders always, notification intake and
-    dispatch when a channel is set.
+    dispatch when a channel is set, the daily queue report by e-mail with ``[report_mail]``.
 
     Templates and the SLA and escalation policies are loaded and checked here: a broken
     one stops the server at start.
@@ -76,6 +79,8 @@ def build_scheduler(
         scheduler.on_start(service.start_cursor)
         scheduler.add_job("notifications.intake", service.intake)
         scheduler.add_job("notifications.dispatch", service.dispatch)
+    if report_mail is not None:
+        add_report_mail(scheduler, store.engine, report_mail, smtp, clock=clock)
     return scheduler
 
 
