@@ -5,10 +5,11 @@ placing the call: a caller the IVR verified → the pop and the caller's workspa
 agent opens Order…, sees the catalogue with the customer's eligibility and places an
 eligible product → the order goes out through the outbox and becomes a fulfilment
 ticket in the Back Office team's queue (routed, assigned, with its SLA) → bob, of the
-back office, moves it along on his desktop (its cache, outbox and sync, authorised by
-the server) → the site's scheduler mails the customer at each step (aiosmtpd on
-loopback) → every message is on the customer's timeline in alice's window, pulled
-live. No sleeps: signals, sync cycles and scheduler ticks, each bounded.
+back office, finds it in his team's ticket pane and moves it along in the order dialog
+(the desktop's widgets over his own cache, outbox and sync, authorised by the server)
+→ the site's scheduler mails the customer at each step (aiosmtpd on loopback) → every
+message is on the customer's timeline in alice's window, pulled live. No sleeps:
+signals, sync cycles and scheduler ticks, each bounded.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from agentdesk.store.engine import read_session, write_session
 from agentdesk.store.sync import Syncer, SyncScope
 from agentdesk.store.sync.local import LocalStore
 from agentdesk.store.writer import LocalWriter
+from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.orders.dialog import OrderDialog
+from agentdesk.ui.tickets.pane import TicketPane
 from agentdesk.ui.workspace.view import CustomerWorkspace
 from tests.services.notifications.conftest import Relay, relay  # noqa: F401 - the fixture
 from tests.sync.conftest import make_cache
@@ -172,21 +175,35 @@ def test_a_verified_caller_orders_on_the_desktop_and_the_back_office_fulfils_it(
     qtbot.waitUntil(routed, timeout=15_000)
     assert mail_until(f"order {order.number}") == [f"Your order {order.number}: Home insurance"]
 
-    # The back office works its queue: in fulfilment, then fulfilled.
-    bob = BackOffice(_server_url(desk), tmp_path, ids["bob"])
+    # The back office works its queue in the desktop's own widgets: the order is in the
+    # team's ticket pane; in the order dialog bob marks it in fulfilment, then fulfilled.
+    bob, bridge = BackOffice(_server_url(desk), tmp_path, ids["bob"]), Bridge()
     try:
-        queue = [t.number for t in bob.tickets.team_tickets()]
-        assert order.number in queue
-        [queued] = bob.orders.orders(cid)
-        assert bob.orders.can_work(queued)
-        working = bob.orders.advance(queued, OrderStatus.IN_FULFILMENT)
-        bob.syncer.cycle()
-        mail_until("preparing your order")
-        bob.orders.advance(working, OrderStatus.FULFILLED)
-        bob.syncer.cycle()
+        team = TicketPane(bridge, bob.tickets, "team")
+        qtbot.addWidget(team)
+        team.refresh()
+        qtbot.waitUntil(lambda: _numbers(team) == [order.number], timeout=10_000)
+        work = OrderDialog(bridge, bob.orders, cid, None)
+        qtbot.addWidget(work)
+        with qtbot.waitSignal(work.offers_loaded, timeout=10_000):
+            work.show()
+        assert work.work_row.isVisible()  # a back-office member: the actions are there
+        for button, status, subject in (
+            (work.start_button, OrderStatus.IN_FULFILMENT, "preparing your order"),
+            (work.fulfil_button, OrderStatus.FULFILLED, "complete"),
+        ):
+            qtbot.waitUntil(lambda: len(work.history.rows) == 1, timeout=10_000)
+            work.history_view.selectRow(0)
+            with qtbot.waitSignal(work.order_changed, timeout=10_000) as changed:
+                qtbot.mouseClick(button, _left())
+            assert changed.args[0].status is status
+            bob.syncer.cycle()  # bob's outbox to the server
+            subjects = mail_until(subject)
+        work.close()
     finally:
+        bridge.shutdown(wait=True)
         bob.close()
-    subjects = mail_until("complete")
+    assert f"We are preparing your order {order.number}" in subjects, subjects
     assert f"Your order {order.number} is complete" in subjects, subjects
 
     # Alice's window: the messages are on the customer's timeline, pulled live.
@@ -199,6 +216,11 @@ def test_a_verified_caller_orders_on_the_desktop_and_the_back_office_fulfils_it(
         return True
 
     qtbot.waitUntil(on_timeline, timeout=20_000)
+
+
+def _numbers(pane: TicketPane) -> list[str]:
+    rows = (pane.model.row_at(r) for r in range(pane.model.rowCount()))
+    return [row.number for row in rows if row is not None]
 
 
 def _left() -> Any:
