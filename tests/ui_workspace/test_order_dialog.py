@@ -88,7 +88,8 @@ def test_an_unverified_caller_is_refused_until_the_agent_says_how(
     cid = add_customer(engine)
     dialog = _dialog(qtbot, bridge, orders, cid, IvrData(idv_result="not_attempted"))
     assert dialog.verification.text() == (
-        "ID&V in the IVR: Not attempted. Verify the customer yourself and say how."
+        "ID&V in the IVR: Not attempted. Verify the caller in the Script tab's identity check,"
+        " or yourself and say how."
     )
     _select(dialog, "easy_saver")
     dialog.note.setText("Post the welcome pack")
@@ -101,6 +102,21 @@ def test_an_unverified_caller_is_refused_until_the_agent_says_how(
     with qtbot.waitSignal(dialog.order_placed, timeout=5000) as placed:
         dialog.place_button.click()
     assert placed.args[0].verification == "Verified by the agent: security questions answered"
+
+
+def test_a_call_that_skipped_the_ivr_says_so_once(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    cid = add_customer(engine)
+    dialog = _dialog(qtbot, bridge, orders, cid, IvrData(intent="balance"))
+    assert dialog.verification.text() == (
+        "The IVR did not check the caller's identity. Verify the caller in the Script tab's "
+        "identity check, or yourself and say how."
+    )
+    no_call = _dialog(qtbot, bridge, orders, cid, None)
+    assert no_call.verification.text() == (
+        "No call in progress. Verify the customer yourself and say how."
+    )
 
 
 def test_a_failed_ivr_check_blocks_orders_on_the_call(

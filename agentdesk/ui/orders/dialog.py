@@ -187,9 +187,20 @@ class OrderDialog(QDialog):
             self.method.setEnabled(False)
         elif self._script is not None:
             self._show_script_check(ivr, self._script)
+        elif ivr is None:
+            self.verification.setText(
+                "No call in progress. Verify the customer yourself and say how."
+            )
         else:
-            where = f"ID&V in the IVR: {ivr.describe_idv()}" if ivr else "No call in progress"
-            self.verification.setText(f"{where}. Verify the customer yourself and say how.")
+            where = (
+                f"ID&V in the IVR: {ivr.describe_idv()}."
+                if ivr.idv_result
+                else "The IVR did not check the caller's identity."
+            )
+            self.verification.setText(
+                f"{where} Verify the caller in the Script tab's identity check, "
+                "or yourself and say how."
+            )
 
     def _show_script_check(self, ivr: IvrData | None, check: IdvCheck) -> None:
         """The agent verified the caller in the script: that check is the order's."""
