@@ -224,13 +224,15 @@ class ReportWindow(QMainWindow):
                        self.export_pdf_button):  # fmt: skip
             choices.addWidget(choice)
         choices.addStretch(1)
-        self.controls = QVBoxLayout()
-        self.controls.addLayout(source)
-        self.controls.addLayout(choices)
         if self.server is not None:  # the server's records: no file to pick
             self.path.hide()
             self.browse.hide()
             self.status.setText(SERVER_SOURCE)
+            source.setStretch(0, 0)
+            source.addStretch(1)  # the dates stay their own size, at the left
+        self.controls = QVBoxLayout()
+        self.controls.addLayout(source)
+        self.controls.addLayout(choices)
 
     def _connect_signals(self) -> None:
         self.browse.clicked.connect(self._on_browse_clicked)
