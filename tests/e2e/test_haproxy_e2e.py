@@ -12,6 +12,7 @@ through one instance hold on the other.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -73,9 +74,8 @@ class Cluster:
 
     def api(self, instance: str | None = None) -> ServerApi:
         """A client of the proxy (or of one instance directly, bypassing it)."""
-        if instance is None:
-            return ServerApi(self.url, ca_file=self.ca)
-        return ServerApi(self.urls[instance])
+        url = self.url if instance is None else self.urls[instance]
+        return ServerApi(url, ca_file=self.ca if url.startswith("https://") else None)
 
     def kill(self, instance: str) -> float:
         """SIGKILL one instance; the moment it was sent (``time.monotonic()``)."""
@@ -106,6 +106,20 @@ def _seed(engine: Engine) -> None:
 
 @pytest.fixture
 def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """TLS terminated at HAProxy (the shipped configuration), instances on plain loopback."""
+    with _running_cluster(pg_url, tmp_path, passthrough=False) as running:
+        yield running
+
+
+@pytest.fixture
+def passthrough_cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """The shipped pass-through variant: HAProxy in tcp mode, the instances serve TLS."""
+    with _running_cluster(pg_url, tmp_path, passthrough=True) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _running_cluster(pg_url: str, tmp_path: Path, *, passthrough: bool) -> Iterator[Cluster]:
     engine = central_engine(pg_url)
     migrate.upgrade(engine)
     _seed(engine)
@@ -123,26 +137,36 @@ def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
     ca = trustme.CA()
     ca_file, pem = tmp_path / "site-ca.pem", tmp_path / "proxy.pem"
     ca.cert_pem.write_to_path(ca_file)
-    ca.issue_cert("localhost").private_key_and_cert_chain_pem.write_to_path(pem)
+    site_cert = ca.issue_cert("localhost")
+    site_cert.private_key_and_cert_chain_pem.write_to_path(pem)
+    tls_options: tuple[str, ...] = ()
+    if passthrough:  # each instance presents the site's certificate itself
+        site_cert.cert_chain_pems[0].write_to_path(tmp_path / "site.crt")
+        site_cert.private_key_pem.write_to_path(tmp_path / "site.key")
+        tls_options = ("--certfile", str(tmp_path / "site.crt"))
+        tls_options += ("--keyfile", str(tmp_path / "site.key"))
     # The instances believe X-Forwarded-For from the proxy only (it is on 127.0.0.1).
     config = tmp_path / "server.toml"
     config.write_text('[listen]\ntrusted_proxies = ["127.0.0.1"]\n', encoding="utf-8")
-    key_option = ("--field-key-file", str(key_file))
+    options = ("--port", "0", "--field-key-file", str(key_file), *tls_options)
     servers: dict[str, Process] = {}
     proxy = None
     try:
         for name in INSTANCES:
             servers[name] = Process(
-                [*AGENTDESK, "--config", str(config), "server", "--port", "0", *key_option],
+                [*AGENTDESK, "--config", str(config), "server", *options],
                 env,
                 tmp_path / f"server-{name}.log",
             )
         urls = {
-            name: proc.expect(r"listening on (http://\S+)", 60).group(1)
+            name: proc.expect(r"listening on (https?://\S+)", 60).group(1)
             for name, proc in servers.items()
         }
         backends = [Backend(name, int(urls[name].rsplit(":", 1)[1])) for name in INSTANCES]
-        proxy = start_haproxy(backends, directory=tmp_path / "haproxy", pem=pem)
+        if passthrough:
+            proxy = start_haproxy(backends, directory=tmp_path / "haproxy", passthrough_ca=ca_file)
+        else:
+            proxy = start_haproxy(backends, directory=tmp_path / "haproxy", pem=pem)
         proxy.wait_all_up(30)
         yield Cluster(engine, servers, urls, proxy, ca_file, tmp_path)
     except AssertionError as exc:
@@ -466,4 +490,25 @@ def test_a_frozen_instance_is_taken_out_by_its_ready_check_and_back_when_it_thaw
         assert out_after < 20
     finally:
         frozen.send_signal(signal.SIGCONT)
+        api.close()
+
+
+def test_tls_pass_through_a_desktop_carries_on_when_its_instance_is_killed(
+    passthrough_cluster: Cluster,
+) -> None:
+    """The commented variant of deploy/haproxy.cfg: tcp mode, /ready checked over TLS."""
+    cluster = passthrough_cluster
+    api = cluster.api()
+    try:
+        grant = api.sign_in("bob", PASSWORD, "ws-bob")
+        api.request("GET", "/session")
+        victim = cluster.socket_holder()  # in tcp mode the desktop's connection is bound to one
+        killed = cluster.kill(victim)
+        again = api.request("GET", "/session")  # one call, no sign-in: it reaches the survivor
+        took = time.monotonic() - killed
+        assert again["session_id"] == str(grant.session_id)
+        survivor = next(name for name in INSTANCES if name != victim)
+        cluster.proxy.wait_for({victim: "DOWN", survivor: "UP"}, 10)
+        print(f"\npass-through: next request OK {took * 1000:.0f} ms after SIGKILL")
+    finally:
         api.close()

@@ -64,6 +64,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PASSTHROUGH = ("agentdesk_tls", "agentdesk_tls")  # its frontend and backend
+
+
+def passthrough(template: str) -> str:
+    """The shipped file with its commented TLS pass-through block in place of the HTTP
+    frontend and backend (what its comments tell an operator to do)."""
+    lines = template.splitlines()
+    start, end = lines.index("# >>> pass-through"), lines.index("# <<< pass-through")
+    block = [line[2:] if line.startswith("# ") else "" for line in lines[start + 1 : end]]
+    kept: list[str] = []
+    skipping = False
+    for line in lines[:start]:
+        if line and not line[0].isspace() and not line.startswith("#"):
+            skipping = line.strip() in (f"frontend {FRONTEND}", f"backend {BACKEND}")
+        if not skipping or line.startswith("#"):
+            kept.append(line)
+    return "\n".join([*kept, *block]) + "\n"
+
+
 def render(
     template: str,
     *,
@@ -71,8 +90,15 @@ def render(
     backends: Sequence[Backend],
     stats_socket: Path,
     pem: Path | None = None,
+    names: tuple[str, str] = (FRONTEND, BACKEND),
+    ca_file: Path | None = None,
 ) -> str:
-    """The shipped configuration with the test's address, instances and admin socket."""
+    """The shipped configuration with the test's address, instances and admin socket.
+
+    ``names``: the frontend and backend to rewrite; ``ca_file``: the CA the instances'
+    certificates are checked against (TLS to the instances, as in pass-through).
+    """
+    frontend, backend = names
     out: list[str] = []
     section = ""
     for line in template.splitlines():
@@ -91,15 +117,19 @@ def render(
             continue
         if section == "global" and stripped.startswith(_SERVICE_ONLY):
             continue
-        if section == f"frontend {FRONTEND}" and stripped.startswith("bind "):
+        if section == f"frontend {frontend}" and stripped.startswith("bind "):
             tls = f" ssl crt {pem} alpn http/1.1" if pem is not None else ""
             out.append(f"    bind 127.0.0.1:{port}{tls}")
             continue
-        if section == f"backend {BACKEND}" and stripped.startswith("server "):
+        if section == f"backend {backend}" and stripped.startswith("server "):
+            continue
+        if section == f"backend {backend}" and stripped.startswith("default-server "):
+            if ca_file is not None:
+                line = re.sub(r"ca-file \S+", f"ca-file {ca_file}", line)
+            out.append(line)
+            out.extend(f"    server {b.name} {b.host}:{b.port}" for b in backends)
             continue
         out.append(line)
-        if section == f"backend {BACKEND}" and stripped.startswith("default-server "):
-            out.extend(f"    server {b.name} {b.host}:{b.port}" for b in backends)
     text = "\n".join(out) + "\n"
     if f"bind 127.0.0.1:{port}" not in text or not all(
         f"server {b.name} " in text for b in backends
@@ -119,6 +149,7 @@ class HaproxyServer:
     backends: tuple[Backend, ...]
     tls: bool
     _log: io.BufferedWriter | None = field(default=None, repr=False)
+    backend: str = BACKEND
 
     @property
     def url(self) -> str:
@@ -144,7 +175,10 @@ class HaproxyServer:
         text = self.command("show stat").lstrip("# ")
         found = {}
         for row in csv.DictReader(io.StringIO(text)):
-            if row.get("pxname") == BACKEND and row.get("svname") not in ("BACKEND", "FRONTEND"):
+            if row.get("pxname") == self.backend and row.get("svname") not in (
+                "BACKEND",
+                "FRONTEND",
+            ):
                 found[row["svname"]] = (row.get("status", ""), row.get("check_status", ""))
         return found
 
@@ -154,7 +188,7 @@ class HaproxyServer:
         found = []
         for line in self.command("show sess").splitlines():
             fields = dict(p.split("=", 1) for p in line.split() if "=" in p)
-            if fields.get("be") == BACKEND and fields.get("srv", "<none>") != "<none>":
+            if fields.get("be") == self.backend and fields.get("srv", "<none>") != "<none>":
                 found.append((fields["srv"], fields.get("age", "")))
         return found
 
@@ -209,21 +243,33 @@ def start_haproxy(
     pem: Path | None = None,
     template: Path = SHIPPED,
     timeout: float = 20.0,
+    passthrough_ca: Path | None = None,
 ) -> HaproxyServer:
-    """Start HAProxy in front of ``backends`` and wait until it answers on its admin socket."""
+    """Start HAProxy in front of ``backends`` and wait until it answers on its admin socket.
+
+    ``pem``: terminate TLS with this certificate and key (else plain HTTP on loopback).
+    ``passthrough_ca``: run the shipped pass-through variant instead (``mode tcp``; the
+    instances serve TLS themselves, checked against this CA).
+    """
     exe = binary()
     directory = directory or Path(tempfile.mkdtemp(prefix="agentdesk-haproxy-"))
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     sock = directory / "admin.sock"
     cfg = directory / "haproxy.cfg"
+    text = template.read_text(encoding="utf-8")
+    names = (FRONTEND, BACKEND)
+    if passthrough_ca is not None:
+        text, names, pem = passthrough(text), PASSTHROUGH, None
     cfg.write_text(
         render(
-            template.read_text(encoding="utf-8"),
+            text,
             port=port,
             backends=backends,
             stats_socket=sock,
             pem=pem,
+            names=names,
+            ca_file=passthrough_ca,
         ),
         encoding="utf-8",
     )
@@ -234,7 +280,8 @@ def start_haproxy(
     proc = subprocess.Popen(
         [exe, "-db", "-f", str(cfg)], stdout=log, stderr=subprocess.STDOUT, cwd=directory
     )
-    server = HaproxyServer(proc, port, sock, directory, tuple(backends), pem is not None, log)
+    tls = pem is not None or passthrough_ca is not None
+    server = HaproxyServer(proc, port, sock, directory, tuple(backends), tls, log, names[1])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -257,6 +304,6 @@ def running_haproxy(backends: Sequence[Backend], **kwargs: object) -> Iterator[H
         server.stop()
 
 
-def served_by(log_text: str) -> list[str]:
+def served_by(log_text: str, backend: str = BACKEND) -> list[str]:
     """The instance named on each request line of the log (``agentdesk/app1``)."""
-    return re.findall(rf"{BACKEND}/(\S+)", log_text)
+    return re.findall(rf"{backend}/(\S+)", log_text)
