@@ -317,3 +317,26 @@ def test_the_id_and_v_done_in_the_script_verifies_the_order(
     with qtbot.waitSignal(passed.order_placed, timeout=5000) as placed:
         passed.place_button.click()
     assert placed.args[0].verification == "Verified by the agent: date of birth and postcode"
+
+
+def test_a_check_recorded_in_the_script_while_the_dialog_is_open_counts(
+    qtbot: QtBot, bridge: Bridge, orders: OrderService, engine: Engine
+) -> None:
+    from agentdesk.services.scripts.engine import IdvCheck
+
+    cid = add_customer(engine)
+    checks: dict[str, IdvCheck] = {}
+    dialog = OrderDialog(
+        bridge, orders, cid, IvrData(idv_result="not_attempted"), script=lambda: checks.get("call")
+    )
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.offers_loaded, timeout=5000):
+        dialog.show()
+    assert dialog.method.isVisible()  # nothing recorded yet: the agent may say how here
+    checks["call"] = IdvCheck("passed", "card_details")  # meanwhile, in the Script tab
+    _select(dialog, "easy_saver")
+    with qtbot.waitSignal(dialog.order_placed, timeout=5000) as placed:
+        dialog.place_button.click()
+    assert placed.args[0].verification == (
+        "Verified by the agent: last four digits of the card and expiry"
+    )

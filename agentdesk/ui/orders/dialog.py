@@ -10,8 +10,9 @@ the script, cannot order on this call). Loading and placing run off the GUI thre
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -89,12 +90,14 @@ class OrderDialog(QDialog):
         ivr: IvrData | None,
         *,
         preselect: str | None = None,
-        script: IdvCheck | None = None,
+        script: IdvCheck | Callable[[], IdvCheck | None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        """``script``: the agent's ID&V recorded in the call's script, if any."""
+        """``script``: the agent's ID&V recorded in the call's script (or how to read it
+        now: the agent may verify in the Script tab while this dialog is open)."""
         super().__init__(parent)
-        self._script = script
+        self._script_check = script if callable(script) else (lambda: script)
+        self._script: IdvCheck | None = None
         self._bridge = bridge
         self._orders = orders
         self._customer_id = customer_id
@@ -172,13 +175,20 @@ class OrderDialog(QDialog):
         self.fulfil_button.clicked.connect(lambda: self._advance(OrderStatus.FULFILLED))
         self.reject_button.clicked.connect(lambda: self._advance(OrderStatus.REJECTED))
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.ActivationChange and self.isActiveWindow():
+            self._show_verification()  # back from the Script tab: its check may be new
+
     def _show_verification(self) -> None:
-        ivr = self._ivr
+        ivr, self._script = self._ivr, self._script_check()
+        agent_picks = not (ivr is not None and ivr.verified) and self._script is None
+        self.method.setVisible(agent_picks)
+        self._form_label(self.method).setVisible(agent_picks)
+        self.method.setEnabled(True)
         if ivr is not None and ivr.verified:
             done = Verification(VerifiedBy.IVR, ivr.idv_method or "ivr")
             self.verification.setText(f"✔ {done.describe()}")
-            self.method.setVisible(False)
-            self._form_label(self.method).setVisible(False)
         elif ivr is not None and ivr.idv_result == "failed":
             self.verification.setText(
                 "✖ ID&V failed in the IVR: no order can be placed on this call. "
@@ -204,8 +214,6 @@ class OrderDialog(QDialog):
 
     def _show_script_check(self, ivr: IvrData | None, check: IdvCheck) -> None:
         """The agent verified the caller in the script: that check is the order's."""
-        self.method.setVisible(False)
-        self._form_label(self.method).setVisible(False)
         try:
             done = verification_for(ivr, None, check)
         except NotVerified as exc:
@@ -302,6 +310,7 @@ class OrderDialog(QDialog):
         verdict = self.selected()
         if verdict is None or not verdict.eligible:
             return
+        self._show_verification()  # the script's check as it is now
         method = None if self._ivr is not None and self._ivr.verified else self.method.currentData()
         self.place_button.setEnabled(False)
         self.error.setText("Placing the order…")

@@ -34,13 +34,13 @@ def order_dialog(
     if ctx.orders is None:
         return None
     ivr = call.ivr if call is not None else None
-    script = ctx.orders.call_check(call.linkedid) if call is not None else None
+    orders, linkedid = ctx.orders, call.linkedid if call is not None else None
     return OrderDialog(
         ctx.bridge,
         ctx.orders,
         customer_id,
         ivr,
         preselect=product_code,
-        script=script,
+        script=lambda: orders.call_check(linkedid),
         parent=parent,
     )
