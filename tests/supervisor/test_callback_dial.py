@@ -29,7 +29,7 @@ from tests.server.conftest import Desktop, RunningServer, desktop, server  # noq
 from tests.server.test_abandoned_api import AMELIA, DAY, STRANGER, staff, store  # noqa: F401
 from tests.sync.factories import REF
 from tests.ui_workspace.builders import add_customer
-from tests.ui_workspace.test_followups import Host
+from tests.ui_workspace.test_followups import Host, host  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 20_000  # a loaded 2-core box: the sync round trips take a while
@@ -68,12 +68,10 @@ def _task_on_bobs_desk(
 
 
 def _install(
-    qtbot: QtBot, bridge: Bridge, bob: Desktop, dialled: list[str]
-) -> tuple[Host, CallbackDial]:
-    host = Host()
-    qtbot.addWidget(host)
+    qtbot: QtBot, window: Host, bridge: Bridge, bob: Desktop, dialled: list[str]
+) -> CallbackDial:
     followups = install_followups(
-        host, bridge, DeskFollowUps(bob.engine, bob.writer, REF.bob), None
+        window, bridge, DeskFollowUps(bob.engine, bob.writer, REF.bob), None
     )
 
     def ensure_cached(customer_id: uuid.UUID) -> None:
@@ -82,13 +80,13 @@ def _install(
     tasks = CallbackTasks(bob.engine, bob.writer, REF.bob, ensure_cached=ensure_cached)
     dial = install_callback_dial(followups, bridge, tasks, dialled.append)
     qtbot.waitUntil(lambda: followups.view.due.rowCount() == 1, timeout=WAIT_MS)
-    qtbot.addWidget(followups.view)
-    return host, dial
+    return dial
 
 
 @pytest.mark.parametrize("central", ["sqlite"], indirect=True)
 def test_one_click_dials_files_the_callback_and_takes_the_caller_off_the_worklist(
     qtbot: QtBot,
+    host: Host,  # noqa: F811
     bridge: Bridge,
     server: RunningServer,  # noqa: F811
     desktop: Callable[..., Desktop],  # noqa: F811
@@ -97,7 +95,7 @@ def test_one_click_dials_files_the_callback_and_takes_the_caller_off_the_worklis
     amelia = add_customer(server.engine, phone=AMELIA)
     alice, bob = _task_on_bobs_desk(server, desktop, amelia)
     dialled: list[str] = []
-    _host, dial = _install(qtbot, bridge, bob, dialled)
+    dial = _install(qtbot, host, bridge, bob, dialled)
     assert dial.button.isEnabled() and dial.button.text() == "Call &back"
     with qtbot.waitSignal(dial.placed, timeout=WAIT_MS) as placed:
         dial.button.click()
@@ -119,6 +117,7 @@ def test_one_click_dials_files_the_callback_and_takes_the_caller_off_the_worklis
 @pytest.mark.parametrize("central", ["sqlite"], indirect=True)
 def test_a_customer_who_asked_not_to_be_phoned_since_is_not_dialled(
     qtbot: QtBot,
+    host: Host,  # noqa: F811
     bridge: Bridge,
     server: RunningServer,  # noqa: F811
     desktop: Callable[..., Desktop],  # noqa: F811
@@ -129,7 +128,7 @@ def test_a_customer_who_asked_not_to_be_phoned_since_is_not_dialled(
     with write_session(server.engine) as s:  # a colleague's edit, after the task was set
         s.execute(update(Customer).where(Customer.id == amelia).values(phone_opt_out=True))
     dialled: list[str] = []
-    _host, dial = _install(qtbot, bridge, bob, dialled)
+    dial = _install(qtbot, host, bridge, bob, dialled)
     with qtbot.waitSignal(dial.refused, timeout=WAIT_MS) as refused:
         dial.button.click()
     assert "Amelia Okafor asked not to be phoned" in refused.args[0]
