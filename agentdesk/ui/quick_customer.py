@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from agentdesk.services.crm.quick_customer import QuickCustomer, QuickCustomerError
 from agentdesk.ui.bridge import Bridge
-from agentdesk.ui.forms import error_label, ok_cancel
+from agentdesk.ui.forms import FieldErrors, error_label, ok_cancel
 
 Create = Callable[[QuickCustomer], uuid.UUID]
 
@@ -44,6 +44,8 @@ class QuickCustomerDialog(QDialog):
         layout.addLayout(form)
         self.error = error_label(self, "wrapError")
         layout.addWidget(self.error)
+        fields = {"given_name": self.given, "family_name": self.family, "phone": self.number}
+        self.errors = FieldErrors(form, fields, self.error)  # each message under its field
         self.buttons = ok_cancel(self, self.submit, ok_text="&Create")
         layout.addWidget(self.buttons)
         self.setMinimumWidth(380)
@@ -66,8 +68,7 @@ class QuickCustomerDialog(QDialog):
 
     def _on_failed(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)
-        self.error.setText(
-            str(exc)
-            if isinstance(exc, QuickCustomerError)
-            else f"Could not save the customer: {type(exc).__name__}: {exc}"
-        )
+        if isinstance(exc, QuickCustomerError):
+            self.errors.show(str(exc), exc.field)
+        else:
+            self.errors.show(f"Could not save the customer: {type(exc).__name__}: {exc}")

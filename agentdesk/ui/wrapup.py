@@ -37,6 +37,7 @@ from agentdesk.services.desk.wrapup import (
     WrapUpSaved,
 )
 from agentdesk.ui import format as fmt
+from agentdesk.ui.forms import FieldErrors
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.wrapup_keeper import WrapUpKeeper
 
@@ -136,10 +137,19 @@ class WrapUpForm(QFrame):
         form.addRow("", self.follow_up_title)
         form.addRow("&Then", self.next_state)
         layout.addLayout(form, 1)
-        self.error = QLabel(self)
-        self._error_field = ""  # the field the shown error is about (cleared once fixed)
+        self.error = QLabel(self)  # messages about no one field ("Saving…")
         self.error.setObjectName("wrapError")
         self.error.setWordWrap(True)
+        # A message about a field shows right under it ("Pick a disposition." was 500 px away).
+        self.errors = FieldErrors(
+            form,
+            {
+                "disposition": self.disposition,
+                "notes": self.notes,
+                "follow_up": self.follow_up_title,
+            },
+            self.error,
+        )
         self.save_button = QPushButton("Save wrap-up (F9)", self)
         self.save_button.setDefault(True)
         layout.addWidget(self.error)
@@ -207,9 +217,9 @@ class WrapUpForm(QFrame):
         if self._ctx is None:
             if self._live is not None:
                 self._push_draft()
-                self.error.setText("The call is in progress: save the wrap-up when it ends.")
+                self.errors.show("The call is in progress: save the wrap-up when it ends.")
             return
-        self.error.setText("Saving…")
+        self.errors.show("Saving…")
         self._keeper.save(self._ctx.call.linkedid, self.draft())
 
     def set_disposition(self, code: str) -> None:
@@ -247,7 +257,7 @@ class WrapUpForm(QFrame):
         if not keep_fields:
             self._clear_fields()
             self._fill(self._keeper.draft(call.linkedid))
-        self.error.clear()
+        self.errors.clear()
         self.setEnabled(True)
         self._clock.start()
         self._tick()
@@ -263,7 +273,7 @@ class WrapUpForm(QFrame):
         self._clear_fields()
         self._fill(self._keeper.draft(call.linkedid))
         self._draft_timer.stop()  # filling the fields is not typing: nothing new to keep
-        self.error.clear()
+        self.errors.clear()
         self.countdown.clear()
         self.setEnabled(True)
 
@@ -272,7 +282,7 @@ class WrapUpForm(QFrame):
         self._live = None
         self.title.setText("After-call work")
         self.summary.clear()
-        self.error.clear()
+        self.errors.clear()
         self._clear_fields()
         self._draft_timer.stop()
         self.setEnabled(False)
@@ -311,15 +321,7 @@ class WrapUpForm(QFrame):
     def _on_keeper_failed(self, linkedid: str, message: str, field: str) -> None:
         if self._ctx is None or linkedid != self._ctx.call.linkedid:
             return
-        self.error.setText(message)
-        self._error_field = field
-        target = {
-            "disposition": self.disposition,
-            "notes": self.notes,
-            "follow_up": self.follow_up_title,
-        }.get(field)
-        if target is not None:
-            target.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.errors.show(message, field)  # under its field, which takes the focus
 
     def _on_keeper_saved(self, saved: WrapUpSaved) -> None:
         if self._ctx is None or saved.interaction_id != self._ctx.interaction_id:
@@ -327,7 +329,7 @@ class WrapUpForm(QFrame):
         self._ctx = None
         self._clock.stop()
         self.setEnabled(False)
-        self.error.clear()
+        self.errors.clear()
         self.countdown.clear()
         self.summary.setText("Saved. The next wrap-up appears here when a call ends.")
         self.saved.emit(saved)
@@ -357,9 +359,8 @@ class WrapUpForm(QFrame):
 
     # ------------------------------------------------------------------ internals
     def _on_disposition_changed(self, index: int) -> None:
-        if index >= 0 and self._error_field == "disposition":
-            self.error.clear()  # "Pick a disposition." is answered: it goes
-            self._error_field = ""
+        if index >= 0:
+            self.errors.clear("disposition")  # "Pick a disposition." is answered: it goes
         row = (
             self.dispositions.data(self.dispositions.index(index, 0), ROW_ROLE)
             if index >= 0

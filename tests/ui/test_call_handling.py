@@ -89,7 +89,7 @@ def test_wrap_up_needs_a_disposition_and_the_acw_limit_saves_anyway(desk_factory
     form = desk.window.wrapup
     desk.qtbot.waitUntil(lambda: form.context is not None)
     form.save()  # no disposition picked
-    desk.qtbot.waitUntil(lambda: "disposition" in form.error.text().lower())
+    desk.qtbot.waitUntil(lambda: "disposition" in form.errors.text().lower())
     with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=10_000):
         pass  # the 2 s ACW limit saves it as it stands
     desk.wait_state(AgentState.AVAILABLE)

@@ -50,9 +50,9 @@ def test_hang_up_clears_the_call_chip_the_tab_marker_and_masks_the_revealed_valu
     form = window.wrapup
     desk.qtbot.waitUntil(lambda: form.context is not None and form.isEnabled(), timeout=WAIT)
     form.save()
-    desk.qtbot.waitUntil(lambda: "disposition" in form.error.text().lower(), timeout=WAIT)
+    desk.qtbot.waitUntil(lambda: "disposition" in form.errors.text().lower(), timeout=WAIT)
     form.set_disposition("info")
-    assert form.error.text() == ""
+    assert form.errors.text() == ""
     with desk.qtbot.waitSignal(desk.controller.wrapups.saved, timeout=WAIT):
         form.save()
     desk.wait_state(AgentState.AVAILABLE)

@@ -106,7 +106,7 @@ def test_unknown_caller_becomes_a_new_customer_attached_to_the_call(desk: Any, q
     dialog = desk.window.quick_customer
     assert dialog.number.text() == "+447700900778"
     dialog.submit()  # no name yet
-    qtbot.waitUntil(lambda: "name" in dialog.error.text())
+    qtbot.waitUntil(lambda: "name" in dialog.errors.text())
     dialog.given.setText("Kofi")
     dialog.family.setText("Mensah")
     with qtbot.waitSignal(dialog.created) as created:

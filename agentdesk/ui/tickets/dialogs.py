@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.services.tickets.sla import SlaPolicy
-from agentdesk.ui.forms import error_label, ok_cancel
+from agentdesk.ui.forms import FieldErrors, error_label, ok_cancel
 from agentdesk.ui.named import named
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -64,6 +64,7 @@ class TicketCreateDialog(QDialog):
         form.addRow("Te&am", self.team)
         form.addRow(self.error)
         form.addRow(ok_cancel(self, self._on_accept))
+        self.errors = FieldErrors(form, {"title": self.title}, self.error)  # under its field
         self.reason.currentIndexChanged.connect(self._on_reason_changed)
         self._on_reason_changed()
 
@@ -73,8 +74,7 @@ class TicketCreateDialog(QDialog):
 
     def _on_accept(self) -> None:
         if not self.title.text().strip():
-            self.error.setText("A ticket needs a title.")
-            self.title.setFocus()
+            self.errors.show("A ticket needs a title.", "title")
             return
         self.accept()
 
