@@ -97,9 +97,9 @@ from agentdesk.ui.followups import install_followups
 from agentdesk.ui.idle_lock import IdleLock, install_idle_lock
 from agentdesk.ui.knowledge.install import install_knowledge
 from agentdesk.ui.main_window import MainWindow
+from agentdesk.ui.orders.pop import install_pop_cross_sell
 from agentdesk.ui.pbx_link import PbxLink
 from agentdesk.ui.scripts.install import install_scripts
-from agentdesk.ui.orders.pop import install_pop_cross_sell
 from agentdesk.ui.status_bar import StoreStatus
 from agentdesk.ui.supervisor.install import install_supervisor
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -507,9 +507,9 @@ def build_desktop(
             current_call=controller.current_call,
         ),
     )
+    install_pop_cross_sell(window, bridge, cross_sell)  # the suggestion in the pop, too
     # Reminders and escalation alerts (issue 12): set from a customer tab, due live through
     # sync and the change bus, and shown again at sign-in when they came due while away.
-    install_pop_cross_sell(window, bridge, cross_sell)  # the suggestion in the pop, too
     followups = install_followups(
         window,
         bridge,
