@@ -210,6 +210,8 @@ class Desk:
     calls: dict[str, Call] = field(default_factory=dict)
     matches: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     poked: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (entry, linkedid)
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     transitions: list[tuple[float, bool]] = field(default_factory=list)
 
     def note(self) -> None:
@@ -239,15 +241,15 @@ class Fleet:
         self.ws = args.url.replace("http://", "ws://", 1) + API
         self.desks = desks
         self.stop = asyncio.Event()
-        # A shared HTTP client per 50 desktops (one per desktop costs the bench more than the
+        # A shared HTTP client per 20 desktops (one per desktop costs the bench more than the
         # server; a single one serialises them on its pool).
         self.http = [
             httpx.AsyncClient(
                 base_url=self.url + API,
-                timeout=httpx.Timeout(30.0, connect=10.0),
-                limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+                timeout=httpx.Timeout(30.0, connect=10.0, pool=60.0),
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
             )
-            for _ in range(max(1, len(desks) // 50))
+            for _ in range(max(1, len(desks) // 20))
         ]
         self.offers: list[tuple[float, str, str]] = []  # (t, linkedid, interface)
         self.pushed: dict[str, float] = {}  # interaction id -> first push attempt
@@ -349,7 +351,7 @@ class Fleet:
                 desk.note()
             if self.stop.is_set():
                 break
-            self.error(f"{kind} socket closed ({code or 'no close frame'})")
+            self.error(f"{kind} socket dropped or refused ({code or 'no close frame'})")
             if code in (4401, 401):
                 await self.sign_in(desk)  # the session ended: sign in again
             await self.sleep(backoff.next_delay())
@@ -475,63 +477,84 @@ class Fleet:
             self.spawn(self.wrap_up(desk, call))
 
     async def wrap_up(self, desk: Desk, call: Call) -> None:
-        """File the call as the desk does: one interaction (with its call record), pushed
-        with one mutation id and client seq on every retry until the centre has it."""
+        """File the call as the desk does: one interaction (with its call record) written to
+        the outbox after the wrap-up time; the desk's pusher sends it."""
         self.pending += 1
-        try:
-            await self.sleep(self.args.acw)
-            desk.seq += 1
-            interaction = str(uuid.uuid4())
-            ended = dt.datetime.now(dt.UTC)
-            started = ended - dt.timedelta(seconds=max(0.0, time.monotonic() - call.offered))
-            entry = {
-                "client_seq": desk.seq,
-                "mutation_id": str(uuid.uuid4()),
-                "name": "interaction.add",
-                "args": {
-                    "id": interaction,
-                    "customer_id": call.customer,
-                    "agent_id": desk.agent_id,
-                    "channel": "phone",
-                    "direction": "inbound",
-                    "started_at": started.isoformat(),
+        await self.sleep(self.args.acw)
+        desk.seq += 1
+        interaction = str(uuid.uuid4())
+        ended = dt.datetime.now(dt.UTC)
+        started = ended - dt.timedelta(seconds=max(0.0, time.monotonic() - call.offered))
+        entry = {
+            "client_seq": desk.seq,
+            "mutation_id": str(uuid.uuid4()),
+            "name": "interaction.add",
+            "args": {
+                "id": interaction,
+                "customer_id": call.customer,
+                "agent_id": desk.agent_id,
+                "channel": "phone",
+                "direction": "inbound",
+                "started_at": started.isoformat(),
+                "ended_at": ended.isoformat(),
+                "queue": call.queue or None,
+                "linkedid": call.linkedid,
+                "caller_id": call.caller[:64] or None,
+                "subject": "Capacity run call",
+                "disposition_code": "resolved",
+                "talk_seconds": round(self.args.talk),
+                "wrapup_seconds": round(self.args.acw),
+                "call": {
+                    "id": str(uuid.uuid4()),
+                    "uniqueid": call.linkedid,
+                    "offered_at": started.isoformat(),
                     "ended_at": ended.isoformat(),
-                    "queue": call.queue or None,
-                    "linkedid": call.linkedid,
-                    "caller_id": call.caller[:64] or None,
-                    "subject": "Capacity run call",
-                    "disposition_code": "resolved",
-                    "talk_seconds": round(self.args.talk),
-                    "wrapup_seconds": round(self.args.acw),
-                    "call": {
-                        "id": str(uuid.uuid4()),
-                        "uniqueid": call.linkedid,
-                        "offered_at": started.isoformat(),
-                        "ended_at": ended.isoformat(),
-                        "workstation": f"ws-{desk.login}",
-                    },
+                    "workstation": f"ws-{desk.login}",
                 },
+            },
+        }
+        self.pushed[interaction] = time.monotonic()
+        desk.outbox.append((entry, call.linkedid))
+        desk.outbox_wake.set()
+        desk.calls.pop(call.linkedid, None)
+
+    async def pusher(self, desk: Desk) -> None:
+        """The outbox, in client-seq order, one batch in flight; each entry sent again with
+        its mutation id until the centre has answered it (exactly once there)."""
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(desk.outbox_wake.wait(), 1.0)
+            desk.outbox_wake.clear()
+            if not desk.outbox:
+                continue
+            batch = desk.outbox[:50]
+            body = {
+                "client_id": str(desk.client_id),
+                "entries": [entry for entry, _ in batch],
+                "give_up": [],
             }
-            body = {"client_id": str(desk.client_id), "entries": [entry], "give_up": []}
-            self.pushed[interaction] = time.monotonic()
-            for _ in range(600):  # bounded: ten minutes across outages
-                r = await self.request(desk, "POST", "/sync/push", json=body)
-                if r is not None and r.status_code == 200:
-                    states = [x.get("state") for x in r.json().get("results", [])]
-                    if states and all(s != "rejected" for s in states):
-                        self.filed.append((call.linkedid, interaction))
-                        call.filed = True
-                        desk.calls.pop(call.linkedid, None)
-                        return
-                    self.error(f"push rejected: {r.json().get('results')}"[:200])
-                    break
+            r = await self.request(desk, "POST", "/sync/push", json=body)
+            if r is None or r.status_code != 200:
                 if r is not None and r.status_code == 401:
                     await self.sign_in(desk)
+                elif r is not None:
+                    self.error(f"push: HTTP {r.status_code}")
                 await self.sleep(1.0)
-            self.error("wrap-up: not filed")
-            desk.calls.pop(call.linkedid, None)
-        finally:
-            self.pending -= 1
+                desk.outbox_wake.set()
+                continue
+            answered = {int(x["client_seq"]): x for x in r.json().get("results", [])}
+            for entry, linkedid in batch:
+                verdict = answered.get(int(entry["client_seq"]))
+                if verdict is None:
+                    continue  # not answered (a gap): sent again with the rest
+                desk.outbox.remove((entry, linkedid))
+                self.pending -= 1
+                if verdict.get("state") == "rejected":
+                    self.error(f"push rejected: {verdict.get('error')}"[:160])
+                else:
+                    self.filed.append((linkedid, str(entry["args"]["id"])))
+            if desk.outbox:
+                desk.outbox_wake.set()
 
     async def puller(self, desk: Desk) -> None:
         """One pull in flight; pokes that arrive meanwhile fold into the next."""
@@ -566,7 +589,7 @@ class Fleet:
     async def run(self, desk: Desk, gate: asyncio.Semaphore) -> None:
         async with gate:
             await self.sign_in(desk)
-        tasks = [self.socket(desk, "live"), self.puller(desk)]
+        tasks = [self.socket(desk, "live"), self.puller(desk), self.pusher(desk)]
         if not desk.supervisor:
             tasks.append(self.socket(desk, "cti"))
         await asyncio.gather(*tasks)
@@ -574,6 +597,7 @@ class Fleet:
     def status(self) -> dict[str, Any]:
         return {
             "connected": sum(1 for d in self.desks if d.connected),
+            "signed": sum(1 for d in self.desks if d.token),
             "total": len(self.desks),
             "calls": sum(len(d.calls) for d in self.desks),
             "pending": self.pending,
@@ -820,11 +844,20 @@ def seed(central_url: str, sites: list[str], desktops: int) -> list[tuple[str, s
     return lines
 
 
-def settings_text(central_url: str, pbxs: dict[str, int], secret: Path) -> str:
-    blocks = [
-        f'[central]\nurl = "{central_url}"\n',
-        '[listen]\nfull_replica_roles = ["admin"]\n',
-    ]
+def settings_text(
+    central_url: str,
+    pbxs: dict[str, int],
+    secret: Path,
+    *,
+    standby_url: str | None = None,
+    bus_url: str | None = None,
+) -> str:
+    central = f'[central]\nurl = "{central_url}"\n'
+    if standby_url:
+        central += f'standby_url = "{standby_url}"\n'
+    blocks = [central, '[listen]\nfull_replica_roles = ["admin"]\n']
+    if bus_url:
+        blocks.append(f'[bus]\nurl = "{bus_url}"\n')
     for site, port in pbxs.items():
         blocks.append(
             f'[[pbx]]\nsite = "{site}"\nhost = "127.0.0.1"\nport = {port}\n'
@@ -845,6 +878,9 @@ class Run:
         self.servers: list[Server] = []
         self.desks: list[Child] = []
         self.pg: Any = None
+        self.standby: Any = None  # tests.support.pgserver.PostgresServer
+        self.nats: Any = None  # tests.support.nats.NatsServer
+        self.haproxy: Any = None  # tests.support.haproxy.HaproxyServer
         self.env: dict[str, str] = {}
         self.settings = work / "server.toml"
         self.kills: list[tuple[str, float, float]] = []  # (what, t_kill, t_back_up)
@@ -852,9 +888,28 @@ class Run:
         self.steady_cpu: dict[str, float] = {}
         self.ended = float("inf")  # when the calls were drained (the sockets close after)
         self.down: list[str] = []  # a few desktops not connected, at the last status
+        self.samples = 0
+        # Peak (the servers' connections, all client connections but ours).
+        self.db_peak = (0, 0)
 
     # ---- processes
+    def count_connections(self) -> None:
+        """Peak PostgreSQL backends of the servers (application_name ``agentdesk``), all."""
+        import psycopg
+
+        with contextlib.suppress(psycopg.Error):
+            with psycopg.connect(self.pg.dsn(), connect_timeout=2) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE application_name = 'agentdesk'), count(*) "
+                    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                ).fetchone()
+            if row is not None:
+                self.db_peak = (max(self.db_peak[0], row[0]), max(self.db_peak[1], row[1] - 1))
+
     def sample(self) -> None:
+        self.samples += 1
+        if self.samples % 5 == 1:
+            self.count_connections()
         for site, child in self.pbxs.items():
             self.usage.sample(f"pbx {site}", child.proc.pid)
         for i, server in enumerate(self.servers):
@@ -862,9 +917,15 @@ class Run:
                 self.usage.sample(f"server {i}", server.proc.pid)
         for i, child in enumerate(self.desks):
             self.usage.sample(f"desktops {i}", child.proc.pid)
-        pid_file = self.pg.data_dir / "postmaster.pid"
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            self.usage.sample("postgresql", int(pid_file.read_text().split()[0]), tree=True)
+        for name, pg in (("postgresql", self.pg), ("pg standby", self.standby)):
+            if pg is not None:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+                    self.usage.sample(name, pid, tree=True)
+        if self.nats is not None and self.nats.process is not None:
+            self.usage.sample("nats-server", self.nats.process.pid)
+        if self.haproxy is not None:
+            self.usage.sample("haproxy", self.haproxy.proc.pid)
 
     def status(self) -> dict[str, int]:
         total: dict[str, int] = {}
@@ -935,7 +996,21 @@ class Run:
         fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(secret + "\n")
-        self.settings.write_text(settings_text(central_url, ports, secret_file), encoding="utf-8")
+        standby_url = bus_url = None
+        if args.standby:
+            self.standby = pg.start_standby()
+            standby_url = self.standby.url(central_url.rsplit("/", 1)[1])
+        if args.instances > 1:
+            from tests.support.nats import start_nats
+
+            self.nats = start_nats()
+            bus_url = self.nats.url
+        self.settings.write_text(
+            settings_text(
+                central_url, ports, secret_file, standby_url=standby_url, bus_url=bus_url
+            ),
+            encoding="utf-8",
+        )
         from agentdesk.store.field_crypto import new_key_text
 
         key = self.work / "field.key"
@@ -956,8 +1031,28 @@ class Run:
             self.servers.append(server)
         for server in self.servers:
             wait_ready(server.url, args.pbxs, 90)
+        self.url = self.servers[0].url
+        if args.instances > 1:
+            from tests.support.haproxy import Backend, start_haproxy
+
+            self.haproxy = start_haproxy(
+                [Backend(f"app{i + 1}", s.port) for i, s in enumerate(self.servers)],
+                directory=self.work / "haproxy",
+            )
+            self.haproxy.wait_all_up(60)
+            self.url = self.haproxy.url
+        extras = [
+            what
+            for what, on in (
+                ("HAProxy", self.haproxy),
+                ("NATS", self.nats),
+                ("PostgreSQL standby", self.standby),
+            )
+            if on is not None
+        ]
         print(
-            f"{now()} {args.pbxs} PBX(s) at {rate * args.time_scale:,.0f} arrivals/h each "
+            f"{now()} {''.join(e + ', ' for e in extras)}{args.pbxs} PBX(s) at "
+            f"{rate * args.time_scale:,.0f} arrivals/h each "
             f"(time scale {args.time_scale:g}), "
             f"{args.instances} server instance(s) ready",
             flush=True,
@@ -970,14 +1065,13 @@ class Run:
                 mine = [(f"{SUPERVISOR}0000", ""), *mine]
             path = self.work / f"desks-{i}.json"
             path.write_text(json.dumps(mine))
-            server = self.servers[i % len(self.servers)]
             child = Child(
                 [
                     sys.executable,
                     __file__,
                     "_desks",
                     "--url",
-                    server.url,
+                    self.url,
                     "--lines",
                     str(path),
                     "--talk",
@@ -993,6 +1087,12 @@ class Run:
             child.read(60)
             self.desks.append(child)
         started = time.monotonic()
+        st = self.wait_connected(args.connect_timeout, "signed")
+        print(
+            f"{now()} {st['signed']}/{st['total']} desktops signed in (POST /session) in "
+            f"{time.monotonic() - started:.1f} s",
+            flush=True,
+        )
         st = self.wait_connected(args.connect_timeout, "joined")
         st = self.wait_connected(max(10.0, args.connect_timeout - (time.monotonic() - started)))
         print(
@@ -1012,6 +1112,13 @@ class Run:
         )
         wait_ready(self.servers[0].url, self.args.pbxs, 120)
         self.after_kill("server instance (SIGKILL, restarted)", t)
+
+    def kill_nats(self) -> None:
+        t = time.monotonic()
+        self.nats.stop(kill=True)
+        time.sleep(self.args.down)
+        self.nats.start()
+        self.after_kill("NATS server (SIGKILL, restarted)", t)
 
     def kill_postgres(self) -> None:
         t = time.monotonic()
@@ -1102,6 +1209,15 @@ class Run:
                     server.proc.kill()
         for child in self.pbxs.values():
             child.stop()
+        if self.haproxy is not None:
+            self.haproxy.stop()
+        if self.nats is not None:
+            self.nats.stop(kill=True)
+            import shutil
+
+            shutil.rmtree(self.nats.store, ignore_errors=True)
+        if self.standby is not None:
+            self.standby.remove()
 
 
 def reconnect_times(
@@ -1163,6 +1279,10 @@ def report(
         cpu = whole.total(name)
         print(f"{name:<16}{cpu:>9.1f}{100 * cpu / span:>12.0f}%{whole.rss[name]:>13.0f}")
     print(f"(over the whole run, {span:.0f} s; PostgreSQL: all its processes, RSS as PSS)")
+    print(
+        f"PostgreSQL connections at most: {run.db_peak[0]} from the server instance(s) "
+        f"(application_name agentdesk), {run.db_peak[1]} client connections in all"
+    )
     for name, cpu in sorted(run.steady_cpu.items()):
         print(f"steady-phase CPU {name}: {cpu:.1f} s ({100 * cpu / window:.0f}% of a core)")
 
@@ -1219,6 +1339,8 @@ def bench(args: argparse.Namespace) -> int:
             run.hold(args.tail)  # the window's last wrap-ups reach the supervisor before a kill
             if not args.no_failover:
                 run.kill_server()
+                if run.nats is not None:
+                    run.kill_nats()
                 run.kill_postgres()
             run.drain()
             run.ended = time.monotonic()
@@ -1237,7 +1359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=60.0, help="steady phase, measured")
     parser.add_argument("--warmup", type=float, default=45.0, help="before the steady phase")
-    parser.add_argument("--call-every", type=float, default=60.0, help="s between a desk's calls")
+    parser.add_argument("--call-every", type=float, default=120.0, help="s between a desk's calls")
     parser.add_argument("--talk", type=float, default=3.0, help="s from connect to hang-up")
     parser.add_argument("--acw", type=float, default=1.0, help="s from call end to wrap-up")
     parser.add_argument("--answer-after", type=float, default=0.3)
@@ -1245,11 +1367,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="simulated s per real s at the PBXs"
     )
+    parser.add_argument("--standby", action="store_true", help="a PostgreSQL hot standby")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the issue's run: 2,000 desktops, 4 PBXs, 2 instances (HAProxy, NATS), standby",
+    )
     parser.add_argument("--no-failover", action="store_true")
     parser.add_argument("--down", type=float, default=3.0, help="s PostgreSQL stays down")
     parser.add_argument("--tail", type=float, default=5.0, help="s after the steady phase")
     parser.add_argument("--settle", type=float, default=20.0, help="s of calls after each kill")
-    parser.add_argument("--connect-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--connect-timeout", type=float, default=0.0, help="default: 120 s + 0.5 s a desktop"
+    )
     parser.add_argument("--reconnect-timeout", type=float, default=180.0)
     parser.add_argument("--drain-timeout", type=float, default=240.0)
     parser.add_argument("--short", action="store_true", help="minutes-long CI form")
@@ -1269,10 +1399,13 @@ def main(argv: list[str] | None = None) -> int:
 
         args.password = PASSWORD
         return asyncio.run(_desks_serve(args))
+    if args.full:
+        args.desktops, args.pbxs, args.instances, args.standby = 2000, 4, 2, True
     if args.short:
         args.desktops, args.pbxs = min(args.desktops, 20), 1
         args.seconds, args.warmup, args.settle, args.time_scale = 20.0, 12.0, 8.0, 4.0
         args.call_every = 15.0
+    args.connect_timeout = args.connect_timeout or 120.0 + 0.5 * args.desktops
     if not 1 <= args.desktops <= 5000 or not 1 <= args.pbxs <= 16 or args.instances < 1:
         parser.error("--desktops 1..5000, --pbxs 1..16, --instances >= 1")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
