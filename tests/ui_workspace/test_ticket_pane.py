@@ -14,6 +14,7 @@ from agentdesk.services.tickets.routing import load_rules
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import load_policy
 from agentdesk.store.writer import LocalWriter
+from agentdesk.ui.shell_widgets import fit_columns
 from agentdesk.ui.tickets.model import SLA_COLUMN, TicketTableModel
 from agentdesk.ui.tickets.pane import TicketPane
 from agentdesk.ui.workspace.context import WorkspaceContext
@@ -138,3 +139,32 @@ def test_second_agent_sees_a_conflict_banner(
     with qtbot.wait_signal(pane.ticket_saved, timeout=WAIT_MS):
         pane.detail.apply_mine.click()
     assert context.tickets.get(created.id).priority == "low"
+
+
+def test_a_narrow_pane_puts_the_detail_under_the_list_so_headings_fit(
+    qtbot: QtBot, context: WorkspaceContext
+) -> None:
+    """Seen docked at 1366×768 (~470 px): side by side the list got ~190 px and every
+    column heading was cut ("umbe", "ustom", "easor")."""
+    pane = _pane(qtbot, context, "mine")
+    fit_columns(pane.table)  # as the desk docks it
+    assert pane.splitter.orientation() == Qt.Orientation.Horizontal  # 1200 px: side by side
+    pane.resize(470, 640)
+    qtbot.wait_until(lambda: pane.splitter.orientation() == Qt.Orientation.Vertical)
+    header = pane.table.horizontalHeader()
+    qtbot.wait_until(lambda: pane.table.viewport().width() > 400)
+    shown = [c for c in range(header.count()) if not header.isSectionHidden(c)]
+    titles = [pane.model.headerData(c, Qt.Orientation.Horizontal) for c in shown]
+    assert titles == ["Number", "Customer", "Reason", "Priority", "SLA due"]  # the rest below
+
+    def cut() -> list[str]:
+        return [
+            str(pane.model.headerData(c, Qt.Orientation.Horizontal))
+            for c in shown
+            if header.sectionSize(c) < header.sectionSizeHint(c)
+        ]
+
+    qtbot.wait_until(lambda: cut() == [])  # the columns refit once the others are hidden
+    pane.resize(1200, 600)
+    qtbot.wait_until(lambda: pane.splitter.orientation() == Qt.Orientation.Horizontal)
+    assert not any(header.isSectionHidden(c) for c in range(header.count()))

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Literal
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -28,15 +29,26 @@ from agentdesk.ui.change_bus import Changes
 from agentdesk.ui.named import named
 from agentdesk.ui.tickets.detail import TicketDetailPanel
 from agentdesk.ui.tickets.dialogs import TicketCreateDialog
-from agentdesk.ui.tickets.model import SLA_COLUMN, TicketFilterProxy, TicketTableModel
+from agentdesk.ui.tickets.model import (
+    COLUMNS,
+    SLA_COLUMN,
+    TicketFilterProxy,
+    TicketTableModel,
+)
 
 Scope = Literal["mine", "team", "customer"]
 COUNTDOWN_MS = 30_000  # the countdown shows minutes; refresh twice a minute
 TITLES = {"mine": "My tickets", "team": "My team's tickets", "customer": "Customer tickets"}
+# Narrower than this (a docked pane at 1366×768 is ~470 px) the detail goes under the list:
+# side by side the list got ~190 px and every column heading was cut ("umbe", "ustom").
+NARROW_PX = 760
+# …and these columns go (the detail under the list shows them for the selected ticket).
+NARROW_HIDDEN = ("Status", "Team", "Assignee")
 
 
 class TicketPane(QWidget):
-    """A filterable, sortable ticket table with the detail panel beside it."""
+    """A filterable, sortable ticket table with the detail panel beside it (under it when
+    the pane is narrow)."""
 
     ticket_saved = Signal(uuid.UUID)
     customer_activated = Signal(uuid.UUID)
@@ -100,6 +112,18 @@ class TicketPane(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = self.width() < NARROW_PX
+        wanted = Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+            room = self.splitter.height() if narrow else self.splitter.width()
+            self.splitter.setSizes([room * 2 // 5, room - room * 2 // 5] if narrow else [820, 540])
+            for column, (title, _text) in enumerate(COLUMNS):
+                if title in NARROW_HIDDEN:
+                    self.table.setColumnHidden(column, narrow)
 
     def _connect_signals(self) -> None:
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
