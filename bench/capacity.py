@@ -409,8 +409,9 @@ class Fleet:
                 call = Call(linkedid, t, caller, customer, queue=str(event.get("queue", "")))
                 desk.calls[linkedid] = call
                 self.spawn(self.answer(desk, call))
-            elif name == "AgentConnect" and linkedid in desk.calls:
-                call = desk.calls[linkedid]
+            elif name == "AgentConnect":
+                # An answer whose offer this desk never saw is adopted like a resync's call.
+                call = desk.calls.setdefault(linkedid, Call(linkedid, t))
                 if call.connected is None:
                     call.connected = t
                     self.spawn(self.hang_up(desk, call))
@@ -419,6 +420,13 @@ class Fleet:
                     del desk.calls[linkedid]
             elif name in ("AgentComplete", "AgentDump") and linkedid in desk.calls:
                 self.end(desk, desk.calls[linkedid])
+            elif name == "Hangup" and linkedid in desk.calls:
+                # The agent's own leg hung up: the call is over even if its AgentComplete
+                # was lost (a relay gap while the bus was away).
+                channel = str((event.get("channel") or {}).get("channel") or "").lower()
+                call = desk.calls[linkedid]
+                if call.connected is not None and channel.startswith(desk.interface.lower() + "-"):
+                    self.end(desk, call)
 
     def reconcile(self, desk: Desk, channels: list[dict[str, Any]]) -> None:
         """After a (re)connect: adopt up calls the desk did not know; end those gone."""
@@ -430,10 +438,11 @@ class Fleet:
             name = str(info.get("channel") or "").lower()
             if linkedid and name.startswith(mine) and str(info.get("state", "")) == "6":
                 up.add(linkedid)
-        for linkedid in up - set(desk.calls):
-            call = Call(linkedid, time.monotonic(), connected=time.monotonic())
-            desk.calls[linkedid] = call
-            self.spawn(self.hang_up(desk, call))
+        for linkedid in up:  # answered (its AgentConnect may have been missed): adopted
+            call = desk.calls.setdefault(linkedid, Call(linkedid, time.monotonic()))
+            if call.connected is None:
+                call.connected = time.monotonic()
+                self.spawn(self.hang_up(desk, call))
         for linkedid, call in list(desk.calls.items()):
             if linkedid in up:
                 continue
