@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,18 @@ class FakeSession:
     login: str
     role: Role
     id: uuid.UUID = field(default_factory=lambda: uuid.UUID(int=1))
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_collected_here() -> Iterator[None]:
+    """Collect an earlier test's garbage on the GUI thread before this test starts threads.
+
+    A Qt object left in a reference cycle is otherwise destroyed wherever the collector
+    next runs, e.g. on the loopback server's thread a later test starts, which crashes the
+    process (seen in long runs of this folder).
+    """
+    gc.collect()
+    yield
 
 
 @pytest.fixture

@@ -198,6 +198,7 @@ def test_the_supervisor_toolbar_opens_one_worklist_and_its_shortcut_works_from_i
         action.trigger()
     window = opened.args[0]
     assert isinstance(window, AbandonedWindow)
+    qtbot.addWidget(window)  # deleted at teardown on this thread, not by a later collection
     qtbot.waitUntil(lambda: window.summary.text() != "Loading…", timeout=10_000)
     assert action in window.actions()  # reachable with the worklist focused too
     with qtbot.waitSignal(launcher.opened, timeout=5000) as opened:
