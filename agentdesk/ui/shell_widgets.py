@@ -184,14 +184,20 @@ class ColumnFitter(QObject):
         room_left = room - sum(w for c, w in wanted.items() if c in self._whole)
         sizes = dict(wanted)
         if flexible and sum(flexible.values()) > room_left and room > 0:
+            # Headings stay whole while they all fit: cells elide (with their tooltip), a cut
+            # heading ("Descriptio") leaves the agent guessing what the column is.
+            headings = {c: min(w, header.sectionSizeHint(c)) for c, w in flexible.items()}
+            floor = 0  # the headings are the floor
+            if sum(headings.values()) > room_left:
+                headings, floor = dict.fromkeys(flexible, 0), self._floor
             # Shrink the widest first: cut every column above a level down to that level.
             level = max(flexible.values())
             for _ in range(64):  # bounded bisection on the level
-                used = sum(min(w, level) for w in flexible.values())
-                if used <= room_left or level <= self._floor:
+                used = sum(max(min(w, level), headings[c]) for c, w in flexible.items())
+                if used <= room_left or level <= floor:
                     break
-                level = max(self._floor, level - max(1, (used - room_left) // len(flexible)))
-            sizes.update({c: min(w, level) for c, w in flexible.items()})
+                level = max(floor, level - max(1, (used - room_left) // len(flexible)))
+            sizes.update({c: max(min(w, level), headings[c]) for c, w in flexible.items()})
         last = columns[-1]
         sizes[last] = max(sizes[last], room - sum(sizes[c] for c in columns[:-1]))
         self._fitting = True
