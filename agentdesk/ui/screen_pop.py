@@ -326,15 +326,14 @@ class ScreenPopView(QFrame):
     @staticmethod
     def _status_text(pop: PopContent) -> str:
         """One line about the match in the agent's words (where it was looked up is not
-        theirs to care about: "the central database" read as jargon on the pop)."""
+        theirs to care about: "the central database" read as jargon on the pop). None for
+        an unknown caller: the page below says it ("No customer has this number" twice)."""
         if pop.looking_up and pop.match.kind is MatchKind.SINGLE and pop.chosen is not None:
             return "Checking whether another customer shares this number…"
         if pop.looking_up:
             return "Looking up the caller…"
         if pop.match.source == "none":
             return ""
-        if pop.match.kind is MatchKind.NONE:
-            return "No customer has this number."
         if pop.match.kind is MatchKind.SINGLE:
             return "Matched on the caller's number."
         return ""

@@ -56,6 +56,9 @@ def test_unknown_number_prefills_search_and_offers_new_customer(desk: Any, qtbot
     desk.wait_pop(placed)
     view = desk.window.pop
     assert view.search_field.text() == "+447700900777"
+    # Said once, on the page that offers what to do (the status line repeated it).
+    shown = [w.text() for w in (view.status, view.unknown_text) if w.isVisible()]
+    assert sum("No customer has this number" in t for t in shown) == 1, shown
     with qtbot.waitSignal(desk.window.new_customer_requested) as blocker:
         view.new_button.click()
     assert blocker.args == ["+447700900777"]
