@@ -626,6 +626,12 @@ class Fleet:
             "filed": self.filed,
             "errors": self.errors,
             "transitions": {d.login: d.transitions for d in self.desks},
+            "open": {
+                c.linkedid: f"{d.login}: {'answered' if c.connected else 'never answered'}, "
+                f"{'ended' if c.ended else 'not ended'}"
+                for d in self.desks
+                for c in d.calls.values()
+            },
         }
 
 
@@ -898,6 +904,7 @@ class Run:
         self.ended = float("inf")  # when the calls were drained (the sockets close after)
         self.down: list[str] = []  # a few desktops not connected, at the last status
         self.samples = 0
+        self.ami_events = self.offered = 0  # written by the PBXs, callers offered by them
         # Peak (the servers' connections, all client connections but ours).
         self.db_peak = (0, 0)
 
@@ -1168,9 +1175,12 @@ class Run:
         rows: list[Any] = []
         for site, child in self.pbxs.items():
             path = self.work / f"record-{site}.json"
-            child.ask(f"stop {path}", 120)
+            done = child.ask(f"stop {path}", 120)
+            self.ami_events += int(done["events"])
+            self.offered += int(done["offered"])
             rows += json.loads(path.read_text())
         merged: dict[str, Any] = {
+            "open": {},
             "offers": [],
             "pushed": {},
             "seen": {},
@@ -1187,6 +1197,7 @@ class Run:
             merged["seen"].update(part["seen"])
             merged["filed"] += part["filed"]
             merged["transitions"].update(part["transitions"])
+            merged["open"].update(part["open"])
             for k, v in part["errors"].items():
                 merged["errors"][k] = merged["errors"].get(k, 0) + v
         return rows, merged
@@ -1280,6 +1291,11 @@ def report(
         f"p99 {pct(visible, 99):7.1f} ms  (n={len(visible):,}, steady phase)"
     )
     steady_calls = sum(1 for t, _ in connects if t0 <= t <= t1)
+    print(
+        f"PBXs: {run.offered:,} callers, {len(connects):,} calls connected to desktops, "
+        f"{run.ami_events:,} AMI events written ({run.ami_events / max(1, len(connects)):.0f} "
+        "per connected call)"
+    )
     print(f"calls connected in the steady phase: {steady_calls:,} ({steady_calls / window:.1f}/s)")
     print(f"{'process':<16}{'CPU s':>9}{'% of a core':>13}{'peak RSS MB':>13}")
     whole = run.usage
@@ -1321,7 +1337,7 @@ def report(
     errors = ", ".join(f"{k}: {n}" for k, n in sorted(got["errors"].items())) or "none"
     print(f"client-side errors (retried): {errors}")
     for linkedid in sorted(lost)[:5]:
-        print(f"  lost: {linkedid}")
+        print(f"  lost: {linkedid} (at the desk: {got['open'].get(linkedid, 'not open')})")
     for linkedid in sorted(dup)[:5]:
         print(f"  duplicated: {linkedid} x{dup[linkedid]}")
     if failed:
