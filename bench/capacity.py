@@ -1,7 +1,12 @@
 """Capacity run: N PBX sites, server instance(s) over PostgreSQL, D desktop protocol clients.
 
-    .venv/bin/python bench/capacity.py [--desktops 500] [--pbxs 2] [--instances 1]
-        [--seconds 60] [--call-every 60] [--no-failover] [--short]
+    .venv/bin/python bench/capacity.py [--desktops 500] [--pbxs 2] [--instances 1] [--standby]
+        [--seconds 60] [--call-every 120] [--no-failover] [--short | --full]
+
+``--short`` is the CI form (20 desktops, 1 PBX, about 2 minutes:
+``tests/bench/test_capacity_short.py``); ``--full`` is issue 16's run (2,000
+desktops, 4 PBXs, 2 instances, standby). The sizing in ``docs/scaling.md`` comes
+from ``--desktops 500 --pbxs 4 --instances 2 --standby --call-every 300``.
 
 Every part is its own process on loopback, so each one's CPU and memory are its own:
 
@@ -14,7 +19,11 @@ Every part is its own process on loopback, so each one's CPU and memory are its 
   simulator's known callers (all in the central store), calls go through the IVR
   and the queues; the caller never hangs up first (the desktop does);
 * ``agentdesk server`` instance(s) with a settings file (``[central]`` on a
-  throwaway PostgreSQL, ``[[pbx]]`` per site with its interfaces);
+  throwaway PostgreSQL, ``[[pbx]]`` per site with its interfaces); with
+  ``--instances`` > 1 a NATS server (``tests/support/nats.py``, ``[bus] url``)
+  between them and HAProxy in front (``tests/support/haproxy.py``, the shipped
+  ``deploy/haproxy.cfg``), which the desktops connect to; ``--standby`` adds a
+  PostgreSQL hot standby (``[central] standby_url``);
 * ``--desktops`` desktop protocol clients (no Qt) in one or more client
   processes (``capacity.py _desks``): each signs in (``POST /api/v1/session``),
   keeps its CTI socket (``/api/v1/cti?client_id=``) and live socket
@@ -36,8 +45,9 @@ processes, PSS); interactions expected (calls the PBXs connected to a desktop,
 from their own record) vs stored (rows by Linkedid): lost and duplicated.
 
 Then (unless ``--no-failover``) each of: SIGKILL a server instance (and start
-it again on its port), stop PostgreSQL (``pg_ctl -m immediate``, then start it
-again), with the calls still flowing; per kill: how long until every desktop
+it again on its port), SIGKILL NATS (when there is one; started again after
+``--down`` s), stop PostgreSQL (``pg_ctl -m immediate``, started again after
+``--down`` s), with the calls still flowing; per kill: how long until every desktop
 had both sockets up again (max, p99), and lost/duplicated interactions among
 the calls connected from that kill to the next. Once the kills are done the
 PBXs stop taking new callers and the run waits (bounded) until every call has
@@ -190,6 +200,7 @@ class Call:
     ended: float | None = None
     filed: bool = False
     queue: str = ""
+    hangup: str = ""  # the last hang-up request's outcome (for a call that went astray)
 
 
 @dataclass
@@ -475,6 +486,7 @@ class Fleet:
             r = await self.request(
                 desk, "POST", "/cti/requests", json={"kind": "hangup", "linkedid": call.linkedid}
             )
+            call.hangup = "no answer" if r is None else f"HTTP {r.status_code} {r.text[:80]}"
             if r is not None and r.status_code == 200 and r.json().get("ok"):
                 return
             await self.sleep(1.0)
@@ -628,7 +640,7 @@ class Fleet:
             "transitions": {d.login: d.transitions for d in self.desks},
             "open": {
                 c.linkedid: f"{d.login}: {'answered' if c.connected else 'never answered'}, "
-                f"{'ended' if c.ended else 'not ended'}"
+                f"{'ended' if c.ended else 'not ended'}; last hang-up: {c.hangup or 'none'}"
                 for d in self.desks
                 for c in d.calls.values()
             },
