@@ -330,6 +330,11 @@ class Lease:
             else:
                 self.revision = await kv.update(self.key, me, last=self.revision)
         except KeyWrongLastSequenceError:
+            # A renewal that timed out here may still have been written: if the value is
+            # ours, so is the lease (at the revision the bucket holds).
+            if await self._still_mine(kv):
+                self.renewed_at = time.monotonic()
+                return True
             if self.revision is not None:
                 log.warning("lease %s: taken over by another server", self.name)
             self.revision = None
@@ -350,6 +355,18 @@ class Lease:
                         self.bus.settings.lease_ttl)  # fmt: skip
             self.revision = None
         return self.held
+
+    async def _still_mine(self, kv: KeyValue) -> bool:
+        if self.revision is None:
+            return False
+        try:
+            entry = await kv.get(self.key)
+        except (KeyNotFoundError, NatsError, TimeoutError):
+            return False
+        if (entry.value or b"") != self.bus.instance.encode() or entry.revision is None:
+            return False
+        self.revision = int(entry.revision)
+        return True
 
     async def _read_holder(self, kv: KeyValue) -> None:
         with contextlib.suppress(KeyNotFoundError, NatsError, TimeoutError):

@@ -167,6 +167,9 @@ class CtiRelay:
     async def _lead(self, site: str, epoch: int) -> None:
         log.info("PBX %s: this server (%s) takes the AMI link", site, self.bus.instance)
         self.leading[site] = epoch
+        # A new epoch numbers every agent's messages from 1 again (followers expect it).
+        for key in [k for k in self._seq if k[0] == site]:
+            del self._seq[key]
         prefix = f"{PREFIX}.{token(site)}"
         self._services[site] = [
             await self.bus.subscribe(f"{prefix}.hello", self._hello_handler(site)),
