@@ -225,6 +225,11 @@ class DeskSession:
         for change in self.tracker.reconcile(channels, self._clock.now()):
             self._apply(change, time.perf_counter())
         self.wrapups.resynced()
+        if not self.wrapups.pending() and self.tracker.current() is None:
+            # No call and no wrap-up open: an ACW pause is left over (its unpause was lost
+            # while the link moved, e.g. a server instance died as ACW ended) and would
+            # keep the agent from every call for good.
+            self._end_acw()
         if snapshot.reconnect:
             self._listener.notice(
                 "info", "PBX link restored; calls and agent state resynchronised."

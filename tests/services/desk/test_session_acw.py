@@ -109,3 +109,26 @@ def test_a_next_state_after_wrap_up_pauses_with_that_reason(make_desk: DeskMaker
     desk.session.save_wrap_up("9.1", WrapUpDraft("info", next_state="Break"))
     desk.runner.drain()
     assert desk.pauses() == [Pause(True, "Break")]
+
+
+def test_an_acw_unpause_lost_in_a_server_failover_is_sent_again_after_the_resync(
+    make_desk: DeskMaker,
+) -> None:
+    """Defect (cluster e2e): the instance holding the PBX link died just as ACW ended; the
+    unpause was refused (link moving) and the agent stayed paused with the ACW reason, so
+    no call was offered again. The resync from the new link holder shows the stale pause."""
+    desk = make_desk()
+    desk.online(("general", False, ""))
+    _talk_and_end(desk, "7.1")
+    _pbx_applies(desk)
+    desk.session.save_wrap_up("7.1", WrapUpDraft("info"))
+    desk.runner.drain()
+    assert desk.pauses() == [Pause(False, queue="general")]
+    desk.sent.requests.clear()  # lost: the PBX never applied it
+    desk.session.link_changed("reconnecting", "moving")
+    desk.online(("general", True, "ACW"))
+    assert desk.pauses() == [Pause(False, queue="general")]
+    # A pause the agent chose, or ACW still running, is left alone.
+    desk.sent.requests.clear()
+    desk.online(("general", True, "Lunch"))
+    assert desk.pauses() == []
