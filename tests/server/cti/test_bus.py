@@ -24,10 +24,12 @@ from agentdesk.server.context import ServerContext
 from agentdesk.server.cti.config import PbxConfig
 from agentdesk.server.run import ServerThread
 from agentdesk.server.settings import ListenSettings, ServerSettings
+from agentdesk.telephony.sim.simulator import PlacedCall
 from tests.server.cti.conftest import (
     ALICE,
     BOB,
     CALLER,
+    CtiSocket,
     Desk,
     SimThread,
     is_event,
@@ -139,6 +141,23 @@ def _other(pair: Pair, instance: Instance) -> Instance:
     return next(i for i in pair.instances if i is not instance)
 
 
+def _alice_on_a_call_at_the_follower(
+    pair: Pair,
+) -> tuple[Instance, Instance, Desk, CtiSocket, PlacedCall]:
+    """alice's desktop on the instance without the link, on an answered call."""
+    leader = pair.leader()
+    assert leader is not None
+    follower = _other(pair, leader)
+    alice = pair.desk("alice", follower)
+    sock = alice.open()
+    sock.expect(lambda m: m["type"] == "resync")
+    placed = pair.sim.call(CALLER, ALICE)
+    sock.expect(is_event("AgentCalled", placed.linkedid))
+    assert alice.request({"kind": "answer"}).json()["ok"]
+    sock.expect(is_event("AgentConnect", placed.linkedid))
+    return leader, follower, alice, sock, placed
+
+
 def test_one_ami_login_and_a_desktop_on_the_follower_gets_its_calls(pair: Pair) -> None:
     leader = pair.leader()
     assert leader is not None
@@ -189,16 +208,7 @@ def test_a_desktop_on_another_instance_replaces_the_older_socket(pair: Pair) -> 
 
 
 def test_the_other_instance_takes_the_link_over_and_the_call_comes_back(pair: Pair) -> None:
-    leader = pair.leader()
-    assert leader is not None
-    follower = _other(pair, leader)
-    alice = pair.desk("alice", follower)
-    sock = alice.open()
-    sock.expect(lambda m: m["type"] == "resync")
-    placed = pair.sim.call(CALLER, ALICE)
-    sock.expect(is_event("AgentCalled", placed.linkedid))
-    assert alice.request({"kind": "answer"}).json()["ok"]
-    sock.expect(is_event("AgentConnect", placed.linkedid))
+    leader, follower, alice, sock, placed = _alice_on_a_call_at_the_follower(pair)
 
     leader.thread.stop()  # a clean stop gives the lease up at once
     pair.instances.remove(leader)
@@ -295,16 +305,7 @@ def test_a_nats_restart_keeps_the_link_and_calls_flow_again(pair: Pair) -> None:
 def test_nats_away_longer_than_the_lease_the_link_is_given_up_then_taken_again(
     pair: Pair,
 ) -> None:
-    leader = pair.leader()
-    assert leader is not None
-    follower = _other(pair, leader)
-    alice = pair.desk("alice", follower)
-    sock = alice.open()
-    sock.expect(lambda m: m["type"] == "resync")
-    placed = pair.sim.call(CALLER, ALICE)
-    sock.expect(is_event("AgentCalled", placed.linkedid))
-    assert alice.request({"kind": "answer"}).json()["ok"]
-    sock.expect(is_event("AgentConnect", placed.linkedid))
+    _, _, alice, sock, placed = _alice_on_a_call_at_the_follower(pair)
     seen = len(sock.seen)
 
     pair.nats.stop(kill=True)
