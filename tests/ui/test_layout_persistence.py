@@ -168,3 +168,10 @@ def test_dark_scheme_lightens_phone_links(monkeypatch: pytest.MonkeyPatch) -> No
     assert 'href="tel:+441215550000"' in dark and "color:#8ab4f8" in dark
     high, low = sorted((_luminance("#8ab4f8"), _luminance("#1c2027")), reverse=True)
     assert (high + 0.05) / (low + 0.05) >= 4.5
+
+
+def test_the_window_can_be_made_as_small_as_a_scaled_laptop_screen(desk: Any) -> None:
+    # 1280×720 at 125 % scaling leaves 1024×576 logical pixels. The stacked ticket detail in
+    # the docked ticket panes once set the window's minimum height to 659 px (no scrolling).
+    hint = desk.window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 576, hint

@@ -10,11 +10,13 @@ from typing import Literal
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -98,7 +100,14 @@ class TicketPane(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName(f"ticketSplitter_{self._scope}")
         self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.detail)
+        # The detail scrolls when the pane is short (stacked under the list in a docked pane):
+        # its form and tabs must not set the whole window's minimum height.
+        self.detail_scroll = QScrollArea()
+        self.detail_scroll.setObjectName(f"ticketDetailScroll_{self._scope}")
+        self.detail_scroll.setWidgetResizable(True)
+        self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.detail_scroll.setWidget(self.detail)
+        self.splitter.addWidget(self.detail_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([820, 540])  # the table needs room for its SLA column at 1366 px
