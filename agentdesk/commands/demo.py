@@ -103,6 +103,16 @@ def demo_field_key(data_dir: Path) -> str:
     return read_key_file(path)
 
 
+def _queue_codes() -> tuple[tuple[str, str], ...]:
+    """The simulator's transfer codes that put a caller in a queue, for the transfer directory."""
+    from agentdesk.telephony.sim.config import load_config
+
+    config = load_config()
+    return tuple(
+        (queue, code) for code, queue in config.transfer_targets.items() if queue in config.queues
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         settings = demo_settings(settings_from(args), args.data_dir)
@@ -235,6 +245,7 @@ class DemoRuntime:
             username=settings.pbx.username,
             secret_keyring=settings.pbx.secret_key,
             auth="md5" if settings.pbx.use_md5 else "plain",
+            queue_transfers=_queue_codes(),
         )
         # A one-desk site: every role's desktop holds the whole (small) customer base.
         listen = ListenSettings(

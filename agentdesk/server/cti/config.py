@@ -13,6 +13,7 @@
     interfaces = ["PJSIP/1*"]            # optional: agents on this PBX (fnmatch patterns)
     transfer_context = "transfers"       # where transfers enter the dialplan
     dial_context = "from-internal"       # where click-to-dial calls enter it
+    queue_transfers = { sales = "2100" } # optional: the transfer code of each queue
 
 Several ``[[pbx]]`` tables may be given (one per site); none is fine (the
 server then runs without CTI and says so in ``/ready``). The secret is read
@@ -49,6 +50,9 @@ class PbxConfig:
     interfaces: tuple[str, ...] = ()
     transfer_context: str = "transfers"
     dial_context: str = "from-internal"
+    # (queue, code): the extension in ``transfer_context`` that puts a caller in that queue,
+    # offered by the agents' transfer directory (``server/api/cti_directory.py``).
+    queue_transfers: tuple[tuple[str, str], ...] = ()
 
     @property
     def dial_plan(self) -> DialPlan:
@@ -141,6 +145,7 @@ def pbx_from_mapping(entry: dict[str, Any], where: str) -> PbxConfig:
             raise ConfigError(f"{where}: {key} must be a dialplan context name")
         contexts[key] = value
     return PbxConfig(
+        queue_transfers=_queue_transfers(entry.get("queue_transfers", {}), where),
         site=site,
         host=host.strip(),
         port=port,
@@ -151,6 +156,17 @@ def pbx_from_mapping(entry: dict[str, Any], where: str) -> PbxConfig:
         interfaces=tuple(i.strip() for i in interfaces),
         **contexts,
     )
+
+
+def _queue_transfers(raw: object, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{where}: queue_transfers must be a table of queue = "code"')
+    found = []
+    for queue, code in raw.items():
+        if not isinstance(code, str) or not re.fullmatch(r"[0-9*#]{1,32}", code):
+            raise ConfigError(f'{where}: queue_transfers.{queue} must be digits, like "2100"')
+        found.append((str(queue), code))
+    return tuple(found)
 
 
 def pbx_from_address(
