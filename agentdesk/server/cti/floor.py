@@ -599,6 +599,10 @@ class FloorHub:
         first = {"type": "floor", "sites": [self._picture(site) for site in self.sites]}
         return sub, [first, *self._todays(interval)]
 
+    def pictures(self) -> dict[str, dict[str, Any]]:
+        """Every site as this instance holds it now (computed here or mirrored), by site."""
+        return {site: self._picture(site) for site in self.sites}
+
     def _picture(self, site: str) -> dict[str, Any]:
         if self.leads(site) or self.relay is None:
             return self.sites[site].full()
