@@ -54,6 +54,11 @@ class PlacedCallback:
     comment_id: uuid.UUID | None  # the ticket comment, for a caller not on file
 
 
+def opt_out_reason(name: str) -> str:
+    """Why the desk does not dial a customer who asked not to be phoned ("Not called: …")."""
+    return f"{name} asked not to be phoned (Do not phone is on their record)"
+
+
 def callback_number(note: str | None, region: str = "GB") -> str | None:
     """The E.164 number of a callback task's note, or None when it is not one."""
     text = task_number(note)
@@ -106,9 +111,7 @@ class CallbackTasks:
                     )
                 ).one_or_none()
                 if row is not None and row.phone_opt_out:
-                    raise MutationRejected(
-                        f"{row.display_name} asked not to be phoned: no callback", "customer_id"
-                    )
+                    raise MutationRejected(opt_out_reason(row.display_name), "customer_id")
         display = normalise(number, self._region).display
         now = self._clock()
         words = f"{SUBJECT} to {display}: {reminder.note}"

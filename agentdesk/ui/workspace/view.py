@@ -35,6 +35,7 @@ from agentdesk.services.crm.customer_views import (
     ProductView,
 )
 from agentdesk.services.crm.customers import CustomerNotFound, RevealedValue
+from agentdesk.services.desk.callback_tasks import opt_out_reason
 from agentdesk.ui import format as fmt
 from agentdesk.ui.change_bus import Changes
 from agentdesk.ui.named import named
@@ -340,6 +341,11 @@ class CustomerWorkspace(QWidget):
         for text, colour, name in chips:
             self.chips.addWidget(_chip(text, colour, name))
         self._show_call_chip()
+        self.call_button.setToolTip(
+            f"{opt_out_reason(card.display_name)}: Call does not dial"
+            if card.phone_opt_out
+            else "Call the selected number"
+        )
         self.contacts.set_rows(card.contacts)
         self.products.set_rows(card.products)
         self.products_view.setColumnHidden(len(PRODUCT_COLUMNS) - 1, False)
@@ -457,10 +463,13 @@ class CustomerWorkspace(QWidget):
 
     def _on_call_clicked(self) -> None:
         contact = self._selected(self.contacts_view)
-        if isinstance(contact, ContactPoint) and contact.dial:
-            self.dial_requested.emit(contact.dial)
-        else:
+        if not (isinstance(contact, ContactPoint) and contact.dial):
             self.message_shown.emit("Select a phone number to call")
+        elif self.card is not None and self.card.phone_opt_out:
+            # The customer's contact preference wins over a click (callbacks honour it too).
+            self.message_shown.emit(f"Not called: {opt_out_reason(self.card.display_name)}.")
+        else:
+            self.dial_requested.emit(contact.dial)
 
     def _on_copy_clicked(self) -> None:
         contact = self._selected(self.contacts_view)
