@@ -2,9 +2,17 @@
 
 ``desk.qss`` is the light sheet and ``desk-dark.qss`` the dark one; both use the same
 selectors, so a widget styled in one is styled in the other.
+
+``AGENTDESK_COLOR_SCHEME=dark`` (or ``light``) overrides the system's scheme: for a desktop
+whose platform reports none (X11 without a desktop environment, such as the screenshots'
+virtual screen) and for an agent who wants the other one.
 """
 
 from __future__ import annotations
+
+import functools
+import logging
+import os
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QGuiApplication
@@ -21,10 +29,33 @@ _TONES = {
     "muted": ("#555555", "#aeb5c1"),
 }
 _DARK_LINK = "#8ab4f8"
+SCHEME_ENV = "AGENTDESK_COLOR_SCHEME"
+_FORCED = {"dark": Qt.ColorScheme.Dark, "light": Qt.ColorScheme.Light}
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _forced_scheme(value: str) -> Qt.ColorScheme | None:
+    """The scheme ``AGENTDESK_COLOR_SCHEME`` asks for; None (said once) when it is not one."""
+    if not value.strip():
+        return None
+    scheme = _FORCED.get(value.strip().lower())
+    if scheme is None:
+        log.warning("%s=%r is neither 'dark' nor 'light'; following the system", SCHEME_ENV, value)
+    return scheme
+
+
+def forced_scheme() -> Qt.ColorScheme | None:
+    return _forced_scheme(os.environ.get(SCHEME_ENV, ""))
 
 
 def system_scheme() -> Qt.ColorScheme:
-    """The platform's current colour scheme (Unknown without a GUI application)."""
+    """The scheme ``AGENTDESK_COLOR_SCHEME`` forces, else the platform's current one
+    (Unknown without a GUI application)."""
+    forced = forced_scheme()
+    if forced is not None:
+        return forced
     app = QGuiApplication.instance()
     if not isinstance(app, QGuiApplication):
         return Qt.ColorScheme.Unknown
@@ -66,7 +97,7 @@ class _SchemeFollower(QObject):
 
     @Slot(Qt.ColorScheme)
     def restyle(self, scheme: Qt.ColorScheme) -> None:
-        apply_scheme(self._widget, scheme)
+        apply_scheme(self._widget, forced_scheme() or scheme)
 
 
 def follow_system_scheme(widget: QWidget) -> None:
