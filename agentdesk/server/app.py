@@ -27,6 +27,7 @@ from agentdesk.server.api import (
     abandoned,
     corebank,
     cti,
+    cti_directory,
     cti_floor,
     customers,
     duplicates,
@@ -156,7 +157,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     _mount_docs(app)
     routers = (
         session, sync, mutations, customers, corebank, supervisor, duplicates, live, cti,
-        cti_floor, abandoned,
+        cti_floor, cti_directory, abandoned,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router, prefix=API)
