@@ -108,3 +108,37 @@ def test_notes_of_a_megabyte_in_any_script_are_previewed_and_detailed(engine: En
     assert service.detail(iid).notes == notes
     with pytest.raises(ValueError):
         service.add_note(cid, "   ", None)
+
+
+def test_count_and_pages_at_an_offset_agree_with_the_keyset_walk(central: Engine) -> None:
+    from sqlalchemy import update
+
+    from agentdesk.models import TicketComment
+
+    org = add_org(central)
+    cid = add_customer(central)
+    add_interactions(central, cid, 300, [org.agent_id])
+    writer = LocalWriter(central, "alice")
+    ticket_id = uuid7()
+    writer.write(
+        "ticket.create",
+        {"id": ticket_id, "reason": "card_lost", "title": "Lost card", "customer_id": cid},
+    )
+    # Comments among the interactions, at the same instant as one, and older than them all.
+    for at in (BASE_TIME - dt.timedelta(minutes=7 * 100 + 3), BASE_TIME - dt.timedelta(minutes=700),
+               BASE_TIME - dt.timedelta(days=30)):  # fmt: skip
+        comment = uuid7()
+        writer.write("ticket.comment", {"id": comment, "ticket_id": ticket_id, "body": "Noted"})
+        with central.begin() as conn:
+            conn.execute(
+                update(TicketComment).where(TicketComment.id == comment).values(created_at=at)
+            )
+    service = TimelineService(central)
+    for flt in (TimelineFilter(), TimelineFilter(channels=frozenset({"ticket", "email"}))):
+        walked = _all(service, cid, flt, 97)
+        assert service.count(cid, flt) == len(walked)
+        for offset in (0, 1, 98, 99, 100, 101, 150, len(walked) - 5, len(walked) - 1):
+            page = service.page_at(cid, flt, offset, 7)
+            assert list(page.entries) == walked[offset : offset + 7], (flt, offset)
+        assert service.page_at(cid, flt, len(walked), 7).entries == ()
+    assert service.count(cid, TimelineFilter(text="item 77.")) == 1

@@ -37,6 +37,7 @@ from agentdesk.store.writer import LocalWriter
 
 PREVIEW_CHARS = 240
 MAX_PAGE = 5000
+ALL_EVENTS = 1_000_000  # ticket events are few per customer: count and offset read them all
 TICKET_CHANNEL = "ticket"
 CHANNELS = (*[c.value for c in Channel], TICKET_CHANNEL)
 MANUAL_CHANNELS = ("email", "branch", "chat", "sms", "social", "web", "phone")
@@ -179,18 +180,62 @@ class TimelineService:
 
     # --- interactions ---------------------------------------------------------------------------
 
-    def _interactions(
+    def count(self, customer_id: uuid.UUID, flt: TimelineFilter = TimelineFilter()) -> int:
+        """How many entries ``flt`` lets through: the length of the whole timeline."""
+        with read_session(self._engine) as session:
+            total = 0
+            stmt = self._interaction_query(customer_id, flt)
+            if stmt is not None:
+                counted = stmt.with_only_columns(func.count(Interaction.id))
+                total += int(session.scalar(counted) or 0)
+            if flt.wants(TICKET_CHANNEL):
+                total += len(self._ticket_events(session, customer_id, flt, None, ALL_EVENTS))
+        return total
+
+    def page_at(
         self,
-        session: Session,
-        cid: uuid.UUID,
+        customer_id: uuid.UUID,
         flt: TimelineFilter,
-        cursor: TimelineCursor | None,
-        limit: int,
-        newer: bool = False,
-    ) -> list[TimelineEntry]:
+        offset: int,
+        limit: int = 100,
+    ) -> TimelinePage:
+        """Up to ``limit`` entries from position ``offset`` of the whole timeline (0 = newest).
+
+        For a page far from any loaded one (the scrollbar dragged to the middle). Ticket
+        events are few, so all of them are read; the interactions are read from at most that
+        many positions before ``offset`` (an index scan), and the two are merged from a point
+        whose position is known: the first interaction read, after the events newer than it.
+        """
+        limit = max(1, min(limit, MAX_PAGE))
+        offset = max(0, offset)
+        with read_session(self._engine) as session:
+            events: list[TimelineEntry] = []
+            if flt.wants(TICKET_CHANNEL):
+                events = self._ticket_events(session, customer_id, flt, None, ALL_EVENTS)
+            events.sort(key=lambda e: e.cursor, reverse=True)
+            start = max(0, offset - len(events))
+            read = len(events) + limit  # _interactions reads one more
+            calls = self._interactions(session, customer_id, flt, None, read, offset=start)
+            if not calls and start > 0:  # past the last interaction: start at the last one
+                stmt = self._interaction_query(customer_id, flt)
+                counted = (
+                    stmt.with_only_columns(func.count(Interaction.id)) if stmt is not None else None
+                )
+                start = max(0, int(session.scalar(counted) or 0) - 1) if counted is not None else 0
+                calls = self._interactions(session, customer_id, flt, None, read, offset=start)
+        newer = sum(1 for e in events if calls and e.cursor > calls[0].cursor) if start else 0
+        merged = sorted(calls + events[newer:], key=lambda e: e.cursor, reverse=True)
+        skip = offset - start - newer
+        page = tuple(merged[skip : skip + limit])
+        return TimelinePage(page, page[-1].cursor if len(page) == limit else None)
+
+    # --- interactions ---------------------------------------------------------------------------
+
+    def _interaction_query(self, cid: uuid.UUID, flt: TimelineFilter) -> Any | None:
+        """The customer's interactions that ``flt`` lets through, unordered (None: no channel)."""
         wanted = [c for c in Channel if flt.wants(c.value)]
         if not wanted:
-            return []
+            return None
         i = Interaction
         stmt = (
             select(
@@ -208,8 +253,6 @@ class TimelineService:
             )
             .outerjoin(Agent, Agent.id == i.agent_id)
             .where(i.customer_id == cid)
-            .order_by(*_order(i.started_at, i.id, newer))
-            .limit(limit + 1)
         )
         if len(wanted) < len(Channel):
             stmt = stmt.where(i.channel.in_(wanted))
@@ -223,6 +266,25 @@ class TimelineService:
                     i.disposition_code.ilike(pattern, escape="\\"),
                 )
             )
+        return stmt
+
+    def _interactions(
+        self,
+        session: Session,
+        cid: uuid.UUID,
+        flt: TimelineFilter,
+        cursor: TimelineCursor | None,
+        limit: int,
+        newer: bool = False,
+        offset: int = 0,
+    ) -> list[TimelineEntry]:
+        stmt = self._interaction_query(cid, flt)
+        if stmt is None:
+            return []
+        i = Interaction
+        stmt = stmt.order_by(*_order(i.started_at, i.id, newer)).limit(limit + 1)
+        if offset:
+            stmt = stmt.offset(offset)
         if cursor is not None:
             stmt = stmt.where(_beyond(i.started_at, i.id, 0, cursor, newer))
         return [self._interaction_entry(row) for row in session.execute(stmt)]
