@@ -44,6 +44,7 @@ from agentdesk.server.bus import Bus, BusDown, Lease, Undo, token
 from agentdesk.server.cti.gateway import Outgoing, PbxGateway
 from agentdesk.services.desk.call_requests import REQUEST, CallRequest, CallResult
 from agentdesk.services.desk.pbx_actions import ActionInputError
+from agentdesk.store.sync.backoff import Backoff
 from agentdesk.telephony.client import ActionTimeoutError
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ PREFIX = "agentdesk.cti"
 MOVING = "The PBX link is moving to another server; your calls come back in a moment."
 NO_LEADER = "Waiting for the server that holds the link to the PBX ({site})."
 PUBLISH_BATCH = 256  # messages sent per turn of the publishing task before it yields
+HELLO_RETRY_CAP = 3.0  # seconds: the longest wait between two unanswered hellos
+HELLO_ATTEMPTS = 20_000  # ~16 h of asking at the cap before the socket is closed
+HELD_MAX = 2_000  # messages held for one socket while its hello is unanswered
 
 
 def _dumps(value: Any) -> bytes:
@@ -71,6 +75,7 @@ class _Follow:
         self.held: list[dict[str, Any]] = []
         self.epoch: int | None = None
         self.seq = 0
+        self.asking = False  # a hello to the leader is under way
 
 
 class CtiRelay:
@@ -322,35 +327,60 @@ class CtiRelay:
                 asyncio.get_running_loop().create_task(undo())
 
     async def _hello(self, sub: Subscription, site: str) -> None:
+        """Ask the leader for the link and ``sub``'s state until it answers or the socket ends.
+
+        Without the answer the desktop has no resync: its calls, pause and queues would stay
+        as they were, and messages missed before a re-hello would be gone for good. So an
+        unanswered hello (no leader yet, the leader busy past ``request_timeout``, NATS away)
+        is asked again, with a growing jittered delay, while what arrives meanwhile is held.
+        """
+        follow = self._follows.get(id(sub))
+        if follow is None or follow.asking:
+            return  # one hello at a time per socket; the one running covers this gap too
+        follow.asking = True
+        try:
+            await self._ask_until_answered(sub, site, follow)
+        finally:
+            follow.asking = False
+
+    async def _ask_until_answered(self, sub: Subscription, site: str, follow: _Follow) -> None:
         login = sub.login
         if login not in self._agent_subs:
             subject = f"{PREFIX}.{token(site)}.agent.{token(login)}"
             self._agent_subs[login] = await self.bus.subscribe(
                 subject, lambda _s, data, _r: self._on_agent(login, data)
             )
-        answer: dict[str, Any] | None = None
-        try:
-            raw = await self.bus.request(f"{PREFIX}.{token(site)}.hello", _dumps({"login": login}))
+        backoff = Backoff(0.25, HELLO_RETRY_CAP)
+        told_waiting = False
+        for _attempt in range(HELLO_ATTEMPTS):
+            if self._follows.get(id(sub)) is not follow or sub.ended.is_set():
+                return
+            try:
+                raw = await self.bus.request(
+                    f"{PREFIX}.{token(site)}.hello", _dumps({"login": login})
+                )
+            except BusDown:
+                if not told_waiting:  # the link as last heard, once: the desktop shows it
+                    sub.put(Outgoing(self.links[site]))
+                    told_waiting = True
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            if self._follows.get(id(sub)) is not follow or sub.ended.is_set():
+                return
             answer = json.loads(raw)
-        except BusDown:
-            pass
-        follow = self._follows.get(id(sub))
-        if follow is None or sub.ended.is_set():
-            return
-        if answer is None:
-            sub.put(Outgoing(self.links[site]))
-            if follow.held:  # no state to start from: take what comes as it comes
-                first = follow.held[0]
-                follow.epoch, follow.seq = int(first["e"]), int(first["s"]) - 1
-        else:
             follow.epoch, follow.seq = int(answer["e"]), int(answer["s"])
             sub.put(Outgoing(answer["link"]))
             if answer.get("resync") is not None:
                 sub.put(Outgoing(answer["resync"]))
-        follow.answered = True
-        held, follow.held = follow.held, []
-        for body in held:
-            self._pass(sub, follow, body)
+            follow.answered = True
+            held, follow.held = follow.held, []
+            for body in held:
+                self._pass(sub, follow, body)
+            return
+        from agentdesk.server.cti.hub import OVERFLOW  # "try again later": it reconnects
+
+        log.warning("CTI relay: no answer to a desktop's hello for %s; closing it", site)
+        sub.end(OVERFLOW, "the server holding the PBX link does not answer; reconnect")
 
     def _on_agent(self, login: str, data: bytes) -> None:
         sub = self.hub.socket_of(login)
@@ -361,6 +391,9 @@ class CtiRelay:
             return
         body = json.loads(data)
         if not follow.answered:
+            if len(follow.held) >= HELD_MAX:
+                # The answer's resync will cover them; a gap after it asks again.
+                follow.held.clear()
             follow.held.append(body)
         else:
             self._pass(sub, follow, body)

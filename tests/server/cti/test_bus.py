@@ -328,3 +328,33 @@ def test_nats_away_longer_than_the_lease_the_link_is_given_up_then_taken_again(
     )
     hung = alice.request({"kind": "hangup", "linkedid": placed.linkedid})
     assert hung.status_code == 200 and hung.json()["ok"], hung.text
+
+
+def test_a_hello_the_leader_does_not_answer_in_time_is_asked_again(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leader busy past ``request_timeout`` (a sign-in storm) once left the desktop with no
+    resync at all: no calls, no queues, and a re-hello after a gap lost the missed events."""
+    from agentdesk.server.bus import BusDown
+
+    leader = pair.leader()
+    assert leader is not None
+    follower = _other(pair, leader)
+    assert follower.ctx.cti is not None
+    bus = follower.ctx.cti.relay.bus
+    real_request = bus.request
+    refused: list[str] = []
+
+    async def slow_leader(subject: str, data: bytes, timeout: float | None = None) -> bytes:
+        if subject.endswith(".hello") and len(refused) < 3:
+            refused.append(subject)
+            raise BusDown("no server answered in time")
+        return await real_request(subject, data, timeout)
+
+    monkeypatch.setattr(bus, "request", slow_leader)
+    alice = pair.desk("alice", follower)
+    sock = alice.open()
+    sock.expect(lambda m: m["type"] == "resync", timeout=15, what="the resync after retries")
+    assert len(refused) == 3
+    placed = pair.sim.call(CALLER, ALICE)
+    sock.expect(is_event("AgentCalled", placed.linkedid), what="an offer after the retries")
