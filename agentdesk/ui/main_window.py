@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agentdesk.client.transfer_directory import DirectorySource
 from agentdesk.services.crm.caller_match import CustomerCard
 from agentdesk.services.crm.quick_customer import QuickCustomer
 from agentdesk.services.desk.pop_latency import PopLatencyRecorder
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         for action in self.actions_by_id.values():
             self.addAction(action)
         self.call_keys = CallKeyForwarder(self, self.actions_by_id)  # F2… inside dialogs too
+        # Colleagues and queues for the transfer dialog, asked of the server (set in app.py).
+        self.transfer_directory: DirectorySource | None = None
         self._factory: CustomerViewFactory = self._default_customer_view
         self._customer_tabs: dict[uuid.UUID, QWidget] = {}
         self._docks: dict[str, QDockWidget] = {}
@@ -393,7 +396,10 @@ class MainWindow(QMainWindow):
         self.pop.take_focus()
 
     def _transfer(self, *, attended: bool) -> None:
-        dialog = TransferDialog(self.controller.queues, attended=attended, parent=self)
+        dialog = TransferDialog(
+            self.controller.queues, attended=attended, parent=self,
+            source=self.transfer_directory, bridge=self._bridge,
+        )  # fmt: skip
         dialog.accepted.connect(lambda: self.controller.transfer(dialog.target, attended=attended))
         dialog.open()
         self.dialog = dialog
