@@ -45,6 +45,7 @@ from agentdesk.client.lookups import (
     ServerSearch,
 )
 from agentdesk.client.signin import unlock_verifier
+from agentdesk.client.transfer_directory import ServerTransferDirectory
 from agentdesk.config import Settings
 from agentdesk.models import Customer
 from agentdesk.services.crm.caller_match import CallerMatcher, CustomerCard
@@ -473,6 +474,8 @@ def build_desktop(
         create_customer=QuickCustomerService(writer, options.region).create,
         status_source=sync_status_source(sync) if sync else offline_status(stores),
     )
+    # The transfer dialog's colleagues and queue figures, from the server's floor (issue 14).
+    window.transfer_directory = ServerTransferDirectory(server.api).load if server else None
     # The change bus: every local write and every pulled change, once, on the GUI thread.
     changes = ChangeBus(bridge, ChangeScope(stores.local).customers_of, parent=window)
     writer.add_listener(changes.on_local_write)
