@@ -91,7 +91,7 @@ from agentdesk.store.sync.status import SyncStatus
 from agentdesk.store.writer import LocalWriter
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
-from agentdesk.ui.callback_dial import install_callback_dial
+from agentdesk.ui.callback_dial import install_callback_dial, install_ticket_callbacks
 from agentdesk.ui.change_bus import ChangeBus
 from agentdesk.ui.desk_controller import DeskController, DeskOptions
 from agentdesk.ui.followups import install_followups
@@ -487,7 +487,7 @@ def build_desktop(
     orders, cross_sell = order_services(
         stores.local, writer, tickets.policy, identity.id, call_checks=scripts.agent_idv
     )
-    install_workspace(
+    workspace = install_workspace(
         window,
         WorkspaceContext(
             bridge=bridge,
@@ -519,12 +519,14 @@ def build_desktop(
         DeskFollowUps(stores.local, writer, identity.id, supervisor=can_supervise(identity)),
         changes,
     )
-    # A supervisor's callback task (issue 15) dials with one click from that list.
-    install_callback_dial(
-        followups, bridge, CallbackTasks(stores.local, writer, identity.id, region=options.region,
-                                         ensure_cached=cache_keeper(stores, sync)),
-        dial=controller.dial,
-    )  # fmt: skip
+    # A supervisor's callback task (issue 15) dials with one click from that list, and a
+    # team's callback ticket from the ticket panes' detail.
+    callbacks = CallbackTasks(stores.local, writer, identity.id, region=options.region,
+                              ensure_cached=cache_keeper(stores, sync))  # fmt: skip
+    install_callback_dial(followups, bridge, callbacks, dial=controller.dial)
+    install_ticket_callbacks(
+        (workspace.my_tickets, workspace.team_tickets), bridge, callbacks, dial=controller.dial
+    )
     # Knowledge tab beside Call and Wrap-up (issue 13): suggestions and search from the cache.
     install_knowledge(
         window,

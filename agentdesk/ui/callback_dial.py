@@ -9,11 +9,16 @@ the bridge's local lane: timeline entry, reminder done) and then asks the PBX
 to dial the number through the desk's click-to-dial (the server's call
 requests). A double-click on a callback row does the same. A customer who asked
 not to be phoned is refused in words and nothing is dialled.
+
+A callback task given to a team is a ticket titled with the same words: the
+detail of the ticket panes ("My tickets", "My team") gets the same "Call back"
+(:func:`install_ticket_callbacks`), shown only while an open callback ticket is
+loaded, with the same check, timeline entry and click-to-dial.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -21,8 +26,11 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
 from agentdesk.services.desk.callback_tasks import CallbackTasks, PlacedCallback
 from agentdesk.services.tickets.reminders import ReminderView
+from agentdesk.services.tickets.views import TicketRow
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.followups import FollowUpsDesk, FollowUpsWindow
+from agentdesk.ui.tickets.detail import TicketDetailPanel
+from agentdesk.ui.tickets.pane import TicketPane
 
 
 def _row_of(button: QPushButton) -> QHBoxLayout:
@@ -108,3 +116,71 @@ def install_callback_dial(
 ) -> CallbackDial:
     """Add "Call back" to the Reminders list of ``followups``; ``dial`` is click-to-dial."""
     return CallbackDial(followups.view, bridge, tasks, dial)
+
+
+class TicketCallbackDial(QObject):
+    """The "Call back" button of a ticket detail, for a callback ticket (module docstring)."""
+
+    placed = Signal(object)  # PlacedCallback, after the dial was asked for
+    refused = Signal(str)  # why nothing was dialled
+
+    def __init__(
+        self,
+        detail: TicketDetailPanel,
+        bridge: Bridge,
+        tasks: CallbackTasks,
+        dial: Callable[[str], None],
+    ) -> None:
+        super().__init__(detail)
+        self._detail, self._bridge, self._tasks, self._dial = detail, bridge, tasks, dial
+        self.button = QPushButton("Call &back", detail)
+        self.button.setObjectName("ticket_callback_button")
+        self.button.setAccessibleName("Call back the caller of this callback ticket")
+        self.button.setToolTip("Dial the caller of this callback ticket and file the callback")
+        detail.add_action(self.button)
+        detail.ticket_loaded.connect(self._on_detail_ticket_loaded)
+        self.button.clicked.connect(self.call_back)
+        self._on_detail_ticket_loaded(detail.loaded)
+
+    def _callable(self, row: TicketRow | None) -> bool:
+        return row is not None and row.is_open and self._tasks.number_of_ticket(row) is not None
+
+    def _on_detail_ticket_loaded(self, row: TicketRow | None) -> None:
+        self.button.setVisible(self._callable(row))
+        self.button.setEnabled(True)
+
+    def call_back(self) -> None:
+        row = self._detail.loaded
+        if row is None or not self._callable(row):
+            self._detail.message_shown.emit("Not called: this is not an open callback ticket.")
+            return
+        self.button.setEnabled(False)
+        self._bridge.submit(
+            self._tasks.place_ticket, row, on_done=self._on_placed, on_error=self._on_refused
+        )
+
+    def _on_placed(self, placed: PlacedCallback) -> None:
+        self.button.setEnabled(True)
+        self._dial(placed.number)
+        where = "the timeline" if placed.interaction_id else "the ticket's comments"
+        self._detail.message_shown.emit(
+            f"Calling {placed.display}: the callback is on {where}; resolve the ticket with "
+            "the outcome."
+        )
+        self.placed.emit(placed)
+        loaded = self._detail.loaded
+        if loaded is not None:
+            self._detail.show_ticket(loaded.id)  # the linked call or comment shows at once
+
+    def _on_refused(self, exc: BaseException) -> None:
+        text = str(exc) or type(exc).__name__
+        self.button.setEnabled(True)
+        self._detail.message_shown.emit(f"Not called: {text}.")
+        self.refused.emit(text)
+
+
+def install_ticket_callbacks(
+    panes: Iterable[TicketPane], bridge: Bridge, tasks: CallbackTasks, dial: Callable[[str], None]
+) -> list[TicketCallbackDial]:
+    """Add "Call back" to the detail of each ticket pane; ``dial`` is click-to-dial."""
+    return [TicketCallbackDial(pane.detail, bridge, tasks, dial) for pane in panes]

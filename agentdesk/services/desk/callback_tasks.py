@@ -15,6 +15,11 @@ through the server's call requests):
   caller no customer has the number of, the task's ticket gets a comment instead;
 - it marks the reminder done (a done callback reminder settles the caller too).
 
+A team's callback ticket (titled with the same words) is called back from the
+ticket's detail the same way (:meth:`CallbackTasks.place_ticket`): the same
+check and timeline entry; the ticket itself is left for the agent to resolve
+with the outcome.
+
 Every write goes through the desk's writer (cache, outbox, sync), like any
 other change. Qt-free; call it off the GUI thread. Nothing here logs the number.
 """
@@ -34,6 +39,7 @@ from agentdesk.models.enums import Channel, Direction
 from agentdesk.services.crm.phone import normalise
 from agentdesk.services.supervisor.abandoned import task_number
 from agentdesk.services.tickets.reminders import ReminderView, close_reminder
+from agentdesk.services.tickets.views import TicketRow
 from agentdesk.store.engine import read_session
 from agentdesk.store.mutation_args.base import MutationRejected
 from agentdesk.store.mutation_args.interactions import InteractionAdd
@@ -99,6 +105,29 @@ class CallbackTasks:
                 customer_id = session.scalar(
                     select(Ticket.customer_id).where(Ticket.id == reminder.ticket_id)
                 )
+        placed = self._record(number, customer_id, reminder.ticket_id, reminder.note or "")
+        close_reminder(self._writer, reminder.id)
+        return placed
+
+    def number_of_ticket(self, ticket: TicketRow) -> str | None:
+        """The number a team's callback ticket asks to call (its title), or None."""
+        return callback_number(ticket.title, self._region)
+
+    def place_ticket(self, ticket: TicketRow) -> PlacedCallback:
+        """A team's callback ticket: check and record like a reminder's task; the ticket stays
+        as it is (the agent resolves it with the outcome; the timeline entry already takes the
+        caller off the worklist)."""
+        number = self.number_of_ticket(ticket)
+        if number is None:
+            raise MutationRejected("this ticket is not a callback task", "title")
+        if not ticket.is_open:
+            raise MutationRejected(f"ticket {ticket.number} is {ticket.status}", "status")
+        return self._record(number, ticket.customer_id, ticket.id, ticket.title)
+
+    def _record(
+        self, number: str, customer_id: uuid.UUID | None, ticket_id: uuid.UUID | None, task: str
+    ) -> PlacedCallback:
+        """Refuse a customer who asked not to be phoned, else file the callback (docstring)."""
         if customer_id is not None and self._ensure_cached is not None:
             # A task can be about a customer this desk was never handed: bring them in
             # (fresh, so a "do not phone" set since is seen) before writing about them.
@@ -114,7 +143,7 @@ class CallbackTasks:
                     raise MutationRejected(opt_out_reason(row.display_name), "customer_id")
         display = normalise(number, self._region).display
         now = self._clock()
-        words = f"{SUBJECT} to {display}: {reminder.note}"
+        words = f"{SUBJECT} to {display}: {task}"
         interaction_id = comment_id = None
         if customer_id is not None:
             interaction_id = uuid7()
@@ -123,18 +152,16 @@ class CallbackTasks:
                 InteractionAdd(
                     id=interaction_id, customer_id=customer_id, channel=Channel.PHONE,
                     direction=Direction.OUTBOUND, started_at=now, agent_id=self._agent_id,
-                    caller_id=number, subject=words[:300], ticket_id=reminder.ticket_id,
+                    caller_id=number, subject=words[:300], ticket_id=ticket_id,
                     notes="Called back from the callback task (abandoned-call worklist).",
                 ),
             )  # fmt: skip
-        elif reminder.ticket_id is not None:
+        elif ticket_id is not None:
             comment_id = uuid7()
             self._writer.write(
                 TicketCommentAdd.mutation,
                 TicketCommentAdd(
-                    id=comment_id, ticket_id=reminder.ticket_id, body=words,
-                    author_id=self._agent_id,
+                    id=comment_id, ticket_id=ticket_id, body=words, author_id=self._agent_id
                 ),
             )  # fmt: skip
-        close_reminder(self._writer, reminder.id)
         return PlacedCallback(number, display, customer_id, interaction_id, comment_id)

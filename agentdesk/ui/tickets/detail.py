@@ -104,6 +104,7 @@ class TicketDetailPanel(QWidget):
     """Edits one ticket; a concurrent change shows a conflict banner instead of overwriting."""
 
     ticket_saved = Signal(uuid.UUID)
+    ticket_loaded = Signal(object)  # the TicketRow shown now, or None when none is
     message_shown = Signal(str)
 
     def __init__(
@@ -172,7 +173,7 @@ class TicketDetailPanel(QWidget):
         self.tabs.addTab(comments, "Comments")
         self.tabs.addTab(_table(self.history_model, "Ticket history"), "History")
         self.tabs.addTab(_table(self.links_model, "Linked interactions"), "Linked contacts")
-        buttons = QHBoxLayout()
+        buttons = self._buttons = QHBoxLayout()
         buttons.addWidget(self.conflict, 1)
         buttons.addWidget(self.apply_mine)
         buttons.addWidget(self.discard)
@@ -222,6 +223,7 @@ class TicketDetailPanel(QWidget):
         if ticket_id is None:
             self._loaded = None
             self.setEnabled(False)
+            self.ticket_loaded.emit(None)
             return
         self._bridge.submit(
             self._service.detail,
@@ -229,6 +231,10 @@ class TicketDetailPanel(QWidget):
             on_done=self._on_detail_loaded,
             on_error=lambda exc: self.message_shown.emit(str(exc)),
         )
+
+    def add_action(self, button: QPushButton) -> None:
+        """A button for the loaded ticket (e.g. "Call back"), first in the row beside Save."""
+        self._buttons.insertWidget(0, button)
 
     @property
     def loaded(self) -> TicketRow | None:
@@ -264,6 +270,7 @@ class TicketDetailPanel(QWidget):
         self.comments_model.set_rows(detail.comments)
         self.history_model.set_rows(detail.history)
         self.links_model.set_rows(detail.interactions)
+        self.ticket_loaded.emit(row)
 
     # --- saving -------------------------------------------------------------------------------
 
