@@ -85,11 +85,13 @@ class TransferDialog(QDialog):
         layout.addLayout(row)
         self.list = _directory_view(self.entries, self)
         layout.addWidget(self.list, 1)
-        self.note = fmt.plain(QLabel(self))
+        self.note = fmt.plain(QLabel(self))  # one line: loading, or why the list is short
         layout.addWidget(self.note)
         self.error = fmt.plain(QLabel(self))
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
+        for label in (self.note, self.error):
+            label.hide()  # shown with a sentence only: no empty gap above the buttons
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -114,7 +116,7 @@ class TransferDialog(QDialog):
         if source is None or bridge is None:
             self._fall_back("no server to ask")
             return
-        self.note.setText("Loading colleagues and queues…")
+        _say(self.note, "Loading colleagues and queues…")
         bridge.submit(
             source,
             on_done=self._on_directory_loaded,
@@ -126,7 +128,7 @@ class TransferDialog(QDialog):
         if not isValid(self):
             return  # the agent closed the dialog before the answer came
         self._directory = found
-        self.note.setText(found.detail)
+        _say(self.note, found.detail)
         self.list.setColumnHidden(_SITE_COLUMN, found.sites < 2)
         self._show(found)
         self.directory_loaded.emit()
@@ -145,7 +147,7 @@ class TransferDialog(QDialog):
         self.directory_loaded.emit()
 
     def _fall_back(self, why: str) -> None:
-        self.note.setText(f"No colleague list ({why}): type a number, or pick a queue.")
+        _say(self.note, f"No colleague list ({why}): type a number, or pick a queue.")
         self._show(self._directory)
 
     def _show(self, directory: TransferDirectory) -> None:
@@ -156,7 +158,7 @@ class TransferDialog(QDialog):
             self.list.selectRow(0)  # Enter takes the best match at once
 
     def _on_search_text_changed(self, _text: str) -> None:
-        self.error.clear()
+        _say(self.error, "")
         self._show(self._directory)
 
     # ------------------------------------------------------------------ keyboard
@@ -178,18 +180,26 @@ class TransferDialog(QDialog):
     def _on_accept(self) -> None:
         entry = self.selected()
         if entry is not None and not entry.target:
-            self.error.setText(
+            _say(
+                self.error,
                 f"The {entry.name} queue has no transfer code here: type the number to "
                 "transfer to, or ask an administrator to set it."
+                if entry.kind == "queue"
+                else f"{entry.name} has no extension known here: type the number to transfer to.",
             )
             return
         text = entry.target if entry is not None else self.search.text().strip()
         try:
             self.target = dialable(text)
         except ActionInputError as exc:
-            self.error.setText(str(exc) if text else "Pick a colleague or queue, or type a number.")
+            _say(self.error, str(exc) if text else "Pick a colleague or queue, or type a number.")
             return
         self.accept()
+
+
+def _say(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setVisible(bool(text))
 
 
 def _directory_view(model: RowTableModel[DirectoryEntry], parent: QWidget) -> QTableView:

@@ -33,6 +33,8 @@ SERVER_ANSWER = {
          "presence": "available", "reason": ""},
         {"login": "dan", "name": "Dan Agent", "extension": "1004", "site": "lab",
          "presence": "on_call", "reason": ""},
+        {"login": "", "name": "Temp Member", "extension": "", "site": "lab",
+         "presence": "logged_off", "reason": ""},
     ],
     "queues": [
         {"name": "sales", "label": "Sales", "site": "lab", "code": "2100", "waiting": 2,
@@ -71,11 +73,12 @@ def test_the_list_filters_as_the_agent_types_and_enter_transfers_to_the_colleagu
 ) -> None:
     dialog = _open(qtbot, bridge, lambda: directory_from_json(SERVER_ANSWER))
     # Queues first, then colleagues, the free ones before the busy and the paused.
-    assert _names(dialog) == ["Cards", "Sales", "Bob Agent", "Dan Agent", "Carol Agent"]
+    assert _names(dialog) == ["Cards", "Sales", "Bob Agent", "Dan Agent", "Carol Agent",
+                             "Temp Member"]  # fmt: skip
     statuses = [e.status for e in dialog.entries.rows]
     assert statuses == ["0 waiting · 3 available", "2 waiting · 1 available", "Available",
-                        "On a call", "Paused: Lunch"]  # fmt: skip
-    assert dialog.note.text() == ""
+                        "On a call", "Paused: Lunch", "Logged off"]  # fmt: skip
+    assert dialog.note.text() == "" and not dialog.note.isVisible()  # no empty gap
     qtmodeltester.check(dialog.entries)  # type: ignore[attr-defined]
 
     qtbot.keyClicks(dialog.search, "car")
@@ -92,8 +95,8 @@ def test_arrows_move_through_the_list_while_typing_and_presence_is_searchable(
     qtbot: QtBot, bridge: Bridge
 ) -> None:
     dialog = _open(qtbot, bridge, lambda: directory_from_json(SERVER_ANSWER), attended=True)
-    qtbot.keyClicks(dialog.search, "agent")
-    assert _names(dialog) == ["Bob Agent", "Dan Agent", "Carol Agent"]
+    qtbot.keyClicks(dialog.search, "agent")  # every colleague (by name or by kind)
+    assert _names(dialog) == ["Bob Agent", "Dan Agent", "Carol Agent", "Temp Member"]
     qtbot.keyClick(dialog.search, Qt.Key.Key_Down)
     assert dialog.search.hasFocus()  # the keyboard stays in the search field
     assert dialog.selected() == dialog.entries.rows[1]
@@ -116,6 +119,13 @@ def test_a_queue_without_a_transfer_code_says_so_instead_of_transferring(
     assert "Cards queue has no transfer code" in dialog.error.text()
     dialog.search.clear()
     assert dialog.error.text() == ""  # typing again clears it
+    qtbot.keyClicks(dialog.search, "temp")
+    qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+    assert (
+        dialog.error.text()
+        == "Temp Member has no extension known here: type the number to transfer to."
+    )
+    dialog.search.clear()
     qtbot.keyClick(dialog.search, Qt.Key.Key_Return)  # nothing typed, nothing picked
     assert dialog.error.text() == "Pick a colleague or queue, or type a number."
 
@@ -131,6 +141,7 @@ def test_unreachable_server_falls_back_to_the_queues_and_a_typed_number(
     assert dialog.note.text() == (
         "No colleague list (the server cannot be reached): type a number, or pick a queue."
     )
+    assert dialog.note.isVisible()
     assert _names(dialog) == ["general", "sales"]
     assert [e.status for e in dialog.entries.rows] == ["Queue", "Queue"]
     qtbot.keyClicks(dialog.search, "0770 0900 123")

@@ -25,8 +25,10 @@ carry those for supervisors and are not copied here.
 ``presence`` is one of :data:`PRESENCES` (``unknown`` when the server computes
 no floor). A queue's ``code`` is the transfer code from the site's ``[[pbx]]
 queue_transfers`` ("" when none is set: the queue is shown with its figures but
-cannot be a transfer target). An agent with no extension is left out (nothing
-to dial), and so is the asking agent.
+cannot be a transfer target). An agentdesk agent with no extension is left out
+(nothing to dial), and so is the asking agent. Queue members the PBX reports
+with no agentdesk login are listed with the PBX's member name and presence,
+with ``login`` "" and ``extension`` "" unless their phone is ``PJSIP/<digits>``.
 """
 
 from __future__ import annotations
@@ -80,6 +82,15 @@ def presence_of(row: Mapping[str, Any]) -> tuple[Presence, str]:
     return presence, shipped_labels().label("not_ready", reason) if reason else ""
 
 
+def _extension_of(interface: str) -> str:
+    """``PJSIP/1005`` → ``1005``: a member's phone named by its number is dialled by it;
+    any other interface (``PJSIP/agent-7``, ``Local/…``) gives no number ("")."""
+    tech, _, endpoint = interface.partition("/")
+    if tech.upper() in ("PJSIP", "SIP") and endpoint.isdigit():
+        return endpoint
+    return ""
+
+
 def _site_of(hub: CtiHub, login: str, line: AgentLine) -> str | None:
     gateway = hub.home(login, line)
     return gateway.site if gateway is not None else None
@@ -95,11 +106,19 @@ def build_directory(
     home_line = lines.get(asking)
     home = _site_of(hub, asking, home_line) if home_line is not None else None
     seen: dict[str, tuple[Presence, str]] = {}
-    for picture in pictures.values():
+    members: list[dict[str, Any]] = []  # queue members with no agentdesk login
+    for site, picture in pictures.items():
         for row in picture.get("agents", ()):
             login = str(row.get("login") or "")
             if login and seen.get(login, ("logged_off", ""))[0] == "logged_off":
                 seen[login] = presence_of(row)
+            elif not login:
+                presence, reason = presence_of(row)
+                members.append({
+                    "login": "", "name": str(row.get("name") or row.get("interface") or ""),
+                    "extension": _extension_of(str(row.get("interface") or "")),
+                    "site": site, "presence": presence, "reason": reason,
+                })  # fmt: skip
     # Not on any floor: not a member of any queue (logged off), unless no floor is computed.
     absent: tuple[Presence, str] = ("logged_off", "") if pictures else ("unknown", "")
     agents = []
@@ -111,6 +130,7 @@ def build_directory(
             "login": login, "name": line.member_name, "extension": line.extension,
             "site": _site_of(hub, login, line), "presence": presence, "reason": reason,
         })  # fmt: skip
+    agents.extend(members)
     queues = []
     for site, picture in pictures.items():
         gateway = hub.gateways.get(site)

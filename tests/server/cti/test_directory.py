@@ -68,6 +68,23 @@ def test_an_agent_gets_colleagues_presence_and_queue_figures_without_caller_data
     assert _agent(seen_by_alice, "bob")["reason"] == "Team meeting"
 
 
+def test_pbx_members_without_a_login_are_listed_by_their_member_name(lab: Lab) -> None:
+    lab.sim.run(lab.sim.sim.add_agent, "PJSIP/1077", "Temp One", {"general": 0})
+    lab.sim.run(lab.sim.sim.add_agent, "PJSIP/agent-7", "Temp Two", {"general": 0})
+
+    def both() -> dict[str, Any] | None:
+        body = _directory(lab, "alice")
+        names = {a["name"] for a in body["agents"]}
+        return body if {"Temp One", "Temp Two"} <= names else None
+
+    body = wait_until(both, what="the PBX's own members in the directory")
+    one = next(a for a in body["agents"] if a["name"] == "Temp One")
+    two = next(a for a in body["agents"] if a["name"] == "Temp Two")
+    assert one == {"login": "", "name": "Temp One", "extension": "1077", "site": "lab",
+                   "presence": "available", "reason": ""}  # fmt: skip
+    assert two["extension"] == "" and two["presence"] == "available"
+
+
 def test_a_request_without_a_live_session_is_refused(lab: Lab) -> None:
     assert httpx.get(lab.url + "/api/v1/cti/directory", timeout=10).status_code == 401
     bad = {"Authorization": "Bearer not-a-session"}
