@@ -212,9 +212,15 @@ def _directory_view(model: RowTableModel[DirectoryEntry], parent: QWidget) -> QT
     view.setWordWrap(False)
     view.verticalHeader().hide()
     view.setColumnHidden(_SITE_COLUMN, True)
+    # Fixed widths while filtering (sized to the contents, the columns jumped at every key);
+    # a longer name or reason elides, with the whole text in its tooltip.
     header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.resizeSection(0, view.fontMetrics().horizontalAdvance("M") * 16)
+    header.resizeSection(1, view.fontMetrics().horizontalAdvance("0") * 10)
     header.setSectionResizeMode(_STATUS_COLUMN, QHeaderView.ResizeMode.Stretch)
+    header.setSectionResizeMode(_SITE_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return view
 
 
