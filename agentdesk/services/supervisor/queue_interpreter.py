@@ -69,6 +69,8 @@ _FLOWOUT_FIELD = {
     "EXITEMPTY": "exit_empty",
     "WITHDRAW": "withdrawn",
 }
+_TALKING = (AgentActivity.TALK, "")
+_WRAPPING_UP = (AgentActivity.ACW, "")
 _STALE_CALL_S = 24 * 3600.0  # a call open this long lost its end line; forget it
 _MAX_CLOSED = 100_000  # ended calls remembered to ignore repeated lines about them
 
@@ -157,6 +159,7 @@ class QueueLogInterpreter:
         # left at its front, which made every call after the cap slower.
         self._closed: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._agents: dict[str, _Agent] = {}
+        self._acw_reasons: dict[str, bool] = {}
         self.last_timestamp: float | None = None
         self._next_expiry = 0.0
         self._handlers: dict[str, Callable[[QueueLogRecord], None]] = {
@@ -466,7 +469,7 @@ class QueueLogInterpreter:
             paused, reason = membership.paused, membership.reason
         if not paused:
             return AgentActivity.IDLE, ""
-        if self.config.is_acw_reason(reason):
+        if self._is_acw_reason(reason):
             return AgentActivity.ACW, ""
         return AgentActivity.PAUSED, reason
 
@@ -475,26 +478,66 @@ class QueueLogInterpreter:
         if end <= start:
             return
         cut = agent.acw_until
-        pieces = [(start, cut), (cut, end)] if start < cut < end else [(start, end)]
-        for t0, t1 in pieces:
-            state = self._classify(agent, t0, None)
-            if state is None:
+        if start < cut < end:  # configured wrap-up ends inside: two pieces
+            self._emit_piece(name, agent, start, cut, sink)
+            self._emit_piece(name, agent, cut, end, sink)
+        else:
+            self._emit_piece(name, agent, start, end, sink)
+
+    def _emit_piece(
+        self, name: str, agent: _Agent, t0: float, t1: float, sink: MetricsSink
+    ) -> None:
+        """State time over [t0, t1), where the agent's state does not change.
+
+        Same figures as ``_classify`` per queue; spelled out because this runs for
+        every agent line of a year of queue_log: on a call or in configured wrap-up
+        every queue has the agent's state, otherwise each queue's own pause decides.
+        """
+        if agent.calls:
+            state: tuple[AgentActivity, str] | None = _TALKING
+        elif not agent.memberships:
+            return
+        elif t0 < agent.acw_until:
+            state = _WRAPPING_UP
+        else:
+            state = None
+        overall = state or self._classify(agent, t0, None)
+        assert overall is not None
+        sink.add_time(t0, t1, AGENT_LEVEL, name, *overall)
+        if overall[0] is AgentActivity.ACW and agent.last_call is not None:
+            self._emit_wrapup(name, agent.last_call, t1 - t0, sink)
+        for queue, membership in agent.memberships.items():
+            if queue == _NONE:
                 continue
-            sink.add_time(t0, t1, AGENT_LEVEL, name, *state)
-            if state[0] is AgentActivity.ACW and agent.last_call is not None:
-                enqueued, queue, connected = agent.last_call
-                values = {"wrapup_s": t1 - t0}
-                add_agent_call = getattr(sink, "add_agent_call", None)
-                if add_agent_call is None:
-                    sink.add_call(enqueued, queue, name, values)
-                else:
-                    sink.add_call(enqueued, queue, NO_AGENT, values)
-                    add_agent_call(connected, queue, name, values)
-            for queue in agent.memberships:
-                if queue != _NONE:
-                    queue_state = self._classify(agent, t0, queue)
-                    assert queue_state is not None
-                    sink.add_time(t0, t1, queue, name, *queue_state)
+            if state is not None:
+                sink.add_time(t0, t1, queue, name, *state)
+            elif not membership.paused:
+                sink.add_time(t0, t1, queue, name, AgentActivity.IDLE, "")
+            elif self._is_acw_reason(membership.reason):
+                sink.add_time(t0, t1, queue, name, AgentActivity.ACW, "")
+            else:
+                sink.add_time(t0, t1, queue, name, AgentActivity.PAUSED, membership.reason)
+
+    @staticmethod
+    def _emit_wrapup(
+        name: str, last_call: tuple[float, str, float], seconds: float, sink: MetricsSink
+    ) -> None:
+        """Wrap-up time charged to the agent's last completed call."""
+        enqueued, queue, connected = last_call
+        values = {"wrapup_s": seconds}
+        add_agent_call = getattr(sink, "add_agent_call", None)
+        if add_agent_call is None:
+            sink.add_call(enqueued, queue, name, values)
+        else:
+            sink.add_call(enqueued, queue, NO_AGENT, values)
+            add_agent_call(connected, queue, name, values)
+
+    def _is_acw_reason(self, reason: str) -> bool:
+        """``MetricsConfig.is_acw_reason``, remembered per reason (a handful of them)."""
+        known = self._acw_reasons.get(reason)
+        if known is None:
+            known = self._acw_reasons[reason] = self.config.is_acw_reason(reason)
+        return known
 
     # -- live views ----------------------------------------------------------------------
 
