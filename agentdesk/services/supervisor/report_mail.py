@@ -13,8 +13,9 @@ The site's scheduler (leader only) runs :meth:`DailyReportMail.run` every tick:
 once the send time of a day has passed and that day's report was not sent, it
 builds the report from the server's queue records (the wallboard's figures and
 definitions, as ``/supervisor/reports`` does), attaches it as CSV
-(``reports.write_csv``) and as a text PDF (``plain_pdf``: the server has no
-Qt), sends it through the notifications' SMTP relay (``SmtpMailer``) and then
+(``reports.write_csv``) and as a PDF (``plain_pdf.report_pdf``, drawn without
+Qt, which the server does not have: day totals on page one, a chart per queue,
+then the tables), sends it through the notifications' SMTP relay (``SmtpMailer``) and then
 records the day as sent in ``sync_state`` (key ``report_mail/last_day``), so a
 restart or a new leader neither skips nor repeats a day. A send that fails is
 tried again with back-off (30 s doubling to an hour). Delivery is at least once:
@@ -39,7 +40,7 @@ from sqlalchemy import Engine
 
 from agentdesk.logsafe import describe_error
 from agentdesk.models import SyncState
-from agentdesk.services.supervisor.plain_pdf import text_pdf
+from agentdesk.services.supervisor.plain_pdf import report_pdf
 from agentdesk.services.supervisor.reports import GroupBy, Interval, Report, format_text, write_csv
 from agentdesk.store.engine import read_session, write_session
 
@@ -121,7 +122,7 @@ def report_message(
     message.add_attachment(
         csv_out.getvalue().encode("utf-8"), maintype="text", subtype="csv", filename=f"{name}.csv"
     )
-    pdf = text_pdf(f"{report.title} - {day:%a %d %b %Y}", text.splitlines())
+    pdf = report_pdf(report, f"{report.title} - {day:%a %d %b %Y}")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{name}.pdf")
     return message
 

@@ -1,7 +1,12 @@
-"""A report as a PDF: title, definition, the interval chart, and the table, paginated.
+"""A report as a PDF: day totals on page one, a chart per queue, then the table, paginated.
 
-Drawn with QPdfWriter (no extra dependency): the chart is the wallboard's
-own :func:`paint_interval_chart`, the table the report's summary columns.
+Drawn with QPdfWriter (no extra dependency). Page one: title, definition, the
+KPI summary over the whole report (offered, answered, SL at 10/20/30/60 s, ASA,
+AHT with and without wrap-up, abandon rate, longest wait, why calls went
+unanswered) and one line per day (``report_pages.day_table``); then the day
+against the same weekday a week earlier when the caller has it, and one chart
+per queue (``report_pages.queue_charts``, drawn by ``report_charts``: legends
+name only series with data); then the report's summary columns per interval.
 Used by the desktop's report view and by ``agentdesk report --pdf``.
 """
 
@@ -26,8 +31,22 @@ from PySide6.QtWidgets import QApplication
 
 from agentdesk.services.supervisor.history import series_from_queue_log, shift_week
 from agentdesk.services.supervisor.queue_metrics import MetricsConfig
-from agentdesk.services.supervisor.reports import Column, Interval, Report, ReportLine, format_value
-from agentdesk.ui.supervisor.charts import ChartData, paint_interval_chart
+from agentdesk.services.supervisor.report_pages import (
+    Chart,
+    comparison_chart,
+    day_table,
+    queue_charts,
+)
+from agentdesk.services.supervisor.reports import (
+    Column,
+    Interval,
+    Report,
+    ReportLine,
+    format_value,
+    kpi_summary,
+)
+from agentdesk.ui.supervisor.charts import ChartData
+from agentdesk.ui.supervisor.report_charts import paint_report_chart
 
 DPI = 150
 
@@ -154,15 +173,84 @@ def write_report_pdf(
     try:
         pages = _Pages(writer, painter)
         _head(pages, report, author, generated or dt.datetime.now().astimezone())
-        if chart is not None:
-            height = pages.height * 0.42
-            paint_interval_chart(painter, QRectF(0, pages.y, pages.width, height), chart)
+        _kpis(pages, report)
+        headers, rows = day_table(report)
+        pages.text("Day totals (all queues)", 10, bold=True)
+        _plain_table(pages, headers, rows)
+        for each in _charts(report, chart):
+            bottom = pages.height - pages.unit * 2
+            height = min(bottom / 2 - pages.unit, bottom - pages.y)  # page one's rest, if roomy
+            if height < pages.height * 0.35:
+                pages.new_page()
+                height = bottom / 2 - pages.unit
+            paint_report_chart(painter, QRectF(0, pages.y, pages.width, height), each,
+                               pages.unit * 0.95)  # fmt: skip
             pages.y += height + pages.unit
+        if pages.y + pages.unit * 8 > pages.height:  # not even a header and a few lines
+            pages.new_page()
         _table(pages, report)
         pages.footer()
         return pages.page
     finally:
         painter.end()
+
+
+def _charts(report: Report, chart: ChartData | None) -> list[Chart]:
+    """The week comparison (when given) and a chart per queue."""
+    out = []
+    if chart is not None and chart.today is not None:
+        out.append(comparison_chart(chart.today, chart.reference, chart.sl_target, chart.title))
+    target = chart.sl_target if chart is not None else None
+    return out + list(queue_charts(report, target))
+
+
+def _kpis(pages: _Pages, report: Report) -> None:
+    """The KPI summary as tiles, five to a row: label above, figure below."""
+    pairs = [(label, value or "–") for label, value in kpi_summary(report)]
+    per_row, gap = 5, pages.unit * 0.6
+    width = (pages.width - gap * (per_row - 1)) / per_row
+    height = pages.unit * 3.2
+    painter = pages.painter
+    for n, (label, value) in enumerate(pairs):
+        x = (n % per_row) * (width + gap)
+        y = pages.y + (n // per_row) * (height + gap)
+        painter.fillRect(QRectF(x, y, width, height), QColor("#eef1f5"))
+        pages.font(7.5)
+        painter.setPen(QColor("#4a5260"))
+        painter.drawText(QRectF(x + gap, y + gap * 0.5, width - 2 * gap, pages.unit * 1.3),
+                         int(Qt.AlignmentFlag.AlignLeft), label)  # fmt: skip
+        pages.font(13, bold=True)
+        painter.setPen(QColor("#1d2330"))
+        box = QRectF(x + gap, y + pages.unit * 1.3, width - 2 * gap, pages.unit * 1.9)
+        painter.drawText(
+            box, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), value
+        )
+    rows = -(-len(pairs) // per_row)
+    pages.y += rows * (height + gap) + pages.unit * 0.6
+
+
+def _plain_table(pages: _Pages, headers: tuple[str, ...], rows: list[list[str]]) -> None:
+    """A small table of text (first column left, figures right), the last row bold if several."""
+    painter = pages.painter
+    pages.font(7.5, bold=True)
+    metrics = painter.fontMetrics()
+    pad = pages.unit * 0.5
+    widths = [max(metrics.horizontalAdvance(r[i]) for r in (list(headers), *rows)) + 2 * pad
+              for i in range(len(headers))]  # fmt: skip
+    widths[0] += max(0.0, pages.width - sum(widths)) * 0.3
+    scale = min(1.0, pages.width / sum(widths))
+    widths = [w * scale for w in widths]
+    line_h = metrics.height() + pad
+    painter.fillRect(QRectF(0, pages.y, sum(widths), line_h), QColor("#eef1f5"))
+    _cells(pages, [_Cell(h, i > 0) for i, h in enumerate(headers)], widths, line_h)
+    pages.y += line_h
+    for n, row in enumerate(rows):
+        if pages.y + line_h > pages.height - pages.unit * 2:
+            pages.new_page()
+        pages.font(7.5, bold=len(rows) > 1 and n == len(rows) - 1)
+        _cells(pages, [_Cell(c, i > 0) for i, c in enumerate(row)], widths, line_h)
+        pages.y += line_h
+    pages.y += pages.unit
 
 
 def _head(pages: _Pages, report: Report, author: str, generated: dt.datetime) -> None:
@@ -181,26 +269,36 @@ def _head(pages: _Pages, report: Report, author: str, generated: dt.datetime) ->
 
 
 def _table(pages: _Pages, report: Report) -> None:
-    columns = [c for c in report.columns if c.in_summary]
+    columns = report.summary_columns()  # a queue report shows no agent-only columns
     rows = _rows(report, columns)
     painter = pages.painter
-    pages.font(7.5, bold=True)
-    bold = painter.fontMetrics()
-    pages.font(7.5)
-    metrics = painter.fontMetrics()
     pad = pages.unit * 0.5
-    widths = []
-    for i, column in enumerate(columns):
-        advances = [bold.horizontalAdvance(column.header)]
-        advances += [bold.horizontalAdvance(r[0][i].text) if r[1] else
-                     metrics.horizontalAdvance(r[0][i].text) for r in rows]  # fmt: skip
-        widths.append(max(advances) + 2 * pad)
+    size = 7.5
+
+    def measure() -> list[float]:
+        pages.font(size, bold=True)
+        bold = painter.fontMetrics()
+        pages.font(size)
+        plain = painter.fontMetrics()
+        widths = []
+        for i, column in enumerate(columns):
+            advances = [bold.horizontalAdvance(column.header)]
+            advances += [bold.horizontalAdvance(r[0][i].text) if r[1] else
+                         plain.horizontalAdvance(r[0][i].text) for r in rows]  # fmt: skip
+            widths.append(max(advances) + 2 * pad)
+        return widths
+
+    widths = measure()
+    if sum(widths) > pages.width:  # a smaller font before squeezing cells into each other
+        size = max(5.0, size * pages.width / sum(widths))
+        widths = measure()
     scale = min(1.0, pages.width / sum(widths))
     widths = [w * scale for w in widths]
+    metrics = painter.fontMetrics()
     line_h = metrics.height() + pad
 
     def header() -> None:
-        pages.font(7.5, bold=True)
+        pages.font(size, bold=True)
         painter.fillRect(QRectF(0, pages.y, pages.width, line_h), QColor("#eef1f5"))
         _cells(pages, [_Cell(c.header, c.kind.value != "text") for c in columns], widths, line_h)
         pages.y += line_h
@@ -212,7 +310,7 @@ def _table(pages: _Pages, report: Report) -> None:
             header()
         if index % 2:
             painter.fillRect(QRectF(0, pages.y, pages.width, line_h), QColor("#f6f7f9"))
-        pages.font(7.5, bold=is_total)
+        pages.font(size, bold=is_total)
         _cells(pages, cells, widths, line_h)
         pages.y += line_h
 
