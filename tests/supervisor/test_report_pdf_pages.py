@@ -118,10 +118,11 @@ def test_mailed_pdf_has_the_day_totals_on_page_one(report: Report) -> None:
 
 
 def test_mailed_pdf_draws_a_chart_per_queue_and_no_empty_series(report: Report) -> None:
-    pages = page_streams(report_pdf(report, "Queue report"))
+    pages = page_streams(report_pdf(report, "Queue report", sl_target=0.8))
     texts = [t for stream in pages for t in shown_text(stream)]
     for queue in QUEUES:
         assert texts.count(f"Queue {queue}: calls per interval") == 1
+    assert texts.count("SL target 80%") == len(QUEUES)  # each chart has an SL line
     red_bars = sum(len(re.findall(r"0\.702 0\.149 0\.118 rg [\d. ]+ re f", s)) for s in pages)
     legends = [shown_text(s[s.index("calls per interval") :]) for s in pages if "per interval" in s]
     assert red_bars > 0 and any("Abandoned" in words for words in legends)

@@ -48,6 +48,7 @@ def add_report_mail(
     job = DailyReportMail(
         engine, settings, build=build, send=SmtpMailer(smtp).send,
         sender=smtp.from_address, tz=config.tz, clock=clock,
+        sl_target=config.service_level.target,
     )  # fmt: skip
     scheduler.add_job(JOB, job.run)
     return job

@@ -70,8 +70,9 @@ def text_pdf(title: str, lines: Sequence[str]) -> bytes:
     return _document(_text_pages(title, lines))
 
 
-def report_pdf(report: Report, title: str) -> bytes:
-    """The report: page-one totals, a chart per queue (two to a page), then its text."""
+def report_pdf(report: Report, title: str, sl_target: float | None = None) -> bytes:
+    """The report: page-one totals, a chart per queue (two to a page, ``sl_target`` dotted
+    across the service-level axis when given), then its text."""
     first = Canvas(PAGE_H)
     first.text(MARGIN, MARGIN + TITLE_SIZE, title, TITLE_SIZE, bold=True)
     y = _kpi_tiles(first, report, MARGIN + TITLE_SIZE + 10)
@@ -81,7 +82,7 @@ def report_pdf(report: Report, title: str) -> bytes:
     pages = [first]
     height = (PAGE_H - 2 * MARGIN - 10) / 2
     room = PAGE_H - MARGIN - y - 12
-    for chart in queue_charts(report):
+    for chart in queue_charts(report, sl_target):
         if room < height:
             pages.append(Canvas(PAGE_H))
             y, room = MARGIN - 12.0, PAGE_H - 2 * MARGIN

@@ -103,9 +103,14 @@ def due_day(now: dt.datetime, settings: ReportMailSettings, tz: dt.tzinfo) -> dt
 
 
 def report_message(
-    report: Report, day: dt.date, settings: ReportMailSettings, sender: str
+    report: Report,
+    day: dt.date,
+    settings: ReportMailSettings,
+    sender: str,
+    sl_target: float | None = None,
 ) -> EmailMessage:
-    """The e-mail: the KPI text in the body, the report as CSV and PDF attachments."""
+    """The e-mail: the KPI text in the body, the report as CSV and PDF attachments (the
+    charts dot ``sl_target`` across their service-level axis when given)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(settings.to)
@@ -122,7 +127,7 @@ def report_message(
     message.add_attachment(
         csv_out.getvalue().encode("utf-8"), maintype="text", subtype="csv", filename=f"{name}.csv"
     )
-    pdf = report_pdf(report, f"{report.title} - {day:%a %d %b %Y}")
+    pdf = report_pdf(report, f"{report.title} - {day:%a %d %b %Y}", sl_target)
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{name}.pdf")
     return message
 
@@ -156,8 +161,10 @@ class DailyReportMail:
         sender: str,
         tz: dt.tzinfo,
         clock: Callable[[], dt.datetime],
+        sl_target: float | None = None,
     ) -> None:
         self.engine, self.settings = engine, settings
+        self._sl_target = sl_target
         self._build, self._send, self._sender = build, send, sender
         self._tz, self._clock = tz, clock
         self._failures = 0
@@ -178,7 +185,8 @@ class DailyReportMail:
             return 0
         try:
             report = self._build(day, self.settings.interval, self.settings.by)
-            self._send(report_message(report, day, self.settings, self._sender))
+            message = report_message(report, day, self.settings, self._sender, self._sl_target)
+            self._send(message)
         except Exception as exc:
             self._failures += 1
             delay = min(FIRST_RETRY * 2 ** (self._failures - 1), MAX_RETRY)
