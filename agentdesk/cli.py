@@ -27,7 +27,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with ``only`` the one command (its module alone is imported:
+    ``agentdesk report`` then loads no database, server or Qt code)."""
     parser = argparse.ArgumentParser(
         prog="agentdesk",
         description="Contact-center desktop for agents and supervisors.",
@@ -38,13 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+        if only is None or name.rpartition(".")[2] == only:
+            importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    named = words[0] if words and f"agentdesk.commands.{words[0]}" in COMMAND_MODULES else None
+    parser = build_parser(only=named)
+    args = parser.parse_args(words)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
