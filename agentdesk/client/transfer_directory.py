@@ -94,12 +94,22 @@ def directory_from_json(body: Any) -> TransferDirectory:
             )
             for q in body["queues"]
         ]  # fmt: skip
-        sites = len(body.get("sites") or ())
-        detail = str(body.get("detail") or "")
+        sites = body.get("sites") or ()
+        detail = str(body.get("detail") or "") or _stale(
+            str(s["site"]) for s in sites if s.get("link") != "connected"
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise BadDirectory(f"the server's transfer directory is not readable ({exc!r})") from exc
     entries = sorted([*queues, *agents], key=DirectoryEntry.sort_key)
-    return TransferDirectory(tuple(entries), detail, max(sites, 1))
+    return TransferDirectory(tuple(entries), detail, max(len(sites), 1))
+
+
+def _stale(sites: Iterable[str]) -> str:
+    """A sentence when a site's PBX link is down: its presence and figures are the last known."""
+    down = sorted(sites)
+    if not down:
+        return ""
+    return f"PBX link down ({', '.join(down)}): presence and queue figures may be out of date."
 
 
 def queues_only(queues: Iterable[str]) -> TransferDirectory:

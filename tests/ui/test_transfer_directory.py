@@ -174,6 +174,15 @@ def test_the_site_column_shows_only_with_several_sites(qtbot: QtBot, bridge: Bri
     assert two.entries.headerData(3, Qt.Orientation.Horizontal) == "Site"
 
 
+def test_a_site_whose_pbx_link_is_down_is_said_once(qtbot: QtBot, bridge: Bridge) -> None:
+    body = {**SERVER_ANSWER, "sites": [{"site": "lab", "link": "disconnected"}]}
+    dialog = _open(qtbot, bridge, lambda: directory_from_json(body))
+    assert dialog.note.text() == (
+        "PBX link down (lab): presence and queue figures may be out of date."
+    )
+    assert len(dialog.entries.rows) == 6  # still listed: the last known picture
+
+
 def test_an_unreadable_answer_is_a_clear_error() -> None:
     with pytest.raises(BadDirectory, match="not readable"):
         directory_from_json({"agents": [{"name": "x"}], "queues": []})
