@@ -24,11 +24,15 @@ screenshots under Xvfb); ``--wall S`` switches to wall-screen mode after S secon
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import logging
 import os
+import pstats
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -57,6 +61,20 @@ def rss_mb() -> float:
     return 0.0
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live Python thread of this process (by thread name)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        found[thread.name] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return found
+
+
 def percentile(values: list[float], pct: float) -> float:
     return nearest_rank(sorted(values), pct) if values else 0.0
 
@@ -65,6 +83,71 @@ def quiet_qt(kind: QtMsgType, _context: object, message: str) -> None:
     # The offscreen platform says this on every window-size hint: noise, not a finding.
     if "propagateSizeHints" not in message:
         print(f"qt: {message}", file=sys.stderr)
+
+
+class GcPauses:
+    """How long each of Python's garbage collections held the interpreter, by generation."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.recording:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def report(self) -> None:
+        parts = [
+            f"gen {gen}: {len(ms)}, max {max(ms):.1f} ms" for gen, ms in self.pauses.items() if ms
+        ]
+        print("  garbage collections: " + ("; ".join(parts) or "none"))
+
+
+class GuiWork:
+    """Times the wallboard's two GUI-thread handlers: a snapshot applied, a clock tick.
+
+    Wraps them on the class before the window connects them, so the window
+    itself is unchanged. Wall time and the GUI thread's own CPU time (this
+    thread only: the same work on a loaded box shows in the first, not the second).
+    """
+
+    NAMES = ("_on_feed_snapshot_ready", "_on_tick_timeout")
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.samples: dict[str, list[tuple[float, float]]] = {n: [] for n in self.NAMES}
+
+    def install(self, cls: type) -> None:
+        for name in self.NAMES:
+            setattr(cls, name, self._timed(name, getattr(cls, name)))
+
+    def _timed(self, name: str, handler: Any) -> Any:
+        samples = self.samples[name]
+
+        def timed(window: Any, *args: Any) -> None:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            handler(window, *args)
+            if self.recording:
+                samples.append(((time.perf_counter() - wall) * 1000,
+                                (time.thread_time() - cpu) * 1000))  # fmt: skip
+
+        return timed
+
+    def report(self) -> None:
+        for name, label in zip(self.NAMES, ("snapshot applied", "clock tick"), strict=True):
+            samples = self.samples[name]
+            if not samples:
+                continue
+            wall, cpu = [s[0] for s in samples], [s[1] for s in samples]
+            print(
+                f"  GUI time per {label} ({len(samples)}): wall p50 {percentile(wall, 50):.1f} "
+                f"p99 {percentile(wall, 99):.1f} max {max(wall):.1f} ms; thread CPU p50 "
+                f"{percentile(cpu, 50):.1f} p99 {percentile(cpu, 99):.1f} max {max(cpu):.1f} ms"
+            )
 
 
 def seed(central_url: str, agents: int) -> None:
@@ -132,7 +215,9 @@ def open_board(url: str, data: Path) -> tuple[Any, list[Any]]:
     return window, [api, bridge, engine]
 
 
-def measure(app: QApplication, window: Any, args: argparse.Namespace, server: Any) -> bool:
+def measure(
+    app: QApplication, window: Any, args: argparse.Namespace, server: Any, work: GuiWork
+) -> bool:
     lateness: list[float] = []
     last = [time.perf_counter()]
     measuring = [False]
@@ -152,20 +237,32 @@ def measure(app: QApplication, window: Any, args: argparse.Namespace, server: An
     snaps = [0]
     window.snapshot_applied.connect(lambda _s: snaps.__setitem__(0, snaps[0] + 1))
     marks: dict[str, float] = {}
+    gc_pauses = GcPauses()
+    threads_at_start: dict[str, float] = {}
 
     def begin() -> None:
         # The GUI thread stays in Qt's own event loop (app.exec), as in the desktop.
         marks["messages"], snaps[0] = feed.messages_seen, 0
         marks["cpu"], marks["t"] = time.process_time(), time.monotonic()
         marks["server_cpu"] = server.cpu_seconds()
-        measuring[0] = True
+        threads_at_start.update(thread_cpu())
+        measuring[0] = work.recording = gc_pauses.recording = True
         last[0] = time.perf_counter()
         QTimer.singleShot(int(args.seconds * 1000), app.quit)
 
     QTimer.singleShot(int(args.warmup * 1000), begin)
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        # GUI thread only (a profiler hooks the thread that enables it).
+        QTimer.singleShot(int(args.warmup * 1000), profiler.enable)
     app.exec()
-    measuring[0] = False
+    measuring[0] = work.recording = gc_pauses.recording = False
     heart.stop()
+    if profiler is not None:
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
     if "t" not in marks:
         print("nothing measured", file=sys.stderr)
         return False
@@ -194,6 +291,16 @@ def measure(app: QApplication, window: Any, args: argparse.Namespace, server: An
             f"p50 {percentile(lateness, 50):.2f} ms, p99 {percentile(lateness, 99):.2f} ms, "
             f"max {max(lateness):.1f} ms, mean {statistics.fmean(lateness):.2f} ms"
         )
+    work.report()
+    gc_pauses.report()
+    used = {
+        name: (cpu_s - threads_at_start[name]) / elapsed * 100
+        for name, cpu_s in thread_cpu().items()
+        if name in threads_at_start
+    }
+    print("  CPU by thread (% of one core): " + ", ".join(
+        f"{name} {pct:.1f}" for name, pct in sorted(used.items(), key=lambda i: -i[1]) if pct >= 0.1
+    ))  # fmt: skip
     print(
         f"  desktop process CPU {cpu / elapsed * 100:.0f}% of one core; RSS {rss_mb():.0f} MB; "
         f"server process CPU {server_cpu / elapsed * 100:.0f}% of one core"
@@ -220,6 +327,10 @@ def run(args: argparse.Namespace) -> int:
             if not wait_connected(server.url):
                 print("the server's gateway never logged in to the PBX", file=sys.stderr)
                 return 1
+            from agentdesk.ui.supervisor.wallboard import WallboardWindow
+
+            timing = GuiWork()
+            timing.install(WallboardWindow)
             window, keep = open_board(server.url, work)
             window.show()
             if args.show:
@@ -230,7 +341,7 @@ def run(args: argparse.Namespace) -> int:
                 app.exec()
                 ok = True
             else:
-                ok = measure(app, window, args, server)
+                ok = measure(app, window, args, server, timing)
             window.shutdown()
             keep[0].close()
             keep[1].shutdown()
@@ -254,6 +365,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured (or shown) time")
     parser.add_argument("--warmup", type=float, default=15.0, help="real seconds before measuring")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the GUI thread while measuring"
+    )
     parser.add_argument("--show", action="store_true", help="keep the wallboard open (screenshots)")
     parser.add_argument(
         "--wall", type=float, metavar="S", help="with --show: wall-screen mode after S seconds"

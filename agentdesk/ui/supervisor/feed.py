@@ -6,10 +6,13 @@ on its own loop thread). Everything that touches it runs on that thread: on
 each message the feed builds, at most every ``publish_s`` (and at least once
 a second, so alerts on waiting time fire on time), a frozen
 :class:`BoardSnapshot` with this supervisor's alerts evaluated against it
-(the service's alert book: acknowledgements are the supervisor's own) and
-posts it to the GUI thread through the bridge. The GUI thread only swaps rows
-into its models. The PBX badge follows the server's report of each site's
-link, and says so when the server itself is out of reach.
+(the service's alert book: acknowledgements are the supervisor's own), works
+out the figures shown beside its rows (a
+:class:`~agentdesk.ui.supervisor.panels.BoardFrame`: totals, why callers wait)
+and posts that to the GUI thread through the bridge. A frame the GUI thread
+has not taken yet is replaced by the newer one, not queued behind it. The GUI
+thread only swaps rows into its models. The PBX badge follows the server's
+report of each site's link, and says so when the server itself is out of reach.
 
 Supervisor actions go through the service (role check, audit log) to
 :class:`~agentdesk.client.floor.FloorActions`: requests for the agent's line
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -36,6 +40,7 @@ from agentdesk.services.supervisor.floor_stats import BreachedTickets
 from agentdesk.services.supervisor.reports import Interval
 from agentdesk.telephony.loop_thread import LoopThread
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.supervisor.panels import BoardFrame
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ log = logging.getLogger(__name__)
 class SupervisorFeed(QObject):
     """Owns the live side of the wallboard: the floor socket, publishing, actions."""
 
-    snapshot_ready = Signal(object)  # BoardSnapshot
+    snapshot_ready = Signal(object)  # BoardFrame: a BoardSnapshot with its figures
     alerts_raised = Signal(object)  # tuple[Alert, ...]
     today_ready = Signal(object)  # IntervalSeries of today (live cells)
     link_changed = Signal(bool, str)
@@ -70,6 +75,8 @@ class SupervisorFeed(QObject):
         self._publish_handle: asyncio.TimerHandle | None = None
         self._last_publish = 0.0
         self._link: tuple[bool, str] | None = None
+        self._pending: BoardFrame | None = None  # posted, not yet taken by the GUI thread
+        self._pending_lock = threading.Lock()
         self._started = False
         self.messages_seen = 0
 
@@ -153,9 +160,24 @@ class SupervisorFeed(QObject):
         if link != self._link:
             self._link = link
             self._bridge.post(self.link_changed.emit, *link)
-        self._bridge.post(self.snapshot_ready.emit, snapshot)
+        self._hand_over(BoardFrame.of(snapshot))
         if changes.raised:
             self._bridge.post(self.alerts_raised.emit, changes.raised)
+
+    def _hand_over(self, frame: BoardFrame) -> None:
+        """Leave ``frame`` for the GUI thread; one waiting there replaces an older one,
+        so a GUI thread that fell behind paints the newest floor once, not every step."""
+        with self._pending_lock:
+            queued = self._pending is not None
+            self._pending = frame
+        if not queued:
+            self._bridge.post(self._on_snapshot_delivered)
+
+    def _on_snapshot_delivered(self) -> None:  # GUI thread
+        with self._pending_lock:
+            frame, self._pending = self._pending, None
+        if frame is not None:
+            self.snapshot_ready.emit(frame)
 
     def _post_today(self) -> None:
         series = self.source.model.today()

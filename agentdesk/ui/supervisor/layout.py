@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import Counter
 from collections.abc import Mapping
 
 from PySide6.QtCore import Qt
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
 from agentdesk.services.supervisor import (
     STATUS_LABELS,
     AgentStatus,
-    BoardSnapshot,
     IntervalSeries,
     SupervisorSettings,
 )
@@ -36,7 +34,13 @@ from agentdesk.ui.supervisor.columns import (
     QUEUE_COLUMNS,
     STAFFING_COLUMNS,
 )
-from agentdesk.ui.supervisor.panels import AlertsPanel, LiveTable, live_table, waiting_reasons
+from agentdesk.ui.supervisor.panels import (
+    AlertsPanel,
+    BoardFrame,
+    LiveTable,
+    SteadyLabel,
+    live_table,
+)
 from agentdesk.ui.supervisor.theme import DESK_STYLE
 
 _WALL_STATES = (AgentStatus.AVAILABLE, AgentStatus.ON_CALL)
@@ -62,18 +66,16 @@ class BoardLayout:
         window.setStyleSheet(DESK_STYLE)
         self.title = _label("Supervisor wallboard", "boardTitle", root)
         self.link = _label("Server: connecting…", "linkState", root)
-        self.totals = _label("", "totals", root)
+        self.totals = SteadyLabel("totals", root)  # changes every second: no relayout
         # Long totals wrap instead of widening the window past the screen (wall mode).
-        self.totals.setWordWrap(True)
-        self.totals.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.totals.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.totals.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.compact_totals = False
         self.definition = _label(self._definition_text(), "definition", root)
         self.definition.setWordWrap(True)
         self.queues: LiveTable = live_table(QUEUE_COLUMNS, lambda r: r.name, root)
         # Why callers wait (paused, wrong skill, not in that queue): shown while any wait.
-        self.wait_note = _label("", "waitNote", root)
-        self.wait_note.setWordWrap(True)
+        self.wait_note = SteadyLabel("waitNote", root)
         self.wait_note.setVisible(False)
         self.agents: LiveTable = live_table(AGENT_COLUMNS, lambda r: r.key, root)
         self.agent_filter = QLineEdit(root)
@@ -161,11 +163,15 @@ class BoardLayout:
             text = f"Server: no connection since {when}" if when else "Server: connecting…"
         else:
             text = f"PBX: link down since {when}" if when else "PBX: link down"
-        self.link.setText(text)
-        self.link.setToolTip(fmt.rich_tooltip(detail))
-        self.link.setProperty("state", "up" if up else "down")
-        self.link.style().unpolish(self.link)
-        self.link.style().polish(self.link)
+        _set_text(self.link, text)
+        tip = fmt.rich_tooltip(detail)
+        if self.link.toolTip() != tip:
+            self.link.setToolTip(tip)
+        state = "up" if up else "down"
+        if self.link.property("state") != state:  # a re-polish restyles: only on a change
+            self.link.setProperty("state", state)
+            self.link.style().unpolish(self.link)
+            self.link.style().polish(self.link)
 
     def size_agent_columns(self) -> None:
         """Fit the agent columns to the first rows once; afterwards the user's widths stand."""
@@ -180,17 +186,15 @@ class BoardLayout:
             width = max(header.sectionSize(column) + 12, minimum.get(spec.title, 0))
             header.resizeSection(column, width)
 
-    def show_totals(self, snapshot: BoardSnapshot, now: float) -> None:
-        waiting = sum(q.waiting for q in snapshot.queues)
-        oldest = min((q.oldest_since for q in snapshot.queues if q.oldest_since), default=None)
-        longest = fmt.duration(now - oldest) if oldest is not None else "–"
-        states = Counter(a.status for a in snapshot.agents)
-        parts = [f"Waiting {waiting}", f"Longest {longest}"]
+    def show_totals(self, frame: BoardFrame, now: float) -> None:
+        """The header's figures and why callers wait, with the clocks at ``now``."""
+        longest = fmt.duration(now - frame.oldest) if frame.oldest is not None else "–"
+        parts = [f"Waiting {frame.waiting}", f"Longest {longest}"]
         shown = _WALL_STATES if self.compact_totals else _SUMMARY_STATES
-        parts += [f"{STATUS_LABELS[s]} {states[s]}" for s in shown]
+        parts += [f"{STATUS_LABELS[s]} {frame.states.get(s, 0)}" for s in shown]
         parts = [p.replace(" ", "\u00a0") for p in parts]  # wrap between figures, not inside
         self.totals.setText("   ".join(parts))
-        reasons = waiting_reasons(snapshot, now)
+        reasons = frame.reasons.lines(now)
         self.wait_note.setText("Why callers wait: " + "  ·  ".join(reasons) if reasons else "")
         self.wait_note.setVisible(bool(reasons))
 
@@ -198,15 +202,16 @@ class BoardLayout:
         self,
         today: IntervalSeries,
         reference: IntervalSeries | None,
-        snapshot: BoardSnapshot | None,
+        logged_in: int,
         now: float,
         observed: Mapping[dt.datetime, float] | None = None,
         watching_since: float | None = None,
     ) -> None:
-        """The staffing table. ``observed``: the average number of agents logged in to a
-        queue per interval as this wallboard saw them (interval start -> agents); those
-        figures replace the day series' (which counts only the agent time the server's
-        queue events recorded, none for an agent logged in before it started)."""
+        """The staffing table. ``logged_in``: agents logged in to a queue now.
+        ``observed``: the average number of agents logged in to a queue per interval
+        as this wallboard saw them (interval start -> agents); those figures replace
+        the day series' (which counts only the agent time the server's queue events
+        recorded, none for an agent logged in before it started)."""
         config = self.settings.metrics
         moment = dt.datetime.fromtimestamp(now, config.tz)
         rows = list(staffing_rows(today, reference, config, moment))
@@ -224,11 +229,6 @@ class BoardLayout:
         rows.sort(key=lambda r: r.start)
         self.staffing.source.set_rows(rows, now)
         current = next((r for r in rows if r.start <= moment < r.start + span), None)
-        logged_in = sum(
-            1
-            for a in (snapshot.agents if snapshot else ())
-            if a.queues and a.status is not AgentStatus.LOGGED_OUT
-        )
         needed = "–" if current is None or current.required is None else str(current.required)
         seen = (
             dt.datetime.fromtimestamp(watching_since, config.tz).strftime("%H:%M")
@@ -242,6 +242,12 @@ class BoardLayout:
             f"queue, as this wallboard has seen them since {seen}; earlier intervals from "
             "the server's queue events."
         )
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    """Set ``label``'s text only when it differs (a new text re-lays out the window)."""
+    if label.text() != text:
+        label.setText(text)
 
 
 def _minutes(series: IntervalSeries) -> int:

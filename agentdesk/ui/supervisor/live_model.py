@@ -63,6 +63,7 @@ class LiveTableModel(QStandardItemModel, Generic[R]):
         self._columns = tuple(columns)
         self._key = key
         self._rows: list[R] = []
+        self._keys: list[Hashable] = []  # each row's key, in row order
         self._cells: list[list[_Cell]] = []  # what the C++ items hold, to skip unchanged cells
         self._now = 0.0
         self._ticking = [i for i, c in enumerate(self._columns) if c.ticking]
@@ -142,48 +143,61 @@ class LiveTableModel(QStandardItemModel, Generic[R]):
 
     def _apply(self, new: list[R]) -> None:
         new_keys = [self._key(r) for r in new]
-        self._remove_gone(set(new_keys))
-        changed: list[int] = []
-        for position, (key, fresh) in enumerate(zip(new_keys, new, strict=True)):
-            current = self._key(self._rows[position]) if position < len(self._rows) else None
-            if current != key:
-                found = self._find(key, position + 1)
-                if found is None:
-                    self._rows.insert(position, fresh)
-                    cells = [self._values(fresh, c) for c in self._columns]
-                    self._cells.insert(position, cells)
-                    self.insertRow(position, [self._item(c, v) for c, v in zip(
-                        self._columns, cells, strict=True)])  # fmt: skip
-                    continue
-                # QStandardItemModel cannot move rows: take the row out and put it back.
-                self._rows.insert(position, self._rows.pop(found))
-                self._cells.insert(position, self._cells.pop(found))
-                self.insertRow(position, self.takeRow(found))
-            if self._rows[position] != fresh:
-                self._rows[position] = fresh
-                changed.append(position)
+        if new_keys != self._keys:
+            self._reorder(new, new_keys)
+        # Unchanged rows are usually the very same objects: test identity before equality.
+        changed = [
+            position
+            for position, (old, fresh) in enumerate(zip(self._rows, new, strict=True))
+            if old is not fresh and old != fresh
+        ]
+        for position in changed:
+            self._rows[position] = new[position]
         self._rewrite(changed, range(len(self._columns)))
+
+    def _reorder(self, new: list[R], new_keys: list[Hashable]) -> None:
+        """Insert, move and remove rows until the keys are ``new_keys`` (values not yet)."""
+        self._remove_gone(set(new_keys))
+        for position, (key, fresh) in enumerate(zip(new_keys, new, strict=True)):
+            current = self._keys[position] if position < len(self._keys) else None
+            if current == key:
+                continue
+            found = self._find(key, position + 1)
+            if found is None:
+                self._rows.insert(position, fresh)
+                self._keys.insert(position, key)
+                cells = [self._values(fresh, c) for c in self._columns]
+                self._cells.insert(position, cells)
+                self.insertRow(position, [self._item(c, v) for c, v in zip(
+                    self._columns, cells, strict=True)])  # fmt: skip
+                continue
+            # QStandardItemModel cannot move rows: take the row out and put it back.
+            self._rows.insert(position, self._rows.pop(found))
+            self._keys.insert(position, self._keys.pop(found))
+            self._cells.insert(position, self._cells.pop(found))
+            self.insertRow(position, self.takeRow(found))
 
     def _remove_gone(self, wanted: set[Hashable]) -> None:
         """Remove rows whose key is gone, bottom up, in contiguous runs."""
-        row = len(self._rows) - 1
+        row = len(self._keys) - 1
         while row >= 0:
-            if self._key(self._rows[row]) in wanted:
+            if self._keys[row] in wanted:
                 row -= 1
                 continue
             last = row
-            while row - 1 >= 0 and self._key(self._rows[row - 1]) not in wanted:
+            while row - 1 >= 0 and self._keys[row - 1] not in wanted:
                 row -= 1
             del self._rows[row : last + 1]
+            del self._keys[row : last + 1]
             del self._cells[row : last + 1]
             self.removeRows(row, last - row + 1)
             row -= 1
 
     def _find(self, key: Hashable, start: int) -> int | None:
-        for index in range(start, len(self._rows)):
-            if self._key(self._rows[index]) == key:
-                return index
-        return None
+        try:
+            return self._keys.index(key, start)
+        except ValueError:
+            return None
 
     def _values(self, row: R, column: LiveColumn[R]) -> _Cell:
         text = column.text(row, self._now)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QWidget
 
 from agentdesk.services.desk.agent_state import ReasonCode
 from agentdesk.services.platform.roles import Capability, allows, require
-from agentdesk.services.supervisor import AgentStatus, BoardSnapshot, IntervalSeries
+from agentdesk.services.supervisor import BoardSnapshot, IntervalSeries
 from agentdesk.services.supervisor.alerts import Alert, Severity
 from agentdesk.services.supervisor.history import shift_week
 from agentdesk.ui.bridge import Bridge
@@ -28,7 +28,7 @@ from agentdesk.ui.supervisor.charts import ChartData
 from agentdesk.ui.supervisor.dialogs import PauseDialog, QueueDialog
 from agentdesk.ui.supervisor.feed import SupervisorFeed
 from agentdesk.ui.supervisor.layout import BoardLayout
-from agentdesk.ui.supervisor.panels import place_on_screen
+from agentdesk.ui.supervisor.panels import BoardFrame, place_on_screen
 from agentdesk.ui.supervisor.wall_mode import WallMode
 from agentdesk.ui.tray import TrayNotifier
 
@@ -60,6 +60,7 @@ class WallboardWindow(QMainWindow):
         self.feed, self.service, self._bridge = feed, feed.service, bridge
         self._reasons, self._clock = reasons, clock
         self.last_snapshot: BoardSnapshot | None = None
+        self._frame: BoardFrame | None = None  # the last snapshot with its figures
         self.open_dialog: QDialog | None = None  # the last action dialog (tests fill it in)
         self._today: IntervalSeries | None = None
         self._reference: IntervalSeries | None = None
@@ -132,18 +133,18 @@ class WallboardWindow(QMainWindow):
         self._housekeeping.timeout.connect(self._on_housekeeping_timeout)
 
     # ------------------------------------------------------------------ feed
-    def _on_feed_snapshot_ready(self, snapshot: BoardSnapshot) -> None:
-        now = self._clock()
-        self.last_snapshot = snapshot
+    def _on_feed_snapshot_ready(self, frame: BoardFrame) -> None:
+        now, snapshot = self._clock(), frame.snapshot
+        self.last_snapshot, self._frame = snapshot, frame
         self.ui.queues.source.set_rows(snapshot.queues, now)
         self.wall.fit_queues()
         self.ui.agents.source.set_rows(snapshot.agents, now)
         self.ui.size_agent_columns()
         self.ui.alerts.set_alerts(snapshot.alerts, now)
-        self.ui.show_totals(snapshot, now)
+        self.ui.show_totals(frame, now)
         self._show_link(snapshot.connected, snapshot.link_detail, now)
         self.wall.show_alert(_top_alert(snapshot.alerts))
-        self._sample_staffed(snapshot, now)
+        self._sample_staffed(frame, now)
         self.snapshot_applied.emit(snapshot)
 
     def _show_link(self, up: bool, detail: str, now: float) -> None:
@@ -157,9 +158,9 @@ class WallboardWindow(QMainWindow):
         if self.ui.link.text() != before:
             self.link_shown.emit(self.ui.link.text())
 
-    def _sample_staffed(self, snapshot: BoardSnapshot, now: float) -> None:
+    def _sample_staffed(self, frame: BoardFrame, now: float) -> None:
         """Once a second: agents logged in to a queue, into this interval's average."""
-        if not snapshot.connected or now - self._staffed_sampled < 1.0:
+        if not frame.snapshot.connected or now - self._staffed_sampled < 1.0:
             return
         if self.watching_since is None:
             self.watching_since = now
@@ -169,11 +170,8 @@ class WallboardWindow(QMainWindow):
         start = moment.replace(second=0, microsecond=0) - dt.timedelta(
             minutes=(moment.hour * 60 + moment.minute) % minutes
         )
-        staffed = sum(
-            1 for a in snapshot.agents if a.queues and a.status is not AgentStatus.LOGGED_OUT
-        )
         total, count = self._staffed.get(start, (0.0, 0))
-        self._staffed[start] = (total + staffed, count + 1)
+        self._staffed[start] = (total + frame.staffed, count + 1)
         if len(self._staffed) > 96:  # a day of 15-minute intervals at most
             del self._staffed[min(self._staffed)]
         if self._today is not None and now - self._staffing_shown >= _STAFFING_S:
@@ -185,8 +183,8 @@ class WallboardWindow(QMainWindow):
         self._staffing_shown = now
         observed = {start: total / count for start, (total, count) in self._staffed.items()}
         self.ui.show_staffing(
-            self._today, self._reference, self.last_snapshot, now, observed,
-            self.watching_since,
+            self._today, self._reference, self._frame.staffed if self._frame else 0, now,
+            observed, self.watching_since,
         )  # fmt: skip
 
     def _on_feed_alerts_raised(self, alerts: tuple[Alert, ...]) -> None:
@@ -217,8 +215,8 @@ class WallboardWindow(QMainWindow):
         now = self._clock()
         for table in (self.ui.queues, self.ui.agents, self.ui.alerts.table):
             table.tick(now)
-        if self.last_snapshot is not None:
-            self.ui.show_totals(self.last_snapshot, now)
+        if self._frame is not None:
+            self.ui.show_totals(self._frame, now)
 
     def _on_housekeeping_timeout(self) -> None:
         svc = self.service
