@@ -171,3 +171,21 @@ def test_desktop_pdf_has_the_day_totals_on_page_one_and_a_chart_per_queue(
     everything = "".join(text(n) for n in range(1, pages + 1))
     for queue in QUEUES:
         assert everything.count(f"Queue {queue}: calls per interval") == 1
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    queue_log = make_queue_log(tmp_path_factory.mktemp("wk") / "queue_log")
+    return report_from_queue_log(
+        queue_log, settings(tz=dt.UTC).metrics, interval=Interval.MIN15, group_by=GroupBy.TOTAL
+    )
+
+
+def test_a_week_charts_only_the_intervals_with_calls(week: Report) -> None:
+    (chart,) = queue_charts(week)
+    assert chart.title == "All queues: calls per interval"
+    assert len(chart.labels) == 16 and chart.labels[0].endswith("09:00")  # 2 mornings x 8
+    assert len({label.split(" ")[0] for label in chart.labels}) == 2  # dated: two days
+    headers, rows = day_table(week)
+    assert headers[0] == "Day" and rows[-1][0] == "all days"
+    assert len(rows) == 9 and rows[0][0].startswith("Mon") and rows[-2][0].startswith("Mon")

@@ -133,11 +133,13 @@ def queue_charts(report: Report, target: float | None = None) -> tuple[Chart, ..
         return ()
     # From the first to the last interval with a call in any queue: every chart on one axis,
     # without the night's empty intervals (lines also exist for agents merely logged in).
-    busy = [ln.row.start for ln in report.lines if ln.row.start and ln.row.offered]
+    # Over several days only the intervals with calls: a week at 15 minutes is 672 slots.
+    busy = {ln.row.start for ln in report.lines if ln.row.start and ln.row.offered}
     starts = sorted({ln.row.start for ln in report.lines if ln.row.start is not None})
-    if busy:
-        starts = [s for s in starts if min(busy) <= s <= max(busy)]
     several_days = len({s.date() for s in starts}) > 1
+    if busy:
+        starts = sorted(busy) if several_days else [s for s in starts if s >= min(busy)]
+        starts = [s for s in starts if s <= max(busy)]
     labels = [_label(s, report.interval, several_days) for s in starts]
     groups = [str(t.value("group")) for t in report.totals] or ["all"]
     charts = []
