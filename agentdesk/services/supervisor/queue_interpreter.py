@@ -121,6 +121,23 @@ class _Agent:
     state: tuple[AgentActivity, str] | None = None
     state_since: float = 0.0
 
+    def join(self, queue: str) -> _Membership:
+        """The membership of ``queue``, added if new (without building one per line)."""
+        membership = self.memberships.get(queue)
+        if membership is None:
+            membership = self.memberships[queue] = _Membership()
+        return membership
+
+    def all_paused(self) -> bool:
+        """Paused in every queue (or, in none, in its login without a queue)."""
+        in_queue = False
+        for queue, membership in self.memberships.items():
+            if queue != _NONE:
+                if not membership.paused:
+                    return False
+                in_queue = True
+        return in_queue or all(m.paused for m in self.memberships.values())
+
 
 @dataclass(frozen=True)
 class AgentSnapshot:
@@ -274,7 +291,7 @@ class QueueLogInterpreter:
         if not record.has_member:
             return
         agent = self._agent(record.agent, record.timestamp)
-        agent.memberships.setdefault(record.queue, _Membership())
+        agent.join(record.queue)
         agent.calls.add((record.call_id, record.queue))
         self._after_change(agent, record.timestamp, record.agent)
 
@@ -341,7 +358,7 @@ class QueueLogInterpreter:
         self._call_fact(at, record.timestamp, record.queue, agent_name, values)
         if record.has_member:
             agent = self._agent(record.agent, record.timestamp)
-            agent.memberships.setdefault(record.queue, _Membership())
+            agent.join(record.queue)
             self._after_change(agent, record.timestamp, record.agent)
 
     def _expire_stale(self, now: float) -> None:
@@ -380,7 +397,7 @@ class QueueLogInterpreter:
             return
         agent = self._agent(record.agent, record.timestamp)
         if record.event == "ADDMEMBER":
-            agent.memberships.setdefault(record.queue, _Membership())
+            agent.join(record.queue)
         else:
             agent.memberships.pop(record.queue, None)
         self._after_change(agent, record.timestamp, record.agent)
@@ -392,7 +409,7 @@ class QueueLogInterpreter:
             self._on_pause_all(record)
             return
         agent = self._agent(record.agent, record.timestamp)
-        membership = agent.memberships.setdefault(record.queue, _Membership())
+        membership = agent.join(record.queue)
         was = (membership.paused, membership.reason)
         self._set_paused(agent, membership, record)
         self._pause_started(record, record.queue, membership, was)
@@ -437,7 +454,7 @@ class QueueLogInterpreter:
             return
         agent = self._agent(record.agent, record.timestamp)
         if record.event == "AGENTLOGIN":
-            agent.memberships.setdefault(_NONE, _Membership())
+            agent.join(_NONE)
         else:
             agent.memberships.clear()
         self._after_change(agent, record.timestamp, record.agent)
@@ -460,10 +477,7 @@ class QueueLogInterpreter:
         if at < agent.acw_until:
             return AgentActivity.ACW, ""
         if queue is None:
-            real = [m for q, m in agent.memberships.items() if q != _NONE] or list(
-                agent.memberships.values()
-            )
-            paused, reason = all(m.paused for m in real), agent.pause_reason
+            paused, reason = agent.all_paused(), agent.pause_reason
         else:
             membership = agent.memberships[queue]
             paused, reason = membership.paused, membership.reason

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import importlib
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -140,10 +141,7 @@ SL_THRESHOLDS: tuple[float, ...] = (10, 20, 30, 60)
 
 def wait_bin(wait_s: float) -> int:
     """Index of the distribution bin holding a wait (0 for ≤ 5 s … len(WAIT_EDGES) beyond 300 s)."""
-    for index, edge in enumerate(WAIT_EDGES):
-        if wait_s <= edge:
-            return index
-    return len(WAIT_EDGES)
+    return bisect_left(WAIT_EDGES, wait_s)
 
 
 def wait_bin_labels() -> tuple[str, ...]:
@@ -424,7 +422,8 @@ class CellStore:
         """Start of the bucket holding ``timestamp`` (its local midnight for daily buckets)."""
         if self.daily_tz is None:
             return int(timestamp // self.bucket_s) * self.bucket_s
-        return self._day_of(timestamp)[0]
+        start, end = self._day
+        return start if start <= timestamp < end else self._day_of(timestamp)[0]
 
     def _day_of(self, timestamp: float) -> tuple[int, int]:
         start, end = self._day
