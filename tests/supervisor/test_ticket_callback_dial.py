@@ -65,8 +65,11 @@ def _pane(
     pane = TicketPane(bridge, service, "team")
     qtbot.addWidget(pane)
     pane.resize(1200, 600)
-    tasks = CallbackTasks(bob.engine, bob.writer, REF.bob,
-                          ensure_cached=lambda cid: bob.syncer.cache_customers([cid]))  # fmt: skip
+
+    def ensure_cached(customer_id: uuid.UUID) -> None:
+        bob.syncer.cache_customers([customer_id])  # as the desk's cache keeper does
+
+    tasks = CallbackTasks(bob.engine, bob.writer, REF.bob, ensure_cached=ensure_cached)
     (dial,) = install_ticket_callbacks([pane], bridge, tasks, dialled.append)
     pane.show()
     pane.refresh()
