@@ -134,7 +134,11 @@ class ServerApi:
         detail = str(body.get("detail") or response.reason_phrase or "refused")
         kind = str(body.get("type", "")).rsplit("/", 1)[-1]
         status = response.status_code
-        if status in (502, 503, 504) and kind not in ("directory-unavailable", "no-field-key"):
+        if status in (502, 503, 504) and kind not in (
+            "directory-unavailable",
+            "no-field-key",
+            "signin-busy",  # the server is up: say its message rather than go offline
+        ):
             raise ServerUnavailable(detail)
         if status == 401 and kind != "wrong-credentials":
             raise SessionEnded(detail)

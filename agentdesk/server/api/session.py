@@ -13,6 +13,7 @@ from agentdesk.services.platform.signin import (
     AgentProfile,
     DirectoryUnavailable,
     NotEntitled,
+    SignInBusy,
     SignInError,
 )
 
@@ -37,6 +38,15 @@ def _refusal(exc: SignInError) -> Problem:
             429,
             "account-locked",
             "Account locked for a while",
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
+        )
+    if isinstance(exc, SignInBusy):
+        return Problem(
+            503,
+            "signin-busy",
+            "Too many sign-ins at once",
             str(exc),
             headers={"Retry-After": str(exc.retry_after)},
             retry_after=exc.retry_after,

@@ -58,6 +58,7 @@ import datetime as dt
 import functools
 import hashlib
 import math
+import os
 import secrets
 import threading
 import uuid
@@ -71,6 +72,7 @@ from sqlalchemy.orm import Session
 
 from agentdesk.models import Agent, AuthSession, Role, SigninThrottle, agent_team, utcnow
 from agentdesk.services.platform.auth import hash_password, verify_password
+from agentdesk.services.platform.password_checks import ChecksBusy, PasswordChecks
 from agentdesk.store.audit_log import append_audit
 
 MAX_LOGIN = 64
@@ -114,6 +116,19 @@ class AccountLocked(SignInError):
         super().__init__(
             "Too many failed sign-ins for this agent id. "
             f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+class SignInBusy(SignInError):
+    """Too many sign-ins waiting for a password check (a shift start); ``retry_after`` s."""
+
+    code = "signin_busy"
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(
+            "The server is busy signing in many agents at once. "
+            f"Try again in {self.retry_after} seconds."
         )
 
 
@@ -363,8 +378,11 @@ class SignInService:
         directory: Directory | None = None,
         audit: AuditWriter = append_audit,
         clock: Callable[[], dt.datetime] = utcnow,
+        checks: PasswordChecks | None = None,
     ) -> None:
         self._engine = engine
+        # Argon2 checks off the request threads, at low priority (see password_checks).
+        self._checks = checks or PasswordChecks(workers=max(1, (os.cpu_count() or 2) // 2))
         self.policy = policy or SignInPolicy()
         self._directory = directory
         self._audit = audit
@@ -422,11 +440,13 @@ class SignInService:
     def _check_local(self, attempt: _Attempt, password: str) -> bool:
         """Argon2id check. Every path runs exactly one verification so timing matches."""
         stored = attempt.password_hash
-        if attempt.agent_id is None or not stored or stored == DIRECTORY_MARKER:
-            verify_password(dummy_hash(), password)
-            return False
-        matched = verify_password(stored, password)
-        return matched and attempt.agent_active
+        known = attempt.agent_id is not None and bool(stored) and stored != DIRECTORY_MARKER
+        against = stored if known and stored else dummy_hash()
+        try:
+            matched = self._checks.run(lambda: verify_password(against, password))
+        except ChecksBusy as exc:
+            raise SignInBusy(exc.retry_after) from exc
+        return known and matched and attempt.agent_active
 
     def _directory_sign_in(
         self,
