@@ -43,6 +43,7 @@ from agentdesk.server.context import ServerContext
 from agentdesk.server.cti.hub import CtiHub
 from agentdesk.server.cti.lines import AgentDirectory
 from agentdesk.server.live import LiveHub
+from agentdesk.server.loop_watch import LoopWatch
 from agentdesk.server.pins import PinBook
 from agentdesk.server.scheduler import api as scheduler_api
 from agentdesk.server.scheduler import build_scheduler
@@ -122,6 +123,8 @@ def build_context(
 def create_app(ctx: ServerContext) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watch = LoopWatch()
+        watch.start()
         await ctx.hub.start()
         if ctx.cti is not None:
             await ctx.cti.start()
@@ -139,6 +142,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
                 ctx.corebank.close()
             if ctx.reports is not None:
                 ctx.reports.close()
+            await watch.stop()
 
     app = FastAPI(
         title="agentdesk server",
