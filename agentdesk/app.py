@@ -520,12 +520,12 @@ def build_desktop(
         changes,
     )
     # A supervisor's callback task (issue 15) dials with one click from that list, and a
-    # team's callback ticket from the ticket panes' detail.
+    # team's callback ticket from every ticket pane's detail (docks and customer tabs).
     callbacks = CallbackTasks(stores.local, writer, identity.id, region=options.region,
                               ensure_cached=cache_keeper(stores, sync))  # fmt: skip
     install_callback_dial(followups, bridge, callbacks, dial=controller.dial)
-    install_ticket_callbacks(
-        (workspace.my_tickets, workspace.team_tickets), bridge, callbacks, dial=controller.dial
+    workspace.on_ticket_panes(
+        lambda pane: install_ticket_callbacks([pane], bridge, callbacks, dial=controller.dial)
     )
     # Knowledge tab beside Call and Wrap-up (issue 13): suggestions and search from the cache.
     install_knowledge(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtGui import QShortcut
@@ -24,6 +25,14 @@ class WorkspaceDesk:
     shortcut: QShortcut
     my_tickets: TicketPane
     team_tickets: TicketPane
+    # Run on every ticket pane: the two docks now, each customer tab's as it opens.
+    pane_hooks: list[Callable[[TicketPane], object]] = field(default_factory=list)
+
+    def on_ticket_panes(self, hook: Callable[[TicketPane], object]) -> None:
+        """Apply ``hook`` to the docks' panes and to every customer tab's from now on."""
+        self.pane_hooks.append(hook)
+        hook(self.my_tickets)
+        hook(self.team_tickets)
 
 
 def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
@@ -35,9 +44,12 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
     """
 
     bus = context.changes
+    hooks: list[Callable[[TicketPane], object]] = []
 
     def factory(customer_id: uuid.UUID, caller: bool) -> CustomerWorkspace:
         workspace = CustomerWorkspace(context, customer_id, caller)
+        for hook in hooks:
+            hook(workspace.tickets)
         workspace.dial_requested.connect(window.request_dial)
         workspace.customer_requested.connect(lambda cid: window.open_customer(cid))
         workspace.message_shown.connect(lambda text: window.statusBar().showMessage(text, 5000))
@@ -88,4 +100,4 @@ def install_workspace(window: Any, context: WorkspaceContext) -> WorkspaceDesk:
         window.search_requested.connect(search_for)
     shortcut = install_search_shortcut(window, popup)
     install_call_scope(window)  # the ☎ marker, "On call" chip and reveals end with the call
-    return WorkspaceDesk(popup, shortcut, mine, team)
+    return WorkspaceDesk(popup, shortcut, mine, team, hooks)
