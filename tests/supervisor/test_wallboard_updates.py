@@ -40,7 +40,10 @@ def _agent(n: int, status: AgentStatus, *queues: str) -> AgentRow:
 
 
 # ---------------------------------------------------------------------- the live model
-COLUMNS = (LiveColumn("n", lambda r, _n: str(r[0])), LiveColumn("v", lambda r, _n: str(r[1])))
+COLUMNS: tuple[LiveColumn[tuple[int, int]], ...] = (
+    LiveColumn("n", lambda r, _n: str(r[0])),
+    LiveColumn("v", lambda r, _n: str(r[1])),
+)
 
 
 def _spans(model: LiveTableModel[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
