@@ -146,11 +146,15 @@ def main() -> None:
     walls, peaks, cpus = [], [], []
     printed = 0
     for run in range(1, max(1, args.runs) + 1):
+        load = os.getloadavg()[0]
         wall, rss, cpu, printed = measure_isolated(cmd)
         walls.append(wall)
         peaks.append(rss)
         cpus.append(cpu)
-        print(f"run {run}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, peak RSS {rss:6.1f} MB")
+        print(
+            f"run {run}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, peak RSS {rss:6.1f} MB "
+            f"(load average {load:.1f} at start)"
+        )
     best, peak = min(walls), max(peaks)
     print(
         f"report lines printed: {printed:,}; load average {os.getloadavg()[0]:.1f} "
