@@ -37,6 +37,7 @@ from agentdesk.store.writer import LocalWriter
 
 PREVIEW_CHARS = 240
 MAX_PAGE = 5000
+_HIGHEST_KEY = str(uuid.UUID(int=(1 << 128) - 1))  # with an instant: every entry at it
 ALL_EVENTS = 1_000_000  # ticket events are few per customer: count and offset read them all
 TICKET_CHANNEL = "ticket"
 CHANNELS = (*[c.value for c in Channel], TICKET_CHANNEL)
@@ -183,11 +184,7 @@ class TimelineService:
     def count(self, customer_id: uuid.UUID, flt: TimelineFilter = TimelineFilter()) -> int:
         """How many entries ``flt`` lets through: the length of the whole timeline."""
         with read_session(self._engine) as session:
-            total = 0
-            stmt = self._interaction_query(customer_id, flt)
-            if stmt is not None:
-                counted = stmt.with_only_columns(func.count(Interaction.id))
-                total += int(session.scalar(counted) or 0)
+            total = self._count_interactions(session, customer_id, flt)
             if flt.wants(TICKET_CHANNEL):
                 total += len(self._ticket_events(session, customer_id, flt, None, ALL_EVENTS))
         return total
@@ -202,9 +199,10 @@ class TimelineService:
         """Up to ``limit`` entries from position ``offset`` of the whole timeline (0 = newest).
 
         For a page far from any loaded one (the scrollbar dragged to the middle). Ticket
-        events are few, so all of them are read; the interactions are read from at most that
-        many positions before ``offset`` (an index scan), and the two are merged from a point
-        whose position is known: the first interaction read, after the events newer than it.
+        events are few, so all of them are read. The interactions are entered at an instant
+        found by an offset on the ``(customer_id, started_at)`` index, at most that many events
+        before ``offset``; those newer than the instant are counted on the same index, so the
+        merged position of the first interaction read is known, and the page is cut from there.
         """
         limit = max(1, min(limit, MAX_PAGE))
         offset = max(0, offset)
@@ -213,31 +211,85 @@ class TimelineService:
             if flt.wants(TICKET_CHANNEL):
                 events = self._ticket_events(session, customer_id, flt, None, ALL_EVENTS)
             events.sort(key=lambda e: e.cursor, reverse=True)
-            start = max(0, offset - len(events))
-            read = len(events) + limit  # _interactions reads one more
-            calls = self._interactions(session, customer_id, flt, None, read, offset=start)
-            if not calls and start > 0:  # past the last interaction: start at the last one
-                stmt = self._interaction_query(customer_id, flt)
-                counted = (
-                    stmt.with_only_columns(func.count(Interaction.id)) if stmt is not None else None
-                )
-                start = max(0, int(session.scalar(counted) or 0) - 1) if counted is not None else 0
-                calls = self._interactions(session, customer_id, flt, None, read, offset=start)
-        newer = sum(1 for e in events if calls and e.cursor > calls[0].cursor) if start else 0
+            newer_calls, cursor = 0, None
+            anchor = self._instant_at(session, customer_id, flt, offset - len(events))
+            if anchor is not None:
+                newer_calls = self._count_interactions(session, customer_id, flt, anchor)
+                cursor = TimelineCursor(anchor, 0, _HIGHEST_KEY)  # that instant and older
+            read = offset - newer_calls + limit  # _interactions reads one more
+            calls = self._interactions(session, customer_id, flt, cursor, read)
+        newer = sum(1 for e in events if e.cursor > calls[0].cursor) if calls and newer_calls else 0
         merged = sorted(calls + events[newer:], key=lambda e: e.cursor, reverse=True)
-        skip = offset - start - newer
+        skip = offset - newer_calls - newer
         page = tuple(merged[skip : skip + limit])
         return TimelinePage(page, page[-1].cursor if len(page) == limit else None)
 
     # --- interactions ---------------------------------------------------------------------------
 
-    def _interaction_query(self, cid: uuid.UUID, flt: TimelineFilter) -> Any | None:
-        """The customer's interactions that ``flt`` lets through, unordered (None: no channel)."""
+    def _interaction_filter(self, cid: uuid.UUID, flt: TimelineFilter) -> list[Any] | None:
+        """The conditions on ``Interaction`` that ``flt`` sets (None: no interaction channel)."""
         wanted = [c for c in Channel if flt.wants(c.value)]
         if not wanted:
             return None
         i = Interaction
-        stmt = (
+        conditions: list[Any] = [i.customer_id == cid]
+        if len(wanted) < len(Channel):
+            conditions.append(i.channel.in_(wanted))
+        if flt.since is not None:
+            conditions.append(i.started_at >= flt.since)
+        if flt.until is not None:
+            conditions.append(i.started_at < flt.until)
+        if flt.text.strip():
+            pattern = _like(flt.text.strip())
+            conditions.append(
+                or_(
+                    i.notes.ilike(pattern, escape="\\"),
+                    i.subject.ilike(pattern, escape="\\"),
+                    i.disposition_code.ilike(pattern, escape="\\"),
+                )
+            )
+        return conditions
+
+    def _count_interactions(
+        self,
+        session: Session,
+        cid: uuid.UUID,
+        flt: TimelineFilter,
+        newer_than: dt.datetime | None = None,
+    ) -> int:
+        """Interactions ``flt`` lets through (only those after ``newer_than`` if given)."""
+        conditions = self._interaction_filter(cid, flt)
+        if conditions is None:
+            return 0
+        if newer_than is not None:
+            conditions.append(Interaction.started_at > newer_than)
+        # No join and no column beyond the index: counted on (customer_id, started_at).
+        stmt = select(func.count()).select_from(Interaction).where(*conditions)
+        return int(session.scalar(stmt) or 0)
+
+    def _instant_at(
+        self, session: Session, cid: uuid.UUID, flt: TimelineFilter, position: int
+    ) -> dt.datetime | None:
+        """When the interaction at ``position`` (newest first) started; past the last one, the
+        oldest's; None at position 0 or with no interaction."""
+        conditions = self._interaction_filter(cid, flt)
+        if position <= 0 or conditions is None:
+            return None
+        at = Interaction.started_at
+        found = session.scalar(
+            select(at).where(*conditions).order_by(at.desc()).offset(position).limit(1)
+        )
+        if found is None:  # fewer interactions than that: enter at the oldest
+            found = session.scalar(select(at).where(*conditions).order_by(at.asc()).limit(1))
+        return found
+
+    def _interaction_query(self, cid: uuid.UUID, flt: TimelineFilter) -> Any | None:
+        """The customer's interactions that ``flt`` lets through, unordered (None: no channel)."""
+        conditions = self._interaction_filter(cid, flt)
+        if conditions is None:
+            return None
+        i = Interaction
+        return (
             select(
                 i.id,
                 i.started_at,
@@ -252,21 +304,8 @@ class TimelineService:
                 func.length(i.notes),
             )
             .outerjoin(Agent, Agent.id == i.agent_id)
-            .where(i.customer_id == cid)
+            .where(*conditions)
         )
-        if len(wanted) < len(Channel):
-            stmt = stmt.where(i.channel.in_(wanted))
-        stmt = self._range(stmt, i.started_at, flt)
-        if flt.text.strip():
-            pattern = _like(flt.text.strip())
-            stmt = stmt.where(
-                or_(
-                    i.notes.ilike(pattern, escape="\\"),
-                    i.subject.ilike(pattern, escape="\\"),
-                    i.disposition_code.ilike(pattern, escape="\\"),
-                )
-            )
-        return stmt
 
     def _interactions(
         self,
@@ -276,15 +315,12 @@ class TimelineService:
         cursor: TimelineCursor | None,
         limit: int,
         newer: bool = False,
-        offset: int = 0,
     ) -> list[TimelineEntry]:
         stmt = self._interaction_query(cid, flt)
         if stmt is None:
             return []
         i = Interaction
         stmt = stmt.order_by(*_order(i.started_at, i.id, newer)).limit(limit + 1)
-        if offset:
-            stmt = stmt.offset(offset)
         if cursor is not None:
             stmt = stmt.where(_beyond(i.started_at, i.id, 0, cursor, newer))
         return [self._interaction_entry(row) for row in session.execute(stmt)]
