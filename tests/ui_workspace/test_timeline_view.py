@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
@@ -36,14 +34,16 @@ def test_model_passes_the_model_tester_while_paging(
     cid = add_customer(engine)
     add_interactions(engine, cid, 450, [org.agent_id])
     view = _view(qtbot, context, page_size=100)
-    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+    with qtbot.wait_signal(view.model.counted, timeout=WAIT_MS):
         view.show_customer(cid)
-    qtmodeltester.check(view.model)  # the tester calls fetchMore: a placeholder row appears
-    assert view.model.rowCount() in (100, 101)
-    assert view.model.data(view.model.index(view.model.rowCount() - 1), PLACEHOLDER_ROLE) in (
-        True,
-        False,
-    )
+    qtmodeltester.check(view.model)
+    assert view.model.rowCount() == 450  # every entry has its row, loaded or not
+    assert view.model.data(view.model.index(449), PLACEHOLDER_ROLE) is True
+    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+        view.list.scrollToBottom()  # the view asks for the pages it shows
+    qtbot.wait_until(lambda: view.model.entry_at(449) is not None, timeout=WAIT_MS)
+    qtmodeltester.check(view.model)
+    assert view.model.data(view.model.index(449), PLACEHOLDER_ROLE) is False
 
 
 def test_filter_by_channel_and_text(
@@ -52,47 +52,38 @@ def test_filter_by_channel_and_text(
     cid = add_customer(engine)
     add_interactions(engine, cid, 400, [org.agent_id])
     view = _view(qtbot, context)
-    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+    with qtbot.wait_signal(view.model.counted, timeout=WAIT_MS):
         view.show_customer(cid)
-    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+    with qtbot.wait_signal(view.model.counted, timeout=WAIT_MS):
         view.channel.setCurrentIndex(view.channel.findData("branch"))
     entries = [view.model.entry_at(r) for r in range(view.model.entry_count())]
     assert len(entries) == 50 and {e.channel for e in entries if e} == {"branch"}
-    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+    with qtbot.wait_signal(view.model.counted, timeout=WAIT_MS):
         view.text.setText("item 13.")  # debounced
     assert view.model.entry_count() == 0  # item 13 was an SMS, not a branch visit
     assert "No entries" in view.status.text()
-    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+    with qtbot.wait_signal(view.model.counted, timeout=WAIT_MS):
         view.channel.setCurrentIndex(0)
     assert view.model.entry_count() == 1
     assert view.current_filter() == TimelineFilter(text="item 13.")
 
 
-def test_page_to_the_end_of_a_100k_history(
+def test_scroll_to_the_end_of_a_100k_history_page_by_page(
     qtbot: QtBot, engine: Engine, context: WorkspaceContext
 ) -> None:
     cid = add_customer(engine)
     add_interactions_sql(engine, cid, 100_000)
     view = _view(qtbot, context, page_size=5000)
-    started = time.perf_counter()
-    with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+    with qtbot.wait_signal(view.model.counted, timeout=WAIT_MS):
         view.show_customer(cid)
-    first_page_s = time.perf_counter() - started
-    seen = view.model.entry_count()
-    while not view.model.exhausted:
-        with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS) as blocker:
-            view.list.scrollToBottom()  # the view itself asks fetchMore at the end
-            if view.model.canFetchMore():
-                view.model.fetchMore()
-        seen += blocker.args[0]
-        assert view.model.entry_count() <= 15_000  # the window stays bounded
-    assert seen == 100_000 and view.model.has_newer
-    last = view.model.entry_at(view.model.entry_count() - 1)
+    bar, height = view.list.verticalScrollBar(), view.list.sizeHintForRow(0)
+    qtbot.wait_until(lambda: bar.maximum() > 99_000 * height, timeout=WAIT_MS)  # laid out
+    for page in range(1, 20):  # a screen at the start of each page: read by keyset in turn
+        with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
+            bar.setValue(page * 5000 * height)
+        assert view.model.loaded_count() <= 12 * 5000  # a bounded number of pages is held
+    last = view.model.entry_at(99_999)
     assert last is not None and last.summary.startswith("Contact #1 ")
-    assert first_page_s < 1.0
-    with qtbot.wait_signal(view.model.rows_shifted, timeout=WAIT_MS):
-        view.list.scrollToTop()  # scrolling back up brings the trimmed pages back
-    assert view.model.entry_at(0).summary.startswith(f"Contact #{15_000 + 5000} ")
 
 
 def test_expand_shows_full_detail_and_notes_can_be_added(

@@ -91,7 +91,7 @@ class TimelineDelegate(QStyledItemDelegate):
             italic = QFont(option.font)
             italic.setItalic(True)
             painter.setFont(italic)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, "Loading older entries…")
+            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, "Loading…")
         else:
             self._paint_entry(painter, option, rect, entry, text_colour)
         painter.restore()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,13 +16,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
-    QListView,
     QMenu,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QStyleOptionViewItem,
+    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -45,9 +47,34 @@ from agentdesk.ui.timeline.model import TimelineModel
 TEXT_DEBOUNCE_MS = 300
 
 
-class TimelineListView(QListView):
-    """A list whose Enter/Space toggle the detail of the current entry; Ctrl+Home/Ctrl+End
-    go to the newest and the oldest entry of the whole history, not only the loaded rows."""
+class TimelineListView(QTableView):
+    """A one-column list whose Enter/Space toggle the detail of the current entry;
+    Ctrl+Home/Ctrl+End go to the newest and the oldest entry of the whole history.
+
+    A table, not a QListView: the list view lays out every row (asking the Python model
+    for the row count several times per row: 0.8 s for 100,000 rows), while a table's
+    fixed-height rows cost nothing until they are painted.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.horizontalHeader().hide()
+        self.horizontalHeader().setStretchLastSection(True)
+        self.verticalHeader().hide()
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def set_row_height_from_delegate(self) -> None:
+        """Every row as tall as the delegate's entry (they all share one height)."""
+        delegate = self.itemDelegate()
+        option = QStyleOptionViewItem()
+        option.initFrom(self)
+        height = delegate.sizeHint(option, QModelIndex()).height()
+        self.verticalHeader().setMinimumSectionSize(1)
+        self.verticalHeader().setDefaultSectionSize(height)
 
     expand_requested = Signal(QModelIndex)
     ends_requested = Signal(bool)  # True: the oldest end (Ctrl+End), False: the newest
@@ -81,10 +108,17 @@ class GoToDateDialog(QDialog):
 
 
 class TimelineView(QWidget):
-    """One customer's timeline with channel, date-range and text filters."""
+    """One customer's timeline with channel, date-range and text filters.
+
+    The list has a row for every entry of the history (placeholders until their page
+    arrives), so its scrollbar covers the whole history; the pages the list shows are
+    asked for as it scrolls. Ctrl+Home, Ctrl+End and Go to pick a row and select it;
+    ``jumped`` says which once its entry is in.
+    """
 
     ticket_activated = Signal(uuid.UUID)
     status_changed = Signal(str)
+    jumped = Signal(int)  # the row a jump selected, once its entry has loaded
 
     def __init__(
         self,
@@ -99,9 +133,9 @@ class TimelineView(QWidget):
         self._service = service
         self._agent_id = agent_id
         self._customer: uuid.UUID | None = None
-        self.model = TimelineModel(
-            bridge, service.page, page_size, self, fetch_newer=service.page_newer
-        )
+        self.model = TimelineModel(bridge, service, page_size, self)
+        self._target: int | None = None  # the row a jump selected, until its entry is in
+        self._end_wanted: bool | None = None  # Ctrl+End/Home pressed while counting
         self._build()
         self._connect_signals()
 
@@ -146,7 +180,7 @@ class TimelineView(QWidget):
         self.list = named(TimelineListView(), "Timeline entries")
         self.list.setModel(self.model)
         self.list.setItemDelegate(TimelineDelegate(self.list))
-        self.list.setUniformItemSizes(True)
+        self.list.set_row_height_from_delegate()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.detail = named(QPlainTextEdit(readOnly=True), "Timeline entry detail")
@@ -164,6 +198,8 @@ class TimelineView(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
         self._text_timer = QTimer(self, singleShot=True, interval=TEXT_DEBOUNCE_MS)
+        # Scrolling, resizing and new rows all ask for the shown pages once, after the events.
+        self._load_timer = QTimer(self, singleShot=True, interval=0)
 
     def _connect_signals(self) -> None:
         self.channel.currentIndexChanged.connect(self._on_filter_changed)
@@ -176,13 +212,19 @@ class TimelineView(QWidget):
         self.list.ends_requested.connect(
             lambda oldest: self.jump_to_oldest() if oldest else self.jump_to_newest()
         )
-        self.model.jumped.connect(self._on_jumped)
         self.list.doubleClicked.connect(self._on_expand_requested)
+        self.model.counted.connect(self._on_counted)
         self.model.page_loaded.connect(self._on_page_loaded)
         self.model.load_failed.connect(self._on_load_failed)
-        self.model.rows_shifted.connect(self._on_rows_shifted)
+        self.model.located.connect(lambda row: self._go_to_row(row, at_top=True))
         self.model.top_inserted.connect(self._on_top_inserted)
-        self.list.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.model.refreshed.connect(self._schedule_load)
+        self.model.modelReset.connect(self._schedule_load)
+        bar = self.list.verticalScrollBar()
+        # Not timer.start itself: it would take the scroll value for its interval.
+        bar.valueChanged.connect(self._schedule_load)
+        bar.rangeChanged.connect(self._schedule_load)
+        self._load_timer.timeout.connect(self._load_shown)
         self.add_note.clicked.connect(lambda: self._on_log_clicked(note_only=True))
         self.log_contact.clicked.connect(lambda: self._on_log_clicked(note_only=False))
 
@@ -190,7 +232,9 @@ class TimelineView(QWidget):
 
     def show_customer(self, customer_id: uuid.UUID | None) -> None:
         self._customer = customer_id
+        self._target = self._end_wanted = None
         self.detail.setVisible(False)
+        self.status.setText("Loading…" if customer_id is not None else "")
         self.model.show(customer_id, self.current_filter())
 
     def current_filter(self) -> TimelineFilter:
@@ -208,27 +252,28 @@ class TimelineView(QWidget):
         self.model.refresh()
 
     def jump_to_oldest(self) -> None:
-        """Show the oldest entries (the end of the history), scrolled to the very last."""
-        if self._customer is not None:
-            self.detail.setVisible(False)
-            self.model.jump_to_oldest()
+        """Select the oldest entry (the end of the history), scrolled to the very bottom."""
+        self._jump_to_end(oldest=True)
 
     def jump_to_newest(self) -> None:
+        self._jump_to_end(oldest=False)
+
+    def _jump_to_end(self, oldest: bool) -> None:
         if self._customer is None:
             return
         self.detail.setVisible(False)
-        if self.model.has_newer:
-            self.model.reload()  # the window is elsewhere in the history: start at the top
-        else:
-            self.list.scrollToTop()
-            self._select_row(0)
+        if self.model.counting:  # the length is not known yet: go there once it is
+            self._end_wanted = oldest
+            return
+        if self.model.entry_count():
+            self._go_to_row(self.model.entry_count() - 1 if oldest else 0)
 
     def jump_to_date(self, day: dt.date) -> None:
-        """Show the entries of ``day`` (local time) and older, that day's latest on top."""
+        """Select the latest entry of ``day`` (local time), or the first older one."""
         if self._customer is not None:
             self.detail.setVisible(False)
-            self.model.jump_before(_day_start(QDate(day.year, day.month, day.day))
-                                   + dt.timedelta(days=1))  # fmt: skip
+            self.model.locate(_day_start(QDate(day.year, day.month, day.day))
+                              + dt.timedelta(days=1))  # fmt: skip
 
     def _on_go_to_date(self) -> None:
         first = self.model.entry_at(0)
@@ -241,19 +286,43 @@ class TimelineView(QWidget):
         dialog.open()
         self.go_to_dialog = dialog
 
-    def _on_jumped(self, oldest: bool) -> None:
-        if oldest:
-            self.list.scrollToBottom()
-            self._select_row(self.model.entry_count() - 1)
-        else:
-            self.list.scrollToTop()
-            self._select_row(0)
+    def _go_to_row(self, row: int, at_top: bool = False) -> None:
+        """Select ``row`` and scroll to it; ``jumped`` follows once its entry is loaded."""
+        if not 0 <= row < self.model.entry_count():
+            return
+        index = self.model.index(row)
+        self.list.setCurrentIndex(index)
+        hint = (
+            QAbstractItemView.ScrollHint.PositionAtTop
+            if at_top
+            else QAbstractItemView.ScrollHint.EnsureVisible
+        )
+        self.list.scrollTo(index, hint)
+        self._target = row
+        self.model.ensure_rows(row, row)
+        self._schedule_load()
+        self._check_target()
 
-    def _select_row(self, row: int) -> None:
-        if 0 <= row < self.model.entry_count():
-            index = self.model.index(row)
-            self.list.setCurrentIndex(index)
-            self.list.scrollTo(index)
+    def _check_target(self) -> None:
+        if self._target is not None and self.model.entry_at(self._target) is not None:
+            row, self._target = self._target, None
+            self.jumped.emit(row)
+
+    def _schedule_load(self, *_args: object) -> None:
+        self._load_timer.start(0)
+
+    def _load_shown(self) -> None:
+        """Ask for the pages of the rows in view, and half a screen either side."""
+        total = self.model.entry_count()
+        if not total:
+            return
+        viewport = self.list.viewport()
+        top = self.list.indexAt(QPoint(1, 1)).row()
+        bottom = self.list.indexAt(QPoint(1, max(1, viewport.height() - 2))).row()
+        top = 0 if top < 0 else top
+        bottom = total - 1 if bottom < 0 else bottom
+        margin = max(1, (bottom - top) // 2)
+        self.model.ensure_rows(top - margin, bottom + margin)
 
     def set_read_only(self, read_only: bool) -> None:
         self.add_note.setEnabled(not read_only)
@@ -269,35 +338,29 @@ class TimelineView(QWidget):
     def _on_filter_changed(self) -> None:
         if self._customer is not None:
             self.detail.setVisible(False)
+            self._target = self._end_wanted = None
             self.model.set_filter(self.current_filter())
 
-    def _on_page_loaded(self, _added: int) -> None:
-        count = self.model.entry_count()
-        more = "" if self.model.exhausted else " (scroll for older)"
-        if self.model.has_newer:
-            more += " — scroll up for newer"
-        shown = fmt.count(count, "entry", "entries")
-        text = f"{shown} shown{more}" if count else "No entries match these filters"
+    def _on_counted(self, count: int) -> None:
+        text = fmt.count(count, "entry", "entries") if count else "No entries match these filters"
         self.status.setText(text)
         self.status_changed.emit(text)
+        self._schedule_load()
+        if self._end_wanted is not None:
+            oldest, self._end_wanted = self._end_wanted, None
+            self._jump_to_end(oldest)
 
-    def _on_scrolled(self, value: int) -> None:
-        if value <= self.list.verticalScrollBar().minimum() and self.model.has_newer:
-            self.model.fetch_newer()
-
-    def _on_rows_shifted(self, count: int) -> None:
-        # Rows came or went above the viewport: move by as many pixels so the entries the
-        # agent is reading stay where they are (all rows share one height).
-        height = self.list.sizeHintForRow(0) if self.model.rowCount() else 0
-        bar = self.list.verticalScrollBar()
-        bar.setValue(bar.value() + count * height)
+    def _on_page_loaded(self, _added: int) -> None:
+        self._check_target()
 
     def _on_top_inserted(self, count: int) -> None:
         # At the top the agent sees the new entries arrive; scrolled down, what they are
-        # reading stays where it is.
+        # reading stays where it is: move by as many pixels (all rows share one height).
         bar = self.list.verticalScrollBar()
         if bar.value() > bar.minimum():
-            self._on_rows_shifted(count)
+            value = bar.value() + count * self.list.sizeHintForRow(0)
+            self.list.executeDelayedItemsLayout()  # the range has grown before the move
+            bar.setValue(value)
 
     def _on_load_failed(self, message: str) -> None:
         self.status.setText(message)
