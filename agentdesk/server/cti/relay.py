@@ -94,6 +94,7 @@ class CtiRelay:
         self._agent_subs: dict[str, Undo] = {}  # login -> undo
         self._services: dict[str, list[Undo]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._changes: dict[str, asyncio.Task[None]] = {}  # site -> its lead / step-down
         self._nudge = asyncio.Event()
         self.instance_id = uuid.uuid4().hex
 
@@ -118,7 +119,7 @@ class CtiRelay:
         self._tasks = [loop.create_task(self._publisher()), loop.create_task(self._leases())]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._changes.values()]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -149,25 +150,49 @@ class CtiRelay:
 
     # ------------------------------------------------------------------ leadership
     async def _leases(self) -> None:
+        """Each PBX's lease renewed on its own: a slow takeover of one site (its AMI login,
+        the lines read from the database) must not hold up the renewal of the others. With
+        one loop for all four sites, one site's start under load made the next sites' leases
+        lapse, and the leases flapped between the instances."""
+        await asyncio.gather(*(self._keep(site, lease) for site, lease in self.leases.items()))
+
+    async def _keep(self, site: str, lease: Lease) -> None:
         period = max(0.2, self.bus.settings.lease_ttl / 3)
         while True:
-            for site, lease in self.leases.items():
-                try:
-                    held = await lease.acquire()
-                except Exception:
-                    log.exception("lease of PBX %s: renewal failed", site)
-                    held = lease.held
+            try:
+                held = await lease.acquire()
+            except Exception:
+                log.exception("lease of PBX %s: renewal failed", site)
+                held = lease.held
+            change = self._changes.get(site)
+            if change is None or change.done():
+                # Taking the link up or giving it up runs beside the renewals; while one is
+                # under way the next turn looks again.
                 if held and site not in self.leading:
-                    await self._lead(site, lease.revision or 0)
+                    self._change(site, self._lead(site, lease.revision or 0))
                 elif not held and site in self.leading:
-                    await self._step_down(site, MOVING)
+                    self._change(site, self._step_down(site, MOVING))
                 elif held:
                     # Said again every period: an instance that started (or reconnected to
                     # NATS) since the last change learns the link's state within one period.
                     self.link_changed(self.hub.gateways[site])
-            self._nudge.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._nudge.wait(), period)
+            self._nudge.clear()
+
+    def _change(self, site: str, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Half taken up: give it up cleanly; the next turn of the lease tries again.
+                log.exception("PBX %s: taking the link up or giving it up failed", site)
+                with contextlib.suppress(Exception):
+                    await self._step_down(site, MOVING)
+
+        self._changes[site] = asyncio.get_running_loop().create_task(run())
 
     async def _lead(self, site: str, epoch: int) -> None:
         log.info("PBX %s: this server (%s) takes the AMI link", site, self.bus.instance)
