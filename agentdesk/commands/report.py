@@ -14,8 +14,11 @@ with ``--patience``).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -178,18 +181,33 @@ def _config(args: argparse.Namespace) -> MetricsConfig:
     )
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: reading a year of queue_log makes a million
+    short-lived records and only a couple of thousand objects in cycles, so the
+    collector would mostly rescan what is kept (about a tenth of the CPU time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _run_report(args: argparse.Namespace) -> int:
     config = _config(args)
     start = _moment(args.date_from, config.tz, end=False)
     end = _moment(args.date_to, config.tz, end=True)
-    report = report_from_queue_log(
-        args.queue_log,
-        config,
-        interval=Interval(args.interval),
-        group_by=GroupBy(args.by),
-        start=start,
-        end=end,
-    )
+    with _no_cycle_collection():
+        report = report_from_queue_log(
+            args.queue_log,
+            config,
+            interval=Interval(args.interval),
+            group_by=GroupBy(args.by),
+            start=start,
+            end=end,
+        )
     sys.stdout.write(format_text(report))
     if report.parse is not None:
         for issue in report.parse.issues[:_SHOWN_ISSUES]:

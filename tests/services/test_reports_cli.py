@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,15 @@ def test_staffing_erlang_a_with_abandonment_cap(capsys: pytest.CaptureFixture[st
     assert "Staffing (erlang-a)" in stdout and "abandonment ≤ 3.0%" in stdout
     row = stdout.splitlines()[3].split()
     assert row[3] == "38" and row[6] == "2.6"
+
+
+def test_report_leaves_the_garbage_collector_as_it_found_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command pauses cycle collection while it reads (speed, issue 15), only then."""
+    assert gc.isenabled()
+    assert main(["report", "--queue-log", BASIC, "--tz", "UTC"]) == 0
+    assert gc.isenabled()
+    assert main(["report", "--queue-log", str(FIXTURES / "missing.log"), "--tz", "UTC"]) == 1
+    assert gc.isenabled()
+    capsys.readouterr()
