@@ -59,6 +59,7 @@ PUBLISH_BATCH = 256  # messages sent per turn of the publishing task before it y
 HELLO_RETRY_CAP = 3.0  # seconds: the longest wait between two unanswered hellos
 HELLO_ATTEMPTS = 20_000  # ~16 h of asking at the cap before the socket is closed
 HELD_MAX = 2_000  # messages held for one socket while its hello is unanswered
+STALE_MAX = 200  # messages in a row from an older epoch before it is taken as a restart
 
 
 def _dumps(value: Any) -> bytes:
@@ -76,6 +77,7 @@ class _Follow:
         self.epoch: int | None = None
         self.seq = 0
         self.asking = False  # a hello to the leader is under way
+        self.stale = 0  # messages in a row from an older epoch (a deposed leader)
 
 
 class CtiRelay:
@@ -425,6 +427,17 @@ class CtiRelay:
 
     def _pass(self, sub: Subscription, follow: _Follow, body: dict[str, Any]) -> None:
         epoch, seq = int(body["e"]), int(body["s"])
+        if follow.epoch is not None and epoch < follow.epoch:
+            # From a leader that lost the lease and has not noticed yet (epochs are lease
+            # revisions and only grow): fenced off, or the desktop would see its calls twice.
+            follow.stale += 1
+            if follow.stale <= STALE_MAX:
+                return
+            # This many in a row: the epochs went back (NATS lost its files); start again.
+            log.warning("CTI relay: leader epochs went back for %s; resyncing a desktop",
+                        follow.site)  # fmt: skip
+            follow.epoch = None
+        follow.stale = 0
         if epoch == follow.epoch and seq <= follow.seq:
             return  # already in the state the leader answered with
         if seq != (follow.seq + 1 if epoch == follow.epoch else 1):
