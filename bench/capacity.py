@@ -1228,6 +1228,18 @@ class Run:
                 ).fetchall()
             )
 
+    def filed(self, linkedid: str) -> str:
+        """Who filed ``linkedid``'s interactions and when each ended (for a duplicate)."""
+        import psycopg
+
+        with psycopg.connect(self.pg.dsn(self.central_db())) as conn:
+            rows = conn.execute(
+                "SELECT a.login, i.ended_at FROM interaction i LEFT JOIN agent a "
+                "ON a.id = i.agent_id WHERE i.linkedid = %s ORDER BY i.ended_at",
+                (linkedid,),
+            ).fetchall()
+        return "; ".join(f"{login} ended {ended:%H:%M:%S.%f}"[:-3] for login, ended in rows)
+
     def central_db(self) -> str:
         text = self.settings.read_text()
         return text.split('url = "', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
@@ -1354,7 +1366,7 @@ def report(
     for linkedid in sorted(lost)[:5]:
         print(f"  lost: {linkedid} (at the desk: {got['open'].get(linkedid, 'not open')})")
     for linkedid in sorted(dup)[:5]:
-        print(f"  duplicated: {linkedid} x{dup[linkedid]}")
+        print(f"  duplicated: {linkedid} x{dup[linkedid]} ({run.filed(linkedid)})")
     if failed:
         print("FAILED: " + ("lost or duplicated interactions" if lost or dup else "no figures"))
         return 1
