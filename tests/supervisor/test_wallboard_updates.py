@@ -9,7 +9,7 @@ the newest snapshot handed to the GUI thread.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, QSize
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -22,7 +22,7 @@ from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.bridge import Bridge
 from agentdesk.ui.supervisor.feed import SupervisorFeed
 from agentdesk.ui.supervisor.live_model import LiveColumn, LiveTableModel
-from agentdesk.ui.supervisor.panels import BoardFrame, SteadyLabel, WaitReasons
+from agentdesk.ui.supervisor.panels import BoardFrame, LiveTable, SteadyLabel, WaitReasons
 from tests.supervisor.conftest import FakeSession
 
 pytestmark = pytest.mark.gui
@@ -77,6 +77,28 @@ def test_many_scattered_changes_are_one_span_and_unchanged_rows_none() -> None:
     assert seen == []
     model.set_rows([(n, 1 if n % 10 == 0 else 0) for n in range(400)])  # 40 runs
     assert seen == [(0, 390, 1, 1)]
+
+
+def test_new_rows_side_by_side_go_in_at_once_and_a_sorted_filtered_view_sees_them(
+    qtbot: QtBot,
+) -> None:
+    model: LiveTableModel[tuple[int, int]] = LiveTableModel(COLUMNS, lambda r: r[0])
+    table = LiveTable(model)
+    qtbot.addWidget(table)
+    table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    table.proxy.setFilterFixedString("7")
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    model.set_rows([(n, n % 10) for n in range(500)])
+    assert inserted == [(0, 499)]
+    shown = [table.proxy.index(r, 1).data() for r in range(table.proxy.rowCount())]
+    assert len(shown) == sum(1 for n in range(500) if "7" in f"{n}{n % 10}")
+    assert shown == sorted(shown, reverse=True) and shown[0] == "9"
+    inserted.clear()
+    model.set_rows([(n, n % 10) for n in (*range(250), 1000, 1001, 1007, *range(250, 500))])
+    assert inserted == [(250, 252)]
+    assert model.data(model.index(252, 0)) == "1007" and model.data(model.index(253, 0)) == "250"
+    assert table.proxy.rowCount() == len(shown) + 1  # 1007 passes the filter
 
 
 # ---------------------------------------------------------------------- why callers wait

@@ -160,24 +160,52 @@ class LiveTableModel(QStandardItemModel, Generic[R]):
     def _reorder(self, new: list[R], new_keys: list[Hashable]) -> None:
         """Insert, move and remove rows until the keys are ``new_keys`` (values not yet)."""
         self._remove_gone(set(new_keys))
-        for position, (key, fresh) in enumerate(zip(new_keys, new, strict=True)):
-            current = self._keys[position] if position < len(self._keys) else None
-            if current == key:
+        present = set(self._keys)
+        position = 0
+        while position < len(new_keys):
+            key = new_keys[position]
+            if position < len(self._keys) and self._keys[position] == key:
+                position += 1
                 continue
-            found = self._find(key, position + 1)
+            found = self._find(key, position + 1) if key in present else None
             if found is None:
-                self._rows.insert(position, fresh)
-                self._keys.insert(position, key)
-                cells = [self._values(fresh, c) for c in self._columns]
-                self._cells.insert(position, cells)
-                self.insertRow(position, [self._item(c, v) for c, v in zip(
-                    self._columns, cells, strict=True)])  # fmt: skip
+                end = position + 1  # new rows side by side go in together
+                while end < len(new_keys) and new_keys[end] not in present:
+                    end += 1
+                self._insert(position, new[position:end], new_keys[position:end])
+                position = end
                 continue
             # QStandardItemModel cannot move rows: take the row out and put it back.
             self._rows.insert(position, self._rows.pop(found))
             self._keys.insert(position, self._keys.pop(found))
             self._cells.insert(position, self._cells.pop(found))
             self.insertRow(position, self.takeRow(found))
+            position += 1
+
+    def _insert(self, position: int, rows: list[R], keys: list[Hashable]) -> None:
+        """New rows at ``position``: one ``rowsInserted`` for the run, then their cells.
+
+        Row by row, the first 500-agent board cost 500 proxy and view round trips
+        (a quarter of a second with the window frozen)."""
+        cells = [[self._values(row, c) for c in self._columns] for row in rows]
+        self._rows[position:position] = rows
+        self._keys[position:position] = keys
+        self._cells[position:position] = cells
+        if len(rows) == 1:
+            self.insertRow(position, [self._item(c, v) for c, v in zip(
+                self._columns, cells[0], strict=True)])  # fmt: skip
+            return
+        self.insertRows(position, len(rows))
+        blocked = self.blockSignals(True)  # the cells are announced below, in one span
+        try:
+            for offset, values in enumerate(cells):
+                for column, spec in enumerate(self._columns):
+                    self.setItem(position + offset, column, self._item(spec, values[column]))
+        finally:
+            self.blockSignals(blocked)
+        self.dataChanged.emit(
+            self.index(position, 0), self.index(position + len(rows) - 1, len(self._columns) - 1)
+        )
 
     def _remove_gone(self, wanted: set[Hashable]) -> None:
         """Remove rows whose key is gone, bottom up, in contiguous runs."""
