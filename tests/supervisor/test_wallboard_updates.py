@@ -20,6 +20,7 @@ from agentdesk.services.supervisor import BoardSnapshot, SupervisorService, load
 from agentdesk.services.supervisor.views import AgentRow, AgentStatus, QueueMembership, QueueRow
 from agentdesk.store.writer import LocalWriter
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.supervisor.charts import ChartData, IntervalChart
 from agentdesk.ui.supervisor.feed import SupervisorFeed
 from agentdesk.ui.supervisor.live_model import LiveColumn, LiveTableModel
 from agentdesk.ui.supervisor.panels import BoardFrame, LiveTable, SteadyLabel, WaitReasons
@@ -162,6 +163,33 @@ def test_steady_label_asks_for_a_relayout_only_when_it_needs_more_lines(qtbot: Q
     label.setText("Why callers wait: " + "general: 3 waiting, 2 of 2 members paused " * 4)
     qtbot.waitUntil(lambda: requests.count > 0)
     assert label.height() > one_line  # wrapped over more lines, and laid out for them
+
+
+class _Paints(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def test_the_chart_repaints_only_when_its_figures_change(qtbot: QtBot) -> None:
+    chart = IntervalChart()
+    qtbot.addWidget(chart)
+    chart.show()
+    qtbot.waitExposed(chart)
+    paints = _Paints()
+    chart.installEventFilter(paints)
+    chart.set_data(ChartData(None, None, 0.8))
+    qtbot.waitUntil(lambda: paints.count == 1)
+    chart.set_data(ChartData(None, None, 0.8))  # the same day again, another object
+    qtbot.wait(30)
+    assert paints.count == 1
+    chart.set_data(ChartData(None, None, 0.9))
+    qtbot.waitUntil(lambda: paints.count == 2)
 
 
 # ---------------------------------------------------------------------- newest snapshot only

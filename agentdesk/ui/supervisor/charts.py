@@ -272,7 +272,7 @@ def _sl_line(
 
 
 class IntervalChart(QWidget):
-    """The chart as a widget; ``set_data`` repaints it."""
+    """The chart as a widget; ``set_data`` repaints it when the figures changed."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -286,6 +286,8 @@ class IntervalChart(QWidget):
         return QSize(560, 260)
 
     def set_data(self, data: ChartData) -> None:
+        if data == self.data:
+            return  # the server re-sent the same day: nothing to repaint
         self.data = data
         self.update()
 
