@@ -16,9 +16,15 @@ Three processes on loopback, as a site runs them:
 
 A 5 ms ``QTimer`` heartbeat on the GUI thread measures event-loop stalls (how late
 each beat fires). Target (DESIGN.md §5): p99 <= 16 ms. Printed as well: floor
-messages and snapshots painted per second, this process's CPU and RSS, the
-server's CPU. ``--show`` keeps the window open for ``--seconds`` instead (for
-screenshots under Xvfb); ``--wall S`` switches to wall-screen mode after S seconds.
+messages and snapshots painted per second; the GUI thread's time in each snapshot
+applied and each clock tick (wall and the thread's own CPU: on a loaded box the
+first grows, the second does not); CPU per thread, garbage-collection pauses, this
+process's CPU and RSS, the server's CPU. ``--profile`` adds a cProfile of the GUI
+thread. The heartbeat is only as steady as the box: ``--baseline S`` first runs
+the same heartbeat for S seconds with the server and simulator busy but no
+wallboard open, and prints it as the box's floor. ``--show`` keeps the window
+open for ``--seconds`` instead (for screenshots under Xvfb); ``--wall S``
+switches to wall-screen mode after S seconds.
 """
 
 from __future__ import annotations
@@ -215,6 +221,35 @@ def open_board(url: str, data: Path) -> tuple[Any, list[Any]]:
     return window, [api, bridge, engine]
 
 
+def heartbeat(app: QApplication, seconds: float) -> list[float]:
+    """How late each 5 ms beat fires over ``seconds`` of Qt's event loop (nothing else)."""
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat() -> None:
+        t = time.perf_counter()
+        lateness.append(max(0.0, (t - last[0]) * 1000 - BEAT_MS))
+        last[0] = t
+
+    heart = QTimer()
+    heart.setTimerType(Qt.TimerType.PreciseTimer)
+    heart.setInterval(BEAT_MS)
+    heart.timeout.connect(beat)
+    heart.start()
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()
+    heart.stop()
+    return lateness
+
+
+def describe(lateness: list[float]) -> str:
+    return (
+        f"{len(lateness)} beats of {BEAT_MS} ms: p50 {percentile(lateness, 50):.2f} ms, "
+        f"p99 {percentile(lateness, 99):.2f} ms, max {max(lateness):.1f} ms, "
+        f"mean {statistics.fmean(lateness):.2f} ms"
+    )
+
+
 def measure(
     app: QApplication, window: Any, args: argparse.Namespace, server: Any, work: GuiWork
 ) -> bool:
@@ -275,7 +310,8 @@ def measure(
     busy = sum(1 for a in snap.agents if a.status.value in ("on_call", "ringing")) if snap else 0
     print(
         f"wallboard bench (server path): {args.agents} virtual agents in overload, time scale "
-        f"{args.time_scale:g}, {elapsed:.0f} s measured after {args.warmup:.0f} s warm-up"
+        f"{args.time_scale:g}, {elapsed:.0f} s measured after {args.warmup:.0f} s warm-up; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"  floor messages received: {messages} ({messages / elapsed:.1f}/s); "
@@ -286,11 +322,7 @@ def measure(
         f"call, {waiting} callers waiting; PBX badge: {window.ui.link.text()!r}"
     )
     if lateness:
-        print(
-            f"  GUI stall (heartbeat lateness, {len(lateness)} beats of {BEAT_MS} ms): "
-            f"p50 {percentile(lateness, 50):.2f} ms, p99 {percentile(lateness, 99):.2f} ms, "
-            f"max {max(lateness):.1f} ms, mean {statistics.fmean(lateness):.2f} ms"
-        )
+        print(f"  GUI stall (heartbeat lateness, {describe(lateness)})")
     work.report()
     gc_pauses.report()
     used = {
@@ -329,6 +361,11 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             from agentdesk.ui.supervisor.wallboard import WallboardWindow
 
+            if args.baseline > 0 and not args.show:
+                floor = heartbeat(app, args.baseline)
+                print(f"box floor: no wallboard, server and simulator busy, load "
+                      f"{os.getloadavg()[0]:.1f}: {describe(floor)}")  # fmt: skip
+
             timing = GuiWork()
             timing.install(WallboardWindow)
             window, keep = open_board(server.url, work)
@@ -365,6 +402,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured (or shown) time")
     parser.add_argument("--warmup", type=float, default=15.0, help="real seconds before measuring")
+    parser.add_argument(
+        "--baseline", type=float, default=10.0, metavar="S",
+        help="first S seconds of the heartbeat with no wallboard open (the box's floor)",
+    )  # fmt: skip
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the GUI thread while measuring"
     )
