@@ -58,8 +58,17 @@ class BusSettings:
 
     url: str = ""  # nats://127.0.0.1:4222 (several: comma-separated); empty = no bus
     instance: str = ""  # this instance's name on the bus (default: host-pid)
-    lease_ttl: float = 6.0  # seconds a PBX link stays with an instance that stopped renewing
+    # Seconds a PBX link stays with an instance that stopped renewing. 6 s lapsed under a
+    # loaded box (event loop 1-4 s late plus JetStream's own writes) and the leases of all
+    # four PBXs flapped between two healthy instances; 15 s is the usual lease (Kubernetes'
+    # leader election too), renewed every 2 s, so a crash moves the link within ~17 s.
+    lease_ttl: float = 15.0
     request_timeout: float = 2.0  # seconds to wait for the leader's answer
+
+    @property
+    def renew_every(self) -> float:
+        """Seconds between renewals: several chances within one time to live."""
+        return max(0.2, min(2.0, self.lease_ttl / 3))
 
     @property
     def enabled(self) -> bool:

@@ -159,7 +159,7 @@ class CtiRelay:
         await asyncio.gather(*(self._keep(site, lease) for site, lease in self.leases.items()))
 
     async def _keep(self, site: str, lease: Lease) -> None:
-        period = max(0.2, self.bus.settings.lease_ttl / 3)
+        period = self.bus.settings.renew_every
         while True:
             try:
                 held = await lease.acquire()
