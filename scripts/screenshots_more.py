@@ -32,6 +32,12 @@ Scenes:
               account and no credit card); then Order…: the catalogue with the caller's eligibility,
               the suggested product picked, how the agent verified the caller and a note
               for the back office            -> orders-workspace.png, orders-dialog.png
+  wall        carol (a supervisor) with the demo's traffic; Ctrl+Shift+W's wallboard
+              switched to the wall-screen mode (F11) once calls were answered; meant for
+              a 1920x1080 screen                                 -> wallboard-wall-1920.png
+  report      carol with the demo's traffic; Ctrl+Shift+R's report window, today's report
+              from the server's queue records built once calls were answered; meant for a
+              1366x768 screen                                    -> report-1366.png
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ from agentdesk.ui.knowledge.panel import KnowledgePanel
 from agentdesk.ui.orders.dialog import OrderDialog
 from agentdesk.ui.scripts.panel import ScriptPanel
 from agentdesk.ui.supervisor.duplicates import DuplicatesWindow
+from agentdesk.ui.supervisor.report_view import ReportWindow
+from agentdesk.ui.supervisor.wallboard import WallboardWindow
 
 STEP_TIMEOUT = 120.0  # seconds one step may wait for its condition
 SETTLE = 1.0  # seconds between a condition met and the picture (the last repaint)
@@ -391,6 +399,68 @@ def orders(scene: Scene) -> None:
     scene.shoot("orders-dialog")
 
 
+def answered_calls(window: QWidget) -> int:
+    """Calls answered today on the floor the wallboard shows (0 before its first picture)."""
+    snapshot = getattr(window, "last_snapshot", None)
+    return sum(q.answered for q in snapshot.queues) if snapshot is not None else 0
+
+
+def wall(scene: Scene) -> None:
+    window = scene.window
+    board: list[WallboardWindow] = []
+    started = time.monotonic()
+
+    def opened() -> bool:
+        found = next(
+            (w for w in QApplication.topLevelWidgets() if isinstance(w, WallboardWindow)), None
+        )
+        if found is not None and found.isVisible():
+            board[:] = [found]
+        return bool(board)
+
+    def busy_floor() -> bool:  # a minute of the demo's traffic: calls waiting and answered
+        return time.monotonic() - started > 60 and answered_calls(board[0]) > 0
+
+    scene.wait("signed in", lambda: synced(scene.runtime),
+               lambda: window.actions_by_id["wallboard"].trigger())  # fmt: skip
+    scene.wait("the wallboard", opened, lambda: None)
+    scene.wait("calls answered on the floor", busy_floor, lambda: board[0].wall.toggle())
+    scene.wait("wall-screen mode", lambda: board[0].isFullScreen(), lambda: None)
+    scene.shoot("wallboard-wall-1920")
+
+
+def report(scene: Scene) -> None:
+    window = scene.window
+    reports: list[ReportWindow] = []
+    built: list[object] = []
+    failed: list[str] = []
+    started = time.monotonic()
+
+    def opened() -> bool:
+        found = next(
+            (w for w in QApplication.topLevelWidgets() if isinstance(w, ReportWindow)), None
+        )
+        if found is not None and found.isVisible():
+            reports[:] = [found]
+        return bool(reports)
+
+    def build() -> None:  # the supervisor clicks Build report
+        reports[0].report_ready.connect(built.append)
+        reports[0].failed.connect(failed.append)
+        reports[0].build.click()
+
+    def answered() -> None:
+        if failed:
+            raise RuntimeError(failed[0])
+
+    scene.wait("a minute of the demo's calls", lambda: synced(scene.runtime)
+               and time.monotonic() - started > 60,
+               lambda: window.actions_by_id["reports"].trigger())  # fmt: skip
+    scene.wait("the report window", opened, build)
+    scene.wait("today's report built", lambda: bool(built or failed), answered)
+    scene.shoot("report-1366")
+
+
 def plant_duplicates(settings: Any, args: Any) -> None:
     """Enter three seeded people a second time, straight into the demo's store (seeded first
     if empty), before the demo starts: the desktop's first fill then holds them too."""
@@ -468,6 +538,8 @@ SCENES: dict[str, tuple[tuple[str, ...], Callable[[Scene], None]]] = {
     # business no rule suggests anything to; with 350 it is a retail customer with a
     # current account and no credit card.
     "orders": (("--scenario", "known", "--auto-answer", "--customers", "350"), orders),
+    "wall": (("--agent", "carol"), wall),
+    "report": (("--agent", "carol"), report),
 }
 
 
