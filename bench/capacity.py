@@ -1068,6 +1068,9 @@ class Run:
             self.haproxy = start_haproxy(
                 [Backend(f"app{i + 1}", s.port) for i, s in enumerate(self.servers)],
                 directory=self.work / "haproxy",
+                # Two WebSockets a desktop plus its requests: the test default (2000) capped
+                # a 2,000-desktop run at its 1,000th desktop, the rest queued in the kernel.
+                maxconn=max(2000, 3 * args.desktops + 1000),
             )
             self.haproxy.wait_all_up(60)
             self.url = self.haproxy.url

@@ -92,6 +92,7 @@ def render(
     pem: Path | None = None,
     names: tuple[str, str] = (FRONTEND, BACKEND),
     ca_file: Path | None = None,
+    maxconn: int = 2000,
 ) -> str:
     """The shipped configuration with the test's address, instances and admin socket.
 
@@ -111,7 +112,9 @@ def render(
             if section == "global":
                 out.append(f"    stats socket {stats_socket} mode 600 level admin")
                 out.append("    log stderr format raw local0 info")
-                out.append("    maxconn 2000")
+                # The shipped 20000 needs 40000+ descriptors; tests need far fewer. The
+                # frontend inherits it: each desktop holds two WebSockets and HTTP requests.
+                out.append(f"    maxconn {maxconn}")
             continue
         if section.startswith("frontend stats"):
             continue
@@ -244,6 +247,7 @@ def start_haproxy(
     template: Path = SHIPPED,
     timeout: float = 20.0,
     passthrough_ca: Path | None = None,
+    maxconn: int = 2000,
 ) -> HaproxyServer:
     """Start HAProxy in front of ``backends`` and wait until it answers on its admin socket.
 
@@ -270,6 +274,7 @@ def start_haproxy(
             pem=pem,
             names=names,
             ca_file=passthrough_ca,
+            maxconn=maxconn,
         ),
         encoding="utf-8",
     )
