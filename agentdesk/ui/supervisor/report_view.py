@@ -45,6 +45,7 @@ from agentdesk.services.supervisor.reports import (
     write_csv,
 )
 from agentdesk.ui.bridge import Bridge
+from agentdesk.ui.shell_widgets import fit_columns
 from agentdesk.ui.supervisor.charts import ChartData, IntervalChart
 from agentdesk.ui.supervisor.live_model import LiveColumn
 from agentdesk.ui.supervisor.panels import live_table, place_on_screen
@@ -60,6 +61,10 @@ class ReportSource(Protocol):
 
     def series(self, day: dt.date, interval: Interval) -> IntervalSeries: ...
 
+
+HEADING_SCALE = 0.85  # the headings' font against the cells': 22 columns in 1366 px
+LINE_COLUMN = 0  # the table's "Line" column: interval start, "total" or "grand total"
+GROUP_COLUMN = 1  # "Queue/agent": the queue's or the agent's name
 
 SERVER_SOURCE = (
     "Figures from the server's queue records: the calls the wallboard counted, under its "
@@ -104,11 +109,29 @@ def _report_column(column: Column) -> LiveColumn[ReportRow]:
     def sort(row: ReportRow, _now: float) -> object:
         return row.line.value(column.key)
 
-    return LiveColumn(column.header, text, sort=sort, numeric=column.kind.value != "text")
+    # The tooltip says the heading in full where the table is too narrow for it (1366 px).
+    return LiveColumn(
+        two_lines(column.header), text, sort=sort, tooltip=column.header,
+        numeric=column.kind.value != "text",
+    )  # fmt: skip
+
+
+def two_lines(heading: str) -> str:
+    """``heading`` on two lines, broken at the space or slash nearest its middle
+    ("Ring\\ncancelled", "Queue/\\nagent", the unit under "SL"): twenty-odd columns then
+    nearly fit a 1366 px screen with their headings whole."""
+    breaks = [i for i, ch in enumerate(heading) if ch in " /"]
+    if not breaks:
+        return heading
+    at = min(breaks, key=lambda i: abs(len(heading) - 2 * i))
+    if heading[at] == "/":
+        return f"{heading[: at + 1]}\n{heading[at + 1 :]}"
+    return f"{heading[:at]}\n{heading[at + 1 :]}"
 
 
 def _columns(report_columns: tuple[Column, ...]) -> list[LiveColumn[ReportRow]]:
-    columns: list[LiveColumn[ReportRow]] = [LiveColumn("Line", lambda r, _n: r.label)]
+    line = LiveColumn[ReportRow]("Line", lambda r, _n: r.label, tooltip="Line")
+    columns: list[LiveColumn[ReportRow]] = [line]
     columns += [_report_column(c) for c in report_columns if c.in_summary and c.key != "start"]
     return columns
 
@@ -178,6 +201,15 @@ class ReportWindow(QMainWindow):
         # Every report has the same columns (reports.COLUMNS): one table, rows replaced.
         self.table = live_table(_columns(REPORT_COLUMNS), lambda r: r.key, self)
         self.table.setSortingEnabled(False)
+        self.table.setWordWrap(False)  # "2026-12-04 09:00" on one line, never two
+        # Every column inside the table, the line (date and time) and the queue or agent
+        # uncut; the figures share the rest (a heading cut short has its words in its tooltip).
+        header = self.table.horizontalHeader()
+        header.setSortIndicatorShown(False)  # not sortable: no room kept for the arrow
+        small = header.font()
+        small.setPointSizeF(small.pointSizeF() * HEADING_SCALE)
+        header.setFont(small)
+        self._fitter = fit_columns(self.table, whole=(LINE_COLUMN, GROUP_COLUMN))
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.chart)
         split.addWidget(self.table)
@@ -188,6 +220,9 @@ class ReportWindow(QMainWindow):
         layout.addWidget(split, 1)
         self.setCentralWidget(root)
         place_on_screen(self, QSize(1200, 760))  # smaller on a 1366x768 screen, and on it
+        # The first field would get the focus on opening with its year selected (typing
+        # would replace it): the window opens on the Build button instead.
+        self.build.setFocus(Qt.FocusReason.OtherFocusReason)
         self._connect_signals()
 
     def _build_controls(self) -> None:
