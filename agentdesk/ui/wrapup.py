@@ -41,6 +41,9 @@ from agentdesk.ui.forms import FieldErrors
 from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.wrapup_keeper import WrapUpKeeper
 
+# Beside "Answered with" while no article is cited (it read "None: cite one…", like a raw None).
+NO_ARTICLE = "No article yet — cite one from the Knowledge pane"
+
 
 @dataclass(frozen=True)
 class NextState:
@@ -122,7 +125,7 @@ class WrapUpForm(QFrame):
         self.next_state.setModel(self.next_states)
         # "Answered with this article" (issue 13): set from the knowledge panel.
         self._article: tuple[str, int, str] | None = None
-        self.article = fmt.plain(QLabel("None: cite one from the Knowledge pane", self))
+        self.article = fmt.plain(QLabel(NO_ARTICLE, self))
         self.article.setObjectName("wrapArticle")
         self.article.setWordWrap(True)
         self.article_clear = QPushButton("Remove", self)
@@ -207,7 +210,7 @@ class WrapUpForm(QFrame):
     def _set_article(self, article: tuple[str, int, str] | None) -> None:
         self._article = article
         if article is None:
-            self.article.setText("None: cite one from the Knowledge pane")
+            self.article.setText(NO_ARTICLE)
         else:
             self.article.setText(f"{fmt.display_text(article[2])} (version {article[1]})")
         self.article_clear.setEnabled(article is not None)
