@@ -1,8 +1,9 @@
 """What agents read instead of stored codes, from the label files in ``resources/``.
 
-``labels.toml`` holds segments, IVR intents, channels, document kinds and extra
-ticket reasons; wrap-up dispositions come from ``dispositions.toml``, not-ready
-reasons from ``reason_codes.toml`` and the SLA's ticket reasons from ``sla.toml``.
+``labels.toml`` holds segments, IVR intents, channels, document kinds, extra
+ticket reasons and the system jobs that change records (a history's "changed by");
+wrap-up dispositions come from ``dispositions.toml``, not-ready reasons from
+``reason_codes.toml`` and the SLA's ticket reasons from ``sla.toml``.
 A code with no label is shown in plain words ("young_saver" → "Young saver").
 """
 
@@ -17,13 +18,16 @@ from typing import Any, Literal
 
 from agentdesk.paths import resource
 
-Kind = Literal["segment", "intent", "channel", "document", "reason", "disposition", "not_ready"]
+Kind = Literal[
+    "segment", "intent", "channel", "document", "reason", "disposition", "not_ready", "actor"
+]
 _TABLES: dict[str, Kind] = {
     "segments": "segment",
     "intents": "intent",
     "channels": "channel",
     "documents": "document",
     "reasons": "reason",
+    "actors": "actor",
 }
 
 
@@ -42,6 +46,13 @@ class Labels:
         if not code:
             return ""
         return self.by_kind.get(kind, {}).get(code) or plain_words(code)
+
+    def actor(self, changed_by: str | None) -> str:
+        """Who made a change, in words: a system job's code ("seed", "escalation") by its
+        label ("System (set-up data)"); anything else is a person (a name) and stays as it is."""
+        if not changed_by:
+            return ""
+        return self.by_kind.get("actor", {}).get(changed_by.strip().lower()) or changed_by
 
 
 def _read(path: Path) -> dict[str, Any]:

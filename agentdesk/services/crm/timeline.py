@@ -382,11 +382,15 @@ class TimelineService:
                 TicketHistory.old_value,
                 TicketHistory.new_value,
                 TicketHistory.changed_by,
+                Agent.display_name,
                 t.number,
                 t.title,
                 t.id,
             )
             .join(t, t.id == TicketHistory.ticket_id)
+            # changed_by is an agent's login or a system job's code: the agent's name, or
+            # the job in words (never "seed" or "alice" where an agent's name belongs).
+            .outerjoin(Agent, Agent.login == TicketHistory.changed_by)
             .where(t.customer_id == cid)
         )
         comments = (
@@ -436,7 +440,7 @@ class TimelineService:
 
     @staticmethod
     def _history_entry(row: Any) -> TimelineEntry:
-        hid, at, field_name, old, new, by, number, title, tid = row
+        hid, at, field_name, old, new, by, by_name, number, title, tid = row
         if field_name == "created":
             summary = f"Ticket {number} opened: {title}"
         elif (order := order_history_text(field_name, new, title)) is not None:
@@ -451,7 +455,7 @@ class TimelineService:
             at=at,
             channel=TICKET_CHANNEL,
             direction=None,
-            agent=by,
+            agent=by_name or shipped_labels().actor(by),
             duration_seconds=None,
             disposition=None,
             summary=summary,

@@ -34,6 +34,7 @@ from agentdesk.models import (
     agent_team,
     utcnow,
 )
+from agentdesk.services.labels import shipped_labels
 from agentdesk.services.tickets.plan import TicketPlanner
 from agentdesk.services.tickets.routing import RoutingRules, load_rules
 from agentdesk.services.tickets.sla import SlaPolicy, SlaPolicyError
@@ -172,14 +173,25 @@ class TicketService:
 
     @staticmethod
     def _history(session: Session, ticket_id: uuid.UUID) -> tuple[ChangeView, ...]:
+        # changed_by is an agent's login or a system job's code: by_name says who in words,
+        # the agent's name or the job's label ("System (set-up data)" for "seed").
         stmt = (
-            select(TicketHistory)
+            select(TicketHistory, Agent.display_name)
+            .outerjoin(Agent, Agent.login == TicketHistory.changed_by)
             .where(TicketHistory.ticket_id == ticket_id)
             .order_by(TicketHistory.changed_at.desc(), TicketHistory.id.desc())
         )
+        actor = shipped_labels().actor
         return tuple(
-            ChangeView(h.field, h.old_value, h.new_value, h.changed_by, h.changed_at)
-            for h in session.scalars(stmt)
+            ChangeView(
+                h.field,
+                h.old_value,
+                h.new_value,
+                h.changed_by,
+                h.changed_at,
+                by_name=name or actor(h.changed_by),
+            )
+            for h, name in session.execute(stmt)
         )
 
     @staticmethod

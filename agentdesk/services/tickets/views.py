@@ -98,8 +98,9 @@ class ChangeView:
     field: str
     old_value: str | None
     new_value: str | None
-    changed_by: str
+    changed_by: str  # an agent's login or a system job's code ("seed", "routing")
     changed_at: dt.datetime
+    by_name: str = ""  # who, in words: the agent's name or "System (…)" (for the History tab)
 
 
 @dataclass(frozen=True)

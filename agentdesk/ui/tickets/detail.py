@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agentdesk.services.labels import shipped_labels
 from agentdesk.services.tickets.service import TicketService
 from agentdesk.services.tickets.sla import format_countdown
 from agentdesk.services.tickets.views import (
@@ -49,7 +50,7 @@ COMMENT_COLUMNS = (
 )
 HISTORY_COLUMNS = (
     Column[ChangeView]("When", lambda h: f"{h.changed_at.astimezone():%d %b %H:%M}"),
-    Column[ChangeView]("By", lambda h: h.changed_by),
+    Column[ChangeView]("By", lambda h: h.by_name or shipped_labels().actor(h.changed_by)),
     Column[ChangeView]("Field", lambda h: h.field.replace("_", " ")),
     Column[ChangeView]("From", lambda h: (h.old_value or "—")[:80]),
     Column[ChangeView]("To", lambda h: (h.new_value or "—")[:80]),
