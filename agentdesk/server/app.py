@@ -125,6 +125,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         watch = LoopWatch()
         watch.start()
+        probe = _app.state.database_probe = health.DatabaseProbe(ctx.engine)
+        probe.start()
         await ctx.hub.start()
         if ctx.cti is not None:
             await ctx.cti.start()
@@ -142,6 +144,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
                 ctx.corebank.close()
             if ctx.reports is not None:
                 ctx.reports.close()
+            await probe.stop()
             await watch.stop()
 
     app = FastAPI(
