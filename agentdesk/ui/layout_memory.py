@@ -3,11 +3,24 @@
 Only layout goes into QSettings (organisation and application "agentdesk"); never data.
 A saved geometry that no longer fits any connected screen (the second monitor was
 unplugged, the resolution dropped) falls back to a window centred on the primary screen.
+With none saved (a first start) the window fills the primary screen: fitted to it, frame
+included, up to 1366×768, and maximised on a larger screen (a 1366×768 window left a third
+of a 1920×1080 screen unused); restored down it is that centred 1366×768 window.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QEvent, QMargins, QObject, QPoint, QRect, QSettings, QSize
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QMargins,
+    QObject,
+    QPoint,
+    QRect,
+    QSettings,
+    QSize,
+    Qt,
+)
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
@@ -105,12 +118,21 @@ def fitted_frame(area: QRect, margins: QMargins, minimum: QSize) -> QRect:
     return frame
 
 
+def fills_screen(area: QRect) -> bool:
+    """True when a first start on ``area`` opens maximised: it holds 1366×768 with room to
+    spare (1920×1080, 1600×900); a smaller or narrower one (800×800, 1280×1024) gets the
+    fitted window, which is already as large as it can be there."""
+    fits = area.width() >= DEFAULT_SIZE.width() and area.height() >= DEFAULT_SIZE.height()
+    return fits and area.size() != DEFAULT_SIZE
+
+
 def centre_on_primary(
     window: QWidget, *, area: QRect | None = None, margins: QMargins | None = None
 ) -> None:
     """Size the window, frame included, to fit the primary screen's available area (1366×768
-    at most) and centre it there. ``area`` and ``margins`` default to the primary screen's
-    and the window manager's (see :func:`frame_margins`)."""
+    at most) and centre it there; on a larger screen also maximise it (that size is what it
+    restores down to). ``area`` and ``margins`` default to the primary screen's and the
+    window manager's (see :func:`frame_margins`)."""
     if area is None:
         screen = QGuiApplication.primaryScreen()
         if screen is None:
@@ -123,6 +145,8 @@ def centre_on_primary(
     # The client rectangle: move() means the frame or the client depending on whether the
     # platform knows the frame yet, setGeometry() always means the client.
     window.setGeometry(frame.marginsRemoved(margins))
+    if fills_screen(area):
+        window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
 
 
 class _RefitWhenFramed(QObject):
@@ -137,7 +161,9 @@ class _RefitWhenFramed(QObject):
             handle = self._window.windowHandle()
             if handle.isExposed():
                 handle.removeEventFilter(self)
-                if frame_margins(self._window) != TYPICAL_FRAME:
+                # A maximised window is the screen's size already: a new geometry would
+                # take it out of the maximised state.
+                if not self._window.isMaximized() and frame_margins(self._window) != TYPICAL_FRAME:
                     centre_on_primary(self._window)
                 self.deleteLater()
         return False
