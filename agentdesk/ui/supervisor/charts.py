@@ -79,13 +79,15 @@ def _step(data: ChartData) -> int:
 
 
 def _nice_max(value: float) -> int:
-    if value <= 5:
-        return 5
+    """A round top for the call axis that quarters into whole calls (4, 8, 12…, 20…)."""
+    if value <= 4:
+        return 4
     magnitude = 10 ** math.floor(math.log10(value))
     for factor in (1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10):  # quarters stay round numbers
-        if value <= factor * magnitude:
-            return int(factor * magnitude)
-    return int(10 * magnitude)
+        top = int(factor * magnitude)
+        if value <= top and top % 4 == 0:
+            return top
+    return -(-int(10 * magnitude) // 4) * 4
 
 
 def _point(series: IntervalSeries | None, minute: int) -> IntervalPoint | None:
@@ -142,6 +144,24 @@ def paint_interval_chart(
     painter.restore()
 
 
+def legend_items(data: ChartData, palette: ChartPalette) -> list[tuple[str, str, str]]:
+    """(colour, label, swatch kind) of each series the chart draws: none for empty ones."""
+    ref, today = data.reference, data.today
+    return [
+        (colour, label, kind)
+        for colour, label, kind, shown in (
+            (palette.reference, f"offered {data.reference_label}", "box", _has(ref, "offered")),
+            (palette.answered, f"answered {data.today_label}", "box", _has(today, "answered")),
+            (palette.abandoned, "abandoned", "box", _has(today, "abandoned")),
+            (palette.other, "other", "box", _has(today, "other")),
+            (palette.sl_today, f"SL {data.today_label}", "line", _has(today, "sl")),
+            (palette.sl_reference, f"SL {data.reference_label}", "dash", _has(ref, "sl")),
+            (palette.target, f"target {data.sl_target:.0%}", "dot", True),
+        )
+        if shown  # a legend names only what the chart draws
+    ]  # fmt: skip
+
+
 def _legend(
     painter: QPainter, rect: QRectF, data: ChartData, palette: ChartPalette, unit: float
 ) -> None:
@@ -155,15 +175,7 @@ def _legend(
         data.title,
     )  # fmt: skip
     painter.restore()
-    items = [
-        (palette.reference, f"offered {data.reference_label}", "box"),
-        (palette.answered, f"answered {data.today_label}", "box"),
-        (palette.abandoned, "abandoned", "box"),
-        (palette.other, "other", "box"),
-        (palette.sl_today, f"SL {data.today_label}", "line"),
-        (palette.sl_reference, f"SL {data.reference_label}", "dash"),
-        (palette.target, f"target {data.sl_target:.0%}", "dot"),
-    ]
+    items = legend_items(data, palette)
     x, y = rect.left(), rect.top() + unit * 1.45
     metrics = painter.fontMetrics()
     for colour, label, kind in items:
@@ -182,6 +194,24 @@ def _legend(
         painter.setPen(QColor(palette.text))
         painter.drawText(QPointF(x + unit * 1.15, y + unit * 0.85), label)
         x += unit * 1.6 + metrics.horizontalAdvance(label)
+
+
+def _has(series: IntervalSeries | None, what: str) -> bool:
+    """Whether ``series`` has anything of ``what`` to draw (its legend entry is shown)."""
+    if series is None:
+        return False
+    for p in series.points:
+        if what == "offered" and p.offered:
+            return True
+        if what == "answered" and p.answered:
+            return True
+        if what == "abandoned" and p.abandoned:
+            return True
+        if what == "other" and p.offered - p.answered - p.abandoned > 0:
+            return True
+        if what == "sl" and p.service_level is not None:
+            return True
+    return False
 
 
 def _axes(
