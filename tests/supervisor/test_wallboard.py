@@ -99,6 +99,11 @@ def test_wall_screen_mode_goes_large_and_back(board: Board) -> None:
         [c.title for c in ui.queues.source.columns].index("ASA")
     )
     assert ui.queues.verticalHeader().defaultSectionSize() >= 40
+    # Why callers wait is read from across the room too (it was the smallest type there).
+    note, totals = ui.wait_note.label, ui.totals.label  # the object names the sheet styles
+    note.ensurePolished()
+    totals.ensurePolished()
+    assert note.font().pixelSize() >= 0.5 * totals.font().pixelSize() >= 14
     window.wall.set_enabled(False)
     assert not window.isFullScreen() and ui.bottom.isVisible()
     assert not ui.queues.isColumnHidden(0)

@@ -85,6 +85,8 @@ def wall_style(pixel_size: int) -> str:
 #definition {{ font-size: {max(12, pixel_size // 3)}px; color: #d1d5db; background: #000000;
     border: none; }}
 #totals {{ font-size: {int(pixel_size * 0.75)}px; font-weight: bold; color: #ffffff; }}
+#waitNote {{ font-size: {max(14, int(pixel_size * 0.4))}px; font-weight: bold;
+    color: {WallTone.WARN}; }}
 #wallAlert {{ font-size: {int(pixel_size * 0.6)}px; font-weight: bold; color: #000000;
     background: {WallTone.WARN}; padding: 6px 16px; }}
 #wallAlert[level="critical"] {{ background: {WallTone.BAD}; }}
