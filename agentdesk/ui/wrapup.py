@@ -42,7 +42,7 @@ from agentdesk.ui.row_model import ROW_ROLE, Column, RowTableModel
 from agentdesk.ui.wrapup_keeper import WrapUpKeeper
 
 # Beside "Answered with" while no article is cited (it read "None: cite one…", like a raw None).
-NO_ARTICLE = "No article yet — cite one from the Knowledge pane"
+NO_ARTICLE = "No article cited yet"  # one line at 1366x768 (a wrapped one was clipped)
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,7 @@ class WrapUpForm(QFrame):
         self.article = fmt.plain(QLabel(NO_ARTICLE, self))
         self.article.setObjectName("wrapArticle")
         self.article.setWordWrap(True)
+        self.article.setToolTip("Cite the article you answered with from the Knowledge pane.")
         self.article_clear = QPushButton("Remove", self)
         self.article_clear.setEnabled(False)
         article_row = QHBoxLayout()

@@ -43,3 +43,10 @@ def test_the_answered_with_line_says_no_article_in_words(desk_factory: Any) -> N
     with qtbot.waitSignal(desk.controller.wrapups.started, timeout=10_000):
         actions["hangup"].trigger()
     assert form.article.text() == empty  # after-call work: still words, not "None"
+
+
+def test_the_no_article_words_fit_on_one_line_beside_remove(desk_factory: Any) -> None:
+    # Wrapped onto two lines the form row clipped the second one (seen at 1366x768).
+    form = desk_factory().window.wrapup
+    metrics = form.article.fontMetrics()
+    assert metrics.horizontalAdvance(form.article.text()) <= 260, form.article.text()
