@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from agentdesk.models import AuditEntry, OutboxEntry
 from agentdesk.services.crm.customers import (
@@ -88,6 +89,24 @@ def test_reveal_needs_a_reason_and_writes_an_audit_entry(
         service.reveal(cid, "document", product.id, "Fraud investigation")
 
 
+def _agent_name(engine: Engine, login: str) -> str:
+    from agentdesk.models import Agent
+
+    with Session(engine) as s:
+        return s.scalar(select(Agent.display_name).where(Agent.login == login)) or login
+
+
+def test_the_history_names_a_system_job_in_words(engine: Engine, service: CustomerService) -> None:
+    from agentdesk.models import CustomerHistory
+
+    cid = add_customer(engine)
+    with Session(engine) as s, s.begin():
+        s.add(CustomerHistory(customer_id=cid, field="segment", old_value="retail",
+                              new_value="premier", changed_by="seed"))  # fmt: skip
+    entry = next(h for h in service.load(cid).history if h.field == "segment")
+    assert entry.changed_by == "seed" and entry.by_name == "System (set-up data)"
+
+
 def test_edit_validates_and_keeps_history(engine: Engine, service: CustomerService) -> None:
     cid = add_customer(engine)
     card = service.load(cid)
@@ -100,6 +119,8 @@ def test_edit_validates_and_keeps_history(engine: Engine, service: CustomerServi
     names = [h for h in after.history if h.field == "family_name"]
     assert names[0].old_value == "Okafor" and names[0].new_value == "Mensah"
     assert names[0].changed_by == "alice"
+    # Shown in words: the agent's name when alice is an agent here, else her login as is.
+    assert names[0].by_name in ("alice", _agent_name(engine, "alice"))
     with pytest.raises(CustomerValidationError) as err:
         service.update(after, {"date_of_birth": "31/02/1990"})
     assert err.value.field == "date_of_birth"

@@ -94,8 +94,9 @@ class HistoryEntry:
     field: str
     old_value: str | None
     new_value: str | None
-    changed_by: str
+    changed_by: str  # as stored: an agent's login or a system job's code
     changed_at: dt.datetime
+    by_name: str = ""  # who, in words: the agent's name or the job's label
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from agentdesk.ids import uuid7
 from agentdesk.models import (
+    Agent,
     ContactLabel,
     Customer,
     CustomerAddress,
@@ -40,6 +41,7 @@ from agentdesk.services.crm.customer_views import (
     mask_product,
 )
 from agentdesk.services.crm.phone import NumberStatus, normalise
+from agentdesk.services.labels import shipped_labels
 from agentdesk.services.platform.reveal import RevealedValue as RevealedValue
 from agentdesk.services.platform.reveal import RevealRefused
 from agentdesk.store.engine import read_session
@@ -255,15 +257,26 @@ class CustomerService:
 
     @staticmethod
     def _history(session: Session, cid: uuid.UUID) -> list[HistoryEntry]:
-        rows = session.scalars(
-            select(CustomerHistory)
+        # changed_by holds an agent's login or a system job's code: shown as the agent's
+        # name or the job's label ("System (set-up data)"), never the raw code.
+        rows = session.execute(
+            select(CustomerHistory, Agent.display_name)
+            .outerjoin(Agent, Agent.login == CustomerHistory.changed_by)
             .where(CustomerHistory.customer_id == cid)
             .order_by(CustomerHistory.changed_at.desc())
             .limit(HISTORY_LIMIT)
         )
+        actor = shipped_labels().actor
         return [
-            HistoryEntry(h.field, h.old_value, h.new_value, h.changed_by, h.changed_at)
-            for h in rows
+            HistoryEntry(
+                h.field,
+                h.old_value,
+                h.new_value,
+                h.changed_by,
+                h.changed_at,
+                by_name=name or actor(h.changed_by),
+            )
+            for h, name in rows
         ]
 
     # --- revealing masked PII -----------------------------------------------------------------

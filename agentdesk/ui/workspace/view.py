@@ -76,7 +76,7 @@ DOCUMENT_COLUMNS = (
 )
 HISTORY_COLUMNS = (
     Column[HistoryEntry]("When", lambda h: f"{h.changed_at.astimezone():%d %b %Y %H:%M}"),
-    Column[HistoryEntry]("By", lambda h: h.changed_by),
+    Column[HistoryEntry]("By", lambda h: h.by_name or h.changed_by),
     Column[HistoryEntry]("Field", lambda h: h.field.replace("_", " ")),
     Column[HistoryEntry]("Old value", lambda h: (h.old_value or "—")[:120]),
     Column[HistoryEntry]("New value", lambda h: (h.new_value or "—")[:120]),
