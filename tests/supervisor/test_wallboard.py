@@ -36,6 +36,9 @@ def test_wallboard_shows_the_floor_after_the_login_resync(board: Board) -> None:
     assert board.cell(board.window.ui.queues, "general", "Logged in") == "2"
     assert board.cell(board.window.ui.agents, "Agent 3001", "State") == "Available"
     assert "answered within 20 s" in board.window.ui.definition.text()
+    # The header's totals and the queue rows count agents differently: said, not left to
+    # look like a contradiction (4 on call at the top, 3 + 4 + 1 + 3 in the rows).
+    assert "counts each agent once" in board.window.ui.definition.text()
 
 
 def test_wallboard_updates_when_the_simulator_events_arrive(board: Board) -> None:

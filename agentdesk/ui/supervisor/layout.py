@@ -98,7 +98,9 @@ class BoardLayout:
     def _definition_text(self) -> str:
         return (
             f"{self.settings.definition.describe()}. Windows: today since midnight and the last "
-            "15/30/60 minutes; calls count in the interval they entered the queue."
+            "15/30/60 minutes; calls count in the interval they entered the queue. The top line "
+            "counts each agent once; a queue's row counts its members, so an agent in several "
+            "queues is in each of their rows."
         )
 
     def _stack(self, *widgets: QWidget) -> QWidget:
