@@ -33,10 +33,10 @@ from agentdesk.services.supervisor.reports import (
     GroupBy,
     Interval,
     format_staffing,
-    format_text,
     report_from_queue_log,
     write_csv,
     write_staffing_csv,
+    write_text,
 )
 
 _SHOWN_ISSUES = 5
@@ -208,7 +208,7 @@ def _run_report(args: argparse.Namespace) -> int:
             start=start,
             end=end,
         )
-    sys.stdout.write(format_text(report))
+    write_text(report, sys.stdout)
     if report.parse is not None:
         for issue in report.parse.issues[:_SHOWN_ISSUES]:
             kept = "skipped" if issue.skipped else "kept"

@@ -193,7 +193,7 @@ def test_kpi_summary_and_wait_distributions() -> None:
 def test_daily_and_queue_only_stores_give_the_same_figures() -> None:
     records = list(QueueLogReader().read_file(BASIC))
     fine = build_store(records, CONFIG)
-    daily = build_store(records, CONFIG, daily=True, keep_agents=False)
+    daily = build_store(records, CONFIG, interval=Interval.DAY, keep_agents=False)
     assert len(daily.cells) < len(fine.cells)
     for group in (GroupBy.QUEUE, GroupBy.TOTAL):
         a = build_report(fine, CONFIG, interval=Interval.DAY, group_by=group)

@@ -12,6 +12,7 @@ counts as after-call work).
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,13 +20,24 @@ from agentdesk.services.supervisor.queue_interpreter import QueueLogInterpreter,
 from agentdesk.services.supervisor.queue_log import QueueLogReader, QueueLogRecord
 from agentdesk.services.supervisor.queue_metrics import (
     AGENT_LEVEL,
+    DAY_MINUTES,
     NO_AGENT,
     WAIT_EDGES,
     AgentActivity,
     CellStore,
+    LocalPeriods,
     MetricsConfig,
     MetricsSink,
     wait_bin,
+)
+from agentdesk.services.supervisor.reports import (
+    GroupBy,
+    Interval,
+    Report,
+    ReportLine,
+    _table,
+    build_report,
+    build_store,
 )
 from agentdesk.telephony.sim.config import load_config
 from agentdesk.telephony.sim.simulator import PbxSimulator
@@ -88,7 +100,12 @@ def _cells(
 
 
 @pytest.mark.parametrize(
-    "store", [{}, {"keep_agents": False}, {"daily_tz": CONFIG.tz, "keep_agents": False}]
+    "store",
+    [
+        {},
+        {"keep_agents": False},
+        {"periods": LocalPeriods(CONFIG.tz, DAY_MINUTES), "keep_agents": False},
+    ],
 )
 def test_state_time_per_queue_matches_the_plain_classification(
     records: list[QueueLogRecord], store: dict[str, object]
@@ -135,3 +152,55 @@ def test_wait_bins_by_bisect_match_the_edges() -> None:
     for wait in waits:
         plain = next((i for i, edge in enumerate(WAIT_EDGES) if wait <= edge), len(WAIT_EDGES))
         assert wait_bin(wait) == plain, wait
+
+
+@pytest.fixture(scope="module")
+def dst_records(tmp_path_factory: pytest.TempPathFactory) -> list[QueueLogRecord]:
+    """Two simulated days across Europe's spring-forward night (2024-03-31 01:00 UTC)."""
+    path = tmp_path_factory.mktemp("dst") / "queue_log"
+    sim = PbxSimulator(load_config(), seed=5, queue_log=path, epoch=1711756800.0, events=False)
+    sim.run_for(2 * 86400)
+    sim.close()
+    return list(QueueLogReader().read_file(path))
+
+
+def _figures(report: Report) -> list[tuple[object, ...]]:
+    def one(line: ReportLine) -> tuple[object, ...]:
+        row = line.row
+        return (row.start, row.queue, row.agent, row.offered, row.answered, row.abandoned,
+                round(row.talk_s, 6), round(row.logged_in_s, 6), round(row.paused_s, 6),
+                row.wait_distribution, line.required_agents)  # fmt: skip
+
+    return [one(x) for x in (*report.lines, *report.totals, report.grand_total, *report.days)]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kolkata", "Asia/Kathmandu"])
+@pytest.mark.parametrize("interval", [Interval.MIN30, Interval.MIN60, Interval.DAY])
+def test_a_store_of_report_periods_gives_the_quarter_hour_stores_figures(
+    dst_records: list[QueueLogRecord], zone: str, interval: Interval
+) -> None:
+    """Cells kept per report period (the memory saving) add up to the same report as
+    quarter-hour cells rolled up at report time: across a DST change and in zones whose
+    offset is not whole hours (+5:30, +5:45)."""
+    config = MetricsConfig(tz=ZoneInfo(zone))
+    fine = build_store(dst_records, config, keep_agents=False)
+    coarse = build_store(dst_records, config, interval=interval, keep_agents=False)
+    assert len(coarse.cells) < len(fine.cells)
+    for group in (GroupBy.QUEUE, GroupBy.TOTAL):
+        expected = build_report(fine, config, interval=interval, group_by=group)
+        got = build_report(coarse, config, interval=interval, group_by=group)
+        assert _figures(got) == _figures(expected)
+        assert len(got.lines) > 0
+    with pytest.raises(ValueError, match="another interval"):
+        build_report(coarse, config, interval=Interval.MIN15)
+
+
+def test_the_text_table_keeps_a_queue_named_with_the_row_separator_in_its_column() -> None:
+    """Rows are held as joined strings while the widths are measured; a name read from
+    the file that contains the joining character stays one cell."""
+    table = _table(["Queue", "Calls"], [["sales\x1fnight", "3"], ["general", "12"]])
+    assert table.splitlines() == [
+        "Queue        Calls",
+        "sales night      3",
+        "general         12",
+    ]

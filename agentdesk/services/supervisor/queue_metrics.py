@@ -279,7 +279,7 @@ def _merge(into: dict[K, float], other: Mapping[K, float]) -> None:
         into[key] = into.get(key, 0.0) + value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetricsRow:
     """Figures for one interval and one queue or agent ("" = all), ready to display."""
 
@@ -389,15 +389,46 @@ def bucket_of(timestamp: float, bucket_s: int) -> int:
     return int(timestamp // bucket_s) * bucket_s
 
 
+DAY_MINUTES = 1440
+
+
+@dataclass(frozen=True)
+class LocalPeriods:
+    """Report periods of ``minutes`` local wall-clock minutes in ``tz`` (``DAY_MINUTES``: days).
+
+    A sub-day period starts where the local minute is a multiple of ``minutes``
+    and lasts that many elapsed minutes, so it is a whole number of quarter
+    hours in every real time zone; a day runs from local midnight to local
+    midnight (23 or 25 hours across a DST change).
+    """
+
+    tz: tzinfo
+    minutes: int
+
+    def __post_init__(self) -> None:
+        if self.minutes != DAY_MINUTES and (self.minutes % 15 or 60 % self.minutes):
+            raise ValueError("a period is 15, 30 or 60 minutes or a day")
+
+    def span(self, timestamp: float) -> tuple[int, int]:
+        """[start, end) in epoch seconds of the period holding ``timestamp``."""
+        if self.minutes == DAY_MINUTES:
+            start = int(local_midnight(timestamp, self.tz))
+            return start, int(local_midnight(start + 26 * 3600, self.tz))
+        quarter = int(timestamp // 900) * 900
+        moment = datetime.fromtimestamp(quarter, self.tz)
+        start = quarter - (moment.minute % self.minutes) * 60 - moment.second
+        return start, start + self.minutes * 60
+
+
 class CellStore:
     """Counters keyed by (bucket start, queue, agent); the batch sink of ``QueueLogInterpreter``.
 
-    Buckets are ``bucket_s`` long (a divisor of 15 minutes), or local days when
-    ``daily_tz`` is given (a day report needs nothing finer, and a year of
-    quarter hours is 35,040 buckets). With ``keep_agents=False`` every agent's
-    state time is summed into the queue's (and the floor's) own cell and the
-    agents' own call facts are dropped: what a queue or total report needs,
-    in a fraction of the cells.
+    Buckets are ``bucket_s`` long (a divisor of 15 minutes), or the report's own
+    local periods when ``periods`` is given: a report needs nothing finer, and a
+    year of quarter hours is 35,040 buckets where a year of days is 365. With
+    ``keep_agents=False`` every agent's state time is summed into the queue's
+    (and the floor's) own cell and the agents' own call facts are dropped: what
+    a queue or total report needs, in a fraction of the cells.
 
     Layout: queue call facts under agent ``NO_AGENT`` in the bucket the call
     entered the queue; an agent's own call facts (``add_agent_call``) under the
@@ -407,37 +438,37 @@ class CellStore:
     """
 
     def __init__(
-        self, bucket_s: int = 900, *, daily_tz: tzinfo | None = None, keep_agents: bool = True
+        self,
+        bucket_s: int = 900,
+        *,
+        periods: LocalPeriods | None = None,
+        keep_agents: bool = True,
     ) -> None:
         if bucket_s <= 0 or 900 % bucket_s:
             raise ValueError("bucket_s must divide 900 so buckets align with local quarter hours")
         self.bucket_s = bucket_s
-        self.daily_tz = daily_tz
+        self.periods = periods
         self.keep_agents = keep_agents
         self.cells: dict[tuple[int, str, str], Counters] = {}
-        self._day = (0, -1)  # [start, end) of the last local day looked up (daily buckets)
+        # [start, end) of the local period holding each quarter hour seen (by quarter index):
+        # calls are written at the time they entered the queue and state time at the
+        # present, so look-ups alternate between periods; a year is 35,040 entries.
+        self._periods: dict[int, tuple[int, int]] = {}
         self._span = (0, -1)  # [start, end) of the last bucket written: the common case
 
     def bucket(self, timestamp: float) -> int:
-        """Start of the bucket holding ``timestamp`` (its local midnight for daily buckets)."""
-        if self.daily_tz is None:
+        """Start of the bucket holding ``timestamp`` (its period's start with ``periods``)."""
+        if self.periods is None:
             return int(timestamp // self.bucket_s) * self.bucket_s
-        start, end = self._day
-        return start if start <= timestamp < end else self._day_of(timestamp)[0]
+        return self._period_of(timestamp)[0]
 
-    def _day_of(self, timestamp: float) -> tuple[int, int]:
-        start, end = self._day
-        if not start <= timestamp < end:
-            assert self.daily_tz is not None
-            start = int(local_midnight(timestamp, self.daily_tz))
-            end = int(local_midnight(start + 26 * 3600, self.daily_tz))
-            self._day = (start, end)
-        return self._day
-
-    def _next(self, bucket: int) -> int:
-        if self.daily_tz is None:
-            return bucket + self.bucket_s
-        return self._day_of(bucket)[1]
+    def _period_of(self, timestamp: float) -> tuple[int, int]:
+        quarter = int(timestamp // 900)
+        found = self._periods.get(quarter)
+        if found is None:
+            assert self.periods is not None
+            found = self._periods[quarter] = self.periods.span(timestamp)
+        return found
 
     def cell(self, bucket: int, queue: str, agent: str) -> Counters:
         key = (bucket, queue, agent)
@@ -480,9 +511,12 @@ class CellStore:
             return
         t = start
         while t < end:
-            bucket = self.bucket(t)
-            following = self._next(bucket)
-            self._span = (bucket, following)
+            if self.periods is None:
+                bucket = int(t // self.bucket_s) * self.bucket_s
+                self._span = (bucket, bucket + self.bucket_s)
+            else:
+                self._span = self._period_of(t)
+            bucket, following = self._span
             stop = min(end, following)
             self.cell(bucket, queue, agent).add_activity(activity, reason, stop - t)
             t = stop
