@@ -44,6 +44,7 @@ from agentdesk.server.cti.hub import CtiHub
 from agentdesk.server.cti.lines import AgentDirectory
 from agentdesk.server.live import LiveHub
 from agentdesk.server.loop_watch import LoopWatch
+from agentdesk.server.peers import PeerNews
 from agentdesk.server.pins import PinBook
 from agentdesk.server.scheduler import api as scheduler_api
 from agentdesk.server.scheduler import build_scheduler
@@ -86,6 +87,7 @@ def build_context(
     """Every long-lived part over ``engine`` (the primary); reports read ``standby`` if given."""
     store = CentralStore(engine, cipher)
     pins = PinBook(engine)
+    bus = Bus(settings.bus) if settings.bus.enabled else None
     signin = SignInService(
         engine,
         policy=SignInPolicy.from_mapping(settings.auth),
@@ -106,7 +108,7 @@ def build_context(
             AgentDirectory(engine),
             settings.pbx,
             sessions_alive=signin.still_live,
-            bus=Bus(settings.bus) if settings.bus.enabled and settings.pbx else None,
+            bus=bus if settings.pbx else None,
         ),
         scheduler=build_scheduler(
             store,
@@ -117,6 +119,7 @@ def build_context(
         ),
         corebank=build_reader(engine, settings.corebank),
         reports=ReportReader(engine, standby),
+        peers=PeerNews(bus, signin, pins) if bus is not None else None,
     )
 
 
@@ -127,6 +130,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
         watch.start()
         probe = _app.state.database_probe = health.DatabaseProbe(ctx.engine)
         probe.start()
+        if ctx.peers is not None:
+            await ctx.peers.start()
         await ctx.hub.start()
         if ctx.cti is not None:
             await ctx.cti.start()
@@ -139,6 +144,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
                 await ctx.scheduler.stop()
             if ctx.cti is not None:
                 await ctx.cti.stop()
+            if ctx.peers is not None:
+                await ctx.peers.stop()
+                await ctx.peers.bus.stop()
             await ctx.hub.stop()
             if ctx.corebank is not None:
                 ctx.corebank.close()

@@ -138,8 +138,10 @@ class Bus:
         self._watchers.append(watcher)
 
     async def start(self, wait: float = 5.0) -> None:
-        """Connect (in the background; returns after ``wait`` s at most)."""
-        self._task = asyncio.get_running_loop().create_task(self._connect_loop())
+        """Connect (in the background; returns after ``wait`` s at most). Called again
+        while started (the CTI relay and ``server/peers.py`` share one bus), it only waits."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._connect_loop())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), wait)
         if not self._connected.is_set():
@@ -153,6 +155,7 @@ class Bus:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nc.close(), 5.0)

@@ -22,6 +22,7 @@ from agentdesk.store.sync.central import CentralStore
 if TYPE_CHECKING:
     from agentdesk.server.cti.hub import CtiHub
     from agentdesk.server.live import LiveHub
+    from agentdesk.server.peers import PeerNews
     from agentdesk.server.pins import PinBook
     from agentdesk.server.scheduler import Scheduler
     from agentdesk.services.corebank.live import LiveProductsReader
@@ -57,6 +58,8 @@ class ServerContext:
     # Where reports read: the hot standby when configured and answering, else ``engine``
     # (``store/standby.py`` says which reads may go there).
     reports: ReportReader | None = None
+    # Several instances on a bus: session ends and pins told to the others at once.
+    peers: PeerNews | None = None
 
     def read_report(self, work: Callable[[Engine], T]) -> T:
         """Run a report's reads on the standby (or the primary: none, or it does not answer)."""

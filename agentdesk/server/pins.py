@@ -8,11 +8,13 @@ socket closes.
 
 Pins written by this process (fills, closures, pop matches, searches, a
 customer created on the desktop) are added as they are written. Pins
-written by *another* server instance arrive with the periodic
-:meth:`PinBook.refresh` (every ``REFRESH`` seconds from the hub): until
-then a change to such a customer does not poke this desktop here, and it
-reaches the desktop on its next pull (any other poke, or the engine's safety
-poll). A pin removed elsewhere (a refill's reset) stays here until the
+written by *another* server instance arrive over the bus as that instance
+writes them (``server/peers.py``: ``on_added`` there, ``merge_from_peer``
+here), and in any case with the periodic :meth:`PinBook.refresh` (every
+``REFRESH`` seconds from the hub), the safety net for what a bus outage
+drops: until one of them arrives a change to such a customer does not poke
+this desktop here, and it reaches the desktop on its next pull (any other
+poke, or the engine's safety poll). A pin removed elsewhere (a refill's reset) stays here until the
 socket reconnects; that costs a needless pull, never a missed one.
 
 Customers are kept as 64 bits of their id (:func:`live.id_key`) in one
@@ -27,7 +29,7 @@ import datetime as dt
 import threading
 import uuid
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from sqlalchemy import Engine, Table, select
@@ -54,6 +56,9 @@ class PinBook:
         self._pins: dict[uuid.UUID, array[int]] = {}
         self._sockets: dict[uuid.UUID, int] = {}
         self._since: dt.datetime | None = None
+        # Told (client id, keys) for pins this process wrote, whether or not the desktop
+        # has a socket here: its socket may be on another server instance.
+        self.on_added: Callable[[uuid.UUID, list[int]], None] | None = None
 
     def attach(self, client_id: uuid.UUID) -> None:
         """A socket of ``client_id`` opened: keep its pins (read from the database; blocking)."""
@@ -81,7 +86,15 @@ class PinBook:
 
     def add(self, client_id: uuid.UUID, customers: set[uuid.UUID], reset: bool = False) -> None:
         """This process pinned ``customers`` to ``client_id`` (``reset``: they are all of them)."""
-        self._merge(client_id, _keys(customers), reset=reset)
+        keys = _keys(customers)
+        self._merge(client_id, keys, reset=reset)
+        told = self.on_added
+        if told is not None and keys:
+            told(client_id, keys)
+
+    def merge_from_peer(self, client_id: uuid.UUID, keys: list[int]) -> None:
+        """Pins another server instance wrote (a reset there only adds here: see above)."""
+        self._merge(client_id, keys, reset=False)
 
     def _merge(self, client_id: uuid.UUID, keys: list[int], *, reset: bool) -> None:
         with self._lock:

@@ -23,10 +23,12 @@ How it holds up against an attacker guessing passwords:
 * **A short memory of live sessions.** ``authenticate`` remembers a live
   session for ``SESSION_CACHE_SECONDS`` (10 s of the service's clock) so a
   busy desktop's requests do not each cost two queries. Sign-out and
-  ``revoke_agent`` through this service forget the session at once; a
-  revocation, deactivation or role change made anywhere else (another
-  server process, SQL) takes effect within those 10 s. Expiry (absolute and
-  idle) is still checked on every call.
+  ``revoke_agent`` through this service forget the session at once, and with
+  several server instances on a bus they tell the others (``on_ended``, see
+  ``server/peers.py``), which forget it as the message arrives; a deactivation
+  or role change made elsewhere (SQL), or a sign-out while the bus is away,
+  takes effect within those 10 s. Expiry (absolute and idle) is still checked
+  on every call.
 * **Everything is audited** with server time and a server-chosen actor
   (``signin.ok``, ``signin.failed``, ``signin.locked``,
   ``signin.refused_locked``, ``signin.refused_no_role``,
@@ -57,6 +59,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
 import math
 import os
 import secrets
@@ -74,6 +77,8 @@ from agentdesk.models import Agent, AuthSession, Role, SigninThrottle, agent_tea
 from agentdesk.services.platform.auth import hash_password, verify_password
 from agentdesk.services.platform.password_checks import ChecksBusy, PasswordChecks
 from agentdesk.store.audit_log import append_audit
+
+log = logging.getLogger(__name__)
 
 MAX_LOGIN = 64
 # How long a live session is trusted without re-reading it (see the module docstring).
@@ -391,6 +396,9 @@ class SignInService:
         self._live: dict[str, tuple[SessionInfo, dt.datetime]] = {}
         self._live_lock = threading.Lock()
         self._forgets = 0
+        # Told the token hashes and agents whose sessions ended here (sign-out, revoke),
+        # after they are forgotten: ``server/peers.py`` tells the other server instances.
+        self.on_ended: Callable[[list[str], list[uuid.UUID]], None] | None = None
         dummy_hash()  # pay the one-off hashing cost now, not in the first unknown-login answer
 
     # -- sign-in --
@@ -775,6 +783,7 @@ class SignInService:
             return self._sign_out(key)
         finally:
             self._forget(key)  # after the commit: no request can re-read it as live
+            self._tell_ended([key], [])
 
     def _sign_out(self, key: str) -> bool:
         now = self._clock()
@@ -813,6 +822,23 @@ class SignInService:
             return self._revoke_agent(agent_id, actor=actor, reason=reason)
         finally:
             self._forget_agent(agent_id)  # after the commit: no request can re-read it as live
+            self._tell_ended([], [agent_id])
+
+    def forget_ended(self, *, tokens: list[str], agents: list[uuid.UUID]) -> None:
+        """Sessions another server instance ended: forget them here at once (token hashes)."""
+        for key in tokens:
+            self._forget(key)
+        for agent_id in agents:
+            self._forget_agent(agent_id)
+
+    def _tell_ended(self, tokens: list[str], agents: list[uuid.UUID]) -> None:
+        told = self.on_ended
+        if told is None:
+            return
+        try:
+            told(tokens, agents)
+        except Exception:  # the database is the truth; a lost notice costs at most the cache
+            log.exception("signin: telling other instances of an ended session failed")
 
     def _revoke_agent(self, agent_id: uuid.UUID, *, actor: str, reason: str | None) -> int:
         now = self._clock()
