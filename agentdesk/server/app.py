@@ -153,6 +153,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
             if ctx.reports is not None:
                 ctx.reports.close()
             await probe.stop()
+            ctx.signin.close()
             await watch.stop()
 
     app = FastAPI(

@@ -3,6 +3,8 @@ Argon2 checks without end, and the desktop's client shows that message (not 'off
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from agentdesk.client.api import ServerApi, ServerRefused
@@ -46,3 +48,18 @@ def test_sign_in_while_every_checker_is_taken_is_a_503_with_retry_after(
         release.set()
         holder.join(10)
         checks.close()
+
+
+def test_closing_the_checks_ends_their_threads_and_a_later_check_still_runs() -> None:
+    """The server closes its checks at shutdown (no thread left per stopped server); a
+    server started again in the same process checks passwords as before."""
+    before = set(threading.enumerate())
+    checks = PasswordChecks(workers=1)
+    assert checks.run(lambda: True)
+    (worker,) = [t for t in threading.enumerate() if t not in before]
+    assert worker.name.startswith("password-check")
+    checks.close()
+    worker.join(5)
+    assert not worker.is_alive()
+    assert checks.run(lambda: True)
+    checks.close()

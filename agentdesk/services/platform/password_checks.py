@@ -51,9 +51,8 @@ class PasswordChecks:
     def __init__(self, workers: int = 1, wait: float = 20.0, retry_after: int = 5) -> None:
         if workers < 1 or wait <= 0:
             raise ValueError("password checks need at least one worker and a positive wait")
-        self._pool = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="password-check", initializer=_lower_priority
-        )
+        self._workers = workers
+        self._pool = self._new_pool()
         self._wait = wait
         self._retry_after = retry_after
         self._lock = threading.Lock()
@@ -85,5 +84,15 @@ class PasswordChecks:
         except FutureTimeout as exc:  # a wedged worker: refuse rather than hang the request
             raise ChecksBusy(self._retry_after) from exc
 
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(
+            max_workers=self._workers,
+            thread_name_prefix="password-check",
+            initializer=_lower_priority,
+        )
+
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """End the checking threads. A later check starts new ones (a server started again
+        in the same process): the pool makes its threads on first use."""
+        pool, self._pool = self._pool, self._new_pool()
+        pool.shutdown(wait=False, cancel_futures=True)

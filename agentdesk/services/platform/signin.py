@@ -824,6 +824,10 @@ class SignInService:
             self._forget_agent(agent_id)  # after the commit: no request can re-read it as live
             self._tell_ended([], [agent_id])
 
+    def close(self) -> None:
+        """Stop the password-check threads (the server's shutdown)."""
+        self._checks.close()
+
     def forget_ended(self, *, tokens: list[str], agents: list[uuid.UUID]) -> None:
         """Sessions another server instance ended: forget them here at once (token hashes)."""
         for key in tokens:
