@@ -42,8 +42,12 @@ def test_an_agent_gets_colleagues_presence_and_queue_figures_without_caller_data
     assert desk.request({"kind": "answer"}).json()["ok"] is True
 
     def alice_on_call() -> dict[str, Any] | None:
+        """Alice on the call and the caller out of the queue: the PBX reports the two in
+        separate events (AgentConnect, QueueCallerLeave), so a read between them sees one."""
         body = _directory(lab, "bob")
-        return body if _agent(body, "alice")["presence"] == "on_call" else None
+        general = next(q for q in body["queues"] if q["name"] == "general")
+        on_call = _agent(body, "alice")["presence"] == "on_call"
+        return body if on_call and general["waiting"] == 0 else None
 
     body = wait_until(alice_on_call, what="alice on the call in bob's directory")
     assert body["site"] == "lab" and body["sites"] == [{"site": "lab", "link": "connected"}]
