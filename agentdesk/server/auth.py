@@ -1,10 +1,15 @@
 """Bearer tokens to principals: who is asking, in which role, over which working set.
 
 The principal is built from the server's own session table and the agent
-row (a role changed by an administrator, a revocation made by another
-server process, applies within ``SESSION_CACHE_SECONDS``, 10 s: see
-``services.platform.signin``; a sign-out through this server at once);
+row (a role changed by an administrator in SQL applies within
+``SESSION_CACHE_SECONDS``, 10 s: see ``services.platform.signin``; a sign-out
+or revocation at once, on every instance sharing a bus: ``server/peers.py``);
 nothing in the request body can change it.
+
+WebSockets check their session when they open and again while open
+(``socket_session``, ``still_signed_in``). With the database away, an opening
+socket is closed with 1013 (try again later) and an open one is kept: it was
+checked when it opened, and it is asked again at its next check.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from agentdesk.models import Role
 from agentdesk.server.context import Ctx, ServerContext
@@ -22,6 +29,27 @@ from agentdesk.services.platform.signin import SessionInfo
 from agentdesk.store.sync.scope import SyncScope
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+TRY_AGAIN_LATER = 1013  # RFC 6455 close code: the desktop reconnects after its back-off
+
+
+class DatabaseAway(Exception):
+    """A socket's session could not be checked: the central database did not answer."""
+
+
+async def socket_session(ctx: ServerContext, token: str | None) -> SessionInfo | None:
+    """The live session behind a socket's token (None: ended); ``DatabaseAway`` if unknown."""
+    try:
+        return await run_in_threadpool(ctx.signin.authenticate, token or "")
+    except SQLAlchemyError as exc:
+        raise DatabaseAway(type(exc).__name__) from exc
+
+
+async def still_signed_in(ctx: ServerContext, token: str | None) -> bool:
+    """An open socket's periodic check: False only for a session known to have ended."""
+    try:
+        return await socket_session(ctx, token) is not None
+    except DatabaseAway:
+        return True  # kept; asked again at the next check
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,15 @@ class PinBook:
             # Tracked before the read: a pin written meanwhile is added here, and the read
             # below merges with it instead of replacing it.
             self._pins[client_id] = array("Q")
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(_PIN.c.customer_id).where(_PIN.c.client_id == client_id))
-            found = _keys(r[0] for r in rows)
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    select(_PIN.c.customer_id).where(_PIN.c.client_id == client_id)
+                )
+                found = _keys(r[0] for r in rows)
+        except BaseException:
+            self.detach(client_id)  # the socket is refused: do not count it
+            raise
         self._merge(client_id, found, reset=False)
 
     def detach(self, client_id: uuid.UUID) -> None:

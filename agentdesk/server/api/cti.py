@@ -29,7 +29,15 @@ from starlette.concurrency import run_in_threadpool
 from agentdesk.models import Role
 from agentdesk.server.api.customers import MATCH
 from agentdesk.server.api.sync import claim_client
-from agentdesk.server.auth import CurrentPrincipal, Principal, bearer_token, principal_from
+from agentdesk.server.auth import (
+    TRY_AGAIN_LATER,
+    CurrentPrincipal,
+    DatabaseAway,
+    Principal,
+    bearer_token,
+    principal_from,
+    socket_session,
+)
 from agentdesk.server.context import Ctx, ServerContext
 from agentdesk.server.cti.hub import (
     SESSION_CLOSED,
@@ -70,27 +78,14 @@ async def cti_events(websocket: WebSocket, client_id: uuid.UUID | None = None) -
     # Accepted before any refusal: a close code reaches the desktop only on an open
     # socket (a refused upgrade is a bare HTTP 403, whatever the reason).
     await websocket.accept()
-    info = await run_in_threadpool(ctx.signin.authenticate, token or "")
-    if info is None:
-        await websocket.close(code=SESSION_CLOSED, reason="sign in again")
+    try:
+        admitted = await _admit(websocket, ctx, token, client_id)
+    except (DatabaseAway, SQLAlchemyError):
+        await websocket.close(code=TRY_AGAIN_LATER, reason="the server's database is unavailable")
         return
-    principal = principal_from(ctx, info)
-    hub = ctx.cti
-    record = (
-        await run_in_threadpool(hub.directory.by_id, principal.agent_id)
-        if hub is not None
-        else None
-    )
-    if hub is None or record is None or record.line is None:
-        await websocket.close(code=NOT_AN_AGENT, reason="not an agent with a PBX line")
+    if admitted is None:
         return
-    if client_id is not None:
-        try:
-            await run_in_threadpool(claim_client, ctx, principal, client_id)
-        except Problem:
-            await websocket.close(code=NOT_AN_AGENT, reason="this desktop is another agent's")
-            return
-        await run_in_threadpool(ctx.pins.attach, client_id)
+    hub, record, principal = admitted
     # The link state and the resync are queued by subscribe; the hub's ticker sends the
     # heartbeats and rechecks the sessions (every socket's due, in one read).
     sub = hub.subscribe(record, session=token or "")
@@ -109,6 +104,34 @@ async def cti_events(websocket: WebSocket, client_id: uuid.UUID | None = None) -
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+
+async def _admit(
+    websocket: WebSocket, ctx: ServerContext, token: str | None, client_id: uuid.UUID | None
+) -> tuple[CtiHub, AgentRecord, Principal] | None:
+    """The socket's hub, agent and principal; None once refused (closed with its code)."""
+    info = await socket_session(ctx, token)
+    if info is None:
+        await websocket.close(code=SESSION_CLOSED, reason="sign in again")
+        return None
+    principal = principal_from(ctx, info)
+    hub = ctx.cti
+    record = (
+        await run_in_threadpool(hub.directory.by_id, principal.agent_id)
+        if hub is not None
+        else None
+    )
+    if hub is None or record is None or record.line is None:
+        await websocket.close(code=NOT_AN_AGENT, reason="not an agent with a PBX line")
+        return None
+    if client_id is not None:
+        try:
+            await run_in_threadpool(claim_client, ctx, principal, client_id)
+        except Problem:
+            await websocket.close(code=NOT_AN_AGENT, reason="this desktop is another agent's")
+            return None
+        await run_in_threadpool(ctx.pins.attach, client_id)
+    return hub, record, principal
 
 
 async def _pump(

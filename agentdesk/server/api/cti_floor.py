@@ -21,10 +21,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
 
 from agentdesk.server.api import queue_reports
-from agentdesk.server.auth import bearer_token, principal_from
+from agentdesk.server.auth import (
+    TRY_AGAIN_LATER,
+    DatabaseAway,
+    bearer_token,
+    principal_from,
+    socket_session,
+    still_signed_in,
+)
 from agentdesk.server.context import ServerContext
 from agentdesk.server.cti.floor import FloorHub, FloorSubscription
 from agentdesk.services.supervisor.alerts import AlertConfigError
@@ -74,7 +80,11 @@ async def floor_socket(websocket: WebSocket, interval: str = "30") -> None:
     token = bearer_token(websocket)  # type: ignore[arg-type]
     # Accepted before any refusal: a close code reaches the desktop only on an open socket.
     await websocket.accept()
-    info = await run_in_threadpool(ctx.signin.authenticate, token or "")
+    try:
+        info = await socket_session(ctx, token)
+    except DatabaseAway:
+        await websocket.close(code=TRY_AGAIN_LATER, reason="the server's database is unavailable")
+        return
     if info is None:
         await websocket.close(code=SESSION_CLOSED, reason="sign in again")
         return
@@ -131,7 +141,7 @@ async def _pump(
                 return
             if loop.time() - checked >= HEARTBEAT:
                 checked = loop.time()
-                if await run_in_threadpool(ctx.signin.authenticate, token) is None:
+                if not await still_signed_in(ctx, token):
                     await websocket.close(code=SESSION_CLOSED, reason="session ended")
                     return
             if getter in done:
@@ -154,7 +164,7 @@ async def _idle(
         done, _ = await asyncio.wait({reader}, timeout=HEARTBEAT)
         if done:
             return
-        if await run_in_threadpool(ctx.signin.authenticate, token) is None:
+        if not await still_signed_in(ctx, token):
             await websocket.close(code=SESSION_CLOSED, reason="session ended")
             return
         await websocket.send_json({"type": "heartbeat"})

@@ -19,10 +19,18 @@ import random
 import uuid
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from agentdesk.server.api.sync import claim_client
-from agentdesk.server.auth import bearer_token, principal_from
+from agentdesk.server.auth import (
+    TRY_AGAIN_LATER,
+    DatabaseAway,
+    bearer_token,
+    principal_from,
+    socket_session,
+    still_signed_in,
+)
 from agentdesk.server.context import ServerContext
 from agentdesk.server.problems import Problem
 
@@ -37,18 +45,24 @@ FOREIGN_CLIENT = 4403
 async def live(websocket: WebSocket, client_id: uuid.UUID | None = None) -> None:
     ctx: ServerContext = websocket.app.state.context
     token = bearer_token(websocket)  # type: ignore[arg-type]
-    info = await run_in_threadpool(ctx.signin.authenticate, token or "")
-    if info is None:
-        await websocket.close(code=SESSION_CLOSED, reason="sign in again")
-        return
-    principal = principal_from(ctx, info)
-    if client_id is not None:
-        try:
-            await run_in_threadpool(claim_client, ctx, principal, client_id)
-        except Problem:
-            await websocket.close(code=FOREIGN_CLIENT, reason="this desktop is another agent's")
+    try:
+        info = await socket_session(ctx, token)
+        if info is None:
+            await websocket.close(code=SESSION_CLOSED, reason="sign in again")
             return
-        await run_in_threadpool(ctx.pins.attach, client_id)
+        principal = principal_from(ctx, info)
+        if client_id is not None:
+            try:
+                await run_in_threadpool(claim_client, ctx, principal, client_id)
+            except Problem:
+                await websocket.close(code=FOREIGN_CLIENT, reason="this desktop is another agent's")
+                return
+            await run_in_threadpool(ctx.pins.attach, client_id)
+    except (DatabaseAway, SQLAlchemyError):
+        # Accepted first: a close code reaches the desktop only on an open socket.
+        await websocket.accept()
+        await websocket.close(code=TRY_AGAIN_LATER, reason="the server's database is unavailable")
+        return
     sub = ctx.hub.subscribe(client_id, principal.team_ids, full_replica=principal.full_replica)
     reader: asyncio.Task[None] | None = None
     try:
@@ -75,8 +89,7 @@ async def live(websocket: WebSocket, client_id: uuid.UUID | None = None) -> None
                 await websocket.send_json({"type": "poke"})
                 quiet_until = loop.time() + spread
                 continue
-            still = await run_in_threadpool(ctx.signin.authenticate, token or "")
-            if still is None:
+            if not await still_signed_in(ctx, token):
                 await websocket.close(code=SESSION_CLOSED, reason="session ended")
                 return
             await websocket.send_json({"type": "heartbeat"})
