@@ -71,9 +71,7 @@ class PinBook:
             self._pins[client_id] = array("Q")
         try:
             with self._engine.connect() as conn:
-                rows = conn.execute(
-                    select(_PIN.c.customer_id).where(_PIN.c.client_id == client_id)
-                )
+                rows = conn.execute(select(_PIN.c.customer_id).where(_PIN.c.client_id == client_id))
                 found = _keys(r[0] for r in rows)
         except BaseException:
             self.detach(client_id)  # the socket is refused: do not count it
