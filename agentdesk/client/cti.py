@@ -122,6 +122,9 @@ class FeedResync:
     reconnect: bool
     queue: tuple[AmiEvent, ...]
     channels: tuple[CoreShowChannel, ...]
+    # Sent because the desk asked about a call the server no longer holds for it (it missed
+    # that call's end, e.g. while a server instance died): a correction, not a reconnect.
+    corrects: bool = False
 
     def queue_events(self) -> list[AmiEvent]:
         return list(self.queue)
@@ -220,7 +223,8 @@ def _decode_resync(message: dict[str, Any]) -> FeedResync:
         raise BadMessage(f"resync: {exc}") from None
     if not all(isinstance(c, CoreShowChannel) for c in live):
         raise BadMessage("resync: a channels row is not a CoreShowChannel")
-    return FeedResync(reconnect, rows, tuple(c for c in live if isinstance(c, CoreShowChannel)))
+    channels_live = tuple(c for c in live if isinstance(c, CoreShowChannel))
+    return FeedResync(reconnect, rows, channels_live, corrects=message.get("corrects") is True)
 
 
 # ---------------------------------------------------------------------- requests
@@ -368,8 +372,9 @@ class ServerCallFeed(ServerSocket["FeedSink"]):
             return None
         if kind == "resync":
             if self.resyncs and not body.reconnect:
-                # A socket reconnect: for this desk it is a reconnect whatever the server says.
-                body = FeedResync(True, body.queue, body.channels)
+                # A socket reconnect: for this desk it is a reconnect whatever the server says
+                # (a correction too: it must not join queues the agent has left).
+                body = FeedResync(True, body.queue, body.channels, corrects=body.corrects)
             self.resyncs += 1
             sink.on_resync(body)
             if held is not None:

@@ -334,3 +334,11 @@ def test_decode_message_names_what_is_wrong_without_the_content() -> None:
     assert decode_message('{"type": "heartbeat"}') == ("heartbeat", None)
     with pytest.raises(BadMessage):
         decode_message(b"\xff\xfe")
+
+
+def test_a_correcting_resync_is_decoded_as_such() -> None:
+    plain = '{"type": "resync", "reconnect": false, "queue": [], "channels": []}'
+    kind, body = decode_message(plain)
+    assert kind == "resync" and body.corrects is False
+    _, corrected = decode_message(plain.replace("}", ', "corrects": true}', 1))
+    assert corrected.corrects is True and corrected.reconnect is False

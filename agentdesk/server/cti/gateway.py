@@ -534,6 +534,15 @@ class PbxGateway:
                         channels.append(to_json(scrub(_with_call_times(row, call, now))))
         return {"type": "resync", "reconnect": reconnect, "queue": queue, "channels": channels}
 
+    def correct(self, login: str) -> None:
+        """Send ``login``'s socket a fresh ``resync`` marked ``corrects``: the desk asked about
+        a call this gateway does not hold for it, so it missed that call's end (events are
+        not replayed across a relay gap) and would show the call for good."""
+        message = self.resync_message(login, reconnect=False)
+        if message is not None:
+            message["corrects"] = True
+            self._sink.deliver(login, Outgoing(message))
+
     def link_message(self) -> dict[str, Any]:
         return {"type": "link", "state": self.state, "detail": self.detail}
 

@@ -411,6 +411,7 @@ class CtiHub:
         channel: str | None = None
         if isinstance(request, (Hangup, Hold, Transfer)):
             if not gateway.owns_call(login, request.linkedid):
+                gateway.correct(login)  # the desk may show a call that has ended
                 raise NotYourCall("That call is not one of yours (or it has ended).")
             channel = gateway.agent_channel(login, request.linkedid)
         action = to_action(

@@ -230,7 +230,9 @@ class DeskSession:
             # while the link moved, e.g. a server instance died as ACW ended) and would
             # keep the agent from every call for good.
             self._end_acw()
-        if snapshot.reconnect:
+        if getattr(snapshot, "corrects", False):
+            pass  # the refused request's own message says the call had ended
+        elif snapshot.reconnect:
             self._listener.notice(
                 "info", "PBX link restored; calls and agent state resynchronised."
             )

@@ -168,3 +168,25 @@ def test_supervisor_may_pause_an_agent_of_their_team_only(lab: Lab) -> None:
     unknown = sue.request({"kind": "pause", "paused": True}, agent="nobody")
     assert unknown.status_code == 404
     assert not _member(lab, BOB).paused
+
+
+def test_a_hang_up_of_a_call_the_desk_missed_the_end_of_sends_a_correcting_resync(
+    lab: Lab,
+) -> None:
+    """Found in the 2,000-desktop run: a desk that missed a call's end (a relay gap while a
+    server instance died) kept the call and its hang-ups were refused for good. The
+    refusal now comes with a fresh ``resync`` (``corrects``) holding the agent's live
+    calls, from which the desk ends the stale one."""
+    alice = lab.desk("alice")
+    live = _answered(lab, alice)
+    sock = alice.sockets[-1]
+    gone = "1700000000.999"  # a call the desk believes in, long over at the PBX
+    response = alice.request({"kind": "hangup", "linkedid": gone})
+    assert response.status_code == 403
+    corrected = sock.expect(
+        lambda m: m["type"] == "resync" and m.get("corrects") is True, what="the correction"
+    )
+    assert corrected["reconnect"] is False
+    listed = {row["channel"]["linkedid"] for row in corrected["channels"]}
+    assert listed == {live}  # the call still up is listed; the stale one is not
+    assert _sim_call(lab, live).state == "connected"  # nothing was done to the live call

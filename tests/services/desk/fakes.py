@@ -184,6 +184,7 @@ class Rows:
     queue: list[Any]
     channels: list[Any] = field(default_factory=list)
     reconnect: bool = False
+    corrects: bool = False
 
     def queue_events(self) -> list[Any]:
         return list(self.queue)

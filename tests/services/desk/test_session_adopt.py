@@ -154,3 +154,25 @@ def test_with_no_resync_the_held_notes_open_as_a_wrap_up_after_the_grace(
     _resync(again, _call_rows("25.1"))
     again.event(complete("25.1"))
     assert len(again.seen.started) == 1
+
+
+def test_a_correcting_resync_ends_a_call_whose_end_the_desk_missed(
+    make_desk: DeskMaker,
+) -> None:
+    """The server answers a refused hang-up with a resync marked ``corrects`` (the call was
+    over; its end was lost in a relay gap): the call ends into its wrap-up, no queue the
+    agent left is joined again, and no "link restored" notice appears."""
+    desk = make_desk(acw_limit=60, central=False)
+    desk.online(("general", False, ""))
+    desk.event(called("25.1"))
+    desk.event(connect("25.1"))
+    desk.runner.drain()
+    assert desk.session.current_call() is not None
+    joins = [r for r in desk.sent.requests if r.kind == "join_queue"]
+    member_row = member("QueueMember", queue="general", paused=False, reason="")
+    desk.session.resync(Rows([member_row], [], reconnect=True, corrects=True))
+    desk.runner.drain()
+    assert desk.session.current_call() is None
+    assert [c.call.linkedid for c, _draft in desk.seen.started] == ["25.1"]
+    assert [r for r in desk.sent.requests if r.kind == "join_queue"] == joins
+    assert not any("link restored" in text for _level, text in desk.seen.notices)
