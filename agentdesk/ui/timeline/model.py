@@ -309,9 +309,14 @@ class TimelineModel(QAbstractListModel):
         if generation != self._generation:
             return  # an answer for a filter, customer or layout no longer shown
         self._asked.discard(page)
-        if answer is None:  # scrolled past before its turn: asked again if shown again
-            return
         rows = self._page_rows(page)
+        if answer is None:  # the worker found the view elsewhere when its turn came
+            first, last = self._wanted
+            if rows.start <= last and rows.stop > first:
+                # ...but it shows the page now (it came back meanwhile): nothing else would
+                # ask again until the next scroll, and the rows would stay "Loading…".
+                self._ask(page)
+            return
         entries = answer.entries[: len(rows)]
         self._fill(rows.start, entries)
         if len(entries) < len(rows) and not self._recounted:  # the history changed: count again
