@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -39,6 +39,7 @@ from agentdesk.store.sync import Syncer, SyncScope
 from agentdesk.store.sync.local import LocalStore
 from agentdesk.store.writer import LocalWriter
 from tests.server.conftest import PASSWORD
+from tests.server.cti.conftest import wait_until
 from tests.support.nats import running_nats
 from tests.sync.conftest import make_cache
 from tests.sync.factories import REF, person, seed_reference
@@ -77,21 +78,11 @@ def instances(central: Engine) -> Iterator[tuple[Instance, Instance]]:
             for one in made:
                 peers = one.ctx.peers
                 assert peers is not None
-                _until(partial(getattr, peers.bus, "connected"), 15)
+                wait_until(partial(getattr, peers.bus, "connected"), 15, "the bus")
             yield made[0], made[1]
         finally:
             for thread in threads:
                 thread.stop()
-
-
-def _until(check: Callable[[], object], timeout: float) -> float:
-    """Seconds until ``check()`` is true (fails after ``timeout``); polls, bounded."""
-    started = time.monotonic()
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.02)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def _me(url: str, token: str | None) -> int:
@@ -111,8 +102,7 @@ def test_a_sign_out_on_one_instance_ends_the_session_on_the_other_at_once(
     token = api.token
     api.sign_out()
     api.close()
-    took = _until(lambda: _me(two.url, token) == 401, AT_ONCE)
-    assert took < AT_ONCE
+    wait_until(lambda: _me(two.url, token) == 401, AT_ONCE, "the sign-out on the other")
 
 
 def test_a_revocation_on_one_instance_ends_every_session_of_the_agent_on_the_other(
@@ -124,7 +114,7 @@ def test_a_revocation_on_one_instance_ends_every_session_of_the_agent_on_the_oth
     assert _me(two.url, agent.token) == 200
     assert _me(one.url, agent.token) == 200
     one.ctx.signin.revoke_agent(REF.bob, actor="alice", reason="suspected compromise")
-    _until(lambda: _me(two.url, agent.token) == 401, AT_ONCE)
+    wait_until(lambda: _me(two.url, agent.token) == 401, AT_ONCE, "the revocation there")
     assert _me(one.url, agent.token) == 401
     agent.close()
 
@@ -177,7 +167,7 @@ def test_a_pin_written_by_one_instance_lets_a_change_poke_the_socket_on_the_othe
             json={"number": "+447700900123"},
         )
         assert str(customer["id"]) in [c["id"] for c in found["candidates"]]
-        _until(lambda: two.ctx.pins.count(client_id) > 0, AT_ONCE)  # over the bus
+        wait_until(lambda: two.ctx.pins.count(client_id) > 0, AT_ONCE, "the pins over the bus")
         writer.write("customer.patch", {"id": customer["id"], "changes": {"family_name": "Okafor"}})
         syncer.cycle()
         assert poked(AT_ONCE)
