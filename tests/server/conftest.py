@@ -70,6 +70,15 @@ def server(central: Engine) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
+def alice(server: RunningServer) -> Iterator[ServerApi]:
+    """Alice's signed-in API client on ``server``."""
+    api = ServerApi(server.url)
+    api.sign_in("alice", PASSWORD, "ws-alice")
+    yield api
+    api.close()
+
+
+@pytest.fixture
 def desktop(server: RunningServer, tmp_path: Path) -> Iterator[Callable[..., Desktop]]:
     made: list[Desktop] = []
 

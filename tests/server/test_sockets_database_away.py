@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ from agentdesk.models import Agent, Role
 from agentdesk.server.api import live
 from agentdesk.server.auth import TRY_AGAIN_LATER
 from agentdesk.store.engine import write_session
-from tests.server.conftest import PASSWORD, RunningServer
+from tests.server.conftest import RunningServer
 
 
 class _Away:
@@ -39,14 +38,6 @@ class _Away:
     def __call__(self, token: str) -> Any:
         self.asked += 1
         raise OperationalError("SELECT auth_session", {}, ConnectionRefusedError("refused"))
-
-
-@pytest.fixture
-def alice(server: RunningServer) -> Iterator[ServerApi]:
-    api = ServerApi(server.url)
-    api.sign_in("alice", PASSWORD, "ws-alice")
-    yield api
-    api.close()
 
 
 def _open(server: RunningServer, api: ServerApi, path: str) -> ClientConnection:

@@ -115,14 +115,6 @@ def server(engines: tuple[Engine, Engine]) -> Iterator[RunningServer]:
     thread.stop()
 
 
-@pytest.fixture
-def alice(server: RunningServer) -> Iterator[ServerApi]:
-    api = ServerApi(server.url)
-    api.sign_in("alice", PASSWORD, "ws-alice")
-    yield api
-    api.close()
-
-
 def calls(engine: Engine, first: int, count: int) -> None:
     """``count`` answered calls in queue cards at site lab, numbered from ``first``."""
     rows: list[dict[str, Any]] = []

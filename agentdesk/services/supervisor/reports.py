@@ -28,7 +28,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
@@ -252,11 +252,9 @@ def period_start(bucket: int, interval: Interval, config: MetricsConfig) -> date
 
 
 def period_end(start: datetime, interval: Interval, config: MetricsConfig) -> datetime:
-    if interval is Interval.DAY:
-        return datetime.combine(
-            start.date() + timedelta(days=1), datetime.min.time(), tzinfo=config.tz
-        )
-    return datetime.fromtimestamp(start.timestamp() + int(interval.value) * 60, config.tz)
+    """Local end of the report period that begins at ``start`` (a day may be 23 or 25 h)."""
+    _, end = LocalPeriods(config.tz, interval.minutes).span(start.timestamp())
+    return datetime.fromtimestamp(end, config.tz)
 
 
 def _staffing(row: MetricsRow, config: MetricsConfig) -> int | None:
