@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
@@ -69,18 +72,29 @@ def test_filter_by_channel_and_text(
 
 
 def test_scroll_to_the_end_of_a_100k_history_page_by_page(
-    qtbot: QtBot, engine: Engine, context: WorkspaceContext
+    qtbot: QtBot, engine: Engine, context: WorkspaceContext, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Each screen scrolled to is filled (read by keyset from the page above it), and a
+    bounded number of pages is held. On a failure the model's debug trace is in the report."""
+    caplog.set_level(logging.DEBUG, logger="agentdesk.ui.timeline.model")
     cid = add_customer(engine)
     add_interactions_sql(engine, cid, 100_000)
     view = _view(qtbot, context, page_size=5000)
+    failures: list[str] = []
+    view.model.load_failed.connect(failures.append)
     with qtbot.wait_signal(view.model.counted, timeout=WAIT_MS):
         view.show_customer(cid)
     bar, height = view.list.verticalScrollBar(), view.list.sizeHintForRow(0)
     qtbot.wait_until(lambda: bar.maximum() > 99_000 * height, timeout=WAIT_MS)  # laid out
-    for page in range(1, 20):  # a screen at the start of each page: read by keyset in turn
-        with qtbot.wait_signal(view.model.page_loaded, timeout=WAIT_MS):
-            bar.setValue(page * 5000 * height)
+    for page in range(1, 20):  # a screen at the start of each page
+        bar.setValue(page * 5000 * height)
+        first = page * 5000
+        qtbot.wait_until(
+            lambda first=first: bool(failures) or view.model.entry_at(first) is not None,
+            timeout=3 * WAIT_MS,
+        )
+        assert not failures
+        assert view.model.entry_at(first + 4999) is not None  # the whole page came
         assert view.model.loaded_count() <= 12 * 5000  # a bounded number of pages is held
     last = view.model.entry_at(99_999)
     assert last is not None and last.summary.startswith("Contact #1 ")

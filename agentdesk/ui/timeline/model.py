@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import uuid
 from collections import OrderedDict
 from typing import Any, Protocol
@@ -40,6 +41,7 @@ PLACEHOLDER_ROLE = Qt.ItemDataRole.UserRole + 2
 _DAWN = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)  # before any entry: "newer than" it is all
 _LOWEST_KEY = str(uuid.UUID(int=0))
 Index = QModelIndex | QPersistentModelIndex
+log = logging.getLogger(__name__)
 
 
 class TimelineSource(Protocol):
@@ -260,6 +262,8 @@ class TimelineModel(QAbstractListModel):
         if first > last:
             return
         self._wanted = (first, last)
+        log.debug("rows %d-%d shown; pages asked %s, held %s", first, last,
+                  sorted(self._asked), list(self._pages))  # fmt: skip
         for page in range(first // self._page_size, last // self._page_size + 1):
             if page in self._asked:
                 continue
@@ -282,14 +286,15 @@ class TimelineModel(QAbstractListModel):
         above, below = self._rows.get(rows.start - 1), self._rows.get(rows.stop)
         job: Any
         if above is not None:  # scrolling down: the page after a loaded one (keyset)
-            job = (self._source.page, customer, flt, above.cursor, wanted)
+            how, job = "after", (self._source.page, customer, flt, above.cursor, wanted)
         elif below is not None:  # scrolling up: the page before a loaded one
-            job = (self._source.page_newer, customer, flt, below.cursor, wanted)
+            how, job = "before", (self._source.page_newer, customer, flt, below.cursor, wanted)
         elif rows.stop == self._total:  # the oldest page (Ctrl+End): from the start of time
-            job = (self._source.page_newer, customer, flt, TimelineCursor(_DAWN, 0, _LOWEST_KEY),
-                   wanted)  # fmt: skip
+            how, job = "oldest", (self._source.page_newer, customer, flt,
+                                  TimelineCursor(_DAWN, 0, _LOWEST_KEY), wanted)  # fmt: skip
         else:  # far from any loaded row: at its position
-            job = (self._source.page_at, customer, flt, rows.start, wanted)
+            how, job = "at", (self._source.page_at, customer, flt, rows.start, wanted)
+        log.debug("page %d asked (%s), rows %s shown", page, how, self._wanted)
         self._asked.add(page)
         generation = self._generation
 
@@ -307,17 +312,20 @@ class TimelineModel(QAbstractListModel):
 
     def _on_page(self, generation: int, page: int, answer: TimelinePage | None) -> None:
         if generation != self._generation:
+            log.debug("page %d answer dropped: generation %d is over", page, generation)
             return  # an answer for a filter, customer or layout no longer shown
         self._asked.discard(page)
         rows = self._page_rows(page)
         if answer is None:  # the worker found the view elsewhere when its turn came
             first, last = self._wanted
+            log.debug("page %d skipped by the worker; rows %s shown now", page, self._wanted)
             if rows.start <= last and rows.stop > first:
                 # ...but it shows the page now (it came back meanwhile): nothing else would
                 # ask again until the next scroll, and the rows would stay "Loading…".
                 self._ask(page)
             return
         entries = answer.entries[: len(rows)]
+        log.debug("page %d answered: %d of %d rows", page, len(entries), len(rows))
         self._fill(rows.start, entries)
         if len(entries) < len(rows) and not self._recounted:  # the history changed: count again
             self._recounted = True
@@ -325,6 +333,7 @@ class TimelineModel(QAbstractListModel):
         self.page_loaded.emit(len(entries))
 
     def _on_page_failed(self, generation: int, page: int, exc: BaseException) -> None:
+        log.warning("timeline page %d failed: %s", page, type(exc).__name__)
         if generation == self._generation:
             self._asked.discard(page)
             self.load_failed.emit(f"Could not load the timeline: {exc}")
