@@ -164,6 +164,9 @@ class MutationAuthorizer:
         if customer_id is None or self.principal.full_replica:
             return  # a missing id is the mutator's to refuse, with the field named
         if not self._pinned(session, customer_id):
+            if self._pins is not None and self._pins.promised(self.client_id, customer_id):
+                self._pin(session, customer_id)  # a pop match whose own pin write is late
+                return
             raise MutationRejected(
                 "this customer was never opened on this desktop; open the customer first",
                 "customer_id",

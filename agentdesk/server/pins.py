@@ -17,6 +17,12 @@ this desktop here, and it reaches the desktop on its next pull (any other
 poke, or the engine's safety poll). A pin removed elsewhere (a refill's reset) stays here until the
 socket reconnects; that costs a needless pull, never a missed one.
 
+A pop match's pins are written after the match is on its way (``api/cti._pin``); while that
+write cannot land (the database restarting) they are *promised* here (:meth:`promise`,
+full ids, only until written): the need-to-know check of a push from that desktop on
+this process honours a promise and writes the pin with the push, so a wrap-up filed before
+the retried pin lands is not refused as "never opened".
+
 Customers are kept as 64 bits of their id (:func:`live.id_key`) in one
 sorted ``array('Q')`` per desktop: 8 bytes a pin, where a ``set`` of UUIDs
 would cost ~100 (a fill pins ~10 000 customers; 500 desktops -> 40 MB).
@@ -56,6 +62,7 @@ class PinBook:
         self._pins: dict[uuid.UUID, array[int]] = {}
         self._sockets: dict[uuid.UUID, int] = {}
         self._since: dt.datetime | None = None
+        self._promised: dict[uuid.UUID, set[uuid.UUID]] = {}  # pins this process owes
         # Told (client id, keys) for pins this process wrote, whether or not the desktop
         # has a socket here: its socket may be on another server instance.
         self.on_added: Callable[[uuid.UUID, list[int]], None] | None = None
@@ -95,6 +102,25 @@ class PinBook:
         told = self.on_added
         if told is not None and keys:
             told(client_id, keys)
+
+    def promise(self, client_id: uuid.UUID, customers: set[uuid.UUID]) -> None:
+        """This process handed ``customers`` to ``client_id`` and owes their pins' write."""
+        if customers:
+            with self._lock:
+                self._promised.setdefault(client_id, set()).update(customers)
+
+    def settle(self, client_id: uuid.UUID, customers: set[uuid.UUID]) -> None:
+        """The promised pins are written (or given up on): forget the promise."""
+        with self._lock:
+            owed = self._promised.get(client_id)
+            if owed is not None:
+                owed.difference_update(customers)
+                if not owed:
+                    del self._promised[client_id]
+
+    def promised(self, client_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
+        with self._lock:
+            return customer_id in self._promised.get(client_id, ())
 
     def merge_from_peer(self, client_id: uuid.UUID, keys: list[int]) -> None:
         """Pins another server instance wrote (a reset there only adds here: see above)."""

@@ -48,6 +48,7 @@ from agentdesk.server.cti.hub import (
     Subscription,
 )
 from agentdesk.server.cti.lines import AgentRecord
+from agentdesk.server.pins import PinBook
 from agentdesk.server.problems import Problem, forbidden
 from agentdesk.services.desk.call_requests import (
     REQUEST,
@@ -58,6 +59,7 @@ from agentdesk.services.desk.call_requests import (
     Pause,
 )
 from agentdesk.services.desk.pbx_actions import ActionInputError
+from agentdesk.store.sync.backoff import Backoff
 from agentdesk.store.sync.port import DirectCentral
 from agentdesk.telephony.client import ActionTimeoutError
 
@@ -178,7 +180,7 @@ async def _match(
             ctx.store, principal.scope, principal.login, filter_pull=True, on_pin=ctx.pins.add
         )
         task = asyncio.create_task(
-            _pin(central, client_id, {c.id for c in result.candidates}, principal.login)
+            _pin(central, ctx.pins, client_id, {c.id for c in result.candidates}, principal.login)
         )
         _PINNING.add(task)
         task.add_done_callback(_PINNING.discard)
@@ -186,14 +188,38 @@ async def _match(
 
 
 _PINNING: set[asyncio.Task[None]] = set()  # pin writes in flight (kept from the collector)
+PIN_RETRY_FOR = 600.0  # seconds a match's pin write is retried while the database is away
 
 
-async def _pin(central: DirectCentral, client_id: uuid.UUID, ids: set[uuid.UUID], who: str) -> None:
+async def _pin(
+    central: DirectCentral,
+    pins: PinBook,
+    client_id: uuid.UUID,
+    ids: set[uuid.UUID],
+    who: str,
+    retry_for: float = PIN_RETRY_FOR,
+) -> None:
+    """Write the match's pins. Until they are written they are promised (a push's
+    need-to-know check on this process honours the promise and writes the pin with the
+    push); while the database cannot take them the write is tried again with backoff, so
+    a wrap-up filed after a database restart is not refused as "never opened"."""
+    pins.promise(client_id, ids)
+    backoff = Backoff(base=0.1, cap=2.0)
+    deadline = time.monotonic() + retry_for
     try:
-        await run_in_threadpool(central.pin, client_id, ids)
-    except SQLAlchemyError as exc:
-        # The pop still shows the match; the card endpoint will refuse it unpinned.
-        log.warning("CTI match: pinning for %s failed: %s", who, exc)
+        while True:
+            try:
+                await run_in_threadpool(central.pin, client_id, ids)
+                return
+            except SQLAlchemyError as exc:
+                if time.monotonic() >= deadline:
+                    log.error("CTI match: pinning for %s given up: %s", who, exc)
+                    return  # the card endpoint refuses it unpinned; a search pins it again
+                if backoff.attempt == 0:
+                    log.warning("CTI match: pinning for %s failed, retrying: %s", who, exc)
+            await asyncio.sleep(backoff.next_delay())
+    finally:
+        pins.settle(client_id, ids)
 
 
 async def _drain(websocket: WebSocket) -> None:

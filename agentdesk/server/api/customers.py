@@ -41,6 +41,8 @@ def _require_pinned(
 ) -> None:
     if principal.full_replica:
         return
+    if ctx.pins.promised(client_id, customer_id):
+        return  # a pop match whose pin is still being written (``api/cti._pin``)
     if customer_id not in _pins(ctx, principal).pinned(client_id, [customer_id]):
         raise forbidden("This customer was never found on this desktop (search or pop first).")
 

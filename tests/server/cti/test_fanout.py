@@ -7,12 +7,16 @@ desktops are plain WebSocket clients.
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from agentdesk.models import SyncPin
 from agentdesk.services.desk.call_data import IVR_VARIABLES
+from agentdesk.store.sync.port import DirectCentral
 from agentdesk.telephony.event_json import from_json
 from agentdesk.telephony.events import AgentCalled
 from tests.server.cti.conftest import ALICE, BOB, CALLER, Lab, is_event, wait_until
@@ -143,3 +147,107 @@ def test_an_agent_without_a_line_is_refused_with_4403(lab: Lab) -> None:
     assert sock.ws.close_code == 4403
     refused = sue.request({"kind": "pause", "paused": True})
     assert refused.status_code == 403
+
+
+def _refuse_pins_of(desk_client: uuid.UUID, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make the match's pin write fail for ``desk_client`` (the database restarting) while
+    the returned event is set."""
+    refusing = threading.Event()
+    refusing.set()
+    real_pin = DirectCentral.pin
+
+    def pin(
+        self: DirectCentral, client_id: uuid.UUID, customers: set[uuid.UUID], *, reset: bool = False
+    ) -> None:
+        if refusing.is_set() and client_id == desk_client:
+            raise OperationalError("INSERT INTO sync_pin", {}, Exception("database is restarting"))
+        real_pin(self, client_id, customers, reset=reset)
+
+    monkeypatch.setattr(DirectCentral, "pin", pin)
+    return refusing
+
+
+def _pinned(lab: Lab, client_id: uuid.UUID) -> bool:
+    with lab.central.connect() as conn:
+        rows = conn.execute(select(SyncPin.customer_id).where(SyncPin.client_id == client_id))
+        return lab.customer_id in set(rows.scalars())
+
+
+def test_a_match_pin_the_database_refused_is_written_once_it_is_back(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the pin write after a match was tried once: a match made while the database
+    restarted left the desktop without its pin (its wrap-up refused as "never opened")."""
+    desk = lab.desk("alice")
+    sock = desk.open()
+    sock.expect(lambda m: m["type"] == "resync", what="resync")
+    refusing = _refuse_pins_of(desk.client_id, monkeypatch)
+    placed = lab.sim.call(CALLER, ALICE)
+    sock.expect(is_event("AgentCalled", placed.linkedid), what="the offer")
+    wait_until(lambda: lab.ctx.pins.promised(desk.client_id, lab.customer_id), 5, "a promise")
+    card = desk.http.get(
+        f"/api/v1/customers/{lab.customer_id}/card", params={"client_id": str(desk.client_id)}
+    )
+    assert card.status_code == 200, card.text  # promised: the card is this desktop's
+    assert not _pinned(lab, desk.client_id)
+    refusing.clear()  # the database is back
+    wait_until(lambda: _pinned(lab, desk.client_id), 10, "the pin written by a retry")
+    wait_until(lambda: not lab.ctx.pins.promised(desk.client_id, lab.customer_id), 5, "settled")
+
+
+def test_a_wrap_up_filed_before_the_late_pin_is_accepted_and_pins(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = lab.desk("alice")
+    sock = desk.open()
+    sock.expect(lambda m: m["type"] == "resync", what="resync")
+    refusing = _refuse_pins_of(desk.client_id, monkeypatch)
+    placed = lab.sim.call(CALLER, ALICE)
+    sock.expect(is_event("AgentCalled", placed.linkedid), what="the offer")
+    wait_until(lambda: lab.ctx.pins.promised(desk.client_id, lab.customer_id), 5, "a promise")
+    entry = {
+        "client_seq": 1,
+        "mutation_id": str(uuid.uuid4()),
+        "name": "interaction.add",
+        "args": {
+            "id": str(uuid.uuid4()),
+            "customer_id": str(lab.customer_id),
+            "channel": "phone",
+            "direction": "inbound",
+            "started_at": "2026-12-04T10:00:00+00:00",
+            "linkedid": placed.linkedid,
+            "disposition_code": "resolved",
+        },
+    }
+    pushed = desk.http.post(
+        "/api/v1/sync/push",
+        json={"client_id": str(desk.client_id), "entries": [entry], "give_up": []},
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert [r["state"] for r in pushed.json()["results"]] == ["applied"], pushed.text
+    assert _pinned(lab, desk.client_id)  # written with the push
+    refusing.clear()
+    wait_until(lambda: not lab.ctx.pins.promised(desk.client_id, lab.customer_id), 10, "settled")
+
+
+def test_a_customer_never_handed_to_the_desktop_is_still_refused(lab: Lab) -> None:
+    desk = lab.desk("alice")
+    entry = {
+        "client_seq": 1,
+        "mutation_id": str(uuid.uuid4()),
+        "name": "interaction.add",
+        "args": {
+            "id": str(uuid.uuid4()),
+            "customer_id": str(lab.customer_id),
+            "channel": "phone",
+            "direction": "inbound",
+            "started_at": "2026-12-04T10:00:00+00:00",
+        },
+    }
+    pushed = desk.http.post(
+        "/api/v1/sync/push",
+        json={"client_id": str(desk.client_id), "entries": [entry], "give_up": []},
+    )
+    assert pushed.status_code == 200, pushed.text
+    (result,) = pushed.json()["results"]
+    assert result["state"] == "rejected" and "never opened" in result["error"]
