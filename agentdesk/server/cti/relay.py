@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -70,8 +71,9 @@ class _Follow:
     """What one local socket has had from the bus: held messages until the leader's hello
     answer, then the epoch and sequence number of the last message delivered."""
 
-    def __init__(self, site: str) -> None:
+    def __init__(self, site: str, sub: Subscription | None = None) -> None:
         self.site = site
+        self.sub = sub
         self.answered = False
         self.held: list[dict[str, Any]] = []
         self.epoch: int | None = None
@@ -98,6 +100,7 @@ class CtiRelay:
         self._tasks: list[asyncio.Task[None]] = []
         self._changes: dict[str, asyncio.Task[None]] = {}  # site -> its lead / step-down
         self._nudge = asyncio.Event()
+        self._bus_was_down = False
         self.instance_id = uuid.uuid4().hex
 
     @staticmethod
@@ -114,7 +117,7 @@ class CtiRelay:
             self.leases[site] = self.bus.lease(f"pbx:{site}")
             self.links[site] = self._waiting_link(site)
         await self.bus.start()
-        self.bus.on_state(lambda _up: self._nudge.set())
+        self.bus.on_state(self._bus_state)
         await self.bus.subscribe(f"{PREFIX}.*.link", self._on_link)
         await self.bus.subscribe(f"{PREFIX}.replace.*", self._on_replace)
         loop = asyncio.get_running_loop()
@@ -130,6 +133,35 @@ class CtiRelay:
             await self.leases[site].release()
         await self._flush()
         await self.bus.stop()
+
+    def _bus_state(self, up: bool) -> None:
+        self._nudge.set()
+        if not up:
+            self._bus_was_down = True
+        elif self._bus_was_down:
+            self._bus_was_down = False
+            self.rehello_all()
+
+    def rehello_all(self) -> None:
+        """NATS came back: every local socket asks the leader for its state again.
+
+        Messages published while NATS was away are gone, and a gap is otherwise seen only
+        when the agent's next message arrives, which may never come: a desktop that missed
+        the AgentConnect of its ringing call waits for the answer while the caller talks
+        to nobody. The hellos are spread over up to two seconds (thousands of desktops)."""
+        loop = asyncio.get_running_loop()
+        follows = [f for f in self._follows.values() if f.sub is not None]
+        spread = min(2.0, len(follows) / 500)
+        for follow in follows:
+            follow.answered, follow.held = False, []
+            assert follow.sub is not None
+            delay = random.uniform(0, spread)
+            loop.call_later(delay, self._rehello, follow)
+
+    def _rehello(self, follow: _Follow) -> None:
+        sub = follow.sub
+        if sub is not None and self._follows.get(id(sub)) is follow:
+            asyncio.get_running_loop().create_task(self._hello(sub, follow.site))
 
     def leads(self, site: str) -> bool:
         return site in self.leading
@@ -341,7 +373,7 @@ class CtiRelay:
 
     def attach(self, sub: Subscription, site: str) -> None:
         """Follow ``sub``'s agent on the bus and ask the leader for its state."""
-        self._follows[id(sub)] = _Follow(site)
+        self._follows[id(sub)] = _Follow(site, sub)
         self._send(f"{PREFIX}.replace.{token(sub.login)}",
                    _dumps({"instance": self.instance_id, "login": sub.login}))  # fmt: skip
         asyncio.get_running_loop().create_task(self._hello(sub, site))

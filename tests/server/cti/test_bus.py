@@ -302,6 +302,29 @@ def test_a_nats_restart_keeps_the_link_and_calls_flow_again(pair: Pair) -> None:
     sock.expect(is_event("AgentConnect", placed.linkedid))
 
 
+def test_after_a_nats_restart_a_desktop_on_the_follower_is_resynced(pair: Pair) -> None:
+    """Events the leader published while NATS was away are gone; the follower noticed a gap
+    only at the agent's next message. A desktop that missed its call's AgentConnect then
+    waited for an answer that had happened (the capacity run lost such a call: the caller
+    stayed connected to nobody). Now every follower's socket asks the leader again."""
+    leader, _follower, alice, sock, placed = _alice_on_a_call_at_the_follower(pair)
+    seen = len(sock.seen)
+    pair.nats.restart()
+    sock.expect(
+        lambda m: (
+            m["type"] == "resync"
+            and sock.seen.index(m) >= seen
+            and any(c["channel"]["linkedid"] == placed.linkedid for c in m["channels"])
+        ),
+        timeout=20,
+        what="a resync holding the call once NATS is back",
+    )
+    assert pair.leader() is leader and pair.ami_sessions() == 1  # the link never moved
+    hung = alice.request({"kind": "hangup", "linkedid": placed.linkedid})
+    assert hung.status_code == 200 and hung.json()["ok"], hung.text
+    sock.expect(is_event("Hangup", placed.linkedid), what="the hangup")
+
+
 def test_nats_away_longer_than_the_lease_the_link_is_given_up_then_taken_again(
     pair: Pair,
 ) -> None:
