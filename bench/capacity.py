@@ -825,17 +825,20 @@ def wait_ready(url: str, sites: int, timeout: float) -> float:
     import httpx
 
     started = time.monotonic()
+    last: object = "no answer"
     while time.monotonic() - started < timeout:
         with contextlib.suppress(httpx.HTTPError, ValueError):
             body = httpx.get(url + "/ready", timeout=5).json()
-            links = body.get("pbx", {})
+            links = last = body.get("pbx", {})
             up = sum(
                 1 for v in links.values() if isinstance(v, dict) and v.get("state") == "connected"
             )
             if up >= sites:
                 return time.monotonic() - started
         time.sleep(0.25)
-    raise RuntimeError(f"{url} not ready with {sites} PBX links within {timeout:.0f} s")
+    raise RuntimeError(
+        f"{url} not ready with {sites} PBX links within {timeout:.0f} s; last seen: {last}"
+    )
 
 
 def seed(central_url: str, sites: list[str], desktops: int) -> list[tuple[str, str]]:

@@ -50,6 +50,7 @@ def _central(ctx: ServerContext, principal: Principal, client_id: uuid.UUID) -> 
             postgres=ctx.store.is_postgres,
             pins=ctx.pins,
             field_cipher=ctx.store.field_cipher,
+            caller_owner=ctx.matcher.owns,
         ),
         on_pin=ctx.pins.add,
     )

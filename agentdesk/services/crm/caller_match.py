@@ -153,6 +153,13 @@ class CallerMatcher:
         number = normalise(raw, self._region)
         return self.match_number(number)
 
+    def owns(self, conn: Connection, customer_id: uuid.UUID, raw: str | None) -> bool:
+        """True if ``raw`` (a caller ID in any format) is one of ``customer_id``'s numbers:
+        the customer a match on it would hand out. Read on ``conn`` (the caller's
+        transaction); odd input is simply False."""
+        key = normalise(raw, self._region).lookup_key
+        return key is not None and any(c.id == customer_id for c in self._candidates(conn, key))
+
     def match_number(self, number: CallerNumber) -> CallerMatch:
         """Never raises: a store that fails says so in ``errors`` (and the pop asks further)."""
         try:

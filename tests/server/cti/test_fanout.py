@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from agentdesk.services.desk.call_data import IVR_VARIABLES
 from agentdesk.store.sync.port import DirectCentral
 from agentdesk.telephony.event_json import from_json
 from agentdesk.telephony.events import AgentCalled
-from tests.server.cti.conftest import ALICE, BOB, CALLER, Lab, is_event, wait_until
+from tests.server.cti.conftest import ALICE, BOB, CALLER, Desk, Lab, is_event, wait_until
 
 QUIET = 1.0  # seconds a socket must stay silent about a call that is not its agent's
 
@@ -251,3 +252,49 @@ def test_a_customer_never_handed_to_the_desktop_is_still_refused(lab: Lab) -> No
     assert pushed.status_code == 200, pushed.text
     (result,) = pushed.json()["results"]
     assert result["state"] == "rejected" and "never opened" in result["error"]
+
+
+def _wrap_up(desk: Desk, customer: uuid.UUID, seq: int = 1, **call: str) -> dict[str, Any]:
+    entry = {
+        "client_seq": seq,
+        "mutation_id": str(uuid.uuid4()),
+        "name": "interaction.add",
+        "args": {
+            "id": str(uuid.uuid4()),
+            "customer_id": str(customer),
+            "channel": "phone",
+            "direction": "inbound",
+            "started_at": "2026-12-04T10:00:00+00:00",
+            "disposition_code": "resolved",
+            **call,
+        },
+    }
+    pushed = desk.http.post(
+        "/api/v1/sync/push",
+        json={"client_id": str(desk.client_id), "entries": [entry], "give_up": []},
+    )
+    assert pushed.status_code == 200, pushed.text
+    (result,) = pushed.json()["results"]
+    return dict(result)
+
+
+def test_a_call_wrap_up_whose_pin_was_lost_is_accepted_for_the_callers_customer(
+    lab: Lab,
+) -> None:
+    """The instance that sent the offer was killed before the match's pin landed (the
+    2,000-desktop run lost 6 wrap-ups so): the wrap-up of a call from one of the customer's
+    numbers pins the customer, as a match on that number would have."""
+    desk = lab.desk("alice")
+    national = "0" + CALLER.removeprefix("+44")  # the caller ID in another format
+    result = _wrap_up(desk, lab.customer_id, linkedid="lab-1.1", caller_id=national)
+    assert result["state"] == "applied", result
+    assert _pinned(lab, desk.client_id)
+
+
+def test_a_call_wrap_up_from_someone_elses_number_is_still_refused(lab: Lab) -> None:
+    desk = lab.desk("alice")
+    result = _wrap_up(desk, lab.customer_id, linkedid="lab-1.2", caller_id="+447700900555")
+    assert result["state"] == "rejected" and "never opened" in result["error"]
+    result = _wrap_up(desk, lab.customer_id, seq=2, caller_id=CALLER)  # not a call: no linkedid
+    assert result["state"] == "rejected" and "never opened" in result["error"]
+    assert not _pinned(lab, desk.client_id)
