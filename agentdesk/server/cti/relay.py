@@ -156,9 +156,7 @@ class CtiRelay:
         spread = min(2.0, len(follows) / 500)
         for follow in follows:
             follow.answered, follow.held = False, []
-            assert follow.sub is not None
-            delay = random.uniform(0, spread)
-            loop.call_later(delay, self._rehello, follow)
+            loop.call_later(random.uniform(0, spread), self._rehello, follow)
 
     def _rehello(self, follow: _Follow) -> None:
         sub = follow.sub

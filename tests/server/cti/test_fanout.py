@@ -174,6 +174,30 @@ def _pinned(lab: Lab, client_id: uuid.UUID) -> bool:
         return lab.customer_id in set(rows.scalars())
 
 
+def _wrap_up(desk: Desk, customer: uuid.UUID, seq: int = 1, **call: str) -> dict[str, Any]:
+    entry = {
+        "client_seq": seq,
+        "mutation_id": str(uuid.uuid4()),
+        "name": "interaction.add",
+        "args": {
+            "id": str(uuid.uuid4()),
+            "customer_id": str(customer),
+            "channel": "phone",
+            "direction": "inbound",
+            "started_at": "2026-12-04T10:00:00+00:00",
+            "disposition_code": "resolved",
+            **call,
+        },
+    }
+    pushed = desk.http.post(
+        "/api/v1/sync/push",
+        json={"client_id": str(desk.client_id), "entries": [entry], "give_up": []},
+    )
+    assert pushed.status_code == 200, pushed.text
+    (result,) = pushed.json()["results"]
+    return dict(result)
+
+
 def test_a_match_pin_the_database_refused_is_written_once_it_is_back(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,76 +230,16 @@ def test_a_wrap_up_filed_before_the_late_pin_is_accepted_and_pins(
     placed = lab.sim.call(CALLER, ALICE)
     sock.expect(is_event("AgentCalled", placed.linkedid), what="the offer")
     wait_until(lambda: lab.ctx.pins.promised(desk.client_id, lab.customer_id), 5, "a promise")
-    entry = {
-        "client_seq": 1,
-        "mutation_id": str(uuid.uuid4()),
-        "name": "interaction.add",
-        "args": {
-            "id": str(uuid.uuid4()),
-            "customer_id": str(lab.customer_id),
-            "channel": "phone",
-            "direction": "inbound",
-            "started_at": "2026-12-04T10:00:00+00:00",
-            "linkedid": placed.linkedid,
-            "disposition_code": "resolved",
-        },
-    }
-    pushed = desk.http.post(
-        "/api/v1/sync/push",
-        json={"client_id": str(desk.client_id), "entries": [entry], "give_up": []},
-    )
-    assert pushed.status_code == 200, pushed.text
-    assert [r["state"] for r in pushed.json()["results"]] == ["applied"], pushed.text
+    result = _wrap_up(desk, lab.customer_id, linkedid=placed.linkedid)  # no caller ID
+    assert result["state"] == "applied", result
     assert _pinned(lab, desk.client_id)  # written with the push
     refusing.clear()
     wait_until(lambda: not lab.ctx.pins.promised(desk.client_id, lab.customer_id), 10, "settled")
 
 
 def test_a_customer_never_handed_to_the_desktop_is_still_refused(lab: Lab) -> None:
-    desk = lab.desk("alice")
-    entry = {
-        "client_seq": 1,
-        "mutation_id": str(uuid.uuid4()),
-        "name": "interaction.add",
-        "args": {
-            "id": str(uuid.uuid4()),
-            "customer_id": str(lab.customer_id),
-            "channel": "phone",
-            "direction": "inbound",
-            "started_at": "2026-12-04T10:00:00+00:00",
-        },
-    }
-    pushed = desk.http.post(
-        "/api/v1/sync/push",
-        json={"client_id": str(desk.client_id), "entries": [entry], "give_up": []},
-    )
-    assert pushed.status_code == 200, pushed.text
-    (result,) = pushed.json()["results"]
+    result = _wrap_up(lab.desk("alice"), lab.customer_id)
     assert result["state"] == "rejected" and "never opened" in result["error"]
-
-
-def _wrap_up(desk: Desk, customer: uuid.UUID, seq: int = 1, **call: str) -> dict[str, Any]:
-    entry = {
-        "client_seq": seq,
-        "mutation_id": str(uuid.uuid4()),
-        "name": "interaction.add",
-        "args": {
-            "id": str(uuid.uuid4()),
-            "customer_id": str(customer),
-            "channel": "phone",
-            "direction": "inbound",
-            "started_at": "2026-12-04T10:00:00+00:00",
-            "disposition_code": "resolved",
-            **call,
-        },
-    }
-    pushed = desk.http.post(
-        "/api/v1/sync/push",
-        json={"client_id": str(desk.client_id), "entries": [entry], "give_up": []},
-    )
-    assert pushed.status_code == 200, pushed.text
-    (result,) = pushed.json()["results"]
-    return dict(result)
 
 
 def test_a_call_wrap_up_whose_pin_was_lost_is_accepted_for_the_callers_customer(
