@@ -198,11 +198,10 @@ def _wrap_up(desk: Desk, customer: uuid.UUID, seq: int = 1, **call: str) -> dict
     return dict(result)
 
 
-def test_a_match_pin_the_database_refused_is_written_once_it_is_back(
+def _offered_while_pins_fail(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Before, the pin write after a match was tried once: a match made while the database
-    restarted left the desktop without its pin (its wrap-up refused as "never opened")."""
+) -> tuple[Desk, Any, threading.Event]:
+    """alice's desktop offered Ada's call while the match's pin write fails: promised."""
     desk = lab.desk("alice")
     sock = desk.open()
     sock.expect(lambda m: m["type"] == "resync", what="resync")
@@ -210,6 +209,15 @@ def test_a_match_pin_the_database_refused_is_written_once_it_is_back(
     placed = lab.sim.call(CALLER, ALICE)
     sock.expect(is_event("AgentCalled", placed.linkedid), what="the offer")
     wait_until(lambda: lab.ctx.pins.promised(desk.client_id, lab.customer_id), 5, "a promise")
+    return desk, placed, refusing
+
+
+def test_a_match_pin_the_database_refused_is_written_once_it_is_back(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the pin write after a match was tried once: a match made while the database
+    restarted left the desktop without its pin (its wrap-up refused as "never opened")."""
+    desk, _placed, refusing = _offered_while_pins_fail(lab, monkeypatch)
     card = desk.http.get(
         f"/api/v1/customers/{lab.customer_id}/card", params={"client_id": str(desk.client_id)}
     )
@@ -223,13 +231,7 @@ def test_a_match_pin_the_database_refused_is_written_once_it_is_back(
 def test_a_wrap_up_filed_before_the_late_pin_is_accepted_and_pins(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    desk = lab.desk("alice")
-    sock = desk.open()
-    sock.expect(lambda m: m["type"] == "resync", what="resync")
-    refusing = _refuse_pins_of(desk.client_id, monkeypatch)
-    placed = lab.sim.call(CALLER, ALICE)
-    sock.expect(is_event("AgentCalled", placed.linkedid), what="the offer")
-    wait_until(lambda: lab.ctx.pins.promised(desk.client_id, lab.customer_id), 5, "a promise")
+    desk, placed, refusing = _offered_while_pins_fail(lab, monkeypatch)
     result = _wrap_up(desk, lab.customer_id, linkedid=placed.linkedid)  # no caller ID
     assert result["state"] == "applied", result
     assert _pinned(lab, desk.client_id)  # written with the push
