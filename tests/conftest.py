@@ -42,6 +42,30 @@ def layout_settings_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     yield folder
 
 
+def forget_apps() -> None:
+    """Empty FastAPI's per-process caches of endpoint and dependency callables.
+
+    They are keyed by the callable, and an app's own endpoints (its /openapi.json, our
+    per-app closures) hold the app, its ``state.context`` and through it engines, caches
+    and threads. One app per process never notices; a test run builds about a thousand,
+    and with all of them kept the heap grew past 20 million objects, each full garbage
+    collection stopping every thread (server loops included) for over ten seconds late
+    in the run (two CI failures: a sign-in and a timeline page that timed out).
+    """
+    from fastapi.dependencies import models
+
+    for name in dir(models):
+        clear = getattr(getattr(models, name), "cache_clear", None)
+        if name.startswith("_is_") and clear is not None:
+            clear()
+
+
+@pytest.fixture(autouse=True)
+def no_apps_kept() -> Iterator[None]:
+    yield
+    forget_apps()
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the whole run (started, never skipped)."""

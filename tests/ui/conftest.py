@@ -10,6 +10,7 @@ on its own loop thread with no background traffic; tests place calls with
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,10 @@ def make_stores(tmp_path: Path) -> tuple[Engine, Stores]:
 
 @pytest.fixture
 def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
-    made: list[tuple[Desktop, Bridge, Stores, SimThread, LoopbackServer, Engine]] = []
+    made: list[tuple[Desktop, Bridge]] = []
+    # Stopped at the end even when a build fails half-way (a server or simulator left
+    # running would keep its threads, ports and files for the rest of the session).
+    parts = contextlib.ExitStack()
 
     def build(
         *,
@@ -123,11 +127,15 @@ def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
         """``seed(central)`` runs before the desktop starts (the sync fill copies it into the
         cache); ``late_seed(central)`` after the fill, so those rows exist centrally only."""
         central, stores = make_stores(tmp_path)
+        parts.callback(central.dispose)
+        parts.callback(stores.dispose)
         add_agent(central)
         if seed is not None:
             seed(central)
         server = LoopbackServer.start(central, cipher=FIELD_KEYRING)
+        parts.callback(server.stop)
         sim = SimThread(time_scale)
+        parts.callback(sim.stop)
         sim.run(sim.sim.add_agent, IFACE, "Alice Agent", {"general": 0})
         identity, connection = server.sign_in("alice", PASSWORD)
         bridge = Bridge()
@@ -141,7 +149,7 @@ def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
             options=DeskOptions(auto_answer=auto_answer),
             policy=load_policy(acw_limit_seconds=acw_limit),
         )
-        made.append((desktop, bridge, stores, sim, server, central))
+        made.append((desktop, bridge))
         qtbot.addWidget(desktop.window)
         desktop.window.show()
         desk = Desk(desktop, stores, central, sim, qtbot)
@@ -152,14 +160,11 @@ def desk_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Any]:
         desk.wait_state(AgentState.AVAILABLE)
         return desk
 
-    yield build
-    for desktop, bridge, stores, sim, server, central in made:
-        desktop.shutdown()
-        bridge.shutdown()
-        sim.stop()
-        server.stop()
-        stores.dispose()
-        central.dispose()
+    with parts:
+        yield build
+        for desktop, bridge in made:
+            desktop.shutdown()
+            bridge.shutdown()
 
 
 @pytest.fixture
