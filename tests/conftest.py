@@ -60,9 +60,32 @@ def forget_apps() -> None:
             clear()
 
 
+def delete_windows() -> None:
+    """Delete every top-level window a test left, now.
+
+    pytest-qt closes the widgets a test registered and asks Qt to delete them later,
+    which outside a running event loop does not happen; windows a desktop opened on
+    its own (follow-ups, supervisor views) are not registered at all. Their signal
+    connections hold Python callables from C++, out of the garbage collector's sight,
+    so each test's desktop, stores and services stayed alive to the end of the run.
+    """
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QCoreApplication.instance()
+    if isinstance(app, QApplication):
+        for window in app.topLevelWidgets():
+            window.close()
+            window.deleteLater()
+    if app is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 @pytest.fixture(autouse=True)
-def no_apps_kept() -> Iterator[None]:
+def nothing_kept() -> Iterator[None]:
+    """After each test: its server apps and its closed windows are freed (see above)."""
     yield
+    delete_windows()
     forget_apps()
 
 

@@ -90,8 +90,14 @@ class ServerThread:
         self.url = f"{scheme}://{'localhost' if self.listen.tls else host}:{port}"
         return self.url
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop serving; False (and a warning) if the thread still runs after ``timeout``."""
         if self._server is not None:
             self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the server did not stop within %.0f s (requests still running)", timeout)
+            return False
+        return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from agentdesk.client.api import ServerApi
 from agentdesk.models import Agent, Role
+from agentdesk.server.api.live import HEARTBEAT
 from agentdesk.services.platform.auth import hash_password
 from agentdesk.store.engine import write_session
 from agentdesk.store.sync.live import ALL_PAYLOAD, EVERYTHING, Change, id_key
@@ -214,3 +216,20 @@ def test_a_change_payload_round_trips_and_unreadable_ones_mean_everything() -> N
         assert Change.parse(old) == EVERYTHING
     many = Change.of([{"customer_id": uuid.uuid4()} for _ in range(1000)])
     assert many.payload() == ALL_PAYLOAD  # beyond PostgreSQL's 8000-byte limit
+
+
+def test_a_closed_socket_is_let_go_at_once_not_at_the_next_heartbeat(
+    server: RunningServer, sockets: Callable[..., Socket]
+) -> None:
+    """Its handler ended only at the next heartbeat (20 s): the subscription stayed woken
+    by every change meanwhile, and a server stopping waited for it (every GUI test's
+    server took its full 10 s stop time and was left running)."""
+    hub = server.ctx.hub
+    sock = sockets("alice")
+    assert hub.clients == 1
+    started = time.monotonic()
+    sock.close()
+    deadline = started + HEARTBEAT / 4
+    while hub.clients and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert hub.clients == 0, f"still subscribed {time.monotonic() - started:.1f} s after the close"

@@ -54,4 +54,4 @@ class LoopbackServer:
         return identity, connection
 
     def stop(self) -> None:
-        self.thread.stop()
+        assert self.thread.stop(), "the server thread was still running 10 s after its stop"

@@ -74,8 +74,18 @@ async def live(websocket: WebSocket, client_id: uuid.UUID | None = None) -> None
         ctx.hub.poke_later(sub)
         quiet_until = 0.0
         while not reader.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sub.woken.wait(), HEARTBEAT)
+            # The reader ends when the desktop goes (or the server stops): the handler
+            # ends with it, not at the next heartbeat (which held a server's shutdown
+            # and the subscription for up to HEARTBEAT seconds).
+            woken = asyncio.ensure_future(sub.woken.wait())
+            try:
+                await asyncio.wait(
+                    {reader, woken}, timeout=HEARTBEAT, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                woken.cancel()
+            if reader.done():
+                break
             if sub.woken.is_set():
                 # Paced (see server/live.py): a random moment within the spread, and not
                 # again before this socket's last poke is one spread old.
