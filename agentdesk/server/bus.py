@@ -49,6 +49,7 @@ from agentdesk.config import ConfigError
 log = logging.getLogger(__name__)
 
 LEASE_BUCKET = "agentdesk_leases"
+PRESENT = "instance"  # key prefix in the lease bucket: the instances up (``Bus.present``)
 RETRY_S = 1.0  # between attempts at the first connection
 
 
@@ -308,6 +309,24 @@ class Bus:
 
     def lease(self, name: str) -> Lease:
         return Lease(self, name)
+
+    async def present(self) -> frozenset[str] | None:
+        """Say this instance is up, and name every instance that said so lately.
+
+        Each instance's key in the lease bucket lives ``lease_ttl`` seconds after its
+        last write, like a lease. None while JetStream cannot be reached.
+        """
+        kv = self._kv
+        if kv is None or not self.connected:
+            return None
+        try:
+            await kv.put(f"{PRESENT}.{token(self.instance)}", b"")
+            keys = await kv.keys()
+        except (NatsError, TimeoutError):
+            return None
+        prefix = f"{PRESENT}."
+        return frozenset(bytes.fromhex(k.removeprefix(prefix)).decode(errors="replace")
+                         for k in keys if k.startswith(prefix))  # fmt: skip
 
 
 class Lease:

@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from agentdesk.server.bus import Bus, BusDown, Lease, Undo, token
+from agentdesk.server.cti.balance import HOLD_OFF_PERIODS, surplus
 from agentdesk.server.cti.gateway import Outgoing, PbxGateway
 from agentdesk.services.desk.call_requests import REQUEST, CallRequest, CallResult
 from agentdesk.services.desk.pbx_actions import ActionInputError
@@ -101,6 +102,7 @@ class CtiRelay:
         self._services: dict[str, list[Undo]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._changes: dict[str, asyncio.Task[None]] = {}  # site -> its lead / step-down
+        self._handed: dict[str, float] = {}  # site -> monotonic time it may be claimed again
         self._nudge = asyncio.Event()
         self._bus_was_down = False
         self.instance_id = uuid.uuid4().hex
@@ -123,7 +125,11 @@ class CtiRelay:
         await self.bus.subscribe(f"{PREFIX}.*.link", self._on_link)
         await self.bus.subscribe(f"{PREFIX}.replace.*", self._on_replace)
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._publisher()), loop.create_task(self._leases())]
+        self._tasks = [
+            loop.create_task(self._publisher()),
+            loop.create_task(self._leases()),
+            loop.create_task(self._balance()),
+        ]
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self._changes.values()]:
@@ -193,6 +199,14 @@ class CtiRelay:
     async def _keep(self, site: str, lease: Lease) -> None:
         period = self.bus.settings.renew_every
         while True:
+            if self._handed.get(site, 0.0) > time.monotonic():
+                # To be handed over (``_balance``), then left to the others for a while.
+                # Done from this loop, so no renewal of the lease can cross its release.
+                change = self._changes.get(site)
+                if site in self.leading and (change is None or change.done()):
+                    self._change(site, self._hand_over(site))
+                await asyncio.sleep(period)
+                continue
             if lease.revision is None:
                 await self._claim_turn()
             try:
@@ -230,6 +244,30 @@ class CtiRelay:
             if wait <= 0:
                 return
             await asyncio.sleep(min(wait, 0.1))
+
+    async def _balance(self) -> None:
+        """Hand a link over while this instance holds more than its share (``balance.py``)."""
+        period = self.bus.settings.renew_every
+        last: frozenset[str] | None = None
+        while True:
+            await asyncio.sleep(period)
+            present = await self.bus.present()
+            steady, last = present is not None and present == last, present
+            if not steady or present is None:
+                continue  # NATS away, or an instance came or went: look again next period
+            now = time.monotonic()
+            if any(until > now for until in self._handed.values()):
+                continue  # one link at a time
+            held = [site for site in self.leading if self.leases[site].held]
+            site = surplus(held, len(self.leases), len(present))
+            if site is not None:
+                log.info("PBX %s: handing the link over (%d links here, %d servers up)",
+                         site, len(held), len(present))  # fmt: skip
+                self._handed[site] = now + HOLD_OFF_PERIODS * period
+
+    async def _hand_over(self, site: str) -> None:
+        await self._step_down(site, MOVING)
+        await self.leases[site].release()
 
     def _change(self, site: str, work: Awaitable[None]) -> None:
         async def run() -> None:
