@@ -311,7 +311,7 @@ class Bus:
         return Lease(self, name)
 
     async def present(self) -> frozenset[str] | None:
-        """Say this instance is up, and name every instance that said so lately.
+        """Say this instance is up, and the keys of every instance that said so lately.
 
         Each instance's key in the lease bucket lives ``lease_ttl`` seconds after its
         last write, like a lease. None while JetStream cannot be reached.
@@ -324,9 +324,8 @@ class Bus:
             keys = await kv.keys()
         except (NatsError, TimeoutError):
             return None
-        prefix = f"{PRESENT}."
-        return frozenset(bytes.fromhex(k.removeprefix(prefix)).decode(errors="replace")
-                         for k in keys if k.startswith(prefix))  # fmt: skip
+        # Keys are counted, not decoded: a name is only ever compared with the last read.
+        return frozenset(k for k in keys if k.startswith(f"{PRESENT}."))
 
 
 class Lease:

@@ -251,7 +251,11 @@ class CtiRelay:
         last: frozenset[str] | None = None
         while True:
             await asyncio.sleep(period)
-            present = await self.bus.present()
+            try:
+                present = await self.bus.present()
+            except Exception:
+                log.exception("CTI relay: cannot tell which servers are up")
+                present = None
             steady, last = present is not None and present == last, present
             if not steady or present is None:
                 continue  # NATS away, or an instance came or went: look again next period
