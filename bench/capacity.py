@@ -841,6 +841,21 @@ def wait_ready(url: str, sites: int, timeout: float) -> float:
     )
 
 
+def links_held(urls: list[str]) -> str:
+    """Which instance holds each PBX link, as the instances' ``/ready`` say: "a: 2, b: 2"."""
+    import collections
+
+    import httpx
+
+    held: collections.Counter[str] = collections.Counter()
+    for url in urls:
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            for link in httpx.get(url + "/ready", timeout=5).json().get("pbx", {}).values():
+                if isinstance(link, dict) and link.get("state") == "connected":
+                    held[str(link.get("leader") or "-")] += 1
+    return ", ".join(f"{name}: {n}" for name, n in sorted(held.items())) or "none"
+
+
 def seed(central_url: str, sites: list[str], desktops: int) -> list[tuple[str, str]]:
     """Agents (each on one site's lines), one admin supervisor, the callers as customers."""
     from sqlalchemy import bindparam, update
@@ -1064,6 +1079,8 @@ class Run:
             self.servers.append(server)
         for server in self.servers:
             wait_ready(server.url, args.pbxs, 90)
+        urls = [server.url for server in self.servers]
+        print(f"{now()} PBX links held (instance: links): {links_held(urls)}", flush=True)
         self.url = self.servers[0].url
         if args.instances > 1:
             from tests.support.haproxy import Backend, start_haproxy
@@ -1172,6 +1189,8 @@ class Run:
             flush=True,
         )
         self.hold(self.args.settle)
+        urls = [server.url for server in self.servers]
+        print(f"{now()} PBX links held (instance: links): {links_held(urls)}", flush=True)
 
     # ---- drain and count
     def drain(self) -> None:
