@@ -847,12 +847,13 @@ def links_held(urls: list[str]) -> str:
 
     import httpx
 
-    held: collections.Counter[str] = collections.Counter()
+    leader: dict[str, str] = {}  # site -> holder (every instance reports every site)
     for url in urls:
         with contextlib.suppress(httpx.HTTPError, ValueError):
-            for link in httpx.get(url + "/ready", timeout=5).json().get("pbx", {}).values():
+            for site, link in httpx.get(url + "/ready", timeout=5).json().get("pbx", {}).items():
                 if isinstance(link, dict) and link.get("state") == "connected":
-                    held[str(link.get("leader") or "-")] += 1
+                    leader.setdefault(site, str(link.get("leader") or "-"))
+    held = collections.Counter(leader.values())
     return ", ".join(f"{name}: {n}" for name, n in sorted(held.items())) or "none"
 
 
