@@ -105,10 +105,11 @@ def test_an_instance_started_later_takes_over_one_of_the_links(cluster: _Cluster
         20,
         "one link on each instance",
     )
-    # It stays so: no link goes back and forth (the share is met on both sides).
+    # It stays so: no link goes back and forth (the share is met on both sides). A link
+    # seen between states (reconnecting) is missing from the map, never moved.
     steady_until = time.monotonic() + 3 * TTL
     while time.monotonic() < steady_until:
         now = cluster.leaders()
-        assert now in ({}, split) or set(now.items()) <= set(split.items()), now
+        assert set(now.items()) <= set(split.items()), now
         time.sleep(0.2)
     assert cluster.leaders() == split
