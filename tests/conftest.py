@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -43,43 +44,25 @@ def layout_settings_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     yield folder
 
 
-def forget_apps() -> None:
-    """Empty FastAPI's per-process caches of endpoint and dependency callables.
-
-    They are keyed by the callable, and an app's own endpoints (its /openapi.json, our
-    per-app closures) hold the app, its ``state.context`` and through it engines, caches
-    and threads. One app per process never notices; a test run builds about a thousand,
-    and with all of them kept the heap held 6.8 million objects by the 1,000th test and
-    each full collection stopped every thread (server loops included) for 5.5 s and
-    more, up to 10 s late in the run (two CI failures: a sign-in and a timeline page
-    that timed out).
-    """
-    from fastapi.dependencies import models
-
-    for name in dir(models):
-        clear = getattr(getattr(models, name), "cache_clear", None)
-        if name.startswith("_is_") and clear is not None:
-            clear()
-
-
-@pytest.fixture(autouse=True)
-def nothing_kept() -> Iterator[None]:
-    """After each test: its server apps are freed (see above)."""
-    yield
-    forget_apps()
-
-
 @pytest.fixture(autouse=True, scope="module")
 def collections_stay_short() -> Iterator[None]:
     """After each test module: collect, then freeze what survives (``gc.freeze``).
 
-    Whatever a module leaves alive for good (Alembic's tables from every migrated
-    store, windows Qt never deleted, caches) would otherwise be walked by every later
-    full collection, which stops all threads; with the apps freed above they still
-    reached 5.7 s by the end of the run. Frozen objects are skipped by collections.
+    A run keeps much alive for good: FastAPI caches every endpoint callable per process,
+    and an app's endpoints hold the app and its whole server context (a run builds about
+    a thousand); Alembic's tables of every migrated store; windows Qt never deleted. By
+    the 1,000th test the heap held 6.8 million objects, and each full collection stopped
+    every thread (server loops included) for 5.5 s and more, up to 10 s late in the run
+    (two CI failures: a sign-in and a timeline page that timed out). Frozen objects are
+    skipped by later collections. Freeing the apps instead (emptying FastAPI's caches)
+    let their engines' connections be finalised at random later points, each a
+    ResourceWarning failing whichever test was running; kept and frozen, they are not.
     """
     yield
-    gc.collect()
+    with warnings.catch_warnings():
+        # Finalisers of what a module leaked run here, between two modules' tests.
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
     gc.freeze()
 
 
